@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages some tests use (network namespaces, iptables), when running as
+# root and they are missing. Tests that need them and cannot have them say so and are skipped.
+set -uo pipefail
+need=()
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+  echo "not root: skipping install of ${need[*]}"
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || true
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

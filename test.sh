@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Runs every test project of the solution and prints, as its last line, the totals over all of
+# them: "N passed, N failed, N skipped". Exits non-zero on any build or test failure.
+# Usage: ./test.sh [extra dotnet test arguments, e.g. --filter FullyQualifiedName~Registry]
+set -uo pipefail
+cd "$(dirname "$0")"
+
+results=artifacts/test-results
+rm -rf "$results"
+mkdir -p "$results"
+
+scripts/install-test-deps.sh || echo "warning: could not install optional test packages; tests that need them say so"
+
+if ! dotnet build Mesh.sln -c Release -nologo -clp:ErrorsOnly; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+# One trx file per test project (LogFilePrefix adds the framework and a timestamp).
+dotnet test Mesh.sln -c Release --no-build -nologo \
+  --logger "trx;LogFilePrefix=tests" \
+  --logger "console;verbosity=normal" \
+  --results-directory "$results" "$@"
+test_rc=$?
+
+passed=0; failed=0; skipped=0; files=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  files=$((files + 1))
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  get() { echo "$counters" | grep -o "$1=\"[0-9]*\"" | grep -o '[0-9]*' || echo 0; }
+  total=$(get total); executed=$(get executed); p=$(get passed); f=$(get failed)
+  e=$(get error); t=$(get timeout); a=$(get aborted)
+  passed=$((passed + p))
+  failed=$((failed + f + e + t + a))
+  skipped=$((skipped + total - executed))
+  project=$(grep -o 'storage="[^"]*"' "$trx" | head -n 1 | sed 's|.*/||; s|\.dll"||')
+  echo "${project:-$(basename "$trx")}: total=$total passed=$p failed=$((f + e + t + a)) skipped=$((total - executed))"
+done
+
+# A test host that crashed may leave no trx or a short one: never report that as success.
+if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  echo "dotnet test exited with $test_rc but no failed test was recorded (a test host crashed?)"
+  failed=1
+fi
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$test_rc" -eq 0 ] && [ "$failed" -eq 0 ]
