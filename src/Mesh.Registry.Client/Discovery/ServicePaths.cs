@@ -1,0 +1,13 @@
+namespace Mesh.Registry.Client;
+
+/// <summary>The registry's data layout for services and config (ARCHITECTURE.md).</summary>
+public static class ServicePaths
+{
+    public const string ServicesRoot = "/services";
+    public const string RoutesRoot = "/config/routes";
+    public const string PoliciesRoot = "/config/policies";
+
+    public static string Instances(string service) => $"{ServicesRoot}/{service}/instances";
+
+    public static string Instance(string service, string instanceId) => $"{Instances(service)}/{instanceId}";
+}

@@ -1,0 +1,43 @@
+using System.Net;
+
+namespace Mesh.Registry.Client;
+
+/// <summary>
+/// The registry answered with an error (e.g. <c>NoNode</c>, <c>BadVersion</c>). <see cref="Code"/>
+/// is the registry's error code (see docs/registry-api.md).
+/// </summary>
+public class RegistryException(string code, string message, HttpStatusCode? status = null, Exception? inner = null)
+    : Exception(message, inner)
+{
+    public string Code { get; } = code;
+    public HttpStatusCode? Status { get; } = status;
+
+    /// <summary>The registry index the failed read saw (<c>X-Mesh-Index</c>), when the server said.</summary>
+    public long? Index { get; init; }
+}
+
+/// <summary>No registry address answered within the request deadline.</summary>
+public sealed class RegistryUnavailableException(string message, Exception? inner = null)
+    : RegistryException(RegistryErrorCodes.Unavailable, message, null, inner);
+
+/// <summary>The registry codes a client acts on.</summary>
+public static class RegistryErrorCodes
+{
+    public const string NoNode = "NoNode";
+    public const string NodeExists = "NodeExists";
+    public const string BadVersion = "BadVersion";
+    public const string NotEmpty = "NotEmpty";
+    public const string SessionExpired = "SessionExpired";
+    public const string IndexCompacted = "IndexCompacted";
+    public const string Unavailable = "Unavailable";
+    public const string Timeout = "Timeout";
+}
+
+/// <summary>A transaction was refused: nothing was applied. <see cref="FailedOp"/> is the op at fault.</summary>
+public sealed class RegistryTransactionException(
+    string code, string message, HttpStatusCode? status, int failedOp, IReadOnlyList<TxnOpResult> results)
+    : RegistryException(code, message, status)
+{
+    public int FailedOp { get; } = failedOp;
+    public IReadOnlyList<TxnOpResult> Results { get; } = results;
+}

@@ -1,0 +1,31 @@
+namespace Mesh.Registry.Client;
+
+/// <summary>Where the registry is and how long to wait for it.</summary>
+public sealed record RegistryClientOptions
+{
+    /// <summary>Client addresses of registry nodes (e.g. http://127.0.0.1:7001); any node serves any request.</summary>
+    public required IReadOnlyList<Uri> Endpoints { get; init; }
+
+    /// <summary>How long one logical request may take across all retries and failovers.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a watch blocks on the server before answering with no change.</summary>
+    public TimeSpan WatchWait { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Parses a comma-separated address list such as <c>http://127.0.0.1:7001,http://127.0.0.1:7002</c>.</summary>
+    public static RegistryClientOptions Parse(string addresses)
+    {
+        var endpoints = new List<Uri>();
+        foreach (var part in addresses.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var text = part.Contains("://", StringComparison.Ordinal) ? part : "http://" + part;
+            if (!Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                throw new ArgumentException($"'{part}' is not a registry address (expected http://host:port)");
+            endpoints.Add(uri);
+        }
+
+        if (endpoints.Count == 0)
+            throw new ArgumentException("no registry address given");
+        return new RegistryClientOptions { Endpoints = endpoints };
+    }
+}

@@ -1,0 +1,158 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Mesh.Registry.Client.Transport;
+
+/// <summary>
+/// Sends one logical request to the registry, failing over between addresses until it gets an
+/// answer or the deadline passes. Every node answers every request (followers forward writes),
+/// so failover only has to find a node that is up. Writes carry a client id and a sequence
+/// number that stays the same across attempts, so a retry of a write whose first attempt did
+/// commit returns the first result instead of applying twice.
+/// </summary>
+internal sealed class RegistryTransport : IDisposable
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
+
+    private readonly Uri[] _endpoints;
+    private readonly HttpClient _http;
+    private readonly TimeSpan _timeout;
+    private readonly string _clientId = Guid.NewGuid().ToString("N");
+    private long _sequence;
+    private int _current;
+
+    public RegistryTransport(IReadOnlyList<Uri> endpoints, TimeSpan timeout)
+    {
+        if (endpoints.Count == 0)
+            throw new ArgumentException("at least one registry address is required", nameof(endpoints));
+        _endpoints = [.. endpoints];
+        _timeout = timeout;
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+            AutomaticDecompression = DecompressionMethods.None,
+        })
+        {
+            Timeout = Timeout.InfiniteTimeSpan,
+        };
+    }
+
+    public Uri CurrentEndpoint => _endpoints[Volatile.Read(ref _current) % _endpoints.Length];
+
+    public string ClientId => _clientId;
+
+    /// <summary>Reserves the sequence number of one logical write.</summary>
+    public long NextSequence() => Interlocked.Increment(ref _sequence);
+
+    /// <summary>
+    /// Sends a request built by <paramref name="build"/> (called once per attempt) and returns the
+    /// successful response, or throws <see cref="RegistryException"/> with the registry's code.
+    /// </summary>
+    public async Task<HttpResponseMessage> SendAsync(
+        Func<HttpRequestMessage> build, long? writeSequence, TimeSpan? attemptTimeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + _timeout + (attemptTimeout ?? TimeSpan.Zero);
+        Exception? lastError = null;
+        for (var attempt = 0; ; attempt++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var endpointIndex = Volatile.Read(ref _current);
+            var endpoint = _endpoints[endpointIndex % _endpoints.Length];
+            using var request = build();
+            request.RequestUri = new Uri(endpoint, request.RequestUri!.ToString().TrimStart('/'));
+            if (writeSequence is { } seq)
+            {
+                request.Headers.Add("Mesh-Client-Id", _clientId);
+                request.Headers.Add("Mesh-Request-Seq", seq.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
+
+            using var attemptCts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            attemptCts.CancelAfter(attemptTimeout ?? _timeout);
+            HttpResponseMessage? response = null;
+            try
+            {
+                response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, attemptCts.Token).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                    return response;
+
+                var error = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
+                response.Dispose();
+                if (!IsRetryable(error))
+                    throw error;
+                lastError = error;
+            }
+            catch (HttpRequestException ex)
+            {
+                response?.Dispose();
+                lastError = ex;
+            }
+            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                response?.Dispose();
+                lastError = new RegistryException(RegistryErrorCodes.Timeout, $"registry at {endpoint} did not answer in time", null, ex);
+            }
+
+            // Move on to the next address (unless another caller already did).
+            Interlocked.CompareExchange(ref _current, endpointIndex + 1, endpointIndex);
+            if (DateTime.UtcNow >= deadline)
+                break;
+            var backoff = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 25 * (1 << Math.Min(attempt, 5))));
+            await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
+        }
+
+        throw new RegistryUnavailableException(
+            $"no registry answered within {_timeout.TotalSeconds:0.#} s (tried {string.Join(", ", _endpoints.Select(e => e.Authority))}): {lastError?.Message}",
+            lastError);
+    }
+
+    public async Task<T> SendJsonAsync<T>(
+        Func<HttpRequestMessage> build, JsonTypeInfo<T> type, long? writeSequence, CancellationToken cancellationToken, TimeSpan? attemptTimeout = null)
+    {
+        using var response = await SendAsync(build, writeSequence, attemptTimeout, cancellationToken).ConfigureAwait(false);
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        return await JsonSerializer.DeserializeAsync(stream, type, cancellationToken).ConfigureAwait(false)
+            ?? throw new RegistryException("BadResponse", $"empty answer from the registry at {CurrentEndpoint}");
+    }
+
+    public static HttpContent JsonContent<T>(T value, JsonTypeInfo<T> type)
+    {
+        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(value, type));
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        return content;
+    }
+
+    private static bool IsRetryable(RegistryException error) =>
+        error.Code is RegistryErrorCodes.Unavailable or RegistryErrorCodes.Timeout;
+
+    private static async Task<RegistryException> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        ErrorBody? body = null;
+        try
+        {
+            body = JsonSerializer.Deserialize(text, WireJson.Default.ErrorBody);
+        }
+        catch (JsonException)
+        {
+        }
+
+        var code = body?.Error ?? (response.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.BadGateway
+            ? RegistryErrorCodes.Unavailable
+            : response.StatusCode == HttpStatusCode.GatewayTimeout ? RegistryErrorCodes.Timeout : "HttpError");
+        var message = body?.Message ?? $"registry answered {(int)response.StatusCode} {response.ReasonPhrase}: {Truncate(text)}";
+        long? index = response.Headers.TryGetValues("X-Mesh-Index", out var values) &&
+                      long.TryParse(values.FirstOrDefault(), out var parsed) ? parsed : null;
+        return body?.Results is { } results
+            ? new RegistryTransactionException(code, message, response.StatusCode, body.FailedOp ?? -1,
+                results.Select(r => new TxnOpResult(r.Op ?? "", r.Path, r.Stat, r.Error)).ToList())
+            { Index = index }
+            : new RegistryException(code, message, response.StatusCode) { Index = index };
+    }
+
+    private static string Truncate(string text) => text.Length <= 200 ? text : text[..200] + "…";
+
+    public void Dispose() => _http.Dispose();
+}
