@@ -40,7 +40,7 @@ public sealed class MeshCommandLineTests
     [Fact]
     public async Task CommandNotBuiltYet_SaysSoAndExitsNonZero()
     {
-        var (exitCode, output) = await MeshProcess.RunAsync("inject");
+        var (exitCode, output) = await MeshProcess.RunAsync("demo");
 
         Assert.NotEqual(0, exitCode);
         Assert.Contains("not available yet", output);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Mesh.Cli.Inject;
 
 namespace Mesh.Cli.Commands;
 
@@ -6,8 +7,42 @@ internal static class InjectCommand
 {
     public static Command Create()
     {
-        var command = new Command("inject", "Add the sidecar to Kubernetes Deployments in a manifest.");
-        NotAvailable.Attach(command);
+        var file = new Option<string>("--file", "-f") { Description = "Manifest to inject ('-' reads standard input).", Required = true };
+        var output = new Option<string?>("--output", "-o") { Description = "Write here instead of standard output." };
+        var image = new Option<string>("--image") { Description = "The mesh image for the sidecar and init containers.", DefaultValueFactory = _ => new InjectOptions().Image };
+        var registry = new Option<string>("--registry") { Description = "Registry address the sidecars use.", DefaultValueFactory = _ => new InjectOptions().Registry };
+        var command = new Command("inject", "Add the sidecar to Kubernetes Deployments in a manifest.") { file, output, image, registry };
+        command.SetAction(result =>
+        {
+            var path = result.GetValue(file)!;
+            var error = result.InvocationConfiguration.Error;
+            try
+            {
+                var text = path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
+                var injector = new ManifestInjector(new InjectOptions { Image = result.GetValue(image)!, Registry = result.GetValue(registry)! });
+                var injected = injector.Inject(text, path == "-" ? "<stdin>" : path);
+                if (result.GetValue(output) is { } target)
+                    File.WriteAllText(target, injected);
+                else
+                    result.InvocationConfiguration.Output.Write(injected);
+                return 0;
+            }
+            catch (ManifestException ex)
+            {
+                error.WriteLine($"mesh inject: refused, nothing written:{Environment.NewLine}{ex.Message}");
+                return 1;
+            }
+            catch (IOException ex)
+            {
+                error.WriteLine($"mesh inject: {ex.Message}");
+                return 1;
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                error.WriteLine($"mesh inject: {ex.Message}");
+                return 1;
+            }
+        });
         return command;
     }
 }

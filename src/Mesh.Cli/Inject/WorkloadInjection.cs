@@ -1,0 +1,221 @@
+using System.Globalization;
+using YamlDotNet.RepresentationModel;
+
+namespace Mesh.Cli.Inject;
+
+/// <summary>
+/// The injection of one workload document: checks it has what injection needs (reporting each
+/// missing piece with its place), then adds the init container, the sidecar and the annotations.
+/// </summary>
+internal sealed class WorkloadInjection
+{
+    private readonly ManifestDocument _document;
+    private readonly InjectOptions _options;
+    private readonly YamlMappingNode? _podSpec;
+    private readonly YamlMappingNode? _podMetadata;
+    private readonly string _name;
+    private readonly string _namespace;
+
+    public WorkloadInjection(ManifestDocument document, string sourceName, InjectOptions options, List<string> problems)
+    {
+        _document = document;
+        _options = options;
+        var root = document.Node as YamlMappingNode;
+        var kind = ManifestInjector.Kind(root);
+        _name = ManifestInjector.Scalar(root, "metadata", "name") ?? "";
+        _namespace = ManifestInjector.Scalar(root, "metadata", "namespace") ?? "default";
+        var where = $"{sourceName}:{document.Start.Line}: {kind} '{_name}'";
+
+        if (_name.Length == 0)
+            problems.Add($"{where}: metadata.name is missing");
+        var template = Child(root, "spec") is YamlMappingNode spec ? Child(spec, "template") as YamlMappingNode : null;
+        _podSpec = Child(template, "spec") as YamlMappingNode;
+        if (_podSpec is null)
+        {
+            problems.Add($"{where}: spec.template.spec is missing");
+            return;
+        }
+
+        if (Child(_podSpec, "containers") is not YamlSequenceNode { Children.Count: > 0 } containers)
+        {
+            problems.Add($"{where}: spec.template.spec.containers must list at least one container");
+            return;
+        }
+
+        foreach (var (container, i) in containers.Children.Select((c, i) => (c, i)))
+        {
+            if (ManifestInjector.Scalar(container, "name") is "mesh-sidecar")
+                AlreadyInjected = true;
+            if (container is not YamlMappingNode)
+                problems.Add($"{where}: spec.template.spec.containers[{i}] must be a mapping");
+        }
+
+        _podMetadata = GetOrAdd(template!, "metadata");
+        var annotations = Child(_podMetadata, "annotations") as YamlMappingNode;
+        AlreadyInjected |= ManifestInjector.Scalar(annotations, ManifestInjector.StatusAnnotation) == "injected";
+        IsValid = problems.Count == 0;
+    }
+
+    public bool AlreadyInjected { get; }
+
+    public bool IsValid { get; }
+
+    public string ConfigMapName => $"{_name}-mesh-sidecar";
+
+    /// <summary>The service name: the annotation if set, else the pod's <c>app</c> label, else the workload name.</summary>
+    private string ServiceName =>
+        ManifestInjector.Scalar(_podMetadata, "annotations", ManifestInjector.ServiceAnnotation)
+        ?? ManifestInjector.Scalar(_podMetadata, "labels", "app")
+        ?? ManifestInjector.Scalar(_podMetadata, "labels", "app.kubernetes.io/name")
+        ?? _name;
+
+    private string Version => ManifestInjector.Scalar(_podMetadata, "labels", "version") ?? "v1";
+
+    /// <summary>The app's port: the first container's first containerPort, else 8080.</summary>
+    private int AppPort
+    {
+        get
+        {
+            var containers = (YamlSequenceNode)Child(_podSpec, "containers")!;
+            var ports = Child(containers.Children[0], "ports") as YamlSequenceNode;
+            var port = ports?.Children.Count > 0 ? ManifestInjector.Scalar(ports.Children[0], "containerPort") : null;
+            return int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var p) ? p : 8080;
+        }
+    }
+
+    public void Apply()
+    {
+        var annotations = GetOrAdd(_podMetadata!, "annotations");
+        annotations.Children[new YamlScalarNode(ManifestInjector.StatusAnnotation)] = Str("injected");
+        annotations.Children[new YamlScalarNode(ManifestInjector.ServiceAnnotation)] = Str(ServiceName);
+        annotations.Children[new YamlScalarNode("mesh.dev/proxy-version")] = Str(_options.Image);
+
+        var initContainers = Child(_podSpec, "initContainers") as YamlSequenceNode ?? new YamlSequenceNode();
+        _podSpec!.Children[new YamlScalarNode("initContainers")] = initContainers;
+        initContainers.Children.Insert(0, InitContainer());
+
+        ((YamlSequenceNode)Child(_podSpec, "containers")!).Children.Add(SidecarContainer());
+
+        var volumes = Child(_podSpec, "volumes") as YamlSequenceNode ?? new YamlSequenceNode();
+        _podSpec.Children[new YamlScalarNode("volumes")] = volumes;
+        volumes.Children.Add(Map(("name", Str("mesh-config")), ("configMap", Map(("name", Str(ConfigMapName))))));
+        volumes.Children.Add(Map(("name", Str("mesh-certs")), ("emptyDir", Map(("medium", Str("Memory"))))));
+    }
+
+    private YamlMappingNode InitContainer() => Map(
+        ("name", Str("mesh-init")),
+        ("image", Str(_options.Image)),
+        ("args", Seq("iptables",
+            "--outbound-port", Port(_options.OutboundPort),
+            "--inbound-port", Port(_options.InboundPort),
+            "--proxy-uid", Port(_options.ProxyUid),
+            "--exclude-inbound-ports", Port(_options.AdminPort))),
+        ("securityContext", Map(
+            ("runAsUser", Str("0")),
+            ("runAsNonRoot", Str("false")),
+            ("capabilities", Map(("add", Seq("NET_ADMIN", "NET_RAW")), ("drop", Seq("ALL")))))),
+        ("resources", Resources("10m", "16Mi", "100m", "32Mi")));
+
+    private YamlMappingNode SidecarContainer() => Map(
+        ("name", Str("mesh-sidecar")),
+        ("image", Str(_options.Image)),
+        ("args", Seq("sidecar", "--config", "/etc/mesh/sidecar.yaml")),
+        ("env", new YamlSequenceNode(
+            Env("MESH_POD_NAME", FieldRef("metadata.name")),
+            Env("MESH_POD_NAMESPACE", FieldRef("metadata.namespace")),
+            Env("MESH_POD_IP", FieldRef("status.podIP")),
+            Map(("name", Str("MESH_JOIN_TOKEN")), ("valueFrom", Map(("secretKeyRef", Map(("name", Str(_options.JoinTokenSecret)), ("key", Str("token"))))))))),
+        ("ports", new YamlSequenceNode(
+            ContainerPort("mesh-outbound", _options.OutboundPort),
+            ContainerPort("mesh-inbound", _options.InboundPort),
+            ContainerPort("mesh-admin", _options.AdminPort))),
+        ("readinessProbe", Probe("/readyz")),
+        ("livenessProbe", Probe("/healthz")),
+        ("resources", Resources("50m", "32Mi", "1", "128Mi")),
+        ("securityContext", Map(
+            ("runAsUser", Str(Port(_options.ProxyUid))),
+            ("runAsNonRoot", Str("true")),
+            ("readOnlyRootFilesystem", Str("true")),
+            ("allowPrivilegeEscalation", Str("false")))),
+        ("volumeMounts", new YamlSequenceNode(
+            Map(("name", Str("mesh-config")), ("mountPath", Str("/etc/mesh")), ("readOnly", Str("true"))),
+            Map(("name", Str("mesh-certs")), ("mountPath", Str("/var/run/mesh"))))));
+
+    /// <summary>The sidecar's bootstrap configuration, in a ConfigMap next to the workload.</summary>
+    public YamlMappingNode BuildConfigMap()
+    {
+        var config = string.Join('\n',
+            "service:",
+            $"  name: {ServiceName}",
+            $"  version: {Version}",
+            $"  namespace: {_namespace}",
+            "app:",
+            $"  address: http://127.0.0.1:{AppPort}",
+            "registry:",
+            "  addresses:",
+            $"    - {_options.Registry}",
+            "listeners:",
+            "  outbound:",
+            "    address: 127.0.0.1",
+            $"    port: {_options.OutboundPort}",
+            "  inbound:",
+            "    address: 0.0.0.0",
+            $"    port: {_options.InboundPort}",
+            "  admin:",
+            "    address: 0.0.0.0",
+            $"    port: {_options.AdminPort}",
+            "");
+        return Map(
+            ("apiVersion", Str("v1")),
+            ("kind", Str("ConfigMap")),
+            ("metadata", Map(("name", Str(ConfigMapName)), ("namespace", Str(_namespace)),
+                ("labels", Map(("app.kubernetes.io/managed-by", Str("mesh-inject")))))),
+            ("data", Map(("sidecar.yaml", new YamlScalarNode(config) { Style = YamlDotNet.Core.ScalarStyle.Literal }))));
+    }
+
+    private YamlMappingNode Probe(string path) => Map(
+        ("httpGet", Map(("path", Str(path)), ("port", Str(Port(_options.AdminPort))))),
+        ("periodSeconds", Str("5")),
+        ("failureThreshold", Str("3")));
+
+    private static YamlMappingNode Resources(string cpuRequest, string memoryRequest, string cpuLimit, string memoryLimit) => Map(
+        ("requests", Map(("cpu", Str(cpuRequest)), ("memory", Str(memoryRequest)))),
+        ("limits", Map(("cpu", Str(cpuLimit)), ("memory", Str(memoryLimit)))));
+
+    private static YamlMappingNode ContainerPort(string name, int port) =>
+        Map(("name", Str(name)), ("containerPort", Str(Port(port))), ("protocol", Str("TCP")));
+
+    private static YamlMappingNode Env(string name, YamlNode valueFrom) => Map(("name", Str(name)), ("valueFrom", valueFrom));
+
+    private static YamlMappingNode FieldRef(string path) => Map(("fieldRef", Map(("fieldPath", Str(path)))));
+
+    private static string Port(int port) => port.ToString(CultureInfo.InvariantCulture);
+
+    private static YamlNode? Child(YamlNode? node, string key) =>
+        node is YamlMappingNode mapping && mapping.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
+
+    private static YamlMappingNode GetOrAdd(YamlMappingNode parent, string key)
+    {
+        if (Child(parent, key) is YamlMappingNode existing)
+            return existing;
+        var created = new YamlMappingNode();
+        parent.Children[new YamlScalarNode(key)] = created;
+        return created;
+    }
+
+    private static YamlScalarNode Str(string value) => new(value);
+
+    /// <summary>A list of strings; numbers are quoted so Kubernetes reads them as the strings container args must be.</summary>
+    private static YamlSequenceNode Seq(params string[] values) => new(values.Select(v => (YamlNode)new YamlScalarNode(v)
+    {
+        Style = v.Length > 0 && v.All(char.IsAsciiDigit) ? YamlDotNet.Core.ScalarStyle.DoubleQuoted : YamlDotNet.Core.ScalarStyle.Any,
+    }));
+
+    private static YamlMappingNode Map(params (string Key, YamlNode Value)[] entries)
+    {
+        var map = new YamlMappingNode();
+        foreach (var (key, value) in entries)
+            map.Children.Add(new YamlScalarNode(key), value);
+        return map;
+    }
+}

@@ -1,0 +1,115 @@
+using Mesh.Cli.Inject;
+using YamlDotNet.RepresentationModel;
+
+namespace Mesh.Cli.Tests.Inject;
+
+public sealed class ManifestInjectorTests
+{
+    private static readonly string SamplePath = Path.Combine(RepoRoot.Path, "deploy", "k8s", "shop.yaml");
+    private readonly ManifestInjector _injector = new(new InjectOptions());
+
+    [Fact]
+    public void Inject_EveryDeployment_GetsSidecarInitContainerAndAnnotations()
+    {
+        var output = _injector.Inject(File.ReadAllText(SamplePath), SamplePath);
+
+        var deployments = Documents(output).Where(d => Scalar(d, "kind") == "Deployment").ToList();
+        Assert.Equal(4, deployments.Count);
+        foreach (var deployment in deployments)
+        {
+            var pod = (YamlMappingNode)deployment["spec"]["template"];
+            Assert.Equal("injected", Scalar(pod["metadata"]["annotations"], ManifestInjector.StatusAnnotation));
+            var containers = ((YamlSequenceNode)pod["spec"]["containers"]).Children.Cast<YamlMappingNode>().ToList();
+            var sidecar = Assert.Single(containers, c => Scalar(c, "name") == "mesh-sidecar");
+            Assert.Equal("/readyz", Scalar(sidecar["readinessProbe"]["httpGet"], "path"));
+            Assert.Equal("/healthz", Scalar(sidecar["livenessProbe"]["httpGet"], "path"));
+            Assert.Equal("15000", Scalar(sidecar["readinessProbe"]["httpGet"], "port"));
+            Assert.NotNull(Scalar(sidecar["resources"]["limits"], "memory"));
+            var ports = ((YamlSequenceNode)sidecar["ports"]).Children.Select(p => Scalar(p, "containerPort")).ToList();
+            Assert.Equal(["15001", "15006", "15000"], ports);
+            var init = Assert.Single(((YamlSequenceNode)pod["spec"]["initContainers"]).Children);
+            Assert.Equal("mesh-init", Scalar(init, "name"));
+        }
+    }
+
+    [Fact]
+    public void Inject_EveryDeployment_GetsAConfigMapWithItsServiceName()
+    {
+        var output = _injector.Inject(File.ReadAllText(SamplePath), SamplePath);
+
+        var configMaps = Documents(output).Where(d => Scalar(d, "kind") == "ConfigMap").ToList();
+        Assert.Equal(["frontend-mesh-sidecar", "catalog-v1-mesh-sidecar", "catalog-v2-mesh-sidecar", "inventory-mesh-sidecar"],
+            configMaps.Select(c => Scalar(c["metadata"], "name")));
+        var catalogV2 = Scalar(configMaps[2]["data"], "sidecar.yaml")!;
+        Assert.Contains("name: catalog", catalogV2);
+        Assert.Contains("version: v2", catalogV2);
+    }
+
+    [Fact]
+    public void Inject_OtherDocuments_AreCopiedUnchanged()
+    {
+        var input = File.ReadAllText(SamplePath);
+
+        var output = _injector.Inject(input, SamplePath);
+
+        Assert.Contains("kind: Service\nmetadata:\n  name: frontend\n  namespace: shop\nspec:\n  selector: { app: frontend }\n  ports: [{ port: 80, targetPort: 8080 }]\n", output);
+        Assert.StartsWith("# The Shop sample", output);
+    }
+
+    [Fact]
+    public void Inject_Twice_ChangesNothingTheSecondTime()
+    {
+        var once = _injector.Inject(File.ReadAllText(SamplePath), SamplePath);
+
+        var twice = _injector.Inject(once, SamplePath);
+
+        Assert.Equal(once, twice);
+    }
+
+    [Fact]
+    public void CommittedInjectedSample_IsWhatInjectWritesToday()
+    {
+        var expected = File.ReadAllText(Path.Combine(RepoRoot.Path, "deploy", "k8s", "shop-injected.yaml"));
+
+        Assert.Equal(expected, _injector.Inject(File.ReadAllText(SamplePath), SamplePath));
+    }
+
+    [Fact]
+    public void Inject_NumericArguments_AreQuotedAsStrings()
+    {
+        var output = _injector.Inject(File.ReadAllText(SamplePath), SamplePath);
+
+        Assert.Contains("- \"15001\"", output);
+    }
+
+    [Fact]
+    public void Inject_InvalidYaml_IsRefusedWithItsLine()
+    {
+        var ex = Assert.Throws<ManifestException>(() => _injector.Inject("kind: Deployment\nmetadata: {name: x}\n---\na: [\n", "bad.yaml"));
+
+        Assert.Contains("bad.yaml:5", ex.Message);
+        Assert.Contains("invalid YAML", ex.Message);
+    }
+
+    [Fact]
+    public void Inject_DeploymentsWithoutPodSpec_AreAllReported()
+    {
+        const string input = "kind: Deployment\nmetadata: {name: a}\nspec: {}\n---\nkind: StatefulSet\nmetadata: {name: b}\nspec:\n  template:\n    spec:\n      containers: []\n";
+
+        var ex = Assert.Throws<ManifestException>(() => _injector.Inject(input, "m.yaml"));
+
+        Assert.Equal(2, ex.Problems.Count);
+        Assert.Contains("Deployment 'a': spec.template.spec is missing", ex.Problems[0]);
+        Assert.Contains("StatefulSet 'b': spec.template.spec.containers must list at least one container", ex.Problems[1]);
+    }
+
+    private static IEnumerable<YamlMappingNode> Documents(string text)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(text));
+        return stream.Documents.Select(d => (YamlMappingNode)d.RootNode);
+    }
+
+    private static string? Scalar(YamlNode node, string key) =>
+        ((YamlMappingNode)node).Children.TryGetValue(new YamlScalarNode(key), out var value) ? ((YamlScalarNode)value).Value : null;
+}
