@@ -10,9 +10,10 @@ public sealed record ConfigError(string File, int Line, string Path, string Mess
 
 /// <summary>Thrown when a configuration has problems; lists every one of them.</summary>
 public sealed class SidecarConfigException(IReadOnlyList<ConfigError> errors)
-    : Exception(Format(errors))
+    : Exception(Format([.. errors.OrderBy(e => e.Line)]))
 {
-    public IReadOnlyList<ConfigError> Errors { get; } = errors;
+    /// <summary>Every problem, in file order.</summary>
+    public IReadOnlyList<ConfigError> Errors { get; } = [.. errors.OrderBy(e => e.Line)];
 
     private static string Format(IReadOnlyList<ConfigError> errors) =>
         $"{errors.Count} configuration error(s):{Environment.NewLine}" +

@@ -11,7 +11,7 @@ internal enum RouteMatchStatus
     Matched,
     /// <summary>Routes exist for the host, but none matches path, method or headers.</summary>
     NoRoute,
-    /// <summary>Nothing is routed for the host and it names no known service.</summary>
+    /// <summary>No route names the host, it names no known service, and no any-host route matches.</summary>
     UnknownService,
 }
 
@@ -45,10 +45,12 @@ internal sealed class RouteTable
 
     public RouteMatchStatus Match(ReadOnlySpan<char> authority, string path, string method, IHeaderDictionary headers, out CompiledRoute? route)
     {
+        var hostKnown = true;
         if (!_byAuthority.TryGetValue(authority, out var candidates)
             && !_byHost.TryGetValue(HostOf(authority), out candidates))
         {
             candidates = _anyHost;
+            hostKnown = false;
         }
         foreach (var candidate in candidates)
         {
@@ -59,7 +61,7 @@ internal sealed class RouteTable
             }
         }
         route = null;
-        return candidates.Length == 0 ? RouteMatchStatus.UnknownService : RouteMatchStatus.NoRoute;
+        return hostKnown ? RouteMatchStatus.NoRoute : RouteMatchStatus.UnknownService;
     }
 
     /// <summary>The host part of an authority: "catalog:15001" → "catalog", "[::1]:80" → "::1".</summary>
