@@ -93,6 +93,8 @@ internal static class CtlVerbs
                     output.WriteLine(service);
             });
 
+        yield return ApplyVerb.Create(registry);
+
         var service = new Argument<string>("service") { Description = "Service name." };
         yield return Verb("endpoints", "List a service's live instances.", registry, [service],
             async (client, result, output, ct) =>
@@ -151,6 +153,16 @@ internal static class CtlVerbs
             catch (RegistryException ex)
             {
                 error.WriteLine($"mesh ctl {name}: {ex.Code}: {ex.Message}");
+                return 1;
+            }
+            catch (Mesh.Sidecar.Configuration.SidecarConfigException ex)
+            {
+                error.WriteLine($"mesh ctl {name}: refused, nothing written: {ex.Message}");
+                return 1;
+            }
+            catch (IOException ex)
+            {
+                error.WriteLine($"mesh ctl {name}: {ex.Message}");
                 return 1;
             }
             catch (ArgumentException ex)
