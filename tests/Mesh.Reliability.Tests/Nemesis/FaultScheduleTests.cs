@@ -80,6 +80,15 @@ public sealed class FaultScheduleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ScheduleFromTheProcessEnvironment_IsPrinted()
+    {
+        // The entry point the live-cluster run will use; run with MESH_RELIABILITY_* set to see a replay.
+        var schedule = FaultSchedule.Generate(ReliabilitySettings.FromEnvironment());
+        output.WriteLine(schedule.Describe());
+        Assert.Equal(FaultAction.Heal, schedule.Steps[^1].Action);
+    }
+
+    [Fact]
     public void UnsetEnvironment_UsesDefaults_WithAFreshSeed()
     {
         var options = ReliabilitySettings.FromEnvironment(new Hashtable());
