@@ -50,7 +50,7 @@ internal sealed class DataDirectory : IDisposable
         }
         catch (IOException e)
         {
-            throw new StartupException($"data directory {root} cannot be used: {e.Message}", e);
+            throw new StartupException($"data directory {root} cannot be created or written: {e.Message}", e);
         }
 
         var directory = new DataDirectory(root, lockFile);
@@ -69,7 +69,8 @@ internal sealed class DataDirectory : IDisposable
     private void CheckIdentity(int nodeId, IReadOnlyList<ClusterMember> members)
     {
         var file = Path.Combine(Root, "node.json");
-        var peers = string.Join(',', members.Select(m => $"{m.Id}={m.RaftEndPoint}"));
+        // Single-node mode picks a fresh loopback peer port each start; only the mode is recorded.
+        var peers = members.Count == 1 ? "standalone" : string.Join(',', members.Select(m => $"{m.Id}={m.RaftEndPoint}"));
         if (File.Exists(file))
         {
             NodeIdentity? identity;
@@ -87,7 +88,6 @@ internal sealed class DataDirectory : IDisposable
                 throw new StartupException($"data directory {Root} was created for peers {identity.Peers}, not {peers} (membership is static)");
             return;
         }
-        // A data directory that already holds a log but no identity predates node.json: adopt it.
         var temp = file + ".tmp";
         try
         {

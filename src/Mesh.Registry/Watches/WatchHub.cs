@@ -1,3 +1,5 @@
+using Mesh.Registry.Core.Events;
+
 namespace Mesh.Registry.Watches;
 
 /// <summary>
@@ -13,7 +15,7 @@ internal sealed class WatchHub
     public const int MaxEventsPerResult = 10_000;
 
     private readonly object _gate = new();
-    private readonly WatchEvent[] _ring;
+    private readonly ChangeEvent[] _ring;
     private int _head;   // position of the oldest event
     private int _count;
     private long _historyStart; // every event with Index > _historyStart is in the ring
@@ -24,7 +26,7 @@ internal sealed class WatchHub
     public WatchHub(int capacity = 100_000)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
-        _ring = new WatchEvent[capacity];
+        _ring = new ChangeEvent[capacity];
     }
 
     public long AppliedIndex => Volatile.Read(ref _appliedIndex);
@@ -52,7 +54,7 @@ internal sealed class WatchHub
     }
 
     /// <summary>Records the events of the command applied at <paramref name="index"/> and wakes the waiters.</summary>
-    public void Publish(long index, IReadOnlyList<WatchEvent> events)
+    public void Publish(long index, IReadOnlyList<ChangeEvent> events)
     {
         TaskCompletionSource signal;
         lock (_gate)
@@ -127,7 +129,7 @@ internal sealed class WatchHub
     {
         if (after < _historyStart)
             throw new IndexCompactedException(after, _historyStart);
-        var events = new List<WatchEvent>();
+        var events = new List<ChangeEvent>();
         var lastIndex = 0L;
         for (var i = FirstAfter(after); i < _count; i++)
         {
