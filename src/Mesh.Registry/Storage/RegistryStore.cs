@@ -56,12 +56,12 @@ internal sealed class RegistryStore(WatchHub hub, RegistryMetrics metrics) : IRe
     public void WriteSnapshot(Stream destination)
     {
         lock (_gate)
-            SnapshotFormat.Write(_state, destination);
+            _state.WriteSnapshot(destination);
     }
 
     public void ReadSnapshot(Stream source, long index)
     {
-        var state = SnapshotFormat.Read(source);
+        var state = RegistryStateMachine.ReadSnapshot(source);
         lock (_gate)
             _state = state;
         hub.Reset(index);
