@@ -1,5 +1,5 @@
-using Microsoft.AspNetCore.Http;
 using Mesh.Registry.Core.Results;
+using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Registry.Api;
 

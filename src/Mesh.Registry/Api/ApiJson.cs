@@ -1,6 +1,6 @@
-using Microsoft.AspNetCore.Http;
 using System.Text.Json;
 using Mesh.Registry.Core.Results;
+using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Registry.Api;
 

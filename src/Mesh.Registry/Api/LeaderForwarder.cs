@@ -1,7 +1,7 @@
-using Microsoft.AspNetCore.Http;
 using System.Net;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Hosting;
+using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Registry.Api;
 

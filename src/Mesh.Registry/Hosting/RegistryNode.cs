@@ -81,9 +81,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
             {
                 await consensus.StartAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (SocketException e)
+            catch (Exception e) when (e is SocketException || e.InnerException is SocketException)
             {
-                throw new StartupException($"cannot listen for peers on {raftEndPoint}: {PortMessage(e)}", e);
+                throw new StartupException($"cannot listen for peers on {raftEndPoint}: {PortMessage(e as SocketException ?? e.InnerException!)}", e);
             }
 
             var writer = new RegistryWriter(consensus, _options.TimeProvider, metrics, _options.RequestTimeout);
