@@ -91,6 +91,11 @@ public sealed partial class RegistryStateMachine
         }
 
         var nodeCount = r.Count(int.MaxValue, "node count");
+
+        // Presizing saves rehashing a million entries; a node takes at least 10 bytes, which
+        // bounds what a corrupted count can make us reserve.
+        var plausible = stream.CanSeek ? Math.Max(0, (stream.Length - stream.Position) / 10) : 1 << 20;
+        sm._nodes.EnsureCapacity((int)Math.Min(nodeCount, plausible));
         sm.ReadNodes(r, nodeCount);
 
         var clientCount = r.Count(int.MaxValue, "client count");

@@ -17,6 +17,9 @@ namespace Mesh.Registry.Core;
 /// </summary>
 public sealed partial class RegistryStateMachine
 {
+    /// <summary>A client whose last write is older than this (by command time) loses its deduplication entry at the next ExpireSessions: one hour.</summary>
+    public const long ClientIdleLimitMs = DedupTable.ClientIdleLimitMs;
+
     private readonly Dictionary<string, Node> _nodes = new(StringComparer.Ordinal);
     private readonly Dictionary<long, Session> _sessions = [];
     private readonly DedupTable _dedup = new();

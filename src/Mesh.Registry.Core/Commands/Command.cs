@@ -39,7 +39,7 @@ public sealed record CloseSession(CommandHeader Header, long SessionId) : Comman
 /// <summary>
 /// Expires exactly the sessions whose deadline is ≤ <paramref name="NowMs"/> (deleting their
 /// ephemeral nodes), and forgets deduplication entries of clients idle for longer than
-/// <see cref="Dedup.DedupTable.ClientIdleLimitMs"/>. The leader proposes it periodically with
+/// <see cref="RegistryStateMachine.ClientIdleLimitMs"/>. The leader proposes it periodically with
 /// its clock; every replica applies the same value, so all agree on what expired.
 /// </summary>
 public sealed record ExpireSessions(CommandHeader Header, long NowMs) : Command(Header);
