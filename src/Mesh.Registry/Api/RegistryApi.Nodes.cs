@@ -24,12 +24,13 @@ internal sealed partial class RegistryApi
         if (children)
         {
             var (result, index) = store.Read(s => (s.GetChildren(path), s.AppliedIndex));
+            // Also on errors: a client that read NoNode watches for the node's creation from here.
+            context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
             if (!result.IsOk)
             {
                 await ApiJson.ErrorAsync(context, result.Error, path).ConfigureAwait(false);
                 return;
             }
-            context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
             await ApiJson.WriteAsync(context, 200, w =>
             {
                 w.WriteString("path", path);
@@ -43,13 +44,13 @@ internal sealed partial class RegistryApi
         }
 
         var (node, applied) = store.Read(s => (s.GetNode(path), s.AppliedIndex));
+        var headers = context.Response.Headers;
+        headers["X-Mesh-Index"] = applied.ToString(CultureInfo.InvariantCulture);
         if (!node.IsOk)
         {
             await ApiJson.ErrorAsync(context, node.Error, path).ConfigureAwait(false);
             return;
         }
-        var headers = context.Response.Headers;
-        headers["X-Mesh-Index"] = applied.ToString(CultureInfo.InvariantCulture);
         if (raw)
         {
             headers["X-Mesh-Version"] = node.Stat.Version.ToString(CultureInfo.InvariantCulture);
