@@ -1,0 +1,69 @@
+using Mesh.Registry.Core.Tree;
+
+namespace Mesh.Registry.Core.Commands;
+
+/// <summary>
+/// A replicated write. Commands are immutable; the state machine keeps the <c>Data</c> memory
+/// they carry as node data without copying, so never write to a buffer after putting it in a
+/// command (<see cref="CommandCodec.Decode(ReadOnlySpan{byte})"/> gives every command its own arrays).
+/// </summary>
+public abstract record Command(CommandHeader Header);
+
+/// <summary>Creates a node. <paramref name="SessionId"/> is required for ephemeral modes; <paramref name="CreateParents"/> creates missing parents as empty persistent nodes.</summary>
+public sealed record CreateNode(
+    CommandHeader Header,
+    string Path,
+    ReadOnlyMemory<byte> Data,
+    CreateMode Mode = CreateMode.Persistent,
+    long SessionId = 0,
+    bool CreateParents = false) : Command(Header);
+
+/// <summary>Replaces a node's data. <paramref name="ExpectedVersion"/> -1 = any version.</summary>
+public sealed record SetData(CommandHeader Header, string Path, ReadOnlyMemory<byte> Data, long ExpectedVersion = -1) : Command(Header);
+
+/// <summary>Deletes a node (and with <paramref name="Recursive"/> everything below it). The version check applies to the node itself.</summary>
+public sealed record DeleteNode(CommandHeader Header, string Path, long ExpectedVersion = -1, bool Recursive = false) : Command(Header);
+
+/// <summary>All-or-nothing ops, applied in order; each op sees the effects of the ones before it.</summary>
+public sealed record Transaction(CommandHeader Header, IReadOnlyList<TxnOp> Ops) : Command(Header);
+
+/// <summary>Opens a session; its id is the command's log index. The TTL is clamped to <see cref="Sessions.SessionLimits"/>.</summary>
+public sealed record OpenSession(CommandHeader Header, long TtlMs) : Command(Header);
+
+/// <summary>Moves the session's deadline to command time + TTL.</summary>
+public sealed record KeepAlive(CommandHeader Header, long SessionId) : Command(Header);
+
+/// <summary>Closes the session and deletes its ephemeral nodes in the same command.</summary>
+public sealed record CloseSession(CommandHeader Header, long SessionId) : Command(Header);
+
+/// <summary>
+/// Expires exactly the sessions whose deadline is ≤ <paramref name="NowMs"/> (deleting their
+/// ephemeral nodes), and forgets deduplication entries of clients idle for longer than
+/// <see cref="RegistryStateMachine.ClientIdleLimitMs"/>. The leader proposes it periodically with
+/// its clock; every replica applies the same value, so all agree on what expired.
+/// </summary>
+public sealed record ExpireSessions(CommandHeader Header, long NowMs) : Command(Header);
+
+/// <summary>
+/// Sets every session's deadline to <paramref name="NowMs"/> + its TTL. A new leader proposes
+/// this once, before its first <see cref="ExpireSessions"/>, so time spent electing it (when
+/// nobody could send keep-alives) never expires a healthy session.
+/// </summary>
+public sealed record ResetSessionDeadlines(CommandHeader Header, long NowMs) : Command(Header);
+
+/// <summary>One op of a <see cref="Transaction"/>.</summary>
+public abstract record TxnOp(string Path);
+
+/// <summary>Succeeds when the node exists and (unless -1) has <paramref name="ExpectedVersion"/>.</summary>
+public sealed record CheckVersionOp(string Path, long ExpectedVersion) : TxnOp(Path);
+
+public sealed record CreateOp(
+    string Path,
+    ReadOnlyMemory<byte> Data,
+    CreateMode Mode = CreateMode.Persistent,
+    long SessionId = 0,
+    bool CreateParents = false) : TxnOp(Path);
+
+public sealed record SetDataOp(string Path, ReadOnlyMemory<byte> Data, long ExpectedVersion = -1) : TxnOp(Path);
+
+public sealed record DeleteOp(string Path, long ExpectedVersion = -1, bool Recursive = false) : TxnOp(Path);

@@ -1,0 +1,423 @@
+using System.Buffers;
+using System.Text;
+using Mesh.Registry.Core.Tree;
+
+namespace Mesh.Registry.Core.Commands;
+
+/// <summary>
+/// The log entry format of commands: compact binary, versioned.
+/// <code>
+/// command  = version:u8(=1) kind:u8 header body
+/// header   = clientId:16 bytes (Guid.ToByteArray order) sequence:zigzag-varint timeMs:zigzag-varint
+/// string   = length:varint utf8-bytes      data = length:varint bytes
+/// </code>
+/// Bodies: create = path data mode:u8 session:zigzag flags:u8(1 = create parents);
+/// set = path data version:zigzag; delete = path version:zigzag flags:u8(1 = recursive);
+/// txn = count:varint (op-kind:u8 op-body)* with op bodies as above (check = path version);
+/// session commands = one zigzag-varint (ttl, id or now).
+/// Decoding checks every length against the bytes left, so garbage fails fast with a
+/// <see cref="CommandFormatException"/>, never a huge allocation or a hang.
+/// Strings must be valid UTF-16 (no unpaired surrogate) to be encoded.
+/// </summary>
+public static class CommandCodec
+{
+    public const byte FormatVersion = 1;
+
+    private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    public static byte[] Encode(Command command)
+    {
+        var buffer = new ArrayBufferWriter<byte>(64);
+        Encode(command, buffer);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static void Encode(Command command, IBufferWriter<byte> output)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentNullException.ThrowIfNull(output);
+        var w = new Writer(output);
+        w.Byte(FormatVersion);
+        w.Byte((byte)KindOf(command));
+        w.Guid(command.Header.ClientId);
+        w.Signed(command.Header.Sequence);
+        w.Signed(command.Header.TimeMs);
+        switch (command)
+        {
+            case CreateNode c:
+                WriteCreate(ref w, c.Path, c.Data.Span, c.Mode, c.SessionId, c.CreateParents);
+                break;
+            case SetData c:
+                WriteSet(ref w, c.Path, c.Data.Span, c.ExpectedVersion);
+                break;
+            case DeleteNode c:
+                WriteDelete(ref w, c.Path, c.ExpectedVersion, c.Recursive);
+                break;
+            case Transaction c:
+                w.Varint((ulong)c.Ops.Count);
+                foreach (var op in c.Ops)
+                {
+                    switch (op)
+                    {
+                        case CheckVersionOp o:
+                            w.Byte((byte)OpKind.Check);
+                            w.String(o.Path);
+                            w.Signed(o.ExpectedVersion);
+                            break;
+                        case CreateOp o:
+                            w.Byte((byte)OpKind.Create);
+                            WriteCreate(ref w, o.Path, o.Data.Span, o.Mode, o.SessionId, o.CreateParents);
+                            break;
+                        case SetDataOp o:
+                            w.Byte((byte)OpKind.Set);
+                            WriteSet(ref w, o.Path, o.Data.Span, o.ExpectedVersion);
+                            break;
+                        case DeleteOp o:
+                            w.Byte((byte)OpKind.Delete);
+                            WriteDelete(ref w, o.Path, o.ExpectedVersion, o.Recursive);
+                            break;
+                        default:
+                            throw new ArgumentException($"unknown transaction op {op?.GetType().Name ?? "null"}", nameof(command));
+                    }
+                }
+
+                break;
+            case OpenSession c:
+                w.Signed(c.TtlMs);
+                break;
+            case KeepAlive c:
+                w.Signed(c.SessionId);
+                break;
+            case CloseSession c:
+                w.Signed(c.SessionId);
+                break;
+            case ExpireSessions c:
+                w.Signed(c.NowMs);
+                break;
+            case ResetSessionDeadlines c:
+                w.Signed(c.NowMs);
+                break;
+        }
+    }
+
+    public static Command Decode(ReadOnlySequence<byte> bytes) =>
+        bytes.IsSingleSegment ? Decode(bytes.FirstSpan) : Decode((ReadOnlySpan<byte>)bytes.ToArray());
+
+    public static Command Decode(ReadOnlySpan<byte> bytes)
+    {
+        var r = new Reader(bytes);
+        var version = r.Byte();
+        if (version != FormatVersion)
+        {
+            throw new CommandFormatException($"unsupported command format version {version} (this build reads {FormatVersion})");
+        }
+
+        var kind = r.Byte();
+        var header = new CommandHeader(r.Guid(), r.Signed(), r.Signed());
+        Command command = (Kind)kind switch
+        {
+            Kind.Create => ReadCreate(ref r, header),
+            Kind.Set => new SetData(header, r.String(), r.Data(), r.Signed()),
+            Kind.Delete => new DeleteNode(header, r.String(), r.Signed(), r.Flag()),
+            Kind.Transaction => ReadTransaction(ref r, header),
+            Kind.OpenSession => new OpenSession(header, r.Signed()),
+            Kind.KeepAlive => new KeepAlive(header, r.Signed()),
+            Kind.CloseSession => new CloseSession(header, r.Signed()),
+            Kind.ExpireSessions => new ExpireSessions(header, r.Signed()),
+            Kind.ResetSessionDeadlines => new ResetSessionDeadlines(header, r.Signed()),
+            _ => throw new CommandFormatException($"unknown command kind {kind} at byte 1"),
+        };
+        if (!r.AtEnd)
+        {
+            throw new CommandFormatException($"{bytes.Length - r.Position} unexpected bytes after the command at byte {r.Position}");
+        }
+
+        return command;
+    }
+
+    private static CreateNode ReadCreate(ref Reader r, CommandHeader header)
+    {
+        var (path, data, mode, session, parents) = ReadCreateBody(ref r);
+        return new CreateNode(header, path, data, mode, session, parents);
+    }
+
+    private static (string Path, byte[] Data, CreateMode Mode, long Session, bool Parents) ReadCreateBody(ref Reader r)
+    {
+        var path = r.String();
+        var data = r.Data();
+        var at = r.Position;
+        var mode = r.Byte();
+        if (mode > (byte)CreateMode.EphemeralSequential)
+        {
+            throw new CommandFormatException($"unknown create mode {mode} at byte {at}");
+        }
+
+        return (path, data, (CreateMode)mode, r.Signed(), r.Flag());
+    }
+
+    private static Transaction ReadTransaction(ref Reader r, CommandHeader header)
+    {
+        var at = r.Position;
+        var count = r.Varint();
+        if (count > (ulong)r.Remaining)
+        {
+            throw new CommandFormatException($"transaction op count {count} at byte {at} exceeds the {r.Remaining} bytes left");
+        }
+
+        var ops = new TxnOp[(int)count];
+        for (var i = 0; i < ops.Length; i++)
+        {
+            at = r.Position;
+            var kind = r.Byte();
+            switch ((OpKind)kind)
+            {
+                case OpKind.Check:
+                    ops[i] = new CheckVersionOp(r.String(), r.Signed());
+                    break;
+                case OpKind.Create:
+                    var (path, data, mode, session, parents) = ReadCreateBody(ref r);
+                    ops[i] = new CreateOp(path, data, mode, session, parents);
+                    break;
+                case OpKind.Set:
+                    ops[i] = new SetDataOp(r.String(), r.Data(), r.Signed());
+                    break;
+                case OpKind.Delete:
+                    ops[i] = new DeleteOp(r.String(), r.Signed(), r.Flag());
+                    break;
+                default:
+                    throw new CommandFormatException($"unknown transaction op kind {kind} at byte {at}");
+            }
+        }
+
+        return new Transaction(header, ops);
+    }
+
+    private static void WriteCreate(ref Writer w, string path, ReadOnlySpan<byte> data, CreateMode mode, long session, bool parents)
+    {
+        w.String(path);
+        w.Bytes(data);
+        w.Byte((byte)mode);
+        w.Signed(session);
+        w.Byte(parents ? (byte)1 : (byte)0);
+    }
+
+    private static void WriteSet(ref Writer w, string path, ReadOnlySpan<byte> data, long version)
+    {
+        w.String(path);
+        w.Bytes(data);
+        w.Signed(version);
+    }
+
+    private static void WriteDelete(ref Writer w, string path, long version, bool recursive)
+    {
+        w.String(path);
+        w.Signed(version);
+        w.Byte(recursive ? (byte)1 : (byte)0);
+    }
+
+    private static Kind KindOf(Command command) => command switch
+    {
+        CreateNode => Kind.Create,
+        SetData => Kind.Set,
+        DeleteNode => Kind.Delete,
+        Transaction => Kind.Transaction,
+        OpenSession => Kind.OpenSession,
+        KeepAlive => Kind.KeepAlive,
+        CloseSession => Kind.CloseSession,
+        ExpireSessions => Kind.ExpireSessions,
+        ResetSessionDeadlines => Kind.ResetSessionDeadlines,
+        _ => throw new ArgumentException($"unknown command type {command.GetType().Name}", nameof(command)),
+    };
+
+    // Stored in the log: never renumber.
+    private enum Kind : byte
+    {
+        Create = 1,
+        Set = 2,
+        Delete = 3,
+        Transaction = 4,
+        OpenSession = 5,
+        KeepAlive = 6,
+        CloseSession = 7,
+        ExpireSessions = 8,
+        ResetSessionDeadlines = 9,
+    }
+
+    private enum OpKind : byte
+    {
+        Check = 1,
+        Create = 2,
+        Set = 3,
+        Delete = 4,
+    }
+
+    private ref struct Writer(IBufferWriter<byte> output)
+    {
+        private readonly IBufferWriter<byte> _output = output;
+
+        public readonly void Byte(byte value)
+        {
+            _output.GetSpan(1)[0] = value;
+            _output.Advance(1);
+        }
+
+        public readonly void Varint(ulong value)
+        {
+            var span = _output.GetSpan(10);
+            var n = 0;
+            while (value >= 0x80)
+            {
+                span[n++] = (byte)(value | 0x80);
+                value >>= 7;
+            }
+
+            span[n++] = (byte)value;
+            _output.Advance(n);
+        }
+
+        public readonly void Signed(long value) => Varint((ulong)((value << 1) ^ (value >> 63)));
+
+        public readonly void Guid(Guid value)
+        {
+            value.TryWriteBytes(_output.GetSpan(16));
+            _output.Advance(16);
+        }
+
+        public readonly void Bytes(ReadOnlySpan<byte> value)
+        {
+            Varint((ulong)value.Length);
+            if (value.Length > 0)
+            {
+                value.CopyTo(_output.GetSpan(value.Length));
+                _output.Advance(value.Length);
+            }
+        }
+
+        public readonly void String(string value)
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            int length;
+            try
+            {
+                length = Utf8.GetByteCount(value);
+            }
+            catch (EncoderFallbackException e)
+            {
+                throw new ArgumentException($"string is not valid UTF-16 and cannot be encoded: {e.Message}", nameof(value), e);
+            }
+
+            Varint((ulong)length);
+            if (length > 0)
+            {
+                Utf8.GetBytes(value, _output.GetSpan(length));
+                _output.Advance(length);
+            }
+        }
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> bytes)
+    {
+        private readonly ReadOnlySpan<byte> _bytes = bytes;
+
+        public int Position { get; private set; }
+
+        public readonly int Remaining => _bytes.Length - Position;
+
+        public readonly bool AtEnd => Position == _bytes.Length;
+
+        public byte Byte()
+        {
+            if (Position >= _bytes.Length)
+            {
+                throw Truncated();
+            }
+
+            return _bytes[Position++];
+        }
+
+        public bool Flag()
+        {
+            var at = Position;
+            var value = Byte();
+            return value switch
+            {
+                0 => false,
+                1 => true,
+                _ => throw new CommandFormatException($"flag byte {value} at byte {at} is not 0 or 1"),
+            };
+        }
+
+        public ulong Varint()
+        {
+            var at = Position;
+            ulong value = 0;
+            for (var shift = 0; shift < 70; shift += 7)
+            {
+                var b = Byte();
+                if (shift == 63 && b > 1)
+                {
+                    break;
+                }
+
+                value |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80)
+                {
+                    return value;
+                }
+            }
+
+            throw new CommandFormatException($"varint at byte {at} is longer than 64 bits");
+        }
+
+        public long Signed()
+        {
+            var v = Varint();
+            return (long)(v >> 1) ^ -(long)(v & 1);
+        }
+
+        public Guid Guid()
+        {
+            if (Remaining < 16)
+            {
+                throw Truncated();
+            }
+
+            var value = new Guid(_bytes.Slice(Position, 16));
+            Position += 16;
+            return value;
+        }
+
+        public byte[] Data() => Take().ToArray();
+
+        public string String()
+        {
+            var at = Position;
+            var span = Take();
+            try
+            {
+                return Utf8.GetString(span);
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new CommandFormatException($"string at byte {at} is not valid UTF-8");
+            }
+        }
+
+        private ReadOnlySpan<byte> Take()
+        {
+            var at = Position;
+            var length = Varint();
+            if (length > (ulong)Remaining)
+            {
+                throw new CommandFormatException($"length {length} at byte {at} exceeds the {Remaining} bytes left");
+            }
+
+            var span = _bytes.Slice(Position, (int)length);
+            Position += (int)length;
+            return span;
+        }
+
+        private readonly CommandFormatException Truncated() =>
+            new($"command truncated: needed more than the {_bytes.Length} bytes given (at byte {Position})");
+    }
+}

@@ -1,0 +1,13 @@
+namespace Mesh.Registry.Core.Commands;
+
+/// <summary>
+/// Carried by every command. <see cref="ClientId"/> and <see cref="Sequence"/> make retries
+/// idempotent (<see cref="Guid.Empty"/> = no deduplication, e.g. for commands the server makes
+/// itself). <see cref="TimeMs"/> is the Unix-millisecond time the leader stamped on the command;
+/// it is the only clock the state machine knows.
+/// </summary>
+public readonly record struct CommandHeader(Guid ClientId, long Sequence, long TimeMs)
+{
+    /// <summary>A header without deduplication, for commands the server issues itself.</summary>
+    public static CommandHeader At(long timeMs) => new(Guid.Empty, 0, timeMs);
+}

@@ -1,0 +1,294 @@
+using Mesh.Registry.Core.Dedup;
+using Mesh.Registry.Core.Paths;
+using Mesh.Registry.Core.Results;
+using Mesh.Registry.Core.Sessions;
+using Mesh.Registry.Core.Snapshots;
+using Mesh.Registry.Core.Tree;
+
+namespace Mesh.Registry.Core;
+
+// Snapshots: the whole state in a versioned binary format with a CRC-32C checksum.
+//
+//   "MESHSNAP" version:u32-as-varint appliedIndex:fixed64
+//   sessions: count (id ttl deadline)*                        ascending id
+//   nodes:    count root-node child*                          pre-order, children by name
+//             node = [name] data version cversion cindex mindex ctime mtime owner childCount
+//   dedup:    count (clientId seq lastSeen result)*           ascending client id
+//   crc32c:u32 over all of the above, then "MESHEND."
+//
+// Everything is written in a canonical order, so equal states give equal bytes. Per-session
+// ephemeral sets are not stored: they are rebuilt from the nodes' owners.
+public sealed partial class RegistryStateMachine
+{
+    /// <summary>Version of the snapshot format this build writes and reads.</summary>
+    public const int SnapshotFormatVersion = 1;
+
+    private static ReadOnlySpan<byte> SnapshotMagic => "MESHSNAP"u8;
+
+    private static ReadOnlySpan<byte> SnapshotEndMagic => "MESHEND."u8;
+
+    /// <summary>Writes the whole state to <paramref name="stream"/> (which stays open).</summary>
+    public void WriteSnapshot(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var w = new SnapshotWriter(stream);
+        w.Raw(SnapshotMagic);
+        w.Varint(SnapshotFormatVersion);
+        w.Fixed64(AppliedIndex);
+
+        var sessions = GetSessions();
+        w.Varint((ulong)sessions.Count);
+        foreach (var s in sessions)
+        {
+            w.Signed(s.Id);
+            w.Signed(s.TtlMs);
+            w.Signed(s.DeadlineMs);
+        }
+
+        w.Varint((ulong)_nodes.Count);
+        WriteNode(w, _nodes[NodePath.Root], isRoot: true);
+
+        var clients = _dedup.Sorted();
+        w.Varint((ulong)clients.Count);
+        foreach (var (client, entry) in clients)
+        {
+            w.Guid(client);
+            w.Signed(entry.Sequence);
+            w.Signed(entry.LastSeenMs);
+            WriteResult(w, entry.Result);
+        }
+
+        w.Finish(SnapshotEndMagic);
+    }
+
+    /// <summary>
+    /// Restores a state written by <see cref="WriteSnapshot"/>. Throws
+    /// <see cref="SnapshotFormatException"/> when the stream is not a snapshot, is of a newer
+    /// format, is truncated or fails its checksum; nothing is returned in that case.
+    /// </summary>
+    public static RegistryStateMachine ReadSnapshot(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var r = new SnapshotReader(stream);
+        r.Magic(SnapshotMagic, "magic");
+        var version = r.Varint();
+        if (version != SnapshotFormatVersion)
+        {
+            throw new SnapshotFormatException(
+                $"unsupported snapshot format version {version} (this build reads {SnapshotFormatVersion}), or the snapshot is corrupted");
+        }
+
+        var sm = new RegistryStateMachine { AppliedIndex = r.Fixed64() };
+        var sessionCount = r.Count(int.MaxValue, "session count");
+        for (var i = 0; i < sessionCount; i++)
+        {
+            var id = r.Signed();
+            var session = new Session(id, r.Signed(), r.Signed());
+            if (!sm._sessions.TryAdd(id, session))
+            {
+                throw r.Corrupt($"session {id} appears twice");
+            }
+        }
+
+        var nodeCount = r.Count(int.MaxValue, "node count");
+
+        // Presizing saves rehashing a million entries; a node takes at least 10 bytes, which
+        // bounds what a corrupted count can make us reserve.
+        var plausible = stream.CanSeek ? Math.Max(0, (stream.Length - stream.Position) / 10) : 1 << 20;
+        sm._nodes.EnsureCapacity((int)Math.Min(nodeCount, plausible));
+        sm.ReadNodes(r, nodeCount);
+
+        var clientCount = r.Count(int.MaxValue, "client count");
+        for (var i = 0; i < clientCount; i++)
+        {
+            var client = r.Guid();
+            var entry = new DedupTable.Entry(r.Signed(), r.Signed(), ReadResult(r));
+            sm._dedup.Add(client, entry);
+        }
+
+        r.VerifyChecksum();
+        r.Magic(SnapshotEndMagic, "end marker");
+        if (!r.AtEndOfStream())
+        {
+            throw r.Corrupt("unexpected bytes after the end marker");
+        }
+
+        return sm;
+    }
+
+    private static void WriteNode(SnapshotWriter w, Node node, bool isRoot)
+    {
+        if (!isRoot)
+        {
+            w.String(node.Name);
+        }
+
+        w.Bytes(node.Data.Span);
+        w.Signed(node.Version);
+        w.Signed(node.ChildVersion);
+        w.Signed(node.CreatedIndex);
+        w.Signed(node.ModifiedIndex);
+        w.Signed(node.CreatedTime);
+        w.Signed(node.ModifiedTime);
+        w.Signed(node.EphemeralOwner);
+        w.Varint((ulong)node.ChildCount);
+        if (node.Children is { } children)
+        {
+            foreach (var child in children)
+            {
+                WriteNode(w, child, isRoot: false);
+            }
+        }
+    }
+
+    private void ReadNodes(SnapshotReader r, int nodeCount)
+    {
+        if (nodeCount < 1)
+        {
+            throw r.Corrupt("the tree has no root");
+        }
+
+        var root = _nodes[NodePath.Root];
+        var rootChildren = ReadNodeFields(r, root);
+        var read = 1;
+        var stack = new Stack<(string Path, Node Node, int Left)>();
+        stack.Push((NodePath.Root, root, rootChildren));
+        while (stack.Count > 0)
+        {
+            var (parentPath, parent, left) = stack.Pop();
+            if (left == 0)
+            {
+                continue;
+            }
+
+            stack.Push((parentPath, parent, left - 1));
+            if (++read > nodeCount)
+            {
+                throw r.Corrupt($"more nodes than the {nodeCount} announced");
+            }
+
+            var name = r.String(NodePath.MaxLength * 3);
+            var node = new Node(name);
+            var children = ReadNodeFields(r, node);
+            var path = NodePath.Combine(parentPath, name);
+            if (parent.EphemeralOwner != 0 || !NodePath.IsValid(path) || !_nodes.TryAdd(path, node))
+            {
+                throw r.Corrupt($"node {path} is invalid, duplicated or under an ephemeral node");
+            }
+
+            var siblings = parent.Children ??= new List<Node>(Math.Min(left, 4096));
+            if (siblings.Count > 0 && string.CompareOrdinal(siblings[^1].Name, name) >= 0)
+            {
+                throw r.Corrupt($"children of {parentPath} are not in name order");
+            }
+
+            siblings.Add(node);
+            if (node.EphemeralOwner != 0)
+            {
+                if (!_sessions.TryGetValue(node.EphemeralOwner, out var owner))
+                {
+                    throw r.Corrupt($"node {path} is owned by unknown session {node.EphemeralOwner}");
+                }
+
+                owner.Ephemerals.Add(path);
+            }
+
+            stack.Push((path, node, children));
+        }
+
+        if (read != nodeCount)
+        {
+            throw r.Corrupt($"{read} nodes instead of the {nodeCount} announced");
+        }
+    }
+
+    private static int ReadNodeFields(SnapshotReader r, Node node)
+    {
+        node.Data = r.Bytes(NodeLimits.MaxDataBytes);
+        node.Version = r.Signed();
+        node.ChildVersion = r.Signed();
+        node.CreatedIndex = r.Signed();
+        node.ModifiedIndex = r.Signed();
+        node.CreatedTime = r.Signed();
+        node.ModifiedTime = r.Signed();
+        node.EphemeralOwner = r.Signed();
+        return r.Count(int.MaxValue, "child count");
+    }
+
+    private static void WriteResult(SnapshotWriter w, ApplyResult result)
+    {
+        w.Signed(result.Index);
+        w.Byte((byte)result.Error);
+        w.String(result.Path ?? string.Empty);
+        w.Byte(result.Path is null ? (byte)0 : (byte)1);
+        WriteStat(w, result.Stat);
+        w.Signed(result.SessionId);
+        w.Signed(result.TtlMs);
+        w.Signed(result.FailedOp);
+        w.Varint((ulong)result.OpResults.Count);
+        foreach (var op in result.OpResults)
+        {
+            w.Byte((byte)op.Error);
+            w.String(op.Path);
+            WriteStat(w, op.Stat);
+        }
+
+        w.Varint((ulong)result.ExpiredSessions.Count);
+        foreach (var id in result.ExpiredSessions)
+        {
+            w.Signed(id);
+        }
+    }
+
+    private static ApplyResult ReadResult(SnapshotReader r)
+    {
+        var index = r.Signed();
+        var error = (ErrorCode)r.Byte();
+        var path = r.String(int.MaxValue);
+        var hasPath = r.Byte() != 0;
+        var stat = ReadStat(r);
+        var sessionId = r.Signed();
+        var ttl = r.Signed();
+        var failedOp = (int)r.Signed();
+        var ops = new OpResult[r.Count(1 << 20, "transaction op count")];
+        for (var i = 0; i < ops.Length; i++)
+        {
+            ops[i] = new OpResult((ErrorCode)r.Byte(), r.String(int.MaxValue), ReadStat(r));
+        }
+
+        var expired = new long[r.Count(1 << 20, "expired session count")];
+        for (var i = 0; i < expired.Length; i++)
+        {
+            expired[i] = r.Signed();
+        }
+
+        return new ApplyResult
+        {
+            Index = index,
+            Error = error,
+            Path = hasPath ? path : null,
+            Stat = stat,
+            SessionId = sessionId,
+            TtlMs = ttl,
+            FailedOp = failedOp,
+            OpResults = ops,
+            ExpiredSessions = expired,
+        };
+    }
+
+    private static void WriteStat(SnapshotWriter w, NodeStat s)
+    {
+        w.Signed(s.Version);
+        w.Signed(s.ChildVersion);
+        w.Signed(s.CreatedIndex);
+        w.Signed(s.ModifiedIndex);
+        w.Signed(s.CreatedTime);
+        w.Signed(s.ModifiedTime);
+        w.Signed(s.EphemeralOwner);
+        w.Signed(s.DataLength);
+        w.Signed(s.NumChildren);
+    }
+
+    private static NodeStat ReadStat(SnapshotReader r) =>
+        new(r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), (int)r.Signed(), (int)r.Signed());
+}

@@ -1,0 +1,219 @@
+using System.Globalization;
+using Mesh.Registry.Core.Events;
+using Mesh.Registry.Core.Paths;
+using Mesh.Registry.Core.Results;
+using Mesh.Registry.Core.Sessions;
+using Mesh.Registry.Core.Tree;
+
+namespace Mesh.Registry.Core;
+
+// Node operations. Each checks everything before its first change, so a failed op changes
+// nothing; inside a transaction every change is also recorded in the undo log.
+public sealed partial class RegistryStateMachine
+{
+    private OpResult CreateNode(string path, ReadOnlyMemory<byte> data, CreateMode mode, long sessionId, bool createParents)
+    {
+        // Order of checks: path, data size, session, existence of parent/node.
+        if (!NodePath.IsValid(path) || (mode.IsSequential() && path.Length + NodeLimits.SequenceDigits > NodePath.MaxLength))
+        {
+            return new OpResult(ErrorCode.InvalidPath, path ?? string.Empty, default);
+        }
+
+        if (data.Length > NodeLimits.MaxDataBytes)
+        {
+            return new OpResult(ErrorCode.DataTooLarge, path, default);
+        }
+
+        Session? session = null;
+        if (mode.IsEphemeral() && !_sessions.TryGetValue(sessionId, out session))
+        {
+            return new OpResult(ErrorCode.SessionExpired, path, default);
+        }
+
+        if (path.Length == 1)
+        {
+            return new OpResult(ErrorCode.NodeExists, path, default);
+        }
+
+        var parentPath = NodePath.Parent(path);
+        if (_nodes.TryGetValue(parentPath, out var parent))
+        {
+            if (parent.EphemeralOwner != 0)
+            {
+                return new OpResult(ErrorCode.NoChildrenForEphemerals, path, default);
+            }
+        }
+        else
+        {
+            if (!createParents)
+            {
+                return new OpResult(ErrorCode.NoNode, path, default);
+            }
+
+            var ancestorPath = parentPath;
+            Node? ancestor;
+            do
+            {
+                ancestorPath = NodePath.Parent(ancestorPath);
+            }
+            while (!_nodes.TryGetValue(ancestorPath, out ancestor));
+
+            if (ancestor.EphemeralOwner != 0)
+            {
+                return new OpResult(ErrorCode.NoChildrenForEphemerals, path, default);
+            }
+
+            parent = CreateMissing(parentPath);
+        }
+
+        var finalPath = mode.IsSequential()
+            ? string.Concat(path, parent.ChildVersion.ToString("D10", CultureInfo.InvariantCulture))
+            : path;
+        if (_nodes.ContainsKey(finalPath))
+        {
+            return new OpResult(ErrorCode.NodeExists, finalPath, default);
+        }
+
+        var node = new Node(NodePath.Name(finalPath))
+        {
+            Data = data,
+            CreatedIndex = _index,
+            ModifiedIndex = _index,
+            CreatedTime = _time,
+            ModifiedTime = _time,
+            EphemeralOwner = session?.Id ?? 0,
+        };
+        AddNode(finalPath, node, parentPath, parent, session);
+        return new OpResult(ErrorCode.Ok, finalPath, node.Stat);
+    }
+
+    // Creates the missing persistent nodes down to and including path; its nearest existing
+    // ancestor has been checked to be persistent.
+    private Node CreateMissing(string path)
+    {
+        var parentPath = NodePath.Parent(path);
+        if (!_nodes.TryGetValue(parentPath, out var parent))
+        {
+            parent = CreateMissing(parentPath);
+        }
+
+        var node = new Node(NodePath.Name(path)) { CreatedIndex = _index, ModifiedIndex = _index, CreatedTime = _time, ModifiedTime = _time };
+        AddNode(path, node, parentPath, parent, null);
+        return node;
+    }
+
+    private OpResult SetNodeData(string path, ReadOnlyMemory<byte> data, long expectedVersion)
+    {
+        if (!NodePath.IsValid(path))
+        {
+            return new OpResult(ErrorCode.InvalidPath, path ?? string.Empty, default);
+        }
+
+        if (data.Length > NodeLimits.MaxDataBytes)
+        {
+            return new OpResult(ErrorCode.DataTooLarge, path, default);
+        }
+
+        if (!_nodes.TryGetValue(path, out var node))
+        {
+            return new OpResult(ErrorCode.NoNode, path, default);
+        }
+
+        if (expectedVersion != -1 && expectedVersion != node.Version)
+        {
+            return new OpResult(ErrorCode.BadVersion, path, default);
+        }
+
+        _undo?.Add(UndoEntry.DataSet(node, node.Data, node.Version, node.ModifiedIndex, node.ModifiedTime));
+        node.Data = data;
+        node.Version++;
+        node.ModifiedIndex = _index;
+        node.ModifiedTime = _time;
+        _events.Add(new ChangeEvent(_index, ChangeEventType.DataChanged, path));
+        return new OpResult(ErrorCode.Ok, path, node.Stat);
+    }
+
+    private OpResult DeleteNode(string path, long expectedVersion, bool recursive)
+    {
+        if (!NodePath.IsValid(path) || path.Length == 1)
+        {
+            return new OpResult(ErrorCode.InvalidPath, path ?? string.Empty, default);
+        }
+
+        if (!_nodes.TryGetValue(path, out var node))
+        {
+            return new OpResult(ErrorCode.NoNode, path, default);
+        }
+
+        if (expectedVersion != -1 && expectedVersion != node.Version)
+        {
+            return new OpResult(ErrorCode.BadVersion, path, default);
+        }
+
+        if (node.ChildCount > 0 && !recursive)
+        {
+            return new OpResult(ErrorCode.NotEmpty, path, default);
+        }
+
+        var parentPath = NodePath.Parent(path);
+        DeleteSubtree(path, node, parentPath, _nodes[parentPath]);
+        return new OpResult(ErrorCode.Ok, path, default);
+    }
+
+    private OpResult CheckVersion(string path, long expectedVersion)
+    {
+        if (!NodePath.IsValid(path))
+        {
+            return new OpResult(ErrorCode.InvalidPath, path ?? string.Empty, default);
+        }
+
+        if (!_nodes.TryGetValue(path, out var node))
+        {
+            return new OpResult(ErrorCode.NoNode, path, default);
+        }
+
+        return expectedVersion != -1 && expectedVersion != node.Version
+            ? new OpResult(ErrorCode.BadVersion, path, default)
+            : new OpResult(ErrorCode.Ok, path, node.Stat);
+    }
+
+    // Post-order, children in name order: the same as deleting each node one by one.
+    private void DeleteSubtree(string path, Node node, string parentPath, Node parent)
+    {
+        if (node.ChildCount > 0)
+        {
+            foreach (var child in node.Children!.ToArray())
+            {
+                DeleteSubtree(NodePath.Combine(path, child.Name), child, path, node);
+            }
+        }
+
+        RemoveNode(path, node, parentPath, parent);
+    }
+
+    private void AddNode(string path, Node node, string parentPath, Node parent, Session? session)
+    {
+        _nodes.Add(path, node);
+        parent.AddChild(node);
+        parent.ChildVersion++;
+        session?.Ephemerals.Add(path);
+        _undo?.Add(UndoEntry.Created(path, node, parent));
+        _events.Add(new ChangeEvent(_index, ChangeEventType.Created, path));
+        _events.Add(new ChangeEvent(_index, ChangeEventType.ChildrenChanged, parentPath));
+    }
+
+    private void RemoveNode(string path, Node node, string parentPath, Node parent)
+    {
+        _nodes.Remove(path);
+        parent.RemoveChild(node);
+        parent.ChildVersion++;
+        if (node.EphemeralOwner != 0)
+        {
+            _sessions[node.EphemeralOwner].Ephemerals.Remove(path);
+        }
+
+        _undo?.Add(UndoEntry.Deleted(path, node, parent));
+        _events.Add(new ChangeEvent(_index, ChangeEventType.Deleted, path));
+        _events.Add(new ChangeEvent(_index, ChangeEventType.ChildrenChanged, parentPath));
+    }
+}

@@ -1,0 +1,19 @@
+namespace Mesh.Registry.Core.Results;
+
+/// <summary>
+/// A node's metadata, as the HTTP API shows it. Indexes are log indexes of the commands that
+/// made the change; times are Unix milliseconds carried by those commands.
+/// </summary>
+/// <param name="Version">Number of data changes since creation (0 on create).</param>
+/// <param name="ChildVersion">Number of child creations and deletions; also the next sequential suffix.</param>
+/// <param name="EphemeralOwner">Owning session id, 0 for persistent nodes.</param>
+public readonly record struct NodeStat(
+    long Version,
+    long ChildVersion,
+    long CreatedIndex,
+    long ModifiedIndex,
+    long CreatedTime,
+    long ModifiedTime,
+    long EphemeralOwner,
+    int DataLength,
+    int NumChildren);

@@ -1,0 +1,27 @@
+namespace Mesh.Registry.Core.Tree;
+
+internal enum UndoKind : byte
+{
+    Created,
+    Deleted,
+    DataSet,
+}
+
+/// <summary>One change made inside a transaction, with what is needed to take it back.</summary>
+internal readonly record struct UndoEntry(
+    UndoKind Kind,
+    string? Path,
+    Node Node,
+    Node? Parent,
+    ReadOnlyMemory<byte> Data,
+    long Version,
+    long ModifiedIndex,
+    long ModifiedTime)
+{
+    public static UndoEntry Created(string path, Node node, Node parent) => new(UndoKind.Created, path, node, parent, default, 0, 0, 0);
+
+    public static UndoEntry Deleted(string path, Node node, Node parent) => new(UndoKind.Deleted, path, node, parent, default, 0, 0, 0);
+
+    public static UndoEntry DataSet(Node node, ReadOnlyMemory<byte> data, long version, long modifiedIndex, long modifiedTime) =>
+        new(UndoKind.DataSet, null, node, null, data, version, modifiedIndex, modifiedTime);
+}

@@ -1,0 +1,95 @@
+using System.Net;
+using Mesh.Registry.Consensus;
+using Mesh.Registry.Hosting;
+using Microsoft.AspNetCore.Http;
+
+namespace Mesh.Registry.Api;
+
+/// <summary>
+/// Sends a request this follower cannot serve to the leader's client address and streams the
+/// answer back, keeping method, path, query, body and the idempotency headers. A forwarded request
+/// carries <c>Mesh-Forwarded</c>; a node that gets one while not leading answers 503 instead of
+/// forwarding again, so a stale leader view can never make a loop.
+/// </summary>
+internal sealed class LeaderForwarder : IDisposable
+{
+    public const string ForwardedHeader = "Mesh-Forwarded";
+
+    private static readonly string[] RequestHeaders = ["Mesh-Client-Id", "Mesh-Request-Seq", "Accept"];
+    private static readonly string[] ResponseHeaders = ["X-Mesh-Index", "X-Mesh-Version", "X-Mesh-Modified-Index", "Retry-After", "Location"];
+
+    private readonly HttpMessageInvoker _client;
+    private readonly Dictionary<int, Uri> _clientUrls;
+
+    public LeaderForwarder(IReadOnlyList<ClusterMember> members)
+    {
+        _clientUrls = members.Where(m => m.ClientEndPoint is not null)
+            .ToDictionary(m => m.Id, m => new Uri($"http://{m.ClientEndPoint}"));
+        _client = new HttpMessageInvoker(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+            AutomaticDecompression = DecompressionMethods.None,
+        });
+    }
+
+    public Uri? ClientUrlOf(int id) => _clientUrls.GetValueOrDefault(id);
+
+    public async Task ForwardAsync(HttpContext context, int leaderId, TimeSpan timeout)
+    {
+        if (!_clientUrls.TryGetValue(leaderId, out var baseUrl))
+        {
+            await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable,
+                $"node {leaderId} leads but its client address is unknown here (give peers as id=raft@client)").ConfigureAwait(false);
+            return;
+        }
+
+        var request = context.Request;
+        using var message = new HttpRequestMessage(new HttpMethod(request.Method), new Uri(baseUrl, request.Path.ToUriComponent() + request.QueryString.ToUriComponent()));
+        if (request.ContentLength > 0 || request.Headers.TransferEncoding.Count > 0)
+        {
+            message.Content = new StreamContent(request.Body);
+            if (request.ContentType is { } contentType)
+                message.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+        foreach (var name in RequestHeaders)
+        {
+            if (request.Headers.TryGetValue(name, out var value))
+                message.Headers.TryAddWithoutValidation(name, value.ToArray());
+        }
+        message.Headers.TryAddWithoutValidation(ForwardedHeader, "1");
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(timeout);
+        HttpResponseMessage answer;
+        try
+        {
+            answer = await _client.SendAsync(message, deadline.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+        {
+            await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable,
+                $"the leader (node {leaderId}) did not answer: {e.Message}").ConfigureAwait(false);
+            return;
+        }
+
+        using (answer)
+        {
+            var response = context.Response;
+            response.StatusCode = (int)answer.StatusCode;
+            foreach (var name in ResponseHeaders)
+            {
+                if (answer.Headers.TryGetValues(name, out var values))
+                    response.Headers[name] = values.ToArray();
+            }
+            if (answer.Content.Headers.ContentType is { } type)
+                response.ContentType = type.ToString();
+            await answer.Content.CopyToAsync(response.Body, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose() => _client.Dispose();
+}

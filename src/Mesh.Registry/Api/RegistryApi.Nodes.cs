@@ -1,0 +1,130 @@
+using System.Globalization;
+using Mesh.Registry.Core.Commands;
+using Microsoft.AspNetCore.Http;
+
+namespace Mesh.Registry.Api;
+
+internal sealed partial class RegistryApi
+{
+    private Task NodesAsync(HttpContext context, string path, string method) => method switch
+    {
+        "GET" => GetNodeAsync(context, path),
+        "POST" => CreateNodeAsync(context, path),
+        "PUT" => SetNodeAsync(context, path),
+        "DELETE" => DeleteNodeAsync(context, path),
+        _ => MethodNotAllowed(context, "GET, POST, PUT, DELETE"),
+    };
+
+    private async Task GetNodeAsync(HttpContext context, string path)
+    {
+        var raw = Query.Bool(context, "raw");
+        var children = Query.Bool(context, "children");
+        if (!await PrepareReadAsync(context).ConfigureAwait(false))
+            return;
+        if (children)
+        {
+            var (result, index) = store.Read(s => (s.GetChildren(path), s.AppliedIndex));
+            // Also on errors: a client that read NoNode watches for the node's creation from here.
+            context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
+            if (!result.IsOk)
+            {
+                await ApiJson.ErrorAsync(context, result.Error, path).ConfigureAwait(false);
+                return;
+            }
+            await ApiJson.WriteAsync(context, 200, w =>
+            {
+                w.WriteString("path", path);
+                w.WriteStartArray("children");
+                foreach (var child in result.Children)
+                    w.WriteStringValue(child);
+                w.WriteEndArray();
+                ApiJson.WriteStat(w, "stat", result.Stat);
+            }).ConfigureAwait(false);
+            return;
+        }
+
+        var (node, applied) = store.Read(s => (s.GetNode(path), s.AppliedIndex));
+        var headers = context.Response.Headers;
+        headers["X-Mesh-Index"] = applied.ToString(CultureInfo.InvariantCulture);
+        if (!node.IsOk)
+        {
+            await ApiJson.ErrorAsync(context, node.Error, path).ConfigureAwait(false);
+            return;
+        }
+        if (raw)
+        {
+            headers["X-Mesh-Version"] = node.Stat.Version.ToString(CultureInfo.InvariantCulture);
+            headers["X-Mesh-Modified-Index"] = node.Stat.ModifiedIndex.ToString(CultureInfo.InvariantCulture);
+            context.Response.ContentType = "application/octet-stream";
+            context.Response.ContentLength = node.Data.Length;
+            await context.Response.Body.WriteAsync(node.Data, context.RequestAborted).ConfigureAwait(false);
+            return;
+        }
+        await ApiJson.WriteAsync(context, 200, w =>
+        {
+            w.WriteString("path", path);
+            w.WriteBase64String("data", node.Data.Span);
+            ApiJson.WriteStat(w, "stat", node.Stat);
+        }).ConfigureAwait(false);
+    }
+
+    private async Task CreateNodeAsync(HttpContext context, string path)
+    {
+        var mode = ModeOf(context.Request.Query["mode"].ToString());
+        var session = Query.Long(context, "session") ?? 0;
+        var parents = Query.Bool(context, "parents");
+        var (clientId, seq) = IdempotencyOf(context);
+        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
+            return;
+        var data = await ReadDataAsync(context).ConfigureAwait(false);
+        var result = await writer.WriteAsync(new CreateNode(writer.Header(clientId, seq), path, data, mode, session, parents), context.RequestAborted).ConfigureAwait(false);
+        if (!result.IsOk)
+        {
+            await WriteFailureAsync(context, result, path).ConfigureAwait(false);
+            return;
+        }
+        await ApiJson.WriteAsync(context, 201, w =>
+        {
+            w.WriteString("path", result.Path);
+            ApiJson.WriteStat(w, "stat", result.Stat);
+            w.WriteNumber("index", result.Index);
+        }).ConfigureAwait(false);
+    }
+
+    private async Task SetNodeAsync(HttpContext context, string path)
+    {
+        var version = Query.Long(context, "version") ?? -1;
+        var (clientId, seq) = IdempotencyOf(context);
+        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
+            return;
+        var data = await ReadDataAsync(context).ConfigureAwait(false);
+        var result = await writer.WriteAsync(new SetData(writer.Header(clientId, seq), path, data, version), context.RequestAborted).ConfigureAwait(false);
+        if (!result.IsOk)
+        {
+            await WriteFailureAsync(context, result, path).ConfigureAwait(false);
+            return;
+        }
+        await ApiJson.WriteAsync(context, 200, w =>
+        {
+            w.WriteString("path", result.Path ?? path);
+            ApiJson.WriteStat(w, "stat", result.Stat);
+            w.WriteNumber("index", result.Index);
+        }).ConfigureAwait(false);
+    }
+
+    private async Task DeleteNodeAsync(HttpContext context, string path)
+    {
+        var version = Query.Long(context, "version") ?? -1;
+        var recursive = Query.Bool(context, "recursive");
+        var (clientId, seq) = IdempotencyOf(context);
+        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
+            return;
+        var result = await writer.WriteAsync(new DeleteNode(writer.Header(clientId, seq), path, version, recursive), context.RequestAborted).ConfigureAwait(false);
+        if (!result.IsOk)
+        {
+            await WriteFailureAsync(context, result, path).ConfigureAwait(false);
+            return;
+        }
+        await ApiJson.WriteAsync(context, 200, w => w.WriteNumber("index", result.Index)).ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,229 @@
+using System.Buffers;
+using System.Globalization;
+using Mesh.Registry.Consensus;
+using Mesh.Registry.Core.Paths;
+using Mesh.Registry.Core.Results;
+using Mesh.Registry.Core.Tree;
+using Mesh.Registry.Hosting;
+using Mesh.Registry.Storage;
+using Mesh.Registry.Telemetry;
+using Mesh.Registry.Watches;
+using Microsoft.AspNetCore.Http;
+
+namespace Mesh.Registry.Api;
+
+/// <summary>
+/// The client API of docs/registry-api.md. One hand-written dispatcher (no endpoint routing) so
+/// unknown paths and wrong methods get the contract's JSON errors. Writes and linearizable reads
+/// run on the leader; a follower forwards them (<see cref="LeaderForwarder"/>). Watches, stale
+/// reads and status are served from this node's own applied state.
+/// </summary>
+internal sealed partial class RegistryApi(
+    IConsensus consensus,
+    RegistryStore store,
+    RegistryWriter writer,
+    LeaderForwarder forwarder,
+    RegistryMetrics metrics,
+    TimeSpan requestTimeout)
+{
+    private static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan DefaultWatchWait = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan MaxWatchWait = TimeSpan.FromMinutes(5);
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        try
+        {
+            await DispatchAsync(context).ConfigureAwait(false);
+        }
+        catch (ApiException e) when (!context.Response.HasStarted)
+        {
+            await ApiJson.ErrorAsync(context, e.Status, e.Code, e.Message).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+        {
+            var tooLarge = e.StatusCode == StatusCodes.Status413PayloadTooLarge;
+            await ApiJson.ErrorAsync(context, e.StatusCode, tooLarge ? ApiErrors.DataTooLarge : ApiErrors.BadRequest, e.Message).ConfigureAwait(false);
+        }
+        catch (IndexCompactedException e) when (!context.Response.HasStarted)
+        {
+            await ApiJson.ErrorAsync(context, StatusCodes.Status410Gone, ApiErrors.IndexCompacted, e.Message,
+                w => w.WriteNumber("oldestIndex", e.Oldest)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NotLeaderException or QuorumUnavailableException && !context.Response.HasStarted)
+        {
+            await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable, e.Message).ConfigureAwait(false);
+        }
+        catch (TimeoutException e) when (!context.Response.HasStarted)
+        {
+            await ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.Timeout, e.Message).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+
+    private Task DispatchAsync(HttpContext context)
+    {
+        var path = context.Request.Path.Value ?? "/";
+        var method = context.Request.Method;
+        if (path == "/healthz")
+            return Only(context, "GET", () => ApiJson.WriteAsync(context, 200, w => w.WriteString("status", "ok")));
+        if (path == "/readyz")
+            return Only(context, "GET", () => ReadyAsync(context));
+        if (path == "/v1/status")
+            return Only(context, "GET", () => StatusAsync(context));
+        if (path == "/v1/txn")
+            return Only(context, "POST", () => TxnAsync(context));
+        if (path == "/v1/nodes" || path.StartsWith("/v1/nodes/", StringComparison.Ordinal))
+            return NodesAsync(context, NodePathOf(path, "/v1/nodes".Length), method);
+        if (path == "/v1/sessions" || path.StartsWith("/v1/sessions/", StringComparison.Ordinal))
+            return SessionsAsync(context, path["/v1/sessions".Length..], method);
+        if (path == "/v1/watch" || path.StartsWith("/v1/watch/", StringComparison.Ordinal))
+            return Only(context, "GET", () => WatchAsync(context, NodePathOf(path, "/v1/watch".Length)));
+        if (path == "/v1/services" || path == "/v1/services/")
+            return Only(context, "GET", () => ServicesAsync(context));
+        if (path.StartsWith("/v1/services/", StringComparison.Ordinal))
+            return Only(context, "GET", () => ServiceAsync(context, path["/v1/services/".Length..]));
+        return ApiJson.ErrorAsync(context, 404, ApiErrors.NotFound, $"no such API path: {path}");
+    }
+
+    private static Task Only(HttpContext context, string method, Func<Task> handler) =>
+        context.Request.Method == method ? handler() : MethodNotAllowed(context, method);
+
+    private static Task MethodNotAllowed(HttpContext context, string allowed)
+    {
+        context.Response.Headers.Allow = allowed;
+        return ApiJson.ErrorAsync(context, 405, ApiErrors.MethodNotAllowed,
+            $"{context.Request.Method} is not allowed on {context.Request.Path}; use {allowed}");
+    }
+
+    /// <summary><c>/v1/nodes</c> and <c>/v1/nodes/</c> are the root; the rest is the node path, checked by the core's rules.</summary>
+    private static string NodePathOf(string requestPath, int prefixLength)
+    {
+        var rest = requestPath[prefixLength..];
+        if (rest.Length <= 1)
+            return NodePath.Root;
+        if (!NodePath.IsValid(rest))
+            throw new ApiException(400, ApiErrors.InvalidPath, $"'{rest}' is not a valid node path");
+        return rest;
+    }
+
+    private bool IsLeader => consensus.Role is ConsensusRole.Leader or ConsensusRole.Standalone;
+
+    /// <summary>
+    /// True when this node leads and the caller should go on; otherwise the request has been
+    /// forwarded (or answered with 503) and the caller returns.
+    /// </summary>
+    private async Task<bool> EnsureLeaderAsync(HttpContext context)
+    {
+        if (IsLeader)
+            return true;
+        if (context.Request.Headers.ContainsKey(LeaderForwarder.ForwardedHeader))
+        {
+            await ApiJson.ErrorAsync(context, 503, ApiErrors.Unavailable, "this node is no longer the leader; retry").ConfigureAwait(false);
+            return false;
+        }
+        var leader = consensus.LeaderId;
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (leader is null && waited.Elapsed < LeaderWait)
+        {
+            await Task.Delay(25, context.RequestAborted).ConfigureAwait(false);
+            leader = consensus.LeaderId;
+        }
+        if (IsLeader)
+            return true;
+        if (leader is null)
+        {
+            await ApiJson.ErrorAsync(context, 503, ApiErrors.Unavailable, "there is no leader right now; retry").ConfigureAwait(false);
+            return false;
+        }
+        metrics.Forwarded();
+        await forwarder.ForwardAsync(context, leader.Value, requestTimeout).ConfigureAwait(false);
+        return false;
+    }
+
+    /// <summary>
+    /// For a read: true to serve it here now (stale, or leader after a read barrier); false when
+    /// it has been forwarded to the leader.
+    /// </summary>
+    private async Task<bool> PrepareReadAsync(HttpContext context)
+    {
+        if (Query.Bool(context, "stale"))
+            return true;
+        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
+            return false;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(requestTimeout);
+        try
+        {
+            await consensus.ReadBarrierAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            throw new TimeoutException("the read barrier did not complete in time (no quorum?)");
+        }
+        return true;
+    }
+
+    private static (Guid ClientId, long Sequence) IdempotencyOf(HttpContext context)
+    {
+        var headers = context.Request.Headers;
+        var hasId = headers.TryGetValue("Mesh-Client-Id", out var idText);
+        var hasSeq = headers.TryGetValue("Mesh-Request-Seq", out var seqText);
+        if (!hasId && !hasSeq)
+            return (Guid.Empty, 0);
+        if (!hasId || !Guid.TryParse(idText.ToString(), out var id) || id == Guid.Empty)
+            throw ApiException.BadRequest("Mesh-Client-Id must be a non-empty UUID when Mesh-Request-Seq is sent");
+        if (!hasSeq || !long.TryParse(seqText.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || seq <= 0)
+            throw ApiException.BadRequest("Mesh-Request-Seq must be a positive integer when Mesh-Client-Id is sent");
+        return (id, seq);
+    }
+
+    /// <summary>Reads a node data body, refusing more than the core's 1 MiB limit.</summary>
+    private static async Task<byte[]> ReadDataAsync(HttpContext context)
+    {
+        var limit = NodeLimits.MaxDataBytes;
+        if (context.Request.ContentLength > limit)
+            throw new ApiException(413, ApiErrors.DataTooLarge, "node data is over 1 MiB");
+        var reader = context.Request.BodyReader;
+        while (true)
+        {
+            var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
+            if (read.Buffer.Length > limit)
+            {
+                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+                throw new ApiException(413, ApiErrors.DataTooLarge, "node data is over 1 MiB");
+            }
+            if (read.IsCompleted)
+            {
+                var data = read.Buffer.ToArray();
+                reader.AdvanceTo(read.Buffer.End);
+                return data;
+            }
+            reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
+        }
+    }
+
+    private TimeSpan WaitOf(HttpContext context)
+    {
+        var text = context.Request.Query["wait"].ToString();
+        if (text.Length == 0)
+            return DefaultWatchWait;
+        var wait = Query.Duration(text) ?? throw ApiException.BadRequest($"wait '{text}' is not a duration like 500ms, 30s or 2m");
+        return wait > MaxWatchWait ? MaxWatchWait : wait;
+    }
+
+    private static CreateMode ModeOf(string? text) => text switch
+    {
+        null or "" or "persistent" => CreateMode.Persistent,
+        "ephemeral" => CreateMode.Ephemeral,
+        "sequential" => CreateMode.Sequential,
+        "ephemeral_sequential" => CreateMode.EphemeralSequential,
+        _ => throw ApiException.BadRequest($"mode '{text}' is not persistent, ephemeral, sequential or ephemeral_sequential"),
+    };
+
+    private static Task WriteFailureAsync(HttpContext context, ApplyResult result, string? path) =>
+        ApiJson.ErrorAsync(context, result.Error, result.Path ?? path);
+}

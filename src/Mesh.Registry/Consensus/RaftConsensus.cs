@@ -1,0 +1,214 @@
+using System.Net;
+using DotNext.Net.Cluster.Consensus.Raft;
+using DotNext.Net.Cluster.Consensus.Raft.Membership;
+using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using Microsoft.Extensions.Logging;
+using RaftNotLeaderException = DotNext.Net.Cluster.Consensus.Raft.NotLeaderException;
+
+namespace Mesh.Registry.Consensus;
+
+/// <summary>
+/// <see cref="IConsensus"/> on DotNext.Net.Cluster: a <see cref="RaftCluster"/> over TCP with static
+/// membership, a <see cref="WriteAheadLog"/> and a <see cref="SimpleStateMachine"/> adapter that
+/// feeds <see cref="IReplicatedStateMachine"/>. Construction order matters and is the library's,
+/// not ours: restore the snapshot, then open the WAL (it reads the snapshot index to choose where
+/// replay starts), then start the cluster (which replays committed entries).
+/// </summary>
+internal sealed partial class RaftConsensus : IConsensus
+{
+    private readonly RaftConsensusOptions _options;
+    private readonly SnapshottingStateMachine _stateMachine;
+    private readonly Dictionary<string, int> _idByEndPoint;
+    private readonly ILogger _logger;
+    private WriteAheadLog? _wal;
+    private RaftCluster? _cluster;
+    private int _disposed;
+
+    public RaftConsensus(RaftConsensusOptions options, IReplicatedStateMachine stateMachine)
+    {
+        _options = options;
+        _logger = options.LoggerFactory.CreateLogger<RaftConsensus>();
+        _stateMachine = new SnapshottingStateMachine(new DirectoryInfo(options.SnapshotDirectory), stateMachine, options.SnapshotEvery, _logger);
+        _idByEndPoint = options.Members.ToDictionary(m => m.RaftEndPoint.ToString(), m => m.Id);
+    }
+
+    public int LocalId => _options.LocalId;
+
+    private bool IsStandalone => _options.Members.Count == 1;
+
+    public ConsensusRole Role => Cluster switch
+    {
+        var c when !c.LeadershipToken.IsCancellationRequested => IsStandalone ? ConsensusRole.Standalone : ConsensusRole.Leader,
+        { Leader: null } => ConsensusRole.Candidate,
+        _ => ConsensusRole.Follower,
+    };
+
+    public long Term => ((IRaftCluster)Cluster).Term;
+
+    public int? LeaderId => IdOf(Cluster.Leader);
+
+    public long CommitIndex => Wal.LastCommittedEntryIndex;
+
+    public long AppliedIndex => Wal.LastAppliedIndex;
+
+    public CancellationToken LeadershipToken => Cluster.LeadershipToken;
+
+    public event Action<int?>? LeaderChanged;
+
+    private RaftCluster Cluster => _cluster ?? throw new InvalidOperationException("Consensus is not started.");
+
+    private WriteAheadLog Wal => _wal ?? throw new InvalidOperationException("Consensus is not started.");
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(_options.SnapshotDirectory);
+        await _stateMachine.RestoreAsync(cancellationToken).ConfigureAwait(false);
+
+        _wal = new WriteAheadLog(new WriteAheadLog.Options
+        {
+            Location = _options.WalDirectory,
+            HashAlgorithm = WriteAheadLog.IntegrityHashAlgorithm.Crc32,
+            MemoryManagement = WriteAheadLog.MemoryManagementStrategy.SharedMemory,
+            // The default is one OS page; large chunks keep entries off chunk boundaries (#292).
+            ChunkSize = 4 * 1024 * 1024,
+        }, _stateMachine);
+
+        var self = _options.Members.Single(m => m.Id == _options.LocalId).RaftEndPoint;
+        var config = new RaftCluster.TcpConfiguration(self)
+        {
+            LowerElectionTimeout = (int)_options.LowerElectionTimeout.TotalMilliseconds,
+            UpperElectionTimeout = (int)_options.UpperElectionTimeout.TotalMilliseconds,
+            RequestTimeout = _options.LowerElectionTimeout,
+            ConnectTimeout = _options.LowerElectionTimeout / 2,
+            ColdStart = false,
+            TransmissionBlockSize = 65536,
+            LoggerFactory = _options.LoggerFactory,
+            // Required in 6.12; null selects the built-in in-memory storage, seeded below. Must stay last.
+            ConfigurationStorage = null,
+        };
+        var storage = (InMemoryClusterConfigurationStorage<EndPoint>)config.ConfigurationStorage!;
+        var builder = storage.CreateInitialConfigurationBuilder();
+        foreach (var member in _options.Members)
+            builder.Add(member.RaftEndPoint);
+        builder.Build();
+
+        _cluster = new RaftCluster(config) { AuditTrail = _wal };
+        _cluster.LeaderChanged += OnLeaderChanged;
+        await _cluster.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<object?> ProposeAsync(ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
+    {
+        var cluster = Cluster;
+        if (cluster.LeadershipToken.IsCancellationRequested)
+            throw new NotLeaderException(LeaderId);
+        var result = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            // Returns after a majority appended the entry and it was applied here (or throws).
+            await cluster.ReplicateAsync(CommandFrame.Wrap(command.Span), context: result, token: cancellationToken).ConfigureAwait(false);
+        }
+        catch (RaftNotLeaderException)
+        {
+            throw new NotLeaderException(LeaderId);
+        }
+        catch (QuorumUnreachableException e)
+        {
+            throw new QuorumUnavailableException("No quorum is reachable.", e);
+        }
+        return await result.Task.ConfigureAwait(false);
+    }
+
+    public async Task ReadBarrierAsync(CancellationToken cancellationToken)
+    {
+        var cluster = Cluster;
+        if (cluster.LeadershipToken.IsCancellationRequested)
+            throw new NotLeaderException(LeaderId);
+        if (IsStandalone)
+        {
+            await Wal.WaitForApplyAsync(Wal.LastCommittedEntryIndex, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            // Strong: a heartbeat round to a majority confirms leadership, then waits for local apply.
+            await cluster.ApplyReadBarrierAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RaftNotLeaderException)
+        {
+            throw new NotLeaderException(LeaderId);
+        }
+        catch (QuorumUnreachableException e)
+        {
+            throw new QuorumUnavailableException("No quorum is reachable.", e);
+        }
+        if (cluster.LeadershipToken.IsCancellationRequested)
+            throw new NotLeaderException(LeaderId);
+    }
+
+    public Task WaitForAppliedAsync(long index, CancellationToken cancellationToken) =>
+        Wal.WaitForApplyAsync(index, cancellationToken).AsTask();
+
+    public IReadOnlyList<MemberState> Members
+    {
+        get
+        {
+            var cluster = Cluster;
+            var isLeader = !cluster.LeadershipToken.IsCancellationRequested;
+            var last = Wal.LastEntryIndex;
+            var leaderId = LeaderId;
+            var result = new List<MemberState>(_options.Members.Count);
+            foreach (var member in cluster.Members)
+            {
+                var id = IdOf(member) ?? 0;
+                // DotNext keeps per-follower replication indexes internal, so only the local lag is known.
+                long? lag = member.IsRemote ? null : Math.Max(0, (isLeader ? last : Wal.LastCommittedEntryIndex) - Wal.LastAppliedIndex);
+                var available = member.Status != DotNext.Net.Cluster.ClusterMemberStatus.Unavailable;
+                result.Add(new MemberState(id, member.EndPoint.ToString() ?? "", id == leaderId, !member.IsRemote, available, lag));
+            }
+            return result.OrderBy(m => m.Id).ToArray();
+        }
+    }
+
+    private int? IdOf(RaftClusterMember? member) =>
+        member is not null && _idByEndPoint.TryGetValue(member.EndPoint.ToString() ?? "", out var id) ? id : null;
+
+    private void OnLeaderChanged(RaftCluster<RaftClusterMember> cluster, RaftClusterMember? leader)
+    {
+        var id = IdOf(leader);
+        Log.LeaderChanged(_logger, _options.LocalId, id?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none", ((IRaftCluster)cluster).Term);
+        LeaderChanged?.Invoke(id);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        if (_cluster is not null)
+        {
+            _cluster.LeaderChanged -= OnLeaderChanged;
+            try
+            {
+                await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or InvalidOperationException)
+            {
+                // Stopping a node that never finished starting.
+            }
+            await _cluster.DisposeAsync().ConfigureAwait(false);
+        }
+        // RaftCluster does not own its audit trail.
+        if (_wal is not null)
+            await _wal.DisposeAsync().ConfigureAwait(false);
+        await _stateMachine.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Node {Id}: leader is now {Leader} (term {Term})")]
+        public static partial void LeaderChanged(ILogger logger, int id, string leader, long term);
+
+        [LoggerMessage(2, LogLevel.Critical, "Log entry {Index} failed its checksum; refusing to apply it")]
+        public static partial void CorruptEntry(ILogger logger, long index);
+    }
+}

@@ -1,0 +1,27 @@
+using Mesh.Registry.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Registry.Consensus;
+
+internal sealed record RaftConsensusOptions
+{
+    public required int LocalId { get; init; }
+
+    public required IReadOnlyList<ClusterMember> Members { get; init; }
+
+    public required string WalDirectory { get; init; }
+
+    public required string SnapshotDirectory { get; init; }
+
+    /// <summary>
+    /// Entries between snapshots. Far above the spike's 500: every snapshot compacts the log, and a
+    /// follower that falls behind the compacted prefix gets a whole-state copy instead of entries.
+    /// </summary>
+    public long SnapshotEvery { get; init; } = 20_000;
+
+    public TimeSpan LowerElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(600);
+
+    public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(1200);
+
+    public required ILoggerFactory LoggerFactory { get; init; }
+}

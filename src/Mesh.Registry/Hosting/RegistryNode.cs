@@ -1,0 +1,195 @@
+using System.Net;
+using System.Net.Sockets;
+using Mesh.Registry.Api;
+using Mesh.Registry.Consensus;
+using Mesh.Registry.Sessions;
+using Mesh.Registry.Storage;
+using Mesh.Registry.Telemetry;
+using Mesh.Registry.Watches;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+
+namespace Mesh.Registry.Hosting;
+
+/// <summary>
+/// One registry node: data directory, Raft consensus, replicated state, watch hub, session expiry
+/// and the HTTP client API, composed and started in that order and stopped in reverse. Tests and
+/// the <c>mesh registry</c> command both host nodes through this class.
+/// </summary>
+public sealed partial class RegistryNode : IAsyncDisposable
+{
+    private readonly RegistryNodeOptions _options;
+    private readonly List<Func<ValueTask>> _stack = [];
+    private ILoggerFactory? _ownedLoggerFactory;
+    private int _disposed;
+
+    public RegistryNode(RegistryNodeOptions options)
+    {
+        _options = options;
+        Members = options.Members;
+    }
+
+    public int Id => _options.Id;
+
+    /// <summary>The client API base URL, e.g. <c>http://127.0.0.1:7001</c>.</summary>
+    public Uri ClientUrl => new($"http://{_options.ClientEndPoint}");
+
+    public IReadOnlyList<ClusterMember> Members { get; private set; }
+
+    internal IConsensus Consensus { get; private set; } = null!;
+
+    internal RegistryStore Store { get; private set; } = null!;
+
+    public bool IsLeader => Consensus is { Role: ConsensusRole.Leader or ConsensusRole.Standalone };
+
+    /// <summary>Throws <see cref="StartupException"/> (one-line message) for bad input or environment.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        Members = ResolveMembers(_options);
+        var loggerFactory = _options.LoggerFactory ?? (_ownedLoggerFactory = DefaultLoggerFactory());
+        var logger = loggerFactory.CreateLogger<RegistryNode>();
+        try
+        {
+            var directory = DataDirectory.Open(_options.DataDirectory, _options.Id, Members);
+            Push(() => { directory.Dispose(); return ValueTask.CompletedTask; });
+
+            var metrics = new RegistryMetrics(_options.Id);
+            Push(() => { metrics.Dispose(); return ValueTask.CompletedTask; });
+            Store = new RegistryStore(new WatchHub(_options.WatchHistory), metrics);
+
+            var consensus = new RaftConsensus(new RaftConsensusOptions
+            {
+                LocalId = _options.Id,
+                Members = Members,
+                WalDirectory = directory.WalDirectory,
+                SnapshotDirectory = directory.SnapshotDirectory,
+                SnapshotEvery = _options.SnapshotEvery,
+                LowerElectionTimeout = _options.LowerElectionTimeout,
+                UpperElectionTimeout = _options.UpperElectionTimeout,
+                LoggerFactory = loggerFactory,
+            }, Store);
+            Push(consensus.DisposeAsync);
+            Consensus = consensus;
+            consensus.LeaderChanged += _ => metrics.LeaderChanged();
+            metrics.Bind(consensus, Store);
+            var raftEndPoint = Members.Single(m => m.Id == _options.Id).RaftEndPoint;
+            try
+            {
+                await consensus.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is SocketException || e.InnerException is SocketException)
+            {
+                throw new StartupException($"cannot listen for peers on {raftEndPoint}: {PortMessage(e as SocketException ?? e.InnerException!)}", e);
+            }
+
+            var writer = new RegistryWriter(consensus, _options.TimeProvider, metrics, _options.RequestTimeout);
+            var expiry = new SessionExpiryLoop(consensus, Store, writer, _options.TimeProvider, loggerFactory.CreateLogger<SessionExpiryLoop>());
+            expiry.Start();
+            Push(expiry.DisposeAsync);
+
+            var forwarder = new LeaderForwarder(Members);
+            Push(() => { forwarder.Dispose(); return ValueTask.CompletedTask; });
+            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout);
+            var app = BuildWebApp(api, metrics.MeterName);
+            Push(app.DisposeAsync);
+            try
+            {
+                await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException e)
+            {
+                var reason = e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException ? "the address is already in use" : e.Message;
+                throw new StartupException($"cannot listen for clients on {_options.ClientEndPoint}: {reason}", e);
+            }
+            Push(async () => await app.StopAsync(CancellationToken.None).ConfigureAwait(false));
+            Log.Started(logger, _options.Id, ClientUrl, raftEndPoint);
+        }
+        catch
+        {
+            await DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private WebApplication BuildWebApp(RegistryApi api, string meterName)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+            kestrel.Listen(_options.ClientEndPoint, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
+        });
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(meterName).AddPrometheusExporter());
+        var app = builder.Build();
+        app.UseOpenTelemetryPrometheusScrapingEndpoint();
+        app.Run(api.HandleAsync);
+        return app;
+    }
+
+    private static IReadOnlyList<ClusterMember> ResolveMembers(RegistryNodeOptions options)
+    {
+        if (options.Members.Count == 0)
+        {
+            // Single-node mode still runs Raft (one voter elects itself) so the log, snapshots and
+            // recovery are the same code as in a cluster; its peer port is on loopback only.
+            return [new ClusterMember(options.Id, new IPEndPoint(IPAddress.Loopback, FreeLoopbackPort()), options.ClientEndPoint)];
+        }
+        if (options.Members.All(m => m.Id != options.Id))
+            throw new StartupException($"--peers does not list this node's id {options.Id} (ids: {string.Join(", ", options.Members.Select(m => m.Id))})");
+        if (options.Members.Count % 2 == 0)
+            throw new StartupException($"--peers lists {options.Members.Count} members; use an odd number (1, 3 or 5): an even count tolerates no more failures than one fewer");
+        var self = options.Members.Single(m => m.Id == options.Id);
+        return options.Members.Select(m => m == self && m.ClientEndPoint is null ? m with { ClientEndPoint = options.ClientEndPoint } : m).ToArray();
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    private static string PortMessage(Exception e) => e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }
+        ? "the address is already in use"
+        : e.Message;
+
+    private static ILoggerFactory DefaultLoggerFactory() => LoggerFactory.Create(b => b
+        .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })
+        .SetMinimumLevel(LogLevel.Information)
+        .AddFilter("Microsoft", LogLevel.Warning)
+        // DotNext logs every failed heartbeat to a dead peer, many times a second.
+        .AddFilter("DotNext", LogLevel.Error));
+
+    private void Push(Func<ValueTask> dispose) => _stack.Add(dispose);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        for (var i = _stack.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                await _stack[i]().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is ObjectDisposedException or OperationCanceledException or InvalidOperationException)
+            {
+                // Best effort: a half-started node is torn down as far as it got.
+            }
+        }
+        _stack.Clear();
+        _ownedLoggerFactory?.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Registry node {Id} serving clients on {ClientUrl}, peers on {RaftEndPoint}")]
+        public static partial void Started(ILogger logger, int id, Uri clientUrl, IPEndPoint raftEndPoint);
+    }
+}

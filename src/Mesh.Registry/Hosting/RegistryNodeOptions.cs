@@ -1,0 +1,37 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Registry.Hosting;
+
+/// <summary>Everything one registry node needs; <see cref="RegistryNode"/> validates it on start.</summary>
+public sealed record RegistryNodeOptions
+{
+    /// <summary>This node's id; must be one of <see cref="Members"/> unless that is empty (single-node mode).</summary>
+    public required int Id { get; init; }
+
+    /// <summary>The static voting membership (1, 3 or 5 members), this node included. Empty = single-node mode.</summary>
+    public IReadOnlyList<ClusterMember> Members { get; init; } = [];
+
+    public required string DataDirectory { get; init; }
+
+    /// <summary>Where the HTTP client API listens.</summary>
+    public required IPEndPoint ClientEndPoint { get; init; }
+
+    /// <summary>Null: console logging at Warning, DotNext's own chatter at Error.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Log entries between automatic snapshots (each snapshot compacts the log).</summary>
+    public long SnapshotEvery { get; init; } = 20_000;
+
+    /// <summary>Change events kept in memory for watches; older <c>after</c> values get 410 IndexCompacted.</summary>
+    public int WatchHistory { get; init; } = 100_000;
+
+    /// <summary>How long a write or linearizable read may wait for commit before 504 Timeout.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    public TimeSpan LowerElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(600);
+
+    public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(1200);
+}

@@ -1,0 +1,121 @@
+using Mesh.Registry.Consensus;
+using Mesh.Registry.Core.Commands;
+using Mesh.Registry.Hosting;
+using Mesh.Registry.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Registry.Sessions;
+
+/// <summary>
+/// Runs on every node and acts only while it leads. On winning an election it first proposes
+/// <see cref="ResetSessionDeadlines"/> (every session gets a fresh full TTL, so the time without a
+/// leader, when nobody could keep alive, never expires anyone), then proposes
+/// <see cref="ExpireSessions"/> with its clock whenever some replicated deadline has passed, and
+/// at least every <see cref="IdleExpireInterval"/> so the core can prune idle dedup entries.
+/// Keep-alives are ordinary replicated commands (see README, Sessions), so deadlines are the
+/// same on every replica and expiry is one deterministic command.
+/// </summary>
+internal sealed partial class SessionExpiryLoop(
+    IConsensus consensus, RegistryStore store, RegistryWriter writer, TimeProvider time, ILogger logger) : IAsyncDisposable
+{
+    public static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(200);
+    public static readonly TimeSpan IdleExpireInterval = TimeSpan.FromSeconds(30);
+
+    private readonly CancellationTokenSource _stop = new();
+    private Task? _loop;
+
+    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                var leadership = consensus.LeadershipToken;
+                if (leadership.IsCancellationRequested)
+                {
+                    await Task.Delay(CheckInterval, time, stop).ConfigureAwait(false);
+                    continue;
+                }
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, leadership);
+                await LeadAsync(linked.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+            {
+                // Lost leadership: wait for the next term.
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is NotLeaderException or QuorumUnavailableException or TimeoutException)
+            {
+                Log.ProposalFailed(logger, e.Message);
+                await DelayQuietly(stop).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException e) when (stop.IsCancellationRequested || e is ObjectDisposedException)
+            {
+                return;
+            }
+        }
+    }
+
+    private async Task LeadAsync(CancellationToken leading)
+    {
+        var reset = await writer.WriteAsync(new ResetSessionDeadlines(writer.Header(), writer.NowMs), leading).ConfigureAwait(false);
+        Log.DeadlinesReset(logger, reset.Index);
+        var lastExpire = time.GetTimestamp();
+        while (true)
+        {
+            await Task.Delay(CheckInterval, time, leading).ConfigureAwait(false);
+            var now = writer.NowMs;
+            var due = store.Read(s =>
+            {
+                foreach (var session in s.GetSessions())
+                {
+                    if (session.DeadlineMs <= now)
+                        return true;
+                }
+                return false;
+            });
+            if (!due && time.GetElapsedTime(lastExpire) < IdleExpireInterval)
+                continue;
+            var result = await writer.WriteAsync(new ExpireSessions(writer.Header(), now), leading).ConfigureAwait(false);
+            lastExpire = time.GetTimestamp();
+            if (result.ExpiredSessions.Count > 0)
+                Log.Expired(logger, result.ExpiredSessions.Count, result.Index);
+        }
+    }
+
+    private async Task DelayQuietly(CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(CheckInterval, time, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+            await _loop.ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Leading: session deadlines reset at index {Index}")]
+        public static partial void DeadlinesReset(ILogger logger, long index);
+
+        [LoggerMessage(2, LogLevel.Information, "Expired {Count} sessions at index {Index}")]
+        public static partial void Expired(ILogger logger, int count, long index);
+
+        [LoggerMessage(3, LogLevel.Debug, "Session expiry proposal failed: {Message}")]
+        public static partial void ProposalFailed(ILogger logger, string message);
+    }
+}

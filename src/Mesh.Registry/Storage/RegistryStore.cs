@@ -1,0 +1,72 @@
+using Mesh.Registry.Consensus;
+using Mesh.Registry.Core;
+using Mesh.Registry.Core.Commands;
+using Mesh.Registry.Core.Results;
+using Mesh.Registry.Telemetry;
+using Mesh.Registry.Watches;
+
+namespace Mesh.Registry.Storage;
+
+/// <summary>
+/// This node's copy of the replicated state: the core <see cref="RegistryStateMachine"/> (not
+/// thread-safe) behind one lock, fed in log order by the consensus layer, and the source of the
+/// node's <see cref="WatchHub"/>. Reads run under the same lock; they are dictionary lookups.
+/// </summary>
+internal sealed class RegistryStore(WatchHub hub, RegistryMetrics metrics) : IReplicatedStateMachine
+{
+    private readonly Lock _gate = new();
+    private RegistryStateMachine _state = new();
+
+    public WatchHub Hub => hub;
+
+    public long AppliedIndex => hub.AppliedIndex;
+
+    public T Read<T>(Func<RegistryStateMachine, T> read)
+    {
+        lock (_gate)
+            return read(_state);
+    }
+
+    public object? Apply(long index, ReadOnlyMemory<byte> command)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        Command decoded;
+        try
+        {
+            decoded = CommandCodec.Decode(command.Span);
+        }
+        catch (CommandFormatException e)
+        {
+            // Deterministic on every replica (same bytes), so rejecting it keeps replicas equal.
+            hub.Publish(index, []);
+            return new CommandRejected(e.Message);
+        }
+
+        ApplyResult result;
+        lock (_gate)
+            result = _state.Apply(index, decoded);
+
+        hub.Publish(index, result.Events);
+        metrics.RecordApply(System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return result;
+    }
+
+    public void ApplyNoOp(long index) => hub.Publish(index, []);
+
+    public void WriteSnapshot(Stream destination)
+    {
+        lock (_gate)
+            _state.WriteSnapshot(destination);
+    }
+
+    public void ReadSnapshot(Stream source, long index)
+    {
+        var state = RegistryStateMachine.ReadSnapshot(source);
+        lock (_gate)
+            _state = state;
+        hub.Reset(index);
+    }
+}
+
+/// <summary>Apply's answer for bytes that are not a command (a bug or a version mismatch, never a client error).</summary>
+internal sealed record CommandRejected(string Message);

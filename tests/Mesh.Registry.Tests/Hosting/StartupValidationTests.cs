@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Mesh.Registry.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Mesh.Registry.Tests.Hosting;
+
+public sealed class StartupValidationTests
+{
+    private static string TempDir() => Path.Combine(Path.GetTempPath(), "mesh-registry-tests", Guid.NewGuid().ToString("N"));
+
+    private static RegistryNodeOptions Options(int id, string peers, string? data = null, int? clientPort = null) => new()
+    {
+        Id = id,
+        Members = peers.Length == 0 ? [] : ClusterMember.ParseList(peers),
+        DataDirectory = data ?? TempDir(),
+        ClientEndPoint = new IPEndPoint(IPAddress.Loopback, clientPort ?? TestCluster.FreePort()),
+        LoggerFactory = NullLoggerFactory.Instance,
+    };
+
+    [Fact]
+    public async Task Start_PeersWithoutOwnId_FailsWithOneLine()
+    {
+        await using var node = new RegistryNode(Options(4, "1=127.0.0.1:1,2=127.0.0.1:2,3=127.0.0.1:3"));
+        var e = await Assert.ThrowsAsync<StartupException>(() => node.StartAsync());
+        Assert.Contains("does not list this node's id 4", e.Message);
+    }
+
+    [Fact]
+    public void ParseList_Garbage_ListsEveryProblem()
+    {
+        var e = Assert.Throws<FormatException>(() => ClusterMember.ParseList("1=nohost,x=1.2.3.4:5,2=127.0.0.1:7@bad"));
+        Assert.Contains("member 1", e.Message);
+        Assert.Contains("'x=1.2.3.4:5'", e.Message);
+        Assert.Contains("member 2", e.Message);
+    }
+
+    [Fact]
+    public async Task Start_DataDirectoryInUseOrClientPortTaken_Fails()
+    {
+        var data = TempDir();
+        await using var first = new RegistryNode(Options(1, "", data));
+        await first.StartAsync();
+
+        await using var second = new RegistryNode(Options(1, "", data));
+        var inUse = await Assert.ThrowsAsync<StartupException>(() => second.StartAsync());
+        Assert.Contains("in use", inUse.Message);
+
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        taken.Listen();
+        await using var third = new RegistryNode(Options(1, "", clientPort: ((IPEndPoint)taken.LocalEndPoint!).Port));
+        var portTaken = await Assert.ThrowsAsync<StartupException>(() => third.StartAsync());
+        Assert.Contains("already in use", portTaken.Message);
+
+        var raftPort = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        await using var fourth = new RegistryNode(Options(1, $"1=127.0.0.1:{raftPort},2=127.0.0.1:1,3=127.0.0.1:2"));
+        var raftTaken = await Assert.ThrowsAsync<StartupException>(() => fourth.StartAsync());
+        Assert.Contains($"cannot listen for peers on 127.0.0.1:{raftPort}: the address is already in use", raftTaken.Message);
+    }
+
+    [Fact]
+    public async Task MeshRegistryProcess_ServesWritesAndRejectsBadInputWithExitCode()
+    {
+        var (code, output) = await RunToExitAsync("registry", "--id", "2", "--peers", "1=127.0.0.1:7101", "--data", TempDir());
+        Assert.Equal(2, code);
+        Assert.Equal("mesh registry: --peers does not list this node's id 2 (ids: 1)", output.Trim());
+
+        var port = TestCluster.FreePort();
+        using var process = Start("registry", "--id", "1", "--data", TempDir(), "--client", $"127.0.0.1:{port}");
+        try
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+            var url = $"http://127.0.0.1:{port}";
+            var deadline = Stopwatch.StartNew();
+            HttpResponseMessage? created = null;
+            while (deadline.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                try
+                {
+                    created = await http.PostAsync($"{url}/v1/nodes/hello", new StringContent("world"));
+                    if (created.StatusCode == HttpStatusCode.Created)
+                        break;
+                }
+                catch (HttpRequestException)
+                {
+                }
+                await Task.Delay(100);
+            }
+            Assert.Equal(HttpStatusCode.Created, created?.StatusCode);
+            Assert.Equal("world", await http.GetStringAsync($"{url}/v1/nodes/hello?raw=true"));
+            Assert.Contains("standalone", await http.GetStringAsync($"{url}/v1/status"));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+    }
+
+    private static Process Start(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh.dll"));
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunToExitAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh.dll"));
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}

@@ -1,0 +1,146 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json;
+using Mesh.Registry.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Mesh.Registry.Tests;
+
+/// <summary>N registry nodes in this process on free loopback ports, each with its own data directory.</summary>
+internal sealed class TestCluster : IAsyncDisposable
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "mesh-registry-tests", Guid.NewGuid().ToString("N"));
+    private readonly Func<RegistryNodeOptions, RegistryNodeOptions> _configure;
+
+    private TestCluster(int size, Func<RegistryNodeOptions, RegistryNodeOptions>? configure)
+    {
+        _configure = configure ?? (o => o);
+        Members = Enumerable.Range(1, size)
+            .Select(id => new ClusterMember(id, new IPEndPoint(IPAddress.Loopback, FreePort()), new IPEndPoint(IPAddress.Loopback, FreePort())))
+            .ToArray();
+        Nodes = new RegistryNode?[size];
+    }
+
+    public IReadOnlyList<ClusterMember> Members { get; }
+
+    public RegistryNode?[] Nodes { get; }
+
+    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(15) };
+
+    public static async Task<TestCluster> StartAsync(int size = 3, Func<RegistryNodeOptions, RegistryNodeOptions>? configure = null)
+    {
+        // A port found free can be taken (e.g. as an outgoing connection's local port) before
+        // the node binds it; then start over on new ports.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await TryStartAsync(size, configure);
+            }
+            catch (StartupException e) when (attempt < 3 && e.Message.Contains("in use", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
+
+    private static async Task<TestCluster> TryStartAsync(int size, Func<RegistryNodeOptions, RegistryNodeOptions>? configure)
+    {
+        var cluster = new TestCluster(size, configure);
+        try
+        {
+            await Task.WhenAll(Enumerable.Range(1, size).Select(cluster.StartNodeAsync));
+            await cluster.WaitForLeaderAsync();
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    public RegistryNodeOptions OptionsOf(int id) => _configure(new RegistryNodeOptions
+    {
+        Id = id,
+        Members = Members.Count == 1 ? [] : Members,
+        DataDirectory = Path.Combine(_root, $"node{id}"),
+        ClientEndPoint = Members[id - 1].ClientEndPoint!,
+        LoggerFactory = NullLoggerFactory.Instance,
+    });
+
+    public async Task StartNodeAsync(int id)
+    {
+        var node = new RegistryNode(OptionsOf(id));
+        using var timeout = new CancellationTokenSource(Timeout);
+        await node.StartAsync(timeout.Token);
+        Nodes[id - 1] = node;
+    }
+
+    public async Task StopNodeAsync(int id)
+    {
+        var node = Nodes[id - 1];
+        Nodes[id - 1] = null;
+        if (node is not null)
+            await node.DisposeAsync();
+    }
+
+    public async Task<RegistryNode> WaitForLeaderAsync()
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        while (true)
+        {
+            var leaders = Nodes.Where(n => n is { IsLeader: true }).ToArray();
+            // Wait until every live node agrees, so forwarding works right away.
+            if (leaders.Length == 1 && Nodes.All(n => n is null || n.Consensus.LeaderId == leaders[0]!.Id))
+                return leaders[0]!;
+            await Task.Delay(20, timeout.Token);
+        }
+    }
+
+    public RegistryNode Follower() => Nodes.First(n => n is { IsLeader: false })!;
+
+    public Uri Url(RegistryNode node, string pathAndQuery) => new(node.ClientUrl, pathAndQuery);
+
+    public async Task WaitAppliedAsync(long index)
+    {
+        using var timeout = new CancellationTokenSource(Timeout);
+        foreach (var node in Nodes)
+        {
+            if (node is not null)
+                await node.Consensus.WaitForAppliedAsync(index, timeout.Token);
+        }
+    }
+
+    public async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(expected == response.StatusCode, $"expected {expected}, got {(int)response.StatusCode}: {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    public async Task<JsonElement> PostJsonAsync(RegistryNode node, string pathAndQuery, object body, HttpStatusCode expected) =>
+        await JsonAsync(await Http.PostAsJsonAsync(Url(node, pathAndQuery), body), expected);
+
+    public static int FreePort()
+    {
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.LocalEndPoint!).Port;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Task.WhenAll(Enumerable.Range(1, Nodes.Length).Select(StopNodeAsync));
+        Http.Dispose();
+        try
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -1,0 +1,268 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+
+namespace Mesh.Reliability.Tests.Nemesis;
+
+/// <summary>How the relay treats traffic right now.</summary>
+internal enum RelayMode
+{
+    /// <summary>Forward everything (with <see cref="FaultyTcpRelay.Latency"/> added).</summary>
+    Pass,
+
+    /// <summary>Reset every new connection at once; existing ones keep working.</summary>
+    DropNew,
+
+    /// <summary>
+    /// Accept new connections but never connect them onward, and stop forwarding on existing
+    /// ones: bytes wait (as TCP would retransmit them) and flow again when the mode changes
+    /// back to <see cref="Pass"/>. A silent partition: peers see timeouts, not errors.
+    /// </summary>
+    BlackHole,
+}
+
+/// <summary>
+/// A TCP relay to put between two processes (e.g. Raft peers) to inject network faults. It
+/// listens on 127.0.0.1 on a free port and forwards each accepted connection to
+/// <see cref="Target"/>. A partition is <see cref="RelayMode.BlackHole"/> (silent) or
+/// <see cref="RelayMode.DropNew"/> plus <see cref="CutConnections"/> (loud); healing is
+/// <see cref="RelayMode.Pass"/>.
+/// </summary>
+internal sealed class FaultyTcpRelay : IAsyncDisposable
+{
+    private readonly Socket _listener;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<int, RelayedConnection> _connections = new();
+    private readonly Lock _modeLock = new();
+    private readonly Task _acceptLoop;
+    private TaskCompletionSource _modeChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private RelayMode _mode;
+    private long _latencyTicks;
+    private int _nextConnectionId;
+
+    private FaultyTcpRelay(EndPoint target)
+    {
+        Target = target;
+        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Listen(128);
+        Endpoint = (IPEndPoint)_listener.LocalEndPoint!;
+        _acceptLoop = Task.Run(AcceptLoopAsync);
+    }
+
+    /// <summary>Starts a relay in <see cref="RelayMode.Pass"/> that forwards to <paramref name="target"/>.</summary>
+    public static FaultyTcpRelay Start(EndPoint target) => new(target);
+
+    /// <summary>Where to connect to go through the relay (127.0.0.1, a free port).</summary>
+    public IPEndPoint Endpoint { get; }
+
+    public EndPoint Target { get; }
+
+    public RelayMode Mode
+    {
+        get { lock (_modeLock) return _mode; }
+        set
+        {
+            lock (_modeLock)
+            {
+                if (_mode == value)
+                    return;
+                _mode = value;
+                _modeChanged.TrySetResult();
+                _modeChanged = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    /// <summary>Delay added to every chunk forwarded, in each direction.</summary>
+    public TimeSpan Latency
+    {
+        get => TimeSpan.FromTicks(Interlocked.Read(ref _latencyTicks));
+        set => Interlocked.Exchange(ref _latencyTicks, value.Ticks);
+    }
+
+    /// <summary>Connections accepted and not yet closed.</summary>
+    public int ActiveConnections => _connections.Count;
+
+    /// <summary>Resets every existing connection (both sides see a reset). Returns how many were cut.</summary>
+    public int CutConnections()
+    {
+        var cut = 0;
+        foreach (var (id, connection) in _connections)
+        {
+            if (_connections.TryRemove(id, out _))
+            {
+                connection.Abort();
+                cut++;
+            }
+        }
+        return cut;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        _listener.Dispose();
+        CutConnections();
+        try
+        {
+            await _acceptLoop;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _listener.AcceptAsync(_stopping.Token);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                return;
+            }
+            if (Mode == RelayMode.DropNew)
+            {
+                RelayedConnection.Reset(client);
+                continue;
+            }
+            var connection = new RelayedConnection(client, _stopping.Token);
+            var id = Interlocked.Increment(ref _nextConnectionId);
+            _connections[id] = connection;
+            _ = Task.Run(async () =>
+            {
+                var clean = false;
+                try
+                {
+                    clean = await RunAsync(connection);
+                }
+                finally
+                {
+                    _connections.TryRemove(id, out _);
+                    if (clean)
+                        connection.Close();
+                    else
+                        connection.Abort();
+                }
+            });
+        }
+    }
+
+    /// <summary>Relays until both directions end; true when both ended with a clean shutdown.</summary>
+    private async Task<bool> RunAsync(RelayedConnection connection)
+    {
+        var token = connection.Token;
+        try
+        {
+            // A black-holed connection is held, unconnected, until the partition heals.
+            await WaitWhileBlackHoledAsync(token);
+            if (Mode == RelayMode.DropNew)
+                return false;
+            await connection.Upstream.ConnectAsync(Target, token);
+            var clean = await Task.WhenAll(
+                PumpAsync(connection.Client, connection.Upstream, token),
+                PumpAsync(connection.Upstream, connection.Client, token));
+            return clean.All(c => c);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<bool> PumpAsync(Socket from, Socket to, CancellationToken token)
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            while (true)
+            {
+                var read = await from.ReceiveAsync(buffer, SocketFlags.None, token);
+                await WaitWhileBlackHoledAsync(token);
+                if (read == 0)
+                {
+                    to.Shutdown(SocketShutdown.Send);
+                    return true;
+                }
+                var latency = Latency;
+                if (latency > TimeSpan.Zero)
+                    await Task.Delay(latency, token);
+                await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, token);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // One side reset or closed: reset the other too, as a real broken path would.
+            RelayedConnection.Reset(from);
+            RelayedConnection.Reset(to);
+            return false;
+        }
+    }
+
+    private async Task WaitWhileBlackHoledAsync(CancellationToken token)
+    {
+        while (true)
+        {
+            Task changed;
+            lock (_modeLock)
+            {
+                if (_mode != RelayMode.BlackHole)
+                    return;
+                changed = _modeChanged.Task;
+            }
+            await changed.WaitAsync(token);
+        }
+    }
+
+    /// <summary>One client connection and its upstream twin.</summary>
+    private sealed class RelayedConnection(Socket client, CancellationToken stopping)
+    {
+        private readonly CancellationTokenSource _aborted = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+
+        public Socket Client { get; } = client;
+
+        public Socket Upstream { get; } = new(SocketType.Stream, ProtocolType.Tcp);
+
+        public CancellationToken Token => _aborted.Token;
+
+        public void Abort()
+        {
+            try
+            {
+                _aborted.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+            }
+            Reset(Client);
+            Reset(Upstream);
+        }
+
+        /// <summary>Both directions ended cleanly: close with FIN so no buffered byte is lost.</summary>
+        public void Close()
+        {
+            _aborted.Dispose();
+            Client.Dispose();
+            Upstream.Dispose();
+        }
+
+        /// <summary>Closes with RST rather than FIN, so the peer sees "connection reset".</summary>
+        public static void Reset(Socket socket)
+        {
+            try
+            {
+                socket.LingerState = new LingerOption(true, 0);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+            socket.Dispose();
+        }
+    }
+}

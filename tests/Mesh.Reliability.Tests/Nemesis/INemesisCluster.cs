@@ -1,0 +1,79 @@
+namespace Mesh.Reliability.Tests.Nemesis;
+
+/// <summary>
+/// What the nemesis can do to a cluster under test, node by node (0-based). The real harness
+/// implements it with one <see cref="NemesisProcess"/> per node and a <see cref="FaultyTcpRelay"/>
+/// per directed peer link (isolating a node = black-holing every relay into and out of it),
+/// and <see cref="TornWrite"/> on the node's data directory.
+/// </summary>
+internal interface INemesisCluster
+{
+    Task IsolateAsync(IReadOnlyList<int> nodes);
+
+    Task HealAsync(IReadOnlyList<int> nodes);
+
+    Task KillAsync(int node);
+
+    Task RestartAsync(int node);
+
+    Task PauseAsync(int node);
+
+    Task ResumeAsync(int node);
+
+    Task SetLatencyAsync(int node, TimeSpan latency);
+
+    /// <summary>Kill the node and cut <paramref name="bytes"/> off its newest data file (it stays down).</summary>
+    Task KillAndTearAsync(int node, int bytes);
+}
+
+/// <summary>Plays a <see cref="FaultSchedule"/> against a cluster in real time, logging each step.</summary>
+internal static class NemesisRunner
+{
+    public static async Task RunAsync(FaultSchedule schedule, INemesisCluster cluster, Action<string> log, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        time ??= TimeProvider.System;
+        log(schedule.Describe());
+        var start = time.GetTimestamp();
+        foreach (var step in schedule.Steps)
+        {
+            var wait = step.At - time.GetElapsedTime(start);
+            if (wait > TimeSpan.Zero)
+                await Task.Delay(wait, time, cancellationToken);
+            log($"nemesis: {step}");
+            await ApplyAsync(cluster, step);
+        }
+    }
+
+    public static async Task ApplyAsync(INemesisCluster cluster, FaultStep step)
+    {
+        switch (step.Action)
+        {
+            case FaultAction.Isolate:
+                await cluster.IsolateAsync(step.Nodes);
+                return;
+            case FaultAction.Heal:
+                // The final heal undoes everything, whatever is still in effect.
+                await cluster.HealAsync(step.Nodes);
+                foreach (var node in step.Nodes)
+                {
+                    await cluster.ResumeAsync(node);
+                    await cluster.SetLatencyAsync(node, TimeSpan.Zero);
+                }
+                return;
+        }
+        foreach (var node in step.Nodes)
+        {
+            await (step.Action switch
+            {
+                FaultAction.Kill => cluster.KillAsync(node),
+                FaultAction.Restart => cluster.RestartAsync(node),
+                FaultAction.Pause => cluster.PauseAsync(node),
+                FaultAction.Resume => cluster.ResumeAsync(node),
+                FaultAction.AddLatency => cluster.SetLatencyAsync(node, TimeSpan.FromMilliseconds(step.Amount)),
+                FaultAction.RemoveLatency => cluster.SetLatencyAsync(node, TimeSpan.Zero),
+                FaultAction.KillAndTear => cluster.KillAndTearAsync(node, step.Amount),
+                _ => throw new ArgumentOutOfRangeException(nameof(step), step.Action, "unknown fault action"),
+            });
+        }
+    }
+}

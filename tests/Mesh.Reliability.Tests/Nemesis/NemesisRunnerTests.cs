@@ -1,0 +1,69 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
+namespace Mesh.Reliability.Tests.Nemesis;
+
+public sealed class NemesisRunnerTests(ITestOutputHelper output)
+{
+    /// <summary>Writes down what it was asked to do.</summary>
+    private sealed class ScriptCluster : INemesisCluster
+    {
+        public List<string> Calls { get; } = [];
+
+        private Task Note(string call)
+        {
+            lock (Calls)
+                Calls.Add(call);
+            return Task.CompletedTask;
+        }
+
+        public Task IsolateAsync(IReadOnlyList<int> nodes) => Note($"isolate {string.Join(",", nodes)}");
+
+        public Task HealAsync(IReadOnlyList<int> nodes) => Note($"heal {string.Join(",", nodes)}");
+
+        public Task KillAsync(int node) => Note($"kill {node}");
+
+        public Task RestartAsync(int node) => Note($"restart {node}");
+
+        public Task PauseAsync(int node) => Note($"pause {node}");
+
+        public Task ResumeAsync(int node) => Note($"resume {node}");
+
+        public Task SetLatencyAsync(int node, TimeSpan latency) => Note($"latency {node} {latency.TotalMilliseconds}");
+
+        public Task KillAndTearAsync(int node, int bytes) => Note($"tear {node} {bytes}");
+    }
+
+    [Fact]
+    public async Task Run_AppliesEveryStepInOrder_AtItsTime_AndLogsTheSeedFirst()
+    {
+        var schedule = FaultSchedule.Generate(new FaultScheduleOptions(
+            Seed: 5, Duration: TimeSpan.FromMilliseconds(300), Kinds: [FaultKind.Crash], CycleLength: TimeSpan.FromMilliseconds(100), Nodes: 3));
+        var cluster = new ScriptCluster();
+        var log = new List<string>();
+        var clock = Stopwatch.StartNew();
+
+        await NemesisRunner.RunAsync(schedule, cluster, log.Add);
+
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(290), $"took {clock.Elapsed}");
+        Assert.StartsWith("fault schedule: seed=5 ", log[0], StringComparison.Ordinal);
+        Assert.Equal(schedule.Steps.Count, log.Count - 1);
+        var expected = schedule.Steps.SkipLast(1).Select(s => $"{(s.Action == FaultAction.Kill ? "kill" : "restart")} {s.Nodes[0]}");
+        Assert.Equal(expected, cluster.Calls.Take(6));
+        Assert.Equal(["heal 0,1,2", "resume 0", "latency 0 0", "resume 1", "latency 1 0", "resume 2", "latency 2 0"], cluster.Calls.Skip(6));
+        output.WriteLine(string.Join("\n", log));
+    }
+
+    [Fact]
+    public async Task EachAction_MapsToTheClusterCall()
+    {
+        var cluster = new ScriptCluster();
+        await NemesisRunner.ApplyAsync(cluster, new FaultStep(TimeSpan.Zero, FaultAction.Isolate, [0, 2]));
+        await NemesisRunner.ApplyAsync(cluster, new FaultStep(TimeSpan.Zero, FaultAction.Pause, [1]));
+        await NemesisRunner.ApplyAsync(cluster, new FaultStep(TimeSpan.Zero, FaultAction.Resume, [1]));
+        await NemesisRunner.ApplyAsync(cluster, new FaultStep(TimeSpan.Zero, FaultAction.AddLatency, [1], 150));
+        await NemesisRunner.ApplyAsync(cluster, new FaultStep(TimeSpan.Zero, FaultAction.RemoveLatency, [1]));
+        await NemesisRunner.ApplyAsync(cluster, new FaultStep(TimeSpan.Zero, FaultAction.KillAndTear, [2], 17));
+        Assert.Equal(["isolate 0,2", "pause 1", "resume 1", "latency 1 150", "latency 1 0", "tear 2 17"], cluster.Calls);
+    }
+}
