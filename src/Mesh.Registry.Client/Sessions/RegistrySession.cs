@@ -128,6 +128,17 @@ public sealed class RegistrySession : IAsyncDisposable
         StateChanged?.Invoke(new SessionStateChange(state, Id, reason));
     }
 
+    /// <summary>
+    /// Stops keeping the session alive without closing it, as a crashed process would: the
+    /// registry expires it after its TTL. For tests of what others see when a holder dies.
+    /// </summary>
+    internal async Task AbandonAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_loop is not null)
+            await _loop.ConfigureAwait(false);
+    }
+
     /// <summary>Stops keeping the session alive and closes it, deleting its ephemeral nodes at once.</summary>
     public async ValueTask DisposeAsync()
     {

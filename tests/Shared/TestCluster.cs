@@ -4,8 +4,9 @@ using System.Net.Sockets;
 using System.Text.Json;
 using Mesh.Registry.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
+using Xunit;
 
-namespace Mesh.Registry.Tests;
+namespace Mesh.Testing;
 
 /// <summary>N registry nodes in this process on free loopback ports, each with its own data directory.</summary>
 internal sealed class TestCluster : IAsyncDisposable
