@@ -81,7 +81,7 @@ public sealed class MeshCertificateAuthority : IDisposable
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN=Mesh Intermediate CA {trustDomain}, O=Mesh", key, HashAlgorithmName.SHA256);
         AddCaExtensions(request, pathLength: 0);
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(operatorRootWithKey, true, false));
+        request.CertificateExtensions.Add(AuthorityKeyIdentifier(operatorRootWithKey));
         var notAfter = Min(now + IntermediateLifetime, operatorRootWithKey.NotAfter.ToUniversalTime());
         var notBefore = Max(now - ClockSkewAllowance, operatorRootWithKey.NotBefore.ToUniversalTime());
         using var signed = request.Create(operatorRootWithKey, notBefore, notAfter, NewSerial());
@@ -217,7 +217,7 @@ public sealed class MeshCertificateAuthority : IDisposable
         san.AddUri(identity.ToUri());
         request.CertificateExtensions.Add(san.Build());
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(SigningCertificate, true, false));
+        request.CertificateExtensions.Add(AuthorityKeyIdentifier(SigningCertificate));
 
         var notBefore = Max(now - ClockSkewAllowance, SigningCertificate.NotBefore.ToUniversalTime());
         var notAfter = Min(now + lifetime, SigningCertificate.NotAfter.ToUniversalTime());
@@ -231,6 +231,13 @@ public sealed class MeshCertificateAuthority : IDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, pathLength is not null, pathLength ?? 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+    }
+
+    // By key id when the issuer has one; operator roots without a subject key id get issuer+serial.
+    private static X509AuthorityKeyIdentifierExtension AuthorityKeyIdentifier(X509Certificate2 issuer)
+    {
+        var hasKeyId = issuer.Extensions.OfType<X509SubjectKeyIdentifierExtension>().Any();
+        return X509AuthorityKeyIdentifierExtension.CreateFromCertificate(issuer, includeKeyIdentifier: hasKeyId, includeIssuerAndSerial: !hasKeyId);
     }
 
     // 128 random bits, positive (top bit clear) and without a leading zero byte (DER minimal).
