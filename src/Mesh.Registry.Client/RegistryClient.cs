@@ -10,7 +10,7 @@ namespace Mesh.Registry.Client;
 /// The registry's HTTP API as .NET calls (docs/registry-api.md). Thread-safe; one per process is
 /// enough. Failover, retries and idempotent write ids are handled inside.
 /// </summary>
-public sealed class RegistryClient : IDisposable
+public sealed partial class RegistryClient : IDisposable
 {
     private readonly RegistryTransport _transport;
 

@@ -1,0 +1,26 @@
+// The JSON shapes of the CA endpoints (README "mTLS and identity"), shared by the registry
+// server, which answers them, and this client, which sends them: one definition, no drift.
+using System.Text.Json.Serialization;
+
+namespace Mesh.Registry.Client.Identity;
+
+/// <summary><c>POST /v1/ca/sign</c> body. <see cref="Csr"/> is a PKCS#10 request in PEM.</summary>
+public sealed record CaSignRequest(string Token, string Namespace, string Service, string Csr);
+
+/// <summary>
+/// <c>POST /v1/ca/sign</c> answer: the leaf in PEM, the intermediates between it and the root (empty
+/// when the mesh CA is the root itself), and when the leaf expires.
+/// </summary>
+public sealed record CaSignResponse(string Certificate, IReadOnlyList<string> Chain, DateTimeOffset ExpiresAt);
+
+/// <summary>
+/// <c>GET /v1/ca/root</c> answer: the trust bundle in PEM (one certificate, or several during a
+/// root rotation) and the mesh's trust domain.
+/// </summary>
+public sealed record CaRootResponse(string Root, string TrustDomain);
+
+[JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(CaSignRequest))]
+[JsonSerializable(typeof(CaSignResponse))]
+[JsonSerializable(typeof(CaRootResponse))]
+public sealed partial class IdentityJson : JsonSerializerContext;

@@ -1,0 +1,23 @@
+// The registry's certificate-authority endpoints (README "mTLS and identity"). Signing is not a
+// replicated write, so it carries no request sequence and may simply be retried.
+using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Client.Transport;
+
+namespace Mesh.Registry.Client;
+
+public sealed partial class RegistryClient
+{
+    /// <summary><c>GET /v1/ca/root</c>: the mesh trust bundle (public roots only) and trust domain.</summary>
+    public Task<CaRootResponse> GetCaRootAsync(CancellationToken cancellationToken = default) =>
+        _transport.SendJsonAsync(
+            () => new HttpRequestMessage(HttpMethod.Get, "v1/ca/root"), IdentityJson.Default.CaRootResponse, null, cancellationToken);
+
+    /// <summary>
+    /// <c>POST /v1/ca/sign</c>: a workload certificate for the CSR, if the join token allows the
+    /// namespace and service. A refused token is a <see cref="RegistryException"/> (403).
+    /// </summary>
+    public Task<CaSignResponse> SignCertificateAsync(CaSignRequest request, CancellationToken cancellationToken = default) =>
+        _transport.SendJsonAsync(
+            () => new HttpRequestMessage(HttpMethod.Post, "v1/ca/sign") { Content = RegistryTransport.JsonContent(request, IdentityJson.Default.CaSignRequest) },
+            IdentityJson.Default.CaSignResponse, null, cancellationToken);
+}

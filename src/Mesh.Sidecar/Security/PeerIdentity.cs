@@ -1,0 +1,25 @@
+// How request code learns who is calling: the SPIFFE id in the client certificate the inbound
+// listener already validated during the handshake. Parsed once per certificate (which Kestrel
+// keeps per connection), not once per request.
+using System.Runtime.CompilerServices;
+using System.Security.Cryptography.X509Certificates;
+using Mesh.Registry.Client.Identity;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Mesh.Sidecar.Security;
+
+public static class PeerIdentity
+{
+    private static readonly ConditionalWeakTable<X509Certificate2, StrongBox<SpiffeId?>> Parsed = [];
+
+    /// <summary>The SPIFFE id in <paramref name="certificate"/>'s URI SAN, or null.</summary>
+    public static SpiffeId? FromCertificate(X509Certificate2? certificate) =>
+        certificate is null ? null : Parsed.GetValue(certificate, c => new StrongBox<SpiffeId?>(WorkloadCertificate.TryReadSpiffeId(c))).Value;
+
+    /// <summary>The caller's SPIFFE id, or null for a plaintext (permissive) caller or one without a certificate.</summary>
+    public static SpiffeId? GetCallerIdentity(this HttpContext context) => FromCertificate(context.Connection.ClientCertificate);
+
+    /// <summary>True when the request came over a connection without TLS (possible only in permissive mode).</summary>
+    public static bool IsPlaintext(this HttpContext context) => context.Features.Get<ITlsConnectionFeature>() is null;
+}
