@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Mesh.Registry.Client.Tests.Discovery;
+
+public sealed class ServiceDiscoveryTests : IAsyncLifetime
+{
+    private TestCluster _cluster = null!;
+
+    public async Task InitializeAsync() => _cluster = await TestCluster.StartAsync(3);
+
+    public async Task DisposeAsync() => await _cluster.DisposeAsync();
+
+    [Fact]
+    public async Task WatchService_FirstSnapshotArrivesAtOnce_ThenRegistrationAndDeregistration()
+    {
+        using var client = ClusterClients.For(_cluster);
+        await using var session = await RegistrySession.OpenAsync(client, TimeSpan.FromSeconds(5));
+        var watch = client.WatchServiceAsync("catalog").GetAsyncEnumerator();
+
+        Assert.True(await watch.MoveNextAsync());
+        Assert.Empty(watch.Current.Instances);
+
+        var registration = await ServiceRegistration.RegisterAsync(session, "catalog", ClusterClients.Instance("c1", 8081, weight: 30, version: "v2"));
+        Assert.True(await watch.MoveNextAsync());
+        var instance = Assert.Single(watch.Current.Instances);
+        Assert.Equal(("c1", "127.0.0.1", 8081, 30, "v2"), (instance.Id, instance.Address, instance.Port, instance.Weight, instance.Version));
+
+        await registration.DisposeAsync();
+        Assert.True(await watch.MoveNextAsync());
+        Assert.Empty(watch.Current.Instances);
+        await watch.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Update_ChangesWeightAndLabelsInPlace()
+    {
+        using var client = ClusterClients.For(_cluster);
+        await using var session = await RegistrySession.OpenAsync(client, TimeSpan.FromSeconds(5));
+        await using var registration = await ServiceRegistration.RegisterAsync(session, "catalog", ClusterClients.Instance("c1", 8081));
+
+        await registration.UpdateAsync(weight: 7, labels: new Dictionary<string, string> { ["canary"] = "yes" });
+
+        var set = await client.GetServiceAsync("catalog");
+        var instance = Assert.Single(set.Instances);
+        Assert.Equal(7, instance.Weight);
+        Assert.Equal("yes", instance.Labels["canary"]);
+        var node = await client.GetAsync(registration.Path);
+        Assert.Equal(session.Id, node.Stat.EphemeralOwner);
+    }
+
+    [Fact]
+    public async Task InstanceOfADeadProcess_DisappearsFromEveryWatcher_WithinTtlPlusOneSecond()
+    {
+        using var client = ClusterClients.For(_cluster);
+        var watchers = Enumerable.Range(0, 5).Select(_ => client.WatchServiceAsync("inventory").GetAsyncEnumerator()).ToList();
+        foreach (var watcher in watchers)
+            Assert.True(await watcher.MoveNextAsync());
+
+        // A real process registers with a 2 s session and exits without closing it.
+        var document = JsonSerializer.Serialize(new { address = "127.0.0.1", port = 9000, weight = 100, version = "v1", zone = "", labels = new { } });
+        var (exitCode, output) = await RunMeshAsync("ctl", "--registry", string.Join(',', _cluster.Nodes.Select(n => n!.ClientUrl)),
+            "create", "/services/inventory/instances/dead-1", document, "--ephemeral", "--ttl", "00:00:02", "--parents");
+        var exited = Stopwatch.StartNew();
+        Assert.True(exitCode == 0, output);
+
+        foreach (var watcher in watchers)
+        {
+            // First the instance appears (unless its removal already coalesced with it), then it goes.
+            while (true)
+            {
+                var next = watcher.MoveNextAsync().AsTask();
+                Assert.True(await next.WaitAsync(TimeSpan.FromSeconds(10)));
+                if (watcher.Current.Instances.Length == 0)
+                    break;
+                Assert.Equal("dead-1", Assert.Single(watcher.Current.Instances).Id);
+            }
+        }
+
+        Assert.True(exited.Elapsed < TimeSpan.FromSeconds(3), $"removal seen {exited.Elapsed.TotalSeconds:0.00} s after the process exited (TTL 2 s)");
+        foreach (var watcher in watchers)
+            await watcher.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task TwoHundredConcurrentWatchers_AllSeeOneChange()
+    {
+        using var client = ClusterClients.For(_cluster);
+        await using var session = await RegistrySession.OpenAsync(client, TimeSpan.FromSeconds(10));
+        var watchers = Enumerable.Range(0, 200).Select(_ => client.WatchServiceAsync("frontend").GetAsyncEnumerator()).ToList();
+        await Task.WhenAll(watchers.Select(w => w.MoveNextAsync().AsTask()));
+
+        var registered = Stopwatch.StartNew();
+        await using var registration = await ServiceRegistration.RegisterAsync(session, "frontend", ClusterClients.Instance("f1", 8080));
+        var ackedAt = registered.Elapsed;
+        var notifiedAt = await Task.WhenAll(watchers.Select(async w =>
+        {
+            Assert.True(await w.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15)));
+            Assert.Equal("f1", Assert.Single(w.Current.Instances).Id);
+            return registered.Elapsed;
+        }));
+
+        // Reported, not asserted (timing belongs in benchmarks): registration → watcher notified.
+        var delays = notifiedAt.Select(t => (t - ackedAt).TotalMilliseconds).Order().ToArray();
+        Console.WriteLine($"200 watchers: register ack {ackedAt.TotalMilliseconds:0} ms; notified after ack p50 {delays[99]:0.0} ms, p99 {delays[197]:0.0} ms, max {delays[^1]:0.0} ms");
+        foreach (var watcher in watchers)
+            await watcher.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task WatchConfig_SeesDocumentsAppearChangeAndGo()
+    {
+        using var client = ClusterClients.For(_cluster);
+        var watch = client.WatchConfigAsync("/config/routes").GetAsyncEnumerator();
+        Assert.True(await watch.MoveNextAsync());
+        Assert.Empty(watch.Current.Documents);
+
+        await client.CreateAsync("/config/routes/catalog", "v: 1"u8.ToArray(), createParents: true);
+        Assert.True(await watch.MoveNextAsync());
+        Assert.Equal("v: 1", System.Text.Encoding.UTF8.GetString(watch.Current.Documents["catalog"]));
+
+        await client.SetAsync("/config/routes/catalog", "v: 2");
+        Assert.True(await watch.MoveNextAsync());
+        Assert.Equal("v: 2", System.Text.Encoding.UTF8.GetString(watch.Current.Documents["catalog"]));
+
+        await client.DeleteAsync("/config/routes/catalog");
+        Assert.True(await watch.MoveNextAsync());
+        Assert.Empty(watch.Current.Documents);
+        await watch.DisposeAsync();
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunMeshAsync(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh.dll"));
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
