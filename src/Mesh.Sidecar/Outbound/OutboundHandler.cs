@@ -66,7 +66,7 @@ internal sealed class OutboundHandler(
         outbound.Attempt++;
 
         var route = outbound.Route;
-        var endpoint = picker.Pick(route, outbound.LastEndpoint, out var cluster, out var serviceKnown);
+        var endpoint = picker.Pick(route, outbound, out var cluster, out var serviceKnown);
         if (endpoint is null)
         {
             await (serviceKnown
@@ -74,7 +74,7 @@ internal sealed class OutboundHandler(
                 : MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.UnknownService, $"unknown service '{route.Backends[0].Service}'")).ConfigureAwait(false);
             return Outcome.FromResult(AttemptResult.Done);
         }
-        outbound.LastEndpoint = endpoint;
+        outbound.AddTried(endpoint);
 
         Interlocked.Increment(ref endpoint.ActiveRequests);
         Interlocked.Increment(ref endpoint.Requests);
@@ -102,8 +102,14 @@ internal sealed class OutboundHandler(
             return Outcome.FromResult(AttemptResult.Done);
         }
 
-        if (context.RequestAborted.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+        if (context.RequestAborted.IsCancellationRequested)
             return Outcome.FromResult(AttemptResult.Done);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // The route timeout fired: Polly turns this into a TimeoutRejectedException (504).
+            outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
+            return Outcome.FromException<AttemptResult>(new OperationCanceledException(cancellationToken));
+        }
         outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
         if (error == ForwarderError.Request
             && route.Retries.RetryOnConnectFailure

@@ -136,6 +136,35 @@ public sealed class SidecarProxyTests
         Assert.Equal(1, calls);
     }
 
+    [Fact]
+    public async Task Forward_SlowEndpoint_RouteTimeoutAnswers504()
+    {
+        await using var slow = await TestApp.StartAsync(async context =>
+        {
+            await Task.Delay(TimeSpan.FromSeconds(5), context.RequestAborted);
+            await context.Response.WriteAsync("late");
+        });
+        var config = TestSidecar.Config($$"""
+            endpoints:
+              catalog:
+            {{TestSidecar.Endpoint("slow", slow)}}
+            routes:
+              - name: catalog
+                match: { hosts: [catalog] }
+                service: catalog
+                timeout: 200ms
+            """);
+        await using var sidecar = await TestSidecar.StartAsync(config);
+        using var client = TestSidecar.Client(sidecar, "catalog");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        using var response = await client.GetAsync("/");
+
+        Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
+        Assert.Equal("timeout", Assert.Single(response.Headers.GetValues("x-mesh-error")));
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(3), started.Elapsed.ToString());
+    }
+
     [Theory]
     [InlineData("nobody", "unknown-service")]
     [InlineData("catalog", "no-route")]
