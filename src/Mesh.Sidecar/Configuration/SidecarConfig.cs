@@ -1,0 +1,117 @@
+// The bootstrap configuration of one sidecar (`sidecar.yaml`), as immutable records.
+// Produced only by SidecarConfigLoader, which validates everything and reports every problem at
+// once; the records themselves hold already-defaulted, valid values.
+using Mesh.Sidecar.Discovery;
+
+namespace Mesh.Sidecar.Configuration;
+
+public sealed record SidecarConfig
+{
+    /// <summary>The file the configuration was read from, for messages; null when built in code.</summary>
+    public string? SourcePath { get; init; }
+    public ServiceIdentityConfig Service { get; init; } = new();
+    public AppConfig App { get; init; } = new();
+    public RegistryConfig Registry { get; init; } = new();
+    public ListenersConfig Listeners { get; init; } = new();
+    public UpstreamConfig Upstream { get; init; } = new();
+    public LimitsConfig Limits { get; init; } = new();
+    public RouteDefaults Defaults { get; init; } = new();
+    /// <summary>How long a stopping sidecar keeps serving after announcing that it drains.</summary>
+    public TimeSpan DrainTime { get; init; } = TimeSpan.FromSeconds(5);
+    /// <summary>Static endpoints per service (dev and tests); the registry adds more later.</summary>
+    public IReadOnlyList<ServiceEndpoints> Endpoints { get; init; } = [];
+    /// <summary>Inline route documents; the registry adds more under /config/routes.</summary>
+    public IReadOnlyList<RouteConfig> Routes { get; init; } = [];
+}
+
+/// <summary>Who this sidecar speaks for: what it registers as an instance.</summary>
+public sealed record ServiceIdentityConfig
+{
+    public string Name { get; init; } = "";
+    public string Version { get; init; } = "v1";
+    public int Weight { get; init; } = 100;
+    public string Zone { get; init; } = "";
+    public IReadOnlyDictionary<string, string> Labels { get; init; } = new Dictionary<string, string>();
+}
+
+/// <summary>The local application behind the inbound listener.</summary>
+public sealed record AppConfig
+{
+    public string Address { get; init; } = "http://127.0.0.1:8080";
+    public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
+}
+
+public sealed record RegistryConfig
+{
+    public IReadOnlyList<string> Addresses { get; init; } = [];
+}
+
+public sealed record ListenersConfig
+{
+    public ListenerConfig Outbound { get; init; } = new() { Address = "127.0.0.1", Port = 15001 };
+    public ListenerConfig Inbound { get; init; } = new() { Address = "0.0.0.0", Port = 15006 };
+    public ListenerConfig Admin { get; init; } = new() { Address = "127.0.0.1", Port = 15000 };
+}
+
+public sealed record ListenerConfig
+{
+    public string Address { get; init; } = "127.0.0.1";
+    /// <summary>0 picks a free port (tests).</summary>
+    public int Port { get; init; }
+    public ListenerProtocols Protocols { get; init; } = ListenerProtocols.Http1AndHttp2;
+}
+
+public enum ListenerProtocols
+{
+    /// <summary>HTTP/1.1, and HTTP/2 where TLS negotiates it (plaintext connections get HTTP/1.1).</summary>
+    Http1AndHttp2,
+    Http1,
+    /// <summary>HTTP/2 only, prior knowledge over plaintext (h2c); what gRPC clients and other sidecars speak.</summary>
+    H2c,
+}
+
+public enum UpstreamProtocol
+{
+    Http1,
+    /// <summary>HTTP/2 with prior knowledge; the peer listener must be h2c.</summary>
+    Http2,
+}
+
+/// <summary>How this sidecar talks to remote endpoints (other sidecars' inbound listeners).</summary>
+public sealed record UpstreamConfig
+{
+    public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
+    public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
+    public TimeSpan PooledConnectionIdleTimeout { get; init; } = TimeSpan.FromSeconds(90);
+}
+
+/// <summary>Kestrel limits for every listener, set deliberately (see README, "Limits").</summary>
+public sealed record LimitsConfig
+{
+    public int MaxRequestHeadersTotalSize { get; init; } = 32 * 1024;
+    public int MaxRequestHeaderCount { get; init; } = 100;
+    /// <summary>Null: no limit (streaming uploads pass through).</summary>
+    public long? MaxRequestBodySize { get; init; } = 30L * 1024 * 1024;
+    public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(130);
+    public int MaxConcurrentConnections { get; init; } = 10_000;
+}
+
+/// <summary>Values a route gets for every field it leaves out.</summary>
+public sealed record RouteDefaults
+{
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(15);
+    public RetryConfig Retries { get; init; } = new();
+    public string LoadBalancing { get; init; } = "WeightedRandom";
+    public OutlierDetectionConfig OutlierDetection { get; init; } = new();
+    public RetryBudgetConfig RetryBudget { get; init; } = new();
+}
+
+public sealed record RetryBudgetConfig
+{
+    /// <summary>Retries allowed as a fraction of requests over the window.</summary>
+    public double Ratio { get; init; } = 0.2;
+    /// <summary>Retries always allowed per second, so a quiet service can still retry.</summary>
+    public int MinRetriesPerSecond { get; init; } = 10;
+    public TimeSpan Window { get; init; } = TimeSpan.FromSeconds(10);
+}

@@ -1,0 +1,85 @@
+// The sidecar's view of every service it talks to: one ClusterState per service, each fed by a
+// watch on the IEndpointSource. Watches start on first use (a route names the service) or at
+// startup for the services the source already knows.
+using System.Collections.Concurrent;
+using Mesh.Sidecar.LoadBalancing;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Sidecar.Discovery;
+
+internal sealed partial class EndpointCatalog(IEndpointSource source, TimeProvider timeProvider, ILogger logger) : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<string, ClusterState> _clusters = new(StringComparer.Ordinal);
+    private readonly ConcurrentBag<Task> _watches = [];
+    private readonly CancellationTokenSource _stopping = new();
+
+    public IEnumerable<ClusterState> Clusters => _clusters.Values.OrderBy(c => c.Service, StringComparer.Ordinal);
+
+    /// <summary>Raised when a service gets its first endpoints (implicit routes change).</summary>
+    public event Action? ServicesChanged;
+
+    public void WatchKnownServices()
+    {
+        foreach (var service in source.KnownServices)
+            GetOrWatch(service);
+    }
+
+    public ClusterState GetOrWatch(string service)
+    {
+        if (_clusters.TryGetValue(service, out var existing))
+            return existing;
+        var cluster = new ClusterState(service, timeProvider);
+        if (!_clusters.TryAdd(service, cluster))
+            return _clusters[service];
+        cluster.BecameKnown += _ => ServicesChanged?.Invoke();
+        _watches.Add(Task.Run(() => WatchAsync(cluster, _stopping.Token)));
+        return cluster;
+    }
+
+    private async Task WatchAsync(ClusterState cluster, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(100);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var endpoints in source.WatchAsync(cluster.Service, cancellationToken).ConfigureAwait(false))
+                {
+                    cluster.Update(endpoints);
+                    delay = TimeSpan.FromMilliseconds(100);
+                }
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // A source should resume by itself; if it throws anyway, keep the last snapshot and re-watch.
+                Log.WatchFailed(logger, cluster.Service, e);
+                await Task.Delay(delay, timeProvider, cancellationToken).ConfigureAwait(false);
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_watches).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        _stopping.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Warning, "Endpoint watch for service {Service} failed; retrying")]
+        public static partial void WatchFailed(ILogger logger, string service, Exception exception);
+    }
+}

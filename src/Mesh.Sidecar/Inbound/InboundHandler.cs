@@ -1,0 +1,33 @@
+// The inbound path: traffic from remote sidecars goes to the local app over the cached app
+// invoker. While draining, HTTP/1.1 responses say `Connection: close` so callers move on.
+using Mesh.Sidecar.Outbound;
+using Microsoft.AspNetCore.Http;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Mesh.Sidecar.Inbound;
+
+internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients)
+{
+    private readonly HttpTransformer _transformer = new PreserveHostTransformer();
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        if (state.IsDraining && HttpProtocol.IsHttp11(context.Request.Protocol))
+            context.Response.Headers.Connection = "close";
+        var error = await forwarder.SendAsync(context, clients.AppPrefix, clients.App, clients.AppRequest, _transformer).ConfigureAwait(false);
+        if (error != ForwarderError.None && !context.Response.HasStarted)
+            context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
+    }
+
+    /// <summary>The app sees the Host its caller used (the service name), not the loopback address.</summary>
+    private sealed class PreserveHostTransformer : HttpTransformer
+    {
+        public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
+        {
+            await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
+            var host = httpContext.Request.Headers.Host;
+            if (host.Count == 1)
+                proxyRequest.Headers.Host = host.ToString();
+        }
+    }
+}

@@ -1,0 +1,47 @@
+// The mutable runtime state of one endpoint (in-flight count, failures, ejection), kept apart
+// from the immutable MeshEndpoint and carried over when discovery sends a new snapshot.
+using System.Net;
+using Mesh.Sidecar.Discovery;
+
+namespace Mesh.Sidecar.LoadBalancing;
+
+internal sealed class EndpointState
+{
+    // Written with Interlocked by the request path; read racily by pickers (a hint is enough).
+    public int ActiveRequests;
+    public long Requests;
+    public long Failures;
+
+    // Owned by OutlierDetector; EjectedUntil is a TimeProvider timestamp, 0 when in service.
+    public int ConsecutiveFailures;
+    public long EjectedUntil;
+    public int EjectionCount;
+    public long LastEjectionTimestamp;
+
+    private MeshEndpoint _endpoint;
+    private string _destinationPrefix;
+
+    public EndpointState(MeshEndpoint endpoint)
+    {
+        _endpoint = endpoint;
+        _destinationPrefix = MakePrefix(endpoint);
+    }
+
+    public MeshEndpoint Endpoint => Volatile.Read(ref _endpoint);
+
+    /// <summary>"http://address:port", built once per endpoint change, never per request.</summary>
+    public string DestinationPrefix => Volatile.Read(ref _destinationPrefix);
+
+    public bool IsEjected => Volatile.Read(ref EjectedUntil) != 0;
+
+    public void Update(MeshEndpoint endpoint)
+    {
+        Volatile.Write(ref _destinationPrefix, MakePrefix(endpoint));
+        Volatile.Write(ref _endpoint, endpoint);
+    }
+
+    private static string MakePrefix(MeshEndpoint endpoint) =>
+        IPAddress.TryParse(endpoint.Address, out var ip) && ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6
+            ? $"http://[{endpoint.Address}]:{endpoint.Port}"
+            : $"http://{endpoint.Address}:{endpoint.Port}";
+}

@@ -1,0 +1,144 @@
+// The outbound path, in request order: route match → split by weight → pick an endpoint →
+// forward (IHttpForwarder with the cached invoker) inside the route's timeout and retry
+// pipeline → report the outcome to outlier detection. Proxy-made errors are 503/504 with
+// `x-mesh-error`.
+using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.Routing;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Polly;
+using Polly.Timeout;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Mesh.Sidecar.Outbound;
+
+internal sealed class OutboundHandler(
+    SidecarState state,
+    IHttpForwarder forwarder,
+    ForwarderClients clients,
+    RetryBudget budget,
+    OutlierDetector outliers,
+    EndpointPicker picker)
+{
+    public RetryBudget Budget { get; } = budget;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var request = context.Request;
+        var status = state.Routes.Match(request.Headers.Host.ToString(), request.Path.Value ?? "/", request.Method, request.Headers, out var route);
+        if (status != RouteMatchStatus.Matched)
+        {
+            await (status == RouteMatchStatus.NoRoute
+                ? MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.NoRoute, $"no route matches {request.Method} {request.Host}{request.Path}")
+                : MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.UnknownService, $"unknown service '{request.Host}'")).ConfigureAwait(false);
+            return;
+        }
+
+        Budget.RecordRequest();
+        var outbound = new OutboundRequest(this, context, route!, route!.Retries.Attempts > 1 && IsRetryable(context));
+        var resilience = ResilienceContextPool.Shared.Get(context.RequestAborted);
+        try
+        {
+            var outcome = await route.Pipeline.ExecuteOutcomeAsync(
+                static (resilience, outbound) => outbound.Handler.AttemptAsync(outbound, resilience.CancellationToken),
+                resilience,
+                outbound).ConfigureAwait(false);
+            if (outcome.Exception is TimeoutRejectedException)
+                await MeshErrors.WriteAsync(context, StatusCodes.Status504GatewayTimeout, MeshErrors.Timeout, $"route '{route.Name}' timed out after {route.Timeout}").ConfigureAwait(false);
+            else
+                outcome.ThrowIfException();
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(resilience);
+        }
+    }
+
+    internal async ValueTask<Outcome<AttemptResult>> AttemptAsync(OutboundRequest outbound, CancellationToken cancellationToken)
+    {
+        var context = outbound.Context;
+        if (outbound.Attempt > 0)
+        {
+            // The previous attempt's status and headers were set but never sent.
+            context.Response.Clear();
+            outbound.Withheld = false;
+        }
+        outbound.Attempt++;
+
+        var route = outbound.Route;
+        var endpoint = picker.Pick(route, outbound, out var cluster, out var serviceKnown);
+        if (endpoint is null)
+        {
+            await (serviceKnown
+                ? MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.NoHealthyEndpoints, $"no healthy endpoints for route '{route.Name}'")
+                : MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.UnknownService, $"unknown service '{route.Backends[0].Service}'")).ConfigureAwait(false);
+            return Outcome.FromResult(AttemptResult.Done);
+        }
+        outbound.AddTried(endpoint);
+
+        Interlocked.Increment(ref endpoint.ActiveRequests);
+        Interlocked.Increment(ref endpoint.Requests);
+        ForwarderError error;
+        try
+        {
+            error = await forwarder.SendAsync(context, endpoint.DestinationPrefix, clients.Upstream, clients.UpstreamRequest, outbound, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref endpoint.ActiveRequests);
+        }
+
+        if (error == ForwarderError.None)
+        {
+            if (outbound.Withheld)
+            {
+                outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
+                return Outcome.FromResult(AttemptResult.Retry);
+            }
+            if (context.Response.StatusCode >= 500)
+                outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
+            else
+                outliers.ReportSuccess(endpoint, route.OutlierDetection);
+            return Outcome.FromResult(AttemptResult.Done);
+        }
+
+        if (context.RequestAborted.IsCancellationRequested)
+            return Outcome.FromResult(AttemptResult.Done);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // The route timeout fired: Polly turns this into a TimeoutRejectedException (504).
+            outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
+            return Outcome.FromException<AttemptResult>(new OperationCanceledException(cancellationToken));
+        }
+        outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
+        if (error == ForwarderError.Request
+            && route.Retries.RetryOnConnectFailure
+            && IsConnectFailure(context)
+            && outbound.HasAttemptsLeft
+            && !context.Response.HasStarted
+            && Budget.TryWithdraw())
+        {
+            return Outcome.FromResult(AttemptResult.Retry);
+        }
+        if (!context.Response.HasStarted)
+            context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
+        return Outcome.FromResult(AttemptResult.Done);
+    }
+
+    private static bool IsRetryable(HttpContext context)
+    {
+        var method = context.Request.Method;
+        if (!(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method)
+              || HttpMethods.IsPut(method) || HttpMethods.IsDelete(method)))
+        {
+            return false;
+        }
+        // A streamed body cannot be sent twice; upgrades (WebSockets) are not retried either.
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: true })
+            return false;
+        return context.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true };
+    }
+
+    private static bool IsConnectFailure(HttpContext context) =>
+        context.Features.Get<IForwarderErrorFeature>()?.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
+}

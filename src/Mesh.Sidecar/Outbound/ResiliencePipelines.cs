@@ -1,0 +1,39 @@
+// Builds a route's Polly pipeline: an overall timeout around retries. Attempts report
+// AttemptResult.Retry only when a retry is allowed (idempotent, body not streamed, status or
+// connect failure configured, budget available), so the retry strategy just obeys it.
+using Mesh.Sidecar.Configuration;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace Mesh.Sidecar.Outbound;
+
+internal enum AttemptResult
+{
+    Done,
+    Retry,
+}
+
+internal static class ResiliencePipelines
+{
+    private static readonly TimeSpan MinTimeout = TimeSpan.FromMilliseconds(10);
+
+    public static ResiliencePipeline<AttemptResult> Create(TimeSpan timeout, RetryConfig retries, TimeProvider timeProvider)
+    {
+        var builder = new ResiliencePipelineBuilder<AttemptResult> { TimeProvider = timeProvider };
+        builder.AddTimeout(new TimeoutStrategyOptions { Timeout = timeout < MinTimeout ? MinTimeout : timeout });
+        if (retries.Attempts > 1)
+        {
+            builder.AddRetry(new RetryStrategyOptions<AttemptResult>
+            {
+                ShouldHandle = static args => new ValueTask<bool>(args.Outcome.Result == AttemptResult.Retry),
+                MaxRetryAttempts = retries.Attempts - 1,
+                Delay = retries.BaseDelay,
+                MaxDelay = TimeSpan.FromSeconds(1),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+            });
+        }
+        return builder.Build();
+    }
+}

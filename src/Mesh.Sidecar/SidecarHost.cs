@@ -1,0 +1,304 @@
+// One sidecar: Kestrel with three listeners (outbound for the local app, inbound for remote
+// sidecars, admin), the route table fed by an IRouteSource, the endpoint catalog fed by an
+// IEndpointSource, and a graceful drain on stop. This file only composes; each stage lives in
+// its feature folder.
+using System.Net;
+using Mesh.Sidecar.Admin;
+using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Inbound;
+using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.Routing;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Mesh.Sidecar;
+
+public sealed partial class SidecarHost : IAsyncDisposable
+{
+    private readonly SidecarConfig _config;
+    private readonly SidecarHostOptions _options;
+    private readonly SidecarState _state;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _compileLock = new();
+    private WebApplication? _app;
+    private EndpointCatalog? _catalog;
+    private RouteCompiler? _compiler;
+    private ForwarderClients? _clients;
+    private OutboundHandler? _outbound;
+    private InboundHandler? _inbound;
+    private AdminHandler? _admin;
+    private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+    private RouteSnapshot? _lastRoutes;
+    private Task _routeWatch = Task.CompletedTask;
+    private int _outboundPort = -1, _inboundPort = -1, _adminPort = -1;
+    private int _stopped;
+
+    public SidecarHost(SidecarConfig config, SidecarHostOptions? options = null)
+    {
+        _config = config;
+        _options = options ?? new SidecarHostOptions();
+        _state = new SidecarState(_options.RequireRegistration);
+    }
+
+    /// <summary>Runs a sidecar until <paramref name="cancellationToken"/> fires, then drains and stops.</summary>
+    public static async Task RunAsync(SidecarConfig config, CancellationToken cancellationToken, SidecarHostOptions? options = null)
+    {
+        await using var host = new SidecarHost(config, options);
+        await host.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    public Uri OutboundUrl => Url(_config.Listeners.Outbound, _outboundPort);
+
+    public Uri InboundUrl => Url(_config.Listeners.Inbound, _inboundPort);
+
+    public Uri AdminUrl => Url(_config.Listeners.Admin, _adminPort);
+
+    public bool IsReady => _state.IsReady;
+
+    /// <summary>Tells readiness that the instance is (or no longer is) registered.</summary>
+    public void MarkRegistered(bool registered = true) => _state.MarkRegistered(registered);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Mesh.Sidecar", ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        if (_options.ConfigureLogging is { } configureLogging)
+            configureLogging(builder.Logging);
+        else
+            builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddSingleton(_options.TimeProvider);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        var listeners = new ListenOptions?[3];
+        builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, listeners));
+
+        var app = builder.Build();
+        _app = app;
+        _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Mesh.Sidecar");
+        var time = _options.TimeProvider;
+        var random = _options.Random ?? Random.Shared;
+        var endpointSource = _options.EndpointSource ?? new StaticEndpointSource(_config.Endpoints);
+        var routeSource = _options.RouteSource ?? new StaticRouteSource(_config.Routes);
+        var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
+
+        _catalog = new EndpointCatalog(endpointSource, time, _logger);
+        _compiler = new RouteCompiler(_config.Defaults, _catalog, LoadBalancingPolicies.CreateAll(random), time);
+        _clients = new ForwarderClients(_config);
+        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time), new EndpointPicker(random));
+        _inbound = new InboundHandler(_state, forwarder, _clients);
+        _admin = new AdminHandler(_config, _state, _catalog, time);
+        app.Run(Dispatch);
+
+        _catalog.ServicesChanged += Recompile;
+        _catalog.WatchKnownServices();
+        var firstRoutes = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _routeWatch = Task.Run(() => WatchRoutesAsync(routeSource, firstRoutes, _stopping.Token), CancellationToken.None);
+        await Task.WhenAny(firstRoutes.Task, Task.Delay(_options.InitialRoutesTimeout, time, cancellationToken)).ConfigureAwait(false);
+
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        // Kestrel writes the bound endpoint back into ListenOptions (port 0 becomes the real port).
+        _outboundPort = listeners[0]!.IPEndPoint!.Port;
+        _inboundPort = listeners[1]!.IPEndPoint!.Port;
+        _adminPort = listeners[2]!.IPEndPoint!.Port;
+        Log.Started(_logger, _config.Service.Name, OutboundUrl, InboundUrl, AdminUrl);
+    }
+
+    /// <summary>
+    /// Drains: readiness turns 503 and <see cref="SidecarHostOptions.OnDraining"/> runs (deregister),
+    /// requests are still served for the drain time, then Kestrel stops accepting and waits for the
+    /// requests in flight.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) == 1 || _app is null)
+            return;
+        _state.StartDraining();
+        Log.Draining(_logger, _config.DrainTime);
+        if (_options.OnDraining is { } onDraining)
+        {
+            try
+            {
+                await onDraining(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                Log.DrainHookFailed(_logger, e);
+            }
+        }
+        try
+        {
+            await Task.Delay(_config.DrainTime, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await _app.StopAsync(cancellationToken).ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _routeWatch.ConfigureAwait(false);
+        if (_catalog is not null)
+            await _catalog.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
+        if (_app is not null)
+            await _app.DisposeAsync().ConfigureAwait(false);
+        _clients?.Dispose();
+        _stopping.Dispose();
+    }
+
+    private Task Dispatch(HttpContext context)
+    {
+        var port = context.Connection.LocalPort;
+        if (port == _outboundPort)
+            return _outbound!.HandleAsync(context);
+        if (port == _inboundPort)
+            return _inbound!.HandleAsync(context);
+        if (port == _adminPort)
+            return _admin!.HandleAsync(context);
+        return MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.Starting, "sidecar is starting");
+    }
+
+    private void ConfigureKestrel(KestrelServerOptions kestrel, ListenOptions?[] listeners)
+    {
+        var limits = _config.Limits;
+        kestrel.AddServerHeader = false;
+        kestrel.Limits.MaxRequestHeadersTotalSize = limits.MaxRequestHeadersTotalSize;
+        kestrel.Limits.MaxRequestHeaderCount = limits.MaxRequestHeaderCount;
+        kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodySize;
+        kestrel.Limits.RequestHeadersTimeout = limits.RequestHeadersTimeout;
+        kestrel.Limits.KeepAliveTimeout = limits.KeepAliveTimeout;
+        kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
+        kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConcurrentConnections;
+        kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(kestrel.Limits.Http2.MaxRequestHeaderFieldSize, limits.MaxRequestHeadersTotalSize);
+        ListenerConfig[] configs = [_config.Listeners.Outbound, _config.Listeners.Inbound, _config.Listeners.Admin];
+        for (var i = 0; i < configs.Length; i++)
+        {
+            var listener = configs[i];
+            var index = i;
+            kestrel.Listen(ToEndPoint(listener), options =>
+            {
+                options.Protocols = listener.Protocols switch
+                {
+                    // Plaintext HTTP/2 needs prior knowledge, which Kestrel only serves on an HTTP/2-only endpoint.
+                    ListenerProtocols.H2c => HttpProtocols.Http2,
+                    ListenerProtocols.Http1 => HttpProtocols.Http1,
+                    _ => HttpProtocols.Http1AndHttp2,
+                };
+                listeners[index] = options;
+            });
+        }
+    }
+
+    private static IPEndPoint ToEndPoint(ListenerConfig listener) => listener.Address switch
+    {
+        "localhost" => new IPEndPoint(IPAddress.Loopback, listener.Port),
+        "*" => new IPEndPoint(IPAddress.Any, listener.Port),
+        _ => new IPEndPoint(IPAddress.Parse(listener.Address), listener.Port),
+    };
+
+    private static Uri Url(ListenerConfig listener, int port)
+    {
+        var host = listener.Address switch
+        {
+            "0.0.0.0" or "*" or "localhost" => "127.0.0.1",
+            "::" => "[::1]",
+            var address when address.Contains(':') => $"[{address}]",
+            var address => address,
+        };
+        return new Uri($"http://{host}:{(port < 0 ? listener.Port : port)}/");
+    }
+
+    private async Task WatchRoutesAsync(IRouteSource source, TaskCompletionSource firstRoutes, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await foreach (var snapshot in source.WatchAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    Apply(snapshot);
+                    firstRoutes.TrySetResult();
+                }
+                return;
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                Log.RouteWatchFailed(_logger, e);
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private void Apply(RouteSnapshot snapshot)
+    {
+        lock (_compileLock)
+        {
+            try
+            {
+                _state.SwapRoutes(_compiler!.Compile(snapshot));
+                _lastRoutes = snapshot;
+            }
+            catch (Exception e)
+            {
+                // A bad route set never replaces a good one.
+                Log.RoutesRejected(_logger, snapshot.Index, e);
+            }
+        }
+    }
+
+    private void Recompile()
+    {
+        lock (_compileLock)
+        {
+            if (_lastRoutes is { } snapshot)
+                Apply(snapshot);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Sidecar for {Service} listening: outbound {Outbound}, inbound {Inbound}, admin {Admin}")]
+        public static partial void Started(ILogger logger, string service, Uri outbound, Uri inbound, Uri admin);
+
+        [LoggerMessage(2, LogLevel.Information, "Draining for {DrainTime}")]
+        public static partial void Draining(ILogger logger, TimeSpan drainTime);
+
+        [LoggerMessage(3, LogLevel.Warning, "The draining hook failed")]
+        public static partial void DrainHookFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(4, LogLevel.Warning, "Route watch failed; retrying")]
+        public static partial void RouteWatchFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(5, LogLevel.Error, "Route set {Index} rejected; keeping the previous routes")]
+        public static partial void RoutesRejected(ILogger logger, long index, Exception exception);
+    }
+}

@@ -1,0 +1,32 @@
+// The runtime state every stage reads: the current route table (an immutable snapshot swapped
+// whole on change), readiness and draining flags.
+using Mesh.Sidecar.Routing;
+
+namespace Mesh.Sidecar;
+
+internal sealed class SidecarState
+{
+    private RouteTable _routes = RouteTable.Empty;
+    private volatile bool _routesLoaded;
+    private volatile bool _registered;
+    private volatile bool _draining;
+
+    public SidecarState(bool requireRegistration) => _registered = !requireRegistration;
+
+    public RouteTable Routes => Volatile.Read(ref _routes);
+
+    public bool IsDraining => _draining;
+
+    /// <summary>Ready: routes are loaded, the instance is registered (when required) and not draining.</summary>
+    public bool IsReady => _routesLoaded && _registered && !_draining;
+
+    public void SwapRoutes(RouteTable table)
+    {
+        Volatile.Write(ref _routes, table);
+        _routesLoaded = true;
+    }
+
+    public void MarkRegistered(bool registered) => _registered = registered;
+
+    public void StartDraining() => _draining = true;
+}
