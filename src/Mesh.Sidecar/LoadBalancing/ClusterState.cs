@@ -23,7 +23,7 @@ internal sealed class ClusterState(string service, TimeProvider timeProvider)
         {
             var snapshot = Volatile.Read(ref _snapshot);
             if (snapshot.NextReturnTimestamp != 0 && TimeProvider.GetTimestamp() >= snapshot.NextReturnTimestamp)
-                snapshot = Rebuild();
+                snapshot = RebuildIfDue();
             return snapshot;
         }
     }
@@ -61,6 +61,19 @@ internal sealed class ClusterState(string service, TimeProvider timeProvider)
         lock (_lock)
         {
             Build(_snapshot.Index);
+            return _snapshot;
+        }
+    }
+
+    private ClusterSnapshot RebuildIfDue()
+    {
+        lock (_lock)
+        {
+            // Many requests may see the due time at once; only the first rebuilds.
+            var current = _snapshot;
+            if (current.NextReturnTimestamp == 0 || TimeProvider.GetTimestamp() < current.NextReturnTimestamp)
+                return current;
+            Build(current.Index);
             return _snapshot;
         }
     }

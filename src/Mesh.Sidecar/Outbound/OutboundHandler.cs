@@ -18,7 +18,7 @@ internal sealed class OutboundHandler(
     ForwarderClients clients,
     RetryBudget budget,
     OutlierDetector outliers,
-    Random random)
+    EndpointPicker picker)
 {
     public RetryBudget Budget { get; } = budget;
 
@@ -66,7 +66,7 @@ internal sealed class OutboundHandler(
         outbound.Attempt++;
 
         var route = outbound.Route;
-        var endpoint = Pick(route, outbound.LastEndpoint, out var cluster, out var serviceKnown);
+        var endpoint = picker.Pick(route, outbound, out var cluster, out var serviceKnown);
         if (endpoint is null)
         {
             await (serviceKnown
@@ -74,7 +74,7 @@ internal sealed class OutboundHandler(
                 : MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.UnknownService, $"unknown service '{route.Backends[0].Service}'")).ConfigureAwait(false);
             return Outcome.FromResult(AttemptResult.Done);
         }
-        outbound.LastEndpoint = endpoint;
+        outbound.AddTried(endpoint);
 
         Interlocked.Increment(ref endpoint.ActiveRequests);
         Interlocked.Increment(ref endpoint.Requests);
@@ -102,8 +102,14 @@ internal sealed class OutboundHandler(
             return Outcome.FromResult(AttemptResult.Done);
         }
 
-        if (context.RequestAborted.IsCancellationRequested || cancellationToken.IsCancellationRequested)
+        if (context.RequestAborted.IsCancellationRequested)
             return Outcome.FromResult(AttemptResult.Done);
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // The route timeout fired: Polly turns this into a TimeoutRejectedException (504).
+            outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
+            return Outcome.FromException<AttemptResult>(new OperationCanceledException(cancellationToken));
+        }
         outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
         if (error == ForwarderError.Request
             && route.Retries.RetryOnConnectFailure
@@ -117,34 +123,6 @@ internal sealed class OutboundHandler(
         if (!context.Response.HasStarted)
             context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
         return Outcome.FromResult(AttemptResult.Done);
-    }
-
-    /// <summary>
-    /// Chooses a backend by split weight, then an endpoint by the route's policy. A backend with
-    /// no healthy endpoint passes its share to the next one, so a dead canary does not fail calls.
-    /// </summary>
-    internal EndpointState? Pick(CompiledRoute route, EndpointState? avoid, out ClusterState? cluster, out bool serviceKnown)
-    {
-        var backends = route.Backends;
-        var start = backends.Length == 1 ? 0 : route.BackendIndexAtWeight(random.NextInt64(route.TotalBackendWeight));
-        serviceKnown = false;
-        for (var i = 0; i < backends.Length; i++)
-        {
-            var backend = backends[(start + i) % backends.Length];
-            var snapshot = backend.Cluster.Snapshot;
-            serviceKnown |= snapshot.IsKnown;
-            var set = snapshot.Get(backend.Version);
-            var endpoint = route.Policy.Pick(set);
-            if (endpoint is null)
-                continue;
-            // On a retry, prefer another endpoint than the one that just failed.
-            if (ReferenceEquals(endpoint, avoid) && set.Count > 1)
-                endpoint = route.Policy.Pick(set) ?? endpoint;
-            cluster = backend.Cluster;
-            return endpoint;
-        }
-        cluster = null;
-        return null;
     }
 
     private static bool IsRetryable(HttpContext context)

@@ -21,7 +21,20 @@ internal sealed class OutboundRequest(OutboundHandler handler, HttpContext conte
 
     public int Attempt { get; set; }
 
-    public EndpointState? LastEndpoint { get; set; }
+    // Endpoints already tried, so retries go elsewhere; the list exists only once a retry happens.
+    private EndpointState? _firstTried;
+    private List<EndpointState>? _moreTried;
+
+    public void AddTried(EndpointState endpoint)
+    {
+        if (_firstTried is null)
+            _firstTried = endpoint;
+        else
+            (_moreTried ??= []).Add(endpoint);
+    }
+
+    public bool HasTried(EndpointState endpoint) =>
+        ReferenceEquals(endpoint, _firstTried) || (_moreTried is not null && _moreTried.Contains(endpoint));
 
     /// <summary>The last attempt's response was withheld because it will be retried.</summary>
     public bool Withheld { get; set; }

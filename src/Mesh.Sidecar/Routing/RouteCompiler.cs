@@ -45,15 +45,16 @@ internal sealed class RouteCompiler(
         var authorityRoutes = Merge(byAuthority);
         var hostRoutes = Merge(byHost);
 
-        // A host naming a known service reaches all of it even without a route document.
+        // A host naming a known service reaches all of it without a route document. Routes that
+        // name the host own it: a request none of them matches is "no-route", not a fallback.
         var all = new List<CompiledRoute>(routes);
         foreach (var cluster in catalog.Clusters)
         {
+            if (hostRoutes.ContainsKey(cluster.Service))
+                continue;
             var implicitRoute = CompileRoute(new RouteConfig { Name = "service:" + cluster.Service, Service = cluster.Service }, isImplicit: true);
             all.Add(implicitRoute);
-            hostRoutes[cluster.Service] = hostRoutes.TryGetValue(cluster.Service, out var existing)
-                ? [.. existing, implicitRoute]
-                : [.. anyHost, implicitRoute];
+            hostRoutes[cluster.Service] = [.. anyHost, implicitRoute];
         }
         return new RouteTable(snapshot.Index, all, authorityRoutes, hostRoutes, [.. anyHost]);
     }

@@ -51,8 +51,6 @@ public sealed class RouteTableTests
     [InlineData("CATALOG", "HEAD", "/API/x", "", "catalog-api-get")]
     [InlineData("catalog.shop.internal", "GET", "/api/items", "", "catalog-api-get")]
     [InlineData("catalog", "GET", "/api/items", "x-canary=yes", "catalog-canary-header")]
-    [InlineData("catalog", "GET", "/apix", "", "service:catalog")]
-    [InlineData("catalog", "POST", "/api/items", "", "service:catalog")]
     [InlineData("catalog", "GET", "/api/items", "x-canary=no", "catalog-api-get")]
     [InlineData("catalog:9000", "POST", "/", "", "catalog-admin-authority")]
     [InlineData("catalog", "GET", "/health", "", "any-host-health")]
@@ -70,10 +68,18 @@ public sealed class RouteTableTests
 
     [Theory]
     [InlineData("orders", "/", "x-user=alpha", "NoRoute")]
+    [InlineData("catalog", "/apix", "", "NoRoute")]
     [InlineData("nobody", "/", "", "UnknownService")]
     public void Match_Request_ReportsWhyNothingMatched(string host, string path, string header, string expected)
     {
         Assert.Equal(expected, Table.Match(host, path, "GET", Headers(header), out var route).ToString());
+        Assert.Null(route);
+    }
+
+    [Fact]
+    public void Match_ExplicitRoutesOwnTheirHost_NoImplicitCatchAll()
+    {
+        Assert.Equal(RouteMatchStatus.NoRoute, Table.Match("catalog", "/api/items", "POST", Headers(""), out var route));
         Assert.Null(route);
     }
 
