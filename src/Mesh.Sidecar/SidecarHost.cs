@@ -100,7 +100,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         _catalog = new EndpointCatalog(endpointSource, time, _logger);
         _compiler = new RouteCompiler(_config.Defaults, _catalog, LoadBalancingPolicies.CreateAll(random), time);
         _clients = new ForwarderClients(_config);
-        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time), new EndpointPicker(random));
+        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time), new EndpointPicker(random), _catalog);
         _inbound = new InboundHandler(_state, forwarder, _clients);
         _admin = new AdminHandler(_config, _state, _catalog, time);
         app.Run(Dispatch);

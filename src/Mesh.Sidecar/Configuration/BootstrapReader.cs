@@ -28,7 +28,7 @@ internal sealed class BootstrapReader(YamlReader reader)
         {
             Service = ReadService(map, root),
             App = ReadApp(map.Map("app")),
-            Registry = new RegistryConfig { Addresses = ReadRegistry(map.Map("registry")) },
+            Registry = ReadRegistry(map.Map("registry")),
             Listeners = ReadListeners(map.Map("listeners")),
             Upstream = ReadUpstream(map.Map("upstream")),
             Limits = ReadLimits(map.Map("limits")),
@@ -55,6 +55,9 @@ internal sealed class BootstrapReader(YamlReader reader)
         var service = new ServiceIdentityConfig
         {
             Name = name ?? "",
+            Namespace = map.String("namespace") ?? "default",
+            InstanceId = map.String("instanceId"),
+            Address = map.String("address"),
             Version = map.String("version") ?? "v1",
             Weight = map.Int("weight", min: 0) ?? 100,
             Zone = map.String("zone") ?? "",
@@ -71,7 +74,10 @@ internal sealed class BootstrapReader(YamlReader reader)
         var address = map.String("address") ?? new AppConfig().Address;
         if (!Uri.TryCreate(address, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
             reader.Error(map.Get("address") ?? map.Node, map.Child("address"), $"must be an absolute http:// URL, not '{address}'");
-        var app = new AppConfig { Address = address.TrimEnd('/'), Protocol = ReadProtocol(map) ?? UpstreamProtocol.Http1 };
+        var healthPath = map.String("healthPath");
+        if (healthPath is not null && !healthPath.StartsWith('/'))
+            reader.Error(map.Get("healthPath")!, map.Child("healthPath"), $"must start with '/', not '{healthPath}'");
+        var app = new AppConfig { Address = address.TrimEnd('/'), Protocol = ReadProtocol(map) ?? UpstreamProtocol.Http1, HealthPath = healthPath };
         map.ReportUnknownFields();
         return app;
     }
@@ -79,13 +85,23 @@ internal sealed class BootstrapReader(YamlReader reader)
     private UpstreamProtocol? ReadProtocol(MapReader map) =>
         reader.Enum(map.Get("protocol"), map.Child("protocol"), ("http1", UpstreamProtocol.Http1), ("http2", UpstreamProtocol.Http2));
 
-    private List<string> ReadRegistry(MapReader? map)
+    private RegistryConfig ReadRegistry(MapReader? map)
     {
         if (map is null)
-            return [];
+            return new RegistryConfig();
         var addresses = map.Strings("addresses");
+        foreach (var (address, i) in addresses.Select((a, i) => (a, i)))
+        {
+            var text = address.Contains("://", StringComparison.Ordinal) ? address : "http://" + address;
+            if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                reader.Error(map.Get("addresses")!, $"{map.Child("addresses")}[{i}]", $"'{address}' is not a registry address (http://host:port)");
+        }
+        var ttl = map.Duration("sessionTtl");
+        if (ttl is { } t && (t < TimeSpan.FromSeconds(1) || t > TimeSpan.FromMinutes(10)))
+            reader.Error(map.Get("sessionTtl")!, map.Child("sessionTtl"), "must be between 1s and 10m");
+        var registry = new RegistryConfig { Addresses = addresses, SessionTtl = ttl ?? new RegistryConfig().SessionTtl };
         map.ReportUnknownFields();
-        return addresses;
+        return registry;
     }
 
     private ListenersConfig ReadListeners(MapReader? map)

@@ -28,6 +28,12 @@ public sealed record SidecarConfig
 public sealed record ServiceIdentityConfig
 {
     public string Name { get; init; } = "";
+    /// <summary>The namespace of the service's identity (its SPIFFE id and join-token scope).</summary>
+    public string Namespace { get; init; } = "default";
+    /// <summary>This instance's id under /services/{name}/instances; null: host name and inbound port.</summary>
+    public string? InstanceId { get; init; }
+    /// <summary>The address other sidecars reach this one's inbound listener at; null: $MESH_POD_IP, else 127.0.0.1.</summary>
+    public string? Address { get; init; }
     public string Version { get; init; } = "v1";
     public int Weight { get; init; } = 100;
     public string Zone { get; init; } = "";
@@ -39,11 +45,15 @@ public sealed record AppConfig
 {
     public string Address { get; init; } = "http://127.0.0.1:8080";
     public UpstreamProtocol Protocol { get; init; } = UpstreamProtocol.Http1;
+    /// <summary>When set, the instance is registered only once GET {address}{healthPath} answers 2xx.</summary>
+    public string? HealthPath { get; init; }
 }
 
 public sealed record RegistryConfig
 {
     public IReadOnlyList<string> Addresses { get; init; } = [];
+    /// <summary>TTL of the sidecar's registry session: how long its instance outlives a crash.</summary>
+    public TimeSpan SessionTtl { get; init; } = TimeSpan.FromSeconds(10);
 }
 
 public sealed record ListenersConfig

@@ -24,6 +24,34 @@ internal sealed partial class EndpointCatalog(IEndpointSource source, TimeProvid
             GetOrWatch(service);
     }
 
+    /// <summary>At most this many services are looked up because a request named them, so a flood of made-up Host headers cannot start unbounded watches.</summary>
+    public const int MaxOnDemandServices = 256;
+    private int _onDemand;
+
+    /// <summary>
+    /// Starts watching a service a request named that no route knows yet (discovery on demand, as
+    /// Linkerd's destination lookups are) and waits briefly for its first snapshot. False when
+    /// the name cannot be a service, the on-demand budget is spent, or no answer came in time.
+    /// </summary>
+    public async ValueTask<bool> TryDiscoverAsync(string service, TimeSpan wait, CancellationToken cancellationToken)
+    {
+        if (service.Length is 0 or > 253 || !service.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
+            return false;
+        if (!_clusters.ContainsKey(service) && Interlocked.Increment(ref _onDemand) > MaxOnDemandServices)
+            return false;
+        var cluster = GetOrWatch(service);
+        try
+        {
+            await cluster.FirstUpdate.WaitAsync(wait, timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+
+        return cluster.Snapshot.IsKnown;
+    }
+
     public ClusterState GetOrWatch(string service)
     {
         if (_clusters.TryGetValue(service, out var existing))

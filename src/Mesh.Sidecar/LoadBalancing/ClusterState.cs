@@ -31,6 +31,11 @@ internal sealed class ClusterState(string service, TimeProvider timeProvider)
     /// <summary>Raised (outside the lock) the first time the service has endpoints.</summary>
     public event Action<ClusterState>? BecameKnown;
 
+    private readonly TaskCompletionSource _firstUpdate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes after the first snapshot from discovery was applied (and its BecameKnown handlers ran).</summary>
+    public Task FirstUpdate => _firstUpdate.Task;
+
     public void Update(ServiceEndpoints endpoints)
     {
         bool becameKnown;
@@ -53,6 +58,7 @@ internal sealed class ClusterState(string service, TimeProvider timeProvider)
         }
         if (becameKnown)
             BecameKnown?.Invoke(this);
+        _firstUpdate.TrySetResult();
     }
 
     /// <summary>Builds a new snapshot from the current endpoints and ejections (after an ejection, or when one ends).</summary>

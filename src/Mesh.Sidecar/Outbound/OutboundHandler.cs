@@ -2,6 +2,7 @@
 // forward (IHttpForwarder with the cached invoker) inside the route's timeout and retry
 // pipeline → report the outcome to outlier detection. Proxy-made errors are 503/504 with
 // `x-mesh-error`.
+using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.Routing;
 using Microsoft.AspNetCore.Http;
@@ -18,14 +19,26 @@ internal sealed class OutboundHandler(
     ForwarderClients clients,
     RetryBudget budget,
     OutlierDetector outliers,
-    EndpointPicker picker)
+    EndpointPicker picker,
+    EndpointCatalog catalog)
 {
+    /// <summary>How long a request naming a service nobody asked for yet waits for its first endpoints.</summary>
+    private static readonly TimeSpan DiscoveryWait = TimeSpan.FromSeconds(2);
+
     public RetryBudget Budget { get; } = budget;
 
     public async Task HandleAsync(HttpContext context)
     {
         var request = context.Request;
-        var status = state.Routes.Match(request.Headers.Host.ToString(), request.Path.Value ?? "/", request.Method, request.Headers, out var route);
+        var host = request.Headers.Host.ToString();
+        var status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out var route);
+        if (status == RouteMatchStatus.UnknownService &&
+            await catalog.TryDiscoverAsync(HostName(host), DiscoveryWait, context.RequestAborted).ConfigureAwait(false))
+        {
+            // The service became known and its implicit route was compiled: match again.
+            status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out route);
+        }
+
         if (status != RouteMatchStatus.Matched)
         {
             await (status == RouteMatchStatus.NoRoute
@@ -52,6 +65,12 @@ internal sealed class OutboundHandler(
         {
             ResilienceContextPool.Shared.Return(resilience);
         }
+    }
+
+    private static string HostName(string host)
+    {
+        var colon = host.LastIndexOf(':');
+        return colon > 0 && !host.EndsWith(']') ? host[..colon] : host;
     }
 
     internal async ValueTask<Outcome<AttemptResult>> AttemptAsync(OutboundRequest outbound, CancellationToken cancellationToken)

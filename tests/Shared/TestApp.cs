@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Logging;
 
-namespace Mesh.Sidecar.Tests.TestSupport;
+namespace Mesh.Testing;
 
 internal sealed class TestApp : IAsyncDisposable
 {

@@ -1,0 +1,95 @@
+// A sidecar as `mesh sidecar` runs it: the SidecarHost proxy, fed by the registry (endpoints of
+// the services its routes name, route documents under /config/routes) when registry addresses
+// are configured, registering its own app as an instance, and deregistering before it drains.
+// Without registry addresses it runs on sidecar.yaml alone (static endpoints and routes).
+using Mesh.Registry.Client;
+using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Registration;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Sidecar;
+
+public sealed class MeshSidecar : IAsyncDisposable
+{
+    private readonly SidecarConfig _config;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly RegistryClient? _client;
+    private readonly SidecarHost _host;
+    private InstanceRegistrar? _registrar;
+
+    public MeshSidecar(SidecarConfig config, ILoggerFactory? loggerFactory = null, SidecarHostOptions? options = null)
+    {
+        _config = config;
+        _loggerFactory = loggerFactory ?? LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
+        options ??= new SidecarHostOptions();
+        if (config.Registry.Addresses.Count > 0)
+        {
+            _client = new RegistryClient(RegistryClientOptions.Parse(string.Join(',', config.Registry.Addresses)));
+            var callerOnDraining = options.OnDraining;
+            var endpoints = new LayeredEndpointSource(new StaticEndpointSource(config.Endpoints), new RegistryEndpointSource(_client));
+            options = new SidecarHostOptions
+            {
+                EndpointSource = options.EndpointSource ?? endpoints,
+                RouteSource = options.RouteSource ?? new RegistryRouteSource(_client, config.Routes),
+                TimeProvider = options.TimeProvider,
+                Random = options.Random,
+                ConfigureLogging = options.ConfigureLogging,
+                InitialRoutesTimeout = options.InitialRoutesTimeout,
+                RequireRegistration = true,
+                OnDraining = async ct =>
+                {
+                    if (_registrar is not null)
+                        await _registrar.DeregisterAsync(ct).ConfigureAwait(false);
+                    if (callerOnDraining is not null)
+                        await callerOnDraining(ct).ConfigureAwait(false);
+                },
+            };
+        }
+
+        _host = new SidecarHost(config, options);
+    }
+
+    public SidecarHost Host => _host;
+
+    /// <summary>The instance this sidecar registers (null without a registry).</summary>
+    public ServiceInstance? Instance => _registrar?.Instance;
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await _host.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (_client is not null)
+        {
+            _registrar = new InstanceRegistrar(_client, _config, _host.InboundUrl.Port, r => _host.MarkRegistered(r),
+                _loggerFactory.CreateLogger<InstanceRegistrar>());
+            _registrar.Start();
+        }
+    }
+
+    /// <summary>Deregisters, drains for the configured time, then stops.</summary>
+    public Task StopAsync(CancellationToken cancellationToken) => _host.StopAsync(cancellationToken);
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> fires (Ctrl+C, SIGTERM), then drains and stops.</summary>
+    public static async Task RunAsync(SidecarConfig config, CancellationToken cancellationToken)
+    {
+        await using var sidecar = new MeshSidecar(config);
+        await sidecar.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        await sidecar.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.DisposeAsync().ConfigureAwait(false);
+        if (_registrar is not null)
+            await _registrar.DisposeAsync().ConfigureAwait(false);
+        _client?.Dispose();
+    }
+}

@@ -1,0 +1,116 @@
+// Registers the local app as an instance of its service, the way a Consul agent or a Linkerd
+// destination would see it: only once the app answers its health check, as an ephemeral node
+// bound to the sidecar's registry session (so a crashed sidecar's instance disappears after the
+// session TTL), re-registered by the session after an expiry, and removed first thing on drain.
+using System.Collections.Immutable;
+using Mesh.Registry.Client;
+using Mesh.Sidecar.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Sidecar.Registration;
+
+public sealed partial class InstanceRegistrar(
+    RegistryClient client, SidecarConfig config, int inboundPort, Action<bool> setRegistered, ILogger logger) : IAsyncDisposable
+{
+    private static readonly TimeSpan HealthRetry = TimeSpan.FromMilliseconds(500);
+    private readonly CancellationTokenSource _stop = new();
+    private RegistrySession? _session;
+    private ServiceRegistration? _registration;
+    private Task _run = Task.CompletedTask;
+
+    public ServiceInstance Instance { get; } = new()
+    {
+        Id = config.Service.InstanceId ?? $"{Environment.MachineName}-{inboundPort}",
+        Address = config.Service.Address ?? Environment.GetEnvironmentVariable("MESH_POD_IP") ?? "127.0.0.1",
+        Port = inboundPort,
+        Weight = config.Service.Weight,
+        Version = config.Service.Version,
+        Zone = config.Service.Zone,
+        Labels = config.Service.Labels.ToImmutableSortedDictionary(StringComparer.Ordinal),
+    };
+
+    /// <summary>Starts registering in the background (waiting for the app's health first).</summary>
+    public void Start() => _run = Task.Run(() => RunAsync(_stop.Token));
+
+    private async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WaitForHealthyAppAsync(cancellationToken).ConfigureAwait(false);
+            while (_registration is null)
+            {
+                try
+                {
+                    if (_session is null)
+                    {
+                        _session = await RegistrySession.OpenAsync(client, config.Registry.SessionTtl, cancellationToken).ConfigureAwait(false);
+                        // Suspended still counts as registered: the registry keeps the instance for the TTL.
+                        _session.StateChanged += change => setRegistered(change.State is SessionState.Connected or SessionState.Suspended);
+                    }
+
+                    _registration = await ServiceRegistration.RegisterAsync(_session, config.Service.Name, Instance, cancellationToken).ConfigureAwait(false);
+                    setRegistered(true);
+                    Log.Registered(logger, config.Service.Name, Instance.Id, Instance.Address, Instance.Port);
+                }
+                catch (RegistryException ex)
+                {
+                    Log.RegistrationFailed(logger, ex.Message);
+                    await Task.Delay(HealthRetry, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task WaitForHealthyAppAsync(CancellationToken cancellationToken)
+    {
+        if (config.App.HealthPath is not { } path)
+            return;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var url = new Uri(config.App.Address + path);
+        while (true)
+        {
+            try
+            {
+                using var response = await http.GetAsync(url, cancellationToken).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                    return;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+            }
+
+            await Task.Delay(HealthRetry, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Removes the instance from the registry (drain starts here) and closes the session.</summary>
+    public async Task DeregisterAsync(CancellationToken cancellationToken)
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _run.ConfigureAwait(false);
+        setRegistered(false);
+        if (_registration is not null)
+            await _registration.DisposeAsync().ConfigureAwait(false);
+        _registration = null;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await DeregisterAsync(CancellationToken.None).ConfigureAwait(false);
+        if (_session is not null)
+            await _session.DisposeAsync().ConfigureAwait(false);
+        _stop.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "registered {Service} instance {Id} at {Address}:{Port}")]
+        public static partial void Registered(ILogger logger, string service, string id, string address, int port);
+
+        [LoggerMessage(2, LogLevel.Warning, "registration failed, retrying: {Reason}")]
+        public static partial void RegistrationFailed(ILogger logger, string reason);
+    }
+}
