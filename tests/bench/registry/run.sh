@@ -34,6 +34,7 @@ mkdir -p "$PIDDIR/mesh" "$RUN/mesh"
 : > "$RESULTS"
 
 cleanup() {
+  set +e
   local f
   for f in "$PIDDIR"/mesh/*.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; rm -f "$f"; done
   if [ $PEERS = 1 ]; then
