@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using Mesh.RegistryBench;
+
+namespace Mesh.EndToEnd.Tests;
+
+/// <summary>
+/// Runs the registry load client's quick mode (tests/bench/registry/run.sh --quick) against a real
+/// 3-node cluster of <c>mesh registry</c> child processes, so the benchmark harness keeps working.
+/// </summary>
+public sealed class RegistryBenchQuickTests : IAsyncLifetime
+{
+    private readonly List<Process> _nodes = [];
+    private readonly string _dataRoot = Path.Combine(Path.GetTempPath(), "mesh-e2e-regbench-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly int[] _clientPorts = new int[3];
+    private readonly int[] _raftPorts = new int[3];
+
+    public async Task InitializeAsync()
+    {
+        var meshDll = Path.Combine(AppContext.BaseDirectory, "mesh.dll");
+        Assert.True(File.Exists(meshDll), $"mesh.dll not found next to the tests ({meshDll}); repo root {RepoRoot()}");
+        var ports = FreePorts(6);
+        for (var i = 0; i < 3; i++)
+        {
+            _clientPorts[i] = ports[i];
+            _raftPorts[i] = ports[i + 3];
+        }
+
+        var peers = string.Join(',', Enumerable.Range(0, 3).Select(i => $"{i + 1}=127.0.0.1:{_raftPorts[i]}@127.0.0.1:{_clientPorts[i]}"));
+        for (var i = 0; i < 3; i++)
+        {
+            var psi = new ProcessStartInfo("dotnet")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            foreach (var a in new[] { meshDll, "registry", "--id", (i + 1).ToString(CultureInfo.InvariantCulture), "--peers", peers,
+                         "--data", Path.Combine(_dataRoot, $"n{i + 1}"), "--client", $"127.0.0.1:{_clientPorts[i]}" })
+            {
+                psi.ArgumentList.Add(a);
+            }
+
+            var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start mesh registry");
+            p.OutputDataReceived += (_, _) => { };
+            p.ErrorDataReceived += (_, _) => { };
+            p.BeginOutputReadLine();
+            p.BeginErrorReadLine();
+            _nodes.Add(p);
+        }
+
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (true)
+        {
+            var ready = 0;
+            foreach (var port in _clientPorts)
+            {
+                try
+                {
+                    if ((await http.GetAsync($"http://127.0.0.1:{port}/readyz")).StatusCode == HttpStatusCode.OK)
+                        ready++;
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                }
+            }
+
+            if (ready == 3)
+                return;
+            Assert.True(DateTime.UtcNow < deadline, "the 3-node registry was not ready within 20 s");
+            Assert.All(_nodes, n => Assert.False(n.HasExited, "a registry node exited during start-up"));
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Quick_mode_produces_numbers_for_every_shape_with_no_errors()
+    {
+        var json = Path.Combine(_dataRoot, "quick.json");
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+        var endpoints = string.Join(',', _clientPorts.Select(p => $"http://127.0.0.1:{p}"));
+        var pids = string.Join(',', _nodes.Select((n, i) => $"{i + 1}={n.Id}"));
+        var sw = Stopwatch.StartNew();
+
+        var code = await BenchRunner.RunAsync(["--endpoints", endpoints, "--pids", pids, "--warmup", "0.3", "--json", json, "suite", "--quick"], output);
+
+        var text = output.ToString();
+        Assert.True(code == 0, $"exit code {code}:\n{text}");
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(40), $"quick mode took {sw.Elapsed}:\n{text}");
+        var lines = text.Split('\n', StringSplitOptions.TrimEntries);
+        Assert.DoesNotContain(lines, l => l.StartsWith("errors=", StringComparison.Ordinal) && l != "errors=0");
+
+        string[] shapes = ["seq", "cwrite clients=1 outstanding=32", "cwrite clients=8 outstanding=4", "rseq", "rseq stale",
+            "read clients=1 outstanding=32", "read stale clients=1 outstanding=32", "watch watchers=100", "failover"];
+        foreach (var shape in shapes)
+        {
+            var line = lines.SingleOrDefault(l => l.StartsWith($"RESULT {shape} ops=", StringComparison.Ordinal));
+            Assert.True(line is not null, $"no RESULT line for '{shape}':\n{text}");
+            Assert.True(Field(line, "ops") > 0, $"no operations in: {line}");
+            if (shape != "failover")
+                Assert.True(Field(line, "ops/s") > 0 && Field(line, "p99_ms") >= Field(line, "p50_ms"), $"bad numbers in: {line}");
+        }
+
+        var failover = lines.Single(l => l.StartsWith("FAILOVER mesh", StringComparison.Ordinal));
+        Assert.True(Field(failover, "kill_to_first_ok_ms") > 0, $"no recovery after the leader kill: {failover}");
+        Assert.Contains(lines, l => l.StartsWith("EXTRA watch", StringComparison.Ordinal) && l.Contains("missed=0", StringComparison.Ordinal));
+
+        using var doc = JsonDocument.Parse(await File.ReadAllTextAsync(json));
+        var tests = doc.RootElement.GetProperty("tests").EnumerateArray().ToArray();
+        Assert.Equal(shapes.Length, tests.Length);
+        Assert.All(tests, t => Assert.Equal(0, t.GetProperty("errors").GetInt64()));
+    }
+
+    private static double Field(string line, string name)
+    {
+        var part = line.Split(' ').FirstOrDefault(p => p.StartsWith(name + "=", StringComparison.Ordinal));
+        return part is null ? double.NaN : double.Parse(part[(name.Length + 1)..], CultureInfo.InvariantCulture);
+    }
+
+    private static int[] FreePorts(int count)
+    {
+        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
+        foreach (var l in listeners)
+            l.Start();
+        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
+        foreach (var l in listeners)
+            l.Stop();
+        return ports;
+    }
+
+    private static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Mesh.sln")))
+                return dir.FullName;
+        }
+
+        return "(not found)";
+    }
+
+    public Task DisposeAsync()
+    {
+        foreach (var p in _nodes)
+        {
+            try
+            {
+                if (!p.HasExited)
+                    p.Kill(entireProcessTree: true);
+                p.WaitForExit(5000);
+            }
+            catch (InvalidOperationException)
+            {
+            }
+
+            p.Dispose();
+        }
+
+        try
+        {
+            Directory.Delete(_dataRoot, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        return Task.CompletedTask;
+    }
+}

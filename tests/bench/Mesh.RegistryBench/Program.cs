@@ -1,0 +1,3 @@
+using Mesh.RegistryBench;
+
+return await BenchRunner.RunAsync(args, Console.Out);

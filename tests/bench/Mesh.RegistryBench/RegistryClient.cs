@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+
+namespace Mesh.RegistryBench;
+
+/// <summary>
+/// A thin HTTP/1.1 keep-alive client for the registry API over several endpoints. Each instance owns
+/// one <see cref="SocketsHttpHandler"/> (its own connection pool), like one etcd or ZooKeeper client.
+/// </summary>
+public sealed class RegistryClient : IDisposable
+{
+    private readonly HttpClient _http;
+    private readonly string[] _endpoints;
+    private int _next;
+
+    public RegistryClient(IReadOnlyList<string> endpoints, TimeSpan? timeout = null)
+    {
+        _endpoints = [.. endpoints.Select(e => e.TrimEnd('/'))];
+        var handler = new SocketsHttpHandler
+        {
+            UseProxy = false,
+            AllowAutoRedirect = false,
+            AutomaticDecompression = DecompressionMethods.None,
+            MaxConnectionsPerServer = int.MaxValue,
+            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5),
+            PooledConnectionLifetime = Timeout.InfiniteTimeSpan,
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+            UseCookies = false,
+        };
+        _http = new HttpClient(handler)
+        {
+            Timeout = timeout ?? TimeSpan.FromSeconds(60),
+            DefaultRequestVersion = HttpVersion.Version11,
+            DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+    }
+
+    public IReadOnlyList<string> Endpoints => _endpoints;
+
+    /// <summary>The endpoint for the next request: round-robin over all of them (as etcd's client balancer does).</summary>
+    public string NextEndpoint() => _endpoints[(int)((uint)Interlocked.Increment(ref _next) % (uint)_endpoints.Length)];
+
+    /// <summary>Creates a persistent node; returns the registry index of the write.</summary>
+    public Task<long> CreateAsync(string path, byte[] data, CancellationToken ct = default, string? endpoint = null, bool parents = false) =>
+        WriteAsync(HttpMethod.Post, $"{endpoint ?? NextEndpoint()}/v1/nodes{path}?mode=persistent{(parents ? "&parents=true" : "")}", data, ct);
+
+    /// <summary>Sets a node's data unconditionally; returns the registry index of the write.</summary>
+    public Task<long> SetAsync(string path, byte[] data, CancellationToken ct = default, string? endpoint = null) =>
+        WriteAsync(HttpMethod.Put, $"{endpoint ?? NextEndpoint()}/v1/nodes{path}?version=-1", data, ct);
+
+    /// <summary>Reads a node (raw); returns the data length.</summary>
+    public async Task<int> ReadAsync(string path, bool stale, CancellationToken ct = default, string? endpoint = null)
+    {
+        var url = $"{endpoint ?? NextEndpoint()}/v1/nodes{path}?raw=true{(stale ? "&stale=true" : "")}";
+        using var resp = await _http.GetAsync(url, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+        await EnsureOkAsync(resp, ct).ConfigureAwait(false);
+        var body = await resp.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        return body.Length;
+    }
+
+    /// <summary>Long-polls a watch; returns the index to resume after and the wake-up count of events.</summary>
+    public async Task<(long Index, int Events)> WatchAsync(string endpoint, string path, long after, TimeSpan wait, CancellationToken ct)
+    {
+        var url = $"{endpoint}/v1/watch{path}?after={after.ToString(CultureInfo.InvariantCulture)}&wait={(int)wait.TotalSeconds}s";
+        using var resp = await _http.GetAsync(url, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+        await EnsureOkAsync(resp, ct).ConfigureAwait(false);
+        var body = await resp.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        using var doc = JsonDocument.Parse(body);
+        var events = doc.RootElement.TryGetProperty("events", out var ev) ? ev.GetArrayLength() : 0;
+        return (doc.RootElement.GetProperty("index").GetInt64(), events);
+    }
+
+    /// <summary>GET /v1/status of one endpoint: (id, role), or null if it does not answer.</summary>
+    public async Task<(int Id, string Role)?> StatusAsync(string endpoint, CancellationToken ct)
+    {
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            cts.CancelAfter(TimeSpan.FromSeconds(1));
+            using var resp = await _http.GetAsync($"{endpoint}/v1/status", cts.Token).ConfigureAwait(false);
+            if (!resp.IsSuccessStatusCode)
+                return null;
+            using var doc = JsonDocument.Parse(await resp.Content.ReadAsByteArrayAsync(cts.Token).ConfigureAwait(false));
+            return (doc.RootElement.GetProperty("id").GetInt32(), doc.RootElement.GetProperty("role").GetString() ?? "");
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<long> WriteAsync(HttpMethod method, string url, byte[] data, CancellationToken ct)
+    {
+        using var req = new HttpRequestMessage(method, url) { Content = new ByteArrayContent(data) };
+        using var resp = await _http.SendAsync(req, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+        await EnsureOkAsync(resp, ct).ConfigureAwait(false);
+        var body = await resp.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
+        return ReadIndex(body);
+    }
+
+    /// <summary>The top-level "index" of a write's answer, which is its last property.</summary>
+    private static long ReadIndex(byte[] body)
+    {
+        var reader = new Utf8JsonReader(body);
+        var depth = 0;
+        while (reader.Read())
+        {
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                    depth++;
+                    break;
+                case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                    depth--;
+                    break;
+                case JsonTokenType.PropertyName when depth == 1 && reader.ValueTextEquals("index"u8):
+                    reader.Read();
+                    return reader.GetInt64();
+            }
+        }
+
+        throw new InvalidDataException("no index in the answer");
+    }
+
+    private static async Task EnsureOkAsync(HttpResponseMessage resp, CancellationToken ct)
+    {
+        if (resp.IsSuccessStatusCode)
+            return;
+        var body = await resp.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+        throw new HttpRequestException($"{(int)resp.StatusCode} {body}", null, resp.StatusCode);
+    }
+
+    public void Dispose() => _http.Dispose();
+}

@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Mesh.RegistryBench;
+
+/// <summary>One test's numbers, printed as a RESULT line (the format the peer clients and summarize.py use).</summary>
+public sealed record TestResult(string Name, long Ops, double Seconds, double OpsPerSecond, double P50Ms, double P90Ms, double P99Ms, double MaxMs, long Errors)
+{
+    public Dictionary<string, double> Extra { get; } = [];
+
+    public string ToResultLine() => string.Format(
+        CultureInfo.InvariantCulture,
+        "RESULT {0} ops={1} secs={2:F2} ops/s={3:F0} p50_ms={4:F3} p90_ms={5:F3} p99_ms={6:F3} max_ms={7:F3}",
+        Name, Ops, Seconds, OpsPerSecond, P50Ms, P90Ms, P99Ms, MaxMs);
+}
+
+/// <summary>Latency samples in Stopwatch ticks, preallocated so recording does not allocate.</summary>
+public sealed class LatencyRecorder(int capacity)
+{
+    private readonly long[] _ticks = new long[capacity];
+    private int _count;
+    private long _errors;
+
+    public int Count => Math.Min(Volatile.Read(ref _count), _ticks.Length);
+
+    public long Errors => Interlocked.Read(ref _errors);
+
+    public void Add(long ticks)
+    {
+        var i = Interlocked.Increment(ref _count) - 1;
+        if (i < _ticks.Length)
+            _ticks[i] = ticks;
+    }
+
+    public void AddError() => Interlocked.Increment(ref _errors);
+
+    public TestResult ToResult(string name, double seconds)
+    {
+        var n = Count;
+        var a = _ticks.AsSpan(0, n).ToArray();
+        Array.Sort(a);
+        return new TestResult(name, n, seconds, seconds > 0 ? n / seconds : 0,
+            Percentile(a, 50), Percentile(a, 90), Percentile(a, 99), n == 0 ? double.NaN : ToMs(a[^1]), Errors);
+    }
+
+    public static double ToMs(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+
+    public static double Percentile(long[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : ToMs(sorted[Math.Clamp((int)Math.Ceiling(p / 100 * sorted.Length) - 1, 0, sorted.Length - 1)]);
+}
+
+/// <summary>CPU time and resident memory of server processes, read from /proc.</summary>
+public static class ProcStat
+{
+    private const double TicksPerSecond = 100.0; // USER_HZ on Linux
+
+    /// <summary>utime + stime of a process in seconds, or NaN if it is gone.</summary>
+    public static double CpuSeconds(int pid)
+    {
+        try
+        {
+            var s = File.ReadAllText($"/proc/{pid}/stat");
+            var f = s[(s.LastIndexOf(')') + 2)..].Split(' ');
+            // fields after "pid (comm) ": state is f[0]; utime is field 14 of the full line = f[11], stime f[12]
+            return (long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return double.NaN;
+        }
+    }
+
+    /// <summary>VmRSS of a process in MiB, or NaN.</summary>
+    public static double RssMiB(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return double.NaN;
+    }
+}
