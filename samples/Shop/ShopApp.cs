@@ -15,6 +15,8 @@ public static class ShopApp
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        if (!options.OwnsProcessSignals)
+            builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.WebHost.UseUrls(options.Url);
         builder.Services.AddHttpClient("mesh", client =>
         {
@@ -23,6 +25,17 @@ public static class ShopApp
         });
 
         var app = builder.Build();
+        if (options.OnRequest is { } observe)
+        {
+            app.Use(async (context, next) =>
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                await next(context);
+                if (context.Request.Path != "/healthz")
+                    observe(context.Response.StatusCode, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            });
+        }
+
         app.MapGet("/healthz", () => Results.Text("ok"));
         switch (options.Service)
         {
@@ -72,7 +85,11 @@ public static class ShopApp
             using var response = await clients.CreateClient("mesh").SendAsync(request, context.RequestAborted);
             context.Response.Headers[VersionHeader] = response.Headers.TryGetValues(VersionHeader, out var v) ? string.Join(',', v) : "";
             if (!response.IsSuccessStatusCode)
-                return Results.Text($"frontend: catalog answered {(int)response.StatusCode}", statusCode: StatusCodes.Status502BadGateway);
+            {
+                // Pass on what the mesh said (429 rate limited, 403 denied, 503 no endpoints) so callers see why.
+                var why = response.Headers.TryGetValues("x-mesh-error", out var reason) ? $" ({string.Join(',', reason)})" : "";
+                return Results.Text($"frontend: catalog answered {(int)response.StatusCode}{why}", statusCode: (int)response.StatusCode);
+            }
             var item = await response.Content.ReadFromJsonAsync(ShopJson.Default.CatalogItem, context.RequestAborted);
             return Results.Json(new Page(options.Version, item), ShopJson.Default.Page);
         });
@@ -86,6 +103,14 @@ public static class ShopApp
         response.EnsureSuccessStatusCode();
         return await response.Content.ReadFromJsonAsync(type, cancellationToken);
     }
+}
+
+/// <summary>A lifetime that leaves process signals to the program hosting the app.</summary>
+internal sealed class EmbeddedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 public sealed record StockLevel(string Sku, int Count);

@@ -21,6 +21,15 @@ public sealed record ShopOptions
     /// <summary>Extra latency of catalog v2.</summary>
     public TimeSpan ExtraLatency { get; init; } = TimeSpan.FromMilliseconds(15);
 
+    /// <summary>
+    /// False when the app runs inside another program (the demo): then Ctrl+C and SIGTERM are
+    /// left to that program instead of stopping this app on their own.
+    /// </summary>
+    public bool OwnsProcessSignals { get; init; } = true;
+
+    /// <summary>Told of every request this app served: status and time taken (the demo's live view uses it).</summary>
+    public Action<int, TimeSpan>? OnRequest { get; init; }
+
     public static ShopOptions FromArgs(string[] args)
     {
         string? Get(string name)

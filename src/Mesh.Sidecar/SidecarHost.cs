@@ -77,6 +77,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Mesh.Sidecar", ContentRootPath = AppContext.BaseDirectory });
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedHostLifetime>();
         builder.Logging.ClearProviders();
         if (_options.ConfigureLogging is { } configureLogging)
             configureLogging(builder.Logging);

@@ -1,13 +1,62 @@
 using System.CommandLine;
+using Mesh.Cli.Demo;
+using Spectre.Console;
 
 namespace Mesh.Cli.Commands;
 
+/// <summary><c>mesh demo</c>: the whole mesh on this machine in one command.</summary>
 internal static class DemoCommand
 {
     public static Command Create()
     {
-        var command = new Command("demo", "Run a local mesh: a 3-node registry, sample services with sidecars, and live traffic.");
-        NotAvailable.Attach(command);
+        var duration = new Option<string?>("--duration", "-d") { Description = "Run this long (e.g. 20s, 2m), print a summary and exit; default: until Ctrl+C." };
+        var chaos = new Option<bool>("--chaos") { Description = "Kill the registry leader and a catalog instance mid-run." };
+        var rate = new Option<int>("--rate") { Description = "Requests per second sent to the frontend.", DefaultValueFactory = _ => 50 };
+        var plain = new Option<bool>("--plain") { Description = "Plain text updates instead of the live table (automatic when output is redirected)." };
+        var command = new Command("demo", "Run a local mesh: a 3-node registry, sample services with sidecars, and live traffic.") { duration, chaos, rate, plain };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            TimeSpan? length = null;
+            if (result.GetValue(duration) is { } text)
+            {
+                if (!TryParseDuration(text, out var parsed))
+                {
+                    result.InvocationConfiguration.Error.WriteLine($"mesh demo: --duration: '{text}' is not a duration (e.g. 20s, 2m, 500ms)");
+                    return 2;
+                }
+
+                length = parsed;
+            }
+
+            if (result.GetValue(rate) is < 1 or > 5000)
+            {
+                result.InvocationConfiguration.Error.WriteLine("mesh demo: --rate must be between 1 and 5000");
+                return 2;
+            }
+
+            var output = result.InvocationConfiguration.Output;
+            var isPlain = result.GetValue(plain) || Console.IsOutputRedirected;
+            var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
+            var options = new DemoOptions { Duration = length, Chaos = result.GetValue(chaos), Rate = result.GetValue(rate), Plain = isPlain };
+            return await new DemoRun(options, console, output).RunAsync(cancellationToken);
+        });
         return command;
+    }
+
+    internal static bool TryParseDuration(string text, out TimeSpan value)
+    {
+        value = default;
+        var units = new (string Suffix, double Seconds)[] { ("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600) };
+        foreach (var (suffix, seconds) in units)
+        {
+            if (text.EndsWith(suffix, StringComparison.Ordinal) &&
+                double.TryParse(text[..^suffix.Length], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0)
+            {
+                value = TimeSpan.FromSeconds(n * seconds);
+                return true;
+            }
+        }
+
+        return TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out value) && value > TimeSpan.Zero;
     }
 }

@@ -105,7 +105,17 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 var reason = e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException ? "the address is already in use" : e.Message;
                 throw new StartupException($"cannot listen for clients on {_options.ClientEndPoint}: {reason}", e);
             }
-            Push(async () => await app.StopAsync(CancellationToken.None).ConfigureAwait(false));
+            // Runs first on dispose: the node leaves the cluster at once, as a crash would, so a
+            // stopping leader neither keeps leading behind a closed client port nor expires
+            // sessions whose keep-alives can no longer reach it; then its client port closes,
+            // cutting long polls after a second instead of waiting out their wait time.
+            Push(async () =>
+            {
+                await expiry.DisposeAsync().ConfigureAwait(false);
+                await consensus.DisposeAsync().ConfigureAwait(false);
+                using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+                await app.StopAsync(grace.Token).ConfigureAwait(false);
+            });
             Log.Started(logger, _options.Id, ClientUrl, raftEndPoint);
         }
         catch
@@ -118,6 +128,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
     private WebApplication BuildWebApp(RegistryApi api, string meterName)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedHostLifetime>();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

@@ -1,0 +1,170 @@
+using System.Text;
+using Mesh.Registry.Client;
+using Mesh.Registry.Hosting;
+using Mesh.Samples.Shop;
+using Mesh.Sidecar;
+using Mesh.Sidecar.Configuration;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Mesh.Cli.Demo;
+
+/// <summary>
+/// The whole demo mesh in this process, on free loopback ports: a 3-node registry in a temporary
+/// data directory, the Shop services (frontend, catalog v1 ×2, catalog v2, inventory) each with
+/// its sidecar registered in the registry, and the Shop routes applied. Disposing it stops
+/// everything and deletes the data directory, so nothing is left behind.
+/// </summary>
+internal sealed class DemoMesh : IAsyncDisposable
+{
+    private readonly string _dataRoot = Path.Combine(Path.GetTempPath(), "mesh-demo-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly RegistryNode?[] _registry = new RegistryNode?[3];
+    private readonly List<ShopInstance> _instances = [];
+    private IReadOnlyList<ClusterMember> _members = [];
+
+    public IReadOnlyList<ShopInstance> Instances => _instances;
+
+    public IEnumerable<RegistryNode> RegistryNodes => _registry.Where(n => n is not null)!;
+
+    public string RegistryAddresses => string.Join(',', _members.Select(m => $"http://{m.ClientEndPoint}"));
+
+    public Dictionary<string, HopStats> Stats { get; } = new(StringComparer.Ordinal)
+    {
+        ["frontend"] = new("frontend"),
+        ["catalog v1"] = new("catalog v1"),
+        ["catalog v2"] = new("catalog v2"),
+        ["inventory"] = new("inventory"),
+    };
+
+    public ShopInstance Frontend => _instances.First(i => i.Service == "frontend");
+
+    public async Task StartAsync(Action<string> progress, CancellationToken cancellationToken)
+    {
+        progress($"registry: starting 3 nodes (data in {_dataRoot})");
+        _members = [.. Enumerable.Range(1, 3).Select(id => new ClusterMember(id, FreePorts.Next(), FreePorts.Next()))];
+        await Task.WhenAll(Enumerable.Range(1, 3).Select(id => StartRegistryNodeAsync(id, cancellationToken)));
+        using (var client = new RegistryClient(RegistryAddresses))
+        {
+            await ApplyRoutesAsync(client, cancellationToken);
+        }
+
+        progress("services: starting frontend, catalog v1 (x2), catalog v2, inventory, each with a sidecar");
+        foreach (var (service, version) in new[] { ("inventory", "v1"), ("catalog", "v1"), ("catalog", "v1"), ("catalog", "v2"), ("frontend", "v1") })
+            _instances.Add(await StartInstanceAsync(service, version, cancellationToken));
+
+        using var ready = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ready.CancelAfter(TimeSpan.FromSeconds(30));
+        while (!_instances.All(i => i.Sidecar.Host.IsReady))
+            await Task.Delay(100, ready.Token);
+    }
+
+    private async Task StartRegistryNodeAsync(int id, CancellationToken cancellationToken)
+    {
+        var node = new RegistryNode(new RegistryNodeOptions
+        {
+            Id = id,
+            Members = _members,
+            DataDirectory = Path.Combine(_dataRoot, $"registry-{id}"),
+            ClientEndPoint = _members[id - 1].ClientEndPoint!,
+            LoggerFactory = NullLoggerFactory.Instance,
+        });
+        await node.StartAsync(cancellationToken);
+        _registry[id - 1] = node;
+    }
+
+    /// <summary>Applies samples/Shop/mesh/routes.yaml exactly as <c>mesh ctl apply</c> would.</summary>
+    private static async Task ApplyRoutesAsync(RegistryClient client, CancellationToken cancellationToken)
+    {
+        var file = Path.Combine(AppContext.BaseDirectory, "samples", "shop-routes.yaml");
+        foreach (var route in RouteFile.Parse(await File.ReadAllTextAsync(file, cancellationToken), file))
+            await client.CreateAsync($"{ServicePaths.RoutesRoot}/{route.Name}", Encoding.UTF8.GetBytes(route.Yaml), createParents: true, cancellationToken: cancellationToken);
+    }
+
+    private async Task<ShopInstance> StartInstanceAsync(string service, string version, CancellationToken cancellationToken)
+    {
+        var appEndPoint = FreePorts.Next();
+        var number = _instances.Count(i => i.Service == service && i.Version == version) + 1;
+        var config = SidecarConfigLoader.Parse($"""
+            service:
+              name: {service}
+              version: {version}
+              instanceId: {service}-{version}-{number}
+            app:
+              address: http://{appEndPoint}
+              healthPath: /healthz
+            registry:
+              addresses: [{RegistryAddresses}]
+              sessionTtl: 3s
+            listeners:
+              outbound: 127.0.0.1:0
+              inbound: 127.0.0.1:0
+              admin: 127.0.0.1:0
+            drainTime: 500ms
+            """, $"{service}-{version}-{number}.yaml");
+        var sidecar = new MeshSidecar(config, NullLoggerFactory.Instance, new SidecarHostOptions { ConfigureLogging = l => l.ClearProviders() });
+        await sidecar.StartAsync(cancellationToken);
+
+        var stats = Stats[service == "catalog" ? $"catalog {version}" : service];
+        var app = ShopApp.Build(new ShopOptions
+        {
+            Service = service,
+            Version = version,
+            Url = $"http://{appEndPoint}",
+            Outbound = sidecar.Host.OutboundUrl.ToString(),
+            OnRequest = stats.Record,
+            OwnsProcessSignals = false,
+        });
+        await app.StartAsync(cancellationToken);
+        return new ShopInstance(service, version, number, app, sidecar, new Uri($"http://{appEndPoint}"));
+    }
+
+    /// <summary>Chaos: kills the registry leader (as kill -9 would: no goodbye). Returns its id.</summary>
+    public async Task<int?> KillRegistryLeaderAsync()
+    {
+        var leader = _registry.FirstOrDefault(n => n is { IsLeader: true });
+        if (leader is null)
+            return null;
+        _registry[leader.Id - 1] = null;
+        await leader.DisposeAsync();
+        return leader.Id;
+    }
+
+    /// <summary>Chaos: a catalog v1 instance crashes (app and sidecar gone, never deregistered).</summary>
+    public async Task<ShopInstance?> KillCatalogInstanceAsync()
+    {
+        var victim = _instances.LastOrDefault(i => i.Service == "catalog" && i.Version == "v1" && !i.Killed);
+        if (victim is null)
+            return null;
+        victim.Killed = true;
+        await victim.App.StopAsync(new CancellationToken(canceled: true)); // no graceful shutdown: a crash
+        return victim;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        // Sidecars drain side by side, then the apps and the registry go.
+        await Task.WhenAll(_instances.Select(async i =>
+        {
+            await i.Sidecar.DisposeAsync();
+            await i.App.DisposeAsync();
+        }));
+        await Task.WhenAll(_registry.Where(n => n is not null).Select(n => n!.DisposeAsync().AsTask()));
+
+        try
+        {
+            Directory.Delete(_dataRoot, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>One Shop app and its sidecar.</summary>
+internal sealed record ShopInstance(string Service, string Version, int Number, WebApplication App, MeshSidecar Sidecar, Uri AppUrl)
+{
+    public bool Killed { get; set; }
+
+    public string Name => $"{Service} {Version} #{Number}";
+}

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using Spectre.Console;
+
+namespace Mesh.Cli.Demo;
+
+/// <summary>
+/// <c>mesh demo</c> from start to summary: brings the mesh up, drives traffic, shows it live,
+/// injects the chaos it was asked for, and at the end (duration or Ctrl+C) prints a summary and
+/// judges it: exit 0 only if traffic flowed through every hop.
+/// </summary>
+internal sealed class DemoRun(DemoOptions options, IAnsiConsole console, TextWriter output)
+{
+    public async Task<int> RunAsync(CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        await using var mesh = new DemoMesh();
+        try
+        {
+            await mesh.StartAsync(line => output.WriteLine(line), cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return 130;
+        }
+
+        PrintWhereThingsAre(mesh);
+        var driver = new TrafficDriver(mesh.Frontend.AppUrl, options.Rate);
+        var view = new DemoView(mesh, driver, console, options.Plain);
+
+        using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        if (options.Duration is { } duration)
+            run.CancelAfter(duration);
+        var traffic = driver.RunAsync(run.Token);
+        var chaos = options.Chaos ? ChaosAsync(mesh, view, options.Duration ?? TimeSpan.FromSeconds(30), run.Token) : Task.CompletedTask;
+        var started = clock.Elapsed;
+        await view.RunAsync(started, () => clock.Elapsed - started, run.Token);
+        await Task.WhenAll(traffic, chaos);
+
+        var summary = DemoSummary.From(mesh, driver, view);
+        summary.Print(output);
+        return cancellationToken.IsCancellationRequested && options.Duration is null ? 0 : summary.Passed ? 0 : 1;
+    }
+
+    private void PrintWhereThingsAre(DemoMesh mesh)
+    {
+        output.WriteLine($"registry: {mesh.RegistryAddresses}   (try: mesh ctl -r {mesh.RegistryAddresses.Split(',')[0]} endpoints catalog)");
+        foreach (var instance in mesh.Instances)
+        {
+            var admin = instance.Sidecar.Host.AdminUrl;
+            output.WriteLine($"{instance.Name,-16} app {instance.AppUrl}  sidecar admin {admin}config_dump  {admin}metrics");
+        }
+
+        output.WriteLine($"traffic: {options.Rate} req/s to {mesh.Frontend.AppUrl}{(options.Duration is { } d ? $" for {d.TotalSeconds:0} s" : " until Ctrl+C")}{(options.Chaos ? ", with chaos" : "")}");
+    }
+
+    /// <summary>A third of the way in the registry leader dies; two thirds in, a catalog v1 instance crashes.</summary>
+    private static async Task ChaosAsync(DemoMesh mesh, DemoView view, TimeSpan length, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(length / 3, cancellationToken);
+            var killed = await mesh.KillRegistryLeaderAsync();
+            view.Event($"chaos: killed registry leader (node {killed}); traffic keeps flowing, a new leader takes over");
+            await Task.Delay(length / 3, cancellationToken);
+            var victim = await mesh.KillCatalogInstanceAsync();
+            view.Event($"chaos: {victim?.Name} crashed; retries and outlier ejection route around it");
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+}

@@ -1,0 +1,46 @@
+using System.Globalization;
+
+namespace Mesh.Cli.Demo;
+
+/// <summary>What the demo saw, and whether it counts as a working mesh.</summary>
+internal sealed record DemoSummary(IReadOnlyList<(string Hop, long Total, long Ok, long Failed, long RateLimited, long Denied, double P50, double P99)> Hops,
+    double SplitV1, double SplitV2, long FrontendErrors, IReadOnlyDictionary<string, long> Errors, IReadOnlyList<string> Problems)
+{
+    public bool Passed => Problems.Count == 0;
+
+    public static DemoSummary From(DemoMesh mesh, TrafficDriver driver, DemoView view)
+    {
+        var hops = new[] { driver.Stats }.Concat(mesh.Stats.Values)
+            .Select(s =>
+            {
+                var (p50, p99) = s.TotalPercentiles();
+                return (s.Name, s.Total, s.Ok, s.Failed, s.RateLimited, s.Denied, p50, p99);
+            }).ToList();
+        var (v1, v2) = view.Split();
+        var problems = new List<string>();
+        foreach (var hop in hops.Where(h => h.Ok == 0))
+            problems.Add($"no successful request reached {hop.Name}");
+        if (driver.Stats.Failed > 0)
+            problems.Add($"{driver.Stats.Failed} request(s) to the frontend failed");
+        return new DemoSummary(hops, v1, v2, driver.Stats.Failed, driver.Errors, problems);
+    }
+
+    public void Print(TextWriter output)
+    {
+        output.WriteLine();
+        output.WriteLine("summary");
+        output.WriteLine($"  {"hop",-12} {"requests",9} {"ok",9} {"failed",7} {"429",6} {"403",6} {"p50 ms",8} {"p99 ms",8}");
+        foreach (var h in Hops)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {h.Hop,-12} {h.Total,9} {h.Ok,9} {h.Failed,7} {h.RateLimited,6} {h.Denied,6} {h.P50,8:0.0} {h.P99,8:0.0}"));
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  catalog split observed: v1 {SplitV1:0.0}% / v2 {SplitV2:0.0}% (routes ask for 90/10)"));
+        foreach (var (error, count) in Errors.OrderByDescending(e => e.Value).Take(5))
+            output.WriteLine($"  frontend error x{count}: {error.ReplaceLineEndings(" ")}");
+        output.WriteLine(Passed
+            ? "  result: OK — traffic flowed through every hop"
+            : "  result: FAILED — " + string.Join("; ", Problems));
+    }
+}
