@@ -104,7 +104,8 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
 
                 // sessions
                 using var sessionClient = RegistryRegisterClient.NewClient(cluster.ClientUrls, rotate: 2);
-                var probe = new SessionProbe(sessionClient, Sessions, Log);
+                using var liveSessionClient = RegistryRegisterClient.NewClient(cluster.ClientUrls, rotate: 1);
+                var probe = new SessionProbe(sessionClient, liveSessionClient, Sessions, Log);
                 using var stopSessions = new CancellationTokenSource();
                 var sessionTasks = new[]
                 {
@@ -189,7 +190,7 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
                         probe.AddDeletion(deleted.Path, deleted.Index);
                 }
                 violations.AddRange(EphemeralCheck.Check(probe.Ends, probe.Sightings));
-                foreach (var path in probe.StillPresent)
+                foreach (var path in await probe.FinalPresentAsync())
                     violations.Add(new Violation(EphemeralCheck.Name, $"{path} of an abandoned session (ttl {SessionProbe.AbandonedTtl.TotalSeconds:0} s) still exists {SessionProbe.AbandonedTtl.TotalSeconds + 15:0} s after the final heal"));
 
                 // ---- report ----

@@ -14,7 +14,11 @@ namespace Mesh.Reliability.Tests.Cluster;
 /// the read's index) and the first read that found each gone, for <see cref="EphemeralCheck"/>;
 /// at the end every abandoned node must be gone.
 /// </summary>
-internal sealed class SessionProbe(RegistryClient client, string root, Action<string> log)
+/// <remarks>
+/// Each loop should get its own <see cref="RegistryClient"/>: writes from one client are ordered
+/// by its Mesh-Request-Seq, and concurrent writes through one client can be refused as stale.
+/// </remarks>
+internal sealed class SessionProbe(RegistryClient client, RegistryClient liveClient, string root, Action<string> log)
 {
     public static readonly TimeSpan LiveTtl = TimeSpan.FromSeconds(8);
     public static readonly TimeSpan AbandonedTtl = TimeSpan.FromSeconds(2);
@@ -25,7 +29,8 @@ internal sealed class SessionProbe(RegistryClient client, string root, Action<st
     private readonly ConcurrentDictionary<string, Abandoned> _abandoned = new(StringComparer.Ordinal);
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    private sealed record Abandoned(string Path, long Session, long AbandonedAt)
+    /// <param name="Acked">The create was acknowledged (else its outcome is unknown: the node may never have existed).</param>
+    private sealed record Abandoned(string Path, long Session, long AbandonedAt, bool Acked)
     {
         public long? GoneAt { get; set; }
     }
@@ -46,9 +51,9 @@ internal sealed class SessionProbe(RegistryClient client, string root, Action<st
 
     /// <summary>Abandon → first read that found the node gone, per abandoned session that is gone.</summary>
     public IReadOnlyList<TimeSpan> ExpiryDelays =>
-        [.. _abandoned.Values.Where(a => a.GoneAt is not null).Select(a => TimeSpan.FromTicks(a.GoneAt!.Value - a.AbandonedAt))];
+        [.. _abandoned.Values.Where(a => a.Acked && a.GoneAt is not null).Select(a => TimeSpan.FromTicks(a.GoneAt!.Value - a.AbandonedAt))];
 
-    public IEnumerable<string> StillPresent => _abandoned.Values.Where(a => a.GoneAt is null).Select(a => a.Path);
+    public IEnumerable<string> StillPresent => _abandoned.Values.Where(a => a.Acked && a.GoneAt is null).Select(a => a.Path);
 
     /// <summary>The ephemerals' paths and owners, for the watch-derived session ends.</summary>
     public IReadOnlyDictionary<string, long> Owners => _abandoned.ToDictionary(a => a.Key, a => a.Value.Session, StringComparer.Ordinal);
@@ -58,16 +63,30 @@ internal sealed class SessionProbe(RegistryClient client, string root, Action<st
     /// <summary>Keeps the live session alive and checks it until <paramref name="stop"/>.</summary>
     public async Task RunLiveAsync(CancellationToken stop)
     {
-        var session = await client.OpenSessionAsync(LiveTtl, stop);
+        // Faults may be under way already: retry the setup (a lost session just expires unseen).
+        long session;
         var path = $"{root}/live";
-        await client.CreateAsync(path, "live"u8.ToArray(), CreateMode.Ephemeral, session, cancellationToken: stop);
+        while (true)
+        {
+            try
+            {
+                session = await liveClient.OpenSessionAsync(LiveTtl, stop);
+                await liveClient.CreateAsync(path, "live"u8.ToArray(), CreateMode.Ephemeral, session, cancellationToken: stop);
+                break;
+            }
+            catch (Exception e) when (e is RegistryException or HttpRequestException or IOException && !stop.IsCancellationRequested)
+            {
+                log($"sessions: live session setup failed ({e.Message}); retrying");
+                await liveClient.DeleteAsync(path, cancellationToken: stop).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
         log($"sessions: live session {session} owns {path} (ttl {LiveTtl.TotalSeconds:0} s, keep-alive every 1 s)");
         var readAt = 0;
         while (!stop.IsCancellationRequested)
         {
             try
             {
-                await client.KeepAliveAsync(session, stop);
+                await liveClient.KeepAliveAsync(session, stop);
                 KeepAlives++;
             }
             catch (RegistryException e) when (e.Code == RegistryErrorCodes.SessionExpired)
@@ -85,7 +104,7 @@ internal sealed class SessionProbe(RegistryClient client, string root, Action<st
             {
                 try
                 {
-                    var node = await client.TryGetAsync(path, cancellationToken: stop);
+                    var node = await liveClient.TryGetAsync(path, cancellationToken: stop);
                     LiveReads++;
                     if (node is null)
                     {
@@ -121,9 +140,9 @@ internal sealed class SessionProbe(RegistryClient client, string root, Action<st
                 var session = await client.OpenSessionAsync(AbandonedTtl, stop);
                 var path = $"{root}/gone-{n++}";
                 // The create may time out yet be applied: track the node either way.
-                _abandoned[path] = new Abandoned(path, session, Now);
+                _abandoned[path] = new Abandoned(path, session, Now, Acked: false);
                 await client.CreateAsync(path, "x"u8.ToArray(), CreateMode.Ephemeral, session, cancellationToken: stop);
-                _abandoned[path] = new Abandoned(path, session, Now);
+                _abandoned[path] = new Abandoned(path, session, Now, Acked: true);
             }
             catch (RegistryException e) when (e.Code == RegistryErrorCodes.SessionExpired)
             {
@@ -175,6 +194,8 @@ internal sealed class SessionProbe(RegistryClient client, string root, Action<st
             catch (RegistryException e) when (e.Code == RegistryErrorCodes.NoNode)
             {
                 var known = Now;
+                if (!entry.Acked)
+                    continue; // not created (yet): says nothing about the session's end
                 entry.GoneAt ??= known;
                 _ends.AddOrUpdate(entry.Session, new SessionEnd(entry.Session, null, known), (_, old) => old with { KnownAt = Math.Min(old.KnownAt ?? known, known) });
             }
@@ -184,6 +205,29 @@ internal sealed class SessionProbe(RegistryClient client, string root, Action<st
                     return;
             }
         }
+    }
+
+    /// <summary>Reads every abandoned node once more (acknowledged or not); returns those still there.</summary>
+    public async Task<IReadOnlyList<string>> FinalPresentAsync()
+    {
+        var present = new List<string>();
+        foreach (var entry in _abandoned.Values)
+        {
+            for (var attempt = 0; attempt < 5; attempt++)
+            {
+                try
+                {
+                    if (await client.TryGetAsync(entry.Path) is not null)
+                        present.Add(entry.Path);
+                    break;
+                }
+                catch (Exception e) when (e is RegistryException or HttpRequestException or OperationCanceledException or IOException)
+                {
+                    await Task.Delay(500);
+                }
+            }
+        }
+        return present;
     }
 
     /// <summary>Adds the index at which a watcher saw an abandoned ephemeral deleted.</summary>
