@@ -34,7 +34,7 @@ public sealed partial class RegistryClient : IDisposable
     public async Task<NodeData> GetAsync(string path, bool stale = false, CancellationToken cancellationToken = default)
     {
         using var response = await _transport.SendAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, NodeUrl(path, stale ? "stale=true" : null)), null, null, cancellationToken).ConfigureAwait(false);
+            () => new HttpRequestMessage(HttpMethod.Get, NodeUrl(path, stale ? "stale=true" : null)), false, null, cancellationToken).ConfigureAwait(false);
         var body = await ReadAsync(response, WireJson.Default.NodeBody, cancellationToken).ConfigureAwait(false);
         return new NodeData(body.Path, body.Data ?? [], body.Stat, IndexOf(response));
     }
@@ -55,7 +55,7 @@ public sealed partial class RegistryClient : IDisposable
     public async Task<NodeChildren> GetChildrenAsync(string path, bool stale = false, CancellationToken cancellationToken = default)
     {
         using var response = await _transport.SendAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, NodeUrl(path, stale ? "children=true&stale=true" : "children=true")), null, null, cancellationToken).ConfigureAwait(false);
+            () => new HttpRequestMessage(HttpMethod.Get, NodeUrl(path, stale ? "children=true&stale=true" : "children=true")), false, null, cancellationToken).ConfigureAwait(false);
         var body = await ReadAsync(response, WireJson.Default.ChildrenBody, cancellationToken).ConfigureAwait(false);
         return new NodeChildren(body.Path, body.Children, body.Stat, IndexOf(response));
     }
@@ -73,7 +73,7 @@ public sealed partial class RegistryClient : IDisposable
         var query = $"mode={mode.ToWire()}" + (session != 0 ? $"&session={session}" : "") + (createParents ? "&parents=true" : "");
         var body = await _transport.SendJsonAsync(
             () => new HttpRequestMessage(HttpMethod.Post, NodeUrl(path, query)) { Content = new ByteArrayContent(data) },
-            WireJson.Default.WriteBody, _transport.NextSequence(), cancellationToken).ConfigureAwait(false);
+            WireJson.Default.WriteBody, true, cancellationToken).ConfigureAwait(false);
         return new WriteResult(body.Path ?? path, body.Stat, body.Index);
     }
 
@@ -81,7 +81,7 @@ public sealed partial class RegistryClient : IDisposable
     {
         var body = await _transport.SendJsonAsync(
             () => new HttpRequestMessage(HttpMethod.Put, NodeUrl(path, $"version={version}")) { Content = new ByteArrayContent(data) },
-            WireJson.Default.WriteBody, _transport.NextSequence(), cancellationToken).ConfigureAwait(false);
+            WireJson.Default.WriteBody, true, cancellationToken).ConfigureAwait(false);
         return new WriteResult(body.Path ?? path, body.Stat, body.Index);
     }
 
@@ -92,7 +92,7 @@ public sealed partial class RegistryClient : IDisposable
     {
         var body = await _transport.SendJsonAsync(
             () => new HttpRequestMessage(HttpMethod.Delete, NodeUrl(path, $"version={version}" + (recursive ? "&recursive=true" : ""))),
-            WireJson.Default.WriteBody, _transport.NextSequence(), cancellationToken).ConfigureAwait(false);
+            WireJson.Default.WriteBody, true, cancellationToken).ConfigureAwait(false);
         return body.Index;
     }
 
@@ -102,7 +102,7 @@ public sealed partial class RegistryClient : IDisposable
         var request = new TxnRequestBody([.. ops.Select(o => new TxnOpBody(o.Op, o.Path, o.Data, o.Version, o.Op == "create" ? o.Mode.ToWire() : null, o.Session))]);
         var body = await _transport.SendJsonAsync(
             () => new HttpRequestMessage(HttpMethod.Post, "v1/txn") { Content = RegistryTransport.JsonContent(request, WireJson.Default.TxnRequestBody) },
-            WireJson.Default.TxnBody, _transport.NextSequence(), cancellationToken).ConfigureAwait(false);
+            WireJson.Default.TxnBody, true, cancellationToken).ConfigureAwait(false);
         return new TxnResult(body.Index, [.. body.Results.Select(r => new TxnOpResult(r.Op ?? "", r.Path, r.Stat, r.Error))]);
     }
 
@@ -114,7 +114,7 @@ public sealed partial class RegistryClient : IDisposable
         var request = new SessionRequestBody((long)ttl.TotalMilliseconds);
         var body = await _transport.SendJsonAsync(
             () => new HttpRequestMessage(HttpMethod.Post, "v1/sessions") { Content = RegistryTransport.JsonContent(request, WireJson.Default.SessionRequestBody) },
-            WireJson.Default.SessionBody, _transport.NextSequence(), cancellationToken).ConfigureAwait(false);
+            WireJson.Default.SessionBody, true, cancellationToken).ConfigureAwait(false);
         return body.Id;
     }
 
@@ -122,13 +122,13 @@ public sealed partial class RegistryClient : IDisposable
     public async Task KeepAliveAsync(long sessionId, CancellationToken cancellationToken = default)
     {
         using var _ = await _transport.SendAsync(
-            () => new HttpRequestMessage(HttpMethod.Put, $"v1/sessions/{sessionId}/keepalive"), null, null, cancellationToken).ConfigureAwait(false);
+            () => new HttpRequestMessage(HttpMethod.Put, $"v1/sessions/{sessionId}/keepalive"), false, null, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task CloseSessionAsync(long sessionId, CancellationToken cancellationToken = default)
     {
         using var _ = await _transport.SendAsync(
-            () => new HttpRequestMessage(HttpMethod.Delete, $"v1/sessions/{sessionId}"), _transport.NextSequence(), null, cancellationToken).ConfigureAwait(false);
+            () => new HttpRequestMessage(HttpMethod.Delete, $"v1/sessions/{sessionId}"), true, null, cancellationToken).ConfigureAwait(false);
     }
 
     // ---- watches ----
@@ -148,7 +148,7 @@ public sealed partial class RegistryClient : IDisposable
     private async Task<WatchResult> WatchCoreAsync(string url, TimeSpan wait, CancellationToken cancellationToken)
     {
         var body = await _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, url), WireJson.Default.WatchBody, null, cancellationToken,
+            () => new HttpRequestMessage(HttpMethod.Get, url), WireJson.Default.WatchBody, false, cancellationToken,
             wait + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         return new WatchResult(body.Index, body.Events);
     }
@@ -188,7 +188,7 @@ public sealed partial class RegistryClient : IDisposable
     public async Task<IReadOnlyList<string>> ListServicesAsync(CancellationToken cancellationToken = default)
     {
         var body = await _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, "v1/services"), WireJson.Default.ServicesBody, null, cancellationToken).ConfigureAwait(false);
+            () => new HttpRequestMessage(HttpMethod.Get, "v1/services"), WireJson.Default.ServicesBody, false, cancellationToken).ConfigureAwait(false);
         return body.Services;
     }
 
@@ -199,7 +199,7 @@ public sealed partial class RegistryClient : IDisposable
         var url = $"v1/services/{Uri.EscapeDataString(service)}" +
                   (after is { } a ? $"?after={a}&wait={(long)waitTime.TotalMilliseconds}ms" : "");
         var body = await _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, url), WireJson.Default.ServiceBody, null, cancellationToken,
+            () => new HttpRequestMessage(HttpMethod.Get, url), WireJson.Default.ServiceBody, false, cancellationToken,
             after is null ? null : waitTime + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         return ToEndpointSet(body);
     }
@@ -237,7 +237,7 @@ public sealed partial class RegistryClient : IDisposable
     public async Task<string> GetStatusJsonAsync(CancellationToken cancellationToken = default)
     {
         using var response = await _transport.SendAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, "v1/status"), null, null, cancellationToken).ConfigureAwait(false);
+            () => new HttpRequestMessage(HttpMethod.Get, "v1/status"), false, null, cancellationToken).ConfigureAwait(false);
         return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -10,7 +10,7 @@ public sealed partial class RegistryClient
     /// <summary><c>GET /v1/ca/root</c>: the mesh trust bundle (public roots only) and trust domain.</summary>
     public Task<CaRootResponse> GetCaRootAsync(CancellationToken cancellationToken = default) =>
         _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, "v1/ca/root"), IdentityJson.Default.CaRootResponse, null, cancellationToken);
+            () => new HttpRequestMessage(HttpMethod.Get, "v1/ca/root"), IdentityJson.Default.CaRootResponse, false, cancellationToken);
 
     /// <summary>
     /// <c>POST /v1/ca/sign</c>: a workload certificate for the CSR, if the join token allows the
@@ -19,5 +19,5 @@ public sealed partial class RegistryClient
     public Task<CaSignResponse> SignCertificateAsync(CaSignRequest request, CancellationToken cancellationToken = default) =>
         _transport.SendJsonAsync(
             () => new HttpRequestMessage(HttpMethod.Post, "v1/ca/sign") { Content = RegistryTransport.JsonContent(request, IdentityJson.Default.CaSignRequest) },
-            IdentityJson.Default.CaSignResponse, null, cancellationToken);
+            IdentityJson.Default.CaSignResponse, false, cancellationToken);
 }

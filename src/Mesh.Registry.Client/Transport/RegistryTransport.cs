@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
@@ -9,7 +10,8 @@ namespace Mesh.Registry.Client.Transport;
 /// Sends one logical request to the registry, failing over between addresses until it gets an
 /// answer or the deadline passes. Every node answers every request (followers forward writes),
 /// so failover only has to find a node that is up. Writes carry a client id and a sequence
-/// number that stays the same across attempts, so a retry of a write whose first attempt did
+/// number that stays the same across attempts (one client id per in-flight write, see
+/// <see cref="WriteLane"/>), so a retry of a write whose first attempt did
 /// commit returns the first result instead of applying twice.
 /// </summary>
 internal sealed class RegistryTransport : IDisposable
@@ -19,8 +21,7 @@ internal sealed class RegistryTransport : IDisposable
     private readonly Uri[] _endpoints;
     private readonly HttpClient _http;
     private readonly TimeSpan _timeout;
-    private readonly string _clientId = Guid.NewGuid().ToString("N");
-    private long _sequence;
+    private readonly ConcurrentBag<WriteLane> _idleLanes = [];
     private int _current;
 
     public RegistryTransport(IReadOnlyList<Uri> endpoints, TimeSpan timeout)
@@ -42,17 +43,45 @@ internal sealed class RegistryTransport : IDisposable
 
     public Uri CurrentEndpoint => _endpoints[Volatile.Read(ref _current) % _endpoints.Length];
 
-    public string ClientId => _clientId;
+    /// <summary>
+    /// A client id with its own sequence, carrying at most one logical write at a time. The server
+    /// keeps only the last applied sequence per client id and refuses a lower one as StaleRequest,
+    /// so concurrent writes under one id could be refused (or a retry of an applied write told
+    /// "stale" instead of its result) when they reached the leader out of order. Each in-flight
+    /// write rents a lane; a lane whose last write's outcome stayed unknown is safe to reuse: the
+    /// old write, if it lands after the next one, is refused as stale and not applied.
+    /// </summary>
+    private sealed class WriteLane
+    {
+        public string ClientId { get; } = Guid.NewGuid().ToString("N");
 
-    /// <summary>Reserves the sequence number of one logical write.</summary>
-    public long NextSequence() => Interlocked.Increment(ref _sequence);
+        public long Sequence { get; set; }
+    }
 
     /// <summary>
     /// Sends a request built by <paramref name="build"/> (called once per attempt) and returns the
     /// successful response, or throws <see cref="RegistryException"/> with the registry's code.
     /// </summary>
     public async Task<HttpResponseMessage> SendAsync(
-        Func<HttpRequestMessage> build, long? writeSequence, TimeSpan? attemptTimeout, CancellationToken cancellationToken)
+        Func<HttpRequestMessage> build, bool write, TimeSpan? attemptTimeout, CancellationToken cancellationToken)
+    {
+        WriteLane? lane = null;
+        if (write && !_idleLanes.TryTake(out lane))
+            lane = new WriteLane();
+        try
+        {
+            long? sequence = lane is null ? null : ++lane.Sequence;
+            return await SendCoreAsync(build, lane?.ClientId, sequence, attemptTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (lane is not null)
+                _idleLanes.Add(lane);
+        }
+    }
+
+    private async Task<HttpResponseMessage> SendCoreAsync(
+        Func<HttpRequestMessage> build, string? clientId, long? writeSequence, TimeSpan? attemptTimeout, CancellationToken cancellationToken)
     {
         var deadline = DateTime.UtcNow + _timeout + (attemptTimeout ?? TimeSpan.Zero);
         Exception? lastError = null;
@@ -65,7 +94,7 @@ internal sealed class RegistryTransport : IDisposable
             request.RequestUri = new Uri(endpoint, request.RequestUri!.ToString().TrimStart('/'));
             if (writeSequence is { } seq)
             {
-                request.Headers.Add("Mesh-Client-Id", _clientId);
+                request.Headers.Add("Mesh-Client-Id", clientId);
                 request.Headers.Add("Mesh-Request-Seq", seq.ToString(System.Globalization.CultureInfo.InvariantCulture));
             }
 
@@ -109,9 +138,9 @@ internal sealed class RegistryTransport : IDisposable
     }
 
     public async Task<T> SendJsonAsync<T>(
-        Func<HttpRequestMessage> build, JsonTypeInfo<T> type, long? writeSequence, CancellationToken cancellationToken, TimeSpan? attemptTimeout = null)
+        Func<HttpRequestMessage> build, JsonTypeInfo<T> type, bool write, CancellationToken cancellationToken, TimeSpan? attemptTimeout = null)
     {
-        using var response = await SendAsync(build, writeSequence, attemptTimeout, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(build, write, attemptTimeout, cancellationToken).ConfigureAwait(false);
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
         return await JsonSerializer.DeserializeAsync(stream, type, cancellationToken).ConfigureAwait(false)
             ?? throw new RegistryException("BadResponse", $"empty answer from the registry at {CurrentEndpoint}");

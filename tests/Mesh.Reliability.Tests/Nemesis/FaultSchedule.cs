@@ -20,6 +20,12 @@ internal enum FaultKind
 
     /// <summary>SIGKILL a node, tear the last bytes of its newest data file, then restart it.</summary>
     TornWrite,
+
+    /// <summary>SIGKILL whichever node leads when the step runs, then restart it.</summary>
+    LeaderCrash,
+
+    /// <summary>SIGKILL every node at once, then restart them all.</summary>
+    ClusterCrash,
 }
 
 /// <summary>One thing the nemesis does to the cluster.</summary>
@@ -34,6 +40,12 @@ internal enum FaultAction
     AddLatency,
     RemoveLatency,
     KillAndTear,
+
+    /// <summary>Kill the node that leads at that moment (<see cref="FaultStep.Nodes"/> is empty).</summary>
+    KillLeader,
+
+    /// <summary>Restart every node that is down (<see cref="FaultStep.Nodes"/> is empty).</summary>
+    RestartDown,
 }
 
 /// <summary>
@@ -100,10 +112,16 @@ internal sealed class FaultSchedule
                 FaultKind.Crash => (FaultAction.Kill, FaultAction.Restart, 0),
                 FaultKind.Pause => (FaultAction.Pause, FaultAction.Resume, 0),
                 FaultKind.Latency => (FaultAction.AddLatency, FaultAction.RemoveLatency, 50 * random.Next(1, 11)),
+                FaultKind.LeaderCrash => (FaultAction.KillLeader, FaultAction.RestartDown, 0),
+                FaultKind.ClusterCrash => (FaultAction.Kill, FaultAction.Restart, 0),
                 _ => (FaultAction.KillAndTear, FaultAction.Restart, random.Next(1, 257)),
             };
             if (kind == FaultKind.TornWrite)
                 nodes = [nodes[0]]; // tear one node at a time: more would risk losing acknowledged data by design
+            else if (kind == FaultKind.LeaderCrash)
+                nodes = [];
+            else if (kind == FaultKind.ClusterCrash)
+                nodes = Enumerable.Range(0, options.Nodes).ToArray();
             steps.Add(new FaultStep(TimeSpan.FromTicks(inject), on, nodes, amount));
             steps.Add(new FaultStep(TimeSpan.FromTicks(recover), off, nodes));
         }

@@ -22,6 +22,12 @@ internal interface INemesisCluster
 
     Task SetLatencyAsync(int node, TimeSpan latency);
 
+    /// <summary>Kills the node that leads now, if any (returns it, or null when none leads).</summary>
+    Task<int?> KillLeaderAsync();
+
+    /// <summary>Restarts every node that is down (killed, torn, or exited by itself).</summary>
+    Task RestartDownAsync();
+
     /// <summary>Kill the node and cut <paramref name="bytes"/> off its newest data file (it stays down).</summary>
     Task KillAndTearAsync(int node, int bytes);
 }
@@ -40,11 +46,11 @@ internal static class NemesisRunner
             if (wait > TimeSpan.Zero)
                 await Task.Delay(wait, time, cancellationToken);
             log($"nemesis: {step}");
-            await ApplyAsync(cluster, step);
+            await ApplyAsync(cluster, step, log);
         }
     }
 
-    public static async Task ApplyAsync(INemesisCluster cluster, FaultStep step)
+    public static async Task ApplyAsync(INemesisCluster cluster, FaultStep step, Action<string>? log = null)
     {
         switch (step.Action)
         {
@@ -59,6 +65,14 @@ internal static class NemesisRunner
                     await cluster.ResumeAsync(node);
                     await cluster.SetLatencyAsync(node, TimeSpan.Zero);
                 }
+                await cluster.RestartDownAsync();
+                return;
+            case FaultAction.KillLeader:
+                var leader = await cluster.KillLeaderAsync();
+                log?.Invoke($"nemesis: killed leader {(leader is { } l ? l.ToString(System.Globalization.CultureInfo.InvariantCulture) : "(none: no leader)")}");
+                return;
+            case FaultAction.RestartDown:
+                await cluster.RestartDownAsync();
                 return;
         }
         foreach (var node in step.Nodes)

@@ -32,6 +32,14 @@ public sealed class NemesisRunnerTests(ITestOutputHelper output)
         public Task SetLatencyAsync(int node, TimeSpan latency) => Note($"latency {node} {latency.TotalMilliseconds}");
 
         public Task KillAndTearAsync(int node, int bytes) => Note($"tear {node} {bytes}");
+
+        public async Task<int?> KillLeaderAsync()
+        {
+            await Note("kill leader");
+            return 0;
+        }
+
+        public Task RestartDownAsync() => Note("restart down");
     }
 
     [Fact]
@@ -50,7 +58,7 @@ public sealed class NemesisRunnerTests(ITestOutputHelper output)
         Assert.Equal(schedule.Steps.Count, log.Count - 1);
         var expected = schedule.Steps.SkipLast(1).Select(s => $"{(s.Action == FaultAction.Kill ? "kill" : "restart")} {s.Nodes[0]}");
         Assert.Equal(expected, cluster.Calls.Take(6));
-        Assert.Equal(["heal 0,1,2", "resume 0", "latency 0 0", "resume 1", "latency 1 0", "resume 2", "latency 2 0"], cluster.Calls.Skip(6));
+        Assert.Equal(["heal 0,1,2", "resume 0", "latency 0 0", "resume 1", "latency 1 0", "resume 2", "latency 2 0", "restart down"], cluster.Calls.Skip(6));
         output.WriteLine(string.Join("\n", log));
     }
 
@@ -64,6 +72,8 @@ public sealed class NemesisRunnerTests(ITestOutputHelper output)
         await NemesisRunner.ApplyAsync(cluster, new FaultStep(TimeSpan.Zero, FaultAction.AddLatency, [1], 150));
         await NemesisRunner.ApplyAsync(cluster, new FaultStep(TimeSpan.Zero, FaultAction.RemoveLatency, [1]));
         await NemesisRunner.ApplyAsync(cluster, new FaultStep(TimeSpan.Zero, FaultAction.KillAndTear, [2], 17));
-        Assert.Equal(["isolate 0,2", "pause 1", "resume 1", "latency 1 150", "latency 1 0", "tear 2 17"], cluster.Calls);
+        await NemesisRunner.ApplyAsync(cluster, new FaultStep(TimeSpan.Zero, FaultAction.KillLeader, []));
+        await NemesisRunner.ApplyAsync(cluster, new FaultStep(TimeSpan.Zero, FaultAction.RestartDown, []));
+        Assert.Equal(["isolate 0,2", "pause 1", "resume 1", "latency 1 150", "latency 1 0", "tear 2 17", "kill leader", "restart down"], cluster.Calls);
     }
 }
