@@ -1,7 +1,8 @@
 // One rate limit in force: its limiter (route-wide) or partitions (per key), built from the
-// options scaled by this sidecar's mesh-wide share. The limiters come from
-// System.Threading.RateLimiting (fixed and sliding windows in manual mode, replenished by a timer
-// on the injected TimeProvider; the concurrency limiter) plus TimeProviderTokenBucket. A new share
+// options scaled by this sidecar's mesh-wide share. All limiters are System.Threading.RateLimiting
+// RateLimiters: the framework's ConcurrencyLimiter, and for rates TimeProviderTokenBucket and
+// TimeProviderWindowLimiter (the framework's rate limiters read Stopwatch, see those files), the
+// windows replenished by a timer on the injected TimeProvider. A new share
 // builds a new generation, swapped whole; requests in flight finish on the one they started with.
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.RateLimiting;
@@ -206,30 +207,11 @@ internal sealed class RateLimitStrategy : IDisposable
                     var fill = previous?.Single is TimeProviderTokenBucket old ? Math.Max(0, old.Tokens) / old.Capacity : 1;
                     return (rate, () => new TimeProviderTokenBucket(rate, capacity, queue, time, fill));
                 }
-                case RateLimitKind.FixedWindow:
+                case RateLimitKind.FixedWindow or RateLimitKind.SlidingWindow:
                 {
                     var permits = Permits(options.Limit, share);
-                    var limiterOptions = new FixedWindowRateLimiterOptions
-                    {
-                        PermitLimit = permits,
-                        Window = options.Window,
-                        QueueLimit = queue,
-                        AutoReplenishment = false,
-                    };
-                    return (permits, () => new FixedWindowRateLimiter(limiterOptions));
-                }
-                case RateLimitKind.SlidingWindow:
-                {
-                    var permits = Permits(options.Limit, share);
-                    var limiterOptions = new SlidingWindowRateLimiterOptions
-                    {
-                        PermitLimit = permits,
-                        Window = options.Window,
-                        SegmentsPerWindow = options.SegmentsPerWindow,
-                        QueueLimit = queue,
-                        AutoReplenishment = false,
-                    };
-                    return (permits, () => new SlidingWindowRateLimiter(limiterOptions));
+                    var segments = options.Kind == RateLimitKind.FixedWindow ? 1 : options.SegmentsPerWindow;
+                    return (permits, () => new TimeProviderWindowLimiter(permits, options.Window, segments, queue));
                 }
                 default:
                 {
