@@ -5,6 +5,7 @@ using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
 
 namespace Mesh.Sidecar.Tests.RateLimiting;
 
