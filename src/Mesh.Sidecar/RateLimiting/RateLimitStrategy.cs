@@ -200,25 +200,25 @@ internal sealed class RateLimitStrategy : IDisposable
             switch (options.Kind)
             {
                 case RateLimitKind.TokenBucket:
-                {
-                    var rate = Math.Max(options.RequestsPerSecond * share, 1e-3);
-                    var capacity = Math.Max(options.EffectiveBurst * share, 1);
-                    // A re-split keeps the route-wide bucket's fill level, so it is no free burst.
-                    var fill = previous?.Single is TimeProviderTokenBucket old ? Math.Max(0, old.Tokens) / old.Capacity : 1;
-                    return (rate, () => new TimeProviderTokenBucket(rate, capacity, queue, time, fill));
-                }
+                    {
+                        var rate = Math.Max(options.RequestsPerSecond * share, 1e-3);
+                        var capacity = Math.Max(options.EffectiveBurst * share, 1);
+                        // A re-split keeps the route-wide bucket's fill level, so it is no free burst.
+                        var fill = previous?.Single is TimeProviderTokenBucket old ? Math.Max(0, old.Tokens) / old.Capacity : 1;
+                        return (rate, () => new TimeProviderTokenBucket(rate, capacity, queue, time, fill));
+                    }
                 case RateLimitKind.FixedWindow or RateLimitKind.SlidingWindow:
-                {
-                    var permits = Permits(options.Limit, share);
-                    var segments = options.Kind == RateLimitKind.FixedWindow ? 1 : options.SegmentsPerWindow;
-                    return (permits, () => new TimeProviderWindowLimiter(permits, options.Window, segments, queue));
-                }
+                    {
+                        var permits = Permits(options.Limit, share);
+                        var segments = options.Kind == RateLimitKind.FixedWindow ? 1 : options.SegmentsPerWindow;
+                        return (permits, () => new TimeProviderWindowLimiter(permits, options.Window, segments, queue));
+                    }
                 default:
-                {
-                    var permits = Permits(options.Limit, share);
-                    var limiterOptions = new ConcurrencyLimiterOptions { PermitLimit = permits, QueueLimit = queue };
-                    return (permits, () => new ConcurrencyLimiter(limiterOptions));
-                }
+                    {
+                        var permits = Permits(options.Limit, share);
+                        var limiterOptions = new ConcurrencyLimiterOptions { PermitLimit = permits, QueueLimit = queue };
+                        return (permits, () => new ConcurrencyLimiter(limiterOptions));
+                    }
             }
         }
 

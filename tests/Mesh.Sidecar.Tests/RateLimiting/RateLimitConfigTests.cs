@@ -35,8 +35,15 @@ public sealed class RateLimitConfigTests
         var sliding = config.Routes[0].RateLimit!;
         Assert.Equal(new RateLimitOptions
         {
-            Name = "reviews", Kind = RateLimitKind.SlidingWindow, Limit = 50, Window = TimeSpan.FromSeconds(10), SegmentsPerWindow = 5,
-            Key = RateLimitKeyKind.Header, KeyHeader = "x-api-key", QueueLimit = 4, MaxPartitions = 500,
+            Name = "reviews",
+            Kind = RateLimitKind.SlidingWindow,
+            Limit = 50,
+            Window = TimeSpan.FromSeconds(10),
+            SegmentsPerWindow = 5,
+            Key = RateLimitKeyKind.Header,
+            KeyHeader = "x-api-key",
+            QueueLimit = 4,
+            MaxPartitions = 500,
         }, sliding);
         var legacy = config.Routes[1].RateLimit!;
         Assert.Equal((RateLimitKind.TokenBucket, 100, 20, RateLimitKeyKind.Route), (legacy.Kind, legacy.RequestsPerSecond, legacy.EffectiveBurst, legacy.Key));
