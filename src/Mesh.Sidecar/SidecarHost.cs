@@ -9,6 +9,7 @@ using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Inbound;
 using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Routing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -35,6 +36,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
     private OutboundHandler? _outbound;
     private InboundHandler? _inbound;
     private AdminHandler? _admin;
+    private SidecarRateLimits? _rateLimits;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private RouteSnapshot? _lastRoutes;
     private Task _routeWatch = Task.CompletedTask;
@@ -99,10 +101,11 @@ public sealed partial class SidecarHost : IAsyncDisposable
         var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
 
         _catalog = new EndpointCatalog(endpointSource, time, _logger);
-        _compiler = new RouteCompiler(_config.Defaults, _catalog, LoadBalancingPolicies.CreateAll(random), time);
+        _rateLimits = new SidecarRateLimits(_config.RateLimits, _options.RateLimitShare, time);
+        _compiler = new RouteCompiler(_config.Defaults, _catalog, LoadBalancingPolicies.CreateAll(random), time, _rateLimits);
         _clients = new ForwarderClients(_config);
         _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time), new EndpointPicker(random), _catalog);
-        _inbound = new InboundHandler(_state, forwarder, _clients);
+        _inbound = new InboundHandler(_state, forwarder, _clients, _rateLimits.Inbound);
         _admin = new AdminHandler(_config, _state, _catalog, time);
         app.Run(Dispatch);
 
@@ -162,6 +165,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         if (_app is not null)
             await _app.DisposeAsync().ConfigureAwait(false);
         _clients?.Dispose();
+        _rateLimits?.Dispose();
         _stopping.Dispose();
     }
 

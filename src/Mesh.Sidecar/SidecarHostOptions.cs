@@ -26,6 +26,12 @@ public sealed class SidecarHostOptions
     /// <summary>When true, /readyz stays 503 until <see cref="SidecarHost.MarkRegistered"/> is called.</summary>
     public bool RequireRegistration { get; init; }
 
+    /// <summary>
+    /// This sidecar's share of mesh-wide rate limits (e.g. a RegistryMeshShare over the service's
+    /// live instances); default: 1, the whole limit.
+    /// </summary>
+    public RateLimiting.MeshShare? RateLimitShare { get; init; }
+
     /// <summary>How long StartAsync waits for the first route set before opening listeners anyway.</summary>
     public TimeSpan InitialRoutesTimeout { get; init; } = TimeSpan.FromSeconds(5);
 }

@@ -101,9 +101,7 @@ internal sealed class AdminHandler(SidecarConfig config, SidecarState state, End
             if (route.Config.RateLimit is { } rateLimit)
             {
                 json.WriteStartObject("rateLimit");
-                json.WriteNumber("requestsPerSecond", rateLimit.RequestsPerSecond);
-                json.WriteNumber("burst", rateLimit.Burst);
-                json.WriteBoolean("enforced", false);
+                RateLimiting.RateLimitDump.Write(json, rateLimit, route.RateLimits);
                 json.WriteEndObject();
             }
             json.WriteEndObject();

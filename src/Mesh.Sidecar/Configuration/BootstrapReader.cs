@@ -3,6 +3,7 @@
 using System.Net;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.RateLimiting;
 using YamlDotNet.RepresentationModel;
 
 namespace Mesh.Sidecar.Configuration;
@@ -36,6 +37,7 @@ internal sealed class BootstrapReader(YamlReader reader)
             DrainTime = map.Duration("drainTime", allowZero: true) ?? TimeSpan.FromSeconds(5),
             Endpoints = ReadEndpoints(map.Map("endpoints")),
             Routes = _routes.ReadRoutes(map.Get("routes"), "routes"),
+            RateLimits = new RateLimitReader(reader).Read(map.Map("rateLimits")),
         };
         map.ReportUnknownFields();
         return config;

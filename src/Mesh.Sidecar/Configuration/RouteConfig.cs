@@ -1,5 +1,7 @@
 // A route document: the same schema inline in sidecar.yaml (`routes:`) and in the registry
 // (`/config/routes/{name}`). Fields left null take the sidecar's `defaults:`.
+using Mesh.Sidecar.RateLimiting;
+
 namespace Mesh.Sidecar.Configuration;
 
 public sealed record RouteConfig
@@ -14,8 +16,8 @@ public sealed record RouteConfig
     public RetryConfig? Retries { get; init; }
     public string? LoadBalancing { get; init; }
     public OutlierDetectionConfig? OutlierDetection { get; init; }
-    /// <summary>Parsed and kept; enforced by the rate-limiting stage (a later issue).</summary>
-    public RateLimitConfig? RateLimit { get; init; }
+    /// <summary>Enforced by the rate-limiting stage (RateLimiting/) after the route matches.</summary>
+    public RateLimitOptions? RateLimit { get; init; }
 }
 
 public sealed record RouteMatchConfig
@@ -67,10 +69,4 @@ public sealed record OutlierDetectionConfig
     public TimeSpan BaseEjectionTime { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan MaxEjectionTime { get; init; } = TimeSpan.FromSeconds(300);
     public int MaxEjectionPercent { get; init; } = 50;
-}
-
-public sealed record RateLimitConfig
-{
-    public int RequestsPerSecond { get; init; }
-    public int Burst { get; init; }
 }

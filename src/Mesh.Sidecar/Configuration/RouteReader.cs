@@ -1,6 +1,7 @@
 // Reads route documents (the `routes:` list of sidecar.yaml, or one registry document) and checks
 // each field where it is read, so every error carries its line and path.
 using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.RateLimiting;
 using YamlDotNet.RepresentationModel;
 
 namespace Mesh.Sidecar.Configuration;
@@ -54,7 +55,7 @@ internal sealed class RouteReader(YamlReader reader)
             Retries = ReadRetries(map.Map("retries"), null),
             LoadBalancing = loadBalancing,
             OutlierDetection = ReadOutlierDetection(map.Map("outlierDetection"), null),
-            RateLimit = ReadRateLimit(map.Map("rateLimit")),
+            RateLimit = new RateLimitReader(reader).ReadRouteLimit(map.Map("rateLimit"), name ?? ""),
         };
         map.ReportUnknownFields();
         return route;
@@ -166,19 +167,6 @@ internal sealed class RouteReader(YamlReader reader)
         };
         if (config.MaxEjectionTime < config.BaseEjectionTime)
             reader.Error(map.Node, map.Child("maxEjectionTime"), "must be >= baseEjectionTime");
-        map.ReportUnknownFields();
-        return config;
-    }
-
-    private RateLimitConfig? ReadRateLimit(MapReader? map)
-    {
-        if (map is null)
-            return null;
-        var config = new RateLimitConfig
-        {
-            RequestsPerSecond = map.Int("requestsPerSecond", min: 1) ?? 0,
-            Burst = map.Int("burst", min: 0) ?? 0,
-        };
         map.ReportUnknownFields();
         return config;
     }

@@ -2,6 +2,7 @@
 // Produced only by SidecarConfigLoader, which validates everything and reports every problem at
 // once; the records themselves hold already-defaulted, valid values.
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.RateLimiting;
 
 namespace Mesh.Sidecar.Configuration;
 
@@ -22,6 +23,8 @@ public sealed record SidecarConfig
     public IReadOnlyList<ServiceEndpoints> Endpoints { get; init; } = [];
     /// <summary>Inline route documents; the registry adds more under /config/routes.</summary>
     public IReadOnlyList<RouteConfig> Routes { get; init; } = [];
+    /// <summary>The inbound rate-limit policy and client-side limits per destination service.</summary>
+    public RateLimitsConfig RateLimits { get; init; } = new();
 }
 
 /// <summary>Who this sidecar speaks for: what it registers as an instance.</summary>

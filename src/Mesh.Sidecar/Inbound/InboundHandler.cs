@@ -1,12 +1,13 @@
 // The inbound path: traffic from remote sidecars goes to the local app over the cached app
 // invoker. While draining, HTTP/1.1 responses say `Connection: close` so callers move on.
 using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Mesh.Sidecar.Inbound;
 
-internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients)
+internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients, RateLimitStage? rateLimits = null)
 {
     private readonly HttpTransformer _transformer = new PreserveHostTransformer();
 
@@ -14,6 +15,9 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
     {
         if (state.IsDraining && HttpProtocol.IsHttp11(context.Request.Protocol))
             context.Response.Headers.Connection = "close";
+        using var permit = await RateLimitStage.AcquireAsync(context, rateLimits).ConfigureAwait(false);
+        if (!permit.IsAcquired)
+            return;
         var error = await forwarder.SendAsync(context, clients.AppPrefix, clients.App, clients.AppRequest, _transformer).ConfigureAwait(false);
         if (error != ForwarderError.None && !context.Response.HasStarted)
             context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;

@@ -4,6 +4,7 @@
 // `x-mesh-error`.
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -46,6 +47,10 @@ internal sealed class OutboundHandler(
                 : MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.UnknownService, $"unknown service '{request.Host}'")).ConfigureAwait(false);
             return;
         }
+
+        using var permit = await RateLimitStage.AcquireAsync(context, route!.RateLimits).ConfigureAwait(false);
+        if (!permit.IsAcquired)
+            return;
 
         Budget.RecordRequest();
         var outbound = new OutboundRequest(this, context, route!, route!.Retries.Attempts > 1 && IsRetryable(context));

@@ -3,6 +3,7 @@
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Polly;
 
@@ -67,6 +68,9 @@ internal sealed class CompiledRoute
     public ILoadBalancingPolicy Policy { get; }
 
     public ResiliencePipeline<AttemptResult> Pipeline { get; }
+
+    /// <summary>The rate limits this route's requests pass (its own, then its services'); null: none.</summary>
+    public RateLimitStage? RateLimits { get; init; }
 
     public bool RetriesOn(int statusCode) => (uint)statusCode < 600 && _retryOnStatus[statusCode];
 

@@ -6,6 +6,7 @@ using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.RateLimiting;
 
 namespace Mesh.Sidecar.Routing;
 
@@ -13,7 +14,8 @@ internal sealed class RouteCompiler(
     RouteDefaults defaults,
     EndpointCatalog catalog,
     FrozenDictionary<string, ILoadBalancingPolicy> policies,
-    TimeProvider timeProvider)
+    TimeProvider timeProvider,
+    SidecarRateLimits? rateLimits = null)
 {
     public RouteTable Compile(RouteSnapshot snapshot)
     {
@@ -77,6 +79,9 @@ internal sealed class RouteCompiler(
             retries,
             config.OutlierDetection ?? defaults.OutlierDetection,
             policy,
-            ResiliencePipelines.Create(timeout, retries, timeProvider));
+            ResiliencePipelines.Create(timeout, retries, timeProvider))
+        {
+            RateLimits = rateLimits?.ForRoute(config, backends.Select(b => b.Service)),
+        };
     }
 }

@@ -391,7 +391,7 @@ public sealed class SidecarProxyTests
         var route = dump.RootElement.GetProperty("routes")[0];
         Assert.Equal("catalog", route.GetProperty("name").GetString());
         Assert.Equal("WeightedRandom", route.GetProperty("loadBalancing").GetString());
-        Assert.False(route.GetProperty("rateLimit").GetProperty("enforced").GetBoolean());
+        Assert.True(route.GetProperty("rateLimit").GetProperty("enforced").GetBoolean());
         var endpoint = dump.RootElement.GetProperty("clusters")[0].GetProperty("endpoints")[0];
         Assert.Equal(7, endpoint.GetProperty("weight").GetInt32());
         Assert.Equal("healthy", endpoint.GetProperty("health").GetString());
