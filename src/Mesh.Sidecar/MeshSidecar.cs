@@ -17,6 +17,8 @@ public sealed class MeshSidecar : IAsyncDisposable
     private readonly RegistryClient? _client;
     private readonly SidecarHost _host;
     private InstanceRegistrar? _registrar;
+    private readonly RateLimiting.MeshShare _share = new();
+    private RateLimiting.RegistryMeshShare? _registryShare;
 
     public MeshSidecar(SidecarConfig config, ILoggerFactory? loggerFactory = null, SidecarHostOptions? options = null)
     {
@@ -36,6 +38,8 @@ public sealed class MeshSidecar : IAsyncDisposable
                 Random = options.Random,
                 ConfigureLogging = options.ConfigureLogging,
                 InitialRoutesTimeout = options.InitialRoutesTimeout,
+                // Mesh-wide rate limits take this instance's share of the service's live weight.
+                RateLimitShare = options.RateLimitShare ?? _share,
                 RequireRegistration = true,
                 OnDraining = async ct =>
                 {
@@ -63,6 +67,8 @@ public sealed class MeshSidecar : IAsyncDisposable
             _registrar = new InstanceRegistrar(_client, _config, _host.InboundUrl.Port, r => _host.MarkRegistered(r),
                 _loggerFactory.CreateLogger<InstanceRegistrar>());
             _registrar.Start();
+            _registryShare = new RateLimiting.RegistryMeshShare(_client, _config.Service.Name, _registrar.Instance.Id, _registrar.Instance.Weight);
+            _registryShare.Changed += _share.Set;
         }
     }
 
@@ -88,6 +94,8 @@ public sealed class MeshSidecar : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _host.DisposeAsync().ConfigureAwait(false);
+        if (_registryShare is not null)
+            await _registryShare.DisposeAsync().ConfigureAwait(false);
         if (_registrar is not null)
             await _registrar.DisposeAsync().ConfigureAwait(false);
         _client?.Dispose();
