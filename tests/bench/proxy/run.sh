@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# tests/bench/proxy/run.sh [--quick] [-n ROUNDS] [-d SECONDS] [-c CONNECTIONS]
+#
+# Measures, interleaved in one run on loopback: direct calls to a 100-byte Kestrel upstream,
+# bare YARP, nginx, haproxy, one Mesh sidecar (outbound → upstream), and two Mesh sidecars as
+# in a real mesh (app → sidecar A outbound → sidecar B inbound over h2c → upstream).
+# Prints wrk-compare.sh's table: median RPS, added p50/p99 vs direct, CPU µs per request of the
+# proxy process(es), and the sidecars' RSS idle and after load.
+# --quick: 1 round of 3 s, direct and the Mesh targets only (a smoke test that the harness runs).
+# Installs wrk, nginx and haproxy from Debian's packages when missing (needs root).
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../../.." && pwd)
+ROUNDS=3 DUR=10 CONNS=32 QUICK=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) QUICK=1; ROUNDS=1; DUR=3; shift ;;
+    -n) ROUNDS=$2; shift 2 ;; -d) DUR=$2; shift 2 ;; -c) CONNS=$2; shift 2 ;;
+    *) sed -n '2,12p' "$0"; exit 1 ;;
+  esac
+done
+export PEERS_WORK=${PEERS_WORK:-/tmp/mesh-proxy-bench}
+W=$PEERS_WORK; mkdir -p "$W/mesh"
+MESH="dotnet $ROOT/artifacts/bin/Mesh.Cli/release/mesh.dll"
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; "$HERE/peers.sh" stop >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+(cd "$ROOT" && dotnet build Mesh.sln -c Release -nologo -clp:ErrorsOnly >/dev/null)
+# peers.sh builds and starts the upstream (:5001), YARP (:6001), nginx (:6002), haproxy (:6003).
+cp "$HERE"/haproxy.cfg "$HERE"/nginx.conf.in "$W/" 2>/dev/null || true
+"$HERE/peers.sh" start
+
+write_sidecar() { # name outbound inbound admin upstream-port upstream-protocol
+  cat > "$W/mesh/$1.yaml" <<YAML
+service: { name: bench-$1 }
+app: { address: "http://127.0.0.1:5001" }
+listeners:
+  outbound: 127.0.0.1:$2
+  inbound: { address: "127.0.0.1:$3", protocols: h2c }
+  admin: 127.0.0.1:$4
+upstream: { protocol: $6 }
+endpoints:
+  upstream:
+    - { id: up-1, address: 127.0.0.1, port: $5 }
+routes:
+  - { name: all, service: upstream, retries: { attempts: 1 } }
+YAML
+}
+# One sidecar: outbound straight to the upstream (HTTP/1.1).
+write_sidecar one 15101 15106 15100 5001 http1
+# Two sidecars: A's outbound → B's inbound (h2c, multiplexed) → B's app, the upstream.
+write_sidecar b 15201 15206 15200 5001 http1
+write_sidecar a 15301 15306 15300 15206 http2
+for s in one b a; do
+  $MESH sidecar --config "$W/mesh/$s.yaml" > "$W/mesh/$s.log" 2>&1 &
+  PIDS+=($!); eval "PID_$s=$!"
+done
+sleep 4
+for p in 15101 15301; do curl -sf -o /dev/null -H "Host: upstream" "http://127.0.0.1:$p/" || { echo "sidecar on :$p not answering"; cat "$W"/mesh/*.log; exit 1; }; done
+rss() { awk '/VmRSS/{printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
+echo "# sidecar RSS idle: one $(rss "$PID_one"), a $(rss "$PID_a"), b $(rss "$PID_b")"
+
+mapfile -t PEER < <("$HERE/peers.sh" pids)
+UP=$(cat "$W/pids/up1.pid")
+ARGS=(-n "$ROUNDS" -d "$DUR" -c "$CONNS" -w "$([ $QUICK = 1 ] && echo 1 || echo 8)" -H "Host: upstream")
+TARGETS=(direct=http://127.0.0.1:5001/)
+PARGS=(-P "direct=$UP")
+if [ $QUICK = 0 ]; then
+  TARGETS+=(yarp=http://127.0.0.1:6001/ nginx=http://127.0.0.1:6002/ haproxy=http://127.0.0.1:6003/)
+  for l in "${PEER[@]}"; do case $l in yarp=*|nginx=*|haproxy=*) PARGS+=(-P "$l") ;; esac; done
+fi
+TARGETS+=(mesh-1=http://127.0.0.1:15101/ mesh-2=http://127.0.0.1:15301/)
+PARGS+=(-P "mesh-1=$PID_one,$UP" -P "mesh-2=$PID_a,$PID_b,$UP")
+"$HERE/wrk-compare.sh" "${ARGS[@]}" "${PARGS[@]}" "${TARGETS[@]}"
+echo "# sidecar RSS after load: one $(rss "$PID_one"), a $(rss "$PID_a"), b $(rss "$PID_b")"
