@@ -7,7 +7,7 @@ using YamlDotNet.RepresentationModel;
 
 namespace Mesh.Sidecar.Configuration;
 
-internal sealed class BootstrapReader(YamlReader reader)
+internal sealed partial class BootstrapReader(YamlReader reader)
 {
     private readonly RouteReader _routes = new(reader);
 
@@ -36,7 +36,10 @@ internal sealed class BootstrapReader(YamlReader reader)
             DrainTime = map.Duration("drainTime", allowZero: true) ?? TimeSpan.FromSeconds(5),
             Endpoints = ReadEndpoints(map.Map("endpoints")),
             Routes = _routes.ReadRoutes(map.Get("routes"), "routes"),
+            Tls = ReadTls(map.Map("tls")),
+            Authorization = ReadAuthorization(map.Get("authorization"), yaml),
         };
+        CheckSecurity(config, map);
         map.ReportUnknownFields();
         return config;
     }

@@ -22,6 +22,10 @@ public sealed record SidecarConfig
     public IReadOnlyList<ServiceEndpoints> Endpoints { get; init; } = [];
     /// <summary>Inline route documents; the registry adds more under /config/routes.</summary>
     public IReadOnlyList<RouteConfig> Routes { get; init; } = [];
+    /// <summary>mTLS between sidecars (`tls:`); off by default.</summary>
+    public TlsConfig Tls { get; init; } = new();
+    /// <summary>Inline authorization policies (`authorization:`); the registry adds more under /config/policies.</summary>
+    public IReadOnlyList<Security.AuthorizationPolicy> Authorization { get; init; } = [];
 }
 
 /// <summary>Who this sidecar speaks for: what it registers as an instance.</summary>

@@ -1,12 +1,13 @@
 // The inbound path: traffic from remote sidecars goes to the local app over the cached app
 // invoker. While draining, HTTP/1.1 responses say `Connection: close` so callers move on.
 using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Mesh.Sidecar.Inbound;
 
-internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients)
+internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients, SidecarSecurity? security = null)
 {
     private readonly HttpTransformer _transformer = new PreserveHostTransformer();
 
@@ -14,6 +15,12 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
     {
         if (state.IsDraining && HttpProtocol.IsHttp11(context.Request.Protocol))
             context.Response.Headers.Connection = "close";
+        if (security is not null)
+        {
+            security.CountInbound(context);
+            if (!await security.Authorization.AuthorizeAsync(context).ConfigureAwait(false))
+                return;
+        }
         var error = await forwarder.SendAsync(context, clients.AppPrefix, clients.App, clients.AppRequest, _transformer).ConfigureAwait(false);
         if (error != ForwarderError.None && !context.Response.HasStarted)
             context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
@@ -28,6 +35,10 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
             var host = httpContext.Request.Headers.Host;
             if (host.Count == 1)
                 proxyRequest.Headers.Host = host.ToString();
+            // Only this sidecar may say who called: a caller's own x-mesh-caller never reaches the app.
+            proxyRequest.Headers.Remove(SidecarSecurity.CallerHeader);
+            if (httpContext.GetCallerIdentity() is { } caller)
+                proxyRequest.Headers.TryAddWithoutValidation(SidecarSecurity.CallerHeader, caller.ToString());
         }
     }
 }
