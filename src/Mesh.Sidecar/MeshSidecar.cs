@@ -6,6 +6,7 @@ using Mesh.Registry.Client;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Registration;
+using Mesh.Sidecar.Security;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Sidecar;
@@ -19,6 +20,7 @@ public sealed class MeshSidecar : IAsyncDisposable
     private InstanceRegistrar? _registrar;
     private readonly RateLimiting.MeshShare _share = new();
     private RateLimiting.RegistryMeshShare? _registryShare;
+    private PolicyWatcher? _policies;
 
     public MeshSidecar(SidecarConfig config, ILoggerFactory? loggerFactory = null, SidecarHostOptions? options = null)
     {
@@ -59,8 +61,32 @@ public sealed class MeshSidecar : IAsyncDisposable
     /// <summary>The instance this sidecar registers (null without a registry).</summary>
     public ServiceInstance? Instance => _registrar?.Instance;
 
+    /// <summary>mTLS state (identity, certificate, policies) when `tls:` is on, after start; null otherwise.</summary>
+    public SidecarSecurity? Security => _host.Security;
+
+    /// <summary>When the workload certificate presented now expires; null without mTLS (for telemetry).</summary>
+    public DateTimeOffset? CertificateExpiresAt => _host.Security?.CertificateExpiresAt;
+
+    /// <summary>Registry policy documents that were refused at the last change (name → problem).</summary>
+    public IReadOnlyDictionary<string, string> PolicyErrors => _policies?.Errors ?? new Dictionary<string, string>();
+
+    /// <summary>
+    /// Starts the sidecar. With `tls:` on, first gets the trust bundle and a certificate from the
+    /// registry (throws <see cref="SidecarStartupException"/> if the join token is refused), so the
+    /// listeners open with mTLS from the first connection.
+    /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (_config.Tls.Enabled)
+        {
+            if (_client is null)
+                throw new SidecarStartupException("tls needs registry.addresses: the registry is the certificate authority");
+            var security = await SidecarIdentityBootstrap.StartAsync(_client, _config, _loggerFactory.CreateLogger("Mesh.Sidecar.Security"), cancellationToken).ConfigureAwait(false);
+            _host.Security = security;
+            _policies = new PolicyWatcher(_client, security.Authorization, _config.Authorization, _loggerFactory.CreateLogger<PolicyWatcher>());
+            _policies.Start();
+        }
+
         await _host.StartAsync(cancellationToken).ConfigureAwait(false);
         if (_client is not null)
         {
@@ -98,6 +124,10 @@ public sealed class MeshSidecar : IAsyncDisposable
             await _registryShare.DisposeAsync().ConfigureAwait(false);
         if (_registrar is not null)
             await _registrar.DisposeAsync().ConfigureAwait(false);
+        if (_policies is not null)
+            await _policies.DisposeAsync().ConfigureAwait(false);
+        if (_host.Security is { } security)
+            await security.DisposeAsync().ConfigureAwait(false);
         _client?.Dispose();
     }
 }

@@ -11,6 +11,7 @@ using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Routing;
+using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -67,11 +68,17 @@ public sealed partial class SidecarHost : IAsyncDisposable
 
     public Uri OutboundUrl => Url(_config.Listeners.Outbound, _outboundPort);
 
-    public Uri InboundUrl => Url(_config.Listeners.Inbound, _inboundPort);
+    /// <summary>The inbound listener; https:// when <see cref="Security"/> is set.</summary>
+    public Uri InboundUrl => Security is null
+        ? Url(_config.Listeners.Inbound, _inboundPort)
+        : new UriBuilder(Url(_config.Listeners.Inbound, _inboundPort)) { Scheme = "https" }.Uri;
 
     public Uri AdminUrl => Url(_config.Listeners.Admin, _adminPort);
 
     public bool IsReady => _state.IsReady;
+
+    /// <summary>mTLS for the inbound listener and outbound hops; null = plaintext. Set before <see cref="StartAsync"/>.</summary>
+    public SidecarSecurity? Security { get; set; }
 
     /// <summary>Tells readiness that the instance is (or no longer is) registered.</summary>
     public void MarkRegistered(bool registered = true) => _state.MarkRegistered(registered);
@@ -104,9 +111,9 @@ public sealed partial class SidecarHost : IAsyncDisposable
         _rateLimits = new SidecarRateLimits(_config.RateLimits, _options.RateLimitShare, time);
         _compiler = new RouteCompiler(_config.Defaults, _catalog, LoadBalancingPolicies.CreateAll(random), time, _rateLimits);
         _clients = new ForwarderClients(_config);
-        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time), new EndpointPicker(random), _catalog);
-        _inbound = new InboundHandler(_state, forwarder, _clients, _rateLimits.Inbound);
-        _admin = new AdminHandler(_config, _state, _catalog, time);
+        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time), new EndpointPicker(random), _catalog, Security);
+        _inbound = new InboundHandler(_state, forwarder, _clients, Security, _rateLimits.Inbound);
+        _admin = new AdminHandler(_config, _state, _catalog, time, Security);
         app.Run(Dispatch);
 
         _catalog.ServicesChanged += Recompile;
@@ -207,6 +214,8 @@ public sealed partial class SidecarHost : IAsyncDisposable
                     ListenerProtocols.Http1 => HttpProtocols.Http1,
                     _ => HttpProtocols.Http1AndHttp2,
                 };
+                if (index == 1 && Security is { } security)
+                    options.UseMeshTls(security.Certificates, security.Validator, security.Mode);
                 listeners[index] = options;
             });
         }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Hosting;
 
 namespace Mesh.Cli.Commands;
@@ -29,9 +30,30 @@ internal static class RegistryCommand
             DefaultValueFactory = _ => 20_000,
         };
 
+        var trustDomain = new Option<string>("--trust-domain")
+        {
+            Description = "Trust domain of the mesh CA the cluster creates on first start (SPIFFE ids spiffe://DOMAIN/ns/NS/sa/SERVICE).",
+            DefaultValueFactory = _ => "mesh.local",
+        };
+        var certLifetime = new Option<string>("--cert-lifetime")
+        {
+            Description = "Lifetime of workload certificates: 30s, 15m, 24h, 7d (1s .. 30d).",
+            DefaultValueFactory = _ => "24h",
+        };
+        var joinToken = new Option<string[]>("--join-token")
+        {
+            Description = "A join token sidecars present to get certificates: NAMESPACE[/SERVICE]=TOKEN (16+ characters). Repeatable. "
+                + "Stored only as a salted hash, replicated to every node.",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var joinTokensFile = new Option<string?>("--join-tokens-file")
+        {
+            Description = "A file of join tokens, one NAMESPACE[/SERVICE]=TOKEN per line ('#' comments).",
+        };
+
         var command = new Command("registry", "Run one node of the replicated registry cluster.")
         {
-            id, peers, data, client, snapshotEvery,
+            id, peers, data, client, snapshotEvery, trustDomain, certLifetime, joinToken, joinTokensFile,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -50,6 +72,9 @@ internal static class RegistryCommand
                     DataDirectory = parseResult.GetValue(data)!,
                     ClientEndPoint = clientEndPoint,
                     SnapshotEvery = Math.Max(100, parseResult.GetValue(snapshotEvery)),
+                    TrustDomain = parseResult.GetValue(trustDomain)!,
+                    CertificateLifetime = ParseLifetime(parseResult.GetValue(certLifetime)!),
+                    JoinTokens = ReadJoinTokens(parseResult.GetValue(joinToken) ?? [], parseResult.GetValue(joinTokensFile)),
                 });
                 await node.StartAsync(cancellationToken);
             }
@@ -77,5 +102,44 @@ internal static class RegistryCommand
             return 0;
         });
         return command;
+    }
+
+    private static IReadOnlyList<JoinTokenGrant> ReadJoinTokens(string[] flags, string? file)
+    {
+        var grants = new List<JoinTokenGrant>();
+        foreach (var flag in flags)
+        {
+            try
+            {
+                grants.Add(JoinTokenGrant.Parse(flag));
+            }
+            catch (FormatException e)
+            {
+                // The message never repeats the token itself.
+                throw new FormatException($"--join-token: {e.Message}", e);
+            }
+        }
+
+        if (file is not null)
+            grants.AddRange(JoinTokenGrant.ParseFile(file));
+        return grants;
+    }
+
+    /// <summary>A number and a unit: s, m, h or d (e.g. 30s, 24h, 7d).</summary>
+    internal static TimeSpan ParseLifetime(string text)
+    {
+        var trimmed = text.Trim();
+        if (trimmed.Length >= 2 && double.TryParse(trimmed[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0)
+        {
+            switch (trimmed[^1])
+            {
+                case 's': return TimeSpan.FromSeconds(value);
+                case 'm': return TimeSpan.FromMinutes(value);
+                case 'h': return TimeSpan.FromHours(value);
+                case 'd': return TimeSpan.FromDays(value);
+            }
+        }
+
+        throw new FormatException($"--cert-lifetime '{text}' is not a duration such as 30s, 15m, 24h or 7d");
     }
 }

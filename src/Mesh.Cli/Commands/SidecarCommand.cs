@@ -36,6 +36,11 @@ internal static class SidecarCommand
                 await MeshSidecar.RunAsync(loaded, cancellationToken);
                 return 0;
             }
+            catch (SidecarStartupException ex)
+            {
+                result.InvocationConfiguration.Error.WriteLine($"mesh sidecar: {ex.Message}");
+                return 2;
+            }
             catch (IOException ex)
             {
                 // Kestrel reports an address in use as an IOException.

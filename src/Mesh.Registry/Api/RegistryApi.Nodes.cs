@@ -6,7 +6,13 @@ namespace Mesh.Registry.Api;
 
 internal sealed partial class RegistryApi
 {
-    private Task NodesAsync(HttpContext context, string path, string method) => method switch
+    private Task NodesAsync(HttpContext context, string path, string method)
+    {
+        GuardCa(path, subtree: method == "DELETE");
+        return NodesCoreAsync(context, path, method);
+    }
+
+    private Task NodesCoreAsync(HttpContext context, string path, string method) => method switch
     {
         "GET" => GetNodeAsync(context, path),
         "POST" => CreateNodeAsync(context, path),

@@ -97,6 +97,7 @@ internal sealed partial class RegistryApi
         var path = String(op, "path", i) ?? throw ApiException.BadRequest($"op {i} has no path");
         if (!NodePath.IsValid(path))
             throw new ApiException(400, ApiErrors.InvalidPath, $"op {i}: '{path}' is not a valid node path");
+        GuardCa(path, subtree: String(op, "op", i) == "delete");
         var version = Long(op, "version", i) ?? -1;
         return String(op, "op", i) switch
         {

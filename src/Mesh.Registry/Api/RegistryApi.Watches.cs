@@ -12,6 +12,7 @@ internal sealed partial class RegistryApi
 
     private async Task WatchAsync(HttpContext context, string path)
     {
+        GuardCa(path, subtree: false);
         var after = Query.Long(context, "after") ?? store.AppliedIndex;
         var recursive = Query.Bool(context, "recursive");
         var wait = WaitOf(context);
@@ -23,6 +24,9 @@ internal sealed partial class RegistryApi
             w.WriteStartArray("events");
             foreach (var e in result.Events)
             {
+                // A recursive watch above /mesh/ca does not see the CA's nodes change.
+                if (recursive && CertificateAuthority.RegistryCertificateAuthority.IsCaPath(e.Path))
+                    continue;
                 w.WriteStartObject();
                 w.WriteNumber("index", e.Index);
                 w.WriteString("type", TypeName(e.Type));

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Core.Paths;
 using Mesh.Registry.Core.Results;
@@ -24,7 +25,8 @@ internal sealed partial class RegistryApi(
     RegistryWriter writer,
     LeaderForwarder forwarder,
     RegistryMetrics metrics,
-    TimeSpan requestTimeout)
+    TimeSpan requestTimeout,
+    RegistryCertificateAuthority ca)
 {
     private static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan DefaultWatchWait = TimeSpan.FromSeconds(30);
@@ -82,6 +84,8 @@ internal sealed partial class RegistryApi(
             return SessionsAsync(context, path["/v1/sessions".Length..], method);
         if (path == "/v1/watch" || path.StartsWith("/v1/watch/", StringComparison.Ordinal))
             return Only(context, "GET", () => WatchAsync(context, NodePathOf(path, "/v1/watch".Length)));
+        if (path.StartsWith("/v1/ca/", StringComparison.Ordinal))
+            return CaAsync(context, path);
         if (path == "/v1/services" || path == "/v1/services/")
             return Only(context, "GET", () => ServicesAsync(context));
         if (path.StartsWith("/v1/services/", StringComparison.Ordinal))

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Mesh.Registry.Api;
+using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Sessions;
 using Mesh.Registry.Storage;
@@ -50,6 +51,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         Members = ResolveMembers(_options);
+        ValidateCaOptions(_options);
         var loggerFactory = _options.LoggerFactory ?? (_ownedLoggerFactory = DefaultLoggerFactory());
         var logger = loggerFactory.CreateLogger<RegistryNode>();
         try
@@ -91,9 +93,14 @@ public sealed partial class RegistryNode : IAsyncDisposable
             expiry.Start();
             Push(expiry.DisposeAsync);
 
+            var ca = new RegistryCertificateAuthority(consensus, Store, writer, _options.TrustDomain, _options.CertificateLifetime,
+                _options.JoinTokens, _options.TimeProvider, loggerFactory.CreateLogger<RegistryCertificateAuthority>());
+            ca.Start();
+            Push(ca.DisposeAsync);
+
             var forwarder = new LeaderForwarder(Members);
             Push(() => { forwarder.Dispose(); return ValueTask.CompletedTask; });
-            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout);
+            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca);
             var app = BuildWebApp(api, metrics.MeterName);
             Push(app.DisposeAsync);
             try
@@ -157,6 +164,19 @@ public sealed partial class RegistryNode : IAsyncDisposable
             throw new StartupException($"--peers lists {options.Members.Count} members; use an odd number (1, 3 or 5): an even count tolerates no more failures than one fewer");
         var self = options.Members.Single(m => m.Id == options.Id);
         return options.Members.Select(m => m == self && m.ClientEndPoint is null ? m with { ClientEndPoint = options.ClientEndPoint } : m).ToArray();
+    }
+
+    private static void ValidateCaOptions(RegistryNodeOptions options)
+    {
+        if (Mesh.Registry.Client.Identity.SpiffeId.ValidateTrustDomain(options.TrustDomain) is { } error)
+            throw new StartupException($"--trust-domain: {error}");
+        if (options.CertificateLifetime < TimeSpan.FromSeconds(1) || options.CertificateLifetime > MeshCertificateAuthority.MaxWorkloadLifetime)
+            throw new StartupException($"--cert-lifetime {options.CertificateLifetime} is out of range (1s .. {MeshCertificateAuthority.MaxWorkloadLifetime.TotalDays:0} days)");
+        foreach (var grant in options.JoinTokens)
+        {
+            if (grant.Token.Length < JoinTokens.MinimumLength)
+                throw new StartupException($"{grant}: a join token needs at least {JoinTokens.MinimumLength} characters");
+        }
     }
 
     private static int FreeLoopbackPort()

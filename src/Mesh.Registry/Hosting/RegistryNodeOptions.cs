@@ -34,4 +34,13 @@ public sealed record RegistryNodeOptions
     public TimeSpan LowerElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(600);
 
     public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(1200);
+
+    /// <summary>Trust domain of the mesh CA the leader creates when the cluster has none yet (<c>--trust-domain</c>).</summary>
+    public string TrustDomain { get; init; } = "mesh.local";
+
+    /// <summary>Lifetime of the workload certificates this node signs (<c>--cert-lifetime</c>), 1 s .. 30 days.</summary>
+    public TimeSpan CertificateLifetime { get; init; } = CertificateAuthority.MeshCertificateAuthority.DefaultWorkloadLifetime;
+
+    /// <summary>Join tokens (<c>--join-token</c>, <c>--join-tokens-file</c>): hashed, then replicated under /mesh/ca/tokens.</summary>
+    public IReadOnlyList<CertificateAuthority.JoinTokenGrant> JoinTokens { get; init; } = [];
 }

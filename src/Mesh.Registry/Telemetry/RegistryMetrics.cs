@@ -16,6 +16,8 @@ internal sealed class RegistryMetrics : IDisposable
     private readonly Histogram<double> _writeDuration;
     private readonly Counter<long> _leaderChanges;
     private readonly Counter<long> _forwarded;
+    private readonly Counter<long> _caSigned;
+    private readonly Counter<long> _caRefused;
 
     public RegistryMetrics(int nodeId)
     {
@@ -26,6 +28,8 @@ internal sealed class RegistryMetrics : IDisposable
         _writeDuration = _meter.CreateHistogram("mesh.registry.write.duration", "s", "Time from proposing a write on the leader to its result", null, buckets);
         _leaderChanges = _meter.CreateCounter<long>("mesh.registry.leader.changes", description: "Leader changes seen by this node");
         _forwarded = _meter.CreateCounter<long>("mesh.registry.forwarded.requests", description: "Requests forwarded to the leader");
+        _caSigned = _meter.CreateCounter<long>("mesh.registry.ca.signed", description: "Workload certificates signed by this node");
+        _caRefused = _meter.CreateCounter<long>("mesh.registry.ca.refused", description: "Signing requests refused (join token or bad request)");
     }
 
     public string MeterName { get; }
@@ -48,6 +52,10 @@ internal sealed class RegistryMetrics : IDisposable
     public void LeaderChanged() => _leaderChanges.Add(1);
 
     public void Forwarded() => _forwarded.Add(1);
+
+    public void CaSigned() => _caSigned.Add(1);
+
+    public void CaSignRefused() => _caRefused.Add(1);
 
     public void Dispose() => _meter.Dispose();
 }

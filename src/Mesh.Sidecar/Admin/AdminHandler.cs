@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Admin;
 
-internal sealed class AdminHandler(SidecarConfig config, SidecarState state, EndpointCatalog catalog, TimeProvider timeProvider)
+internal sealed class AdminHandler(SidecarConfig config, SidecarState state, EndpointCatalog catalog, TimeProvider timeProvider, Security.SidecarSecurity? security = null)
 {
     public Task HandleAsync(HttpContext context)
     {
@@ -50,6 +50,12 @@ internal sealed class AdminHandler(SidecarConfig config, SidecarState state, End
         json.WriteBoolean("ready", state.IsReady);
         json.WriteBoolean("draining", state.IsDraining);
         json.WriteNumber("routesIndex", table.Index);
+        json.WriteStartObject("tls");
+        if (security is null)
+            json.WriteString("mode", "off");
+        else
+            security.WriteConfigDump(json, timeProvider);
+        json.WriteEndObject();
 
         json.WriteStartArray("routes");
         foreach (var route in table.Routes)

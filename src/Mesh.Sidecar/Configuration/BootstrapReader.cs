@@ -8,7 +8,7 @@ using YamlDotNet.RepresentationModel;
 
 namespace Mesh.Sidecar.Configuration;
 
-internal sealed class BootstrapReader(YamlReader reader)
+internal sealed partial class BootstrapReader(YamlReader reader)
 {
     private readonly RouteReader _routes = new(reader);
 
@@ -38,7 +38,10 @@ internal sealed class BootstrapReader(YamlReader reader)
             Endpoints = ReadEndpoints(map.Map("endpoints")),
             Routes = _routes.ReadRoutes(map.Get("routes"), "routes"),
             RateLimits = new RateLimitReader(reader).Read(map.Map("rateLimits")),
+            Tls = ReadTls(map.Map("tls")),
+            Authorization = ReadAuthorization(map.Get("authorization"), yaml),
         };
+        CheckSecurity(config, map);
         map.ReportUnknownFields();
         return config;
     }

@@ -25,6 +25,10 @@ public sealed record SidecarConfig
     public IReadOnlyList<RouteConfig> Routes { get; init; } = [];
     /// <summary>The inbound rate-limit policy and client-side limits per destination service.</summary>
     public RateLimitsConfig RateLimits { get; init; } = new();
+    /// <summary>mTLS between sidecars (`tls:`); off by default.</summary>
+    public TlsConfig Tls { get; init; } = new();
+    /// <summary>Inline authorization policies (`authorization:`); the registry adds more under /config/policies.</summary>
+    public IReadOnlyList<Security.AuthorizationPolicy> Authorization { get; init; } = [];
 }
 
 /// <summary>Who this sidecar speaks for: what it registers as an instance.</summary>

@@ -2,12 +2,13 @@
 // invoker. While draining, HTTP/1.1 responses say `Connection: close` so callers move on.
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.RateLimiting;
+using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Mesh.Sidecar.Inbound;
 
-internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients, RateLimitStage? rateLimits = null)
+internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients, SidecarSecurity? security = null, RateLimitStage? rateLimits = null)
 {
     private readonly HttpTransformer _transformer = new PreserveHostTransformer();
 
@@ -15,6 +16,13 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
     {
         if (state.IsDraining && HttpProtocol.IsHttp11(context.Request.Protocol))
             context.Response.Headers.Connection = "close";
+        // Authorization first: a denied caller does not use up rate-limit permits.
+        if (security is not null)
+        {
+            security.CountInbound(context);
+            if (!await security.Authorization.AuthorizeAsync(context).ConfigureAwait(false))
+                return;
+        }
         using var permit = await RateLimitStage.AcquireAsync(context, rateLimits).ConfigureAwait(false);
         if (!permit.IsAcquired)
             return;
@@ -32,6 +40,10 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
             var host = httpContext.Request.Headers.Host;
             if (host.Count == 1)
                 proxyRequest.Headers.Host = host.ToString();
+            // Only this sidecar may say who called: a caller's own x-mesh-caller never reaches the app.
+            proxyRequest.Headers.Remove(SidecarSecurity.CallerHeader);
+            if (httpContext.GetCallerIdentity() is { } caller)
+                proxyRequest.Headers.TryAddWithoutValidation(SidecarSecurity.CallerHeader, caller.ToString());
         }
     }
 }

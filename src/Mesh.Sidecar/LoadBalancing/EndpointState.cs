@@ -20,11 +20,13 @@ internal sealed class EndpointState
 
     private MeshEndpoint _endpoint;
     private string _destinationPrefix;
+    private string _tlsDestinationPrefix;
 
     public EndpointState(MeshEndpoint endpoint)
     {
         _endpoint = endpoint;
         _destinationPrefix = MakePrefix(endpoint);
+        _tlsDestinationPrefix = "https" + _destinationPrefix[4..];
     }
 
     public MeshEndpoint Endpoint => Volatile.Read(ref _endpoint);
@@ -32,11 +34,16 @@ internal sealed class EndpointState
     /// <summary>"http://address:port", built once per endpoint change, never per request.</summary>
     public string DestinationPrefix => Volatile.Read(ref _destinationPrefix);
 
+    /// <summary>"https://address:port", for mTLS hops.</summary>
+    public string TlsDestinationPrefix => Volatile.Read(ref _tlsDestinationPrefix);
+
     public bool IsEjected => Volatile.Read(ref EjectedUntil) != 0;
 
     public void Update(MeshEndpoint endpoint)
     {
-        Volatile.Write(ref _destinationPrefix, MakePrefix(endpoint));
+        var prefix = MakePrefix(endpoint);
+        Volatile.Write(ref _destinationPrefix, prefix);
+        Volatile.Write(ref _tlsDestinationPrefix, "https" + prefix[4..]);
         Volatile.Write(ref _endpoint, endpoint);
     }
 

@@ -21,7 +21,8 @@ internal sealed class OutboundHandler(
     RetryBudget budget,
     OutlierDetector outliers,
     EndpointPicker picker,
-    EndpointCatalog catalog)
+    EndpointCatalog catalog,
+    Security.SidecarSecurity? security = null)
 {
     /// <summary>How long a request naming a service nobody asked for yet waits for its first endpoints.</summary>
     private static readonly TimeSpan DiscoveryWait = TimeSpan.FromSeconds(2);
@@ -105,7 +106,9 @@ internal sealed class OutboundHandler(
         ForwarderError error;
         try
         {
-            error = await forwarder.SendAsync(context, endpoint.DestinationPrefix, clients.Upstream, clients.UpstreamRequest, outbound, cancellationToken).ConfigureAwait(false);
+            error = security is null
+                ? await forwarder.SendAsync(context, endpoint.DestinationPrefix, clients.Upstream, clients.UpstreamRequest, outbound, cancellationToken).ConfigureAwait(false)
+                : await forwarder.SendAsync(context, endpoint.TlsDestinationPrefix, security.UpstreamFor(cluster!.Service, endpoint.Endpoint), security.UpstreamRequest, outbound, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

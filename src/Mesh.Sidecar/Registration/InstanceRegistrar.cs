@@ -26,7 +26,10 @@ public sealed partial class InstanceRegistrar(
         Weight = config.Service.Weight,
         Version = config.Service.Version,
         Zone = config.Service.Zone,
-        Labels = config.Service.Labels.ToImmutableSortedDictionary(StringComparer.Ordinal),
+        // With mTLS, callers need the namespace to know which SPIFFE id this instance must present.
+        Labels = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, config.Tls.Enabled && !config.Service.Labels.ContainsKey(Security.SidecarSecurity.NamespaceLabel)
+            ? config.Service.Labels.Append(new KeyValuePair<string, string>(Security.SidecarSecurity.NamespaceLabel, config.Service.Namespace))
+            : config.Service.Labels),
     };
 
     /// <summary>Starts registering in the background (waiting for the app's health first).</summary>

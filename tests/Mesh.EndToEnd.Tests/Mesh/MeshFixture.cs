@@ -1,4 +1,6 @@
+using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client;
+using Mesh.Registry.Hosting;
 using Mesh.Sidecar;
 using Mesh.Sidecar.Configuration;
 using Microsoft.AspNetCore.Http;
@@ -9,9 +11,14 @@ namespace Mesh.EndToEnd.Tests.Mesh;
 /// <summary>
 /// A real mesh in one process: a 3-node registry on loopback, and apps each with a
 /// <see cref="MeshSidecar"/> that registers the app and discovers the others through the registry.
+/// The registry accepts the join tokens <see cref="ShopToken"/> (any service in namespace
+/// <c>shop</c>) and <see cref="CatalogToken"/> (only <c>shop/catalog</c>).
 /// </summary>
 internal sealed class MeshFixture : IAsyncDisposable
 {
+    public const string ShopToken = "shop-join-token-0123456789abcdef";
+    public const string CatalogToken = "catalog-join-token-0123456789abc";
+
     private readonly List<IAsyncDisposable> _owned = [];
 
     private MeshFixture(TestCluster cluster) => Cluster = cluster;
@@ -20,18 +27,27 @@ internal sealed class MeshFixture : IAsyncDisposable
 
     public string RegistryAddresses => string.Join(',', Cluster.Nodes.Where(n => n is not null).Select(n => n!.ClientUrl));
 
-    public static async Task<MeshFixture> StartAsync() => new(await TestCluster.StartAsync(3));
+    public static async Task<MeshFixture> StartAsync(Func<RegistryNodeOptions, RegistryNodeOptions>? configure = null) =>
+        new(await TestCluster.StartAsync(3, o => (configure ?? (x => x))(o with
+        {
+            JoinTokens = [JoinTokenGrant.Parse("shop=" + ShopToken), JoinTokenGrant.Parse("shop/catalog=" + CatalogToken)],
+        })));
+
+    /// <summary>The `tls:` section for a sidecar of namespace shop (use with <see cref="AddServiceAsync"/>'s <c>@namespace: "shop"</c>).</summary>
+    public static string Tls(string mode = "strict", string token = ShopToken) => $"tls:\n  mode: {mode}\n  joinToken: {token}\n";
 
     public RegistryClient Client() => new(RegistryAddresses);
 
     /// <summary>Starts an app answering with its name and version, and its sidecar; waits until it is registered.</summary>
-    public async Task<(TestApp App, MeshSidecar Sidecar)> AddServiceAsync(string service, string version = "v1", int weight = 100, string extraYaml = "", RequestDelegate? handler = null)
+    public async Task<(TestApp App, MeshSidecar Sidecar)> AddServiceAsync(
+        string service, string version = "v1", int weight = 100, string extraYaml = "", RequestDelegate? handler = null, string @namespace = "default")
     {
         var app = await TestApp.StartAsync(handler ?? (context => context.Response.WriteAsync($"{service}/{version}")));
         _owned.Add(app);
         var config = SidecarConfigLoader.Parse($"""
             service:
               name: {service}
+              namespace: {@namespace}
               version: {version}
               weight: {weight}
               instanceId: {service}-{version}-{app.Port}

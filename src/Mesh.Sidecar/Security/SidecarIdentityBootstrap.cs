@@ -1,0 +1,92 @@
+// How a sidecar with `tls:` gets its identity at start-up, before any listener opens: the trust
+// bundle from GET /v1/ca/root, then its first certificate through a CertificateRotator that shows
+// the join token. A refused token is a SidecarStartupException saying so, and the sidecar does
+// not start.
+using System.Net;
+using Mesh.Registry.Client;
+using Mesh.Registry.Client.Identity;
+using Mesh.Sidecar.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Sidecar.Security;
+
+public static partial class SidecarIdentityBootstrap
+{
+    /// <summary>How long start-up waits for the registry's CA (a cluster that just started creates it first).</summary>
+    public static readonly TimeSpan CaWait = TimeSpan.FromSeconds(30);
+
+    public static async Task<SidecarSecurity> StartAsync(
+        RegistryClient client, SidecarConfig config, ILogger logger, CancellationToken cancellationToken, CertificateRotatorOptions? rotatorOptions = null)
+    {
+        var token = config.Tls.ResolveJoinToken();
+        var root = await GetRootAsync(client, cancellationToken).ConfigureAwait(false);
+        if (config.Tls.TrustDomain is { } wanted && wanted != root.TrustDomain)
+            throw new SidecarStartupException($"tls.trustDomain is '{wanted}' but the registry's CA is for '{root.TrustDomain}'");
+
+        SpiffeId identity;
+        try
+        {
+            identity = SpiffeId.Create(root.TrustDomain, config.Service.Namespace, config.Service.Name);
+        }
+        catch (ArgumentException e)
+        {
+            throw new SidecarStartupException($"service.name/namespace cannot form a SPIFFE id: {e.Message}", e);
+        }
+
+        var trust = TrustBundle.FromResponse(root);
+        var rotator = CertificateRotator.ForRegistry(client, token, identity, options: rotatorOptions);
+        rotator.RenewalFailed += e => Log.RenewalFailed(logger, identity.ToString(), e.Message);
+        rotator.Rotated += c => Log.Rotated(logger, identity.ToString(), c.NotAfter);
+        try
+        {
+            await rotator.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (RegistryException e) when (e.Status is HttpStatusCode.Forbidden or HttpStatusCode.BadRequest)
+        {
+            await rotator.DisposeAsync().ConfigureAwait(false);
+            throw new SidecarStartupException($"the registry refused to issue a certificate for {identity}: {e.Message}", e);
+        }
+        catch (Exception e) when (e is RegistryException or HttpRequestException or InvalidOperationException)
+        {
+            await rotator.DisposeAsync().ConfigureAwait(false);
+            throw new SidecarStartupException($"could not get a certificate for {identity} from the registry: {e.Message}", e);
+        }
+
+        Log.Issued(logger, identity.ToString(), rotator.Current.NotAfter, config.Tls.Mode.ToString().ToLowerInvariant());
+        return new SidecarSecurity(
+            config.Tls.ListenerMode, trust, rotator, identity, new AuthorizationPolicySet(config.Authorization), owned: rotator);
+    }
+
+    private static async Task<CaRootResponse> GetRootAsync(RegistryClient client, CancellationToken cancellationToken)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return await client.GetCaRootAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RegistryException { Code: RegistryErrorCodes.Unavailable or RegistryErrorCodes.Timeout } or HttpRequestException
+                                      && TimeProvider.System.GetElapsedTime(started) < CaWait)
+            {
+                await Task.Delay(250, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RegistryException or HttpRequestException)
+            {
+                throw new SidecarStartupException($"cannot get the mesh trust bundle from the registry (GET /v1/ca/root): {e.Message}", e);
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Issued {Identity} until {NotAfter:O}; tls {Mode}")]
+        public static partial void Issued(ILogger logger, string identity, DateTimeOffset notAfter, string mode);
+
+        [LoggerMessage(2, LogLevel.Debug, "Rotated the certificate of {Identity}; valid until {NotAfter:O}")]
+        public static partial void Rotated(ILogger logger, string identity, DateTimeOffset notAfter);
+
+        [LoggerMessage(3, LogLevel.Warning, "Renewing the certificate of {Identity} failed, retrying: {Message}")]
+        public static partial void RenewalFailed(ILogger logger, string identity, string message);
+    }
+}

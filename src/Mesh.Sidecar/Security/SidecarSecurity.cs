@@ -1,0 +1,130 @@
+// Everything a running sidecar needs for mTLS, in one object the host consults when tls is on:
+// the trust bundle, the rotating workload certificate, the peer validator, one mTLS invoker per
+// destination identity (so an impostor's valid certificate for another service is refused), and
+// inbound authorization. SidecarHost leaves the plaintext path untouched when this is null.
+using System.Net;
+using System.Text.Json;
+using Mesh.Registry.Client.Identity;
+using Mesh.Sidecar.Discovery;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace Mesh.Sidecar.Security;
+
+public sealed class SidecarSecurity : IAsyncDisposable
+{
+    /// <summary>Set by the inbound sidecar on requests to its app: the caller's validated SPIFFE id (any incoming value is removed).</summary>
+    public const string CallerHeader = "x-mesh-caller";
+
+    /// <summary>An endpoint label naming the destination's namespace (its SPIFFE id's <c>ns</c>); absent: the caller's namespace.</summary>
+    public const string NamespaceLabel = "namespace";
+
+    private readonly IAsyncDisposable? _owned;
+    private long _plaintextRequests;
+    private long _tls13Requests;
+    private long _otherTlsRequests;
+    private long _http2Requests;
+
+    /// <param name="owned">Disposed with this object (e.g. the certificate rotator).</param>
+    public SidecarSecurity(
+        MeshTlsMode mode, TrustBundle trust, IWorkloadCertificateSource certificates, SpiffeId identity,
+        AuthorizationPolicySet? policies = null, TimeProvider? time = null, IAsyncDisposable? owned = null)
+    {
+        Mode = mode;
+        Trust = trust;
+        Certificates = certificates;
+        Identity = identity;
+        Validator = new PeerCertificateValidator(trust, certificates, time);
+        Upstreams = new MeshUpstreamClients(certificates, Validator);
+        Metrics = new SecurityMetrics();
+        Authorization = new InboundAuthorization(identity.Service, Metrics, policies);
+        _owned = owned;
+    }
+
+    public MeshTlsMode Mode { get; }
+
+    public TrustBundle Trust { get; }
+
+    public IWorkloadCertificateSource Certificates { get; }
+
+    /// <summary>This sidecar's SPIFFE id.</summary>
+    public SpiffeId Identity { get; }
+
+    public PeerCertificateValidator Validator { get; }
+
+    public MeshUpstreamClients Upstreams { get; }
+
+    public InboundAuthorization Authorization { get; }
+
+    public SecurityMetrics Metrics { get; }
+
+    /// <summary>Sidecar to sidecar: HTTP/2 when ALPN agrees (it does between sidecars), else HTTP/1.1.</summary>
+    public ForwarderRequestConfig UpstreamRequest { get; } = new()
+    {
+        Version = HttpVersion.Version20,
+        VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
+        ActivityTimeout = TimeSpan.FromSeconds(100),
+    };
+
+    /// <summary>When the certificate presented now expires (telemetry exports the seconds left).</summary>
+    public DateTimeOffset CertificateExpiresAt => Certificates.Current.NotAfter;
+
+    /// <summary>Certificates issued so far (1 after start, +1 per rotation), when the source is a rotator.</summary>
+    public int CertificateRotations => Certificates is CertificateRotator rotator ? rotator.Rotations : 1;
+
+    /// <summary>The id a destination endpoint must present: the service's, in its `namespace` label's namespace or ours.</summary>
+    public SpiffeId ExpectedServer(string service, MeshEndpoint endpoint)
+    {
+        var @namespace = endpoint.Labels.TryGetValue(NamespaceLabel, out var label) && SpiffeId.ValidateSegment(label, "namespace") is null
+            ? label
+            : Identity.Namespace;
+        return SpiffeId.Create(Trust.TrustDomain, @namespace, service);
+    }
+
+    /// <summary>The mTLS invoker for a call to <paramref name="endpoint"/> of <paramref name="service"/>.</summary>
+    public HttpMessageInvoker UpstreamFor(string service, MeshEndpoint endpoint) => Upstreams.For(ExpectedServer(service, endpoint));
+
+    /// <summary>Counts the request by transport (shown in /config_dump).</summary>
+    internal void CountInbound(HttpContext context)
+    {
+        if (HttpProtocol.IsHttp2(context.Request.Protocol))
+            Interlocked.Increment(ref _http2Requests);
+        var tls = context.Features.Get<ITlsHandshakeFeature>();
+        if (tls is null)
+            Interlocked.Increment(ref _plaintextRequests);
+        else if (tls.Protocol == System.Security.Authentication.SslProtocols.Tls13)
+            Interlocked.Increment(ref _tls13Requests);
+        else
+            Interlocked.Increment(ref _otherTlsRequests);
+    }
+
+    /// <summary>The "tls" object of /config_dump.</summary>
+    internal void WriteConfigDump(Utf8JsonWriter json, TimeProvider time)
+    {
+        json.WriteString("mode", Mode == MeshTlsMode.Strict ? "strict" : "permissive");
+        json.WriteString("identity", Identity.ToString());
+        json.WriteString("trustDomain", Trust.TrustDomain);
+        var expires = CertificateExpiresAt;
+        json.WriteString("certificateExpiresAt", expires.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        json.WriteNumber("certificateExpiresInSeconds", Math.Round((expires - time.GetUtcNow()).TotalSeconds, 3));
+        json.WriteNumber("certificateRotations", CertificateRotations);
+        json.WriteNumber("trustedRoots", Trust.Roots.Count);
+        json.WriteStartObject("inboundRequests");
+        json.WriteNumber("tls13", Interlocked.Read(ref _tls13Requests));
+        json.WriteNumber("otherTls", Interlocked.Read(ref _otherTlsRequests));
+        json.WriteNumber("plaintext", Interlocked.Read(ref _plaintextRequests));
+        json.WriteNumber("http2", Interlocked.Read(ref _http2Requests));
+        json.WriteEndObject();
+        json.WriteBoolean("authorizationPolicy", Authorization.Policies.HasPolicy(Authorization.Service));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Upstreams.Dispose();
+        Metrics.Dispose();
+        if (_owned is not null)
+            await _owned.DisposeAsync().ConfigureAwait(false);
+    }
+}
