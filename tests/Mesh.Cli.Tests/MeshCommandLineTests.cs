@@ -38,15 +38,6 @@ public sealed class MeshCommandLineTests
     }
 
     [Fact]
-    public async Task CommandNotBuiltYet_SaysSoAndExitsNonZero()
-    {
-        var (exitCode, output) = await MeshProcess.RunAsync("demo");
-
-        Assert.NotEqual(0, exitCode);
-        Assert.Contains("not available yet", output);
-    }
-
-    [Fact]
     public void UnknownCommand_FailsWithAMessage()
     {
         var (exitCode, _, error) = Run("frobnicate");

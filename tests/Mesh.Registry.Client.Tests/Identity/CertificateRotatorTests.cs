@@ -66,8 +66,14 @@ public sealed class CertificateRotatorTests
         Assert.IsType<HttpRequestException>(await failed.Task.WaitAsync(TimeSpan.FromSeconds(10)));
         Assert.Same(first, rotator.Current);
 
-        time.Advance(TimeSpan.FromSeconds(1)); // the first retry comes after MinRetryDelay (100 ms)
-        await rotated.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        // The first retry comes after MinRetryDelay (100 ms). The rotator arms that timer after it
+        // reports the failure, so keep moving the clock until the retry has happened.
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (!rotated.Task.IsCompleted)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(200));
+            await Task.Delay(20, deadline.Token);
+        }
         Assert.NotSame(first, rotator.Current);
         Assert.Equal(3, signer.Calls);
     }
