@@ -10,6 +10,7 @@ using Mesh.Sidecar.Inbound;
 using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.Routing;
+using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -35,6 +36,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
     private OutboundHandler? _outbound;
     private InboundHandler? _inbound;
     private AdminHandler? _admin;
+    private SidecarTelemetry? _telemetry;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private RouteSnapshot? _lastRoutes;
     private Task _routeWatch = Task.CompletedTask;
@@ -83,6 +85,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         else
             builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddHttpForwarder();
+        builder.Services.AddSidecarTelemetry(_config);
         builder.Services.AddSingleton(_options.TimeProvider);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         var listeners = new ListenOptions?[3];
@@ -100,9 +103,11 @@ public sealed partial class SidecarHost : IAsyncDisposable
         _catalog = new EndpointCatalog(endpointSource, time, _logger);
         _compiler = new RouteCompiler(_config.Defaults, _catalog, LoadBalancingPolicies.CreateAll(random), time);
         _clients = new ForwarderClients(_config);
-        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time), new EndpointPicker(random));
-        _inbound = new InboundHandler(_state, forwarder, _clients);
-        _admin = new AdminHandler(_config, _state, _catalog, time);
+        _telemetry = new SidecarTelemetry(_config, time, app.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
+        _telemetry.Bind(_state, _catalog);
+        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time, _telemetry), new EndpointPicker(random), _telemetry);
+        _inbound = new InboundHandler(_state, forwarder, _clients, _telemetry);
+        _admin = new AdminHandler(_config, _state, _catalog, time, TelemetryServices.MetricsEndpoint(app, _config));
         app.Run(Dispatch);
 
         _catalog.ServicesChanged += Recompile;
@@ -153,7 +158,12 @@ public sealed partial class SidecarHost : IAsyncDisposable
         await _routeWatch.ConfigureAwait(false);
         if (_catalog is not null)
             await _catalog.DisposeAsync().ConfigureAwait(false);
+        if (_telemetry is not null)
+            await _telemetry.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>Metrics, spans and access logs of this sidecar; the mTLS wiring sets <see cref="SidecarTelemetry.CertificateNotAfter"/>.</summary>
+    internal SidecarTelemetry? Telemetry => _telemetry;
 
     public async ValueTask DisposeAsync()
     {

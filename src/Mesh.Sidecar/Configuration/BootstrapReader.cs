@@ -7,7 +7,7 @@ using YamlDotNet.RepresentationModel;
 
 namespace Mesh.Sidecar.Configuration;
 
-internal sealed class BootstrapReader(YamlReader reader)
+internal sealed partial class BootstrapReader(YamlReader reader)
 {
     private readonly RouteReader _routes = new(reader);
 
@@ -36,6 +36,7 @@ internal sealed class BootstrapReader(YamlReader reader)
             DrainTime = map.Duration("drainTime", allowZero: true) ?? TimeSpan.FromSeconds(5),
             Endpoints = ReadEndpoints(map.Map("endpoints")),
             Routes = _routes.ReadRoutes(map.Get("routes"), "routes"),
+            Telemetry = ReadTelemetry(map.Map("telemetry")),
         };
         map.ReportUnknownFields();
         return config;

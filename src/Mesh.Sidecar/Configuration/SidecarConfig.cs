@@ -22,6 +22,8 @@ public sealed record SidecarConfig
     public IReadOnlyList<ServiceEndpoints> Endpoints { get; init; } = [];
     /// <summary>Inline route documents; the registry adds more under /config/routes.</summary>
     public IReadOnlyList<RouteConfig> Routes { get; init; } = [];
+    /// <summary>Metrics, tracing and access logs (`telemetry:`).</summary>
+    public TelemetryConfig Telemetry { get; init; } = new();
 }
 
 /// <summary>Who this sidecar speaks for: what it registers as an instance.</summary>

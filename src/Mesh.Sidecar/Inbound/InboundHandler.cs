@@ -1,16 +1,30 @@
 // The inbound path: traffic from remote sidecars goes to the local app over the cached app
 // invoker. While draining, HTTP/1.1 responses say `Connection: close` so callers move on.
 using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Mesh.Sidecar.Inbound;
 
-internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients)
+internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients, ISidecarTelemetry telemetry)
 {
-    private readonly HttpTransformer _transformer = new PreserveHostTransformer();
+    private readonly HttpTransformer _transformer = new PreserveHostTransformer(telemetry);
 
     public async Task HandleAsync(HttpContext context)
+    {
+        var scope = telemetry.RequestStarted(context, RequestDirection.Inbound);
+        try
+        {
+            await ForwardAsync(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            telemetry.RequestCompleted(new RequestRecord(scope, context));
+        }
+    }
+
+    private async Task ForwardAsync(HttpContext context)
     {
         if (state.IsDraining && HttpProtocol.IsHttp11(context.Request.Protocol))
             context.Response.Headers.Connection = "close";
@@ -20,7 +34,7 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
     }
 
     /// <summary>The app sees the Host its caller used (the service name), not the loopback address.</summary>
-    private sealed class PreserveHostTransformer : HttpTransformer
+    private sealed class PreserveHostTransformer(ISidecarTelemetry telemetry) : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
@@ -28,6 +42,7 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
             var host = httpContext.Request.Headers.Host;
             if (host.Count == 1)
                 proxyRequest.Headers.Host = host.ToString();
+            telemetry.InjectTraceContext(proxyRequest);
         }
     }
 }

@@ -4,6 +4,7 @@
 // `x-mesh-error`.
 using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.Routing;
+using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Polly;
@@ -18,12 +19,16 @@ internal sealed class OutboundHandler(
     ForwarderClients clients,
     RetryBudget budget,
     OutlierDetector outliers,
-    EndpointPicker picker)
+    EndpointPicker picker,
+    ISidecarTelemetry telemetry)
 {
     public RetryBudget Budget { get; } = budget;
 
+    public ISidecarTelemetry Telemetry { get; } = telemetry;
+
     public async Task HandleAsync(HttpContext context)
     {
+        var scope = Telemetry.RequestStarted(context, RequestDirection.Outbound);
         var request = context.Request;
         var status = state.Routes.Match(request.Headers.Host.ToString(), request.Path.Value ?? "/", request.Method, request.Headers, out var route);
         if (status != RouteMatchStatus.Matched)
@@ -31,6 +36,7 @@ internal sealed class OutboundHandler(
             await (status == RouteMatchStatus.NoRoute
                 ? MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.NoRoute, $"no route matches {request.Method} {request.Host}{request.Path}")
                 : MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.UnknownService, $"unknown service '{request.Host}'")).ConfigureAwait(false);
+            Telemetry.RequestCompleted(new RequestRecord(scope, context));
             return;
         }
 
@@ -51,7 +57,21 @@ internal sealed class OutboundHandler(
         finally
         {
             ResilienceContextPool.Shared.Return(resilience);
+            Telemetry.RequestCompleted(new RequestRecord(scope, context, route, outbound.LastCluster?.Service, outbound.LastEndpoint, outbound.Attempt));
         }
+    }
+
+    /// <summary>Takes a retry from the budget and reports either the retry or the refusal.</summary>
+    internal bool TryRetry(OutboundRequest outbound)
+    {
+        var service = outbound.LastCluster?.Service ?? outbound.Route.Backends[0].Service;
+        if (Budget.TryWithdraw())
+        {
+            Telemetry.RetryScheduled(outbound.Route, service);
+            return true;
+        }
+        Telemetry.RetryBudgetExhausted(outbound.Route, service);
+        return false;
     }
 
     internal async ValueTask<Outcome<AttemptResult>> AttemptAsync(OutboundRequest outbound, CancellationToken cancellationToken)
@@ -75,6 +95,7 @@ internal sealed class OutboundHandler(
             return Outcome.FromResult(AttemptResult.Done);
         }
         outbound.AddTried(endpoint);
+        outbound.LastCluster = cluster;
 
         Interlocked.Increment(ref endpoint.ActiveRequests);
         Interlocked.Increment(ref endpoint.Requests);
@@ -116,7 +137,7 @@ internal sealed class OutboundHandler(
             && IsConnectFailure(context)
             && outbound.HasAttemptsLeft
             && !context.Response.HasStarted
-            && Budget.TryWithdraw())
+            && TryRetry(outbound))
         {
             return Outcome.FromResult(AttemptResult.Retry);
         }
