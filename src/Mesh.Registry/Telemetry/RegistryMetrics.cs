@@ -28,6 +28,8 @@ internal sealed class RegistryMetrics : IDisposable
         _writeDuration = _meter.CreateHistogram("mesh.registry.write.duration", "s", "Time from proposing a write on the leader to its result", null, buckets);
         _leaderChanges = _meter.CreateCounter<long>("mesh.registry.leader.changes", description: "Leader changes seen by this node");
         _forwarded = _meter.CreateCounter<long>("mesh.registry.forwarded.requests", description: "Requests forwarded to the leader");
+        // Exported as 0 from the start, so a dashboard sees "no changes" rather than "no data".
+        _leaderChanges.Add(0);
         _snapshotDuration = _meter.CreateHistogram("mesh.registry.snapshot.duration", "s", "Time to serialize one snapshot of the state", null, buckets);
     }
 
