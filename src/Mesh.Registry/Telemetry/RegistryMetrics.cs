@@ -14,7 +14,7 @@ internal sealed class RegistryMetrics : IDisposable
     private readonly Meter _meter;
     private readonly Histogram<double> _applyDuration;
     private readonly Histogram<double> _writeDuration;
-    private readonly Counter<long> _leaderChanges;
+    private long _leaderChanges;
     private readonly Counter<long> _forwarded;
     private readonly Histogram<double> _snapshotDuration;
     private long _snapshotBytes = -1;
@@ -26,10 +26,9 @@ internal sealed class RegistryMetrics : IDisposable
         var buckets = new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] };
         _applyDuration = _meter.CreateHistogram("mesh.registry.apply.duration", "s", "Time to apply one committed command to the state machine", null, buckets);
         _writeDuration = _meter.CreateHistogram("mesh.registry.write.duration", "s", "Time from proposing a write on the leader to its result", null, buckets);
-        _leaderChanges = _meter.CreateCounter<long>("mesh.registry.leader.changes", description: "Leader changes seen by this node");
+        // Observable, so it is exported as 0 from the start: a dashboard sees "no changes", not "no data".
+        _meter.CreateObservableCounter("mesh.registry.leader.changes", () => Interlocked.Read(ref _leaderChanges), description: "Leader changes seen by this node");
         _forwarded = _meter.CreateCounter<long>("mesh.registry.forwarded.requests", description: "Requests forwarded to the leader");
-        // Exported as 0 from the start, so a dashboard sees "no changes" rather than "no data".
-        _leaderChanges.Add(0);
         _snapshotDuration = _meter.CreateHistogram("mesh.registry.snapshot.duration", "s", "Time to serialize one snapshot of the state", null, buckets);
     }
 
@@ -79,7 +78,7 @@ internal sealed class RegistryMetrics : IDisposable
 
     public void RecordWrite(TimeSpan elapsed) => _writeDuration.Record(elapsed.TotalSeconds);
 
-    public void LeaderChanged() => _leaderChanges.Add(1);
+    public void LeaderChanged() => Interlocked.Increment(ref _leaderChanges);
 
     public void Forwarded() => _forwarded.Add(1);
 
