@@ -192,8 +192,15 @@ public sealed class TracingAndAccessLogTests
         {
             writer.Write(new AccessLogEntry
             {
-                Time = DateTimeOffset.UtcNow, Direction = RequestDirection.Outbound, Method = "GET", Path = "/", Route = "r",
-                Service = "s", Status = 200, DurationMs = 1, Caller = "c",
+                Time = DateTimeOffset.UtcNow,
+                Direction = RequestDirection.Outbound,
+                Method = "GET",
+                Path = "/",
+                Route = "r",
+                Service = "s",
+                Status = 200,
+                DurationMs = 1,
+                Caller = "c",
             });
         }
 
