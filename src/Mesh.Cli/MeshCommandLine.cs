@@ -14,6 +14,7 @@ internal static class MeshCommandLine
         root.Subcommands.Add(SidecarCommand.Create());
         root.Subcommands.Add(CtlCommand.Create());
         root.Subcommands.Add(InjectCommand.Create());
+        root.Subcommands.Add(TopCommand.Create());
         return root;
     }
 }

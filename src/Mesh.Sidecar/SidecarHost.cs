@@ -12,6 +12,7 @@ using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Routing;
 using Mesh.Sidecar.Security;
+using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -38,6 +39,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
     private InboundHandler? _inbound;
     private AdminHandler? _admin;
     private SidecarRateLimits? _rateLimits;
+    private SidecarTelemetry? _telemetry;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private RouteSnapshot? _lastRoutes;
     private Task _routeWatch = Task.CompletedTask;
@@ -93,6 +95,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         else
             builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddHttpForwarder();
+        builder.Services.AddSidecarTelemetry(_config);
         builder.Services.AddSingleton(_options.TimeProvider);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         var listeners = new ListenOptions?[3];
@@ -111,9 +114,12 @@ public sealed partial class SidecarHost : IAsyncDisposable
         _rateLimits = new SidecarRateLimits(_config.RateLimits, _options.RateLimitShare, time);
         _compiler = new RouteCompiler(_config.Defaults, _catalog, LoadBalancingPolicies.CreateAll(random), time, _rateLimits);
         _clients = new ForwarderClients(_config);
-        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time), new EndpointPicker(random), _catalog, Security);
-        _inbound = new InboundHandler(_state, forwarder, _clients, Security, _rateLimits.Inbound);
-        _admin = new AdminHandler(_config, _state, _catalog, time, Security);
+        _telemetry = new SidecarTelemetry(_config, time, app.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
+        _telemetry.Bind(_state, _catalog);
+        _telemetry.CertificateNotAfter = () => Security?.CertificateExpiresAt;
+        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time, _telemetry), new EndpointPicker(random), _catalog, _telemetry, Security);
+        _inbound = new InboundHandler(_state, forwarder, _clients, _telemetry, Security, _rateLimits.Inbound);
+        _admin = new AdminHandler(_config, _state, _catalog, time, TelemetryServices.MetricsEndpoint(app, _config), Security);
         app.Run(Dispatch);
 
         _catalog.ServicesChanged += Recompile;
@@ -164,7 +170,12 @@ public sealed partial class SidecarHost : IAsyncDisposable
         await _routeWatch.ConfigureAwait(false);
         if (_catalog is not null)
             await _catalog.DisposeAsync().ConfigureAwait(false);
+        if (_telemetry is not null)
+            await _telemetry.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>Metrics, spans and access logs of this sidecar; the mTLS wiring sets <see cref="SidecarTelemetry.CertificateNotAfter"/>.</summary>
+    internal SidecarTelemetry? Telemetry => _telemetry;
 
     public async ValueTask DisposeAsync()
     {

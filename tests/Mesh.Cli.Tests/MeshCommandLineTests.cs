@@ -19,6 +19,7 @@ public sealed class MeshCommandLineTests
     [InlineData("sidecar")]
     [InlineData("ctl")]
     [InlineData("inject")]
+    [InlineData("top")]
     public void Help_ListsEveryCommand(string command)
     {
         var (exitCode, output, _) = Run("--help");

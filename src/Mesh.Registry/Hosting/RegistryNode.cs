@@ -143,7 +143,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
             kestrel.Listen(_options.ClientEndPoint, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
         });
-        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(meterName).AddPrometheusExporter());
+        // DotNext's own Raft meters (replication, heartbeats, WAL) are process-wide: with several
+        // nodes in one process each node's /metrics shows all of them.
+        builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(meterName, "DotNext.*").AddPrometheusExporter());
         var app = builder.Build();
         app.UseOpenTelemetryPrometheusScrapingEndpoint();
         app.Run(api.HandleAsync);

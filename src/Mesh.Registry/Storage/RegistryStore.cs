@@ -55,8 +55,11 @@ internal sealed class RegistryStore(WatchHub hub, RegistryMetrics metrics) : IRe
 
     public void WriteSnapshot(Stream destination)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var position = destination.CanSeek ? destination.Position : 0;
         lock (_gate)
             _state.WriteSnapshot(destination);
+        metrics.RecordSnapshot(System.Diagnostics.Stopwatch.GetElapsedTime(started), destination.CanSeek ? destination.Position - position : -1);
     }
 
     public void ReadSnapshot(Stream source, long index)

@@ -14,10 +14,12 @@ internal sealed class RegistryMetrics : IDisposable
     private readonly Meter _meter;
     private readonly Histogram<double> _applyDuration;
     private readonly Histogram<double> _writeDuration;
-    private readonly Counter<long> _leaderChanges;
+    private long _leaderChanges;
     private readonly Counter<long> _forwarded;
     private readonly Counter<long> _caSigned;
     private readonly Counter<long> _caRefused;
+    private readonly Histogram<double> _snapshotDuration;
+    private long _snapshotBytes = -1;
 
     public RegistryMetrics(int nodeId)
     {
@@ -26,10 +28,12 @@ internal sealed class RegistryMetrics : IDisposable
         var buckets = new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] };
         _applyDuration = _meter.CreateHistogram("mesh.registry.apply.duration", "s", "Time to apply one committed command to the state machine", null, buckets);
         _writeDuration = _meter.CreateHistogram("mesh.registry.write.duration", "s", "Time from proposing a write on the leader to its result", null, buckets);
-        _leaderChanges = _meter.CreateCounter<long>("mesh.registry.leader.changes", description: "Leader changes seen by this node");
+        // Observable, so it is exported as 0 from the start: a dashboard sees "no changes", not "no data".
+        _meter.CreateObservableCounter("mesh.registry.leader.changes", () => Interlocked.Read(ref _leaderChanges), description: "Leader changes seen by this node");
         _forwarded = _meter.CreateCounter<long>("mesh.registry.forwarded.requests", description: "Requests forwarded to the leader");
         _caSigned = _meter.CreateCounter<long>("mesh.registry.ca.signed", description: "Workload certificates signed by this node");
         _caRefused = _meter.CreateCounter<long>("mesh.registry.ca.refused", description: "Signing requests refused (join token or bad request)");
+        _snapshotDuration = _meter.CreateHistogram("mesh.registry.snapshot.duration", "s", "Time to serialize one snapshot of the state", null, buckets);
     }
 
     public string MeterName { get; }
@@ -43,13 +47,42 @@ internal sealed class RegistryMetrics : IDisposable
         _meter.CreateObservableGauge("mesh.registry.sessions", () => store.Read(s => s.GetSessions().Count), description: "Live sessions");
         _meter.CreateObservableGauge("mesh.registry.nodes", () => store.Read(s => s.NodeCount), description: "Nodes in the tree, the root included");
         _meter.CreateObservableGauge("mesh.registry.watches", () => store.Hub.Waiters, description: "Blocked watch requests");
+        _meter.CreateObservableGauge("mesh.registry.role", () => Roles(consensus.Role), description: "1 for this node's current Raft role (follower, candidate, leader, standalone)");
+        _meter.CreateObservableGauge("mesh.registry.apply.lag", () => Math.Max(0, consensus.CommitIndex - consensus.AppliedIndex), description: "Committed entries not applied here yet");
+        _meter.CreateObservableGauge("mesh.registry.member.available", () => Members(consensus), description: "1 when the last contact with the member succeeded (this node's view)");
+        _meter.CreateObservableGauge("mesh.registry.snapshot.size", () => SnapshotSize(), "By", "Size of the last snapshot this node wrote");
+    }
+
+    private static IEnumerable<Measurement<int>> Roles(ConsensusRole role)
+    {
+        foreach (var candidate in Enum.GetValues<ConsensusRole>())
+            yield return new Measurement<int>(candidate == role ? 1 : 0, new KeyValuePair<string, object?>("role", candidate.ToString().ToLowerInvariant()));
+    }
+
+    private static IEnumerable<Measurement<int>> Members(IConsensus consensus)
+    {
+        foreach (var member in consensus.Members)
+            yield return new Measurement<int>(member.Available ? 1 : 0, new KeyValuePair<string, object?>("member", member.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    private IEnumerable<Measurement<long>> SnapshotSize()
+    {
+        var bytes = Interlocked.Read(ref _snapshotBytes);
+        if (bytes >= 0)
+            yield return new Measurement<long>(bytes);
+    }
+
+    public void RecordSnapshot(TimeSpan elapsed, long bytes)
+    {
+        _snapshotDuration.Record(elapsed.TotalSeconds);
+        Interlocked.Exchange(ref _snapshotBytes, bytes);
     }
 
     public void RecordApply(TimeSpan elapsed) => _applyDuration.Record(elapsed.TotalSeconds);
 
     public void RecordWrite(TimeSpan elapsed) => _writeDuration.Record(elapsed.TotalSeconds);
 
-    public void LeaderChanged() => _leaderChanges.Add(1);
+    public void LeaderChanged() => Interlocked.Increment(ref _leaderChanges);
 
     public void Forwarded() => _forwarded.Add(1);
 

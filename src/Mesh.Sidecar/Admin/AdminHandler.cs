@@ -1,6 +1,6 @@
 // The admin listener: liveness (/healthz), readiness (/readyz: routes loaded, registered when
 // required, not draining) and /config_dump, the effective routes, clusters and endpoints with
-// weights and health, as JSON.
+// weights and health, as JSON; /metrics (Prometheus text) when metrics are on.
 using System.Text.Json;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Admin;
 
-internal sealed class AdminHandler(SidecarConfig config, SidecarState state, EndpointCatalog catalog, TimeProvider timeProvider, Security.SidecarSecurity? security = null)
+internal sealed class AdminHandler(SidecarConfig config, SidecarState state, EndpointCatalog catalog, TimeProvider timeProvider, RequestDelegate? metrics = null, Security.SidecarSecurity? security = null)
 {
     public Task HandleAsync(HttpContext context)
     {
@@ -24,8 +24,10 @@ internal sealed class AdminHandler(SidecarConfig config, SidecarState state, End
             case "/config_dump":
                 response.ContentType = "application/json";
                 return WriteConfigDumpAsync(response.Body, context.RequestAborted);
+            case "/metrics" when metrics is not null:
+                return metrics(context);
             default:
-                return Text(response, StatusCodes.Status404NotFound, "not found; try /healthz, /readyz, /config_dump");
+                return Text(response, StatusCodes.Status404NotFound, "not found; try /healthz, /readyz, /config_dump, /metrics");
         }
     }
 

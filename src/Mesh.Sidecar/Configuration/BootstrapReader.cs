@@ -40,6 +40,7 @@ internal sealed partial class BootstrapReader(YamlReader reader)
             RateLimits = new RateLimitReader(reader).Read(map.Map("rateLimits")),
             Tls = ReadTls(map.Map("tls")),
             Authorization = ReadAuthorization(map.Get("authorization"), yaml),
+            Telemetry = ReadTelemetry(map.Map("telemetry")),
         };
         CheckSecurity(config, map);
         map.ReportUnknownFields();

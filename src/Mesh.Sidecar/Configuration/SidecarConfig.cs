@@ -29,6 +29,8 @@ public sealed record SidecarConfig
     public TlsConfig Tls { get; init; } = new();
     /// <summary>Inline authorization policies (`authorization:`); the registry adds more under /config/policies.</summary>
     public IReadOnlyList<Security.AuthorizationPolicy> Authorization { get; init; } = [];
+    /// <summary>Metrics, tracing and access logs (`telemetry:`).</summary>
+    public TelemetryConfig Telemetry { get; init; } = new();
 }
 
 /// <summary>Who this sidecar speaks for: what it registers as an instance.</summary>

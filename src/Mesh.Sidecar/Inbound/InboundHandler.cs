@@ -3,16 +3,30 @@
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Security;
+using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Mesh.Sidecar.Inbound;
 
-internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients, SidecarSecurity? security = null, RateLimitStage? rateLimits = null)
+internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients, ISidecarTelemetry telemetry, SidecarSecurity? security = null, RateLimitStage? rateLimits = null)
 {
-    private readonly HttpTransformer _transformer = new PreserveHostTransformer();
+    private readonly HttpTransformer _transformer = new PreserveHostTransformer(telemetry);
 
     public async Task HandleAsync(HttpContext context)
+    {
+        var scope = telemetry.RequestStarted(context, RequestDirection.Inbound);
+        try
+        {
+            await ForwardAsync(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            telemetry.RequestCompleted(new RequestRecord(scope, context));
+        }
+    }
+
+    private async Task ForwardAsync(HttpContext context)
     {
         if (state.IsDraining && HttpProtocol.IsHttp11(context.Request.Protocol))
             context.Response.Headers.Connection = "close";
@@ -32,7 +46,7 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
     }
 
     /// <summary>The app sees the Host its caller used (the service name), not the loopback address.</summary>
-    private sealed class PreserveHostTransformer : HttpTransformer
+    private sealed class PreserveHostTransformer(ISidecarTelemetry telemetry) : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
@@ -44,6 +58,7 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
             proxyRequest.Headers.Remove(SidecarSecurity.CallerHeader);
             if (httpContext.GetCallerIdentity() is { } caller)
                 proxyRequest.Headers.TryAddWithoutValidation(SidecarSecurity.CallerHeader, caller.ToString());
+            telemetry.InjectTraceContext(proxyRequest);
         }
     }
 }

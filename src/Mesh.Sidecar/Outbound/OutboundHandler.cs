@@ -6,6 +6,7 @@ using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Routing;
+using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Polly;
@@ -22,6 +23,7 @@ internal sealed class OutboundHandler(
     OutlierDetector outliers,
     EndpointPicker picker,
     EndpointCatalog catalog,
+    ISidecarTelemetry telemetry,
     Security.SidecarSecurity? security = null)
 {
     /// <summary>How long a request naming a service nobody asked for yet waits for its first endpoints.</summary>
@@ -29,8 +31,11 @@ internal sealed class OutboundHandler(
 
     public RetryBudget Budget { get; } = budget;
 
+    public ISidecarTelemetry Telemetry { get; } = telemetry;
+
     public async Task HandleAsync(HttpContext context)
     {
+        var scope = Telemetry.RequestStarted(context, RequestDirection.Outbound);
         var request = context.Request;
         var host = request.Headers.Host.ToString();
         var status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out var route);
@@ -46,6 +51,7 @@ internal sealed class OutboundHandler(
             await (status == RouteMatchStatus.NoRoute
                 ? MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.NoRoute, $"no route matches {request.Method} {request.Host}{request.Path}")
                 : MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.UnknownService, $"unknown service '{request.Host}'")).ConfigureAwait(false);
+            Telemetry.RequestCompleted(new RequestRecord(scope, context));
             return;
         }
 
@@ -70,6 +76,7 @@ internal sealed class OutboundHandler(
         finally
         {
             ResilienceContextPool.Shared.Return(resilience);
+            Telemetry.RequestCompleted(new RequestRecord(scope, context, route, outbound.LastCluster?.Service, outbound.LastEndpoint, outbound.Attempt));
         }
     }
 
@@ -77,6 +84,19 @@ internal sealed class OutboundHandler(
     {
         var colon = host.LastIndexOf(':');
         return colon > 0 && !host.EndsWith(']') ? host[..colon] : host;
+    }
+
+    /// <summary>Takes a retry from the budget and reports either the retry or the refusal.</summary>
+    internal bool TryRetry(OutboundRequest outbound)
+    {
+        var service = outbound.LastCluster?.Service ?? outbound.Route.Backends[0].Service;
+        if (Budget.TryWithdraw())
+        {
+            Telemetry.RetryScheduled(outbound.Route, service);
+            return true;
+        }
+        Telemetry.RetryBudgetExhausted(outbound.Route, service);
+        return false;
     }
 
     internal async ValueTask<Outcome<AttemptResult>> AttemptAsync(OutboundRequest outbound, CancellationToken cancellationToken)
@@ -100,6 +120,7 @@ internal sealed class OutboundHandler(
             return Outcome.FromResult(AttemptResult.Done);
         }
         outbound.AddTried(endpoint);
+        outbound.LastCluster = cluster;
 
         Interlocked.Increment(ref endpoint.ActiveRequests);
         Interlocked.Increment(ref endpoint.Requests);
@@ -143,7 +164,7 @@ internal sealed class OutboundHandler(
             && IsConnectFailure(context)
             && outbound.HasAttemptsLeft
             && !context.Response.HasStarted
-            && Budget.TryWithdraw())
+            && TryRetry(outbound))
         {
             return Outcome.FromResult(AttemptResult.Retry);
         }

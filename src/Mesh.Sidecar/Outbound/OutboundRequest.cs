@@ -33,6 +33,11 @@ internal sealed class OutboundRequest(OutboundHandler handler, HttpContext conte
             (_moreTried ??= []).Add(endpoint);
     }
 
+    /// <summary>The endpoint of the last attempt and its service, for telemetry.</summary>
+    public EndpointState? LastEndpoint => _moreTried is { Count: > 0 } more ? more[^1] : _firstTried;
+
+    public ClusterState? LastCluster { get; set; }
+
     public bool HasTried(EndpointState endpoint) =>
         ReferenceEquals(endpoint, _firstTried) || (_moreTried is not null && _moreTried.Contains(endpoint));
 
@@ -47,6 +52,7 @@ internal sealed class OutboundRequest(OutboundHandler handler, HttpContext conte
         var host = httpContext.Request.Headers.Host;
         if (host.Count == 1)
             proxyRequest.Headers.Host = host.ToString();
+        Handler.Telemetry.InjectTraceContext(proxyRequest);
     }
 
     public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
@@ -54,7 +60,7 @@ internal sealed class OutboundRequest(OutboundHandler handler, HttpContext conte
         if (proxyResponse is not null
             && HasAttemptsLeft
             && Route.RetriesOn((int)proxyResponse.StatusCode)
-            && Handler.Budget.TryWithdraw())
+            && Handler.TryRetry(this))
         {
             Withheld = true;
             return new ValueTask<bool>(false);

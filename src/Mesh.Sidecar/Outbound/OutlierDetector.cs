@@ -3,10 +3,11 @@
 // cluster snapshot, so pickers never see ejected endpoints and never check per request.
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.Telemetry;
 
 namespace Mesh.Sidecar.Outbound;
 
-internal sealed class OutlierDetector(TimeProvider timeProvider)
+internal sealed class OutlierDetector(TimeProvider timeProvider, ISidecarTelemetry? telemetry = null)
 {
     public void ReportSuccess(EndpointState endpoint, OutlierDetectionConfig config)
     {
@@ -47,6 +48,7 @@ internal sealed class OutlierDetector(TimeProvider timeProvider)
             Volatile.Write(ref endpoint.ConsecutiveFailures, 0);
             Volatile.Write(ref endpoint.EjectedUntil, now + (long)(duration.TotalSeconds * timeProvider.TimestampFrequency));
         }
+        telemetry?.EndpointEjected(cluster.Service, endpoint);
         cluster.Rebuild();
     }
 }

@@ -1,0 +1,38 @@
+// The `telemetry:` section of sidecar.yaml: Prometheus metrics on the admin port (on by default),
+// OTLP trace export and structured access logs (both off by default).
+namespace Mesh.Sidecar.Configuration;
+
+public sealed record TelemetryConfig
+{
+    public MetricsConfig Metrics { get; init; } = new();
+    public TracingConfig Tracing { get; init; } = new();
+    public AccessLogConfig AccessLog { get; init; } = new();
+}
+
+public sealed record MetricsConfig
+{
+    /// <summary>Serve /metrics on the admin listener and record request metrics.</summary>
+    public bool Enabled { get; init; } = true;
+}
+
+public sealed record TracingConfig
+{
+    /// <summary>OTLP collector; null turns tracing off. A path ending in /v1/traces selects OTLP/HTTP, otherwise gRPC.</summary>
+    public Uri? OtlpEndpoint { get; init; }
+
+    /// <summary>Share of new traces sampled (parent-based: a caller's decision is kept).</summary>
+    public double SampleRatio { get; init; } = 1.0;
+
+    public bool Enabled => OtlpEndpoint is not null;
+}
+
+public sealed record AccessLogConfig
+{
+    public bool Enabled { get; init; }
+
+    /// <summary>File to append JSON lines to; null writes to standard output.</summary>
+    public string? Path { get; init; }
+
+    /// <summary>Lines waiting to be written; when full, lines are dropped and counted.</summary>
+    public int BufferSize { get; init; } = 8192;
+}

@@ -1,0 +1,61 @@
+// One access log line. Built on the request path only when access logs are on; serialized by the
+// background writer, never by the request.
+using System.Text.Json;
+
+namespace Mesh.Sidecar.Telemetry;
+
+internal sealed class AccessLogEntry
+{
+    public required DateTimeOffset Time { get; init; }
+    public required RequestDirection Direction { get; init; }
+    public required string Method { get; init; }
+    public required string Path { get; init; }
+    public required string Route { get; init; }
+    public required string Service { get; init; }
+    public string? Upstream { get; init; }
+    public required int Status { get; init; }
+    public required double DurationMs { get; init; }
+    public long? RequestBytes { get; init; }
+    public long? ResponseBytes { get; init; }
+    public required string Caller { get; init; }
+    public string? TraceId { get; init; }
+    public int Retries { get; init; }
+    public string? Error { get; init; }
+
+    public void WriteTo(Utf8JsonWriter json)
+    {
+        json.WriteStartObject();
+        json.WriteString("time"u8, Time);
+        json.WriteString("direction"u8, Direction == RequestDirection.Inbound ? "inbound" : "outbound");
+        json.WriteString("method"u8, Method);
+        json.WriteString("path"u8, Path);
+        json.WriteString("route"u8, Route);
+        json.WriteString("service"u8, Service);
+        WriteStringOrNull(json, "upstream"u8, Upstream);
+        json.WriteNumber("status"u8, Status);
+        json.WriteNumber("durationMs"u8, Math.Round(DurationMs, 3));
+        WriteNumberOrNull(json, "requestBytes"u8, RequestBytes);
+        WriteNumberOrNull(json, "responseBytes"u8, ResponseBytes);
+        json.WriteString("caller"u8, Caller);
+        WriteStringOrNull(json, "traceId"u8, TraceId);
+        json.WriteNumber("retries"u8, Retries);
+        WriteStringOrNull(json, "error"u8, Error);
+        json.WriteEndObject();
+    }
+
+    private static void WriteStringOrNull(Utf8JsonWriter json, ReadOnlySpan<byte> name, string? value)
+    {
+        if (value is null)
+            json.WriteNull(name);
+        else
+            json.WriteString(name, value);
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter json, ReadOnlySpan<byte> name, long? value)
+    {
+        if (value is { } number)
+            json.WriteNumber(name, number);
+        else
+            json.WriteNull(name);
+    }
+}

@@ -1,0 +1,61 @@
+// Wires the OpenTelemetry SDK for a sidecar: the meters it exports on the admin port's /metrics
+// (its own, security, rate limiting and Kestrel's connection meter) and, when configured, OTLP
+// trace export. The request path never sees this; it only reports to ISidecarTelemetry.
+using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace Mesh.Sidecar.Telemetry;
+
+internal static class TelemetryServices
+{
+    public const string RateLimitingMeterName = "Mesh.Sidecar.RateLimiting";
+    public const string KestrelMeterName = "Microsoft.AspNetCore.Server.Kestrel";
+
+    /// <summary>Every meter a sidecar's /metrics exports.</summary>
+    public static readonly string[] ExportedMeters = [SidecarMetrics.MeterName, SecurityMetrics.MeterName, RateLimitingMeterName, KestrelMeterName];
+
+    public static void AddSidecarTelemetry(this IServiceCollection services, SidecarConfig config)
+    {
+        var telemetry = config.Telemetry;
+        if (!telemetry.Metrics.Enabled && !telemetry.Tracing.Enabled)
+            return;
+        var otel = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(config.Service.Name, serviceVersion: config.Service.Version, autoGenerateServiceInstanceId: true));
+        if (telemetry.Metrics.Enabled)
+            otel.WithMetrics(m => m.AddMeter(ExportedMeters).AddPrometheusExporter());
+        if (telemetry.Tracing.OtlpEndpoint is { } endpoint)
+        {
+            otel.WithTracing(t => t
+                .AddSource(SidecarTracing.SourceName)
+                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(telemetry.Tracing.SampleRatio)))
+                .AddOtlpExporter(o =>
+                {
+                    o.Endpoint = endpoint;
+                    o.Protocol = endpoint.AbsolutePath.EndsWith("/v1/traces", StringComparison.Ordinal) ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
+                    o.BatchExportProcessorOptions.ScheduledDelayMilliseconds = 1000;
+                }));
+        }
+    }
+
+    /// <summary>The /metrics handler for the admin listener, or null when metrics are off.</summary>
+    public static RequestDelegate? MetricsEndpoint(WebApplication app, SidecarConfig config)
+    {
+        if (!config.Telemetry.Metrics.Enabled)
+            return null;
+        var branch = ((IApplicationBuilder)app).New();
+        branch.UseOpenTelemetryPrometheusScrapingEndpoint();
+        branch.Run(context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
+        return branch.Build();
+    }
+}

@@ -1,0 +1,89 @@
+using System.CommandLine;
+using Mesh.Cli.Top;
+using Mesh.Sidecar;
+using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Telemetry;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Cli.Tests.Top;
+
+public sealed class TopCommandTests
+{
+    [Fact]
+    public async Task TopOnce_RealSidecarUnderTraffic_PrintsServiceWithRateSuccessAndP99()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        await using var app = builder.Build();
+        app.Run(context =>
+        {
+            context.Response.StatusCode = context.Request.Path.StartsWithSegments("/fail") ? 500 : 200;
+            return Task.CompletedTask;
+        });
+        await app.StartAsync();
+        var appPort = new Uri(app.Urls.First()).Port;
+        var config = SidecarConfigLoader.Parse($$"""
+            service: { name: top-caller }
+            listeners: { outbound: 127.0.0.1:0, inbound: 127.0.0.1:0, admin: 127.0.0.1:0 }
+            endpoints:
+              top-catalog:
+                - { id: a, address: 127.0.0.1, port: {{appPort}} }
+            """);
+        await using var sidecar = new SidecarHost(config, new SidecarHostOptions { ConfigureLogging = _ => { } });
+        await sidecar.StartAsync(CancellationToken.None);
+        using var client = new HttpClient { BaseAddress = sidecar.OutboundUrl, DefaultRequestHeaders = { Host = "top-catalog" } };
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var traffic = Task.Run(async () =>
+        {
+            // Bounded: stops with the table or after 20 s, at most 20,000 requests.
+            for (var i = 0; i < 20_000 && !stop.IsCancellationRequested; i++)
+                await client.GetAsync(i % 10 == 0 ? "/fail" : "/ok", stop.Token);
+        });
+
+        var output = new StringWriter();
+        var exitCode = await MeshCommandLine.Build()
+            .Parse(["top", "--sidecar", sidecar.AdminUrl.ToString(), "--once", "--interval", "1"])
+            .InvokeAsync(new InvocationConfiguration { Output = output, Error = new StringWriter() });
+        await stop.CancelAsync();
+        await traffic.ContinueWith(_ => { });
+
+        Assert.Equal(0, exitCode);
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith("SERVICE", lines[0], StringComparison.Ordinal);
+        var row = Assert.Single(lines, l => l.StartsWith("top-catalog", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(double.Parse(row[1], System.Globalization.CultureInfo.InvariantCulture) > 1, output.ToString());
+        Assert.InRange(double.Parse(row[2].TrimEnd('%'), System.Globalization.CultureInfo.InvariantCulture), 85, 95);
+        Assert.True(double.Parse(row[4], System.Globalization.CultureInfo.InvariantCulture) > 0);
+    }
+
+    [Fact]
+    public void Compute_TwoScrapes_GivesRateSuccessAndInterpolatedQuantiles()
+    {
+        static PrometheusSample S(string name, double value, params (string, string)[] labels) =>
+            new(name, labels.ToDictionary(l => l.Item1, l => l.Item2), value);
+        PrometheusSample[] before =
+        [
+            S(TopTable.Count, 100, ("destination_service", "a"), ("status_class", "2xx")),
+        ];
+        PrometheusSample[] after =
+        [
+            S(TopTable.Count, 190, ("destination_service", "a"), ("status_class", "2xx")),
+            S(TopTable.Count, 10, ("destination_service", "a"), ("status_class", "5xx")),
+            S(TopTable.Bucket, 50, ("destination_service", "a"), ("le", "0.001")),
+            S(TopTable.Bucket, 100, ("destination_service", "a"), ("le", "0.002")),
+            S(TopTable.Bucket, 100, ("destination_service", "a"), ("le", "+Inf")),
+        ];
+
+        var row = Assert.Single(TopTable.Compute(before, after, TimeSpan.FromSeconds(10)));
+
+        Assert.Equal("a", row.Service);
+        Assert.Equal(10, row.Rps, 3);
+        Assert.Equal(0.9, row.SuccessRate!.Value, 3);
+        Assert.Equal(0.001, row.P50!.Value, 6);
+        Assert.Equal(0.00198, row.P99!.Value, 6);
+    }
+}

@@ -1,0 +1,50 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace Mesh.Registry.Tests.Telemetry;
+
+public sealed partial class RegistryMetricsTests
+{
+    [Fact]
+    public async Task Metrics_ThreeNodeCluster_LeaderExportsRegistryMetrics()
+    {
+        await using var cluster = await TestCluster.StartAsync(configure: o => o with { SnapshotEvery = 20 });
+        var leader = await cluster.WaitForLeaderAsync();
+        for (var i = 0; i < 30; i++)
+        {
+            using var created = await cluster.Http.PostAsync(cluster.Url(leader, $"/v1/nodes/metrics/n{i}?parents=true"), new StringContent("x"));
+            Assert.True(created.IsSuccessStatusCode, $"{(int)created.StatusCode}");
+        }
+
+        var text = await cluster.Http.GetStringAsync(cluster.Url(leader, "/metrics"));
+
+        Assert.Equal(1, Value(text, "mesh_registry_role", "role=\"leader\""));
+        Assert.Equal(0, Value(text, "mesh_registry_role", "role=\"follower\""));
+        Assert.Equal(1, Value(text, "mesh_registry_is_leader"));
+        Assert.True(Value(text, "mesh_registry_term") >= 1);
+        Assert.True(Value(text, "mesh_registry_commit_index") >= 30);
+        Assert.True(Value(text, "mesh_registry_applied_index") >= 30);
+        Assert.True(Value(text, "mesh_registry_leader_changes_total") >= 1);
+        Assert.True(Value(text, "mesh_registry_nodes") >= 32);
+        Assert.True(Value(text, "mesh_registry_write_duration_seconds_count") >= 30);
+        Assert.True(Value(text, "mesh_registry_apply_duration_seconds_count") >= 30);
+        Assert.True(Value(text, "mesh_registry_snapshot_duration_seconds_count") >= 1);
+        Assert.True(Value(text, "mesh_registry_snapshot_size_bytes") > 0);
+        Assert.Equal(3, Count(text, "mesh_registry_member_available"));
+        foreach (var name in new[] { "mesh_registry_sessions", "mesh_registry_watches", "mesh_registry_apply_lag" })
+            Assert.True(Count(text, name) == 1, $"{name} missing");
+    }
+
+    private static int Count(string text, string name) => Samples(text, name, "").Count();
+
+    private static double Value(string text, string name, string label = "") => Samples(text, name, label).Single();
+
+    private static IEnumerable<double> Samples(string text, string name, string label) =>
+        text.Split('\n')
+            .Select(line => SampleLine().Match(line))
+            .Where(m => m.Success && m.Groups["name"].Value == name && m.Groups["labels"].Value.Contains(label, StringComparison.Ordinal))
+            .Select(m => double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture));
+
+    [GeneratedRegex(@"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>[^}]*)\})? (?<value>\S+)")]
+    private static partial Regex SampleLine();
+}
