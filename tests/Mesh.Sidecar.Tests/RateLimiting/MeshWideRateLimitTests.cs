@@ -20,8 +20,8 @@ public sealed class MeshWideRateLimitTests(ITestOutputHelper output)
     [Fact]
     public async Task MeshWide300Rps_Over3Sidecars_AdmitsAbout300PerSecond_AndResplitsWhenOneLeaves()
     {
-        await using var cluster = await RegistryTestCluster.StartAsync(3);
-        using var client = new RegistryClient(cluster.Addresses);
+        await using var cluster = await TestCluster.StartAsync(3);
+        using var client = new RegistryClient(string.Join(",", cluster.Nodes.Select(n => n!.ClientUrl)));
         await using var app = await TestApp.NamedAsync("catalog");
         var time = new FakeTimeProvider();
 
