@@ -23,6 +23,9 @@ internal sealed class DemoMesh : IAsyncDisposable
     private readonly List<ShopInstance> _instances = [];
     private IReadOnlyList<ClusterMember> _members = [];
 
+    /// <summary>The join token of namespace shop; the registry keeps only its hash.</summary>
+    private readonly string _joinToken = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
     public IReadOnlyList<ShopInstance> Instances => _instances;
 
     public IEnumerable<RegistryNode> RegistryNodes => _registry.Where(n => n is not null)!;
@@ -47,6 +50,7 @@ internal sealed class DemoMesh : IAsyncDisposable
         using (var client = new RegistryClient(RegistryAddresses))
         {
             await ApplyRoutesAsync(client, cancellationToken);
+            await ApplyPoliciesAsync(client, cancellationToken);
         }
 
         progress("services: starting frontend, catalog v1 (x2), catalog v2, inventory, each with a sidecar");
@@ -68,6 +72,7 @@ internal sealed class DemoMesh : IAsyncDisposable
             DataDirectory = Path.Combine(_dataRoot, $"registry-{id}"),
             ClientEndPoint = _members[id - 1].ClientEndPoint!,
             LoggerFactory = NullLoggerFactory.Instance,
+            JoinTokens = [Mesh.Registry.CertificateAuthority.JoinTokenGrant.Parse("shop=" + _joinToken)],
         });
         await node.StartAsync(cancellationToken);
         _registry[id - 1] = node;
@@ -81,6 +86,13 @@ internal sealed class DemoMesh : IAsyncDisposable
             await client.CreateAsync($"{ServicePaths.RoutesRoot}/{route.Name}", Encoding.UTF8.GetBytes(route.Yaml), createParents: true, cancellationToken: cancellationToken);
     }
 
+    /// <summary>Only frontend may call catalog (samples/Shop/mesh/policies.yaml).</summary>
+    private static async Task ApplyPoliciesAsync(RegistryClient client, CancellationToken cancellationToken)
+    {
+        var file = Path.Combine(AppContext.BaseDirectory, "samples", "shop-policies.yaml");
+        await client.CreateAsync($"{ServicePaths.PoliciesRoot}/catalog", await File.ReadAllBytesAsync(file, cancellationToken), createParents: true, cancellationToken: cancellationToken);
+    }
+
     private async Task<ShopInstance> StartInstanceAsync(string service, string version, CancellationToken cancellationToken)
     {
         var appEndPoint = FreePorts.Next();
@@ -88,6 +100,7 @@ internal sealed class DemoMesh : IAsyncDisposable
         var config = SidecarConfigLoader.Parse($"""
             service:
               name: {service}
+              namespace: shop
               version: {version}
               instanceId: {service}-{version}-{number}
             app:
@@ -101,6 +114,9 @@ internal sealed class DemoMesh : IAsyncDisposable
               inbound: 127.0.0.1:0
               admin: 127.0.0.1:0
             drainTime: 500ms
+            tls:
+              mode: strict
+              joinToken: {_joinToken}
             """, $"{service}-{version}-{number}.yaml");
         var sidecar = new MeshSidecar(config, NullLoggerFactory.Instance, new SidecarHostOptions { ConfigureLogging = l => l.ClearProviders() });
         await sidecar.StartAsync(cancellationToken);

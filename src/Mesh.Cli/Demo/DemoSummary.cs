@@ -20,6 +20,16 @@ internal sealed record DemoSummary(IReadOnlyList<(string Hop, long Total, long O
         var problems = new List<string>();
         foreach (var hop in hops.Where(h => h.Ok == 0))
             problems.Add($"no successful request reached {hop.Name}");
+        // Every hop between sidecars must have been mutual TLS 1.3 (the frontend's callers are outside the mesh).
+        foreach (var instance in mesh.Instances.Where(i => i.Service != "frontend" && !i.Killed))
+        {
+            var security = instance.Sidecar.Host.Security;
+            if (security is null || security.InboundTls13Requests == 0)
+                problems.Add($"{instance.Name}: no mTLS request reached its sidecar");
+            else if (security.InboundPlaintextRequests > 0)
+                problems.Add($"{instance.Name}: {security.InboundPlaintextRequests} plaintext request(s) reached its sidecar");
+        }
+
         if (driver.Stats.Failed > 0)
             problems.Add($"{driver.Stats.Failed} request(s) to the frontend failed");
         return new DemoSummary(hops, v1, v2, driver.Stats.Failed, driver.Errors, problems);
@@ -40,7 +50,7 @@ internal sealed record DemoSummary(IReadOnlyList<(string Hop, long Total, long O
         foreach (var (error, count) in Errors.OrderByDescending(e => e.Value).Take(5))
             output.WriteLine($"  frontend error x{count}: {error.ReplaceLineEndings(" ")}");
         output.WriteLine(Passed
-            ? "  result: OK — traffic flowed through every hop"
+            ? "  result: OK — traffic flowed through every hop, sidecar to sidecar over mTLS (TLS 1.3)"
             : "  result: FAILED — " + string.Join("; ", Problems));
     }
 }

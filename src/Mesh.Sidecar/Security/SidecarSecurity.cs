@@ -86,6 +86,12 @@ public sealed class SidecarSecurity : IAsyncDisposable
     /// <summary>The mTLS invoker for a call to <paramref name="endpoint"/> of <paramref name="service"/>.</summary>
     public HttpMessageInvoker UpstreamFor(string service, MeshEndpoint endpoint) => Upstreams.For(ExpectedServer(service, endpoint));
 
+    /// <summary>Inbound requests that came over TLS 1.3 (mutually authenticated).</summary>
+    public long InboundTls13Requests => Interlocked.Read(ref _tls13Requests);
+
+    /// <summary>Inbound requests that came in plaintext (permissive mode only).</summary>
+    public long InboundPlaintextRequests => Interlocked.Read(ref _plaintextRequests);
+
     /// <summary>Counts the request by transport (shown in /config_dump).</summary>
     internal void CountInbound(HttpContext context)
     {
