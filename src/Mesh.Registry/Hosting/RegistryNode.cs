@@ -87,6 +87,15 @@ public sealed partial class RegistryNode : IAsyncDisposable
             {
                 throw new StartupException($"cannot listen for peers on {raftEndPoint}: {PortMessage(e as SocketException ?? e.InnerException!)}", e);
             }
+            catch (Exception e) when (e is DotNext.IO.Log.IntegrityException || e.InnerException is DotNext.IO.Log.IntegrityException)
+            {
+                // A torn or corrupted write-ahead log (e.g. power lost mid-write). The node cannot
+                // trust its own log; it can rejoin empty and re-sync from the leader while a
+                // majority of the other nodes hold the data.
+                throw new StartupException(
+                    $"the write-ahead log in {directory.WalDirectory} is damaged ({(e as DotNext.IO.Log.IntegrityException ?? e.InnerException)!.Message}); " +
+                    $"with the other nodes healthy, move {_options.DataDirectory} aside and restart this node empty to re-sync it from the leader", e);
+            }
 
             var writer = new RegistryWriter(consensus, _options.TimeProvider, metrics, _options.RequestTimeout);
             var expiry = new SessionExpiryLoop(consensus, Store, writer, _options.TimeProvider, loggerFactory.CreateLogger<SessionExpiryLoop>());

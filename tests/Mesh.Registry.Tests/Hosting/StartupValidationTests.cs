@@ -37,6 +37,31 @@ public sealed class StartupValidationTests
     }
 
     [Fact]
+    public async Task Start_TornWriteAheadLog_FailsWithOneLineSayingHowToRecover()
+    {
+        var data = TempDir();
+        await using (var node = new RegistryNode(Options(1, "", data)))
+        {
+            await node.StartAsync();
+            using var http = new HttpClient();
+            for (var i = 0; i < 20; i++)
+                (await http.PostAsync(new Uri(node.ClientUrl, $"v1/nodes/k{i}?mode=persistent"), new StringContent($"value-{i}"))).EnsureSuccessStatusCode();
+        }
+
+        // A torn last write: the tail of the newest log entry is zeros, as after a power cut.
+        var chunk = Directory.GetFiles(Path.Combine(data, "wal", "data")).Order().Last();
+        var bytes = await File.ReadAllBytesAsync(chunk);
+        var last = Array.FindLastIndex(bytes, b => b != 0);
+        Array.Clear(bytes, Math.Max(0, last - 40), Math.Min(41, last + 1));
+        await File.WriteAllBytesAsync(chunk, bytes);
+
+        await using var restarted = new RegistryNode(Options(1, "", data));
+        var e = await Assert.ThrowsAsync<StartupException>(() => restarted.StartAsync());
+        Assert.Contains("write-ahead log", e.Message);
+        Assert.Contains("re-sync it from the leader", e.Message);
+    }
+
+    [Fact]
     public async Task Start_DataDirectoryInUseOrClientPortTaken_Fails()
     {
         var data = TempDir();
