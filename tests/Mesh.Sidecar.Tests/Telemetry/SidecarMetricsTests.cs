@@ -16,7 +16,8 @@ public sealed class SidecarMetricsTests
             context.Response.StatusCode = context.Request.Path.StartsWithSegments("/fail") ? 500 : 200;
             return context.Response.WriteAsync("x");
         });
-        var config = TestSidecar.Config($$"""
+        // A service name of its own: meters are per process, and other tests' sidecars are "test".
+        var config = Mesh.Sidecar.Configuration.SidecarConfigLoader.Parse("service:\n  name: metrics-self\n" + TestSidecar.Listeners + "\n" + $$"""
             app: { address: "{{app.Url.ToString().TrimEnd('/')}}" }
             endpoints:
               metrics-catalog:
@@ -41,7 +42,7 @@ public sealed class SidecarMetricsTests
             Assert.Equal(HttpStatusCode.OK, (await inboundClient.GetAsync("/in")).StatusCode);
 
         var scrape = await Scrape.GetAsync(sidecar.AdminUrl);
-        (string, string)[] route = [("route", "catalog-api"), ("destination_service", "metrics-catalog"), ("destination_version", "v7"), ("caller", "test")];
+        (string, string)[] route = [("route", "catalog-api"), ("destination_service", "metrics-catalog"), ("destination_version", "v7"), ("caller", "metrics-self")];
         Assert.Equal(12, scrape.Sum("http_client_request_duration_seconds_count", [.. route, ("status_class", "2xx")]));
         Assert.Equal(3, scrape.Sum("http_client_request_duration_seconds_count", [.. route, ("status_class", "5xx")]));
         Assert.Equal(12, scrape.Find("http_client_request_duration_seconds_bucket", [.. route, ("status_class", "2xx"), ("le", "+Inf")]).Single().Value);
@@ -49,7 +50,7 @@ public sealed class SidecarMetricsTests
         Assert.Equal(1, scrape.Sum("http_client_request_duration_seconds_count", ("route", "none"), ("destination_service", "unknown"), ("status_class", "5xx")));
         Assert.True(scrape.Sum("mesh_sidecar_proxy_errors_total", ("direction", "outbound"), ("error", "unknown-service")) >= 1);
         // Inbound: the local service is the destination; a plaintext caller has no identity.
-        Assert.Equal(5, scrape.Sum("http_server_request_duration_seconds_count", ("destination_service", "test"), ("status_class", "2xx"), ("caller", "unknown")));
+        Assert.Equal(5, scrape.Sum("http_server_request_duration_seconds_count", ("destination_service", "metrics-self"), ("status_class", "2xx"), ("caller", "unknown")));
         Assert.Equal(1, scrape.Sum("mesh_sidecar_endpoints", ("destination_service", "metrics-catalog"), ("health", "healthy")));
         Assert.Equal(0, scrape.Sum("mesh_sidecar_endpoints", ("destination_service", "metrics-catalog"), ("health", "ejected")));
         Assert.True(scrape.Has("mesh_sidecar_config_routes_index"));
