@@ -6,9 +6,10 @@ internal sealed record InjectOptions
     public string Image { get; init; } = "mesh:0.1.0";
     public string Registry { get; init; } = "http://mesh-registry.mesh-system.svc.cluster.local:7001";
     public string JoinTokenSecret { get; init; } = "mesh-join-token";
-    public int OutboundPort { get; init; } = 15001;
-    public int InboundPort { get; init; } = 15006;
-    public int AdminPort { get; init; } = 15000;
+    // The sidecar's own listener defaults, so injected manifests cannot drift from them.
+    public int OutboundPort { get; init; } = new Mesh.Sidecar.Configuration.ListenersConfig().Outbound.Port;
+    public int InboundPort { get; init; } = new Mesh.Sidecar.Configuration.ListenersConfig().Inbound.Port;
+    public int AdminPort { get; init; } = new Mesh.Sidecar.Configuration.ListenersConfig().Admin.Port;
 
     /// <summary>The sidecar runs as this user so its own traffic is not redirected back to it.</summary>
     public int ProxyUid { get; init; } = 1337;

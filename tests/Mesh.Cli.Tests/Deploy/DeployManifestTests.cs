@@ -37,7 +37,9 @@ public sealed class DeployManifestTests
     [Fact]
     public void InjectedSidecars_UseTheSidecarDefaultPorts()
     {
-        var defaults = new InjectOptions();
+        // Against the sidecar's own defaults, not the injector's copy of them.
+        var listeners = new Mesh.Sidecar.Configuration.ListenersConfig();
+        var defaults = new { OutboundPort = listeners.Outbound.Port, InboundPort = listeners.Inbound.Port, AdminPort = listeners.Admin.Port };
         foreach (var (_, pod) in Workloads("shop-injected.yaml"))
         {
             var sidecar = Sequence(pod, "spec", "containers").Single(c => Scalar(c, "name") == "mesh-sidecar");
