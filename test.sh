@@ -44,6 +44,14 @@ for trx in "$results"/*.trx; do
   echo "${project:-$(basename "$trx")}: total=$total passed=$p failed=$((f + e + t + a)) skipped=$((total - executed))"
 done
 
+# Name every failed test with the first line of its message, so a CI log cut to its tail still
+# says what broke.
+if [ "$failed" -gt 0 ]; then
+  echo "failed tests:"
+  # perl-base is on every Debian machine; the trx is flat enough for a regex.
+  perl -0777 -ne 'while (/<UnitTestResult [^>]*?testName="([^"]*)"[^>]*?outcome="(Failed|Error|Timeout|Aborted)"[^>]*>(.*?)<\/UnitTestResult>/sg) { my ($n, $o, $b) = ($1, $2, $3); my ($m) = $b =~ /<Message>\s*([^\n<]*)/; printf "  %s: %.300s\n", $n, $m // $o; }' "$results"/*.trx || true
+fi
+
 # A test host that crashed may leave no trx or a short one: never report that as success.
 if [ "$test_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
   echo "dotnet test exited with $test_rc but no failed test was recorded (a test host crashed?)"
