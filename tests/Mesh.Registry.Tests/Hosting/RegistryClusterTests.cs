@@ -139,6 +139,47 @@ public sealed class RegistryClusterTests
         await cluster.JsonAsync(await cluster.Http.PostAsync(cluster.Url(cluster.Follower(), "/v1/nodes/keep/after"), new StringContent("x")), HttpStatusCode.Created);
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(37)]
+    public async Task FollowerBehindTheLeadersSnapshot_CatchesUpFromIt_AndKeepsReplicating(int entriesPastPageStart)
+    {
+        // The log keeps 64 entry headers per 4 KiB metadata page. Where the follower's commit
+        // index stops relative to a page start decides which of its pages exist when the
+        // leader's snapshot replaces the gap; a page that was never written once stopped the
+        // follower for good (DotNext flushed from its old commit index after the install).
+        await using var cluster = await TestCluster.StartAsync(configure: o => o with { SnapshotEvery = 40 });
+        var leader = await cluster.WaitForLeaderAsync();
+        var follower = cluster.Follower();
+        var i = 0;
+        async Task<long> WriteAsync() =>
+            (await cluster.JsonAsync(await cluster.Http.PostAsync(cluster.Url(leader, $"/v1/nodes/snap/k{i++}?parents=true"), new StringContent("v")), HttpStatusCode.Created))
+            .GetProperty("index").GetInt64();
+
+        var last = await WriteAsync();
+        while ((last + 1 - entriesPastPageStart) % 64 != 0)
+            last = await WriteAsync();
+        await cluster.WaitAppliedAsync(last);
+        using (var timeout = new CancellationTokenSource(TestCluster.Timeout))
+        {
+            while (follower.Consensus.CommitIndex < last)
+                await Task.Delay(10, timeout.Token);
+        }
+        await cluster.StopNodeAsync(follower.Id);
+
+        for (var n = 0; n < 150; n++)
+            last = await WriteAsync();
+        await cluster.StartNodeAsync(follower.Id);
+        await cluster.WaitAppliedAsync(last);
+
+        for (var n = 0; n < 20; n++)
+            last = await WriteAsync();
+        await cluster.WaitAppliedAsync(last);
+        var restarted = cluster.Nodes[follower.Id - 1]!;
+        Assert.Equal("v", await cluster.Http.GetStringAsync(cluster.Url(restarted, $"/v1/nodes/snap/k{i - 1}?raw=true&stale=true")));
+    }
+
     [Fact]
     public async Task Watch_ResumedOnAnotherNode_MissesAndRepeatsNothing()
     {

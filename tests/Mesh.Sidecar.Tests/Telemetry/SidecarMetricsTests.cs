@@ -47,7 +47,7 @@ public sealed class SidecarMetricsTests
         Assert.Equal(3, scrape.Sum("http_client_request_duration_seconds_count", [.. route, ("status_class", "5xx")]));
         Assert.Equal(12, scrape.Find("http_client_request_duration_seconds_bucket", [.. route, ("status_class", "2xx"), ("le", "+Inf")]).Single().Value);
         Assert.True(scrape.Sum("http_client_request_duration_seconds_sum", route) > 0);
-        Assert.Equal(1, scrape.Sum("http_client_request_duration_seconds_count", ("route", "none"), ("destination_service", "unknown"), ("status_class", "5xx")));
+        Assert.Equal(1, scrape.Sum("http_client_request_duration_seconds_count", ("route", "none"), ("destination_service", "unknown"), ("status_class", "5xx"), ("caller", "metrics-self")));
         Assert.True(scrape.Sum("mesh_sidecar_proxy_errors_total", ("direction", "outbound"), ("error", "unknown-service")) >= 1);
         // Inbound: the local service is the destination; a plaintext caller has no identity.
         Assert.Equal(5, scrape.Sum("http_server_request_duration_seconds_count", ("destination_service", "metrics-self"), ("status_class", "2xx"), ("caller", "unknown")));
