@@ -15,6 +15,9 @@ internal interface IReplicatedStateMachine
     /// <summary>Writes the whole state as of the last applied index. No <see cref="Apply"/> runs meanwhile.</summary>
     void WriteSnapshot(Stream destination);
 
+    /// <summary>Forgets everything: back to the empty state before index 1, ready for a snapshot and a replay of the log.</summary>
+    void Reset();
+
     /// <summary>Replaces the whole state with a snapshot taken at <paramref name="index"/> (startup, or sent by the leader).</summary>
     void ReadSnapshot(Stream source, long index);
 }

@@ -17,20 +17,30 @@ namespace Mesh.Registry.Consensus;
 internal sealed partial class RaftConsensus : IConsensus
 {
     private readonly RaftConsensusOptions _options;
-    private readonly SnapshottingStateMachine _stateMachine;
+    private readonly IReplicatedStateMachine _target;
     private readonly Dictionary<string, int> _idByEndPoint;
     private readonly ILogger _logger;
-    private WriteAheadLog? _wal;
+    private readonly CancellationTokenSource _stopping = new();
+    private SnapshottingStateMachine? _stateMachine;
+    private DurableWriteAheadLog? _wal;
     private RaftCluster? _cluster;
+    private Task _walWatch = Task.CompletedTask;
     private int _disposed;
+    private int _closed = 1;
 
     public RaftConsensus(RaftConsensusOptions options, IReplicatedStateMachine stateMachine)
     {
         _options = options;
+        _target = stateMachine;
         _logger = options.LoggerFactory.CreateLogger<RaftConsensus>();
-        _stateMachine = new SnapshottingStateMachine(new DirectoryInfo(options.SnapshotDirectory), stateMachine, options.SnapshotEvery, _logger);
         _idByEndPoint = options.Members.ToDictionary(m => m.RaftEndPoint.ToString(), m => m.Id);
     }
+
+    /// <summary>How many times the log was reopened after its background flusher failed.</summary>
+    public int Reopens { get; private set; }
+
+    /// <summary>Test hook: the log fails as when its background flusher dies.</summary>
+    internal void InjectLogFailure(Exception failure) => Wal.InjectFailure(failure);
 
     public int LocalId => _options.LocalId;
 
@@ -57,14 +67,25 @@ internal sealed partial class RaftConsensus : IConsensus
 
     private RaftCluster Cluster => _cluster ?? throw new InvalidOperationException("Consensus is not started.");
 
-    private WriteAheadLog Wal => _wal ?? throw new InvalidOperationException("Consensus is not started.");
+    private DurableWriteAheadLog Wal => _wal ?? throw new InvalidOperationException("Consensus is not started.");
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        await OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (DurableWriteAheadLog.CanObserveFailures)
+            _walWatch = WatchLogAsync(_stopping.Token);
+    }
+
+    private async Task OpenAsync(CancellationToken cancellationToken)
+    {
+        _closed = 0;
         Directory.CreateDirectory(_options.SnapshotDirectory);
+        _stateMachine = new SnapshottingStateMachine(new DirectoryInfo(_options.SnapshotDirectory), _target, _options.SnapshotEvery, _logger);
+        // A reopen replays the log into the state machine again, from the snapshot if there is one.
+        _target.Reset();
         await _stateMachine.RestoreAsync(cancellationToken).ConfigureAwait(false);
 
-        _wal = new WriteAheadLog(new WriteAheadLog.Options
+        _wal = new DurableWriteAheadLog(new WriteAheadLog.Options
         {
             Location = _options.WalDirectory,
             HashAlgorithm = WriteAheadLog.IntegrityHashAlgorithm.Crc32,
@@ -184,27 +205,81 @@ internal sealed partial class RaftConsensus : IConsensus
         LeaderChanged?.Invoke(id);
     }
 
-    public async ValueTask DisposeAsync()
+    /// <summary>
+    /// Reopens the log from disk when its background flusher died (see
+    /// <see cref="DurableWriteAheadLog"/>): the node steps out of the cluster for a moment,
+    /// reloads its snapshot and log as after a restart, keeps its term and vote, and catches up
+    /// from the leader. Without this the node would refuse every append until restarted.
+    /// </summary>
+    private async Task WatchLogAsync(CancellationToken stopping)
     {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            return;
-        if (_cluster is not null)
+        var open = true;
+        while (!stopping.IsCancellationRequested)
         {
-            _cluster.LeaderChanged -= OnLeaderChanged;
             try
             {
-                await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(200), stopping).ConfigureAwait(false);
+                var failure = _wal?.Failure;
+                if (open && failure is null)
+                    continue;
+                if (open)
+                    Log.LogFailed(_logger, _options.LocalId, failure!.Message);
+                open = false;
+                await CloseAsync().ConfigureAwait(false);
+                await OpenAsync(stopping).ConfigureAwait(false);
+                open = true;
+                Reopens++;
+                Log.LogReopened(_logger, _options.LocalId, Wal.LastCommittedEntryIndex);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e)
+            {
+                // Reopening failed (e.g. the peer port not yet released): try again shortly.
+                Log.ReopenFailed(_logger, _options.LocalId, e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops and releases the cluster, the log and the snapshot store. The fields keep pointing at
+    /// the disposed objects until <see cref="OpenAsync"/> replaces them, so a status read in
+    /// between sees a node without a leader rather than a null.
+    /// </summary>
+    private async Task CloseAsync()
+    {
+        if (Interlocked.Exchange(ref _closed, 1) != 0)
+            return;
+        if (_cluster is { } cluster)
+        {
+            cluster.LeaderChanged -= OnLeaderChanged;
+            try
+            {
+                await cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or InvalidOperationException)
             {
                 // Stopping a node that never finished starting.
             }
-            await _cluster.DisposeAsync().ConfigureAwait(false);
+            await cluster.DisposeAsync().ConfigureAwait(false);
         }
         // RaftCluster does not own its audit trail.
-        if (_wal is not null)
-            await _wal.DisposeAsync().ConfigureAwait(false);
-        await _stateMachine.DisposeAsync().ConfigureAwait(false);
+        if (_wal is { } wal)
+            await wal.DisposeAsync().ConfigureAwait(false);
+        if (_stateMachine is { } stateMachine)
+            await stateMachine.DisposeAsync().ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _walWatch.ConfigureAwait(false);
+        await CloseAsync().ConfigureAwait(false);
+        _stopping.Dispose();
     }
 
     private static partial class Log
@@ -214,5 +289,14 @@ internal sealed partial class RaftConsensus : IConsensus
 
         [LoggerMessage(2, LogLevel.Critical, "Log entry {Index} failed its checksum; refusing to apply it")]
         public static partial void CorruptEntry(ILogger logger, long index);
+
+        [LoggerMessage(3, LogLevel.Error, "Node {Id}: the write-ahead log stopped writing ({Reason}); reopening it from disk")]
+        public static partial void LogFailed(ILogger logger, int id, string reason);
+
+        [LoggerMessage(4, LogLevel.Warning, "Node {Id}: write-ahead log reopened at commit index {Index}; catching up from the leader")]
+        public static partial void LogReopened(ILogger logger, int id, long index);
+
+        [LoggerMessage(5, LogLevel.Error, "Node {Id}: reopening the write-ahead log failed; retrying")]
+        public static partial void ReopenFailed(ILogger logger, int id, Exception error);
     }
 }

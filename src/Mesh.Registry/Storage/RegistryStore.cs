@@ -62,6 +62,13 @@ internal sealed class RegistryStore(WatchHub hub, RegistryMetrics metrics) : IRe
         metrics.RecordSnapshot(System.Diagnostics.Stopwatch.GetElapsedTime(started), destination.CanSeek ? destination.Position - position : -1);
     }
 
+    public void Reset()
+    {
+        lock (_gate)
+            _state = new RegistryStateMachine();
+        hub.Reset(0);
+    }
+
     public void ReadSnapshot(Stream source, long index)
     {
         var state = RegistryStateMachine.ReadSnapshot(source);

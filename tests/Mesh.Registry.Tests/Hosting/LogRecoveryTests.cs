@@ -1,0 +1,41 @@
+using System.Net;
+using Mesh.Registry.Consensus;
+
+namespace Mesh.Registry.Tests.Hosting;
+
+public sealed class LogRecoveryTests
+{
+    [Fact]
+    public void TheLogsBackgroundFailure_IsObservable_InThisDotNextVersion()
+    {
+        // The recovery below reads a private field of DotNext's WriteAheadLog; an upgrade that
+        // renames it must fail here, not silently turn the recovery off.
+        Assert.True(DurableWriteAheadLog.CanObserveFailures);
+    }
+
+    [Fact]
+    public async Task FollowerWhoseLogStopsWriting_ReopensItFromDisk_AndCatchesUp()
+    {
+        await using var cluster = await TestCluster.StartAsync(configure: o => o with { SnapshotEvery = 30 });
+        var leader = await cluster.WaitForLeaderAsync();
+        var follower = cluster.Follower();
+        var i = 0;
+        async Task<long> WriteAsync() =>
+            (await cluster.JsonAsync(await cluster.Http.PostAsync(cluster.Url(leader, $"/v1/nodes/rec/k{i++}?parents=true"), new StringContent($"v{i}")), HttpStatusCode.Created))
+            .GetProperty("index").GetInt64();
+        for (var n = 0; n < 20; n++)
+            await WriteAsync();
+
+        var consensus = (RaftConsensus)follower.Consensus;
+        consensus.InjectLogFailure(new InvalidOperationException("injected: the flusher died"));
+
+        long last = 0;
+        for (var n = 0; n < 60; n++)
+            last = await WriteAsync();
+        await cluster.WaitAppliedAsync(last);
+
+        Assert.Equal(1, consensus.Reopens);
+        for (var k = 0; k < i; k += 7)
+            Assert.Equal($"v{k + 1}", await cluster.Http.GetStringAsync(cluster.Url(follower, $"/v1/nodes/rec/k{k}?raw=true&stale=true")));
+    }
+}
