@@ -10,8 +10,7 @@ rm -rf "$results"
 mkdir -p "$results"
 
 # The registry fault run draws a random fault schedule unless given a seed. CI uses a fixed one
-# so it checks the same schedule every time; give MESH_RELIABILITY_SEED to explore others (a
-# known open bug: after some torn writes a node cannot install snapshots; README, Reliability).
+# so it checks the same schedule every time; give MESH_RELIABILITY_SEED to explore others.
 export MESH_RELIABILITY_SEED="${MESH_RELIABILITY_SEED:-20261125}"
 
 scripts/install-test-deps.sh || echo "warning: could not install optional test packages; tests that need them say so"
