@@ -12,6 +12,12 @@ public sealed record RegistryClientOptions
     /// <summary>How long a watch blocks on the server before answering with no change.</summary>
     public TimeSpan WatchWait { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Sent as <c>Authorization: Bearer TOKEN</c> on every request: an operator token or a join token. Null: none.</summary>
+    public string? Token { get; init; }
+
+    /// <summary>Roots the registry's TLS certificate must chain to (https addresses); empty = the system's trusted roots.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2Collection TrustedRoots { get; init; } = [];
+
     /// <summary>Parses a comma-separated address list such as <c>http://127.0.0.1:7001,http://127.0.0.1:7002</c>.</summary>
     public static RegistryClientOptions Parse(string addresses)
     {
@@ -20,7 +26,7 @@ public sealed record RegistryClientOptions
         {
             var text = part.Contains("://", StringComparison.Ordinal) ? part : "http://" + part;
             if (!Uri.TryCreate(text.EndsWith('/') ? text : text + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-                throw new ArgumentException($"'{part}' is not a registry address (expected http://host:port)");
+                throw new ArgumentException($"'{part}' is not a registry address (expected http://host:port or https://host:port)");
             endpoints.Add(uri);
         }
 

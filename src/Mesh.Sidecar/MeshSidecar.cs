@@ -29,7 +29,11 @@ public sealed class MeshSidecar : IAsyncDisposable
         options ??= new SidecarHostOptions();
         if (config.Registry.Addresses.Count > 0)
         {
-            _client = new RegistryClient(RegistryClientOptions.Parse(string.Join(',', config.Registry.Addresses)));
+            _client = new RegistryClient(RegistryClientOptions.Parse(string.Join(',', config.Registry.Addresses)) with
+            {
+                Token = RegistryToken(config),
+                TrustedRoots = config.Registry.CaFile is { } caFile ? Mesh.Registry.Client.Transport.TlsTrust.ReadPemFile(caFile) : [],
+            });
             var callerOnDraining = options.OnDraining;
             var endpoints = new LayeredEndpointSource(new StaticEndpointSource(config.Endpoints), new RegistryEndpointSource(_client));
             options = new SidecarHostOptions
@@ -54,6 +58,25 @@ public sealed class MeshSidecar : IAsyncDisposable
         }
 
         _host = new SidecarHost(config, options);
+    }
+
+    /// <summary>registry.token, else $MESH_REGISTRY_TOKEN, else the join token when tls is on, else none.</summary>
+    private static string? RegistryToken(SidecarConfig config)
+    {
+        if (!string.IsNullOrWhiteSpace(config.Registry.Token))
+            return config.Registry.Token.Trim();
+        if (Environment.GetEnvironmentVariable("MESH_REGISTRY_TOKEN") is { Length: > 0 } fromEnvironment)
+            return fromEnvironment.Trim();
+        if (!config.Tls.Enabled)
+            return null;
+        try
+        {
+            return config.Tls.ResolveJoinToken();
+        }
+        catch (SidecarStartupException)
+        {
+            return null; // the identity bootstrap reports the missing join token when it starts
+        }
     }
 
     public SidecarHost Host => _host;

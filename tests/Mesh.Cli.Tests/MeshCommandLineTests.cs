@@ -46,4 +46,28 @@ public sealed class MeshCommandLineTests
         Assert.NotEqual(0, exitCode);
         Assert.Contains("frobnicate", error);
     }
+
+    [Theory]
+    [InlineData("--api-token", "admin=short", "--api-token: the admin API token has 5 characters; at least 16 are needed")]
+    [InlineData("--api-token", "root=0123456789abcdef", "--api-token: API token role 'root' is unknown; use admin or read")]
+    [InlineData("--tls-cert", "/nonexistent/cert.pem", "--tls-cert and --tls-key go together")]
+    public void Registry_BadSecurityFlags_FailWithOneLineSayingWhy(string flag, string value, string expected)
+    {
+        var data = Path.Combine(Path.GetTempPath(), "mesh-cli-" + Guid.NewGuid().ToString("N"));
+        var (exitCode, _, error) = Run("registry", "--id", "1", "--data", data, "--client", "127.0.0.1:1", flag, value);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal($"mesh registry: {expected}", error.Trim());
+    }
+
+    [Fact]
+    public void Registry_UnreadableTlsFiles_AreNamed()
+    {
+        var data = Path.Combine(Path.GetTempPath(), "mesh-cli-" + Guid.NewGuid().ToString("N"));
+        var (exitCode, _, error) = Run("registry", "--id", "1", "--data", data, "--client", "127.0.0.1:1",
+            "--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem");
+
+        Assert.Equal(2, exitCode);
+        Assert.StartsWith("mesh registry: cannot load the TLS certificate from --tls-cert '/nonexistent/cert.pem'", error.Trim());
+    }
 }

@@ -1,5 +1,8 @@
 using System.CommandLine;
 using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Hosting;
 
@@ -51,9 +54,25 @@ internal static class RegistryCommand
             Description = "A file of join tokens, one NAMESPACE[/SERVICE]=TOKEN per line ('#' comments).",
         };
 
+        var tlsCert = new Option<string?>("--tls-cert") { Description = "PEM certificate (chain) to serve the client API over TLS; needs --tls-key." };
+        var tlsKey = new Option<string?>("--tls-key") { Description = "PEM private key of --tls-cert." };
+        var tlsCa = new Option<string?>("--tls-ca")
+        {
+            Description = "PEM roots the other nodes' client certificates chain to, for forwarding to the leader over TLS (default: the system's roots).",
+        };
+        var apiToken = new Option<string[]>("--api-token")
+        {
+            Description = "An operator token for the client API: admin=TOKEN or read=TOKEN (16+ characters). Repeatable. "
+                + "With any, every request but health, the CA root and certificate signing needs Authorization: Bearer TOKEN "
+                + "(an operator token, or a sidecar's join token).",
+            AllowMultipleArgumentsPerToken = false,
+        };
+        var apiTokensFile = new Option<string?>("--api-tokens-file") { Description = "A file of operator tokens, one admin=TOKEN or read=TOKEN per line ('#' comments)." };
+
         var command = new Command("registry", "Run one node of the replicated registry cluster.")
         {
             id, peers, data, client, snapshotEvery, trustDomain, certLifetime, joinToken, joinTokensFile,
+            tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile,
         };
         command.SetAction(async (parseResult, cancellationToken) =>
         {
@@ -75,6 +94,9 @@ internal static class RegistryCommand
                     TrustDomain = parseResult.GetValue(trustDomain)!,
                     CertificateLifetime = ParseLifetime(parseResult.GetValue(certLifetime)!),
                     JoinTokens = ReadJoinTokens(parseResult.GetValue(joinToken) ?? [], parseResult.GetValue(joinTokensFile)),
+                    ApiTokens = ReadApiTokens(parseResult.GetValue(apiToken) ?? [], parseResult.GetValue(apiTokensFile)),
+                    TlsCertificate = ReadTlsCertificate(parseResult.GetValue(tlsCert), parseResult.GetValue(tlsKey)),
+                    TlsTrust = parseResult.GetValue(tlsCa) is { } caFile ? ReadTlsTrust(caFile) : [],
                 });
                 await node.StartAsync(cancellationToken);
             }
@@ -102,6 +124,53 @@ internal static class RegistryCommand
             return 0;
         });
         return command;
+    }
+
+    private static IReadOnlyList<ApiTokenGrant> ReadApiTokens(string[] flags, string? file)
+    {
+        var grants = new List<ApiTokenGrant>();
+        foreach (var flag in flags)
+        {
+            try
+            {
+                grants.Add(ApiTokenGrant.Parse(flag));
+            }
+            catch (FormatException e)
+            {
+                throw new FormatException($"--api-token: {e.Message}", e);
+            }
+        }
+        if (file is not null)
+            grants.AddRange(ApiTokenGrant.ParseFile(file));
+        return grants;
+    }
+
+    internal static X509Certificate2? ReadTlsCertificate(string? certFile, string? keyFile)
+    {
+        if (certFile is null && keyFile is null)
+            return null;
+        if (certFile is null || keyFile is null)
+            throw new FormatException("--tls-cert and --tls-key go together");
+        try
+        {
+            return X509Certificate2.CreateFromPemFile(certFile, keyFile);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or ArgumentException)
+        {
+            throw new FormatException($"cannot load the TLS certificate from --tls-cert '{certFile}' and --tls-key '{keyFile}': {e.Message}", e);
+        }
+    }
+
+    private static X509Certificate2Collection ReadTlsTrust(string file)
+    {
+        try
+        {
+            return Mesh.Registry.Client.Transport.TlsTrust.ReadPemFile(file);
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException($"--tls-ca: {e.Message}", e);
+        }
     }
 
     private static IReadOnlyList<JoinTokenGrant> ReadJoinTokens(string[] flags, string? file)

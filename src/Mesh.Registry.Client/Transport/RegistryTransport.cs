@@ -24,7 +24,8 @@ internal sealed class RegistryTransport : IDisposable
     private readonly ConcurrentBag<WriteLane> _idleLanes = [];
     private int _current;
 
-    public RegistryTransport(IReadOnlyList<Uri> endpoints, TimeSpan timeout)
+    public RegistryTransport(IReadOnlyList<Uri> endpoints, TimeSpan timeout, string? token = null,
+        System.Security.Cryptography.X509Certificates.X509Certificate2Collection? trustedRoots = null)
     {
         if (endpoints.Count == 0)
             throw new ArgumentException("at least one registry address is required", nameof(endpoints));
@@ -35,10 +36,13 @@ internal sealed class RegistryTransport : IDisposable
             ConnectTimeout = TimeSpan.FromSeconds(2),
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
             AutomaticDecompression = DecompressionMethods.None,
+            SslOptions = trustedRoots is { Count: > 0 } ? TlsTrust.ClientOptions(trustedRoots) : new(),
         })
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
+        if (!string.IsNullOrEmpty(token))
+            _http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
     }
 
     public Uri CurrentEndpoint => _endpoints[Volatile.Read(ref _current) % _endpoints.Length];

@@ -9,6 +9,7 @@ internal static class ApiErrors
     public const string BadRequest = "BadRequest";
     public const string NotFound = "NotFound";
     public const string Forbidden = "Forbidden";
+    public const string Unauthenticated = "Unauthenticated";
     public const string MethodNotAllowed = "MethodNotAllowed";
     public const string IndexCompacted = "IndexCompacted";
     public const string Unavailable = "Unavailable";

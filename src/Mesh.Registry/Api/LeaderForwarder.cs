@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography.X509Certificates;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -15,18 +16,19 @@ internal sealed class LeaderForwarder : IDisposable
 {
     public const string ForwardedHeader = "Mesh-Forwarded";
 
-    private static readonly string[] RequestHeaders = ["Mesh-Client-Id", "Mesh-Request-Seq", "Accept"];
+    private static readonly string[] RequestHeaders = ["Mesh-Client-Id", "Mesh-Request-Seq", "Accept", "Authorization"];
     private static readonly string[] ResponseHeaders = ["X-Mesh-Index", "X-Mesh-Version", "X-Mesh-Modified-Index", "Retry-After", "Location"];
 
     private readonly HttpMessageInvoker _client;
     private readonly Dictionary<int, Uri> _clientUrls;
 
-    public LeaderForwarder(IReadOnlyList<ClusterMember> members)
+    public LeaderForwarder(IReadOnlyList<ClusterMember> members, string scheme = "http", X509Certificate2Collection? trust = null)
     {
         _clientUrls = members.Where(m => m.ClientEndPoint is not null)
-            .ToDictionary(m => m.Id, m => new Uri($"http://{m.ClientEndPoint}"));
+            .ToDictionary(m => m.Id, m => new Uri($"{scheme}://{m.ClientEndPoint}"));
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
+            SslOptions = trust is { Count: > 0 } ? Mesh.Registry.Client.Transport.TlsTrust.ClientOptions(trust) : new(),
             UseProxy = false,
             AllowAutoRedirect = false,
             UseCookies = false,

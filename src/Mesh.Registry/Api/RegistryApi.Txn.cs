@@ -14,6 +14,7 @@ internal sealed partial class RegistryApi
         if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
             return;
         var ops = await ParseTxnAsync(context).ConfigureAwait(false);
+        AuthorizeWrites(context, ops);
         var result = await writer.WriteAsync(new Transaction(writer.Header(clientId, seq), ops), context.RequestAborted).ConfigureAwait(false);
         if (result.FailedOp < 0 && result.IsOk)
         {

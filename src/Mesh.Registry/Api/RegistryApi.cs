@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Core.Paths;
@@ -26,8 +27,11 @@ internal sealed partial class RegistryApi(
     LeaderForwarder forwarder,
     RegistryMetrics metrics,
     TimeSpan requestTimeout,
-    RegistryCertificateAuthority ca)
+    RegistryCertificateAuthority ca,
+    ApiAuthenticator auth)
 {
+    private const string CallerKey = "mesh.caller";
+
     private static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan DefaultWatchWait = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxWatchWait = TimeSpan.FromMinutes(5);
@@ -70,6 +74,14 @@ internal sealed partial class RegistryApi(
     {
         var path = context.Request.Path.Value ?? "/";
         var method = context.Request.Method;
+        if (auth.Enabled)
+        {
+            var caller = auth.Authenticate(context.Request);
+            var decision = ApiAccessPolicy.Decide(caller, method, path);
+            if (!decision.Allowed)
+                return RefuseAsync(context, decision);
+            context.Items[CallerKey] = caller;
+        }
         if (path == "/healthz")
             return Only(context, "GET", () => ApiJson.WriteAsync(context, 200, w => w.WriteString("status", "ok")));
         if (path == "/readyz")
@@ -91,6 +103,30 @@ internal sealed partial class RegistryApi(
         if (path.StartsWith("/v1/services/", StringComparison.Ordinal))
             return Only(context, "GET", () => ServiceAsync(context, path["/v1/services/".Length..]));
         return ApiJson.ErrorAsync(context, 404, ApiErrors.NotFound, $"no such API path: {path}");
+    }
+
+    private static Task RefuseAsync(HttpContext context, AccessDecision decision)
+    {
+        if (decision.Status == StatusCodes.Status401Unauthorized)
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        return ApiJson.ErrorAsync(context, decision.Status,
+            decision.Status == StatusCodes.Status401Unauthorized ? ApiErrors.Unauthenticated : ApiErrors.Forbidden, decision.Reason);
+    }
+
+    /// <summary>With authentication on, refuses (403) a transaction with an op the caller may not write.</summary>
+    private void AuthorizeWrites(HttpContext context, IEnumerable<Core.Commands.TxnOp> ops)
+    {
+        if (!auth.Enabled)
+            return;
+        var caller = context.Items[CallerKey] as ApiCaller;
+        foreach (var op in ops)
+        {
+            if (op is Core.Commands.CheckVersionOp)
+                continue;
+            var decision = ApiAccessPolicy.DecideWrite(caller, op.Path);
+            if (!decision.Allowed)
+                throw new ApiException(decision.Status, ApiErrors.Forbidden, decision.Reason);
+        }
     }
 
     private static Task Only(HttpContext context, string method, Func<Task> handler) =>

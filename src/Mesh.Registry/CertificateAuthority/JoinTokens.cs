@@ -105,4 +105,16 @@ public sealed class JoinTokenRegistry
             ? new JoinTokenCheck(false, "unknown join token", null)
             : new JoinTokenCheck(false, $"join token '{matched.Id}' allows {matched.Scope}, not service '{@namespace}/{service}'", matched.Id);
     }
+
+    /// <summary>The scope of the first record holding <paramref name="token"/>, or null; every record is compared.</summary>
+    public JoinTokenScope? ScopeOf(string token)
+    {
+        JoinTokenScope? scope = null;
+        foreach (var record in _records)
+        {
+            if (record.Matches(token))
+                scope ??= record.Scope;
+        }
+        return scope;
+    }
 }

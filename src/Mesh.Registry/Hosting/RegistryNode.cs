@@ -37,7 +37,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
     public int Id => _options.Id;
 
     /// <summary>The client API base URL, e.g. <c>http://127.0.0.1:7001</c>.</summary>
-    public Uri ClientUrl => new($"http://{_options.ClientEndPoint}");
+    public Uri ClientUrl => new($"{Scheme}://{_options.ClientEndPoint}");
+
+    private string Scheme => _options.TlsCertificate is null ? "http" : "https";
 
     public IReadOnlyList<ClusterMember> Members { get; private set; }
 
@@ -107,9 +109,10 @@ public sealed partial class RegistryNode : IAsyncDisposable
             ca.Start();
             Push(ca.DisposeAsync);
 
-            var forwarder = new LeaderForwarder(Members);
+            var forwarder = new LeaderForwarder(Members, Scheme, _options.TlsTrust);
             Push(() => { forwarder.Dispose(); return ValueTask.CompletedTask; });
-            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca);
+            var auth = new Api.Access.ApiAuthenticator(new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens);
+            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca, auth);
             var app = BuildWebApp(api, metrics.MeterName);
             Push(app.DisposeAsync);
             try
@@ -150,7 +153,12 @@ public sealed partial class RegistryNode : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
-            kestrel.Listen(_options.ClientEndPoint, listen => listen.Protocols = HttpProtocols.Http1AndHttp2);
+            kestrel.Listen(_options.ClientEndPoint, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http1AndHttp2;
+                if (_options.TlsCertificate is { } certificate)
+                    listen.UseHttps(certificate);
+            });
         });
         // DotNext's own Raft meters (replication, heartbeats, WAL) are process-wide: with several
         // nodes in one process each node's /metrics shows all of them.

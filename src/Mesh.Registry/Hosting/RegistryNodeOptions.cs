@@ -41,6 +41,22 @@ public sealed record RegistryNodeOptions
     /// <summary>Lifetime of the workload certificates this node signs (<c>--cert-lifetime</c>), 1 s .. 30 days.</summary>
     public TimeSpan CertificateLifetime { get; init; } = CertificateAuthority.MeshCertificateAuthority.DefaultWorkloadLifetime;
 
+    /// <summary>
+    /// Operator tokens for the client API (<c>--api-token</c>, <c>--api-tokens-file</c>). When any is
+    /// given, every request except health, the public CA root and certificate signing must carry
+    /// <c>Authorization: Bearer TOKEN</c> (an operator token, or a sidecar's join token).
+    /// </summary>
+    public IReadOnlyList<Api.Access.ApiTokenGrant> ApiTokens { get; init; } = [];
+
+    /// <summary>Serve the client API over TLS with this certificate (with its private key); null = plain HTTP (<c>--tls-cert</c>, <c>--tls-key</c>).</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2? TlsCertificate { get; init; }
+
+    /// <summary>
+    /// Roots that peers' client certificates chain to, for forwarding to the leader over TLS
+    /// (<c>--tls-ca</c>). Empty: the system's trusted roots.
+    /// </summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate2Collection TlsTrust { get; init; } = [];
+
     /// <summary>Join tokens (<c>--join-token</c>, <c>--join-tokens-file</c>): hashed, then replicated under /mesh/ca/tokens.</summary>
     public IReadOnlyList<CertificateAuthority.JoinTokenGrant> JoinTokens { get; init; } = [];
 }

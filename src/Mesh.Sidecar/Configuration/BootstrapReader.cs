@@ -105,7 +105,16 @@ internal sealed partial class BootstrapReader(YamlReader reader)
         var ttl = map.Duration("sessionTtl");
         if (ttl is { } t && (t < TimeSpan.FromSeconds(1) || t > TimeSpan.FromMinutes(10)))
             reader.Error(map.Get("sessionTtl")!, map.Child("sessionTtl"), "must be between 1s and 10m");
-        var registry = new RegistryConfig { Addresses = addresses, SessionTtl = ttl ?? new RegistryConfig().SessionTtl };
+        var caFile = map.String("caFile");
+        if (caFile is not null && !File.Exists(caFile))
+            reader.Error(map.Get("caFile")!, map.Child("caFile"), $"no such file '{caFile}'");
+        var registry = new RegistryConfig
+        {
+            Addresses = addresses,
+            SessionTtl = ttl ?? new RegistryConfig().SessionTtl,
+            CaFile = caFile,
+            Token = map.String("token"),
+        };
         map.ReportUnknownFields();
         return registry;
     }

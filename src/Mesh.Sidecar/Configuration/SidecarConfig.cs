@@ -63,6 +63,13 @@ public sealed record RegistryConfig
     public IReadOnlyList<string> Addresses { get; init; } = [];
     /// <summary>TTL of the sidecar's registry session: how long its instance outlives a crash.</summary>
     public TimeSpan SessionTtl { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>PEM roots the registry's TLS certificate chains to (https addresses); null = the system's roots.</summary>
+    public string? CaFile { get; init; }
+    /// <summary>
+    /// Bearer token for a registry that requires one. Null: $MESH_REGISTRY_TOKEN, else the join
+    /// token when tls is on (a join token lets a sidecar read and register its own service).
+    /// </summary>
+    public string? Token { get; init; }
 }
 
 public sealed record ListenersConfig

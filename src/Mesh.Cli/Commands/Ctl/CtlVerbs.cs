@@ -146,7 +146,7 @@ internal static class CtlVerbs
             var error = result.InvocationConfiguration.Error;
             try
             {
-                using var client = new RegistryClient(result.GetValue(registry)!);
+                using var client = new RegistryClient(CtlCommand.ClientOptions(result, registry));
                 await run(client, result, result.InvocationConfiguration.Output, ct);
                 return 0;
             }
