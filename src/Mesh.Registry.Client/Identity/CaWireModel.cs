@@ -19,8 +19,16 @@ public sealed record CaSignResponse(string Certificate, IReadOnlyList<string> Ch
 /// </summary>
 public sealed record CaRootResponse(string Root, string TrustDomain);
 
+/// <summary><c>POST /v1/ca/revoke</c> body: the join token to revoke for good.</summary>
+public sealed record CaRevokeRequest(string Token);
+
+/// <summary><c>POST /v1/ca/revoke</c> answer: how many stored records held the token, and the registry index of the revocation.</summary>
+public sealed record CaRevokeResponse(int Removed, long Index);
+
 [JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(CaSignRequest))]
 [JsonSerializable(typeof(CaSignResponse))]
 [JsonSerializable(typeof(CaRootResponse))]
+[JsonSerializable(typeof(CaRevokeRequest))]
+[JsonSerializable(typeof(CaRevokeResponse))]
 public sealed partial class IdentityJson : JsonSerializerContext;

@@ -20,4 +20,14 @@ public sealed partial class RegistryClient
         _transport.SendJsonAsync(
             () => new HttpRequestMessage(HttpMethod.Post, "v1/ca/sign") { Content = RegistryTransport.JsonContent(request, IdentityJson.Default.CaSignRequest) },
             IdentityJson.Default.CaSignResponse, false, cancellationToken);
+
+    /// <summary>
+    /// <c>POST /v1/ca/revoke</c>: revokes a join token for good (no new certificate, no API access
+    /// with it), even on nodes still started with it. Needs an admin token when the registry
+    /// requires tokens. An unknown token is a <see cref="RegistryException"/> (404 NotFound).
+    /// </summary>
+    public Task<CaRevokeResponse> RevokeJoinTokenAsync(string token, CancellationToken cancellationToken = default) =>
+        _transport.SendJsonAsync(
+            () => new HttpRequestMessage(HttpMethod.Post, "v1/ca/revoke") { Content = RegistryTransport.JsonContent(new CaRevokeRequest(token), IdentityJson.Default.CaRevokeRequest) },
+            IdentityJson.Default.CaRevokeResponse, false, cancellationToken);
 }

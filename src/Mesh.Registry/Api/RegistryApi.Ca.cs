@@ -14,6 +14,7 @@ internal sealed partial class RegistryApi
     {
         "/v1/ca/root" => Only(context, "GET", () => CaRootAsync(context)),
         "/v1/ca/sign" => Only(context, "POST", () => CaSignAsync(context)),
+        "/v1/ca/revoke" => Only(context, "POST", () => CaRevokeAsync(context)),
         _ => ApiJson.ErrorAsync(context, 404, ApiErrors.NotFound, $"no such API path: {path}"),
     };
 
@@ -53,6 +54,33 @@ internal sealed partial class RegistryApi
 
         metrics.CaSigned();
         await WriteCaJsonAsync(context, JsonSerializer.SerializeToUtf8Bytes(signed, IdentityJson.Default.CaSignResponse)).ConfigureAwait(false);
+    }
+
+    private async Task CaRevokeAsync(HttpContext context)
+    {
+        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
+            return;
+        CaRevokeRequest? request;
+        try
+        {
+            request = await JsonSerializer.DeserializeAsync(context.Request.Body, IdentityJson.Default.CaRevokeRequest, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            throw ApiException.BadRequest("the body is not a revocation { token }: " + e.Message);
+        }
+        if (request is not { Token.Length: > 0 })
+            throw ApiException.BadRequest("the body is not a revocation { token }");
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(requestTimeout);
+        var revoked = await ca.RevokeAsync(request.Token, deadline.Token).ConfigureAwait(false);
+        if (revoked is not { } done)
+        {
+            await ApiJson.ErrorAsync(context, 404, ApiErrors.NotFound, "no join token record or flag holds this token").ConfigureAwait(false);
+            return;
+        }
+        await WriteCaJsonAsync(context, JsonSerializer.SerializeToUtf8Bytes(new CaRevokeResponse(done.Removed, done.Index), IdentityJson.Default.CaRevokeResponse)).ConfigureAwait(false);
     }
 
     private MeshCertificateAuthority CurrentCa() =>

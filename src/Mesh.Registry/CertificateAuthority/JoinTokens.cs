@@ -70,22 +70,40 @@ public readonly record struct JoinTokenCheck(bool Allowed, string Reason, string
 public sealed class JoinTokenRegistry
 {
     private readonly JoinTokenRecord[] _records;
+    private readonly JoinTokenRecord[] _revoked;
 
-    public JoinTokenRegistry(IEnumerable<JoinTokenRecord> records) => _records = [.. records];
+    /// <param name="records">Tokens that may join, with their scopes.</param>
+    /// <param name="revoked">Tokens revoked for good: they match nothing, even if a record or a flag still holds them.</param>
+    public JoinTokenRegistry(IEnumerable<JoinTokenRecord> records, IEnumerable<JoinTokenRecord>? revoked = null)
+    {
+        _records = [.. records];
+        _revoked = [.. revoked ?? []];
+    }
+
+    /// <summary>Whether <paramref name="token"/> was revoked.</summary>
+    public bool IsRevoked(string token)
+    {
+        var revoked = false;
+        foreach (var record in _revoked)
+            revoked |= record.Matches(token);
+        return revoked;
+    }
 
     public static JoinTokenRegistry Empty { get; } = new([]);
 
     public IReadOnlyList<JoinTokenRecord> Records => _records;
 
-    public JoinTokenRegistry With(JoinTokenRecord record) => new(_records.Where(r => r.Id != record.Id).Append(record));
+    public JoinTokenRegistry With(JoinTokenRecord record) => new(_records.Where(r => r.Id != record.Id).Append(record), _revoked);
 
-    public JoinTokenRegistry Without(string id) => new(_records.Where(r => r.Id != id));
+    public JoinTokenRegistry Without(string id) => new(_records.Where(r => r.Id != id), _revoked);
 
     /// <summary>Whether <paramref name="token"/> may get a certificate for <paramref name="service"/> in <paramref name="namespace"/>.</summary>
     public JoinTokenCheck Check(string? token, string @namespace, string service)
     {
         if (string.IsNullOrEmpty(token))
             return new JoinTokenCheck(false, "no join token", null);
+        if (IsRevoked(token))
+            return new JoinTokenCheck(false, "the join token was revoked", null);
 
         // Every record is hashed and compared, matching or not: the time taken does not depend on
         // which record matches. Several records may hold the same token with different scopes.
@@ -109,6 +127,8 @@ public sealed class JoinTokenRegistry
     /// <summary>The scope of the first record holding <paramref name="token"/>, or null; every record is compared.</summary>
     public JoinTokenScope? ScopeOf(string token)
     {
+        if (IsRevoked(token))
+            return null;
         JoinTokenScope? scope = null;
         foreach (var record in _records)
         {

@@ -18,6 +18,7 @@ internal sealed partial class RegistryCertificateAuthority : IAsyncDisposable
     public const string CaRoot = "/mesh/ca";
     public const string MaterialPath = CaRoot + "/material";
     public const string TokensPath = CaRoot + "/tokens";
+    public const string RevokedPath = CaRoot + "/revoked";
 
     private static readonly TimeSpan FollowerPoll = TimeSpan.FromMilliseconds(200);
     private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(500);
@@ -32,7 +33,7 @@ internal sealed partial class RegistryCertificateAuthority : IAsyncDisposable
     private readonly Lock _cacheLock = new();
     private readonly List<MeshCertificateAuthority> _loaded = [];
     private (long ModifiedIndex, MeshCertificateAuthority? Ca) _material = (-1, null);
-    private ((long Created, long ChildVersion) Key, JoinTokenRegistry Tokens) _tokens = ((-1, -1), JoinTokenRegistry.Empty);
+    private ((long, long, long, long) Key, JoinTokenRegistry Tokens) _tokens = ((-1, -1, -1, -1), JoinTokenRegistry.Empty);
     private Task? _loop;
 
     public RegistryCertificateAuthority(
@@ -70,7 +71,7 @@ internal sealed partial class RegistryCertificateAuthority : IAsyncDisposable
     /// <summary>The CA loaded from this node's replicated state (null until the leader created it), and the join tokens.</summary>
     public (MeshCertificateAuthority? Ca, JoinTokenRegistry Tokens) Current()
     {
-        var (material, tokensStat) = _store.Read(s => (s.GetNode(MaterialPath), s.GetNode(TokensPath)));
+        var (material, tokensStat, revokedStat) = _store.Read(s => (s.GetNode(MaterialPath), s.GetNode(TokensPath), s.GetNode(RevokedPath)));
         lock (_cacheLock)
         {
             if (material.IsOk && material.Stat.ModifiedIndex != _material.ModifiedIndex)
@@ -81,22 +82,24 @@ internal sealed partial class RegistryCertificateAuthority : IAsyncDisposable
                 Log.Loaded(_logger, ca.TrustDomain, material.Stat.ModifiedIndex);
             }
 
-            var key = tokensStat.IsOk ? (tokensStat.Stat.CreatedIndex, tokensStat.Stat.ChildVersion) : (0L, 0L);
+            var key = (
+                tokensStat.IsOk ? tokensStat.Stat.CreatedIndex : 0L, tokensStat.IsOk ? tokensStat.Stat.ChildVersion : 0L,
+                revokedStat.IsOk ? revokedStat.Stat.CreatedIndex : 0L, revokedStat.IsOk ? revokedStat.Stat.ChildVersion : 0L);
             if (key != _tokens.Key)
-                _tokens = (key, new JoinTokenRegistry([.. ReadReplicatedTokens(), .. Local.Records]));
+                _tokens = (key, new JoinTokenRegistry([.. ReadReplicatedTokens(), .. Local.Records], ReadReplicatedTokens(RevokedPath)));
             return (_material.Ca, _tokens.Tokens);
         }
     }
 
-    private List<JoinTokenRecord> ReadReplicatedTokens() => _store.Read(s =>
+    private List<JoinTokenRecord> ReadReplicatedTokens(string parent = TokensPath) => _store.Read(s =>
     {
         var records = new List<JoinTokenRecord>();
-        var children = s.GetChildren(TokensPath);
+        var children = s.GetChildren(parent);
         if (!children.IsOk)
             return records;
         foreach (var name in children.Children)
         {
-            var node = s.GetNode(TokensPath + "/" + name);
+            var node = s.GetNode(parent + "/" + name);
             if (!node.IsOk)
                 continue;
             try
@@ -178,15 +181,46 @@ internal sealed partial class RegistryCertificateAuthority : IAsyncDisposable
         if (_configured.Count == 0)
             return;
         var replicated = ReadReplicatedTokens();
+        var revoked = new JoinTokenRegistry([], ReadReplicatedTokens(RevokedPath));
         foreach (var (grant, record) in _configured)
         {
-            if (replicated.Any(r => r.Scope == grant.Scope && r.Matches(grant.Token)))
+            // A revoked token stays revoked even while a node is still started with its flag.
+            if (revoked.IsRevoked(grant.Token) || replicated.Any(r => r.Scope == grant.Scope && r.Matches(grant.Token)))
                 continue;
             var result = await _writer.WriteAsync(
                 new CreateNode(_writer.Header(), $"{TokensPath}/{record.Id}", record.ToBytes(), CreateParents: true), leading).ConfigureAwait(false);
             if (result.IsOk)
                 Log.TokenStored(_logger, record.Id, grant.Scope.ToString());
         }
+    }
+
+    /// <summary>
+    /// On the leader: revokes <paramref name="token"/> for good. One transaction stores a salted
+    /// hash of it under <see cref="RevokedPath"/> and deletes every record that holds it.
+    /// Returns how many records were removed, or null when no record, flag or earlier revocation
+    /// knows the token.
+    /// </summary>
+    public async Task<(int Removed, long Index)?> RevokeAsync(string token, CancellationToken cancellationToken)
+    {
+        var (_, current) = Current();
+        var matching = ReadReplicatedTokens().Where(r => r.Matches(token)).ToArray();
+        var alreadyRevoked = current.IsRevoked(token);
+        if (matching.Length == 0 && !alreadyRevoked && !Local.Records.Any(r => r.Matches(token)))
+            return null;
+        var ops = new List<TxnOp>();
+        if (!alreadyRevoked)
+        {
+            var marker = JoinTokens.Hash(token, new JoinTokenScope("revoked"), Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)));
+            ops.Add(new CreateOp($"{RevokedPath}/{marker.Id}", marker.ToBytes(), CreateParents: true));
+        }
+        ops.AddRange(matching.Select(r => (TxnOp)new DeleteOp($"{TokensPath}/{r.Id}")));
+        if (ops.Count == 0)
+            return (0, _store.AppliedIndex);
+        var result = await _writer.WriteAsync(new Transaction(_writer.Header(), ops), cancellationToken).ConfigureAwait(false);
+        if (!result.IsOk || result.FailedOp >= 0)
+            throw new InvalidOperationException($"revoking the join token failed: {result.Error}");
+        Log.TokenRevoked(_logger, matching.Length);
+        return (matching.Length, result.Index);
     }
 
     private static string RecordId(JoinTokenScope scope) =>
@@ -216,6 +250,9 @@ internal sealed partial class RegistryCertificateAuthority : IAsyncDisposable
 
         [LoggerMessage(3, LogLevel.Information, "Stored join token record {Id} for {Scope}")]
         public static partial void TokenStored(ILogger logger, string id, string scope);
+
+        [LoggerMessage(7, LogLevel.Warning, "Revoked a join token ({Records} stored records removed)")]
+        public static partial void TokenRevoked(ILogger logger, int records);
 
         [LoggerMessage(4, LogLevel.Warning, "CA bootstrap step failed, retrying: {Message}")]
         public static partial void BootstrapFailed(ILogger logger, string message);

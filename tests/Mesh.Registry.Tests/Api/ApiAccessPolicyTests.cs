@@ -65,6 +65,15 @@ public sealed class ApiAccessPolicyTests
     }
 
     [Fact]
+    public void RevokingAJoinToken_TakesAnAdminToken()
+    {
+        Assert.True(ApiAccessPolicy.Decide(Admin, "POST", "/v1/ca/revoke").Allowed);
+        Assert.Equal(403, ApiAccessPolicy.Decide(Reader, "POST", "/v1/ca/revoke").Status);
+        Assert.Equal(403, ApiAccessPolicy.Decide(Orders, "POST", "/v1/ca/revoke").Status);
+        Assert.Equal(401, ApiAccessPolicy.Decide(null, "POST", "/v1/ca/revoke").Status);
+    }
+
+    [Fact]
     public void NamespaceWideJoinToken_WritesUnderAnyService()
     {
         Assert.True(ApiAccessPolicy.DecideWrite(AnyShopService, "/services/payments/instances/a").Allowed);

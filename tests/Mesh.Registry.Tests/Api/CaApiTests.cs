@@ -95,6 +95,43 @@ public sealed class CaApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RevokedJoinToken_GetsNoCertificateOnAnyNode_OtherTokensStillWork()
+    {
+        var leader = await _cluster.WaitForLeaderAsync();
+        await WaitForRootAsync(leader);
+        using (var timeout = new CancellationTokenSource(TestCluster.Timeout))
+        {
+            while (leader.Store.Read(s => s.GetChildren(RegistryCertificateAuthority.TokensPath)) is not { IsOk: true, Children.Count: 2 })
+                await Task.Delay(20, timeout.Token);
+        }
+
+        // Sent to a follower, which forwards it to the leader.
+        using var client = new Mesh.Registry.Client.RegistryClient(_cluster.Follower().ClientUrl.ToString());
+        var revoked = await client.RevokeJoinTokenAsync(ShopToken);
+        Assert.Equal(1, revoked.Removed);
+        await _cluster.WaitAppliedAsync(revoked.Index);
+
+        using var key = WorkloadIdentity.CreateKey();
+        var csr = WorkloadIdentity.CreateSigningRequestPem(key, SpiffeId.Create("mesh.test", "shop", "catalog"));
+        foreach (var node in _cluster.Nodes)
+        {
+            // Every node was started with the token's flag: the revocation still wins.
+            var refused = await _cluster.Http.PostAsJsonAsync(_cluster.Url(node!, "/v1/ca/sign"),
+                new CaSignRequest(ShopToken, "shop", "catalog", csr), IdentityJson.Default.CaSignRequest);
+            var body = await _cluster.JsonAsync(refused, HttpStatusCode.Forbidden);
+            Assert.Contains("revoked", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+        var other = await _cluster.Http.PostAsJsonAsync(_cluster.Url(leader, "/v1/ca/sign"),
+            new CaSignRequest(CatalogToken, "billing", "catalog", WorkloadIdentity.CreateSigningRequestPem(key, SpiffeId.Create("mesh.test", "billing", "catalog"))),
+            IdentityJson.Default.CaSignRequest);
+        await _cluster.JsonAsync(other, HttpStatusCode.OK);
+
+        Assert.Equal(0, (await client.RevokeJoinTokenAsync(ShopToken)).Removed);
+        var unknown = await Assert.ThrowsAsync<Mesh.Registry.Client.RegistryException>(() => client.RevokeJoinTokenAsync("never-issued-token-0123456789"));
+        Assert.Equal("NotFound", unknown.Code);
+    }
+
+    [Fact]
     public async Task CaState_IsNeverServedThroughTheNodeApi()
     {
         var node = _cluster.Follower();

@@ -104,6 +104,16 @@ internal static class CtlVerbs
                 foreach (var i in set.Instances)
                     output.WriteLine($"{i.Id,-24} {i.Address + ":" + i.Port,-22} {i.Weight,6} {i.Version,-10} {i.Zone,-10} {string.Join(',', i.Labels.Select(l => l.Key + "=" + l.Value))}");
             });
+
+        var joinToken = new Argument<string>("join-token") { Description = "The join token to revoke, or - to read it from stdin (keeps it out of shell history)." };
+        yield return Verb("revoke-token", "Revoke a join token for good: no more certificates or registry access with it.", registry, [joinToken],
+            async (client, result, output, ct) =>
+            {
+                var text = result.GetValue(joinToken)!;
+                var token = text == "-" ? Console.In.ReadToEnd().Trim() : text;
+                var revoked = await client.RevokeJoinTokenAsync(token, ct);
+                output.WriteLine($"revoked at index {revoked.Index} ({revoked.Removed} stored record(s) removed)");
+            });
     }
 
     private static readonly Option<bool> StatOption = new("--stat") { Description = "Also print the node's stat." };
