@@ -28,7 +28,7 @@ public sealed class PeerCertificateValidator
     private static readonly System.Security.Cryptography.Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
     private static readonly System.Security.Cryptography.Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
 
-    private readonly TrustBundle _trust;
+    private TrustBundle _trust;
     private readonly IWorkloadCertificateSource? _local;
     private readonly TimeProvider _time;
 
@@ -44,7 +44,21 @@ public sealed class PeerCertificateValidator
         _time = time ?? TimeProvider.System;
     }
 
-    public TrustBundle Trust => _trust;
+    public TrustBundle Trust => Volatile.Read(ref _trust);
+
+    /// <summary>
+    /// Replaces the roots peers must chain to (a root rotation published by the registry), for
+    /// every handshake from now on. The trust domain cannot change under a running sidecar: an
+    /// identity's meaning would change with it.
+    /// </summary>
+    /// <returns>False when <paramref name="trust"/> is for another trust domain (nothing changes).</returns>
+    public bool UpdateTrust(TrustBundle trust)
+    {
+        if (trust.TrustDomain != Trust.TrustDomain)
+            return false;
+        Volatile.Write(ref _trust, trust);
+        return true;
+    }
 
     /// <summary>Raised for every refused peer certificate, with the reason (for logs).</summary>
     public event Action<PeerRole, string>? Rejected;
@@ -71,7 +85,7 @@ public sealed class PeerCertificateValidator
         using var chain = new X509Chain();
         var policy = chain.ChainPolicy;
         policy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        policy.CustomTrustStore.AddRange(_trust.Roots);
+        policy.CustomTrustStore.AddRange(Trust.Roots);
         policy.RevocationMode = X509RevocationMode.NoCheck; // short lifetimes instead of revocation
         policy.VerificationTime = _time.GetUtcNow().UtcDateTime;
         policy.ApplicationPolicy.Add(role == PeerRole.Client ? ClientAuth : ServerAuth);
@@ -103,8 +117,8 @@ public sealed class PeerCertificateValidator
                 : $"certificate has no single valid SPIFFE id (URI SANs: {string.Join(", ", uris)})");
         }
 
-        if (id.TrustDomain != _trust.TrustDomain)
-            return PeerValidation.Fail($"'{id}' is not in trust domain '{_trust.TrustDomain}'");
+        if (id.TrustDomain != Trust.TrustDomain)
+            return PeerValidation.Fail($"'{id}' is not in trust domain '{Trust.TrustDomain}'");
         if (expected is { } want && id != want)
             return PeerValidation.Fail($"server is '{id}', expected '{want}'");
         return new PeerValidation(true, id, "ok");

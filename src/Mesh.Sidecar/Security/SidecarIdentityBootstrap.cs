@@ -53,8 +53,29 @@ public static partial class SidecarIdentityBootstrap
         }
 
         Log.Issued(logger, identity.ToString(), rotator.Current.NotAfter, config.Tls.Mode.ToString().ToLowerInvariant());
-        return new SidecarSecurity(
+        var security = new SidecarSecurity(
             config.Tls.ListenerMode, trust, rotator, identity, new AuthorizationPolicySet(config.Authorization), owned: rotator);
+        // Every renewal also re-reads the trust bundle, so a root added by a rotation (README,
+        // "Root rotation plan") reaches running sidecars within half a certificate lifetime.
+        rotator.Rotated += issued => { _ = RefreshTrustAsync(client, security, logger); };
+        return security;
+    }
+
+    /// <summary>Takes the registry's current trust bundle if it changed. Failures are logged; the sidecar keeps its roots.</summary>
+    public static async Task RefreshTrustAsync(RegistryClient client, SidecarSecurity security, ILogger logger, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var latest = TrustBundle.FromResponse(await client.GetCaRootAsync(cancellationToken).ConfigureAwait(false));
+            if (latest.TrustDomain != security.Trust.TrustDomain)
+                Log.TrustDomainChanged(logger, security.Trust.TrustDomain, latest.TrustDomain);
+            else if (security.RefreshTrust(latest))
+                Log.TrustUpdated(logger, latest.Roots.Count);
+        }
+        catch (Exception e) when (e is RegistryException or HttpRequestException or OperationCanceledException or ArgumentException or System.Security.Cryptography.CryptographicException)
+        {
+            Log.TrustRefreshFailed(logger, e.Message);
+        }
     }
 
     private static async Task<CaRootResponse> GetRootAsync(RegistryClient client, CancellationToken cancellationToken)
@@ -88,5 +109,14 @@ public static partial class SidecarIdentityBootstrap
 
         [LoggerMessage(3, LogLevel.Warning, "Renewing the certificate of {Identity} failed, retrying: {Message}")]
         public static partial void RenewalFailed(ILogger logger, string identity, string message);
+
+        [LoggerMessage(4, LogLevel.Information, "Trust bundle updated from the registry: {Roots} root(s)")]
+        public static partial void TrustUpdated(ILogger logger, int roots);
+
+        [LoggerMessage(5, LogLevel.Error, "The registry's CA is now for trust domain {Latest}, not {Current}; keeping the current roots (restart the sidecar to change trust domain)")]
+        public static partial void TrustDomainChanged(ILogger logger, string current, string latest);
+
+        [LoggerMessage(6, LogLevel.Warning, "Refreshing the trust bundle failed; keeping the current roots: {Message}")]
+        public static partial void TrustRefreshFailed(ILogger logger, string message);
     }
 }

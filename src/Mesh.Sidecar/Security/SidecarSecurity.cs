@@ -22,6 +22,7 @@ public sealed class SidecarSecurity : IAsyncDisposable
     public const string NamespaceLabel = "namespace";
 
     private readonly IAsyncDisposable? _owned;
+    private int _trustUpdates;
     private long _plaintextRequests;
     private long _tls13Requests;
     private long _otherTlsRequests;
@@ -33,7 +34,6 @@ public sealed class SidecarSecurity : IAsyncDisposable
         AuthorizationPolicySet? policies = null, TimeProvider? time = null, IAsyncDisposable? owned = null)
     {
         Mode = mode;
-        Trust = trust;
         Certificates = certificates;
         Identity = identity;
         Validator = new PeerCertificateValidator(trust, certificates, time);
@@ -45,7 +45,28 @@ public sealed class SidecarSecurity : IAsyncDisposable
 
     public MeshTlsMode Mode { get; }
 
-    public TrustBundle Trust { get; }
+    /// <summary>The roots peers chain to now; <see cref="RefreshTrust"/> replaces them.</summary>
+    public TrustBundle Trust => Validator.Trust;
+
+    /// <summary>Times the trust bundle changed since start.</summary>
+    public int TrustUpdates => _trustUpdates;
+
+    /// <summary>
+    /// Takes the registry's current trust bundle (GET /v1/ca/root) if its roots differ from ours.
+    /// Returns true when they did and were taken; false when nothing changed or the bundle is for
+    /// another trust domain (refused: the sidecar keeps its roots).
+    /// </summary>
+    public bool RefreshTrust(TrustBundle latest)
+    {
+        var current = Validator.Trust;
+        if (latest.TrustDomain == current.TrustDomain
+            && latest.Roots.Select(r => r.Thumbprint).Order().SequenceEqual(current.Roots.Select(r => r.Thumbprint).Order()))
+            return false;
+        if (!Validator.UpdateTrust(latest))
+            return false;
+        Interlocked.Increment(ref _trustUpdates);
+        return true;
+    }
 
     public IWorkloadCertificateSource Certificates { get; }
 
