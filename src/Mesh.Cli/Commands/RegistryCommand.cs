@@ -93,8 +93,8 @@ internal static class RegistryCommand
                     SnapshotEvery = Math.Max(100, parseResult.GetValue(snapshotEvery)),
                     TrustDomain = parseResult.GetValue(trustDomain)!,
                     CertificateLifetime = ParseLifetime(parseResult.GetValue(certLifetime)!),
-                    JoinTokens = ReadJoinTokens(parseResult.GetValue(joinToken) ?? [], parseResult.GetValue(joinTokensFile)),
-                    ApiTokens = ReadApiTokens(parseResult.GetValue(apiToken) ?? [], parseResult.GetValue(apiTokensFile)),
+                    JoinTokens = ReadTokens("--join-token", parseResult.GetValue(joinToken) ?? [], parseResult.GetValue(joinTokensFile), JoinTokenGrant.Parse, JoinTokenGrant.ParseFile),
+                    ApiTokens = ReadTokens("--api-token", parseResult.GetValue(apiToken) ?? [], parseResult.GetValue(apiTokensFile), ApiTokenGrant.Parse, ApiTokenGrant.ParseFile),
                     TlsCertificate = ReadTlsCertificate(parseResult.GetValue(tlsCert), parseResult.GetValue(tlsKey)),
                     TlsTrust = parseResult.GetValue(tlsCa) is { } caFile ? ReadTlsTrust(caFile) : [],
                 });
@@ -126,25 +126,6 @@ internal static class RegistryCommand
         return command;
     }
 
-    private static IReadOnlyList<ApiTokenGrant> ReadApiTokens(string[] flags, string? file)
-    {
-        var grants = new List<ApiTokenGrant>();
-        foreach (var flag in flags)
-        {
-            try
-            {
-                grants.Add(ApiTokenGrant.Parse(flag));
-            }
-            catch (FormatException e)
-            {
-                throw new FormatException($"--api-token: {e.Message}", e);
-            }
-        }
-        if (file is not null)
-            grants.AddRange(ApiTokenGrant.ParseFile(file));
-        return grants;
-    }
-
     internal static X509Certificate2? ReadTlsCertificate(string? certFile, string? keyFile)
     {
         if (certFile is null && keyFile is null)
@@ -173,24 +154,23 @@ internal static class RegistryCommand
         }
     }
 
-    private static IReadOnlyList<JoinTokenGrant> ReadJoinTokens(string[] flags, string? file)
+    /// <summary>Tokens from a repeatable flag and an optional file; errors name the flag or the file and line, never the token.</summary>
+    private static IReadOnlyList<T> ReadTokens<T>(string flagName, string[] flags, string? file, Func<string, T> parse, Func<string, IReadOnlyList<T>> parseFile)
     {
-        var grants = new List<JoinTokenGrant>();
+        var grants = new List<T>();
         foreach (var flag in flags)
         {
             try
             {
-                grants.Add(JoinTokenGrant.Parse(flag));
+                grants.Add(parse(flag));
             }
             catch (FormatException e)
             {
-                // The message never repeats the token itself.
-                throw new FormatException($"--join-token: {e.Message}", e);
+                throw new FormatException($"{flagName}: {e.Message}", e);
             }
         }
-
         if (file is not null)
-            grants.AddRange(JoinTokenGrant.ParseFile(file));
+            grants.AddRange(parseFile(file));
         return grants;
     }
 

@@ -28,36 +28,7 @@ public sealed record JoinTokenGrant(JoinTokenScope Scope, string Token)
     /// Reads a tokens file: one <c>namespace[/service]=TOKEN</c> per line; blank lines and lines
     /// starting with '#' are skipped. Errors name the file and line.
     /// </summary>
-    public static IReadOnlyList<JoinTokenGrant> ParseFile(string path)
-    {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FormatException($"cannot read join tokens file '{path}': {e.Message}", e);
-        }
-
-        var grants = new List<JoinTokenGrant>();
-        for (var i = 0; i < lines.Length; i++)
-        {
-            var line = lines[i].Trim();
-            if (line.Length == 0 || line.StartsWith('#'))
-                continue;
-            try
-            {
-                grants.Add(Parse(line));
-            }
-            catch (FormatException e)
-            {
-                throw new FormatException($"{path}:{i + 1}: {e.Message}", e);
-            }
-        }
-
-        return grants;
-    }
+    public static IReadOnlyList<JoinTokenGrant> ParseFile(string path) => TokenFile.Parse(path, "join tokens", Parse);
 
     /// <summary>Never prints the token.</summary>
     public override string ToString() => $"join token for {Scope}";

@@ -141,7 +141,34 @@ internal sealed partial class RaftConsensus : IConsensus
         {
             throw new QuorumUnavailableException("No quorum is reachable.", e);
         }
-        return await result.Task.ConfigureAwait(false);
+        var applied = await result.Task.ConfigureAwait(false);
+        AnnounceCommit(cluster);
+        return applied;
+    }
+
+    /// <summary>
+    /// Followers learn that an entry is committed from the leader's next AppendEntries, which
+    /// without new writes is the next heartbeat; until then their watchers wait. One replication
+    /// round right after the commit carries the new commit index at once (rounds coalesce, so a
+    /// busy leader sends no more of them).
+    /// </summary>
+    private void AnnounceCommit(RaftCluster cluster)
+    {
+        if (IsStandalone)
+            return;
+        _ = Announce();
+
+        async Task Announce()
+        {
+            try
+            {
+                await cluster.ForceReplicationAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RaftNotLeaderException or OperationCanceledException or ObjectDisposedException or InvalidOperationException or QuorumUnreachableException)
+            {
+                // Leadership moved or the node is stopping: the next leader's heartbeats carry it.
+            }
+        }
     }
 
     public async Task ReadBarrierAsync(CancellationToken cancellationToken)

@@ -38,34 +38,7 @@ public sealed record ApiTokenGrant(ApiTokenRole Role, string Token)
     }
 
     /// <summary>One <c>ROLE=TOKEN</c> per line; blank lines and '#' comments skipped; errors name the file and line.</summary>
-    public static IReadOnlyList<ApiTokenGrant> ParseFile(string path)
-    {
-        string[] lines;
-        try
-        {
-            lines = File.ReadAllLines(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new FormatException($"cannot read API tokens file '{path}': {e.Message}", e);
-        }
-        var grants = new List<ApiTokenGrant>();
-        for (var i = 0; i < lines.Length; i++)
-        {
-            var line = lines[i].Trim();
-            if (line.Length == 0 || line.StartsWith('#'))
-                continue;
-            try
-            {
-                grants.Add(Parse(line));
-            }
-            catch (FormatException e)
-            {
-                throw new FormatException($"{path}:{i + 1}: {e.Message}", e);
-            }
-        }
-        return grants;
-    }
+    public static IReadOnlyList<ApiTokenGrant> ParseFile(string path) => CertificateAuthority.TokenFile.Parse(path, "API tokens", Parse);
 }
 
 /// <summary>The operator tokens a node accepts, as hashes.</summary>
