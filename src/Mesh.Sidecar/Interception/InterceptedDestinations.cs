@@ -1,6 +1,7 @@
 // Which mesh service an intercepted connection was meant for, from its original destination:
-// a configured virtual address (exact ip:port, then ip, then :port), else the address of a
-// known instance (the app called a pod address directly). Null: not a mesh destination.
+// a configured virtual address (exact ip:port, then ip, then :port), else a known instance's
+// address and app port (the app called a pod address directly; other ports of that address are
+// not the service's). Null: not a mesh destination.
 using System.Net;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
@@ -9,6 +10,9 @@ namespace Mesh.Sidecar.Interception;
 
 internal sealed class InterceptedDestinations(IReadOnlyList<VirtualAddress> virtualAddresses, Func<IEnumerable<(string Service, IEnumerable<MeshEndpoint> Endpoints)>> knownEndpoints)
 {
+    /// <summary>The instance label with the app's port, set by the registering sidecar from app.address.</summary>
+    public const string AppPortLabel = "appPort";
+
     public IEnumerable<string> VirtualServices => virtualAddresses.Select(v => v.Service).Distinct(StringComparer.Ordinal);
 
     public string? ServiceFor(IPEndPoint destination)
@@ -31,10 +35,14 @@ internal sealed class InterceptedDestinations(IReadOnlyList<VirtualAddress> virt
             return match.Service;
 
         var address = destination.Address.ToString();
+        var port = destination.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (service, endpoints) in knownEndpoints())
         {
-            if (endpoints.Any(e => string.Equals(e.Address, address, StringComparison.OrdinalIgnoreCase)))
+            if (endpoints.Any(e => string.Equals(e.Address, address, StringComparison.OrdinalIgnoreCase)
+                                   && e.Labels.TryGetValue(AppPortLabel, out var appPort) && appPort == port))
+            {
                 return service;
+            }
         }
         return null;
     }

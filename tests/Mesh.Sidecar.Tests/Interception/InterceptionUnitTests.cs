@@ -74,7 +74,13 @@ public sealed class InterceptedDestinationsTests
 
     private static IPEndPoint At(string text) => IPEndPoint.Parse(text);
 
-    private static readonly MeshEndpoint Reviews1 = new() { Id = "r1", Address = "10.0.0.5", Port = 15006 };
+    private static readonly MeshEndpoint Reviews1 = new()
+    {
+        Id = "r1",
+        Address = "10.0.0.5",
+        Port = 15006,
+        Labels = new Dictionary<string, string> { [InterceptedDestinations.AppPortLabel] = "9080" },
+    };
 
     private static InterceptedDestinations Destinations(params VirtualAddress[] virtualAddresses) =>
         new(virtualAddresses, () => [("reviews", [Reviews1])]);
@@ -90,9 +96,16 @@ public sealed class InterceptedDestinationsTests
     }
 
     [Fact]
-    public void AKnownInstancesAddress_NamesItsService_OnAnyPort()
+    public void AKnownInstancesAddressAndAppPort_NameItsService()
     {
         Assert.Equal("reviews", Destinations().ServiceFor(At("10.0.0.5:9080")));
+    }
+
+    [Fact]
+    public void AnotherPortOfAnInstancesAddress_IsNotTheService()
+    {
+        // Say, the same pod's metrics port, or something else on that host.
+        Assert.Null(Destinations().ServiceFor(At("10.0.0.5:9090")));
     }
 
     [Fact]
