@@ -108,6 +108,34 @@ public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper ou
     }
 
     [Fact]
+    public void AServerFirstProtocol_IsPassedThroughOnceTheClientStaysSilent()
+    {
+        if (Skipped())
+            return;
+        const int port = 9010;
+        // Like SMTP or MySQL: the server speaks first, the client only listens.
+        using var greeter = PodProcess.Start("greeter", pods.Network.Server, null,
+        [
+            "python3", "-c",
+            $"import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('{pods.ServiceAddress}',{port}))\ns.listen()\nprint('listening',flush=True)\n"
+            + "c,_=s.accept()\nc.sendall(b'220 hello\\r\\n')\nprint('client said', c.recv(100), flush=True)\nc.close()",
+        ]);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!greeter.Output.Contains("listening", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            Thread.Sleep(50);
+
+        var (exitCode, reply) = PodNetwork.Exec(pods.Network.Client, null, "python3", "-c",
+            $"import socket\ns=socket.create_connection(('{pods.ServiceAddress}',{port}),timeout=10)\nprint(s.recv(100))\ns.sendall(b'QUIT')\ns.close()");
+
+        Assert.True(exitCode == 0, reply + greeter.Output);
+        Assert.Equal("b'220 hello\\r\\n'", reply.Trim());
+        deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!greeter.Output.Contains("client said", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+            Thread.Sleep(50);
+        Assert.Contains("client said b'QUIT'", greeter.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ExplicitMode_TheAppCallingTheOutboundPortByServiceName_StillWorks()
     {
         if (Skipped())
