@@ -80,6 +80,14 @@ public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper ou
 
         Assert.True(status == 200, $"status {status}: {body}\n{pods.Logs()}");
         Assert.DoesNotContain("x-mesh-error", body, StringComparison.OrdinalIgnoreCase);
+
+        // A host name that is no service: looked up once, then passed through without waiting on discovery.
+        var url = $"http://{pods.ServiceAddress}:{InterceptedPods.RegistryPort}/readyz";
+        Assert.Equal(200, InterceptedPods.Curl(pods.Network.Client, null, url, "-H", "Host: registry.example").Status);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var again = InterceptedPods.Curl(pods.Network.Client, null, url, "-H", "Host: registry.example");
+        Assert.Equal(200, again.Status);
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(1.5), $"took {started.Elapsed}");
     }
 
     [Fact]
