@@ -36,6 +36,8 @@ public sealed partial class SidecarHost : IAsyncDisposable
     private EndpointCatalog? _catalog;
     private RouteCompiler? _compiler;
     private ForwarderClients? _clients;
+    private readonly OwnConnections _ownConnections = new();
+    private HttpPassthrough? _httpPassthrough;
     private OutboundHandler? _outbound;
     private InboundHandler? _inbound;
     private AdminHandler? _admin;
@@ -120,7 +122,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         _telemetry.CertificateNotAfter = () => Security?.CertificateExpiresAt;
         var intercepted = new InterceptedDestinations(_config.Interception.Services, KnownEndpoints);
         _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time, _telemetry), new EndpointPicker(random), _catalog, _telemetry, Security,
-            intercepted, new HttpPassthrough(forwarder, _clients.Upstream));
+            intercepted, _httpPassthrough = new HttpPassthrough(forwarder, _ownConnections, _config.Upstream.ConnectTimeout));
         _inbound = new InboundHandler(_state, forwarder, _clients, _telemetry, Security, _rateLimits.Inbound);
         _admin = new AdminHandler(_config, _state, _catalog, time, TelemetryServices.MetricsEndpoint(app, _config), Security);
         app.Run(Dispatch);
@@ -189,6 +191,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         if (_app is not null)
             await _app.DisposeAsync().ConfigureAwait(false);
         _clients?.Dispose();
+        _httpPassthrough?.Dispose();
         _rateLimits?.Dispose();
         _stopping.Dispose();
     }
@@ -234,7 +237,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
                 if (index == 1 && Security is { } security)
                     options.UseMeshTls(security.Certificates, security.Validator, security.Mode);
                 if (index == 0 && _config.Interception.Enabled && OperatingSystem.IsLinux())
-                    options.Use(new InterceptionMiddleware(_config.Interception, _config.Upstream.ConnectTimeout).Wrap);
+                    options.Use(new InterceptionMiddleware(_config.Interception, _ownConnections, _config.Upstream.ConnectTimeout, () => _logger).Wrap);
                 listeners[index] = options;
             });
         }

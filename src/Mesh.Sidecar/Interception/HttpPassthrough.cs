@@ -6,8 +6,21 @@ using Yarp.ReverseProxy.Forwarder;
 
 namespace Mesh.Sidecar.Interception;
 
-internal sealed class HttpPassthrough(IHttpForwarder forwarder, HttpMessageInvoker client)
+internal sealed class HttpPassthrough(IHttpForwarder forwarder, OwnConnections own, TimeSpan connectTimeout) : IDisposable
 {
+    // Its own pool, with connections the loop guard knows (see OwnConnections).
+    private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        AutomaticDecompression = DecompressionMethods.None,
+        UseCookies = false,
+        ConnectTimeout = connectTimeout,
+        ActivityHeadersPropagator = System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
+        // Every request here is sent to an IP address (the original destination), never a name.
+        ConnectCallback = (context, cancellationToken) => own.ConnectAsync(new IPEndPoint(IPAddress.Parse(context.DnsEndPoint.Host), context.DnsEndPoint.Port), cancellationToken),
+    }, disposeHandler: true);
+
     private static readonly ForwarderRequestConfig Request = new()
     {
         Version = HttpVersion.Version11,
@@ -16,7 +29,9 @@ internal sealed class HttpPassthrough(IHttpForwarder forwarder, HttpMessageInvok
     };
 
     public ValueTask<ForwarderError> SendAsync(HttpContext context, IPEndPoint destination) =>
-        forwarder.SendAsync(context, "http://" + destination, client, Request, KeepHost.Instance);
+        forwarder.SendAsync(context, "http://" + destination, _client, Request, KeepHost.Instance);
+
+    public void Dispose() => _client.Dispose();
 
     private sealed class KeepHost : HttpTransformer
     {

@@ -7,11 +7,14 @@ using System.IO.Pipelines;
 using Mesh.Sidecar.Configuration;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.Logging;
 
 namespace Mesh.Sidecar.Interception;
 
-internal sealed class InterceptionMiddleware(InterceptionConfig config, TimeSpan connectTimeout)
+internal sealed partial class InterceptionMiddleware(InterceptionConfig config, OwnConnections own, TimeSpan connectTimeout, Func<ILogger> logger)
 {
+    private readonly TcpPassthrough _passthrough = new(own, connectTimeout);
+
     public ConnectionDelegate Wrap(ConnectionDelegate next) => connection => HandleAsync(connection, next);
 
     private async Task HandleAsync(ConnectionContext connection, ConnectionDelegate next)
@@ -24,11 +27,18 @@ internal sealed class InterceptionMiddleware(InterceptionConfig config, TimeSpan
             return;
         }
 
+        if (own.Contains(connection.RemoteEndPoint))
+        {
+            Log.OwnTrafficRedirected(logger(), destination);
+            connection.Abort(new ConnectionAbortedException("the sidecar's own connection was redirected back to it"));
+            return;
+        }
+
         connection.Features.Set<IOriginalDestinationFeature>(new OriginalDestinationFeature(destination));
         if (await SniffAsync(connection.Transport.Input, connection.ConnectionClosed).ConfigureAwait(false) == SniffResult.Http)
             await next(connection).ConfigureAwait(false);
         else
-            await TcpPassthrough.SpliceAsync(connection, destination, connectTimeout).ConfigureAwait(false);
+            await _passthrough.SpliceAsync(connection, destination).ConfigureAwait(false);
     }
 
     /// <summary>Looks at the first bytes without consuming them, so whoever handles the connection reads it from the start.</summary>
@@ -59,5 +69,11 @@ internal sealed class InterceptionMiddleware(InterceptionConfig config, TimeSpan
             }
             input.AdvanceTo(read.Buffer.Start, read.Buffer.End);
         }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Error, "The sidecar's own connection to {Destination} was redirected back to it: run the sidecar as the uid given to `mesh iptables --proxy-uid`")]
+        public static partial void OwnTrafficRedirected(ILogger logger, System.Net.IPEndPoint destination);
     }
 }

@@ -8,16 +8,16 @@ using Microsoft.AspNetCore.Connections;
 
 namespace Mesh.Sidecar.Interception;
 
-internal static class TcpPassthrough
+internal sealed class TcpPassthrough(OwnConnections own, TimeSpan connectTimeout)
 {
-    public static async Task SpliceAsync(ConnectionContext connection, IPEndPoint destination, TimeSpan connectTimeout)
+    public async Task SpliceAsync(ConnectionContext connection, IPEndPoint destination)
     {
-        using var upstream = new Socket(destination.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Stream upstream;
         try
         {
             using var connecting = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
             connecting.CancelAfter(connectTimeout);
-            await upstream.ConnectAsync(destination, connecting.Token).ConfigureAwait(false);
+            upstream = await own.ConnectAsync(destination, connecting.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
@@ -26,29 +26,31 @@ internal static class TcpPassthrough
             return;
         }
 
-        await using var stream = new NetworkStream(upstream, ownsSocket: false);
-        var toUpstream = CopyToUpstreamAsync(connection.Transport.Input, stream, upstream);
-        var toApp = CopyToAppAsync(stream, connection.Transport.Output);
-        try
+        await using (upstream.ConfigureAwait(false))
         {
-            await Task.WhenAll(toUpstream, toApp).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ConnectionResetException)
-        {
-            // One side reset: reset the other too rather than leave it half-open.
-            connection.Abort(new ConnectionAbortedException("pass-through peer closed"));
-            upstream.Close(0);
+            var toUpstream = CopyToUpstreamAsync(connection.Transport.Input, (NetworkStream)upstream);
+            var toApp = CopyToAppAsync(upstream, connection.Transport.Output);
+            try
+            {
+                await Task.WhenAll(toUpstream, toApp).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ConnectionResetException)
+            {
+                // One side reset: reset the other too rather than leave it half-open.
+                connection.Abort(new ConnectionAbortedException("pass-through peer closed"));
+                ((NetworkStream)upstream).Socket.Close(0);
+            }
         }
     }
 
-    private static async Task CopyToUpstreamAsync(PipeReader fromApp, NetworkStream upstream, Socket socket)
+    private static async Task CopyToUpstreamAsync(PipeReader fromApp, NetworkStream upstream)
     {
         await fromApp.CopyToAsync(upstream).ConfigureAwait(false);
         // The app finished sending (half-close): tell the destination, keep reading its answer.
-        socket.Shutdown(SocketShutdown.Send);
+        upstream.Socket.Shutdown(SocketShutdown.Send);
     }
 
-    private static async Task CopyToAppAsync(NetworkStream upstream, PipeWriter toApp)
+    private static async Task CopyToAppAsync(Stream upstream, PipeWriter toApp)
     {
         await upstream.CopyToAsync(toApp).ConfigureAwait(false);
         await toApp.CompleteAsync().ConfigureAwait(false);
