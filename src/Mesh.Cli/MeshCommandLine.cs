@@ -15,6 +15,7 @@ internal static class MeshCommandLine
         root.Subcommands.Add(CtlCommand.Create());
         root.Subcommands.Add(InjectCommand.Create());
         root.Subcommands.Add(TopCommand.Create());
+        root.Subcommands.Add(IptablesCommandLine.Create());
         return root;
     }
 }

@@ -7,6 +7,7 @@ using Mesh.Sidecar.Admin;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Inbound;
+using Mesh.Sidecar.Interception;
 using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.RateLimiting;
@@ -35,6 +36,8 @@ public sealed partial class SidecarHost : IAsyncDisposable
     private EndpointCatalog? _catalog;
     private RouteCompiler? _compiler;
     private ForwarderClients? _clients;
+    private readonly OwnConnections _ownConnections = new();
+    private HttpPassthrough? _httpPassthrough;
     private OutboundHandler? _outbound;
     private InboundHandler? _inbound;
     private AdminHandler? _admin;
@@ -117,13 +120,18 @@ public sealed partial class SidecarHost : IAsyncDisposable
         _telemetry = new SidecarTelemetry(_config, time, app.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
         _telemetry.Bind(_state, _catalog);
         _telemetry.CertificateNotAfter = () => Security?.CertificateExpiresAt;
-        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time, _telemetry), new EndpointPicker(random), _catalog, _telemetry, Security);
+        var intercepted = new InterceptedDestinations(_config.Interception.Services, KnownEndpoints);
+        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time, _telemetry), new EndpointPicker(random), _catalog, _telemetry, Security,
+            intercepted, _httpPassthrough = new HttpPassthrough(forwarder, _ownConnections, _config.Upstream.ConnectTimeout));
         _inbound = new InboundHandler(_state, forwarder, _clients, _telemetry, Security, _rateLimits.Inbound);
         _admin = new AdminHandler(_config, _state, _catalog, time, TelemetryServices.MetricsEndpoint(app, _config), Security);
         app.Run(Dispatch);
 
         _catalog.ServicesChanged += Recompile;
         _catalog.WatchKnownServices();
+        // Services behind virtual addresses are watched from the start, so their first intercepted call does not wait for discovery.
+        foreach (var service in intercepted.VirtualServices)
+            _catalog.GetOrWatch(service);
         var firstRoutes = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         _routeWatch = Task.Run(() => WatchRoutesAsync(routeSource, firstRoutes, _stopping.Token), CancellationToken.None);
         await Task.WhenAny(firstRoutes.Task, Task.Delay(_options.InitialRoutesTimeout, time, cancellationToken)).ConfigureAwait(false);
@@ -183,6 +191,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         if (_app is not null)
             await _app.DisposeAsync().ConfigureAwait(false);
         _clients?.Dispose();
+        _httpPassthrough?.Dispose();
         _rateLimits?.Dispose();
         _stopping.Dispose();
     }
@@ -227,10 +236,15 @@ public sealed partial class SidecarHost : IAsyncDisposable
                 };
                 if (index == 1 && Security is { } security)
                     options.UseMeshTls(security.Certificates, security.Validator, security.Mode);
+                if (index == 0 && _config.Interception.Enabled && OperatingSystem.IsLinux())
+                    options.Use(new InterceptionMiddleware(_config.Interception, _ownConnections, _config.Upstream.ConnectTimeout, () => _logger).Wrap);
                 listeners[index] = options;
             });
         }
     }
+
+    private IEnumerable<(string Service, IEnumerable<MeshEndpoint> Endpoints)> KnownEndpoints() =>
+        _catalog!.Clusters.Select(c => (c.Service, c.Snapshot.All.Select(e => e.Endpoint)));
 
     private static IPEndPoint ToEndPoint(ListenerConfig listener) => listener.Address switch
     {

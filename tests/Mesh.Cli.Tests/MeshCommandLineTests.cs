@@ -20,6 +20,7 @@ public sealed class MeshCommandLineTests
     [InlineData("ctl")]
     [InlineData("inject")]
     [InlineData("top")]
+    [InlineData("iptables")]
     public void Help_ListsEveryCommand(string command)
     {
         var (exitCode, output, _) = Run("--help");

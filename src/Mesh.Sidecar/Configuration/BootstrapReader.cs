@@ -41,6 +41,7 @@ internal sealed partial class BootstrapReader(YamlReader reader)
             Tls = ReadTls(map.Map("tls")),
             Authorization = ReadAuthorization(map.Get("authorization"), yaml),
             Telemetry = ReadTelemetry(map.Map("telemetry")),
+            Interception = ReadInterception(map.Map("interception")),
         };
         CheckSecurity(config, map);
         map.ReportUnknownFields();

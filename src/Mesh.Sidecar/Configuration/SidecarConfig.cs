@@ -31,6 +31,8 @@ public sealed record SidecarConfig
     public IReadOnlyList<Security.AuthorizationPolicy> Authorization { get; init; } = [];
     /// <summary>Metrics, tracing and access logs (`telemetry:`).</summary>
     public TelemetryConfig Telemetry { get; init; } = new();
+    /// <summary>Transparent interception on the outbound listener (`interception:`).</summary>
+    public InterceptionConfig Interception { get; init; } = new();
 }
 
 /// <summary>Who this sidecar speaks for: what it registers as an instance.</summary>

@@ -2,7 +2,9 @@
 // forward (IHttpForwarder with the cached invoker) inside the route's timeout and retry
 // pipeline → report the outcome to outlier detection. Proxy-made errors are 503/504 with
 // `x-mesh-error`.
+using System.Net;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Interception;
 using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Routing;
@@ -24,7 +26,9 @@ internal sealed class OutboundHandler(
     EndpointPicker picker,
     EndpointCatalog catalog,
     ISidecarTelemetry telemetry,
-    Security.SidecarSecurity? security = null)
+    Security.SidecarSecurity? security = null,
+    InterceptedDestinations? intercepted = null,
+    HttpPassthrough? passthrough = null)
 {
     /// <summary>How long a request naming a service nobody asked for yet waits for its first endpoints.</summary>
     private static readonly TimeSpan DiscoveryWait = TimeSpan.FromSeconds(2);
@@ -39,11 +43,29 @@ internal sealed class OutboundHandler(
         var request = context.Request;
         var host = request.Headers.Host.ToString();
         var status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out var route);
+        // Set only on connections `mesh iptables` redirected here (transparent interception).
+        var destination = context.Features.Get<IOriginalDestinationFeature>()?.OriginalDestination;
+        if (status == RouteMatchStatus.UnknownService && destination is not null && intercepted?.ServiceFor(destination) is { } service)
+        {
+            // The app called the service by an address (http://10.96.0.10:8080/): route as if it had named it.
+            host = service;
+            status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out route);
+        }
         if (status == RouteMatchStatus.UnknownService &&
+            !(destination is not null && IPAddress.TryParse(HostName(host), out _)) &&
             await catalog.TryDiscoverAsync(HostName(host), DiscoveryWait, context.RequestAborted).ConfigureAwait(false))
         {
             // The service became known and its implicit route was compiled: match again.
             status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out route);
+        }
+        if (status == RouteMatchStatus.UnknownService && destination is not null && passthrough is not null)
+        {
+            // Not a mesh destination: interception must not break it, so it goes where the app sent it.
+            var error = await passthrough.SendAsync(context, destination).ConfigureAwait(false);
+            if (error != ForwarderError.None && !context.Response.HasStarted)
+                context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
+            Telemetry.RequestCompleted(new RequestRecord(scope, context));
+            return;
         }
 
         if (status != RouteMatchStatus.Matched)

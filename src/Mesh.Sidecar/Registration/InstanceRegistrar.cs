@@ -26,11 +26,20 @@ public sealed partial class InstanceRegistrar(
         Weight = config.Service.Weight,
         Version = config.Service.Version,
         Zone = config.Service.Zone,
-        // With mTLS, callers need the namespace to know which SPIFFE id this instance must present.
-        Labels = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, config.Tls.Enabled && !config.Service.Labels.ContainsKey(Security.SidecarSecurity.NamespaceLabel)
-            ? config.Service.Labels.Append(new KeyValuePair<string, string>(Security.SidecarSecurity.NamespaceLabel, config.Service.Namespace))
-            : config.Service.Labels),
+        Labels = InstanceLabels(config),
     };
+
+    private static ImmutableSortedDictionary<string, string> InstanceLabels(SidecarConfig config)
+    {
+        var labels = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, config.Service.Labels);
+        // With mTLS, callers need the namespace to know which SPIFFE id this instance must present.
+        if (config.Tls.Enabled && !labels.ContainsKey(Security.SidecarSecurity.NamespaceLabel))
+            labels = labels.Add(Security.SidecarSecurity.NamespaceLabel, config.Service.Namespace);
+        // Intercepting sidecars route a call to this instance's address and app port to this service.
+        if (!labels.ContainsKey(Interception.InterceptedDestinations.AppPortLabel) && Uri.TryCreate(config.App.Address, UriKind.Absolute, out var app))
+            labels = labels.Add(Interception.InterceptedDestinations.AppPortLabel, app.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return labels;
+    }
 
     /// <summary>Starts registering in the background (waiting for the app's health first).</summary>
     public void Start() => _run = Task.Run(() => RunAsync(_stop.Token));
