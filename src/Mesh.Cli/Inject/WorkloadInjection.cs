@@ -155,15 +155,9 @@ internal sealed class WorkloadInjection
             "  addresses:",
             $"    - {_options.Registry}",
             "listeners:",
-            "  outbound:",
-            "    address: 127.0.0.1",
-            $"    port: {_options.OutboundPort}",
-            "  inbound:",
-            "    address: 0.0.0.0",
-            $"    port: {_options.InboundPort}",
-            "  admin:",
-            "    address: 0.0.0.0",
-            $"    port: {_options.AdminPort}",
+            $"  outbound: 127.0.0.1:{_options.OutboundPort}",
+            $"  inbound: 0.0.0.0:{_options.InboundPort}",
+            $"  admin: 0.0.0.0:{_options.AdminPort}",
             "");
         return Map(
             ("apiVersion", Str("v1")),

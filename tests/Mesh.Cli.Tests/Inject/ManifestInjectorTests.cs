@@ -46,6 +46,22 @@ public sealed class ManifestInjectorTests
     }
 
     [Fact]
+    public void Inject_TheSidecarConfig_IsOneTheSidecarAccepts()
+    {
+        var output = _injector.Inject(File.ReadAllText(SamplePath), SamplePath);
+
+        foreach (var configMap in Documents(output).Where(d => Scalar(d, "kind") == "ConfigMap"))
+        {
+            // The sidecar container would refuse to start on anything the loader rejects.
+            var config = Mesh.Sidecar.Configuration.SidecarConfigLoader.Parse(Scalar(configMap["data"], "sidecar.yaml")!);
+            Assert.Equal(15001, config.Listeners.Outbound.Port);
+            Assert.Equal(15006, config.Listeners.Inbound.Port);
+            Assert.Equal(15000, config.Listeners.Admin.Port);
+            Assert.NotEmpty(config.Registry.Addresses);
+        }
+    }
+
+    [Fact]
     public void Inject_OtherDocuments_AreCopiedUnchanged()
     {
         var input = File.ReadAllText(SamplePath);
