@@ -210,6 +210,9 @@ public sealed partial class SidecarHost : IAsyncDisposable
         kestrel.Limits.KeepAliveTimeout = limits.KeepAliveTimeout;
         kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
         kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConcurrentConnections;
+        kestrel.Limits.MinRequestBodyDataRate = limits.MinRequestBodyBytesPerSecond is { } bytesPerSecond
+            ? new MinDataRate(bytesPerSecond, limits.MinRequestBodyDataRateGracePeriod)
+            : null;
         kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(kestrel.Limits.Http2.MaxRequestHeaderFieldSize, limits.MaxRequestHeadersTotalSize);
         ListenerConfig[] configs = [_config.Listeners.Outbound, _config.Listeners.Inbound, _config.Listeners.Admin];
         for (var i = 0; i < configs.Length; i++)
