@@ -3,6 +3,7 @@
 // the flood must not grow with the flood. This class runs alone (no parallel test classes), since
 // it measures the process's retained heap.
 using System.Text;
+using Xunit.Abstractions;
 
 namespace Mesh.Sidecar.Tests.Hostile;
 
@@ -13,7 +14,7 @@ public sealed class MeasuresProcessMemory
 }
 
 [Collection(MeasuresProcessMemory.Name)]
-public sealed class FloodTests
+public sealed class FloodTests(ITestOutputHelper output)
 {
     private const int Attacks = 2000;
     private const int Attackers = 4;
@@ -48,6 +49,7 @@ public sealed class FloodTests
         await normal;
         var after = RetainedBytes();
 
+        output.WriteLine($"{Attacks} attacks refused, {served} normal requests served meanwhile, retained heap {before / 1024} KB -> {after / 1024} KB");
         Assert.Equal(Attacks, refused);
         Assert.True(served > 0, "the normal client never got a turn");
         Assert.True(after - before < RetainedGrowthBound,
