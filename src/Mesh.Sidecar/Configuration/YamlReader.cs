@@ -32,6 +32,13 @@ internal sealed partial class YamlReader(string file)
             Errors.Add(new ConfigError(File, (int)e.Start.Line, "", "YAML syntax error: " + message));
             return null;
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet fails this way (without a position) on some broken flow collections, e.g.
+            // "a: { b: [c\nd: [". Hostile input must be a config error, never an escaping exception.
+            Errors.Add(new ConfigError(File, 1, "", "YAML syntax error: the document could not be parsed (" + e.Message + ")"));
+            return null;
+        }
     }
 
     public void Error(YamlNode node, string path, string message) =>

@@ -1,19 +1,13 @@
 // Volume: thousands of hostile requests from several connections at once, while a well-behaved
 // client keeps calling. Every normal request must succeed, and the memory the process keeps after
-// the flood must not grow with the flood. This class runs alone (no parallel test classes), since
-// it measures the process's retained heap.
+// the flood must not grow with the flood. This class runs alone (see RunsAlone), since it
+// measures the process's retained heap.
 using System.Text;
 using Xunit.Abstractions;
 
 namespace Mesh.Sidecar.Tests.Hostile;
 
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class MeasuresProcessMemory
-{
-    public const string Name = "Measures process memory";
-}
-
-[Collection(MeasuresProcessMemory.Name)]
+[Collection(RunsAlone.Name)]
 public sealed class FloodTests(ITestOutputHelper output)
 {
     private const int Attacks = 2000;

@@ -13,6 +13,7 @@ public sealed class HostileConfigTests
     [InlineData("service:\n  name: catalog\n  name: other\n", 3)]
     [InlineData("service: { name: catalog\n", 2)]
     [InlineData("service:\n  name: \"catalog\n", 2)]
+    [InlineData("service: { name: [catalog\nroutes: [", 1)]
     public void InvalidYaml_IsAConfigErrorWithTheLine(string yaml, int line)
     {
         var error = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Parse(yaml, "bad.yaml"));
@@ -33,6 +34,20 @@ public sealed class HostileConfigTests
 
         Assert.NotEmpty(error.Errors);
         Assert.All(error.Errors, e => Assert.Equal("bad.yaml", e.File));
+    }
+
+    [Theory]
+    [InlineData("match: { hosts: [catalog\nsplit: [")]
+    [InlineData("""{ "match": { "hosts": ["catalog"] }, "split": [ { "version": "v2", """)]
+    [InlineData("\u0000\u0001\u0002\u00ff binary")]
+    [InlineData("- just\n- a list\n")]
+    [InlineData("")]
+    public void InvalidRouteDocument_OfAnyKind_IsAConfigErrorNamingTheDocument(string document)
+    {
+        var error = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.ParseRoute(document, "/config/routes/catalog", "catalog"));
+
+        Assert.NotEmpty(error.Errors);
+        Assert.All(error.Errors, e => Assert.Equal("/config/routes/catalog", e.File));
     }
 
     [Fact]
