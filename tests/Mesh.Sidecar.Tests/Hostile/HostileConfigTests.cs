@@ -42,12 +42,13 @@ public sealed class HostileConfigTests
     [InlineData("\u0000\u0001\u0002\u00ff binary")]
     [InlineData("- just\n- a list\n")]
     [InlineData("")]
-    public void InvalidRouteDocument_OfAnyKind_IsAConfigErrorNamingTheDocument(string document)
+    [InlineData("~")]
+    public void InvalidRouteDocument_OfAnyKind_IsOneConfigErrorNamingTheDocument(string document)
     {
         var error = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.ParseRoute(document, "/config/routes/catalog", "catalog"));
 
-        Assert.NotEmpty(error.Errors);
-        Assert.All(error.Errors, e => Assert.Equal("/config/routes/catalog", e.File));
+        var only = Assert.Single(error.Errors);
+        Assert.Equal("/config/routes/catalog", only.File);
     }
 
     [Fact]
