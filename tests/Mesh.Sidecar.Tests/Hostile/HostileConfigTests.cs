@@ -24,6 +24,26 @@ public sealed class HostileConfigTests
         Assert.Contains("bad.yaml:", error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void InvalidYamlFile_NamesTheFileAndTheLine()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mesh-hostile-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, "service:\n  name: catalog\nlimits:\n  maxRequestBodySize: [unclosed\n");
+        try
+        {
+            var error = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.LoadFile(path));
+
+            var only = Assert.Single(error.Errors);
+            Assert.Equal(Path.GetFileName(path), only.File);
+            Assert.InRange(only.Line, 4, 5);
+            Assert.Contains(Path.GetFileName(path) + ":", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [Theory]
     [InlineData("- service\n- catalog\n")]
     [InlineData("just a string\n")]

@@ -19,6 +19,7 @@ internal sealed class HostileRig : IAsyncDisposable
           maxRequestHeaderCount: 20
           maxRequestBodySize: 64KB
           requestHeadersTimeout: 2s
+          keepAliveTimeout: 3s
           minRequestBodyDataRate: 1KB
           minRequestBodyDataRateGracePeriod: 2s
         """;

@@ -27,6 +27,17 @@ public sealed class SlowClientTests
     }
 
     [Fact]
+    public async Task IdleConnection_ThatNeverSendsAByte_IsClosedAfterTheKeepAliveTimeout()
+    {
+        await using var rig = await HostileRig.StartAsync();
+        await using var connection = await RawHttpConnection.OpenAsync(rig.Sidecar.OutboundUrl);
+
+        // Until a first byte arrives Kestrel counts the connection as idle, not as a slow head.
+        Assert.True(await connection.WaitForCloseAsync(), "an idle connection outlived the keep-alive timeout");
+        await rig.AssertStillServesAsync();
+    }
+
+    [Fact]
     public async Task SlowBody_UnderTheMinimumDataRate_Gets408OrCloses_AndTheEndpointIsNotBlamed()
     {
         await using var rig = await HostileRig.StartAsync();
