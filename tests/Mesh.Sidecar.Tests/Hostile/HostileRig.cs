@@ -2,6 +2,7 @@
 // crossed cheaply: the upstream is both the `catalog` endpoint (outbound listener) and the local
 // app (inbound listener), and it records what actually reached it.
 using System.Collections.Concurrent;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 
@@ -40,9 +41,10 @@ internal sealed class HostileRig : IAsyncDisposable
 
     /// <summary>
     /// Starts the rig. <paramref name="handler"/> replaces the default upstream (read the whole
-    /// body, answer "ok"); <paramref name="yaml"/> adds sidecar configuration such as `defaults:`.
+    /// body, answer "ok"); <paramref name="yaml"/> adds sidecar configuration such as `defaults:`;
+    /// <paramref name="inboundH2c"/> makes the inbound listener HTTP/2-only, as between sidecars.
     /// </summary>
-    public static async Task<HostileRig> StartAsync(Func<HttpContext, UpstreamLog, Task>? handler = null, string yaml = "")
+    public static async Task<HostileRig> StartAsync(Func<HttpContext, UpstreamLog, Task>? handler = null, string yaml = "", bool inboundH2c = false)
     {
         var log = new UpstreamLog();
         handler ??= static async (context, log) =>
@@ -53,10 +55,12 @@ internal sealed class HostileRig : IAsyncDisposable
         var upstream = await TestApp.StartAsync(context =>
         {
             log.Paths.Enqueue(context.Request.Path.Value ?? "/");
-            context.RequestAborted.Register(() => Interlocked.Increment(ref log.Aborted));
             return handler(context, log);
         });
-        var config = TestSidecar.Config($"""
+        var listeners = inboundH2c
+            ? "listeners:\n  outbound: 127.0.0.1:0\n  inbound: { address: \"127.0.0.1:0\", protocols: h2c }\n  admin: 127.0.0.1:0"
+            : TestSidecar.Listeners;
+        var config = SidecarConfigLoader.Parse("service:\n  name: test\n" + listeners + "\n" + $"""
             app:
               address: {upstream.Url.ToString().TrimEnd('/')}
             {Limits}
@@ -108,8 +112,6 @@ internal sealed class UpstreamLog
 
     /// <summary>Body bytes received by each request that finished or broke reading its body.</summary>
     public ConcurrentQueue<long> BodyBytes { get; } = new();
-
-    public int Aborted;
 
     public int Count(string path) => Paths.Count(p => p == path);
 
