@@ -2,6 +2,7 @@
 // sidecars, admin), the route table fed by an IRouteSource, the endpoint catalog fed by an
 // IEndpointSource, and a graceful drain on stop. This file only composes; each stage lives in
 // its feature folder.
+using System.Collections.Immutable;
 using System.Net;
 using Mesh.Sidecar.Admin;
 using Mesh.Sidecar.Configuration;
@@ -219,6 +220,9 @@ public sealed partial class SidecarHost : IAsyncDisposable
         kestrel.Limits.KeepAliveTimeout = limits.KeepAliveTimeout;
         kestrel.Limits.MaxConcurrentConnections = limits.MaxConcurrentConnections;
         kestrel.Limits.MaxConcurrentUpgradedConnections = limits.MaxConcurrentConnections;
+        kestrel.Limits.MinRequestBodyDataRate = limits.MinRequestBodyBytesPerSecond is { } bytesPerSecond
+            ? new MinDataRate(bytesPerSecond, limits.MinRequestBodyDataRateGracePeriod)
+            : null;
         kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(kestrel.Limits.Http2.MaxRequestHeaderFieldSize, limits.MaxRequestHeadersTotalSize);
         ListenerConfig[] configs = [_config.Listeners.Outbound, _config.Listeners.Inbound, _config.Listeners.Admin];
         for (var i = 0; i < configs.Length; i++)
@@ -301,6 +305,13 @@ public sealed partial class SidecarHost : IAsyncDisposable
     {
         lock (_compileLock)
         {
+            var rejections = (snapshot.Rejected ?? ImmutableDictionary<string, string>.Empty).ToImmutableDictionary(StringComparer.Ordinal);
+            foreach (var (document, problem) in rejections)
+            {
+                // Logged once per new problem, not again on every later change while it stays.
+                if (!_state.RouteRejections.TryGetValue(document, out var known) || known != problem)
+                    Log.RouteDocumentRejected(_logger, document, snapshot.Index, problem);
+            }
             try
             {
                 _state.SwapRoutes(_compiler!.Compile(snapshot));
@@ -310,9 +321,14 @@ public sealed partial class SidecarHost : IAsyncDisposable
             {
                 // A bad route set never replaces a good one.
                 Log.RoutesRejected(_logger, snapshot.Index, e);
+                rejections = rejections.SetItem(RouteSetRejection, $"route set {snapshot.Index} rejected: {e.Message}");
             }
+            _state.RouteRejections = rejections;
         }
     }
+
+    /// <summary>The rejection entry for a route set that parsed but did not compile as a whole.</summary>
+    private const string RouteSetRejection = "(route set)";
 
     private void Recompile()
     {
@@ -339,5 +355,8 @@ public sealed partial class SidecarHost : IAsyncDisposable
 
         [LoggerMessage(5, LogLevel.Error, "Route set {Index} rejected; keeping the previous routes")]
         public static partial void RoutesRejected(ILogger logger, long index, Exception exception);
+
+        [LoggerMessage(6, LogLevel.Error, "Route document {Document} rejected at index {Index}; keeping its last good version, if any: {Problem}")]
+        public static partial void RouteDocumentRejected(ILogger logger, string document, long index, string problem);
     }
 }

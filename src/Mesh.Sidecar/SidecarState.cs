@@ -1,5 +1,6 @@
 // The runtime state every stage reads: the current route table (an immutable snapshot swapped
-// whole on change), readiness and draining flags.
+// whole on change), the route documents refused, readiness and draining flags.
+using System.Collections.Immutable;
 using Mesh.Sidecar.Routing;
 
 namespace Mesh.Sidecar;
@@ -14,6 +15,9 @@ internal sealed class SidecarState
     public SidecarState(bool requireRegistration) => _registered = !requireRegistration;
 
     public RouteTable Routes => Volatile.Read(ref _routes);
+
+    /// <summary>Route documents (or whole route sets) refused and not in effect: name → why.</summary>
+    public ImmutableDictionary<string, string> RouteRejections { get; set; } = ImmutableDictionary<string, string>.Empty;
 
     public bool IsDraining => _draining;
 

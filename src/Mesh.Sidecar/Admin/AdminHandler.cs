@@ -52,6 +52,11 @@ internal sealed class AdminHandler(SidecarConfig config, SidecarState state, End
         json.WriteBoolean("ready", state.IsReady);
         json.WriteBoolean("draining", state.IsDraining);
         json.WriteNumber("routesIndex", table.Index);
+        // Refused route documents, so an operator sees why a pushed change did not take effect.
+        json.WriteStartObject("routeErrors");
+        foreach (var (document, problem) in state.RouteRejections.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            json.WriteString(document, problem);
+        json.WriteEndObject();
         json.WriteStartObject("tls");
         if (security is null)
             json.WriteString("mode", "off");

@@ -225,9 +225,42 @@ internal sealed partial class BootstrapReader(YamlReader reader)
             RequestHeadersTimeout = map.Duration("requestHeadersTimeout") ?? defaults.RequestHeadersTimeout,
             KeepAliveTimeout = map.Duration("keepAliveTimeout") ?? defaults.KeepAliveTimeout,
             MaxConcurrentConnections = map.Int("maxConcurrentConnections", min: 1) ?? defaults.MaxConcurrentConnections,
+            MinRequestBodyBytesPerSecond = ReadMinBodyRate(map, defaults.MinRequestBodyBytesPerSecond),
+            MinRequestBodyDataRateGracePeriod = ReadGracePeriod(map, defaults.MinRequestBodyDataRateGracePeriod),
         };
         map.ReportUnknownFields();
         return limits;
+    }
+
+    /// <summary>`minRequestBodyDataRate`: bytes per second (a size such as 240 or 1KB), or `off`.</summary>
+    private long? ReadMinBodyRate(MapReader map, long? fallback)
+    {
+        const string field = "minRequestBodyDataRate";
+        var node = map.Get(field);
+        if (node is null)
+            return fallback;
+        if (reader.String(node, map.Child(field)) is "off")
+            return null;
+        var rate = reader.Size(node, map.Child(field));
+        if (rate is <= 0)
+        {
+            reader.Error(node, map.Child(field), "must be > 0 bytes per second, or off");
+            return fallback;
+        }
+        return rate ?? fallback;
+    }
+
+    private TimeSpan ReadGracePeriod(MapReader map, TimeSpan fallback)
+    {
+        const string field = "minRequestBodyDataRateGracePeriod";
+        var grace = map.Duration(field);
+        // Kestrel checks rates on its 1 s heartbeat and refuses a grace period that is not longer.
+        if (grace is { } value && value <= TimeSpan.FromSeconds(1))
+        {
+            reader.Error(map.Get(field)!, map.Child(field), "must be longer than 1s (Kestrel checks rates once a second)");
+            return fallback;
+        }
+        return grace ?? fallback;
     }
 
     private RouteDefaults ReadDefaults(MapReader? map)

@@ -28,7 +28,8 @@ internal sealed class RouteReader(YamlReader reader)
     {
         if (reader.Map(node, path) is not { } map)
         {
-            if (node is YamlScalarNode)
+            // Map() has already reported anything but a null scalar ("~", "null").
+            if (node is YamlScalarNode && YamlReader.IsNull(node))
                 reader.Error(node, path, "must be a mapping");
             return null;
         }

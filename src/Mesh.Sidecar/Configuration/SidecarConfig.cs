@@ -123,6 +123,10 @@ public sealed record LimitsConfig
     public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(130);
     public int MaxConcurrentConnections { get; init; } = 10_000;
+    /// <summary>A request body slower than this (after the grace period) closes the connection; null: off.</summary>
+    public long? MinRequestBodyBytesPerSecond { get; init; } = 240;
+    /// <summary>How long a body may stay under the minimum rate before it counts; Kestrel needs more than 1 s.</summary>
+    public TimeSpan MinRequestBodyDataRateGracePeriod { get; init; } = TimeSpan.FromSeconds(5);
 }
 
 /// <summary>Values a route gets for every field it leaves out.</summary>

@@ -32,6 +32,13 @@ internal sealed partial class YamlReader(string file)
             Errors.Add(new ConfigError(File, (int)e.Start.Line, "", "YAML syntax error: " + message));
             return null;
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet fails this way (without a position) on some broken flow collections, e.g.
+            // "a: { b: [c\nd: [". Hostile input must be a config error, never an escaping exception.
+            Errors.Add(new ConfigError(File, 1, "", "YAML syntax error: the document could not be parsed (" + e.Message + ")"));
+            return null;
+        }
     }
 
     public void Error(YamlNode node, string path, string message) =>
@@ -206,7 +213,7 @@ internal sealed partial class YamlReader(string file)
         return map;
     }
 
-    private static bool IsNull(YamlNode node) =>
+    public static bool IsNull(YamlNode node) =>
         node is YamlScalarNode { Style: ScalarStyle.Plain } scalar && scalar.Value is null or "" or "~" or "null";
 
     [GeneratedRegex(@"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")]

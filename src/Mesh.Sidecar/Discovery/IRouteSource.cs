@@ -5,8 +5,12 @@ using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Discovery;
 
-/// <summary>The complete set of routes at one moment, in match order.</summary>
-public sealed record RouteSnapshot(long Index, IReadOnlyList<RouteConfig> Routes);
+/// <summary>
+/// The complete set of routes at one moment, in match order. <paramref name="Rejected"/> names the
+/// documents that were refused at this moment (document → why); their last good version, if any,
+/// is still in <paramref name="Routes"/>.
+/// </summary>
+public sealed record RouteSnapshot(long Index, IReadOnlyList<RouteConfig> Routes, IReadOnlyDictionary<string, string>? Rejected = null);
 
 public interface IRouteSource
 {

@@ -1,7 +1,8 @@
 // Routes from the registry: every document under /config/routes, parsed exactly as an inline
 // route is. A document that does not parse (one written around `mesh ctl apply`, which
 // validates first) never replaces a good one: the sidecar keeps the last good version of that
-// document and reports the problem in Errors and /config_dump.
+// document and reports the problem in Errors and in the snapshot, which the host logs and shows
+// in /config_dump (`routeErrors`) and the `mesh_sidecar_config_routes_rejected` gauge.
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using System.Text;
@@ -37,9 +38,10 @@ public sealed class RegistryRouteSource(RegistryClient client, IReadOnlyList<Rou
                     var route = SidecarConfigLoader.ParseRoute(Encoding.UTF8.GetString(raw), $"{ServicePaths.RoutesRoot}/{name}", name);
                     current[name] = (raw, route);
                 }
-                catch (SidecarConfigException ex)
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    errors[name] = ex.Message;
+                    // Whatever a document holds, it is refused alone: the watch never dies of one.
+                    errors[name] = ex is SidecarConfigException ? ex.Message : $"{ServicePaths.RoutesRoot}/{name}: unreadable document: {ex.Message}";
                     if (lastGood.TryGetValue(name, out var previous))
                         current[name] = previous;
                 }
@@ -48,7 +50,7 @@ public sealed class RegistryRouteSource(RegistryClient client, IReadOnlyList<Rou
             lastGood = current;
             _errors = errors.ToImmutable();
             // Inline routes first (the file is the operator's local override), then the registry's by name.
-            yield return new RouteSnapshot(snapshot.Index, [.. inlineRoutes, .. current.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value.Route)]);
+            yield return new RouteSnapshot(snapshot.Index, [.. inlineRoutes, .. current.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Value.Route)], _errors);
         }
     }
 }

@@ -1,5 +1,6 @@
 // The inbound path: traffic from remote sidecars goes to the local app over the cached app
 // invoker. While draining, HTTP/1.1 responses say `Connection: close` so callers move on.
+using Mesh.Sidecar.Guard;
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Security;
@@ -28,6 +29,11 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
 
     private async Task ForwardAsync(HttpContext context)
     {
+        if (RequestGuard.TryReject(context, out var rejected))
+        {
+            await rejected.ConfigureAwait(false);
+            return;
+        }
         if (state.IsDraining && HttpProtocol.IsHttp11(context.Request.Protocol))
             context.Response.Headers.Connection = "close";
         // Authorization first: a denied caller does not use up rate-limit permits.
@@ -41,7 +47,9 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
         if (!permit.IsAcquired)
             return;
         var error = await forwarder.SendAsync(context, clients.AppPrefix, clients.App, clients.AppRequest, _transformer).ConfigureAwait(false);
-        if (error != ForwarderError.None && !context.Response.HasStarted)
+        if (error == ForwarderError.RequestBodyClient)
+            MeshErrors.TagClientBodyError(context);
+        else if (error != ForwarderError.None && !context.Response.HasStarted)
             context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
     }
 

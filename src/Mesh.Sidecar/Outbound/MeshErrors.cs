@@ -13,8 +13,29 @@ internal static class MeshErrors
     public const string Timeout = "timeout";
     public const string UpstreamUnavailable = "upstream-unavailable";
     public const string Starting = "starting";
+    public const string RequestTooLarge = "request-too-large";
+    public const string RequestBodyTimeout = "request-body-timeout";
+    public const string BadRequestBody = "bad-request-body";
+    public const string AmbiguousFraming = "ambiguous-framing";
+    public const string InvalidHeader = "invalid-header";
 
-    public static Task WriteAsync(HttpContext context, int statusCode, string code, string message)
+    /// <summary>
+    /// Labels a response the forwarder set after the caller's own body failed (over the size
+    /// limit, slower than the minimum rate, broken chunking): a client error, not the upstream's.
+    /// </summary>
+    public static void TagClientBodyError(HttpContext context)
+    {
+        if (context.Response.HasStarted)
+            return;
+        context.Response.Headers[Header] = context.Response.StatusCode switch
+        {
+            StatusCodes.Status413PayloadTooLarge => RequestTooLarge,
+            StatusCodes.Status408RequestTimeout => RequestBodyTimeout,
+            _ => BadRequestBody,
+        };
+    }
+
+    public static Task WriteAsync(HttpContext context, int statusCode, string code, string message, bool closeConnection = false)
     {
         var response = context.Response;
         if (response.HasStarted)
@@ -26,6 +47,8 @@ internal static class MeshErrors
         response.StatusCode = statusCode;
         response.ContentType = "text/plain; charset=utf-8";
         response.Headers[Header] = code;
+        if (closeConnection && HttpProtocol.IsHttp11(context.Request.Protocol))
+            response.Headers.Connection = "close";
         return response.WriteAsync("mesh: " + message + "\n");
     }
 }

@@ -4,6 +4,7 @@
 // `x-mesh-error`.
 using System.Net;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Guard;
 using Mesh.Sidecar.Interception;
 using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.RateLimiting;
@@ -40,6 +41,12 @@ internal sealed class OutboundHandler(
     public async Task HandleAsync(HttpContext context)
     {
         var scope = Telemetry.RequestStarted(context, RequestDirection.Outbound);
+        if (RequestGuard.TryReject(context, out var rejected))
+        {
+            await rejected.ConfigureAwait(false);
+            Telemetry.RequestCompleted(new RequestRecord(scope, context));
+            return;
+        }
         var request = context.Request;
         var host = request.Headers.Host.ToString();
         var status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out var route);
@@ -179,6 +186,13 @@ internal sealed class OutboundHandler(
             // The route timeout fired: Polly turns this into a TimeoutRejectedException (504).
             outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
             return Outcome.FromException<AttemptResult>(new OperationCanceledException(cancellationToken));
+        }
+        if (error == ForwarderError.RequestBodyClient)
+        {
+            // The caller's body broke (over the limit, too slow, bad chunking): the forwarder set a
+            // 4xx, and the endpoint did nothing wrong, so outlier detection does not hear of it.
+            MeshErrors.TagClientBodyError(context);
+            return Outcome.FromResult(AttemptResult.Done);
         }
         outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
         if (error == ForwarderError.Request

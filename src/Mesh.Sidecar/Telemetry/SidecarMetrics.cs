@@ -53,6 +53,7 @@ internal sealed class SidecarMetrics : IDisposable
         _meter.CreateObservableGauge("mesh.sidecar.endpoints", () => Endpoints(catalog), "{endpoint}", "Endpoints per destination service by health (healthy, ejected).");
         _meter.CreateObservableGauge("mesh.sidecar.outbound.active_requests", () => ActiveRequests(catalog), "{request}", "Outbound requests in flight per destination service.");
         _meter.CreateObservableGauge("mesh.sidecar.config.routes_index", () => state.Routes.Index, null, "Registry index of the route set applied (0: static routes).");
+        _meter.CreateObservableGauge("mesh.sidecar.config.routes_rejected", () => state.RouteRejections.Count, null, "Route documents (or whole route sets) refused and not in effect.");
         _meter.CreateObservableGauge("mesh.sidecar.ready", () => state.IsReady ? 1 : 0, null, "1 while /readyz answers 200.");
         _meter.CreateObservableGauge("mesh.sidecar.certificate.expiry", () => CertificateExpiry(certificateNotAfter, timeProvider), "s", "Seconds until the workload certificate expires (absent without mTLS).");
     }
