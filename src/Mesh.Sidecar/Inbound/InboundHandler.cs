@@ -41,8 +41,8 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
         if (!permit.IsAcquired)
             return;
         var error = await forwarder.SendAsync(context, clients.AppPrefix, clients.App, UpstreamVersion.For(context, clients.AppRequest), _transformer).ConfigureAwait(false);
-        if (error != ForwarderError.None && !context.Response.HasStarted)
-            context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
+        if (error != ForwarderError.None)
+            MeshErrors.MarkUpstreamUnavailable(context);
     }
 
     /// <summary>The app sees the Host its caller used (the service name), not the loopback address.</summary>

@@ -168,8 +168,7 @@ internal sealed class OutboundHandler(
         {
             return Outcome.FromResult(AttemptResult.Retry);
         }
-        if (!context.Response.HasStarted)
-            context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
+        MeshErrors.MarkUpstreamUnavailable(context);
         return Outcome.FromResult(AttemptResult.Done);
     }
 
