@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
@@ -43,6 +44,36 @@ public sealed class H2cListenerTests
         Assert.Equal(HttpVersion.Version20, grpcResponse.Version);
         Assert.Equal("grpc app saw HTTP/2", await grpcResponse.Content.ReadAsStringAsync());
         Assert.Equal("0", Assert.Single(grpcResponse.TrailingHeaders.GetValues("grpc-status")));
+    }
+
+    [Fact]
+    public async Task GrpcBetweenPlaintextSidecars_IsHttp2OnEveryHop_WithDefaultProtocols()
+    {
+        await using var grpcApp = await TestApp.StartAsync(async context =>
+        {
+            context.Response.ContentType = "application/grpc";
+            context.Response.AppendTrailer("grpc-status", "0");
+            await context.Response.WriteAsync($"{context.Request.Protocol} via {context.Request.Headers.Host}");
+        }, h2c: true);
+        // The server's sidecar: default inbound listener, app.protocol left at http1.
+        await using var server = await TestSidecar.StartAsync(SidecarConfigLoader.Parse($$"""
+            service: { name: greeter }
+            app: { address: "{{grpcApp.Url.ToString().TrimEnd('/')}}" }
+            {{TestSidecar.Listeners}}
+            """));
+        // The client's sidecar: upstream.protocol left at http1, the remote endpoint is the server's inbound listener.
+        await using var client = await TestSidecar.StartAsync(TestSidecar.Config($$"""
+            endpoints:
+              greeter:
+                - { id: g, address: 127.0.0.1, port: {{server.InboundUrl.Port}} }
+            """));
+        using var h2c = new HttpClient();
+        using var request = GrpcLikeRequest(client.OutboundUrl);
+
+        using var response = await h2c.SendAsync(request);
+
+        Assert.Equal("HTTP/2 via greeter", await response.Content.ReadAsStringAsync());
+        Assert.Equal("0", Assert.Single(response.TrailingHeaders.GetValues("grpc-status")));
     }
 
     [Fact]
