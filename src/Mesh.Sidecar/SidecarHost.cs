@@ -7,6 +7,7 @@ using System.Net;
 using Mesh.Sidecar.Admin;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Inbound;
 using Mesh.Sidecar.Interception;
 using Mesh.Sidecar.LoadBalancing;
@@ -225,23 +226,28 @@ public sealed partial class SidecarHost : IAsyncDisposable
             : null;
         kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(kestrel.Limits.Http2.MaxRequestHeaderFieldSize, limits.MaxRequestHeadersTotalSize);
         ListenerConfig[] configs = [_config.Listeners.Outbound, _config.Listeners.Inbound, _config.Listeners.Admin];
+        H2cPriorKnowledge? h2c = null;
         for (var i = 0; i < configs.Length; i++)
         {
             var listener = configs[i];
             var index = i;
+            if (ServesH2cBesideHttp1(index, listener))
+                h2c ??= H2cPriorKnowledge.AddTo(kestrel);
             kestrel.Listen(ToEndPoint(listener), options =>
             {
                 options.Protocols = listener.Protocols switch
                 {
-                    // Plaintext HTTP/2 needs prior knowledge, which Kestrel only serves on an HTTP/2-only endpoint.
                     ListenerProtocols.H2c => HttpProtocols.Http2,
                     ListenerProtocols.Http1 => HttpProtocols.Http1,
                     _ => HttpProtocols.Http1AndHttp2,
                 };
                 if (index == 1 && Security is { } security)
                     options.UseMeshTls(security.Certificates, security.Validator, security.Mode);
+                // Interception first: it decides whether a redirected connection is HTTP at all.
                 if (index == 0 && _config.Interception.Enabled && OperatingSystem.IsLinux())
                     options.Use(new InterceptionMiddleware(_config.Interception, _ownConnections, _config.Upstream.ConnectTimeout, () => _logger).Wrap);
+                if (ServesH2cBesideHttp1(index, listener))
+                    options.Use(h2c!.Middleware);
                 listeners[index] = options;
             });
         }
@@ -249,6 +255,14 @@ public sealed partial class SidecarHost : IAsyncDisposable
 
     private IEnumerable<(string Service, IEnumerable<MeshEndpoint> Endpoints)> KnownEndpoints() =>
         _catalog!.Clusters.Select(c => (c.Service, c.Snapshot.All.Select(e => e.Endpoint)));
+
+    /// <summary>
+    /// The outbound and inbound listeners take gRPC's h2c next to HTTP/1.1 when they may see
+    /// plaintext HTTP/2 (apps, plaintext sidecars); a strict mTLS listener gets HTTP/2 by ALPN.
+    /// </summary>
+    private bool ServesH2cBesideHttp1(int index, ListenerConfig listener) =>
+        listener.Protocols == ListenerProtocols.Http1AndHttp2
+        && (index == 0 || (index == 1 && Security?.Mode != MeshTlsMode.Strict));
 
     private static IPEndPoint ToEndPoint(ListenerConfig listener) => listener.Address switch
     {

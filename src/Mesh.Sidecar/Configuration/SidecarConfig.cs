@@ -91,7 +91,11 @@ public sealed record ListenerConfig
 
 public enum ListenerProtocols
 {
-    /// <summary>HTTP/1.1, and HTTP/2 where TLS negotiates it (plaintext connections get HTTP/1.1).</summary>
+    /// <summary>
+    /// HTTP/1.1, and HTTP/2 where TLS negotiates it; on the outbound and a plaintext or permissive
+    /// inbound listener also h2c (HTTP/2 prior knowledge, as gRPC clients speak), told apart by the
+    /// connection's first bytes.
+    /// </summary>
     Http1AndHttp2,
     Http1,
     /// <summary>HTTP/2 only, prior knowledge over plaintext (h2c); what gRPC clients and other sidecars speak.</summary>

@@ -46,11 +46,11 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
         using var permit = await RateLimitStage.AcquireAsync(context, rateLimits).ConfigureAwait(false);
         if (!permit.IsAcquired)
             return;
-        var error = await forwarder.SendAsync(context, clients.AppPrefix, clients.App, clients.AppRequest, _transformer).ConfigureAwait(false);
+        var error = await forwarder.SendAsync(context, clients.AppPrefix, clients.App, UpstreamVersion.For(context, clients.AppRequest), _transformer).ConfigureAwait(false);
         if (error == ForwarderError.RequestBodyClient)
             MeshErrors.TagClientBodyError(context);
-        else if (error != ForwarderError.None && !context.Response.HasStarted)
-            context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
+        else if (error != ForwarderError.None)
+            MeshErrors.MarkUpstreamUnavailable(context);
     }
 
     /// <summary>The app sees the Host its caller used (the service name), not the loopback address.</summary>

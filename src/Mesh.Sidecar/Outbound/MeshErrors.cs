@@ -1,5 +1,6 @@
 // Errors the sidecar itself answers with: a status, a plain-text body saying what happened and
 // the `x-mesh-error` header naming it, so callers and tests can tell proxy errors from app errors.
+// gRPC callers get the same as a gRPC status (GrpcErrors).
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Outbound;
@@ -44,11 +45,27 @@ internal static class MeshErrors
             return Task.CompletedTask;
         }
         response.Clear();
+        response.Headers[Header] = code;
+        if (UpstreamVersion.IsGrpc(context.Request))
+        {
+            GrpcErrors.Write(response, statusCode, "mesh: " + message);
+            return Task.CompletedTask;
+        }
         response.StatusCode = statusCode;
         response.ContentType = "text/plain; charset=utf-8";
-        response.Headers[Header] = code;
         if (closeConnection && HttpProtocol.IsHttp11(context.Request.Protocol))
             response.Headers.Connection = "close";
         return response.WriteAsync("mesh: " + message + "\n");
+    }
+
+    /// <summary>The forwarder could not reach the next hop and set 502/504 (no body): name it, in gRPC terms for gRPC.</summary>
+    public static void MarkUpstreamUnavailable(HttpContext context)
+    {
+        var response = context.Response;
+        if (response.HasStarted)
+            return;
+        response.Headers[Header] = UpstreamUnavailable;
+        if (UpstreamVersion.IsGrpc(context.Request))
+            GrpcErrors.Write(response, response.StatusCode, "mesh: upstream unavailable");
     }
 }

@@ -157,8 +157,8 @@ internal sealed class OutboundHandler(
         try
         {
             error = security is null
-                ? await forwarder.SendAsync(context, endpoint.DestinationPrefix, clients.Upstream, clients.UpstreamRequest, outbound, cancellationToken).ConfigureAwait(false)
-                : await forwarder.SendAsync(context, endpoint.TlsDestinationPrefix, security.UpstreamFor(cluster!.Service, endpoint.Endpoint), security.UpstreamRequest, outbound, cancellationToken).ConfigureAwait(false);
+                ? await forwarder.SendAsync(context, endpoint.DestinationPrefix, clients.Upstream, UpstreamVersion.For(context, clients.UpstreamRequest), outbound, cancellationToken).ConfigureAwait(false)
+                : await forwarder.SendAsync(context, endpoint.TlsDestinationPrefix, security.UpstreamFor(cluster!.Service, endpoint.Endpoint), UpstreamVersion.For(context, security.UpstreamRequest), outbound, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -204,8 +204,7 @@ internal sealed class OutboundHandler(
         {
             return Outcome.FromResult(AttemptResult.Retry);
         }
-        if (!context.Response.HasStarted)
-            context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
+        MeshErrors.MarkUpstreamUnavailable(context);
         return Outcome.FromResult(AttemptResult.Done);
     }
 

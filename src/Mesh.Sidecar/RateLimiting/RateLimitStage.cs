@@ -6,7 +6,9 @@
 // the permit when the request is done (concurrency limits count requests in flight).
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
+using GrpcErrors = Mesh.Sidecar.Outbound.GrpcErrors;
 using MeshErrors = Mesh.Sidecar.Outbound.MeshErrors;
+using UpstreamVersion = Mesh.Sidecar.Outbound.UpstreamVersion;
 
 namespace Mesh.Sidecar.RateLimiting;
 
@@ -121,10 +123,15 @@ internal sealed class RateLimitStage
         var response = context.Response;
         if (!response.HasStarted)
         {
-            response.StatusCode = StatusCodes.Status429TooManyRequests;
-            response.ContentType = "text/plain; charset=utf-8";
             response.Headers[MeshErrors.Header] = RateLimitHeaders.ErrorCode;
             RateLimitHeaders.Write(response.Headers, strategy, retryAfter);
+            if (UpstreamVersion.IsGrpc(context.Request))
+            {
+                GrpcErrors.Write(response, StatusCodes.Status429TooManyRequests, $"mesh: rate limit '{strategy.Name}' exceeded");
+                return RateLimitPermit.Rejected;
+            }
+            response.StatusCode = StatusCodes.Status429TooManyRequests;
+            response.ContentType = "text/plain; charset=utf-8";
             await response.WriteAsync($"mesh: rate limit '{strategy.Name}' exceeded\n", context.RequestAborted).ConfigureAwait(false);
         }
         return RateLimitPermit.Rejected;

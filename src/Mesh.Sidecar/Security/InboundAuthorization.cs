@@ -37,8 +37,13 @@ public sealed class InboundAuthorization(string service, SecurityMetrics metrics
             return true;
 
         metrics.Denied(Service, decision.Rule ?? AuthorizationDecision.DefaultDenyRule);
-        context.Response.StatusCode = StatusCodes.Status403Forbidden;
         context.Response.Headers[DeniedReasonHeader] = HeaderSafe(decision.Reason);
+        if (Outbound.UpstreamVersion.IsGrpc(context.Request))
+        {
+            Outbound.GrpcErrors.Write(context.Response, StatusCodes.Status403Forbidden, "forbidden: " + decision.Reason);
+            return false;
+        }
+        context.Response.StatusCode = StatusCodes.Status403Forbidden;
         context.Response.ContentType = "text/plain; charset=utf-8";
         await context.Response.WriteAsync("forbidden: " + decision.Reason + "\n", context.RequestAborted).ConfigureAwait(false);
         return false;

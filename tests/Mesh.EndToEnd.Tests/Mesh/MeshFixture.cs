@@ -44,15 +44,22 @@ internal sealed class MeshFixture : IAsyncDisposable
     {
         var app = await TestApp.StartAsync(handler ?? (context => context.Response.WriteAsync($"{service}/{version}")));
         _owned.Add(app);
+        return (app, await AddSidecarAsync(service, app.Url, version, weight, extraYaml, @namespace));
+    }
+
+    /// <summary>Starts a sidecar for an app the caller runs at <paramref name="appUrl"/>; waits until it is registered.</summary>
+    public async Task<MeshSidecar> AddSidecarAsync(
+        string service, Uri appUrl, string version = "v1", int weight = 100, string extraYaml = "", string @namespace = "default")
+    {
         var config = SidecarConfigLoader.Parse($"""
             service:
               name: {service}
               namespace: {@namespace}
               version: {version}
               weight: {weight}
-              instanceId: {service}-{version}-{app.Port}
+              instanceId: {service}-{version}-{appUrl.Port}
             app:
-              address: {app.Url.ToString().TrimEnd('/')}
+              address: {appUrl.ToString().TrimEnd('/')}
             registry:
               addresses: [{RegistryAddresses}]
               sessionTtl: 3s
@@ -69,7 +76,7 @@ internal sealed class MeshFixture : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (!sidecar.Host.IsReady)
             await Task.Delay(50, timeout.Token);
-        return (app, sidecar);
+        return sidecar;
     }
 
     public static HttpClient Through(MeshSidecar sidecar, string service) => new(new SocketsHttpHandler { UseProxy = false })
