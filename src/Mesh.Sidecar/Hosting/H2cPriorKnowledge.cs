@@ -13,11 +13,10 @@ namespace Mesh.Sidecar.Hosting;
 
 internal sealed class H2cPriorKnowledge
 {
+    private readonly KestrelServerOptions _kestrel;
     private ConnectionDelegate? _http2;
 
-    private H2cPriorKnowledge()
-    {
-    }
+    private H2cPriorKnowledge(KestrelServerOptions kestrel) => _kestrel = kestrel;
 
     /// <summary>RFC 9113 §3.4: every prior-knowledge connection opens with these 24 bytes.</summary>
     private static ReadOnlySpan<byte> Preface => "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8;
@@ -31,7 +30,7 @@ internal sealed class H2cPriorKnowledge
     /// </summary>
     public static H2cPriorKnowledge AddTo(KestrelServerOptions kestrel)
     {
-        var dispatcher = new H2cPriorKnowledge();
+        var dispatcher = new H2cPriorKnowledge(kestrel);
         kestrel.Listen(IPAddress.Loopback, 0, options =>
         {
             options.Protocols = HttpProtocols.Http2;
@@ -50,11 +49,16 @@ internal sealed class H2cPriorKnowledge
         var input = connection.Transport.Input;
         long examined = 0;
         bool isHttp2;
+        // Kestrel's own idle and header timers start only once a protocol layer has the
+        // connection; until then this wait is the only one, so it gets the keep-alive timeout: a
+        // client that connects and says nothing (or a few preface bytes) is closed, not kept.
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        deadline.CancelAfter(_kestrel.Limits.KeepAliveTimeout);
         try
         {
             while (true)
             {
-                var read = await input.ReadAsync(connection.ConnectionClosed).ConfigureAwait(false);
+                var read = await input.ReadAsync(deadline.Token).ConfigureAwait(false);
                 var buffer = read.Buffer;
                 var verdict = Classify(buffer);
                 if (verdict is not null || read.IsCompleted || read.IsCanceled)
@@ -74,6 +78,8 @@ internal sealed class H2cPriorKnowledge
         }
         catch (OperationCanceledException)
         {
+            if (!connection.ConnectionClosed.IsCancellationRequested)
+                connection.Abort(new ConnectionAbortedException("no request within the keep-alive timeout"));
             return;
         }
 
