@@ -93,5 +93,34 @@ internal sealed class LeaderForwarder : IDisposable
         }
     }
 
+    /// <summary>
+    /// A peer's applied index from its <c>/v1/status</c> (sent as forwarded, so it does not ask its
+    /// own peers in turn), or null when it does not answer within <paramref name="timeout"/>.
+    /// </summary>
+    public async Task<long?> AppliedIndexOfAsync(int id, string? authorization, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (!_clientUrls.TryGetValue(id, out var baseUrl))
+            return null;
+        using var message = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUrl, "/v1/status"));
+        message.Headers.TryAddWithoutValidation(ForwardedHeader, "1");
+        if (!string.IsNullOrEmpty(authorization))
+            message.Headers.TryAddWithoutValidation("Authorization", authorization);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            using var answer = await _client.SendAsync(message, deadline.Token).ConfigureAwait(false);
+            if (!answer.IsSuccessStatusCode)
+                return null;
+            using var json = await System.Text.Json.JsonDocument.ParseAsync(
+                await answer.Content.ReadAsStreamAsync(deadline.Token).ConfigureAwait(false), cancellationToken: deadline.Token).ConfigureAwait(false);
+            return json.RootElement.TryGetProperty("appliedIndex", out var applied) && applied.TryGetInt64(out var index) ? index : null;
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
     public void Dispose() => _client.Dispose();
 }

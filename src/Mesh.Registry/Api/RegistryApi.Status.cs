@@ -8,10 +8,26 @@ internal sealed partial class RegistryApi
     /// <summary>Applied entries a node may trail its commit index and still call itself ready.</summary>
     private const long ReadyApplyLag = 1000;
 
-    private Task StatusAsync(HttpContext context)
+    /// <summary>How long /v1/status waits for the other members' applied indexes.</summary>
+    private static readonly TimeSpan PeerStatusTimeout = TimeSpan.FromMilliseconds(500);
+
+    private async Task StatusAsync(HttpContext context)
     {
         var members = consensus.Members;
-        return ApiJson.WriteAsync(context, 200, w =>
+        var commit = consensus.CommitIndex;
+        // DotNext keeps the leader's per-follower indexes to itself, so each member is asked for
+        // its applied index; lag = this node's commit index minus that. A peer's own status call
+        // (marked forwarded) does not ask further.
+        var lags = new Dictionary<int, long?>();
+        if (!context.Request.Headers.ContainsKey(LeaderForwarder.ForwardedHeader))
+        {
+            var authorization = context.Request.Headers.Authorization.ToString();
+            var remote = members.Where(m => !m.IsLocal).ToArray();
+            var applied = await Task.WhenAll(remote.Select(m => forwarder.AppliedIndexOfAsync(m.Id, authorization, PeerStatusTimeout, context.RequestAborted))).ConfigureAwait(false);
+            for (var i = 0; i < remote.Length; i++)
+                lags[remote[i].Id] = applied[i] is { } index ? Math.Max(0, commit - index) : null;
+        }
+        await ApiJson.WriteAsync(context, 200, w =>
         {
             w.WriteNumber("id", consensus.LocalId);
             w.WriteString("role", consensus.Role switch
@@ -37,14 +53,14 @@ internal sealed partial class RegistryApi
                 if (forwarder.ClientUrlOf(member.Id) is { } url)
                     w.WriteString("clientUrl", url.ToString().TrimEnd('/'));
                 w.WriteBoolean("available", member.Available);
-                if (member.Lag is { } lag)
+                if ((member.IsLocal ? member.Lag : lags.GetValueOrDefault(member.Id)) is { } lag)
                     w.WriteNumber("lag", lag);
                 else
                     w.WriteNull("lag");
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-        });
+        }).ConfigureAwait(false);
     }
 
     private Task ReadyAsync(HttpContext context)
