@@ -29,6 +29,9 @@ public sealed partial class RegistryClient : IDisposable
     /// <summary>The address the client currently talks to.</summary>
     public Uri CurrentEndpoint => _transport.CurrentEndpoint;
 
+    /// <summary>The leader writes are sent to, once a follower has named it; null before that.</summary>
+    public Uri? LeaderEndpoint => _transport.LeaderEndpoint;
+
     // ---- nodes ----
 
     public async Task<NodeData> GetAsync(string path, bool stale = false, CancellationToken cancellationToken = default)

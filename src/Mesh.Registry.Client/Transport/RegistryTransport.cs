@@ -23,6 +23,7 @@ internal sealed class RegistryTransport : IDisposable
     private readonly TimeSpan _timeout;
     private readonly ConcurrentBag<WriteLane> _idleLanes = [];
     private int _current;
+    private int _leader = -1;
 
     public RegistryTransport(IReadOnlyList<Uri> endpoints, TimeSpan timeout, string? token = null,
         System.Security.Cryptography.X509Certificates.X509Certificate2Collection? trustedRoots = null)
@@ -46,6 +47,9 @@ internal sealed class RegistryTransport : IDisposable
     }
 
     public Uri CurrentEndpoint => _endpoints[Volatile.Read(ref _current) % _endpoints.Length];
+
+    /// <summary>Where writes go: the leader a follower named, or null (then the current address).</summary>
+    public Uri? LeaderEndpoint => Volatile.Read(ref _leader) is >= 0 and var i ? _endpoints[i] : null;
 
     /// <summary>
     /// A client id with its own sequence, carrying at most one logical write at a time. The server
@@ -92,8 +96,11 @@ internal sealed class RegistryTransport : IDisposable
         for (var attempt = 0; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            // Writes go to the leader when a follower has told us which one it is (Mesh-Leader),
+            // saving the follower's forwarding hop; reads stay on the current address.
+            var leader = writeSequence is null ? -1 : Volatile.Read(ref _leader);
             var endpointIndex = Volatile.Read(ref _current);
-            var endpoint = _endpoints[endpointIndex % _endpoints.Length];
+            var endpoint = leader >= 0 ? _endpoints[leader] : _endpoints[endpointIndex % _endpoints.Length];
             using var request = build();
             request.RequestUri = new Uri(endpoint, request.RequestUri!.ToString().TrimStart('/'));
             if (writeSequence is { } seq)
@@ -108,6 +115,7 @@ internal sealed class RegistryTransport : IDisposable
             try
             {
                 response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, attemptCts.Token).ConfigureAwait(false);
+                NoteLeader(response);
                 if (response.IsSuccessStatusCode)
                     return response;
 
@@ -128,8 +136,12 @@ internal sealed class RegistryTransport : IDisposable
                 lastError = new RegistryException(RegistryErrorCodes.Timeout, $"registry at {endpoint} did not answer in time", null, ex);
             }
 
-            // Move on to the next address (unless another caller already did).
-            Interlocked.CompareExchange(ref _current, endpointIndex + 1, endpointIndex);
+            // Forget a leader that failed; otherwise move on to the next address (unless another
+            // caller already did).
+            if (leader >= 0)
+                Interlocked.CompareExchange(ref _leader, -1, leader);
+            else
+                Interlocked.CompareExchange(ref _current, endpointIndex + 1, endpointIndex);
             if (DateTime.UtcNow >= deadline)
                 break;
             var backoff = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 25 * (1 << Math.Min(attempt, 5))));
@@ -139,6 +151,16 @@ internal sealed class RegistryTransport : IDisposable
         throw new RegistryUnavailableException(
             $"no registry answered within {_timeout.TotalSeconds:0.#} s (tried {string.Join(", ", _endpoints.Select(e => e.Authority))}): {lastError?.Message}",
             lastError);
+    }
+
+    private void NoteLeader(HttpResponseMessage response)
+    {
+        if (!response.Headers.TryGetValues("Mesh-Leader", out var values)
+            || !Uri.TryCreate(values.FirstOrDefault(), UriKind.Absolute, out var leader))
+            return;
+        var index = Array.FindIndex(_endpoints, e => e.Scheme == leader.Scheme && e.Authority == leader.Authority);
+        if (index >= 0)
+            Volatile.Write(ref _leader, index);
     }
 
     public async Task<T> SendJsonAsync<T>(

@@ -16,6 +16,9 @@ internal sealed class LeaderForwarder : IDisposable
 {
     public const string ForwardedHeader = "Mesh-Forwarded";
 
+    /// <summary>On an answer a follower forwarded: the leader's client URL.</summary>
+    public const string LeaderHeader = "Mesh-Leader";
+
     private static readonly string[] RequestHeaders = ["Mesh-Client-Id", "Mesh-Request-Seq", "Accept", "Authorization"];
     private static readonly string[] ResponseHeaders = ["X-Mesh-Index", "X-Mesh-Version", "X-Mesh-Modified-Index", "Retry-After", "Location"];
 
@@ -82,6 +85,8 @@ internal sealed class LeaderForwarder : IDisposable
         {
             var response = context.Response;
             response.StatusCode = (int)answer.StatusCode;
+            // Tells the client where the leader is, so its next writes can skip this hop.
+            response.Headers[LeaderHeader] = baseUrl.ToString().TrimEnd('/');
             foreach (var name in ResponseHeaders)
             {
                 if (answer.Headers.TryGetValues(name, out var values))

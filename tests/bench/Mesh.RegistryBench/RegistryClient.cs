@@ -41,13 +41,21 @@ public sealed class RegistryClient : IDisposable
     /// <summary>The endpoint for the next request: round-robin over all of them (as etcd's client balancer does).</summary>
     public string NextEndpoint() => _endpoints[(int)((uint)Interlocked.Increment(ref _next) % (uint)_endpoints.Length)];
 
+    /// <summary>
+    /// Where the next write goes: the leader a follower named in <c>Mesh-Leader</c> when it
+    /// forwarded an earlier write (what Mesh.Registry.Client does), else round-robin.
+    /// </summary>
+    public string WriteEndpoint() => Volatile.Read(ref _leader) ?? NextEndpoint();
+
+    private string? _leader;
+
     /// <summary>Creates a persistent node; returns the registry index of the write.</summary>
     public Task<long> CreateAsync(string path, byte[] data, CancellationToken ct = default, string? endpoint = null, bool parents = false) =>
-        WriteAsync(HttpMethod.Post, $"{endpoint ?? NextEndpoint()}/v1/nodes{path}?mode=persistent{(parents ? "&parents=true" : "")}", data, ct);
+        WriteAsync(HttpMethod.Post, $"{endpoint ?? WriteEndpoint()}/v1/nodes{path}?mode=persistent{(parents ? "&parents=true" : "")}", data, ct);
 
     /// <summary>Sets a node's data unconditionally; returns the registry index of the write.</summary>
     public Task<long> SetAsync(string path, byte[] data, CancellationToken ct = default, string? endpoint = null) =>
-        WriteAsync(HttpMethod.Put, $"{endpoint ?? NextEndpoint()}/v1/nodes{path}?version=-1", data, ct);
+        WriteAsync(HttpMethod.Put, $"{endpoint ?? WriteEndpoint()}/v1/nodes{path}?version=-1", data, ct);
 
     /// <summary>Reads a node (raw); returns the data length.</summary>
     public async Task<int> ReadAsync(string path, bool stale, CancellationToken ct = default, string? endpoint = null)
@@ -93,7 +101,21 @@ public sealed class RegistryClient : IDisposable
     private async Task<long> WriteAsync(HttpMethod method, string url, byte[] data, CancellationToken ct)
     {
         using var req = new HttpRequestMessage(method, url) { Content = new ByteArrayContent(data) };
-        using var resp = await _http.SendAsync(req, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+        HttpResponseMessage resp;
+        try
+        {
+            resp = await _http.SendAsync(req, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            Volatile.Write(ref _leader, null); // the named leader may be gone: round-robin again
+            throw;
+        }
+        using var _ = resp;
+        if (resp.Headers.TryGetValues("Mesh-Leader", out var leader) && leader.FirstOrDefault() is { } named && _endpoints.Contains(named))
+            Volatile.Write(ref _leader, named);
+        else if (!resp.IsSuccessStatusCode)
+            Volatile.Write(ref _leader, null);
         await EnsureOkAsync(resp, ct).ConfigureAwait(false);
         var body = await resp.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
         return ReadIndex(body);
