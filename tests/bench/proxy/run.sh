@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# tests/bench/proxy/run.sh [--quick] [-n ROUNDS] [-d SECONDS] [-c CONNECTIONS]
+# tests/bench/proxy/run.sh [--quick] [--no-build] [--json FILE] [-n ROUNDS] [-d SECONDS] [-c CONNECTIONS]
 #
 # Measures, interleaved in one run on loopback: direct calls to a 100-byte Kestrel upstream,
 # bare YARP, nginx, haproxy, one Mesh sidecar (outbound → upstream), and two Mesh sidecars as
 # in a real mesh (app → sidecar A outbound → sidecar B inbound over h2c → upstream).
 # Prints wrk-compare.sh's table: median RPS, added p50/p99 vs direct, CPU µs per request of the
 # proxy process(es), and the sidecars' RSS idle and after load.
-# --quick: 1 round of 3 s, direct and the Mesh targets only (a smoke test that the harness runs).
+# --quick: 1 round of 3 s, direct and the Mesh targets only (a smoke test that the harness runs;
+#          ./test.sh runs it after the tests). --no-build: use the built artifacts as they are.
+# --json FILE: also write the summary table (one object per target) and the RSS figures as JSON;
+#          without it a full run writes tests/bench/results/proxy-DATE.json.
 # Installs wrk, nginx and haproxy from Debian's packages when missing (needs root).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../../.." && pwd)
-ROUNDS=3 DUR=10 CONNS=32 QUICK=0
+ROUNDS=3 DUR=10 CONNS=32 QUICK=0 BUILD=1 JSON=""
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1; ROUNDS=1; DUR=3; shift ;;
+    --no-build) BUILD=0; shift ;;
+    --json) JSON=$2; shift 2 ;;
     -n) ROUNDS=$2; shift 2 ;; -d) DUR=$2; shift 2 ;; -c) CONNS=$2; shift 2 ;;
-    *) sed -n '2,12p' "$0"; exit 1 ;;
+    *) sed -n '2,15p' "$0"; exit 1 ;;
   esac
 done
 export PEERS_WORK=${PEERS_WORK:-/tmp/mesh-proxy-bench}
@@ -25,7 +30,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; "$HERE/peers.sh" stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 
-(cd "$ROOT" && dotnet build Mesh.sln -c Release -nologo -clp:ErrorsOnly >/dev/null)
+[ $BUILD = 1 ] && (cd "$ROOT" && dotnet build Mesh.sln -c Release -nologo -clp:ErrorsOnly >/dev/null)
 # peers.sh builds and starts the upstream (:5001), YARP (:6001), nginx (:6002), haproxy (:6003).
 cp "$HERE"/haproxy.cfg "$HERE"/nginx.conf.in "$W/" 2>/dev/null || true
 "$HERE/peers.sh" start
@@ -71,5 +76,29 @@ if [ $QUICK = 0 ]; then
 fi
 TARGETS+=(mesh-1=http://127.0.0.1:15101/ mesh-2=http://127.0.0.1:15301/)
 PARGS+=(-P "mesh-1=$PID_one,$UP" -P "mesh-2=$PID_a,$PID_b,$UP")
-"$HERE/wrk-compare.sh" "${ARGS[@]}" "${PARGS[@]}" "${TARGETS[@]}"
+RSS_IDLE="$(rss "$PID_one") $(rss "$PID_a") $(rss "$PID_b")"
+set +e
+"$HERE/wrk-compare.sh" "${ARGS[@]}" "${PARGS[@]}" "${TARGETS[@]}" | tee "$W/compare.txt"
+rc=${PIPESTATUS[0]}
+set -e
 echo "# sidecar RSS after load: one $(rss "$PID_one"), a $(rss "$PID_a"), b $(rss "$PID_b")"
+RSS_LOADED="$(rss "$PID_one") $(rss "$PID_a") $(rss "$PID_b")"
+[ -z "$JSON" ] && [ $QUICK = 0 ] && JSON="$ROOT/tests/bench/results/proxy-$(date -u +%Y-%m-%d).json"
+if [ -n "$JSON" ]; then
+  # The summary table of wrk-compare.sh (header "target med_rps ...") as JSON objects.
+  awk -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v idle="$RSS_IDLE" -v loaded="$RSS_LOADED" -v rounds="$ROUNDS" -v dur="$DUR" -v conns="$CONNS" '
+    /^target +med_rps/ { table = 1; next }
+    table && NF >= 10 && $1 !~ /^#/ {
+      rows = rows (n++ ? ",\n" : "") sprintf("    {\"target\": \"%s\", \"medianRps\": %s, \"maxRps\": %s, \"p50Ms\": %s, \"p99Ms\": %s, \"rpsRatio\": %s, \"addedP50Ms\": %s, \"addedP99Ms\": %s, \"cpuUsPerRequest\": %s, \"proxyCpuUsPerRequest\": %s, \"errors\": %s}", $1, $2+0, $3+0, $4+0, $5+0, $6+0, $7+0, $8+0, $9+0, $10+0, $11+0)
+      next
+    }
+    table && NF < 10 { table = 0 }
+    END {
+      split(idle, i, " "); split(loaded, l, " ")
+      printf "{\n  \"date\": \"%s\",\n  \"rounds\": %s, \"seconds\": %s, \"connections\": %s,\n", date, rounds, dur, conns
+      printf "  \"sidecarRssMb\": {\"idle\": [%s, %s, %s], \"loaded\": [%s, %s, %s]},\n", i[1], i[3], i[5], l[1], l[3], l[5]
+      printf "  \"targets\": [\n%s\n  ]\n}\n", rows
+    }' "$W/compare.txt" > "$JSON"
+  echo "# wrote $JSON"
+fi
+exit $rc
