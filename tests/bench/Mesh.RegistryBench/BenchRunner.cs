@@ -14,6 +14,7 @@ namespace Mesh.RegistryBench;
 ///   probe SECS [DEADLINE_MS]      a create every ~5 ms; prints "ok EPOCHMS LATMS" / "err EPOCHMS CODE"
 ///   failover                      probe + kill -9 of the leader (needs --pids); prints a FAILOVER line
 ///   watch WATCHERS ROUNDS         WATCHERS long-polls on one node; per round one set, ack -> each wake-up
+///   churn WATCHERS ROUNDS         the same, recursive on a service while instances register and leave
 ///   suite [--quick]               all of the above in order (failover last, only with --pids)
 /// options: --endpoints URL,URL,...  (default the three local nodes 7001-7003)
 ///          --pids ID=PID,...        registry processes: CPU/RSS during watch, the kill in failover
@@ -42,7 +43,7 @@ public static class BenchRunner
 
         if (positional.Count == 0)
         {
-            output.WriteLine("usage: Mesh.RegistryBench [--endpoints URL,...] [--pids ID=PID,...] [--json FILE] seq|rseq|cwrite|read|probe|failover|watch|suite ARGS");
+            output.WriteLine("usage: Mesh.RegistryBench [--endpoints URL,...] [--pids ID=PID,...] [--json FILE] seq|rseq|cwrite|read|probe|failover|watch|churn|suite ARGS");
             return 2;
         }
 
@@ -66,6 +67,7 @@ public static class BenchRunner
             case "probe": await run.ProbeAsync(Dbl(1), p.Count > 2 ? Int(2) : 200, ct).ConfigureAwait(false); break;
             case "failover": results.Add(await run.FailoverAsync(p.Count > 1 ? Dbl(1) : 3, p.Count > 2 ? Dbl(2) : 8, ct).ConfigureAwait(false)); break;
             case "watch": results.Add(await run.WatchFanOutAsync(Int(1), Int(2), ct).ConfigureAwait(false)); break;
+            case "churn": results.Add(await run.WatchFanOutAsync(Int(1), Int(2), ct, churn: true).ConfigureAwait(false)); break;
             case "suite": results.AddRange(await run.SuiteAsync(options.ContainsKey("quick"), ct).ConfigureAwait(false)); break;
             default:
                 output.WriteLine($"unknown mode {p[0]}");
@@ -410,11 +412,16 @@ public static class BenchRunner
         /// <paramref name="watchers"/> long-polls on one node, spread over the endpoints (one connection each);
         /// per round one set, and the time from the set's acknowledgment to each watcher's wake-up.
         /// </summary>
-        public async Task<TestResult> WatchFanOutAsync(int watchers, int rounds, CancellationToken ct)
+        /// <param name="churn">
+        /// Instead of setting one node: watchers watch a service's subtree recursively while, round
+        /// by round, an instance registers and the next round it leaves (create, then delete, of
+        /// <c>.../instances/iN</c>), as sidecars watching a service see it.
+        /// </param>
+        public async Task<TestResult> WatchFanOutAsync(int watchers, int rounds, CancellationToken ct, bool churn = false)
         {
             using var writer = new RegistryClient(endpoints);
             var clients = endpoints.Select(_ => new RegistryClient(endpoints)).ToArray();
-            var path = $"/bench/watch-{_run}-{watchers}";
+            var path = churn ? $"/bench/churn-{_run}-{watchers}" : $"/bench/watch-{_run}-{watchers}";
             var startIndex = await writer.CreateAsync(path, s_value, ct, parents: true).ConfigureAwait(false);
             // every node must have applied the create before watchers start from its index
             await SettleAsync(writer, path, ct).ConfigureAwait(false);
@@ -435,7 +442,7 @@ public static class BenchRunner
                     Volatile.Write(ref parkedAfter[w], after);
                     try
                     {
-                        var (idx, _) = await c.WatchAsync(ep, path, after, TimeSpan.FromSeconds(30), stop.Token).ConfigureAwait(false);
+                        var (idx, _) = await c.WatchAsync(ep, path, after, TimeSpan.FromSeconds(30), stop.Token, recursive: churn).ConfigureAwait(false);
                         var t = Stopwatch.GetTimestamp();
                         if (idx > after)
                         {
@@ -482,7 +489,10 @@ public static class BenchRunner
                     maxRss = Math.Max(maxRss, pids.Values.Sum(ProcStat.RssMiB));
 
                     var sent = Stopwatch.GetTimestamp();
-                    var idx = await writer.SetAsync(path, s_value, ct).ConfigureAwait(false);
+                    var instance = $"{path}/instances/i{round / 2}";
+                    var idx = !churn ? await writer.SetAsync(path, s_value, ct).ConfigureAwait(false)
+                        : round % 2 == 0 ? await writer.CreateAsync(instance, s_value, ct, parents: true).ConfigureAwait(false)
+                        : await writer.DeleteAsync(instance, ct).ConfigureAwait(false);
                     var acked = Stopwatch.GetTimestamp();
                     writeLat.Add(acked - sent);
                     lastIndex = idx;
@@ -516,7 +526,7 @@ public static class BenchRunner
             var elapsed = sw.Elapsed.TotalSeconds;
             var cpu = pids.Values.Sum(ProcStat.CpuSeconds) - cpu0;
             var selfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - selfCpu0;
-            var r = lat.ToResult($"watch watchers={watchers}", elapsed) with { Errors = errors + missed };
+            var r = lat.ToResult($"{(churn ? "watch-churn" : "watch")} watchers={watchers}", elapsed) with { Errors = errors + missed };
             var s = fromSend.ToResult("x", elapsed);
             var wl = writeLat.ToResult("x", elapsed);
             r.Extra["watchers"] = watchers;

@@ -57,6 +57,10 @@ public sealed class RegistryClient : IDisposable
     public Task<long> SetAsync(string path, byte[] data, CancellationToken ct = default, string? endpoint = null) =>
         WriteAsync(HttpMethod.Put, $"{endpoint ?? WriteEndpoint()}/v1/nodes{path}?version=-1", data, ct);
 
+    /// <summary>Deletes a node; returns the registry index of the delete.</summary>
+    public Task<long> DeleteAsync(string path, CancellationToken ct = default) =>
+        WriteAsync(HttpMethod.Delete, $"{WriteEndpoint()}/v1/nodes{path}", [], ct);
+
     /// <summary>Reads a node (raw); returns the data length.</summary>
     public async Task<int> ReadAsync(string path, bool stale, CancellationToken ct = default, string? endpoint = null)
     {
@@ -68,9 +72,9 @@ public sealed class RegistryClient : IDisposable
     }
 
     /// <summary>Long-polls a watch; returns the index to resume after and the wake-up count of events.</summary>
-    public async Task<(long Index, int Events)> WatchAsync(string endpoint, string path, long after, TimeSpan wait, CancellationToken ct)
+    public async Task<(long Index, int Events)> WatchAsync(string endpoint, string path, long after, TimeSpan wait, CancellationToken ct, bool recursive = false)
     {
-        var url = $"{endpoint}/v1/watch{path}?after={after.ToString(CultureInfo.InvariantCulture)}&wait={(int)wait.TotalSeconds}s";
+        var url = $"{endpoint}/v1/watch{path}?after={after.ToString(CultureInfo.InvariantCulture)}&wait={(int)wait.TotalSeconds}s{(recursive ? "&recursive=true" : "")}";
         using var resp = await _http.GetAsync(url, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
         await EnsureOkAsync(resp, ct).ConfigureAwait(false);
         var body = await resp.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);

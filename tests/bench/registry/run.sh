@@ -128,11 +128,12 @@ shape() {    # shape <system> <test>: the client arguments, empty if the system 
     read-stale-1x32-10s) [ "$s" = zk3 ] && echo "read 1 32 10" || echo "read 1 32 10 $stale";;
     watch-100) [ "$s" = mesh3 ] && echo "watch 100 10";;            # watch shapes: Mesh client only so far
     watch-1000) [ "$s" = mesh3 ] && echo "watch 1000 5";;
+    churn-1000) [ "$s" = mesh3 ] && echo "churn 1000 6";;          # instances register and leave
   esac
   return 0
 }
 TESTS=(seq-write-2000 conc-write-1x32-10s conc-write-8x4-10s seq-read-2000 seq-read-stale-2000
-       read-1x32-10s read-stale-1x32-10s watch-100 watch-1000)
+       read-1x32-10s read-stale-1x32-10s watch-100 watch-1000 churn-1000)
 
 n=${#SYSTEMS[@]}
 for r in $(seq "$ROUNDS"); do

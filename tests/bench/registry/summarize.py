@@ -79,7 +79,7 @@ if 'etcd3' in systems: hdr += f"{'M/etcd':>8}"
 if 'zk3' in systems: hdr += f"{'M/zk':>8}"
 print(hdr)
 for t, by in summary.items():
-    if t == 'failover' or t.startswith('watch'):
+    if t == 'failover' or t.startswith(('watch', 'churn')):
         continue
     line = f"{t:22}"
     for s in systems:
@@ -90,7 +90,7 @@ for t, by in summary.items():
     if 'zk3' in systems: line += f"{ratio(m, by.get('zk3', {}).get('ops_s')):>8}"
     print(line)
 
-watch = [(t, by) for t, by in summary.items() if t.startswith('watch')]
+watch = [(t, by) for t, by in summary.items() if t.startswith(('watch', 'churn'))]
 if watch:
     print('\nWatch fan-out (write acknowledged -> each watcher woken; watchers spread over the 3 nodes)')
     for t, by in watch:
@@ -128,5 +128,5 @@ if 'compare' in opt:
             o = old.get(t, {}).get(s)
             if not o: continue
             if t == 'failover': print(f"  {s:6} {t:22} {ratio(v['max_gap_ms_median'], o['max_gap_ms_median'])}")
-            elif t.startswith('watch'): print(f"  {s:6} {t:22} p99 {ratio(v['p99_ms'], o['p99_ms'])}")
+            elif t.startswith(('watch', 'churn')): print(f"  {s:6} {t:22} p99 {ratio(v['p99_ms'], o['p99_ms'])}")
             else: print(f"  {s:6} {t:22} {ratio(v['ops_s'], o['ops_s'])}")
