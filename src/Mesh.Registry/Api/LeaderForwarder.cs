@@ -16,7 +16,7 @@ internal sealed class LeaderForwarder : IDisposable
 {
     public const string ForwardedHeader = "Mesh-Forwarded";
 
-    /// <summary>On an answer a follower forwarded: the leader's client URL.</summary>
+    /// <summary>On answers to writes and linearizable reads: the leader's client URL (whether it answered itself or a follower forwarded).</summary>
     public const string LeaderHeader = "Mesh-Leader";
 
     private static readonly string[] RequestHeaders = ["Mesh-Client-Id", "Mesh-Request-Seq", "Accept", "Authorization"];

@@ -159,7 +159,12 @@ internal sealed partial class RegistryApi(
     private async Task<bool> EnsureLeaderAsync(HttpContext context)
     {
         if (IsLeader)
+        {
+            // The leader names itself too, so a client that landed on it keeps sending here.
+            if (!context.Request.Headers.ContainsKey(LeaderForwarder.ForwardedHeader) && forwarder.ClientUrlOf(consensus.LocalId) is { } self)
+                context.Response.Headers[LeaderForwarder.LeaderHeader] = self.ToString().TrimEnd('/');
             return true;
+        }
         if (context.Request.Headers.ContainsKey(LeaderForwarder.ForwardedHeader))
         {
             await ApiJson.ErrorAsync(context, 503, ApiErrors.Unavailable, "this node is no longer the leader; retry").ConfigureAwait(false);
