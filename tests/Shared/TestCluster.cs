@@ -115,6 +115,28 @@ internal sealed class TestCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Creates a node through whichever node leads now, riding out elections: a 503 is retried on
+    /// the next leader under a fresh name (<c>path-rN</c>), since a write that failed after it
+    /// was proposed may still land. Returns the path created and its index.
+    /// </summary>
+    public async Task<(string Path, long Index)> CreateOnLeaderAsync(string path, string data)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var name = attempt == 0 ? path : $"{path}-r{attempt}";
+            var leader = await WaitForLeaderAsync();
+            using var response = await Http.PostAsync(Url(leader, $"/v1/nodes{name}?parents=true"), new StringContent(data));
+            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < 20)
+            {
+                await Task.Delay(100);
+                continue;
+            }
+            var body = await JsonAsync(response, HttpStatusCode.Created);
+            return (name, body.GetProperty("index").GetInt64());
+        }
+    }
+
     public async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected)
     {
         var body = await response.Content.ReadAsStringAsync();

@@ -17,12 +17,16 @@ public sealed class LogRecoveryTests
     public async Task FollowerWhoseLogStopsWriting_ReopensItFromDisk_AndCatchesUp()
     {
         await using var cluster = await TestCluster.StartAsync(configure: o => o with { SnapshotEvery = 30 });
-        var leader = await cluster.WaitForLeaderAsync();
+        await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
-        var i = 0;
-        async Task<long> WriteAsync() =>
-            (await cluster.JsonAsync(await cluster.Http.PostAsync(cluster.Url(leader, $"/v1/nodes/rec/k{i++}?parents=true"), new StringContent($"v{i}")), HttpStatusCode.Created))
-            .GetProperty("index").GetInt64();
+        var written = new List<(string Path, string Value)>();
+        async Task<long> WriteAsync()
+        {
+            var value = $"v{written.Count}";
+            var (path, index) = await cluster.CreateOnLeaderAsync($"/rec/k{written.Count}", value);
+            written.Add((path, value));
+            return index;
+        }
         for (var n = 0; n < 20; n++)
             await WriteAsync();
 
@@ -35,7 +39,7 @@ public sealed class LogRecoveryTests
         await cluster.WaitAppliedAsync(last);
 
         Assert.Equal(1, consensus.Reopens);
-        for (var k = 0; k < i; k += 7)
-            Assert.Equal($"v{k + 1}", await cluster.Http.GetStringAsync(cluster.Url(follower, $"/v1/nodes/rec/k{k}?raw=true&stale=true")));
+        for (var k = 0; k < written.Count; k += 7)
+            Assert.Equal(written[k].Value, await cluster.Http.GetStringAsync(cluster.Url(follower, $"/v1/nodes{written[k].Path}?raw=true&stale=true")));
     }
 }

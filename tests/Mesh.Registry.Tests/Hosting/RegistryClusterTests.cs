@@ -171,12 +171,16 @@ public sealed class RegistryClusterTests
         // leader's snapshot replaces the gap; a page that was never written once stopped the
         // follower for good (DotNext flushed from its old commit index after the install).
         await using var cluster = await TestCluster.StartAsync(configure: o => o with { SnapshotEvery = 40 });
-        var leader = await cluster.WaitForLeaderAsync();
+        await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
         var i = 0;
-        async Task<long> WriteAsync() =>
-            (await cluster.JsonAsync(await cluster.Http.PostAsync(cluster.Url(leader, $"/v1/nodes/snap/k{i++}?parents=true"), new StringContent("v")), HttpStatusCode.Created))
-            .GetProperty("index").GetInt64();
+        var lastPath = "";
+        async Task<long> WriteAsync()
+        {
+            var (path, index) = await cluster.CreateOnLeaderAsync($"/snap/k{i++}", "v");
+            lastPath = path;
+            return index;
+        }
 
         var last = await WriteAsync();
         while ((last + 1 - entriesPastPageStart) % 64 != 0)
@@ -198,7 +202,7 @@ public sealed class RegistryClusterTests
             last = await WriteAsync();
         await cluster.WaitAppliedAsync(last);
         var restarted = cluster.Nodes[follower.Id - 1]!;
-        Assert.Equal("v", await cluster.Http.GetStringAsync(cluster.Url(restarted, $"/v1/nodes/snap/k{i - 1}?raw=true&stale=true")));
+        Assert.Equal("v", await cluster.Http.GetStringAsync(cluster.Url(restarted, $"/v1/nodes{lastPath}?raw=true&stale=true")));
     }
 
     [Fact]
