@@ -46,9 +46,19 @@ internal sealed class H2cPriorKnowledge
 
     private async Task DispatchAsync(ConnectionContext connection, ConnectionDelegate http1)
     {
+        if (await ReadPrefaceAsync(connection).ConfigureAwait(false) is { } isHttp2)
+            await (isHttp2 ? _http2! : http1)(connection).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether the connection opens with the HTTP/2 preface, without consuming a byte; null when
+    /// it closed first or said too little within the keep-alive timeout (then it is aborted).
+    /// The deadline lives only as long as this wait, not for the whole connection.
+    /// </summary>
+    private async Task<bool?> ReadPrefaceAsync(ConnectionContext connection)
+    {
         var input = connection.Transport.Input;
         long examined = 0;
-        bool isHttp2;
         // Kestrel's own idle and header timers start only once a protocol layer has the
         // connection; until then this wait is the only one, so it gets the keep-alive timeout: a
         // client that connects and says nothing (or a few preface bytes) is closed, not kept.
@@ -64,12 +74,11 @@ internal sealed class H2cPriorKnowledge
                 if (verdict is not null || read.IsCompleted || read.IsCanceled)
                 {
                     if (buffer.Length == 0)
-                        return; // closed before saying anything
+                        return null; // closed before saying anything
                     // Consume nothing, and examine no less than before (pipes forbid going back):
                     // the next layer then reads every byte, without waiting for more.
                     input.AdvanceTo(buffer.Start, buffer.GetPosition(examined));
-                    isHttp2 = verdict ?? false;
-                    break;
+                    return verdict ?? false;
                 }
                 // A prefix of the preface so far: wait for more bytes.
                 examined = buffer.Length;
@@ -80,10 +89,8 @@ internal sealed class H2cPriorKnowledge
         {
             if (!connection.ConnectionClosed.IsCancellationRequested)
                 connection.Abort(new ConnectionAbortedException("no request within the keep-alive timeout"));
-            return;
+            return null;
         }
-
-        await (isHttp2 ? _http2! : http1)(connection).ConfigureAwait(false);
     }
 
     /// <summary>true: the preface; false: anything else (HTTP/1.1); null: too few bytes to tell.</summary>
