@@ -26,6 +26,9 @@ internal readonly record struct AccessDecision(bool Allowed, int Status, string 
 /// </summary>
 internal static class ApiAccessPolicy
 {
+    private static readonly AccessDecision NoToken =
+        AccessDecision.Unauthenticated("this registry requires a bearer token (Authorization: Bearer TOKEN)");
+
     public static bool IsOpen(string method, string path) => (method, path) switch
     {
         ("GET", "/healthz" or "/readyz" or "/v1/ca/root") => true,
@@ -40,7 +43,7 @@ internal static class ApiAccessPolicy
         switch (caller)
         {
             case null:
-                return AccessDecision.Unauthenticated("this registry requires a bearer token (Authorization: Bearer TOKEN)");
+                return NoToken;
             case ApiCaller.Operator { Role: ApiTokenRole.Admin }:
                 return AccessDecision.Allow;
             case ApiCaller.Operator { Role: ApiTokenRole.Reader }:
@@ -65,7 +68,7 @@ internal static class ApiAccessPolicy
         switch (caller)
         {
             case null:
-                return AccessDecision.Unauthenticated("this registry requires a bearer token (Authorization: Bearer TOKEN)");
+                return NoToken;
             case ApiCaller.Operator { Role: ApiTokenRole.Admin }:
                 return AccessDecision.Allow;
             case ApiCaller.Operator:
