@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Mesh.Cli.Commands;
+using Mesh.Sidecar.Hosting;
 
 namespace Mesh.Cli;
 

@@ -9,17 +9,15 @@ namespace Mesh.Sidecar.Interception;
 internal sealed class HttpPassthrough(IHttpForwarder forwarder, OwnConnections own, TimeSpan connectTimeout) : IDisposable
 {
     // Its own pool, with connections the loop guard knows (see OwnConnections).
-    private readonly HttpMessageInvoker _client = new(new SocketsHttpHandler
+    private readonly HttpMessageInvoker _client = new(CreateHandler(own, connectTimeout), disposeHandler: true);
+
+    private static SocketsHttpHandler CreateHandler(OwnConnections own, TimeSpan connectTimeout)
     {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        UseCookies = false,
-        ConnectTimeout = connectTimeout,
-        ActivityHeadersPropagator = System.Diagnostics.DistributedContextPropagator.CreateNoOutputPropagator(),
+        var handler = Outbound.ProxyHandlers.Create(connectTimeout);
         // Every request here is sent to an IP address (the original destination), never a name.
-        ConnectCallback = (context, cancellationToken) => own.ConnectAsync(new IPEndPoint(IPAddress.Parse(context.DnsEndPoint.Host), context.DnsEndPoint.Port), cancellationToken),
-    }, disposeHandler: true);
+        handler.ConnectCallback = (context, cancellationToken) => own.ConnectAsync(new IPEndPoint(IPAddress.Parse(context.DnsEndPoint.Host), context.DnsEndPoint.Port), cancellationToken);
+        return handler;
+    }
 
     private static readonly ForwarderRequestConfig Request = new()
     {

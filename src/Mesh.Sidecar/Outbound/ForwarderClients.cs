@@ -1,7 +1,6 @@
 // The HttpMessageInvokers the sidecar forwards with: one for remote endpoints (HTTP/2 prior
 // knowledge when configured: multiplexed hops are the biggest win, see shared bench notes) and one
 // for the local app (HTTP/1.1 by default). Created once; connection pools live inside them.
-using System.Diagnostics;
 using System.Net;
 using Mesh.Sidecar.Configuration;
 using Yarp.ReverseProxy.Forwarder;
@@ -33,18 +32,12 @@ internal sealed class ForwarderClients : IDisposable
         ? new ForwarderRequestConfig { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact, ActivityTimeout = TimeSpan.FromSeconds(100) }
         : new ForwarderRequestConfig { Version = HttpVersion.Version11, VersionPolicy = HttpVersionPolicy.RequestVersionOrLower, ActivityTimeout = TimeSpan.FromSeconds(100) };
 
-    private static SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, TimeSpan idleTimeout) => new()
+    private static SocketsHttpHandler CreateHandler(TimeSpan connectTimeout, TimeSpan idleTimeout)
     {
-        UseProxy = false,
-        AllowAutoRedirect = false,
-        AutomaticDecompression = DecompressionMethods.None,
-        UseCookies = false,
-        EnableMultipleHttp2Connections = true,
-        ConnectTimeout = connectTimeout,
-        PooledConnectionIdleTimeout = idleTimeout,
-        // Tracing headers are the app's business; propagating them here costs per request.
-        ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
-    };
+        var handler = ProxyHandlers.Create(connectTimeout);
+        handler.PooledConnectionIdleTimeout = idleTimeout;
+        return handler;
+    }
 
     public void Dispose()
     {

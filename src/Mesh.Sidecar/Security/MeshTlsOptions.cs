@@ -60,19 +60,14 @@ public static class MeshTlsOptions
     /// destination, because the expected server id is part of its TLS settings and its pool.
     /// </summary>
     public static SocketsHttpHandler CreateHandler(
-        IWorkloadCertificateSource certificates, PeerCertificateValidator validator, SpiffeId expectedServer, TimeSpan? pooledConnectionLifetime = null) => new()
-        {
-            SslOptions = CreateClientOptions(certificates, validator, expectedServer),
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            AutomaticDecompression = DecompressionMethods.None,
-            EnableMultipleHttp2Connections = true,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-            // Bounds how long a connection keeps the certificates it was made with.
-            PooledConnectionLifetime = pooledConnectionLifetime ?? TimeSpan.FromMinutes(10),
-            ActivityHeadersPropagator = DistributedContextPropagator.CreateNoOutputPropagator(),
-        };
+        IWorkloadCertificateSource certificates, PeerCertificateValidator validator, SpiffeId expectedServer, TimeSpan? pooledConnectionLifetime = null)
+    {
+        var handler = Outbound.ProxyHandlers.Create(TimeSpan.FromSeconds(5));
+        handler.SslOptions = CreateClientOptions(certificates, validator, expectedServer);
+        // Bounds how long a connection keeps the certificates it was made with.
+        handler.PooledConnectionLifetime = pooledConnectionLifetime ?? TimeSpan.FromMinutes(10);
+        return handler;
+    }
 }
 
 /// <summary>

@@ -2,15 +2,17 @@
 # tests/bench/proxy/run.sh [--quick] [--no-build] [--json FILE] [-n ROUNDS] [-d SECONDS] [-c CONNECTIONS]
 #
 # Measures, interleaved in one run on loopback: direct calls to a 100-byte Kestrel upstream,
-# bare YARP, nginx, haproxy, one Mesh sidecar (outbound → upstream), and two Mesh sidecars as
-# in a real mesh (app → sidecar A outbound → sidecar B inbound over h2c → upstream).
+# bare YARP, nginx, haproxy, one Mesh sidecar (outbound → upstream), two Mesh sidecars as in a
+# real mesh (app → sidecar A outbound → sidecar B inbound over h2c → upstream), and the same two
+# over mTLS (certificates from a one-node Mesh registry's CA, B found through the registry).
 # Prints wrk-compare.sh's table: median RPS, added p50/p99 vs direct, CPU µs per request of the
-# proxy process(es), and the sidecars' RSS idle and after load.
-# --quick: 1 round of 3 s, direct and the Mesh targets only (a smoke test that the harness runs;
-#          ./test.sh runs it after the tests). --no-build: use the built artifacts as they are.
+# proxy process(es), and the sidecars' RSS idle and after load; then fixed-rate.sh's latency at
+# 1,000 rps (hey), which wrk cannot give.
+# --quick: 1 round of 3 s, direct and the Mesh targets only, and a 2 s fixed-rate round (a smoke
+#          test that the harness runs; ./test.sh runs it after the tests). --no-build: use the built artifacts as they are.
 # --json FILE: also write the summary table (one object per target) and the RSS figures as JSON;
 #          without it a full run writes tests/bench/results/proxy-DATE.json.
-# Installs wrk, nginx and haproxy from Debian's packages when missing (needs root).
+# Installs wrk, hey, nginx and haproxy from Debian's packages when missing (needs root).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../../.." && pwd)
 ROUNDS=3 DUR=10 CONNS=32 QUICK=0 BUILD=1 JSON=""
@@ -35,20 +37,25 @@ trap cleanup EXIT
 cp "$HERE"/haproxy.cfg "$HERE"/nginx.conf.in "$W/" 2>/dev/null || true
 "$HERE/peers.sh" start
 
-write_sidecar() { # name outbound inbound admin upstream-port upstream-protocol
+# A one-node registry: the mesh CA for the mTLS pair, and where sidecar B registers.
+TOKEN=bench-join-token-0123456789
+rm -rf "$W/registry"
+$MESH registry --id 1 --data "$W/registry" --client 127.0.0.1:15700 --join-token "bench=$TOKEN" > "$W/mesh/registry.log" 2>&1 &
+PIDS+=($!); PID_registry=$!
+
+write_sidecar() { # name outbound inbound admin upstream-port upstream-protocol [extra-yaml inbound-protocols service]
+  local extra=${7:-"endpoints: { upstream: [ { id: up-1, address: 127.0.0.1, port: $5 } ] }"}
   cat > "$W/mesh/$1.yaml" <<YAML
-service: { name: bench-$1 }
-app: { address: "http://127.0.0.1:5001" }
+service: { name: bench-$1, namespace: bench }
+app: { address: "http://127.0.0.1:5001", healthPath: / }
 listeners:
   outbound: 127.0.0.1:$2
-  inbound: { address: "127.0.0.1:$3", protocols: h2c }
+  inbound: { address: "127.0.0.1:$3", protocols: ${8:-h2c} }
   admin: 127.0.0.1:$4
 upstream: { protocol: $6 }
-endpoints:
-  upstream:
-    - { id: up-1, address: 127.0.0.1, port: $5 }
 routes:
-  - { name: all, service: upstream, retries: { attempts: 1 } }
+  - { name: all, service: ${9:-upstream}, retries: { attempts: 1 } }
+$extra
 YAML
 }
 # One sidecar: outbound straight to the upstream (HTTP/1.1).
@@ -56,14 +63,20 @@ write_sidecar one 15101 15106 15100 5001 http1
 # Two sidecars: A's outbound → B's inbound (h2c, multiplexed) → B's app, the upstream.
 write_sidecar b 15201 15206 15200 5001 http1
 write_sidecar a 15301 15306 15300 15206 http2
-for s in one b a; do
+# Two sidecars over mTLS (HTTP/2 by ALPN): tls-a finds tls-b's instance in the registry.
+TLS="registry: { addresses: [http://127.0.0.1:15700] }
+tls: { mode: strict, joinToken: $TOKEN }"
+write_sidecar tls-b 15401 15406 15400 5001 http1 "$TLS" http1AndHttp2 upstream
+write_sidecar tls-a 15501 15506 15500 0 http1 "$TLS" http1AndHttp2 bench-tls-b
+for i in $(seq 1 50); do curl -sf -o /dev/null http://127.0.0.1:15700/readyz && break; sleep 0.2; done
+for s in one b a tls-b tls-a; do
   $MESH sidecar --config "$W/mesh/$s.yaml" > "$W/mesh/$s.log" 2>&1 &
-  PIDS+=($!); eval "PID_$s=$!"
+  PIDS+=($!); eval "PID_${s//-/_}=$!"
 done
-sleep 4
-for p in 15101 15301; do curl -sf -o /dev/null -H "Host: upstream" "http://127.0.0.1:$p/" || { echo "sidecar on :$p not answering"; cat "$W"/mesh/*.log; exit 1; }; done
+answers() { for i in $(seq 1 100); do curl -sf -o /dev/null -H "Host: upstream" "http://127.0.0.1:$1/" && return 0; sleep 0.2; done; return 1; }
+for p in 15101 15301 15501; do answers $p || { echo "sidecar on :$p not answering"; tail -n 20 "$W"/mesh/*.log; exit 1; }; done
 rss() { awk '/VmRSS/{printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
-echo "# sidecar RSS idle: one $(rss "$PID_one"), a $(rss "$PID_a"), b $(rss "$PID_b")"
+echo "# sidecar RSS idle: one $(rss "$PID_one"), a $(rss "$PID_a"), b $(rss "$PID_b"), tls-a $(rss "$PID_tls_a"), tls-b $(rss "$PID_tls_b")"
 
 mapfile -t PEER < <("$HERE/peers.sh" pids)
 UP=$(cat "$W/pids/up1.pid")
@@ -74,19 +87,31 @@ if [ $QUICK = 0 ]; then
   TARGETS+=(yarp=http://127.0.0.1:6001/ nginx=http://127.0.0.1:6002/ haproxy=http://127.0.0.1:6003/)
   for l in "${PEER[@]}"; do case $l in yarp=*|nginx=*|haproxy=*) PARGS+=(-P "$l") ;; esac; done
 fi
-TARGETS+=(mesh-1=http://127.0.0.1:15101/ mesh-2=http://127.0.0.1:15301/)
-PARGS+=(-P "mesh-1=$PID_one,$UP" -P "mesh-2=$PID_a,$PID_b,$UP")
-RSS_IDLE="$(rss "$PID_one") $(rss "$PID_a") $(rss "$PID_b")"
+TARGETS+=(mesh-1=http://127.0.0.1:15101/ mesh-2=http://127.0.0.1:15301/ mesh-tls=http://127.0.0.1:15501/)
+PARGS+=(-P "mesh-1=$PID_one,$UP" -P "mesh-2=$PID_a,$PID_b,$UP" -P "mesh-tls=$PID_tls_a,$PID_tls_b,$UP")
+RSS_IDLE="$(rss "$PID_one") $(rss "$PID_a") $(rss "$PID_b") $(rss "$PID_tls_a") $(rss "$PID_tls_b")"
 set +e
 "$HERE/wrk-compare.sh" "${ARGS[@]}" "${PARGS[@]}" "${TARGETS[@]}" | tee "$W/compare.txt"
 rc=${PIPESTATUS[0]}
 set -e
-echo "# sidecar RSS after load: one $(rss "$PID_one"), a $(rss "$PID_a"), b $(rss "$PID_b")"
-RSS_LOADED="$(rss "$PID_one") $(rss "$PID_a") $(rss "$PID_b")"
+echo "# sidecar RSS after load: one $(rss "$PID_one"), a $(rss "$PID_a"), b $(rss "$PID_b"), tls-a $(rss "$PID_tls_a"), tls-b $(rss "$PID_tls_b")"
+RSS_LOADED="$(rss "$PID_one") $(rss "$PID_a") $(rss "$PID_b") $(rss "$PID_tls_a") $(rss "$PID_tls_b")"
+
+# Latency at a fixed 1,000 rps (the "+p99 at 1k rps" figure): direct first, as the baseline.
+FIXED=(direct=http://127.0.0.1:5001/)
+[ $QUICK = 0 ] && FIXED+=(haproxy=http://127.0.0.1:6003/ nginx=http://127.0.0.1:6002/)
+FIXED+=(mesh-1=http://127.0.0.1:15101/ mesh-2=http://127.0.0.1:15301/ mesh-tls=http://127.0.0.1:15501/)
+set +e
+"$HERE/fixed-rate.sh" -n "$ROUNDS" -d "$([ $QUICK = 1 ] && echo 2 || echo "$DUR")" -r 1000 -c 8 -H upstream "${FIXED[@]}" | tee "$W/fixed.txt"
+[ "${PIPESTATUS[0]}" = 0 ] || rc=2
+set -e
+echo "# sidecar RSS after the fixed-rate runs: one $(rss "$PID_one"), a $(rss "$PID_a"), b $(rss "$PID_b"), tls-a $(rss "$PID_tls_a"), tls-b $(rss "$PID_tls_b")"
+RSS_FIXED="$(rss "$PID_one") $(rss "$PID_a") $(rss "$PID_b") $(rss "$PID_tls_a") $(rss "$PID_tls_b")"
+FIXED_JSON=$(sed -n 's/^FIXEDRATE //p' "$W/fixed.txt")
 [ -z "$JSON" ] && [ $QUICK = 0 ] && JSON="$ROOT/tests/bench/results/proxy-$(date -u +%Y-%m-%d).json"
 if [ -n "$JSON" ]; then
   # The summary table of wrk-compare.sh (header "target med_rps ...") as JSON objects.
-  awk -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v idle="$RSS_IDLE" -v loaded="$RSS_LOADED" -v rounds="$ROUNDS" -v dur="$DUR" -v conns="$CONNS" '
+  awk -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v idle="$RSS_IDLE" -v loaded="$RSS_LOADED" -v fixedrss="$RSS_FIXED" -v fixed="${FIXED_JSON:-null}" -v rounds="$ROUNDS" -v dur="$DUR" -v conns="$CONNS" '
     /^target +med_rps/ { table = 1; next }
     table && NF >= 10 && $1 !~ /^#/ {
       rows = rows (n++ ? ",\n" : "") sprintf("    {\"target\": \"%s\", \"medianRps\": %s, \"maxRps\": %s, \"p50Ms\": %s, \"p99Ms\": %s, \"rpsRatio\": %s, \"addedP50Ms\": %s, \"addedP99Ms\": %s, \"cpuUsPerRequest\": %s, \"proxyCpuUsPerRequest\": %s, \"errors\": %s}", $1, $2+0, $3+0, $4+0, $5+0, $6+0, $7+0, $8+0, $9+0, $10+0, $11+0)
@@ -94,9 +119,11 @@ if [ -n "$JSON" ]; then
     }
     table && NF < 10 { table = 0 }
     END {
-      split(idle, i, " "); split(loaded, l, " ")
+      split(idle, i, " "); split(loaded, l, " "); split(fixedrss, f, " ")
       printf "{\n  \"date\": \"%s\",\n  \"rounds\": %s, \"seconds\": %s, \"connections\": %s,\n", date, rounds, dur, conns
-      printf "  \"sidecarRssMb\": {\"idle\": [%s, %s, %s], \"loaded\": [%s, %s, %s]},\n", i[1], i[3], i[5], l[1], l[3], l[5]
+      printf "  \"sidecarRssMbOrder\": [\"one\", \"a\", \"b\", \"tls-a\", \"tls-b\"],\n"
+      printf "  \"sidecarRssMb\": {\"idle\": [%s, %s, %s, %s, %s], \"loaded\": [%s, %s, %s, %s, %s], \"afterFixedRate\": [%s, %s, %s, %s, %s]},\n", i[1], i[3], i[5], i[7], i[9], l[1], l[3], l[5], l[7], l[9], f[1], f[3], f[5], f[7], f[9]
+      printf "  \"fixedRate\": %s,\n", fixed
       printf "  \"targets\": [\n%s\n  ]\n}\n", rows
     }' "$W/compare.txt" > "$JSON"
   echo "# wrote $JSON"

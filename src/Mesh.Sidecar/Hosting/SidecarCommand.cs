@@ -1,17 +1,27 @@
 using System.CommandLine;
-using Mesh.Sidecar;
 using Mesh.Sidecar.Configuration;
 
-namespace Mesh.Cli.Commands;
+namespace Mesh.Sidecar.Hosting;
 
-/// <summary><c>mesh sidecar --config sidecar.yaml</c>: runs one sidecar until SIGTERM or Ctrl+C, then drains.</summary>
-internal static class SidecarCommand
+/// <summary>
+/// <c>mesh sidecar --config sidecar.yaml</c>, and the same options as the whole command line of
+/// the native <c>mesh-sidecar</c> binary: runs one sidecar until SIGTERM or Ctrl+C, then drains.
+/// </summary>
+public static class SidecarCommand
 {
-    public static Command Create()
+    public const string Description = "Run the sidecar proxy next to a service.";
+
+    /// <summary>The <c>sidecar</c> sub-command of <c>mesh</c>.</summary>
+    public static Command Create() => Configure(new Command("sidecar", Description));
+
+    /// <summary>Adds the sidecar's options and action to <paramref name="command"/> (a sub-command or a root).</summary>
+    public static TCommand Configure<TCommand>(TCommand command)
+        where TCommand : Command
     {
         var config = new Option<string>("--config", "-c") { Description = "The sidecar's bootstrap file (see README, Configuration).", Required = true };
         var check = new Option<bool>("--check") { Description = "Validate the configuration, print the problems, and exit." };
-        var command = new Command("sidecar", "Run the sidecar proxy next to a service.") { config, check };
+        command.Options.Add(config);
+        command.Options.Add(check);
         command.SetAction(async (result, cancellationToken) =>
         {
             SidecarConfig loaded;
@@ -21,7 +31,7 @@ internal static class SidecarCommand
             }
             catch (SidecarConfigException ex)
             {
-                result.InvocationConfiguration.Error.WriteLine($"mesh sidecar: {ex.Message}");
+                result.InvocationConfiguration.Error.WriteLine($"{Name(result)}: {ex.Message}");
                 return 2;
             }
 
@@ -38,16 +48,20 @@ internal static class SidecarCommand
             }
             catch (SidecarStartupException ex)
             {
-                result.InvocationConfiguration.Error.WriteLine($"mesh sidecar: {ex.Message}");
+                result.InvocationConfiguration.Error.WriteLine($"{Name(result)}: {ex.Message}");
                 return 2;
             }
             catch (IOException ex)
             {
                 // Kestrel reports an address in use as an IOException.
-                result.InvocationConfiguration.Error.WriteLine($"mesh sidecar: cannot listen: {ex.Message}");
+                result.InvocationConfiguration.Error.WriteLine($"{Name(result)}: cannot listen: {ex.Message}");
                 return 2;
             }
         });
         return command;
     }
+
+    // "mesh sidecar" or "mesh-sidecar", as the user typed it.
+    private static string Name(ParseResult result) =>
+        result.CommandResult.Command is RootCommand ? "mesh-sidecar" : "mesh sidecar";
 }
