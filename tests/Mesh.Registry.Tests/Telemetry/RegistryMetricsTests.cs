@@ -35,7 +35,34 @@ public sealed partial class RegistryMetricsTests
             Assert.True(Count(text, name) == 1, $"{name} missing");
     }
 
-    private static int Count(string text, string name) => Samples(text, name, "").Count();
+    [Fact]
+    public async Task Metrics_ThreeNodeCluster_LeaderExportsEachFollowersLag()
+    {
+        await using var cluster = await TestCluster.StartAsync();
+        var leader = await cluster.WaitForLeaderAsync();
+        long last = 0;
+        for (var i = 0; i < 20; i++)
+            (_, last) = await cluster.CreateOnLeaderAsync($"/lag/n{i}", "x");
+        await cluster.WaitAppliedAsync(last);
+        leader = await cluster.WaitForLeaderAsync();
+        var followers = cluster.Nodes.Where(n => n is not null && n != leader).Select(n => n!.Id.ToString(CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(2, followers.Length);
+
+        // Refreshed in the background every 2 s while the node leads: wait for a refresh that saw both followers.
+        var text = await cluster.Http.GetStringAsync(cluster.Url(leader, "/metrics"));
+        using var timeout = new CancellationTokenSource(TestCluster.Timeout);
+        while (!followers.All(id => Count(text, "mesh_registry_member_lag", $"member=\"{id}\"") == 1))
+        {
+            await Task.Delay(200, timeout.Token);
+            text = await cluster.Http.GetStringAsync(cluster.Url(leader, "/metrics"));
+        }
+
+        foreach (var id in followers)
+            Assert.True(Value(text, "mesh_registry_member_lag", $"member=\"{id}\"") >= 0, text);
+        Assert.True(Value(text, "mesh_registry_commit_index") >= last);
+    }
+
+    private static int Count(string text, string name, string label = "") => Samples(text, name, label).Count();
 
     private static double Value(string text, string name, string label = "") => Samples(text, name, label).Single();
 
