@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Mesh.Registry.Api.Access;
 
 namespace Mesh.Registry.Tests.Telemetry;
 
@@ -35,10 +36,18 @@ public sealed partial class RegistryMetricsTests
             Assert.True(Count(text, name) == 1, $"{name} missing");
     }
 
-    [Fact]
-    public async Task Metrics_ThreeNodeCluster_LeaderExportsEachFollowersLag()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Metrics_ThreeNodeCluster_LeaderExportsEachFollowersLag(bool authentication)
     {
-        await using var cluster = await TestCluster.StartAsync();
+        // With authentication on, the leader asks its peers with its own (read) token.
+        const string admin = "lag-admin-token-0123456789abcdef", read = "lag-read-token-0123456789abcdef";
+        await using var cluster = await TestCluster.StartAsync(configure: o => authentication
+            ? o with { ApiTokens = [ApiTokenGrant.Parse("admin=" + admin), ApiTokenGrant.Parse("read=" + read)] }
+            : o);
+        if (authentication)
+            cluster.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", admin);
         var leader = await cluster.WaitForLeaderAsync();
         long last = 0;
         for (var i = 0; i < 20; i++)
