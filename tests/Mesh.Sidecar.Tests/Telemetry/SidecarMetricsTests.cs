@@ -4,8 +4,9 @@ using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Tests.Telemetry;
 
-// Meters are process-wide by name, and test classes run in parallel, so every test uses its own
-// service and route names and asserts on those labels only.
+// Each sidecar exports only the meters its own host created (see
+// Metrics_TwoSidecarsInOneProcess_EachScrapeShowsOnlyItsOwnRejections); tests still use their own
+// service and route names and assert on those labels only.
 public sealed class SidecarMetricsTests
 {
     [Fact]
