@@ -115,11 +115,16 @@ public sealed partial class SidecarHost : IAsyncDisposable
         var routeSource = _options.RouteSource ?? new StaticRouteSource(_config.Routes);
         var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
 
+        // Every meter of this sidecar comes from its host's factory, so several sidecars in one
+        // process (tests, the demo) each export only their own numbers.
+        var meterFactory = app.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>();
+        if (meterFactory is not null)
+            Security?.Metrics.UseMeterFactory(meterFactory);
         _catalog = new EndpointCatalog(endpointSource, time, _logger);
-        _rateLimits = new SidecarRateLimits(_config.RateLimits, _options.RateLimitShare, time);
+        _rateLimits = new SidecarRateLimits(_config.RateLimits, _options.RateLimitShare, time, meterFactory: meterFactory);
         _compiler = new RouteCompiler(_config.Defaults, _catalog, LoadBalancingPolicies.CreateAll(random), time, _rateLimits);
         _clients = new ForwarderClients(_config);
-        _telemetry = new SidecarTelemetry(_config, time, app.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
+        _telemetry = new SidecarTelemetry(_config, time, meterFactory);
         _telemetry.Bind(_state, _catalog);
         _telemetry.CertificateNotAfter = () => Security?.CertificateExpiresAt;
         var intercepted = new InterceptedDestinations(_config.Interception.Services, KnownEndpoints);
@@ -184,7 +189,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
             await _telemetry.DisposeAsync().ConfigureAwait(false);
     }
 
-    /// <summary>Metrics, spans and access logs of this sidecar; the mTLS wiring sets <see cref="SidecarTelemetry.CertificateNotAfter"/>.</summary>
+    /// <summary>Metrics, spans and access logs of this sidecar; <see cref="SidecarTelemetry.CertificateNotAfter"/> reads <see cref="Security"/>'s current certificate.</summary>
     internal SidecarTelemetry? Telemetry => _telemetry;
 
     public async ValueTask DisposeAsync()

@@ -111,6 +111,12 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
             var forwarder = new LeaderForwarder(Members, Scheme, _options.TlsTrust);
             Push(() => { forwarder.Dispose(); return ValueTask.CompletedTask; });
+            // With authentication on, the peers' /v1/status needs a token: every node is started with the same operator tokens.
+            var statusToken = _options.ApiTokens.OrderBy(t => t.Role == Api.Access.ApiTokenRole.Reader ? 0 : 1).FirstOrDefault();
+            var lagMonitor = new MemberLagMonitor(consensus, forwarder, statusToken is null ? null : "Bearer " + statusToken.Token, _options.TimeProvider);
+            metrics.BindMemberLag(lagMonitor);
+            lagMonitor.Start();
+            Push(lagMonitor.DisposeAsync);
             var auth = new Api.Access.ApiAuthenticator(new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens);
             var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca, auth);
             var app = BuildWebApp(api, metrics.MeterName);

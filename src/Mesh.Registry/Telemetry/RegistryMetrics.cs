@@ -53,6 +53,17 @@ internal sealed class RegistryMetrics : IDisposable
         _meter.CreateObservableGauge("mesh.registry.snapshot.size", () => SnapshotSize(), "By", "Size of the last snapshot this node wrote");
     }
 
+    /// <summary>Exports <paramref name="monitor"/>'s table (no I/O on a scrape: the monitor refreshes it in the background).</summary>
+    public void BindMemberLag(MemberLagMonitor monitor) =>
+        _meter.CreateObservableGauge("mesh.registry.member.lag", () => MemberLags(monitor), "{entry}",
+            "Leader only: its commit index minus the member's applied index, refreshed every 2 s; absent for a member that did not answer");
+
+    private static IEnumerable<Measurement<long>> MemberLags(MemberLagMonitor monitor)
+    {
+        foreach (var (member, lag) in monitor.Lags)
+            yield return new Measurement<long>(lag, new KeyValuePair<string, object?>("member", member.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
     private static IEnumerable<Measurement<int>> Roles(ConsensusRole role)
     {
         foreach (var candidate in Enum.GetValues<ConsensusRole>())

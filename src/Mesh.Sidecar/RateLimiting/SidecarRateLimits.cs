@@ -17,11 +17,12 @@ internal sealed class SidecarRateLimits : IDisposable
     private readonly List<RateLimitStrategy> _all = [];
     private readonly RateLimitMetrics? _ownMetrics;
 
-    public SidecarRateLimits(RateLimitsConfig config, MeshShare? share, TimeProvider time, IRateLimitTelemetry? telemetry = null)
+    /// <param name="meterFactory">The host's, so that with several sidecars in one process each exports only its own counts.</param>
+    public SidecarRateLimits(RateLimitsConfig config, MeshShare? share, TimeProvider time, IRateLimitTelemetry? telemetry = null, System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         _time = time;
         _share = share ?? new MeshShare();
-        Telemetry = telemetry ?? (_ownMetrics = new RateLimitMetrics());
+        Telemetry = telemetry ?? (_ownMetrics = new RateLimitMetrics(meterFactory));
         foreach (var (service, options) in config.Outbound)
             _upstream[service] = Track(new RateLimitStrategy(options, time, _share.Value));
         if (config.Inbound.Count > 0)

@@ -1,11 +1,12 @@
 // Wires the OpenTelemetry SDK for a sidecar: the meters it exports on the admin port's /metrics
-// (its own, security, rate limiting and Kestrel's connection meter) and, when configured, OTLP
+// (its own, security, rate limiting and Kestrel's connection meter, each from this host's IMeterFactory) and, when configured, OTLP
 // trace export. The request path never sees this; it only reports to ISidecarTelemetry.
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -29,7 +30,17 @@ internal static class TelemetryServices
         var otel = services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService(config.Service.Name, serviceVersion: config.Service.Version, autoGenerateServiceInstanceId: true));
         if (telemetry.Metrics.Enabled)
-            otel.WithMetrics(m => m.AddMeter(ExportedMeters).AddPrometheusExporter());
+        {
+            // Not AddMeter: that listens to every meter of the name in the process. These rules take
+            // only the meters this host's IMeterFactory created (MeterScope.Local), so several
+            // sidecars in one process (tests, the demo) each export only their own numbers.
+            otel.WithMetrics(m => m.AddPrometheusExporter());
+            services.AddMetrics(metrics =>
+            {
+                foreach (var meter in ExportedMeters)
+                    metrics.EnableMetrics(meter, scopes: MeterScope.Local);
+            });
+        }
         if (telemetry.Tracing.OtlpEndpoint is { } endpoint)
         {
             otel.WithTracing(t => t

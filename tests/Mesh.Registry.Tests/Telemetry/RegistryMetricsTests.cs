@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Mesh.Registry.Api.Access;
 
 namespace Mesh.Registry.Tests.Telemetry;
 
@@ -35,7 +36,42 @@ public sealed partial class RegistryMetricsTests
             Assert.True(Count(text, name) == 1, $"{name} missing");
     }
 
-    private static int Count(string text, string name) => Samples(text, name, "").Count();
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Metrics_ThreeNodeCluster_LeaderExportsEachFollowersLag(bool authentication)
+    {
+        // With authentication on, the leader asks its peers with its own (read) token.
+        const string admin = "lag-admin-token-0123456789abcdef", read = "lag-read-token-0123456789abcdef";
+        await using var cluster = await TestCluster.StartAsync(configure: o => authentication
+            ? o with { ApiTokens = [ApiTokenGrant.Parse("admin=" + admin), ApiTokenGrant.Parse("read=" + read)] }
+            : o);
+        if (authentication)
+            cluster.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", admin);
+        var leader = await cluster.WaitForLeaderAsync();
+        long last = 0;
+        for (var i = 0; i < 20; i++)
+            (_, last) = await cluster.CreateOnLeaderAsync($"/lag/n{i}", "x");
+        await cluster.WaitAppliedAsync(last);
+        leader = await cluster.WaitForLeaderAsync();
+        var followers = cluster.Nodes.Where(n => n is not null && n != leader).Select(n => n!.Id.ToString(CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(2, followers.Length);
+
+        // Refreshed in the background every 2 s while the node leads: wait for a refresh that saw both followers.
+        var text = await cluster.Http.GetStringAsync(cluster.Url(leader, "/metrics"));
+        using var timeout = new CancellationTokenSource(TestCluster.Timeout);
+        while (!followers.All(id => Count(text, "mesh_registry_member_lag", $"member=\"{id}\"") == 1))
+        {
+            await Task.Delay(200, timeout.Token);
+            text = await cluster.Http.GetStringAsync(cluster.Url(leader, "/metrics"));
+        }
+
+        foreach (var id in followers)
+            Assert.True(Value(text, "mesh_registry_member_lag", $"member=\"{id}\"") >= 0, text);
+        Assert.True(Value(text, "mesh_registry_commit_index") >= last);
+    }
+
+    private static int Count(string text, string name, string label = "") => Samples(text, name, label).Count();
 
     private static double Value(string text, string name, string label = "") => Samples(text, name, label).Single();
 

@@ -3,6 +3,8 @@ using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Mesh.Registry.Hosting;
+using Mesh.Sidecar.Security;
+using Mesh.Sidecar.Tests.Security;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -59,10 +61,13 @@ public sealed partial class DashboardTests
                 match: { hosts: [dash-budget] }
                 service: dash-budget
                 outlierDetection: { consecutiveFailures: 0 }
+              - name: dash-limited
+                match: { hosts: [dash-limited] }
+                service: dash-ok
+                rateLimit: { kind: fixedWindow, limit: 1, window: 10m }
             """);
         await using var sidecar = await TestSidecar.StartAsync(config);
-        sidecar.Telemetry!.CertificateNotAfter = () => DateTimeOffset.UtcNow.AddHours(12);
-        foreach (var service in new[] { "dash-ok", "dash-eject", "dash-budget" })
+        foreach (var service in new[] { "dash-ok", "dash-eject", "dash-budget", "dash-limited" })
         {
             using var client = TestSidecar.Client(sidecar, service);
             for (var i = 0; i < 5; i++)
@@ -70,9 +75,29 @@ public sealed partial class DashboardTests
         }
         using (var inbound = new HttpClient { BaseAddress = sidecar.InboundUrl })
             await inbound.GetAsync("/");
-
         var scrape = await Scrape.GetAsync(sidecar.AdminUrl);
         foreach (var sample in scrape.Samples)
+            yield return sample.Name;
+
+        // A second sidecar with permissive mTLS and a policy that denies one path, for the security
+        // counters and the certificate expiry (each sidecar exports only its own meters).
+        using var pki = new MeshTestPki();
+        var policies = new AuthorizationPolicySet(AuthorizationPolicyReader.Read("""
+            service: test
+            rules:
+              - { name: dash-deny, action: deny, paths: [/denied] }
+              - { name: dash-allow, action: allow }
+            """));
+        await using var security = new SidecarSecurity(MeshTlsMode.Permissive, pki.Trust, pki.Source("test"), MeshTestPki.Id("test"), policies);
+        await using var secured = new SidecarHost(TestSidecar.Config($"app: {{ address: \"{good.Url.ToString().TrimEnd('/')}\" }}\n"), new SidecarHostOptions { ConfigureLogging = _ => { } }) { Security = security };
+        await secured.StartAsync(CancellationToken.None);
+        using (var plaintext = new HttpClient { BaseAddress = new UriBuilder(secured.InboundUrl) { Scheme = "http" }.Uri })
+        {
+            Assert.Equal(HttpStatusCode.OK, (await plaintext.GetAsync("/")).StatusCode);
+            Assert.Equal(HttpStatusCode.Forbidden, (await plaintext.GetAsync("/denied")).StatusCode);
+        }
+        var securedScrape = await Scrape.GetAsync(secured.AdminUrl);
+        foreach (var sample in securedScrape.Samples)
             yield return sample.Name;
     }
 
@@ -99,7 +124,13 @@ public sealed partial class DashboardTests
                 await Task.Delay(100);
             }
         }
+        // The member lag is refreshed in the background every 2 s while the node leads.
         var scrape = await Scrape.GetAsync(node.ClientUrl);
+        for (var attempt = 0; !scrape.Has("mesh_registry_member_lag") && attempt < 100; attempt++)
+        {
+            await Task.Delay(200);
+            scrape = await Scrape.GetAsync(node.ClientUrl);
+        }
         foreach (var sample in scrape.Samples)
             yield return sample.Name;
         await node.DisposeAsync();

@@ -4,8 +4,9 @@ using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Tests.Telemetry;
 
-// Meters are process-wide by name, and test classes run in parallel, so every test uses its own
-// service and route names and asserts on those labels only.
+// Each sidecar exports only the meters its own host created (see
+// Metrics_TwoSidecarsInOneProcess_EachScrapeShowsOnlyItsOwnRejections); tests still use their own
+// service and route names and assert on those labels only.
 public sealed class SidecarMetricsTests
 {
     [Fact]
@@ -146,6 +147,80 @@ public sealed class SidecarMetricsTests
         Assert.Equal("ok", await client.GetStringAsync("/"));
         using var admin = new HttpClient();
         Assert.Equal(HttpStatusCode.NotFound, (await admin.GetAsync(new Uri(sidecar.AdminUrl, "/metrics"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Metrics_RateLimitedRequests_ScrapeCountsEvery429TheClientGot()
+    {
+        await using var app = await TestApp.NamedAsync("ok");
+        var config = TestSidecar.Config($$"""
+            endpoints:
+              metrics-limited:
+            {{TestSidecar.Endpoint("a", app)}}
+            routes:
+              - name: limited-route
+                match: { hosts: [metrics-limited] }
+                service: metrics-limited
+                rateLimit: { kind: fixedWindow, limit: 3, window: 10m }
+            """);
+        await using var sidecar = await TestSidecar.StartAsync(config);
+        using var client = TestSidecar.Client(sidecar, "metrics-limited");
+
+        var rejected = 0;
+        for (var i = 0; i < 10; i++)
+        {
+            using var response = await client.GetAsync("/");
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+                rejected++;
+            else
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        var scrape = await Scrape.GetAsync(sidecar.AdminUrl);
+        Assert.InRange(rejected, 1, 10);
+        var samples = scrape.Find("mesh_sidecar_ratelimit_rejected_total", ("route", "limited-route")).ToList();
+        var sample = Assert.Single(samples);
+        Assert.Equal(rejected, sample.Value);
+        Assert.Equal("outbound", sample.Label("direction"));
+        Assert.Equal("limit", sample.Label("reason"));
+        Assert.Equal(1, scrape.Find("mesh_sidecar_ratelimit_share").Single().Value);
+    }
+
+    [Fact]
+    public async Task Metrics_TwoSidecarsInOneProcess_EachScrapeShowsOnlyItsOwnRejections()
+    {
+        await using var app = await TestApp.NamedAsync("ok");
+        var yaml = $$"""
+            endpoints:
+              metrics-apart:
+            {{TestSidecar.Endpoint("a", app)}}
+            routes:
+              - name: apart-route
+                match: { hosts: [metrics-apart] }
+                service: metrics-apart
+                rateLimit: { kind: fixedWindow, limit: 1, window: 10m }
+            """;
+        await using var limited = await TestSidecar.StartAsync(TestSidecar.Config(yaml));
+        await using var other = await TestSidecar.StartAsync(TestSidecar.Config(yaml));
+        using var client = TestSidecar.Client(limited, "metrics-apart");
+        using var otherClient = TestSidecar.Client(other, "metrics-apart");
+
+        var rejected = 0;
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await client.GetAsync("/");
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+                rejected++;
+        }
+        // The other sidecar serves, so its own rate-limit meter exists, with nothing rejected.
+        Assert.Equal(HttpStatusCode.OK, (await otherClient.GetAsync("/")).StatusCode);
+
+        var own = await Scrape.GetAsync(limited.AdminUrl);
+        var others = await Scrape.GetAsync(other.AdminUrl);
+        Assert.InRange(rejected, 1, 4);
+        Assert.Equal(rejected, own.Sum("mesh_sidecar_ratelimit_rejected_total", ("route", "apart-route")));
+        Assert.Empty(others.Find("mesh_sidecar_ratelimit_rejected_total", ("route", "apart-route")));
+        Assert.Equal(1, others.Sum("http_client_request_duration_seconds_count", ("route", "apart-route")));
     }
 
     [Fact]
