@@ -73,13 +73,23 @@ public sealed class RegistrySession : IAsyncDisposable
             try
             {
                 await Task.Delay(_state == SessionState.Connected ? interval : interval / 3, cancellationToken).ConfigureAwait(false);
-                await _client.KeepAliveAsync(Id, cancellationToken).ConfigureAwait(false);
+                // One keep-alive may take at most the interval, not the client's whole request
+                // timeout (which can exceed the TTL): an outage is reported as Suspended while
+                // the session may still be alive, and the next try comes soon after.
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                attempt.CancelAfter(interval);
+                await _client.KeepAliveAsync(Id, attempt.Token).ConfigureAwait(false);
                 if (_state != SessionState.Connected)
                     SetState(SessionState.Connected, "keep-alive answered");
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
                 return;
+            }
+            catch (OperationCanceledException)
+            {
+                if (_state == SessionState.Connected)
+                    SetState(SessionState.Suspended, $"no registry answered a keep-alive within {interval.TotalSeconds:0.#} s");
             }
             catch (RegistryException ex) when (ex.Code == RegistryErrorCodes.SessionExpired)
             {

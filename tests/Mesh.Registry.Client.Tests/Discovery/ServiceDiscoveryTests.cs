@@ -1,10 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Xunit.Abstractions;
 
 namespace Mesh.Registry.Client.Tests.Discovery;
 
-public sealed class ServiceDiscoveryTests : IAsyncLifetime
+public sealed class ServiceDiscoveryTests(ITestOutputHelper output) : IAsyncLifetime
 {
+    private readonly ITestOutputHelper _output = output;
     private TestCluster _cluster = null!;
 
     public async Task InitializeAsync() => _cluster = await TestCluster.StartAsync(3);
@@ -101,6 +103,55 @@ public sealed class ServiceDiscoveryTests : IAsyncLifetime
         Console.WriteLine($"200 watchers: register ack {ackedAt.TotalMilliseconds:0} ms; notified after ack p50 {delays[99]:0.0} ms, p99 {delays[197]:0.0} ms, max {delays[^1]:0.0} ms");
         foreach (var watcher in watchers)
             await watcher.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task HundredWatchers_RegistrationToNotification_P50AndP99OverTwentyRounds()
+    {
+        const int Watchers = 100;
+        const int Rounds = 20;
+        using var client = ClusterClients.For(_cluster);
+        await using var session = await RegistrySession.OpenAsync(client, TimeSpan.FromSeconds(30));
+        var watchers = Enumerable.Range(0, Watchers).Select(_ => client.WatchServiceAsync("search").GetAsyncEnumerator()).ToList();
+        await Task.WhenAll(watchers.Select(w => w.MoveNextAsync().AsTask()));
+        var registrations = new List<ServiceRegistration>();
+        var clock = Stopwatch.StartNew();
+        var acks = new List<double>();
+        var delays = new List<double>();
+
+        for (var round = 0; round < Rounds; round++)
+        {
+            var expected = round + 1;
+            // Each watcher asks for the next change, then the registration goes in.
+            var notified = watchers.Select(async w =>
+            {
+                Assert.True(await w.MoveNextAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(15)));
+                var at = clock.Elapsed;
+                Assert.Equal(expected, w.Current.Instances.Length);
+                return at;
+            }).ToArray();
+            await Task.Delay(200); // lets every long poll reach its node
+            var start = clock.Elapsed;
+            registrations.Add(await ServiceRegistration.RegisterAsync(session, "search", ClusterClients.Instance($"s{round:D2}", 7000 + round)));
+            var acked = clock.Elapsed;
+            acks.Add((acked - start).TotalMilliseconds);
+            delays.AddRange((await Task.WhenAll(notified)).Select(t => (t - acked).TotalMilliseconds));
+        }
+
+        Assert.Equal(Watchers * Rounds, delays.Count);
+        // Reported, not asserted (timing belongs in benchmarks): registration acknowledged → each watcher notified.
+        delays.Sort();
+        acks.Sort();
+        var line = $"{Watchers} watchers x {Rounds} rounds: registration acked → watcher notified p50 {Percentile(delays, 50):0.0} ms, " +
+                   $"p99 {Percentile(delays, 99):0.0} ms, max {delays[^1]:0.0} ms (register ack p50 {Percentile(acks, 50):0.0} ms)";
+        _output.WriteLine(line);
+        Console.WriteLine(line);
+        foreach (var watcher in watchers)
+            await watcher.DisposeAsync();
+        foreach (var registration in registrations)
+            await registration.DisposeAsync();
+
+        static double Percentile(List<double> sorted, int p) => sorted[Math.Max(0, (int)Math.Ceiling(p / 100.0 * sorted.Count) - 1)];
     }
 
     [Fact]

@@ -99,10 +99,16 @@ internal static class CtlVerbs
         yield return Verb("endpoints", "List a service's live instances.", registry, [service],
             async (client, result, output, ct) =>
             {
-                var set = await client.GetServiceAsync(result.GetValue(service)!, cancellationToken: ct);
+                var name = result.GetValue(service)!;
+                var set = await client.GetServiceAsync(name, cancellationToken: ct);
+                // The registry answers an empty set for a name nobody ever registered; say so.
+                if (set.Instances.IsEmpty && !await client.ExistsAsync($"{ServicePaths.ServicesRoot}/{name}", ct))
+                    throw new RegistryException(RegistryErrorCodes.NoNode, $"no service '{name}' is registered ('mesh ctl services' lists them)");
                 output.WriteLine($"{"ID",-24} {"ADDRESS",-22} {"WEIGHT",6} {"VERSION",-10} {"ZONE",-10} LABELS");
                 foreach (var i in set.Instances)
                     output.WriteLine($"{i.Id,-24} {i.Address + ":" + i.Port,-22} {i.Weight,6} {i.Version,-10} {i.Zone,-10} {string.Join(',', i.Labels.Select(l => l.Key + "=" + l.Value))}");
+                if (set.Instances.IsEmpty)
+                    output.WriteLine($"(no live instances of {name} at index {set.Index})");
             });
 
         var joinToken = new Argument<string>("join-token") { Description = "The join token to revoke, or - to read it from stdin (keeps it out of shell history)." };
