@@ -44,15 +44,17 @@ for trx in "$results"/*.trx; do
 done
 
 # The proxy benchmark's smoke mode, after the tests so it competes with none of them: the harness
-# must keep running (wrk, nginx, haproxy come from Debian's packages; root installs them). It
-# counts as one test. MESH_SKIP_BENCH_SMOKE=1 leaves it out.
+# must keep running, and the native (Native AOT) mesh-sidecar must publish, start and serve over
+# mTLS (wrk, hey, nginx, haproxy come from Debian's packages; root installs them). It counts as
+# one test. MESH_SKIP_BENCH_SMOKE=1 leaves it out.
 if [ "${MESH_SKIP_BENCH_SMOKE:-0}" != 1 ]; then
   smoke_log="$results/proxy-bench-quick.log"
-  if [ "$(id -u)" -ne 0 ] && ! { command -v wrk && command -v nginx && command -v haproxy; } >/dev/null 2>&1; then
-    echo "proxy benchmark smoke: skipped (needs wrk, nginx and haproxy, or root to install them)"
+  if [ "$(id -u)" -ne 0 ] && ! { command -v wrk && command -v hey && command -v nginx && command -v haproxy; } >/dev/null 2>&1; then
+    echo "proxy benchmark smoke: skipped (needs wrk, hey, nginx and haproxy, or root to install them)"
     skipped=$((skipped + 1))
   elif timeout 900 tests/bench/proxy/run.sh --quick --no-build --json "$results/proxy-bench-quick.json" > "$smoke_log" 2>&1 \
-      && grep -q '"target": "mesh-2"' "$results/proxy-bench-quick.json"; then
+      && grep -q '"target": "mesh-tls"' "$results/proxy-bench-quick.json" \
+      && grep -q '"target": "aot-tls"' "$results/proxy-bench-quick.json"; then
     echo "proxy benchmark smoke (tests/bench/proxy/run.sh --quick): passed"
     passed=$((passed + 1))
   else

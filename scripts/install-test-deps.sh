@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages some tests use (network namespaces, iptables; curl and python3 as
 # the unmodified app and a plain TCP server in the interception tests), when running as root and
-# they are missing. Tests that need them and cannot have them say so and are skipped.
+# they are missing; and what Native AOT needs to publish the native mesh-sidecar (a C compiler and
+# linker, zlib). Tests that need them and cannot have them say so and are skipped.
 set -uo pipefail
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
@@ -9,6 +10,8 @@ command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v setpriv >/dev/null 2>&1 || need+=(util-linux)
+command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need+=(clang)
+ldconfig -p 2>/dev/null | grep -q 'libz\.so ' || need+=(zlib1g-dev)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "not root: skipping install of ${need[*]}"

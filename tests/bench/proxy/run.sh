@@ -4,7 +4,8 @@
 # Measures, interleaved in one run on loopback: direct calls to a 100-byte Kestrel upstream,
 # bare YARP, nginx, haproxy, one Mesh sidecar (outbound → upstream), two Mesh sidecars as in a
 # real mesh (app → sidecar A outbound → sidecar B inbound over h2c → upstream), and the same two
-# over mTLS (certificates from a one-node Mesh registry's CA, B found through the registry).
+# over mTLS (certificates from a one-node Mesh registry's CA, B found through the registry); then
+# the one-sidecar and mTLS cases again with the native (Native AOT) mesh-sidecar binary.
 # Prints wrk-compare.sh's table: median RPS, added p50/p99 vs direct, CPU µs per request of the
 # proxy process(es), and the sidecars' RSS idle and after load; then fixed-rate.sh's latency at
 # 1,000 rps (hey), which wrk cannot give.
@@ -33,6 +34,14 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; "$HER
 trap cleanup EXIT
 
 [ $BUILD = 1 ] && (cd "$ROOT" && dotnet build Mesh.sln -c Release -nologo -clp:ErrorsOnly >/dev/null)
+# The native sidecar (what the mesh image runs next to every pod): published ahead of time.
+NATIVE="$ROOT/artifacts/publish/Mesh.Sidecar.Native/release_linux-x64/mesh-sidecar"
+if [ $BUILD = 1 ] || [ ! -x "$NATIVE" ]; then
+  (cd "$ROOT" && dotnet publish src/Mesh.Sidecar.Native -c Release -r linux-x64 -nologo -clp:ErrorsOnly >/dev/null) \
+    || { echo "could not publish the native mesh-sidecar (Native AOT needs clang or gcc, and zlib1g-dev)"; exit 1; }
+fi
+# The GC's smallest gen0 budget (hex, 4 MiB), as the mesh image sets it: see README "Benchmarks".
+export MESH_SIDECAR_GC="DOTNET_GCgen0size=400000"
 # peers.sh builds and starts the upstream (:5001), YARP (:6001), nginx (:6002), haproxy (:6003).
 cp "$HERE"/haproxy.cfg "$HERE"/nginx.conf.in "$W/" 2>/dev/null || true
 "$HERE/peers.sh" start
@@ -55,6 +64,9 @@ listeners:
 upstream: { protocol: $6 }
 routes:
   - { name: all, service: ${9:-upstream}, retries: { attempts: 1 } }
+  # Never matched (the route above takes everything): start-up builds a retry pipeline, which the
+  # native binary must be able to do too.
+  - { name: retry, service: ${9:-upstream}, match: { pathPrefix: /never }, retries: { attempts: 3, retryOn: [503] } }
 $extra
 YAML
 }
@@ -68,15 +80,24 @@ TLS="registry: { addresses: [http://127.0.0.1:15700] }
 tls: { mode: strict, joinToken: $TOKEN }"
 write_sidecar tls-b 15401 15406 15400 5001 http1 "$TLS" http1AndHttp2 upstream
 write_sidecar tls-a 15501 15506 15500 0 http1 "$TLS" http1AndHttp2 bench-tls-b
+# The native binary: one sidecar as mesh-1, and an mTLS pair as mesh-tls.
+write_sidecar aot-one 15601 15606 15600 5001 http1
+write_sidecar aot-tls-b 15801 15806 15800 5001 http1 "$TLS" http1AndHttp2 upstream
+write_sidecar aot-tls-a 15901 15906 15900 0 http1 "$TLS" http1AndHttp2 bench-aot-tls-b
 for i in $(seq 1 50); do curl -sf -o /dev/null http://127.0.0.1:15700/readyz && break; sleep 0.2; done
-for s in one b a tls-b tls-a; do
-  $MESH sidecar --config "$W/mesh/$s.yaml" > "$W/mesh/$s.log" 2>&1 &
+SIDECARS=(one b a tls-b tls-a aot-one aot-tls-b aot-tls-a)
+for s in "${SIDECARS[@]}"; do
+  case $s in
+    aot-*) env "$MESH_SIDECAR_GC" "$NATIVE" --config "$W/mesh/$s.yaml" > "$W/mesh/$s.log" 2>&1 & ;;
+    *) $MESH sidecar --config "$W/mesh/$s.yaml" > "$W/mesh/$s.log" 2>&1 & ;;
+  esac
   PIDS+=($!); eval "PID_${s//-/_}=$!"
 done
 answers() { for i in $(seq 1 100); do curl -sf -o /dev/null -H "Host: upstream" "http://127.0.0.1:$1/" && return 0; sleep 0.2; done; return 1; }
-for p in 15101 15301 15501; do answers $p || { echo "sidecar on :$p not answering"; tail -n 20 "$W"/mesh/*.log; exit 1; }; done
-rss() { awk '/VmRSS/{printf "%.0f MB", $2/1024}' "/proc/$1/status"; }
-echo "# sidecar RSS idle: one $(rss "$PID_one"), a $(rss "$PID_a"), b $(rss "$PID_b"), tls-a $(rss "$PID_tls_a"), tls-b $(rss "$PID_tls_b")"
+for p in 15101 15301 15501 15601 15901; do answers $p || { echo "sidecar on :$p not answering"; tail -n 20 "$W"/mesh/*.log; exit 1; }; done
+# Every sidecar's resident set in MB, as "name=MB name=MB ...".
+rss_all() { for s in "${SIDECARS[@]}"; do eval "pid=\$PID_${s//-/_}"; printf '%s=%s ' "$s" "$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$pid/status")"; done; }
+RSS_IDLE=$(rss_all); echo "# sidecar RSS (MB) idle: $RSS_IDLE"
 
 mapfile -t PEER < <("$HERE/peers.sh" pids)
 UP=$(cat "$W/pids/up1.pid")
@@ -87,26 +108,26 @@ if [ $QUICK = 0 ]; then
   TARGETS+=(yarp=http://127.0.0.1:6001/ nginx=http://127.0.0.1:6002/ haproxy=http://127.0.0.1:6003/)
   for l in "${PEER[@]}"; do case $l in yarp=*|nginx=*|haproxy=*) PARGS+=(-P "$l") ;; esac; done
 fi
-TARGETS+=(mesh-1=http://127.0.0.1:15101/ mesh-2=http://127.0.0.1:15301/ mesh-tls=http://127.0.0.1:15501/)
-PARGS+=(-P "mesh-1=$PID_one,$UP" -P "mesh-2=$PID_a,$PID_b,$UP" -P "mesh-tls=$PID_tls_a,$PID_tls_b,$UP")
-RSS_IDLE="$(rss "$PID_one") $(rss "$PID_a") $(rss "$PID_b") $(rss "$PID_tls_a") $(rss "$PID_tls_b")"
+TARGETS+=(mesh-1=http://127.0.0.1:15101/ mesh-2=http://127.0.0.1:15301/ mesh-tls=http://127.0.0.1:15501/
+  aot-1=http://127.0.0.1:15601/ aot-tls=http://127.0.0.1:15901/)
+PARGS+=(-P "mesh-1=$PID_one,$UP" -P "mesh-2=$PID_a,$PID_b,$UP" -P "mesh-tls=$PID_tls_a,$PID_tls_b,$UP"
+  -P "aot-1=$PID_aot_one,$UP" -P "aot-tls=$PID_aot_tls_a,$PID_aot_tls_b,$UP")
 set +e
 "$HERE/wrk-compare.sh" "${ARGS[@]}" "${PARGS[@]}" "${TARGETS[@]}" | tee "$W/compare.txt"
 rc=${PIPESTATUS[0]}
 set -e
-echo "# sidecar RSS after load: one $(rss "$PID_one"), a $(rss "$PID_a"), b $(rss "$PID_b"), tls-a $(rss "$PID_tls_a"), tls-b $(rss "$PID_tls_b")"
-RSS_LOADED="$(rss "$PID_one") $(rss "$PID_a") $(rss "$PID_b") $(rss "$PID_tls_a") $(rss "$PID_tls_b")"
+RSS_LOADED=$(rss_all); echo "# sidecar RSS (MB) after wrk at c=$CONNS: $RSS_LOADED"
 
 # Latency at a fixed 1,000 rps (the "+p99 at 1k rps" figure): direct first, as the baseline.
 FIXED=(direct=http://127.0.0.1:5001/)
 [ $QUICK = 0 ] && FIXED+=(haproxy=http://127.0.0.1:6003/ nginx=http://127.0.0.1:6002/)
-FIXED+=(mesh-1=http://127.0.0.1:15101/ mesh-2=http://127.0.0.1:15301/ mesh-tls=http://127.0.0.1:15501/)
+FIXED+=(mesh-1=http://127.0.0.1:15101/ mesh-2=http://127.0.0.1:15301/ mesh-tls=http://127.0.0.1:15501/
+  aot-1=http://127.0.0.1:15601/ aot-tls=http://127.0.0.1:15901/)
 set +e
 "$HERE/fixed-rate.sh" -n "$ROUNDS" -d "$([ $QUICK = 1 ] && echo 2 || echo "$DUR")" -r 1000 -c 8 -H upstream "${FIXED[@]}" | tee "$W/fixed.txt"
 [ "${PIPESTATUS[0]}" = 0 ] || rc=2
 set -e
-echo "# sidecar RSS after the fixed-rate runs: one $(rss "$PID_one"), a $(rss "$PID_a"), b $(rss "$PID_b"), tls-a $(rss "$PID_tls_a"), tls-b $(rss "$PID_tls_b")"
-RSS_FIXED="$(rss "$PID_one") $(rss "$PID_a") $(rss "$PID_b") $(rss "$PID_tls_a") $(rss "$PID_tls_b")"
+RSS_FIXED=$(rss_all); echo "# sidecar RSS (MB) after the 1k rps runs: $RSS_FIXED"
 FIXED_JSON=$(sed -n 's/^FIXEDRATE //p' "$W/fixed.txt")
 [ -z "$JSON" ] && [ $QUICK = 0 ] && JSON="$ROOT/tests/bench/results/proxy-$(date -u +%Y-%m-%d).json"
 if [ -n "$JSON" ]; then
@@ -118,11 +139,14 @@ if [ -n "$JSON" ]; then
       next
     }
     table && NF < 10 { table = 0 }
+    function obj(pairs,   n, a, i, kv, out) { # "one=74 a=75 " -> {"one": 74, "a": 75}
+      n = split(pairs, a, " "); out = ""
+      for (i = 1; i <= n; i++) { split(a[i], kv, "="); out = out (i > 1 ? ", " : "") sprintf("\"%s\": %s", kv[1], kv[2]) }
+      return "{" out "}"
+    }
     END {
-      split(idle, i, " "); split(loaded, l, " "); split(fixedrss, f, " ")
       printf "{\n  \"date\": \"%s\",\n  \"rounds\": %s, \"seconds\": %s, \"connections\": %s,\n", date, rounds, dur, conns
-      printf "  \"sidecarRssMbOrder\": [\"one\", \"a\", \"b\", \"tls-a\", \"tls-b\"],\n"
-      printf "  \"sidecarRssMb\": {\"idle\": [%s, %s, %s, %s, %s], \"loaded\": [%s, %s, %s, %s, %s], \"afterFixedRate\": [%s, %s, %s, %s, %s]},\n", i[1], i[3], i[5], i[7], i[9], l[1], l[3], l[5], l[7], l[9], f[1], f[3], f[5], f[7], f[9]
+      printf "  \"sidecarRssMb\": {\"idle\": %s, \"loaded\": %s, \"afterFixedRate\": %s},\n", obj(idle), obj(loaded), obj(fixedrss)
       printf "  \"fixedRate\": %s,\n", fixed
       printf "  \"targets\": [\n%s\n  ]\n}\n", rows
     }' "$W/compare.txt" > "$JSON"
