@@ -21,6 +21,7 @@ public sealed class MeshSidecar : IAsyncDisposable
     private readonly RateLimiting.MeshShare _share = new();
     private RateLimiting.RegistryMeshShare? _registryShare;
     private PolicyWatcher? _policies;
+    private int _disposed;
 
     public MeshSidecar(SidecarConfig config, ILoggerFactory? loggerFactory = null, SidecarHostOptions? options = null)
     {
@@ -140,8 +141,23 @@ public sealed class MeshSidecar : IAsyncDisposable
         await sidecar.StopAsync(CancellationToken.None).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Stops as a crashed sidecar would (for fault drills such as <c>mesh demo --chaos</c>): the
+    /// registry session is abandoned, not closed, and the instance is not deregistered, so it stays
+    /// listed until the session expires; the listeners close at once, without draining, so callers
+    /// see refused connections meanwhile. Disposing afterwards does nothing more.
+    /// </summary>
+    public async Task CrashAsync()
+    {
+        if (_registrar is not null)
+            await _registrar.AbandonAsync().ConfigureAwait(false);
+        await DisposeAsync().ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         await _host.DisposeAsync().ConfigureAwait(false);
         if (_registryShare is not null)
             await _registryShare.DisposeAsync().ConfigureAwait(false);

@@ -3,6 +3,7 @@ using Mesh.Cli.Inject;
 
 namespace Mesh.Cli.Commands;
 
+/// <summary><c>mesh inject -f FILE|-</c>: the manifest with the sidecar added, to standard output or <c>-o FILE</c>; nothing on error.</summary>
 internal static class InjectCommand
 {
     public static Command Create()
@@ -29,7 +30,10 @@ internal static class InjectCommand
             }
             catch (ManifestException ex)
             {
-                error.WriteLine($"mesh inject: refused, nothing written:{Environment.NewLine}{ex.Message}");
+                // One problem, one line (file:line: what); several, one line each under a count.
+                error.WriteLine(ex.Problems.Count == 1
+                    ? $"mesh inject: {ex.Problems[0]} (nothing written)"
+                    : $"mesh inject: {ex.Problems.Count} problems, nothing written:{Environment.NewLine}  {string.Join(Environment.NewLine + "  ", ex.Problems)}");
                 return 1;
             }
             catch (IOException ex)

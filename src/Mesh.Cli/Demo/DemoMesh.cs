@@ -13,8 +13,9 @@ namespace Mesh.Cli.Demo;
 /// <summary>
 /// The whole demo mesh in this process, on free loopback ports: a 3-node registry in a temporary
 /// data directory, the Shop services (frontend, catalog v1 ×2, catalog v2, inventory) each with
-/// its sidecar registered in the registry, and the Shop routes applied. Disposing it stops
-/// everything and deletes the data directory, so nothing is left behind.
+/// its sidecar registered in the registry, an <c>intruder</c> (a mesh service that catalog's
+/// policy does not allow, so its calls are denied), and the Shop routes and policy applied.
+/// Disposing it stops everything and deletes the data directory, so nothing is left behind.
 /// </summary>
 internal sealed class DemoMesh : IAsyncDisposable
 {
@@ -38,9 +39,15 @@ internal sealed class DemoMesh : IAsyncDisposable
         ["catalog v1"] = new("catalog v1"),
         ["catalog v2"] = new("catalog v2"),
         ["inventory"] = new("inventory"),
+        [IntruderService] = new(IntruderService),
     };
 
+    /// <summary>A service of namespace shop that catalog's policy does not name: every call it makes to catalog is denied (403).</summary>
+    public const string IntruderService = "intruder";
+
     public ShopInstance Frontend => _instances.First(i => i.Service == "frontend");
+
+    public ShopInstance Intruder => _instances.First(i => i.Service == IntruderService);
 
     public async Task StartAsync(Action<string> progress, CancellationToken cancellationToken)
     {
@@ -53,8 +60,8 @@ internal sealed class DemoMesh : IAsyncDisposable
             await ApplyPoliciesAsync(client, cancellationToken);
         }
 
-        progress("services: starting frontend, catalog v1 (x2), catalog v2, inventory, each with a sidecar");
-        foreach (var (service, version) in new[] { ("inventory", "v1"), ("catalog", "v1"), ("catalog", "v1"), ("catalog", "v2"), ("frontend", "v1") })
+        progress($"services: starting frontend, catalog v1 (x2), catalog v2, inventory and {IntruderService}, each with a sidecar");
+        foreach (var (service, version) in new[] { ("inventory", "v1"), ("catalog", "v1"), ("catalog", "v1"), ("catalog", "v2"), ("frontend", "v1"), (IntruderService, "v1") })
             _instances.Add(await StartInstanceAsync(service, version, cancellationToken));
 
         using var ready = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -136,9 +143,16 @@ internal sealed class DemoMesh : IAsyncDisposable
     }
 
     /// <summary>Chaos: kills the registry leader (as kill -9 would: no goodbye). Returns its id.</summary>
-    public async Task<int?> KillRegistryLeaderAsync()
+    public async Task<int?> KillRegistryLeaderAsync(CancellationToken cancellationToken)
     {
+        // Between elections there is no leader for a moment: wait for one rather than skip the kill.
         var leader = _registry.FirstOrDefault(n => n is { IsLeader: true });
+        for (var waited = 0; leader is null && waited < 50; waited++)
+        {
+            await Task.Delay(100, cancellationToken);
+            leader = _registry.FirstOrDefault(n => n is { IsLeader: true });
+        }
+
         if (leader is null)
             return null;
         _registry[leader.Id - 1] = null;
@@ -146,15 +160,52 @@ internal sealed class DemoMesh : IAsyncDisposable
         return leader.Id;
     }
 
-    /// <summary>Chaos: a catalog v1 instance crashes (app and sidecar gone, never deregistered).</summary>
+    /// <summary>
+    /// Chaos: a catalog v1 instance crashes. Its app stops at once and its sidecar dies without a
+    /// goodbye: listeners closed, registry session abandoned, instance not deregistered, so the
+    /// instance stays listed until its session expires and callers get refused connections
+    /// meanwhile (their retries and outlier ejection route around it).
+    /// </summary>
     public async Task<ShopInstance?> KillCatalogInstanceAsync()
     {
         var victim = _instances.LastOrDefault(i => i.Service == "catalog" && i.Version == "v1" && !i.Killed);
         if (victim is null)
             return null;
         victim.Killed = true;
-        await victim.App.StopAsync(new CancellationToken(canceled: true)); // no graceful shutdown: a crash
+        await Task.WhenAll(
+            victim.App.StopAsync(new CancellationToken(canceled: true)), // no graceful shutdown: a crash
+            victim.Sidecar.CrashAsync());
         return victim;
+    }
+
+    /// <summary>Waits until the registry no longer lists <paramref name="instance"/> (its session expired); false if it is still there at the deadline.</summary>
+    public async Task<bool> WaitUntilUnlistedAsync(ShopInstance instance, TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        using var client = new RegistryClient(RegistryAddresses);
+        var path = ServicePaths.Instance(instance.Service, $"{instance.Service}-{instance.Version}-{instance.Number}");
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(deadline);
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    if (!await client.ExistsAsync(path, timeout.Token))
+                        return true;
+                }
+                catch (Exception e) when (e is RegistryException or HttpRequestException)
+                {
+                    // No leader for a moment: ask again.
+                }
+
+                await Task.Delay(250, timeout.Token);
+            }
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
     }
 
     public async ValueTask DisposeAsync()

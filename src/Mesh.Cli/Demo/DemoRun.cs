@@ -25,12 +25,13 @@ internal sealed class DemoRun(DemoOptions options, IAnsiConsole console, TextWri
 
         PrintWhereThingsAre(mesh);
         var driver = new TrafficDriver(mesh.Frontend.AppUrl, options.Rate);
-        var view = new DemoView(mesh, driver, console, options.Plain);
+        var intruder = new TrafficDriver(mesh.Intruder.AppUrl, IntruderRate);
+        var view = new DemoView(mesh, driver, console, options.Plain ? output : null);
 
         using var run = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (options.Duration is { } duration)
             run.CancelAfter(duration);
-        var traffic = driver.RunAsync(run.Token);
+        var traffic = Task.WhenAll(driver.RunAsync(run.Token), intruder.RunAsync(run.Token));
         var chaos = options.Chaos ? ChaosAsync(mesh, view, options.Duration ?? TimeSpan.FromSeconds(30), run.Token) : Task.CompletedTask;
         var started = clock.Elapsed;
         await view.RunAsync(started, () => clock.Elapsed - started, run.Token);
@@ -41,6 +42,9 @@ internal sealed class DemoRun(DemoOptions options, IAnsiConsole console, TextWri
         return cancellationToken.IsCancellationRequested && options.Duration is null ? 0 : summary.Passed ? 0 : 1;
     }
 
+    /// <summary>Requests per second the intruder sends to catalog: enough to see the denials, too few to matter.</summary>
+    private const int IntruderRate = 2;
+
     private void PrintWhereThingsAre(DemoMesh mesh)
     {
         output.WriteLine($"registry: {mesh.RegistryAddresses}   (try: mesh ctl -r {mesh.RegistryAddresses.Split(',')[0]} endpoints catalog)");
@@ -50,20 +54,31 @@ internal sealed class DemoRun(DemoOptions options, IAnsiConsole console, TextWri
             output.WriteLine($"{instance.Name,-16} app {instance.AppUrl}  sidecar admin {admin}config_dump  {admin}metrics");
         }
 
-        output.WriteLine($"traffic: {options.Rate} req/s to {mesh.Frontend.AppUrl}{(options.Duration is { } d ? $" for {d.TotalSeconds:0} s" : " until Ctrl+C")}{(options.Chaos ? ", with chaos" : "")}");
+        output.WriteLine($"traffic: {options.Rate} req/s to {mesh.Frontend.AppUrl}{(options.Duration is { } d ? $" for {d.TotalSeconds:0} s" : " until Ctrl+C")}{(options.Chaos ? ", with chaos" : "")}; "
+            + $"{DemoMesh.IntruderService} calls catalog {IntruderRate} req/s, which catalog's policy denies");
     }
 
-    /// <summary>A third of the way in the registry leader dies; two thirds in, a catalog v1 instance crashes.</summary>
+    /// <summary>
+    /// A third of the way in the registry leader dies; two thirds in, a catalog v1 instance crashes
+    /// (app and sidecar, never deregistered) and the registry drops it when its session expires.
+    /// Each step prints an event line.
+    /// </summary>
     private static async Task ChaosAsync(DemoMesh mesh, DemoView view, TimeSpan length, CancellationToken cancellationToken)
     {
         try
         {
             await Task.Delay(length / 3, cancellationToken);
-            var killed = await mesh.KillRegistryLeaderAsync();
-            view.Event($"chaos: killed registry leader (node {killed}); traffic keeps flowing, a new leader takes over");
+            var killed = await mesh.KillRegistryLeaderAsync(cancellationToken);
+            view.Event(killed is { } id
+                ? $"chaos: killed registry leader (node {id}); traffic keeps flowing, a new leader takes over"
+                : "chaos: no registry leader to kill (no leader for 5 s)");
             await Task.Delay(length / 3, cancellationToken);
-            var victim = await mesh.KillCatalogInstanceAsync();
-            view.Event($"chaos: {victim?.Name} crashed; retries and outlier ejection route around it");
+            if (await mesh.KillCatalogInstanceAsync() is not { } victim)
+                return;
+            view.Event($"chaos: crashed {victim.Name} (app and sidecar, not deregistered); retries and outlier ejection route around it");
+            view.Event(await mesh.WaitUntilUnlistedAsync(victim, TimeSpan.FromSeconds(20), cancellationToken)
+                ? $"chaos: {victim.Name} left the registry when its session expired"
+                : $"chaos: {victim.Name} is still listed in the registry 20 s after its crash");
         }
         catch (OperationCanceledException)
         {

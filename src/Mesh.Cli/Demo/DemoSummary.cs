@@ -18,10 +18,16 @@ internal sealed record DemoSummary(IReadOnlyList<(string Hop, long Total, long O
             }).ToList();
         var (v1, v2) = view.Split();
         var problems = new List<string>();
-        foreach (var hop in hops.Where(h => h.Ok == 0))
+        foreach (var hop in hops.Where(h => h.Ok == 0 && h.Name != DemoMesh.IntruderService))
             problems.Add($"no successful request reached {hop.Name}");
-        // Every hop between sidecars must have been mutual TLS 1.3 (the frontend's callers are outside the mesh).
-        foreach (var instance in mesh.Instances.Where(i => i.Service != "frontend" && !i.Killed))
+        // The intruder's calls are denied by design; one let through, or none denied, means authorization is off.
+        var intruder = mesh.Stats[DemoMesh.IntruderService];
+        if (intruder.Ok > 0)
+            problems.Add($"catalog's policy let {intruder.Ok} request(s) of {DemoMesh.IntruderService} through");
+        if (intruder.Denied == 0)
+            problems.Add($"no request of {DemoMesh.IntruderService} was denied by catalog's policy");
+        // Every hop between sidecars must have been mutual TLS 1.3 (the callers of frontend and intruder are outside the mesh).
+        foreach (var instance in mesh.Instances.Where(i => i.Service is not ("frontend" or DemoMesh.IntruderService) && !i.Killed))
         {
             var security = instance.Sidecar.Host.Security;
             if (security is null || security.InboundTls13Requests == 0)
@@ -50,7 +56,7 @@ internal sealed record DemoSummary(IReadOnlyList<(string Hop, long Total, long O
         foreach (var (error, count) in Errors.OrderByDescending(e => e.Value).Take(5))
             output.WriteLine($"  frontend error x{count}: {error.ReplaceLineEndings(" ")}");
         output.WriteLine(Passed
-            ? "  result: OK — traffic flowed through every hop, sidecar to sidecar over mTLS (TLS 1.3)"
+            ? $"  result: OK — traffic flowed through every hop, sidecar to sidecar over mTLS (TLS 1.3); catalog denied {DemoMesh.IntruderService}"
             : "  result: FAILED — " + string.Join("; ", Problems));
     }
 }

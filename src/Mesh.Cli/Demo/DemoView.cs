@@ -7,9 +7,10 @@ namespace Mesh.Cli.Demo;
 /// <summary>
 /// The demo's live view: every second, each hop's requests per second, success rate and
 /// p50/p99, the observed catalog split, and rate-limited and denied counts. A live table on a
-/// terminal; one plain line per update when output is redirected (CI, logs).
+/// terminal; one plain line per update when output is redirected (CI, logs), written to
+/// <c>plainOutput</c> as is (never wrapped to a console width, so each stays one line).
 /// </summary>
-internal sealed class DemoView(DemoMesh mesh, TrafficDriver driver, IAnsiConsole console, bool plain)
+internal sealed class DemoView(DemoMesh mesh, TrafficDriver driver, IAnsiConsole console, TextWriter? plainOutput)
 {
     private readonly List<string> _events = [];
 
@@ -22,20 +23,19 @@ internal sealed class DemoView(DemoMesh mesh, TrafficDriver driver, IAnsiConsole
                 _events.RemoveAt(0);
         }
 
-        if (plain)
-            console.WriteLine($"event: {text}");
+        plainOutput?.WriteLine($"event: {text}");
     }
 
     public async Task RunAsync(TimeSpan elapsedBefore, Func<TimeSpan> elapsed, CancellationToken cancellationToken)
     {
-        var tick = TimeSpan.FromSeconds(plain ? 5 : 1);
-        if (plain)
+        var tick = TimeSpan.FromSeconds(plainOutput is null ? 1 : 5);
+        if (plainOutput is not null)
         {
             while (!cancellationToken.IsCancellationRequested)
             {
                 if (!await DelayAsync(tick, cancellationToken))
                     break;
-                console.WriteLine(PlainLine(elapsed(), tick));
+                plainOutput.WriteLine(PlainLine(elapsed(), tick));
             }
 
             return;
@@ -67,7 +67,7 @@ internal sealed class DemoView(DemoMesh mesh, TrafficDriver driver, IAnsiConsole
 
     private IRenderable Render(TimeSpan elapsed, TimeSpan window)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]Mesh demo[/] — {elapsed:mm\\:ss} — traffic → frontend → catalog (v1 90% / v2 10%) → inventory");
+        var table = new Table().Border(TableBorder.Rounded).Title($"[bold]Mesh demo[/] — {elapsed:mm\\:ss} — traffic → frontend → catalog (v1 90% / v2 10%) → inventory; {DemoMesh.IntruderService} → catalog (denied)");
         table.AddColumns("hop", "rps", "success", "p50 ms", "p99 ms", "requests", "rate-limited", "denied");
         foreach (var stats in Hops())
         {

@@ -24,7 +24,8 @@ internal sealed class WorkloadInjection
         var kind = ManifestInjector.Kind(root);
         _name = ManifestInjector.Scalar(root, "metadata", "name") ?? "";
         _namespace = ManifestInjector.Scalar(root, "metadata", "namespace") ?? "default";
-        var where = $"{sourceName}:{document.Start.Line}: {kind} '{_name}'";
+        // The line of the workload's first key, not of the "---" before it.
+        var where = $"{sourceName}:{root?.Start.Line ?? document.Start.Line}: {kind} '{_name}'";
 
         if (_name.Length == 0)
             problems.Add($"{where}: metadata.name is missing");
@@ -124,7 +125,7 @@ internal sealed class WorkloadInjection
             Env("MESH_POD_NAME", FieldRef("metadata.name")),
             Env("MESH_POD_NAMESPACE", FieldRef("metadata.namespace")),
             Env("MESH_POD_IP", FieldRef("status.podIP")),
-            Map(("name", Str("MESH_JOIN_TOKEN")), ("valueFrom", Map(("secretKeyRef", Map(("name", Str(_options.JoinTokenSecret)), ("key", Str("token"))))))))),
+            Map(("name", Str(Mesh.Sidecar.Configuration.TlsConfig.JoinTokenVariable)), ("valueFrom", Map(("secretKeyRef", Map(("name", Str(_options.JoinTokenSecret)), ("key", Str(_options.JoinTokenSecretKey))))))))),
         ("ports", new YamlSequenceNode(
             ContainerPort("mesh-outbound", _options.OutboundPort),
             ContainerPort("mesh-inbound", _options.InboundPort),
@@ -141,7 +142,11 @@ internal sealed class WorkloadInjection
             Map(("name", Str("mesh-config")), ("mountPath", Str("/etc/mesh")), ("readOnly", Str("true"))),
             Map(("name", Str("mesh-certs")), ("mountPath", Str("/var/run/mesh"))))));
 
-    /// <summary>The sidecar's bootstrap configuration, in a ConfigMap next to the workload.</summary>
+    /// <summary>
+    /// The sidecar's bootstrap configuration, in a ConfigMap next to the workload: the service in
+    /// the workload's namespace (its SPIFFE id's), strict mTLS with the join token the sidecar
+    /// container gets from the join-token Secret as <c>$MESH_JOIN_TOKEN</c>.
+    /// </summary>
     public YamlMappingNode BuildConfigMap()
     {
         var config = string.Join('\n',
@@ -158,6 +163,8 @@ internal sealed class WorkloadInjection
             $"  outbound: 127.0.0.1:{_options.OutboundPort}",
             $"  inbound: 0.0.0.0:{_options.InboundPort}",
             $"  admin: 0.0.0.0:{_options.AdminPort}",
+            "tls:",
+            $"  mode: strict   # join token: ${Mesh.Sidecar.Configuration.TlsConfig.JoinTokenVariable}, from Secret {_options.JoinTokenSecret}",
             "");
         return Map(
             ("apiVersion", Str("v1")),

@@ -140,9 +140,10 @@ public sealed class RegistrySession : IAsyncDisposable
 
     /// <summary>
     /// Stops keeping the session alive without closing it, as a crashed process would: the
-    /// registry expires it after its TTL. For tests of what others see when a holder dies.
+    /// registry expires it after its TTL, deleting its ephemeral nodes then. For fault drills
+    /// (tests, <c>mesh demo --chaos</c>) of what others see when a holder dies.
     /// </summary>
-    internal async Task AbandonAsync()
+    public async Task AbandonAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_loop is not null)

@@ -204,6 +204,17 @@ internal sealed class OutboundHandler(
         {
             return Outcome.FromResult(AttemptResult.Retry);
         }
+        // The upstream broke the exchange before its response head (reset, crash): this sidecar would
+        // answer 502 for it, so a route that retries 502 retries it, as Envoy's 5xx covers resets.
+        // Only idempotent requests without a body have attempts left, and nothing went back yet.
+        if (error == ForwarderError.Request
+            && route.RetriesOn(StatusCodes.Status502BadGateway)
+            && outbound.HasAttemptsLeft
+            && !context.Response.HasStarted
+            && TryRetry(outbound))
+        {
+            return Outcome.FromResult(AttemptResult.Retry);
+        }
         MeshErrors.MarkUpstreamUnavailable(context);
         return Outcome.FromResult(AttemptResult.Done);
     }

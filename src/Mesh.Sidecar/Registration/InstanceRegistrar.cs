@@ -17,6 +17,7 @@ public sealed partial class InstanceRegistrar(
     private RegistrySession? _session;
     private ServiceRegistration? _registration;
     private Task _run = Task.CompletedTask;
+    private bool _abandoned;
 
     public ServiceInstance Instance { get; } = new()
     {
@@ -101,6 +102,8 @@ public sealed partial class InstanceRegistrar(
     /// <summary>Removes the instance from the registry (drain starts here) and closes the session.</summary>
     public async Task DeregisterAsync(CancellationToken cancellationToken)
     {
+        if (_abandoned)
+            return;
         await _stop.CancelAsync().ConfigureAwait(false);
         await _run.ConfigureAwait(false);
         setRegistered(false);
@@ -109,8 +112,26 @@ public sealed partial class InstanceRegistrar(
         _registration = null;
     }
 
+    /// <summary>
+    /// Stops without a goodbye, as a crashed sidecar would: the session is no longer kept alive
+    /// but not closed, and the instance is not deleted, so the registry removes it when the
+    /// session expires (after <c>registry.sessionTtl</c>).
+    /// </summary>
+    public async Task AbandonAsync()
+    {
+        if (_abandoned)
+            return;
+        _abandoned = true;
+        await _stop.CancelAsync().ConfigureAwait(false);
+        await _run.ConfigureAwait(false);
+        if (_session is not null)
+            await _session.AbandonAsync().ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_abandoned)
+            return;
         await DeregisterAsync(CancellationToken.None).ConfigureAwait(false);
         if (_session is not null)
             await _session.DisposeAsync().ConfigureAwait(false);

@@ -11,8 +11,9 @@ public sealed class DeployManifestTests
 {
     private static readonly string K8sDir = Path.Combine(RepoRoot.Path, "deploy", "k8s");
 
-    public static TheoryData<string> ManifestFiles() =>
-        [.. Directory.GetFiles(K8sDir, "*.yaml").Select(f => Path.GetFileName(f)).Order()];
+    private static readonly string[] ManifestFileNames = [.. Directory.GetFiles(K8sDir, "*.yaml").Select(f => Path.GetFileName(f)).Order(StringComparer.Ordinal)];
+
+    public static TheoryData<string> ManifestFiles() => [.. ManifestFileNames];
 
     [Theory]
     [MemberData(nameof(ManifestFiles))]
@@ -69,6 +70,106 @@ public sealed class DeployManifestTests
         Assert.Equal("2", Scalar(Child(budget, "spec"), "minAvailable"));
     }
 
+    [Fact]
+    public void EverySecretKeyAPodReads_IsInSecretsYaml()
+    {
+        var secrets = Load("secrets.yaml").Where(d => Scalar(d, "kind") == "Secret")
+            .SelectMany(d => new[] { Child(d, "stringData"), Child(d, "data") }.OfType<YamlMappingNode>()
+                .SelectMany(m => m.Children.Keys.Select(k => $"{Namespace(d)}/{Scalar(d, "metadata", "name")}:{((YamlScalarNode)k).Value}")))
+            .ToHashSet(StringComparer.Ordinal);
+        var references = new List<(string Where, string Key)>();
+        foreach (var file in ManifestFileNames)
+        {
+            foreach (var document in Load(file).Where(d => Scalar(d, "kind") is "Deployment" or "StatefulSet" or "DaemonSet"))
+            {
+                var ns = Namespace(document);
+                var pod = Child(Child(document, "spec"), "template");
+                var where = $"{file}: {Scalar(document, "kind")} {Scalar(document, "metadata", "name")}";
+                foreach (var container in Sequence(pod, "spec", "containers").Concat(Sequence(pod, "spec", "initContainers")))
+                {
+                    foreach (var env in Sequence(container, "env"))
+                    {
+                        if (Child(Child(env, "valueFrom"), "secretKeyRef") is YamlMappingNode reference)
+                            references.Add((where, $"{ns}/{Scalar(reference, "name")}:{Scalar(reference, "key")}"));
+                    }
+                }
+
+                foreach (var volume in Sequence(pod, "spec", "volumes"))
+                {
+                    if (Child(volume, "secret") is not YamlMappingNode secret)
+                        continue;
+                    var items = Sequence(secret, "items").ToList();
+                    Assert.True(items.Count > 0, $"{where}: secret volume {Scalar(volume, "name")} should list its items");
+                    references.AddRange(items.Select(i => (where, $"{ns}/{Scalar(secret, "secretName")}:{Scalar(i, "key")}")));
+                }
+            }
+        }
+
+        Assert.NotEmpty(references);
+        foreach (var (where, key) in references)
+            Assert.True(secrets.Contains(key), $"{where} reads secret key {key}, which secrets.yaml does not have");
+    }
+
+    [Fact]
+    public void Registry_ArgsAreOnesMeshRegistryAccepts_AndItsTokenFilesAreMountedFromTheSecret()
+    {
+        var statefulSet = Load("registry.yaml").Single(d => Scalar(d, "kind") == "StatefulSet");
+        var pod = Child(Child(statefulSet, "spec"), "template");
+        var container = Sequence(pod, "spec", "containers").Single();
+        var script = ((YamlScalarNode)Sequence(container, "args").Single()).Value!;
+        Assert.StartsWith("exec mesh registry ", script);
+
+        // The shell computes the node id from the pod ordinal; any id will do for parsing.
+        var args = script["exec mesh ".Length..].Replace("$(( ${HOSTNAME##*-} + 1 ))", "1", StringComparison.Ordinal)
+            .Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+        var parsed = MeshCommandLine.Build().Parse(args);
+        Assert.True(parsed.Errors.Count == 0, string.Join("; ", parsed.Errors.Select(e => e.Message)));
+        Assert.Equal("registry", parsed.CommandResult.Command.Name);
+
+        // Each token file is an item of a secret volume mounted where the flag points.
+        var mounts = Sequence(container, "volumeMounts").ToDictionary(m => Scalar(m, "name")!, m => Scalar(m, "mountPath")!);
+        var files = Sequence(pod, "spec", "volumes").Where(v => Child(v, "secret") is YamlMappingNode)
+            .SelectMany(v => Sequence(Child(v, "secret"), "items").Select(i => $"{mounts[Scalar(v, "name")!]}/{Scalar(i, "path")}"))
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var flag in new[] { "--join-tokens-file", "--api-tokens-file" })
+        {
+            var at = Array.IndexOf(args, flag);
+            Assert.True(at >= 0, $"registry.yaml does not pass {flag}");
+            Assert.Contains(args[at + 1], files);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ManifestFiles))]
+    public void EveryServiceTargetPort_IsAContainerPortOfThePodsItSelects(string file)
+    {
+        // Each file holds its Services and the workloads they select.
+        var workloads = Load(file).Where(d => Scalar(d, "kind") is "Deployment" or "StatefulSet" or "DaemonSet").ToList();
+        foreach (var service in Load(file).Where(d => Scalar(d, "kind") == "Service"))
+        {
+            var name = $"{file}: Service {Scalar(service, "metadata", "name")}";
+            var selector = (YamlMappingNode)Child(Child(service, "spec"), "selector")!;
+            var pods = workloads
+                .Where(w => Namespace(w) == Namespace(service))
+                .Select(w => Child(Child(w, "spec"), "template")!)
+                .Where(p => selector.Children.All(l => Scalar(Child(p, "metadata"), "labels", ((YamlScalarNode)l.Key).Value!) == ((YamlScalarNode)l.Value).Value))
+                .ToList();
+            Assert.True(pods.Count > 0, $"{name} selects no pod");
+            foreach (var port in Sequence(service, "spec", "ports"))
+            {
+                var target = Scalar(port, "targetPort") ?? Scalar(port, "port")!;
+                foreach (var pod in pods)
+                {
+                    var containerPorts = Sequence(pod, "spec", "containers").SelectMany(c => Sequence(c, "ports"))
+                        .SelectMany(p => new[] { Scalar(p, "containerPort"), Scalar(p, "name") }).OfType<string>();
+                    Assert.True(containerPorts.Contains(target), $"{name}: targetPort {target} is no container port of its pods");
+                }
+            }
+        }
+    }
+
+    private static string Namespace(YamlNode document) => Scalar(document, "metadata", "namespace") ?? "default";
+
     private static List<YamlMappingNode> Load(string file)
     {
         var stream = new YamlStream();
@@ -92,4 +193,6 @@ public sealed class DeployManifestTests
         node is YamlMappingNode map && map.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
 
     private static string? Scalar(YamlNode? node, string key) => (Child(node, key) as YamlScalarNode)?.Value;
+
+    private static string? Scalar(YamlNode? node, string key, string child) => Scalar(Child(node, key), child);
 }

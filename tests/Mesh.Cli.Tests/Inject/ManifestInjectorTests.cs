@@ -58,6 +58,28 @@ public sealed class ManifestInjectorTests
             Assert.Equal(15006, config.Listeners.Inbound.Port);
             Assert.Equal(15000, config.Listeners.Admin.Port);
             Assert.NotEmpty(config.Registry.Addresses);
+            // mTLS in the workload's namespace, the join token from the Secret through the environment, never in the ConfigMap.
+            Assert.Equal(Mesh.Sidecar.Configuration.TlsMode.Strict, config.Tls.Mode);
+            Assert.Equal("shop", config.Service.Namespace);
+            Assert.Null(config.Tls.JoinToken);
+            Assert.Null(config.Tls.JoinTokenFile);
+        }
+    }
+
+    [Fact]
+    public void Inject_TheSidecarContainer_GetsTheJoinTokenFromTheSecretAsTheVariableTheSidecarReads()
+    {
+        var options = new InjectOptions();
+        var output = _injector.Inject(File.ReadAllText(SamplePath), SamplePath);
+
+        foreach (var deployment in Documents(output).Where(d => Scalar(d, "kind") == "Deployment"))
+        {
+            var containers = ((YamlSequenceNode)deployment["spec"]["template"]["spec"]["containers"]).Children.Cast<YamlMappingNode>();
+            var sidecar = containers.Single(c => Scalar(c, "name") == "mesh-sidecar");
+            var env = ((YamlSequenceNode)sidecar["env"]).Children.Cast<YamlMappingNode>()
+                .Single(e => Scalar(e, "name") == Mesh.Sidecar.Configuration.TlsConfig.JoinTokenVariable);
+            Assert.Equal(options.JoinTokenSecret, Scalar(env["valueFrom"]["secretKeyRef"], "name"));
+            Assert.Equal(options.JoinTokenSecretKey, Scalar(env["valueFrom"]["secretKeyRef"], "key"));
         }
     }
 

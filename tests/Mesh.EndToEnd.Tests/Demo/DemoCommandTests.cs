@@ -23,10 +23,49 @@ public sealed partial class DemoCommandTests
 
         var frontend = Regex.Match(output, @"(?m)^\s+driver\s+(\d+)\s+(\d+)\s+(\d+)");
         Assert.Equal("0", frontend.Groups[3].Value);
+        // The intruder's calls to catalog are all refused by catalog's policy; the frontend's never.
+        var intruder = SummaryRow(output, "intruder");
+        Assert.True(intruder.Denied > 0, $"no intruder request was denied:\n{output}");
+        Assert.True(intruder.Ok == 0, $"an intruder request got through:\n{output}");
+        Assert.True(SummaryRow(output, "frontend").Denied == 0, $"the frontend was denied:\n{output}");
         var split = SplitLine().Match(output);
         Assert.True(split.Success, output);
         var v2 = double.Parse(split.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(v2, 4.0, 18.0); // 10% asked; ~750 requests put 4..18% well outside chance
+    }
+
+    [Fact]
+    public async Task Demo_WithChaos_KillsTheLeaderAndCrashesACatalogInstance_WhileEveryHopKeepsServing()
+    {
+        // Chaos strikes at a third (leader) and two thirds (catalog) of the run; 27 s leaves a
+        // whole 5 s progress window after the crash.
+        var (exitCode, output) = await RunMeshAsync(TimeSpan.FromSeconds(150), "demo", "--duration", "27s", "--chaos", "--plain");
+
+        Assert.True(exitCode == 0, output);
+        Assert.Contains("result: OK", output);
+        var leaderKill = Regex.Match(output, @"event: chaos: killed registry leader \(node (\d)\)");
+        Assert.True(leaderKill.Success, $"no leader kill:\n{output}");
+        const string crash = "event: chaos: crashed catalog v1 #2 (app and sidecar, not deregistered)";
+        Assert.Contains(crash, output);
+        Assert.Contains("event: chaos: catalog v1 #2 left the registry when its session expired", output);
+
+        // The last progress line comes wholly after the crash: every hop still served, under a new leader.
+        var last = Regex.Matches(output[output.IndexOf(crash, StringComparison.Ordinal)..], @"(?m)^\[\d\d:\d\d\] .*$").LastOrDefault();
+        Assert.True(last is not null, $"no progress line after the crash:\n{output}");
+        foreach (var hop in new[] { "driver", "frontend", "catalog v1", "catalog v2", "inventory" })
+        {
+            var rps = Regex.Match(last.Value, $@"(?:^\[\d\d:\d\d\]|\|) {hop} (\d+) rps");
+            Assert.True(rps.Success && int.Parse(rps.Groups[1].Value) > 0, $"{hop} served nothing after the crash: {last.Value}\n{output}");
+        }
+
+        var leader = Regex.Match(last.Value, @"\| leader (\d)$");
+        Assert.True(leader.Success && leader.Groups[1].Value != leaderKill.Groups[1].Value, $"no new leader: {last.Value}");
+
+        foreach (var hop in new[] { "driver", "frontend" })
+        {
+            var row = SummaryRow(output, hop);
+            Assert.True(row.Ok > 0 && row.Failed == 0 && row.RateLimited == 0 && row.Denied == 0, $"{hop} saw failures:\n{output}");
+        }
     }
 
     [Fact]
@@ -73,6 +112,13 @@ public sealed partial class DemoCommandTests
             using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
             probe.Start(); // throws if anything still listens there
         }
+    }
+
+    private static (long Ok, long Failed, long RateLimited, long Denied) SummaryRow(string output, string hop)
+    {
+        var row = Regex.Match(output, $@"(?m)^\s+{hop}\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s");
+        Assert.True(row.Success, $"no summary row for {hop}:\n{output}");
+        return (long.Parse(row.Groups[2].Value), long.Parse(row.Groups[3].Value), long.Parse(row.Groups[4].Value), long.Parse(row.Groups[5].Value));
     }
 
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -49,6 +49,36 @@ public sealed class RegistryDrivenMeshTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CrashedSidecar_StaysListedUntilItsSessionExpires_WhileCallersAreServedByTheOthers()
+    {
+        var (_, frontend) = await _mesh.AddServiceAsync("frontend");
+        await _mesh.AddServiceAsync("catalog", "v1");
+        var (_, crashing) = await _mesh.AddServiceAsync("catalog", "v2");
+        using var http = MeshFixture.Through(frontend, "catalog");
+        await RetryUntilAsync(http, body => body == "catalog/v2");
+        using var client = _mesh.Client();
+        var path = ServicePaths.Instance("catalog", crashing.Instance!.Id);
+        var inboundPort = crashing.Host.InboundUrl.Port;
+
+        await crashing.CrashAsync();
+
+        // No goodbye: the instance was not deleted (its session lives on for its TTL) ...
+        Assert.True(await client.ExistsAsync(path), "a crash must not deregister");
+        // ... but nothing answers at its address any more, and callers are served by the survivor.
+        using (var probe = new System.Net.Sockets.TcpClient())
+            await Assert.ThrowsAsync<System.Net.Sockets.SocketException>(() => probe.ConnectAsync(System.Net.IPAddress.Loopback, inboundPort));
+        for (var i = 0; i < 50; i++)
+            Assert.Equal("catalog/v1", await http.GetStringAsync("/"));
+
+        // The registry removes it once the abandoned session expires.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await client.ExistsAsync(path, timeout.Token))
+            await Task.Delay(100, timeout.Token);
+        await crashing.DisposeAsync(); // after a crash, disposing does nothing more
+        Assert.Equal("catalog/v1", await http.GetStringAsync("/"));
+    }
+
+    [Fact]
     public async Task RoutePushedToTheRegistry_ChangesTrafficWithinASecond_WithNoFailedRequests()
     {
         var (_, frontend) = await _mesh.AddServiceAsync("frontend");

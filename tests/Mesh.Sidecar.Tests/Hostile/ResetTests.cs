@@ -58,6 +58,37 @@ public sealed class ResetTests
     }
 
     [Fact]
+    public async Task UpstreamResetsBeforeItsResponseHead_OnARouteRetrying502_IsRetried_AndTheClientGetsTheAnswer()
+    {
+        var resets = 0;
+        await using var rig = await HostileRig.StartAsync((context, log) =>
+        {
+            // Every other request dies before its head, as on an upstream that crashes mid-request.
+            if (context.Request.Path == "/flaky" && Interlocked.Increment(ref resets) % 2 == 1)
+            {
+                context.Abort();
+                return Task.CompletedTask;
+            }
+            return context.Response.WriteAsync("ok");
+        }, """
+            defaults:
+              timeout: 5s
+              retries: { attempts: 2, retryOn: [502] }
+              outlierDetection: { consecutiveFailures: 1000 }
+            """);
+        using var client = rig.Client();
+
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await client.GetAsync("/flaky");
+
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("ok", await response.Content.ReadAsStringAsync());
+        }
+        Assert.Equal(10, Volatile.Read(ref resets));
+    }
+
+    [Fact]
     public async Task UpstreamResetsAfterItsResponseHead_TheClientSeesAnAbortedResponse_AndOthersAreStillServed()
     {
         var clientHasFirstPart = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
