@@ -53,6 +53,29 @@ public sealed class DeployManifestTests
     }
 
     [Fact]
+    public void InjectedSidecars_RunTheNativeSidecarOfTheMeshImage_WithArgumentsItAccepts()
+    {
+        var dockerfile = File.ReadAllText(Path.Combine(RepoRoot.Path, "deploy", "docker", "mesh.Dockerfile"));
+        foreach (var (name, pod) in Workloads("shop-injected.yaml"))
+        {
+            var sidecar = Sequence(pod, "spec", "containers").Single(c => Scalar(c, "name") == "mesh-sidecar");
+            var command = Sequence(sidecar, "command").Select(c => ((YamlScalarNode)c).Value!).ToArray();
+            Assert.Equal(["mesh-sidecar"], command);
+            Assert.Contains($"/usr/local/bin/{command[0]}", dockerfile, StringComparison.Ordinal);
+
+            // The native binary's whole command line is the sidecar command's options.
+            var args = Sequence(sidecar, "args").Select(a => ((YamlScalarNode)a).Value!).ToArray();
+            var parsed = Mesh.Sidecar.Hosting.SidecarCommand.Configure(new System.CommandLine.RootCommand()).Parse(args);
+            Assert.True(parsed.Errors.Count == 0, $"{name}: {string.Join("; ", parsed.Errors.Select(e => e.Message))}");
+
+            // An env value must be a YAML string: quoted, since it is all digits.
+            var gen0 = (YamlScalarNode)Child(Sequence(sidecar, "env").Single(e => Scalar(e, "name") == "DOTNET_GCgen0size"), "value")!;
+            Assert.Equal("400000", gen0.Value);
+            Assert.Equal(YamlDotNet.Core.ScalarStyle.DoubleQuoted, gen0.Style);
+        }
+    }
+
+    [Fact]
     public void Registry_IsAThreeNodeStatefulSetWithVolumesBudgetAndHeadlessService()
     {
         var documents = Load("registry.yaml");

@@ -30,7 +30,16 @@ export PEERS_WORK=${PEERS_WORK:-/tmp/mesh-proxy-bench}
 W=$PEERS_WORK; mkdir -p "$W/mesh"
 MESH="dotnet $ROOT/artifacts/bin/Mesh.Cli/release/mesh.dll"
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; "$HERE/peers.sh" stop >/dev/null 2>&1 || true; }
+# Sidecars first (they deregister from the registry as they stop), the registry last.
+stop_all() { # SIGTERM, then wait up to 40 s for each before SIGKILL
+  kill "$@" 2>/dev/null || true
+  for p in "$@"; do timeout 40 tail --pid="$p" -f /dev/null 2>/dev/null || kill -9 "$p" 2>/dev/null || true; done
+}
+cleanup() {
+  [ ${#PIDS[@]} -gt 1 ] && stop_all "${PIDS[@]:1}"
+  [ ${#PIDS[@]} -gt 0 ] && stop_all "${PIDS[0]}"
+  "$HERE/peers.sh" stop >/dev/null 2>&1 || true
+}
 trap cleanup EXIT
 
 [ $BUILD = 1 ] && (cd "$ROOT" && dotnet build Mesh.sln -c Release -nologo -clp:ErrorsOnly >/dev/null)
