@@ -95,7 +95,22 @@ public sealed partial class DemoCommandTests
                 trafficStarted.TrySetResult();
         };
         process.BeginOutputReadLine();
-        await trafficStarted.Task.WaitAsync(TimeSpan.FromSeconds(90));
+        process.ErrorDataReceived += (_, e) =>
+        {
+            lock (output)
+                output.AppendLine(e.Data);
+        };
+        process.BeginErrorReadLine();
+        try
+        {
+            await trafficStarted.Task.WaitAsync(TimeSpan.FromSeconds(90));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            lock (output)
+                Assert.Fail($"the demo sent no traffic within 90 s; it printed:\n{output}");
+        }
         await Task.Delay(2000);
 
         Assert.Equal(0, Kill(process.Id, 15)); // SIGTERM; Ctrl+C (SIGINT) takes the same path, but is ignored in background jobs
