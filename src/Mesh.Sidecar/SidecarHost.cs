@@ -43,6 +43,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
     private OutboundHandler? _outbound;
     private InboundHandler? _inbound;
     private AdminHandler? _admin;
+    private AppHealthProbes? _appProbes;
     private SidecarRateLimits? _rateLimits;
     private SidecarTelemetry? _telemetry;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
@@ -131,7 +132,8 @@ public sealed partial class SidecarHost : IAsyncDisposable
         _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time, _telemetry), new EndpointPicker(random), _catalog, _telemetry, Security,
             intercepted, _httpPassthrough = new HttpPassthrough(forwarder, _ownConnections, _config.Upstream.ConnectTimeout));
         _inbound = new InboundHandler(_state, forwarder, _clients, _telemetry, Security, _rateLimits.Inbound);
-        _admin = new AdminHandler(_config, _state, _catalog, time, TelemetryServices.MetricsEndpoint(app, _config), Security);
+        _admin = new AdminHandler(_config, _state, _catalog, time, TelemetryServices.MetricsEndpoint(app, _config), Security,
+            _appProbes = new AppHealthProbes(_config.AppProbes));
         app.Run(Dispatch);
 
         _catalog.ServicesChanged += Recompile;
@@ -199,6 +201,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
             await _app.DisposeAsync().ConfigureAwait(false);
         _clients?.Dispose();
         _httpPassthrough?.Dispose();
+        _appProbes?.Dispose();
         _rateLimits?.Dispose();
         _stopping.Dispose();
     }

@@ -5,7 +5,9 @@ namespace Mesh.Cli.Inject;
 
 /// <summary>
 /// The injection of one workload document: checks it has what injection needs (reporting each
-/// missing piece with its place), then adds the init container, the sidecar and the annotations.
+/// missing piece with its place), then adds the init container, the sidecar and the annotations,
+/// and points the app containers' own <c>httpGet</c> probes at the sidecar's admin port (see
+/// <see cref="AppProbe"/>).
 /// </summary>
 internal sealed class WorkloadInjection
 {
@@ -15,6 +17,7 @@ internal sealed class WorkloadInjection
     private readonly YamlMappingNode? _podMetadata;
     private readonly string _name;
     private readonly string _namespace;
+    private readonly List<AppProbe> _appProbes = [];
 
     public WorkloadInjection(ManifestDocument document, string sourceName, InjectOptions options, List<string> problems)
     {
@@ -54,7 +57,84 @@ internal sealed class WorkloadInjection
         _podMetadata = GetOrAdd(template!, "metadata");
         var annotations = Child(_podMetadata, "annotations") as YamlMappingNode;
         AlreadyInjected |= ManifestInjector.Scalar(annotations, ManifestInjector.StatusAnnotation) == "injected";
+        if (!AlreadyInjected)
+            FindAppProbes(containers, sourceName, kind, problems);
         IsValid = problems.Count == 0;
+    }
+
+    /// <summary>
+    /// An app container's <c>httpGet</c> probe. With strict mTLS the pod's iptables rules send the
+    /// kubelet's plaintext probe of an app port to the sidecar's inbound listener, which refuses
+    /// it; so, as Istio does, the probe is rewritten to the admin port's <c>/app-health/{Name}</c>
+    /// and the sidecar calls the app's original target itself (its <c>appProbes:</c>).
+    /// </summary>
+    private sealed record AppProbe(string Name, YamlMappingNode HttpGet, int Port, string Path, string Scheme, int TimeoutSeconds);
+
+    private static readonly (string Field, string Kind)[] ProbeFields = [("readinessProbe", "readiness"), ("livenessProbe", "liveness"), ("startupProbe", "startup")];
+
+    /// <summary>Every app container's httpGet probe, with its port resolved; tcpSocket, exec and grpc probes need no rewrite.</summary>
+    private void FindAppProbes(YamlSequenceNode containers, string sourceName, string? kind, List<string> problems)
+    {
+        for (var i = 0; i < containers.Children.Count; i++)
+        {
+            if (containers.Children[i] is not YamlMappingNode container)
+                continue;
+            var containerName = ManifestInjector.Scalar(container, "name") ?? $"container-{i}";
+            foreach (var (field, probeKind) in ProbeFields)
+            {
+                if (Child(container, field) is not YamlMappingNode probe || Child(probe, "httpGet") is not YamlMappingNode httpGet)
+                    continue;
+                // A probe of another host is not redirected by the pod's rules.
+                if (ManifestInjector.Scalar(httpGet, "host") is { Length: > 0 })
+                    continue;
+                var at = $"{sourceName}:{httpGet.Start.Line}: {kind} '{_name}': spec.template.spec.containers[{i}].{field}.httpGet";
+                var portText = ManifestInjector.Scalar(httpGet, "port");
+                int port;
+                if (portText is null)
+                {
+                    problems.Add($"{at}.port is missing");
+                    continue;
+                }
+                if (int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 1 and <= 65535)
+                {
+                }
+                else if (NamedPort(container, portText) is { } named)
+                {
+                    port = named;
+                }
+                else
+                {
+                    problems.Add($"{at}.port: '{portText}' is neither a port number nor the name of one of container '{containerName}''s ports");
+                    continue;
+                }
+                var scheme = (ManifestInjector.Scalar(httpGet, "scheme") ?? "HTTP").ToUpperInvariant();
+                if (scheme is not ("HTTP" or "HTTPS"))
+                {
+                    problems.Add($"{at}.scheme: must be HTTP or HTTPS, not '{scheme}'");
+                    continue;
+                }
+                var path = ManifestInjector.Scalar(httpGet, "path") is { Length: > 0 } given ? given : "/";
+                if (!path.StartsWith('/'))
+                    path = "/" + path;
+                var timeout = int.TryParse(ManifestInjector.Scalar(probe, "timeoutSeconds"), NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds >= 1 ? seconds : 1;
+                _appProbes.Add(new AppProbe($"{containerName}-{probeKind}", httpGet, port, path, scheme.ToLowerInvariant(), timeout));
+            }
+        }
+    }
+
+    /// <summary>The containerPort of the container's port named <paramref name="name"/>.</summary>
+    private static int? NamedPort(YamlMappingNode container, string name)
+    {
+        if (Child(container, "ports") is not YamlSequenceNode ports)
+            return null;
+        foreach (var port in ports.Children)
+        {
+            if (ManifestInjector.Scalar(port, "name") == name
+                && int.TryParse(ManifestInjector.Scalar(port, "containerPort"), NumberStyles.None, CultureInfo.InvariantCulture, out var number)
+                && number is >= 1 and <= 65535)
+                return number;
+        }
+        return null;
     }
 
     public bool AlreadyInjected { get; }
@@ -95,6 +175,14 @@ internal sealed class WorkloadInjection
         _podSpec!.Children[new YamlScalarNode("initContainers")] = initContainers;
         initContainers.Children.Insert(0, InitContainer());
 
+        // The admin listener serves these only, never other app paths (README "Admin listener").
+        foreach (var probe in _appProbes)
+        {
+            probe.HttpGet.Children[new YamlScalarNode("path")] = Str(AppHealthPath(probe.Name));
+            probe.HttpGet.Children[new YamlScalarNode("port")] = Str(Port(_options.AdminPort));
+            probe.HttpGet.Children.Remove(new YamlScalarNode("scheme"));
+        }
+
         ((YamlSequenceNode)Child(_podSpec, "containers")!).Children.Add(SidecarContainer());
 
         var volumes = Child(_podSpec, "volumes") as YamlSequenceNode ?? new YamlSequenceNode();
@@ -102,6 +190,8 @@ internal sealed class WorkloadInjection
         volumes.Children.Add(Map(("name", Str("mesh-config")), ("configMap", Map(("name", Str(ConfigMapName))))));
         volumes.Children.Add(Map(("name", Str("mesh-certs")), ("emptyDir", Map(("medium", Str("Memory"))))));
     }
+
+    internal static string AppHealthPath(string probeName) => Mesh.Sidecar.Configuration.AppProbeConfig.AdminPathPrefix + probeName;
 
     private YamlMappingNode InitContainer() => Map(
         ("name", Str("mesh-init")),
@@ -171,7 +261,7 @@ internal sealed class WorkloadInjection
             $"  admin: 0.0.0.0:{_options.AdminPort}",
             "tls:",
             $"  mode: strict   # join token: ${Mesh.Sidecar.Configuration.TlsConfig.JoinTokenVariable}, from Secret {_options.JoinTokenSecret}",
-            "");
+            AppProbesSection());
         return Map(
             ("apiVersion", Str("v1")),
             ("kind", Str("ConfigMap")),
@@ -179,6 +269,24 @@ internal sealed class WorkloadInjection
                 ("labels", Map(("app.kubernetes.io/managed-by", Str("mesh-inject")))))),
             ("data", Map(("sidecar.yaml", new YamlScalarNode(config) { Style = YamlDotNet.Core.ScalarStyle.Literal }))));
     }
+
+    /// <summary>`appProbes:` with each rewritten probe's original target; empty (just the final newline) when none.</summary>
+    private string AppProbesSection()
+    {
+        if (_appProbes.Count == 0)
+            return "";
+        var lines = new List<string> { $"appProbes:   # the app's own probes; the kubelet asks the admin port's /app-health/<name>" };
+        foreach (var probe in _appProbes)
+            lines.Add($"  {probe.Name}: {{ port: {Port(probe.Port)}, path: {YamlString(probe.Path)}, scheme: {probe.Scheme}, timeout: {Port(probe.TimeoutSeconds)}s }}");
+        lines.Add("");
+        return string.Join('\n', lines);
+    }
+
+    /// <summary>A path as a YAML flow scalar: plain when safe, else double-quoted.</summary>
+    private static string YamlString(string value) =>
+        value.All(c => char.IsAsciiLetterOrDigit(c) || c is '/' or '.' or '_' or '~' or '-' or '%' or '=' or '&' or '?')
+            ? value
+            : "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 
     private YamlMappingNode Probe(string path) => Map(
         ("httpGet", Map(("path", Str(path)), ("port", Str(Port(_options.AdminPort))))),

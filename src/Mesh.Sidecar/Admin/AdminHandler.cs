@@ -1,6 +1,7 @@
 // The admin listener: liveness (/healthz), readiness (/readyz: routes loaded, registered when
 // required, not draining) and /config_dump, the effective routes, clusters and endpoints with
-// weights and health, as JSON; /metrics (Prometheus text) when metrics are on.
+// weights and health, as JSON; /metrics (Prometheus text) when metrics are on; /app-health/{name},
+// the app's own kubelet probes listed in `appProbes:` (AppHealthProbes).
 using System.Text.Json;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
@@ -8,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Admin;
 
-internal sealed class AdminHandler(SidecarConfig config, SidecarState state, EndpointCatalog catalog, TimeProvider timeProvider, RequestDelegate? metrics = null, Security.SidecarSecurity? security = null)
+internal sealed class AdminHandler(SidecarConfig config, SidecarState state, EndpointCatalog catalog, TimeProvider timeProvider, RequestDelegate? metrics = null, Security.SidecarSecurity? security = null, AppHealthProbes? appProbes = null)
 {
     public Task HandleAsync(HttpContext context)
     {
@@ -26,8 +27,10 @@ internal sealed class AdminHandler(SidecarConfig config, SidecarState state, End
                 return WriteConfigDumpAsync(response.Body, context.RequestAborted);
             case "/metrics" when metrics is not null:
                 return metrics(context);
+            case { } path when appProbes is not null && path.StartsWith(AppHealthProbes.PathPrefix, StringComparison.Ordinal):
+                return appProbes.HandleAsync(context, path[AppHealthProbes.PathPrefix.Length..]);
             default:
-                return Text(response, StatusCodes.Status404NotFound, "not found; try /healthz, /readyz, /config_dump, /metrics");
+                return Text(response, StatusCodes.Status404NotFound, "not found; try /healthz, /readyz, /config_dump, /metrics, /app-health/{name}");
         }
     }
 

@@ -42,6 +42,7 @@ internal sealed partial class BootstrapReader(YamlReader reader)
             Authorization = ReadAuthorization(map.Get("authorization"), yaml),
             Telemetry = ReadTelemetry(map.Map("telemetry")),
             Interception = ReadInterception(map.Map("interception")),
+            AppProbes = ReadAppProbes(map.Map("appProbes")),
         };
         CheckSecurity(config, map);
         map.ReportUnknownFields();

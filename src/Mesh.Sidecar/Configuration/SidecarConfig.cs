@@ -33,6 +33,8 @@ public sealed record SidecarConfig
     public TelemetryConfig Telemetry { get; init; } = new();
     /// <summary>Transparent interception on the outbound listener (`interception:`).</summary>
     public InterceptionConfig Interception { get; init; } = new();
+    /// <summary>The app's kubelet probes the admin listener serves at /app-health/{name} (`appProbes:`).</summary>
+    public IReadOnlyDictionary<string, AppProbeConfig> AppProbes { get; init; } = new Dictionary<string, AppProbeConfig>();
 }
 
 /// <summary>Who this sidecar speaks for: what it registers as an instance.</summary>

@@ -53,6 +53,43 @@ public sealed class DeployManifestTests
     }
 
     [Fact]
+    public void InjectedAppProbes_GoToTheSidecarAdminPort_ForANameInThatPodsSidecarAppProbes()
+    {
+        // Strict mTLS refuses the kubelet's plaintext on redirected app ports; the admin port is not redirected.
+        var adminPort = new Mesh.Sidecar.Configuration.ListenersConfig().Admin.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var documents = Load("shop-injected.yaml");
+        var checkedProbes = 0;
+        foreach (var workload in documents.Where(d => Scalar(d, "kind") is "Deployment" or "StatefulSet" or "DaemonSet"))
+        {
+            var pod = Child(Child(workload, "spec"), "template");
+            var where = $"shop-injected.yaml: {Scalar(workload, "kind")} {Scalar(workload, "metadata", "name")}";
+            var configMapName = Sequence(pod, "spec", "volumes").Select(v => Scalar(v, "configMap", "name")).Single(n => n is not null);
+            var configMap = documents.Single(d => Scalar(d, "kind") == "ConfigMap" && Scalar(d, "metadata", "name") == configMapName && Namespace(d) == Namespace(workload));
+            var sidecarConfig = Mesh.Sidecar.Configuration.SidecarConfigLoader.Parse(Scalar(configMap, "data", "sidecar.yaml")!);
+
+            foreach (var container in Sequence(pod, "spec", "containers").Where(c => Scalar(c, "name") != "mesh-sidecar"))
+            {
+                var containerPorts = Sequence(container, "ports").Select(p => int.Parse(Scalar(p, "containerPort")!)).ToList();
+                foreach (var field in new[] { "readinessProbe", "livenessProbe", "startupProbe" })
+                {
+                    if (Child(Child(container, field), "httpGet") is not YamlMappingNode httpGet)
+                        continue;
+                    var name = $"{where} container {Scalar(container, "name")} {field}";
+                    Assert.True(Scalar(httpGet, "port") == adminPort, $"{name} probes port {Scalar(httpGet, "port")}, not the sidecar admin port {adminPort}");
+                    var path = Scalar(httpGet, "path")!;
+                    Assert.StartsWith(Mesh.Sidecar.Configuration.AppProbeConfig.AdminPathPrefix, path, StringComparison.Ordinal);
+                    var probe = path[Mesh.Sidecar.Configuration.AppProbeConfig.AdminPathPrefix.Length..];
+                    Assert.True(sidecarConfig.AppProbes.TryGetValue(probe, out var target), $"{name}: {probe} is not in {configMapName}'s appProbes");
+                    Assert.True(containerPorts.Contains(target.Port), $"{name}: appProbes.{probe} calls port {target.Port}, no port of the container");
+                    checkedProbes++;
+                }
+            }
+        }
+
+        Assert.True(checkedProbes > 0, "shop-injected.yaml has no app httpGet probes to check");
+    }
+
+    [Fact]
     public void InjectedSidecars_RunTheNativeSidecarOfTheMeshImage_WithArgumentsItAccepts()
     {
         var dockerfile = File.ReadAllText(Path.Combine(RepoRoot.Path, "deploy", "docker", "mesh.Dockerfile"));
