@@ -27,18 +27,24 @@ internal sealed class RegistryTransport : IDisposable
 
     public RegistryTransport(IReadOnlyList<Uri> endpoints, TimeSpan timeout, string? token = null,
         System.Security.Cryptography.X509Certificates.X509Certificate2Collection? trustedRoots = null)
-    {
-        if (endpoints.Count == 0)
-            throw new ArgumentException("at least one registry address is required", nameof(endpoints));
-        _endpoints = [.. endpoints];
-        _timeout = timeout;
-        _http = new HttpClient(new SocketsHttpHandler
+        : this(endpoints, timeout, new SocketsHttpHandler
         {
             ConnectTimeout = TimeSpan.FromSeconds(2),
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
             AutomaticDecompression = DecompressionMethods.None,
             SslOptions = trustedRoots is { Count: > 0 } ? TlsTrust.ClientOptions(trustedRoots) : new(),
-        })
+        }, token)
+    {
+    }
+
+    /// <summary>Over a given handler (tests put a fault injector in front of the real one).</summary>
+    internal RegistryTransport(IReadOnlyList<Uri> endpoints, TimeSpan timeout, HttpMessageHandler handler, string? token = null)
+    {
+        if (endpoints.Count == 0)
+            throw new ArgumentException("at least one registry address is required", nameof(endpoints));
+        _endpoints = [.. endpoints];
+        _timeout = timeout;
+        _http = new HttpClient(handler)
         {
             Timeout = Timeout.InfiniteTimeSpan,
         };
@@ -125,7 +131,7 @@ internal sealed class RegistryTransport : IDisposable
                     throw error;
                 lastError = error;
             }
-            catch (HttpRequestException ex)
+            catch (Exception ex) when (IsTransportFailure(ex))
             {
                 response?.Dispose();
                 lastError = ex;
@@ -152,6 +158,13 @@ internal sealed class RegistryTransport : IDisposable
             $"no registry answered within {_timeout.TotalSeconds:0.#} s (tried {string.Join(", ", _endpoints.Select(e => e.Authority))}): {lastError?.Message}",
             lastError);
     }
+
+    // HttpClient wraps most network failures in HttpRequestException, but not all: a connection
+    // reset between connect and its first use surfaces as a bare SocketException ("Transport
+    // endpoint is not connected", found by the registry fault run) or IOException. All of them
+    // mean "this node did not answer": try the next one.
+    private static bool IsTransportFailure(Exception ex) =>
+        ex is HttpRequestException or System.Net.Sockets.SocketException or IOException;
 
     private void NoteLeader(HttpResponseMessage response)
     {

@@ -88,13 +88,18 @@ public sealed class NativeSidecarBinaryTests : IAsyncLifetime
         return path;
     }
 
-    private static Process Start(params string[] args)
+    private static ProcessStartInfo MeshSidecar(string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh-sidecar.dll"));
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
-        var process = Process.Start(start)!;
+        return start;
+    }
+
+    private static Process Start(params string[] args)
+    {
+        var process = Process.Start(MeshSidecar(args))!;
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
@@ -102,11 +107,7 @@ public sealed class NativeSidecarBinaryTests : IAsyncLifetime
 
     private static async Task<(int ExitCode, string Output)> RunToEndAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh-sidecar.dll"));
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
+        using var process = Process.Start(MeshSidecar(args))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);

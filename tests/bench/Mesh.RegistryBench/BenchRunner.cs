@@ -188,9 +188,9 @@ public static class BenchRunner
         {
             using var c = new RegistryClient(endpoints);
             var b = $"/bench/seq-{_run}";
-            await c.CreateAsync(b, s_value, ct, parents: true).ConfigureAwait(false);
+            await c.SetupCreateAsync(b, s_value, ct, parents: true).ConfigureAwait(false);
             for (var i = 0; i < 100; i++)
-                await c.CreateAsync($"{b}/w{i}", s_value, ct).ConfigureAwait(false);
+                await c.SetupCreateAsync($"{b}/w{i}", s_value, ct).ConfigureAwait(false);
             var lat = new LatencyRecorder(n);
             var sw = Stopwatch.StartNew();
             for (var i = 0; i < n; i++)
@@ -217,7 +217,7 @@ public static class BenchRunner
         {
             using var c = new RegistryClient(endpoints);
             var b = $"/bench/rseq-{_run}-{(stale ? "s" : "l")}";
-            await c.CreateAsync(b, s_value, ct, parents: true).ConfigureAwait(false);
+            await c.SetupCreateAsync(b, s_value, ct, parents: true).ConfigureAwait(false);
             await SettleAsync(c, b, ct).ConfigureAwait(false);
             for (var i = 0; i < 100; i++)
                 await c.ReadAsync(b, stale, ct).ConfigureAwait(false);
@@ -250,7 +250,7 @@ public static class BenchRunner
             {
                 var mode = write ? "cwrite" : "read";
                 var b = $"/bench/{mode}-{_run}-{clients}x{outstanding}{(stale ? "s" : "")}";
-                await cs[0].CreateAsync(b, s_value, ct, parents: true).ConfigureAwait(false);
+                await cs[0].SetupCreateAsync(b, s_value, ct, parents: true).ConfigureAwait(false);
                 foreach (var c in cs)
                     await SettleAsync(c, b, ct).ConfigureAwait(false);
 
@@ -309,7 +309,7 @@ public static class BenchRunner
         {
             using var c = new RegistryClient(endpoints, TimeSpan.FromSeconds(30));
             var b = $"/bench/probe-{_run}-{Environment.TickCount64}";
-            await c.CreateAsync(b, s_value, ct, parents: true).ConfigureAwait(false);
+            await c.SetupCreateAsync(b, s_value, ct, parents: true).ConfigureAwait(false);
             var endAt = DateTimeOffset.UtcNow + duration;
             long i = 0, errors = 0;
             while (DateTimeOffset.UtcNow < endAt && !(stop?.Invoke() ?? false))

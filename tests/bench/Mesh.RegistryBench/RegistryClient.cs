@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
@@ -52,6 +53,32 @@ public sealed class RegistryClient : IDisposable
     /// <summary>Creates a persistent node; returns the registry index of the write.</summary>
     public Task<long> CreateAsync(string path, byte[] data, CancellationToken ct = default, string? endpoint = null, bool parents = false) =>
         WriteAsync(HttpMethod.Post, $"{endpoint ?? WriteEndpoint()}/v1/nodes{path}?mode=persistent{(parents ? "&parents=true" : "")}", data, ct);
+
+    /// <summary>
+    /// Creates a node a test needs before it measures anything, riding out an election (a 503
+    /// or a refused connection is retried for up to 10 s). A retry that finds the node already
+    /// there means the earlier attempt did commit, which is just as good here.
+    /// </summary>
+    public async Task SetupCreateAsync(string path, byte[] data, CancellationToken ct = default, bool parents = false)
+    {
+        var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                await CreateAsync(path, data, ct, parents: parents).ConfigureAwait(false);
+                return;
+            }
+            catch (HttpRequestException e) when (attempt > 0 && e.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                return;
+            }
+            catch (HttpRequestException e) when ((e.StatusCode is null or System.Net.HttpStatusCode.ServiceUnavailable) && Stopwatch.GetTimestamp() < deadline)
+            {
+                await Task.Delay(100, ct).ConfigureAwait(false);
+            }
+        }
+    }
 
     /// <summary>Sets a node's data unconditionally; returns the registry index of the write.</summary>
     public Task<long> SetAsync(string path, byte[] data, CancellationToken ct = default, string? endpoint = null) =>
