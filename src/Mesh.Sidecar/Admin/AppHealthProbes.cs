@@ -73,9 +73,11 @@ internal sealed class AppHealthProbes : IDisposable
         {
             return (StatusCodes.Status503ServiceUnavailable, $"app did not answer within {probe.Timeout.TotalMilliseconds.ToString(CultureInfo.InvariantCulture)}ms at port {probe.Port.ToString(CultureInfo.InvariantCulture)}");
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or SocketException or IOException)
         {
-            var why = e.InnerException is SocketException socket ? socket.SocketErrorCode.ToString() : e.HttpRequestError.ToString();
+            // HttpClient wraps most network failures, but a reset right after connect can surface bare.
+            var why = (e as SocketException ?? e.InnerException as SocketException)?.SocketErrorCode.ToString()
+                ?? (e as HttpRequestException)?.HttpRequestError.ToString() ?? e.Message;
             return (StatusCodes.Status503ServiceUnavailable, $"app unreachable at port {probe.Port.ToString(CultureInfo.InvariantCulture)}: {why}");
         }
     }

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Mesh.Registry.Client.Transport;
-using Mesh.Registry.Hosting;
 
 namespace Mesh.Registry.Client.Tests.Transport;
 
@@ -13,25 +12,14 @@ namespace Mesh.Registry.Client.Tests.Transport;
 /// </summary>
 public sealed class TransportFailureTests : IAsyncLifetime
 {
-    private readonly string _data = Path.Combine(Path.GetTempPath(), $"mesh-client-transport-{Guid.NewGuid():N}");
-    private RegistryNode? _node;
+    private TestCluster? _cluster;
 
-    public async Task InitializeAsync()
-    {
-        _node = new RegistryNode(new RegistryNodeOptions
-        {
-            Id = 1,
-            DataDirectory = _data,
-            ClientEndPoint = new IPEndPoint(IPAddress.Loopback, TestCluster.FreePort()),
-        });
-        await _node.StartAsync();
-    }
+    public async Task InitializeAsync() => _cluster = await TestCluster.StartAsync(size: 1);
 
     public async Task DisposeAsync()
     {
-        if (_node is not null)
-            await _node.DisposeAsync();
-        Directory.Delete(_data, recursive: true);
+        if (_cluster is not null)
+            await _cluster.DisposeAsync();
     }
 
     [Theory]
@@ -41,7 +29,7 @@ public sealed class TransportFailureTests : IAsyncLifetime
     public async Task ANetworkFailureOutsideHttpRequestException_IsRetried_AndTheRequestSucceeds(Type failure)
     {
         using var faults = new FailFirst(2, failure) { InnerHandler = new SocketsHttpHandler() };
-        var transport = new RegistryTransport([_node!.ClientUrl], TimeSpan.FromSeconds(10), faults);
+        var transport = new RegistryTransport([_cluster!.Nodes[0]!.ClientUrl], TimeSpan.FromSeconds(10), faults);
 
         using var response = await transport.SendAsync(() => new HttpRequestMessage(HttpMethod.Get, "v1/status"), write: false, attemptTimeout: null, CancellationToken.None);
 
