@@ -1,17 +1,8 @@
-using System.CommandLine;
-
 namespace Mesh.Cli.Tests;
 
 public sealed class MeshCommandLineTests
 {
-    private static (int ExitCode, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exitCode = MeshCommandLine.Build().Parse(args)
-            .Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (exitCode, output.ToString(), error.ToString());
-    }
+    private static (int ExitCode, string Out, string Err) Run(params string[] args) => MeshInProcess.Run(args);
 
     [Theory]
     [InlineData("demo")]

@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.CommandLine;
 using Mesh.Registry.Client;
 
 namespace Mesh.Cli.Tests.Ctl;
@@ -24,14 +23,7 @@ public sealed class CtlDiscoveryTests : IAsyncLifetime
 
     private string Addresses => string.Join(',', _cluster.Nodes.Select(n => n!.ClientUrl));
 
-    private static async Task<(int ExitCode, string Out, string Err)> RunAsync(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exitCode = await MeshCommandLine.Build().Parse(args)
-            .InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
-        return (exitCode, output.ToString(), error.ToString());
-    }
+    private static Task<(int ExitCode, string Out, string Err)> RunAsync(params string[] args) => MeshInProcess.RunAsync(args);
 
     private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 

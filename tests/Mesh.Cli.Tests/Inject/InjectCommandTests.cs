@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Mesh.Cli.Inject;
 
 namespace Mesh.Cli.Tests.Inject;
@@ -16,13 +15,7 @@ public sealed class InjectCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static (int ExitCode, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exitCode = MeshCommandLine.Build().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (exitCode, output.ToString(), error.ToString());
-    }
+    private static (int ExitCode, string Out, string Err) Run(params string[] args) => MeshInProcess.Run(args);
 
     [Fact]
     public void Inject_AFile_WritesTheInjectedManifestToStandardOutput()

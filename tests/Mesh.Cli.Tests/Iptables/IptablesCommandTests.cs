@@ -1,17 +1,9 @@
-using System.CommandLine;
-
 namespace Mesh.Cli.Tests.Iptables;
 
 /// <summary>`mesh iptables` as a command: flags, dry run, refusals. Installing is tested in network namespaces (EndToEnd).</summary>
 public sealed class IptablesCommandTests
 {
-    private static (int ExitCode, string Out, string Err) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        var exitCode = MeshCommandLine.Build().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
-        return (exitCode, output.ToString(), error.ToString());
-    }
+    private static (int ExitCode, string Out, string Err) Run(params string[] args) => MeshInProcess.Run(args);
 
     [Fact]
     public void DryRun_WithTheInitContainersFlags_PrintsTheRulesAndRunsNothing()

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using Mesh.Sidecar.Configuration;
 using YamlDotNet.RepresentationModel;
 
@@ -30,14 +29,10 @@ public sealed class ShopSampleConfigTests
     [MemberData(nameof(SidecarFiles))]
     public void SidecarFile_PassesTheSidecarsCheck(string file)
     {
-        var output = new StringWriter();
-        var error = new StringWriter();
+        var (exitCode, output, error) = MeshInProcess.Run("sidecar", "--config", Path.Combine(MeshDir, file), "--check");
 
-        var exitCode = MeshCommandLine.Build().Parse(["sidecar", "--config", Path.Combine(MeshDir, file), "--check"])
-            .Invoke(new InvocationConfiguration { Output = output, Error = error });
-
-        Assert.True(exitCode == 0, error.ToString());
-        Assert.Contains(": valid", output.ToString());
+        Assert.True(exitCode == 0, error);
+        Assert.Contains(": valid", output);
     }
 
     [Theory]
