@@ -20,15 +20,10 @@ internal sealed class AppHealthProbes : IDisposable
     public AppHealthProbes(IReadOnlyDictionary<string, AppProbeConfig> probes)
     {
         _probes = probes;
-        var handler = new SocketsHttpHandler
-        {
-            UseProxy = false,
-            UseCookies = false,
-            AllowAutoRedirect = false,
-            AutomaticDecompression = System.Net.DecompressionMethods.None,
-            PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30),
-            MaxConnectionsPerServer = 4,
-        };
+        // Connecting counts against each probe's own timeout, so no separate connect timeout.
+        var handler = Outbound.ProxyHandlers.Create(Timeout.InfiniteTimeSpan);
+        handler.PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30);
+        handler.MaxConnectionsPerServer = 4;
         // The kubelet does not check an HTTPS probe's certificate; neither does its stand-in.
         handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
         _client = new HttpMessageInvoker(handler);
