@@ -30,29 +30,26 @@ internal sealed class MemberLagMonitor(IConsensus consensus, LeaderForwarder for
     {
         while (!stop.IsCancellationRequested)
         {
+            IReadOnlyDictionary<int, long> lags;
             try
             {
-                Volatile.Write(ref _lags, await RefreshAsync(stop).ConfigureAwait(false));
-                await Task.Delay(RefreshInterval, time, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return;
+                lags = await RefreshAsync(stop).ConfigureAwait(false);
             }
             catch (Exception) when (!stop.IsCancellationRequested)
             {
                 // E.g. the consensus is stopping; the table is left out until a refresh works again.
-                Volatile.Write(ref _lags, new Dictionary<int, long>());
-                try
-                {
-                    await Task.Delay(RefreshInterval, time, stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
+                lags = new Dictionary<int, long>();
             }
             catch (Exception)
+            {
+                return;
+            }
+            Volatile.Write(ref _lags, lags);
+            try
+            {
+                await Task.Delay(RefreshInterval, time, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
             {
                 return;
             }
