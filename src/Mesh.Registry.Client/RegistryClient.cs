@@ -17,7 +17,7 @@ public sealed partial class RegistryClient : IDisposable
     public RegistryClient(RegistryClientOptions options)
     {
         Options = options;
-        _transport = new RegistryTransport(options.Endpoints, options.RequestTimeout, options.Token, options.TrustedRoots);
+        _transport = new RegistryTransport(options.Endpoints, options.RequestTimeout, options.Token, options.TrustedRoots, options.FailFastWhenRefused);
     }
 
     public RegistryClient(string addresses) : this(RegistryClientOptions.Parse(addresses))

@@ -9,6 +9,14 @@ public sealed record RegistryClientOptions
     /// <summary>How long one logical request may take across all retries and failovers.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// Give up at once when every address refuses the connection, instead of retrying until
+    /// <see cref="RequestTimeout"/>: for a person at a command line, where nothing listening is
+    /// an answer. Timeouts and elections are still waited out. Off for sidecars, which must ride
+    /// out a registry restart.
+    /// </summary>
+    public bool FailFastWhenRefused { get; init; }
+
     /// <summary>How long a watch blocks on the server before answering with no change.</summary>
     public TimeSpan WatchWait { get; init; } = TimeSpan.FromSeconds(30);
 

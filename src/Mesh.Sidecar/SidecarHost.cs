@@ -241,13 +241,17 @@ public sealed partial class SidecarHost : IAsyncDisposable
             var index = i;
             if (ServesH2cBesideHttp1(index, listener))
                 h2c ??= H2cPriorKnowledge.AddTo(kestrel);
+            var tls = index == 1 && Security is not null;
             kestrel.Listen(ToEndPoint(listener), options =>
             {
                 options.Protocols = listener.Protocols switch
                 {
                     ListenerProtocols.H2c => HttpProtocols.Http2,
                     ListenerProtocols.Http1 => HttpProtocols.Http1,
-                    _ => HttpProtocols.Http1AndHttp2,
+                    // Without TLS there is no ALPN, so Kestrel's HTTP layer would speak HTTP/1.1
+                    // only anyway, and warn at every start that HTTP/2 is off. Plaintext h2c
+                    // reaches such a listener through H2cPriorKnowledge, not that layer.
+                    _ => tls ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1,
                 };
                 if (index == 1 && Security is { } security)
                     options.UseMeshTls(security.Certificates, security.Validator, security.Mode);

@@ -40,6 +40,46 @@ public sealed class MeshCommandLineTests
     }
 
     [Theory]
+    [InlineData("injector --help")]
+    [InlineData("ctl sevrices --help")]
+    public void UnknownCommand_WithHelp_FailsNamingIt_InsteadOfPrintingHelp(string line)
+    {
+        var args = line.Split(' ');
+        var (exitCode, _, error) = Run(args);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains($"'{args[^2]}'", error);
+    }
+
+    [Theory]
+    [InlineData("registry")] // has required flags: --help still works without them
+    [InlineData("ctl")]
+    public void Help_OfAKnownCommand_StillExitsZero(string command)
+    {
+        var (exitCode, output, error) = Run(command, "--help");
+
+        Assert.Equal(0, exitCode);
+        Assert.Equal("", error);
+        Assert.Contains("Usage:", output);
+    }
+
+    [Fact]
+    public void Registry_ClientPortTaken_FailsWithOneLineNamingIt_AndCreatesNoDataDirectory()
+    {
+        using var taken = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        taken.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        taken.Listen();
+        var address = taken.LocalEndPoint!.ToString()!;
+        var data = Path.Combine(Path.GetTempPath(), "mesh-cli-" + Guid.NewGuid().ToString("N"));
+
+        var (exitCode, _, error) = Run("registry", "--id", "1", "--data", data, "--client", address);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal($"mesh registry: cannot listen for clients on {address}: the address is already in use", error.Trim());
+        Assert.False(Directory.Exists(data));
+    }
+
+    [Theory]
     [InlineData("--api-token", "admin=short", "--api-token: the admin API token has 5 characters; at least 16 are needed")]
     [InlineData("--api-token", "root=0123456789abcdef", "--api-token: API token role 'root' is unknown; use admin or read")]
     [InlineData("--tls-cert", "/nonexistent/cert.pem", "--tls-cert and --tls-key go together")]

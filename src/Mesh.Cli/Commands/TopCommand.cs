@@ -12,6 +12,8 @@ namespace Mesh.Cli.Commands;
 /// </summary>
 internal static class TopCommand
 {
+    private const string ClearScreen = "\u001b[H\u001b[2J";
+
     public static Command Create()
     {
         var sidecars = new Option<string>("--sidecar", "-s")
@@ -19,11 +21,8 @@ internal static class TopCommand
             Description = "Sidecar admin URL(s), comma-separated (default: $MESH_SIDECARS or http://127.0.0.1:15000).",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MESH_SIDECARS") ?? "http://127.0.0.1:15000",
         };
-        var interval = new Option<double>("--interval", "-i")
-        {
-            Description = "Seconds between scrapes (default 2).",
-            DefaultValueFactory = _ => 2,
-        };
+        var interval = DurationOption.Create("--interval", "-i", "Time between scrapes: 2s (default), 100ms .. 1h.",
+            TimeSpan.FromSeconds(2), TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(1));
         var once = new Option<bool>("--once") { Description = "Print one table (two scrapes, one interval apart) and exit." };
         var command = new Command("top", "Live table of services with request rate, success rate and latency, from the sidecars' /metrics.")
         {
@@ -33,7 +32,9 @@ internal static class TopCommand
         {
             var output = parseResult.InvocationConfiguration.Output;
             var urls = parseResult.GetValue(sidecars)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            var period = TimeSpan.FromSeconds(Math.Clamp(parseResult.GetValue(interval), 0.1, 3600));
+            var period = parseResult.GetValue(interval);
+            // Redrawing needs a terminal; into a file or a pipe each table is appended as plain lines.
+            var redraw = ReferenceEquals(output, Console.Out) && !Console.IsOutputRedirected;
             using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(5) };
             try
             {
@@ -51,8 +52,11 @@ internal static class TopCommand
                         await output.WriteAsync(table);
                         return 0;
                     }
-                    // Clear the screen and redraw, like top(1).
-                    await output.WriteAsync("\u001b[H\u001b[2J" + $"mesh top  {DateTime.Now:HH:mm:ss}  every {period.TotalSeconds:0.#}s  (Ctrl+C to quit)\n\n" + table);
+                    var heading = $"mesh top  {TimeProvider.System.GetLocalNow():HH:mm:ss}  every {period.TotalSeconds:0.###}s";
+                    // On a terminal: clear the screen and redraw, like top(1).
+                    await output.WriteAsync(redraw
+                        ? ClearScreen + heading + "  (Ctrl+C to quit)\n\n" + table
+                        : heading + "\n" + table + "\n");
                     before = after;
                 }
             }

@@ -55,8 +55,13 @@ internal sealed record DemoSummary(IReadOnlyList<(string Hop, long Total, long O
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  catalog split observed: v1 {SplitV1:0.0}% / v2 {SplitV2:0.0}% (routes ask for 90/10)"));
         foreach (var (error, count) in Errors.OrderByDescending(e => e.Value).Take(5))
             output.WriteLine($"  frontend error x{count}: {error.ReplaceLineEndings(" ")}");
+        var rateLimited = Hops.Count > 0 ? Hops[0].RateLimited : 0;
+        // Above the route's limit, 429s are the rate limit working; say so, so they do not read as errors.
+        var limited = rateLimited > 0
+            ? $"; the catalog route's rate limit (samples/Shop/mesh/routes.yaml) answered {rateLimited} request(s) with 429, as expected above its rate: not errors"
+            : "";
         output.WriteLine(Passed
-            ? $"  result: OK — traffic flowed through every hop, sidecar to sidecar over mTLS (TLS 1.3); catalog denied {DemoMesh.IntruderService}"
-            : "  result: FAILED — " + string.Join("; ", Problems));
+            ? $"  result: OK — traffic flowed through every hop, sidecar to sidecar over mTLS (TLS 1.3); catalog denied {DemoMesh.IntruderService}{limited}"
+            : "  result: FAILED — " + string.Join("; ", Problems) + limited);
     }
 }

@@ -175,7 +175,7 @@ internal sealed class WorkloadInjection
         _podSpec!.Children[new YamlScalarNode("initContainers")] = initContainers;
         initContainers.Children.Insert(0, InitContainer());
 
-        // The admin listener serves these only, never other app paths (README "Admin listener").
+        // The admin listener serves these only, never other app paths (docs/configuration.md, "Admin listener").
         foreach (var probe in _appProbes)
         {
             probe.HttpGet.Children[new YamlScalarNode("path")] = Str(AppHealthPath(probe.Name));
@@ -211,7 +211,7 @@ internal sealed class WorkloadInjection
         ("name", Str("mesh-sidecar")),
         ("image", Str(_options.Image)),
         // The native (ahead-of-time compiled) sidecar binary of the mesh image: a third of the
-        // memory of `mesh sidecar` (see README "Benchmarks").
+        // memory of `mesh sidecar` (see docs/benchmarks.md).
         ("command", Seq("mesh-sidecar")),
         ("args", Seq("--config", "/etc/mesh/sidecar.yaml")),
         ("env", new YamlSequenceNode(

@@ -1,4 +1,4 @@
-// The JSON shapes of the CA endpoints (README "mTLS and identity"), shared by the registry
+// The JSON shapes of the CA endpoints (docs/security.md, "mTLS and identity"), shared by the registry
 // server, which answers them, and this client, which sends them: one definition, no drift.
 using System.Text.Json.Serialization;
 

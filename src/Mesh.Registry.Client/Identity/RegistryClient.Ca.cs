@@ -1,4 +1,4 @@
-// The registry's certificate-authority endpoints (README "mTLS and identity"). Signing is not a
+// The registry's certificate-authority endpoints (docs/security.md, "mTLS and identity"). Signing is not a
 // replicated write, so it carries no request sequence and may simply be retried.
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Client.Transport;

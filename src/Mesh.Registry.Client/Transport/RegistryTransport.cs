@@ -21,29 +21,31 @@ internal sealed class RegistryTransport : IDisposable
     private readonly Uri[] _endpoints;
     private readonly HttpClient _http;
     private readonly TimeSpan _timeout;
+    private readonly bool _failFastWhenRefused;
     private readonly ConcurrentBag<WriteLane> _idleLanes = [];
     private int _current;
     private int _leader = -1;
 
     public RegistryTransport(IReadOnlyList<Uri> endpoints, TimeSpan timeout, string? token = null,
-        System.Security.Cryptography.X509Certificates.X509Certificate2Collection? trustedRoots = null)
+        System.Security.Cryptography.X509Certificates.X509Certificate2Collection? trustedRoots = null, bool failFastWhenRefused = false)
         : this(endpoints, timeout, new SocketsHttpHandler
         {
             ConnectTimeout = TimeSpan.FromSeconds(2),
             PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
             AutomaticDecompression = DecompressionMethods.None,
             SslOptions = trustedRoots is { Count: > 0 } ? TlsTrust.ClientOptions(trustedRoots) : new(),
-        }, token)
+        }, token, failFastWhenRefused)
     {
     }
 
     /// <summary>Over a given handler (tests put a fault injector in front of the real one).</summary>
-    internal RegistryTransport(IReadOnlyList<Uri> endpoints, TimeSpan timeout, HttpMessageHandler handler, string? token = null)
+    internal RegistryTransport(IReadOnlyList<Uri> endpoints, TimeSpan timeout, HttpMessageHandler handler, string? token = null, bool failFastWhenRefused = false)
     {
         if (endpoints.Count == 0)
             throw new ArgumentException("at least one registry address is required", nameof(endpoints));
         _endpoints = [.. endpoints];
         _timeout = timeout;
+        _failFastWhenRefused = failFastWhenRefused;
         _http = new HttpClient(handler)
         {
             Timeout = Timeout.InfiniteTimeSpan,
@@ -99,6 +101,9 @@ internal sealed class RegistryTransport : IDisposable
     {
         var deadline = DateTime.UtcNow + _timeout + (attemptTimeout ?? TimeSpan.Zero);
         Exception? lastError = null;
+        // Addresses that refused the connection, until any attempt fails another way (a timeout
+        // or an election is worth waiting out; a refusal from every address is not).
+        var refused = _failFastWhenRefused ? new HashSet<int>() : null;
         for (var attempt = 0; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -135,11 +140,25 @@ internal sealed class RegistryTransport : IDisposable
             {
                 response?.Dispose();
                 lastError = ex;
+                if (IsRefusal(ex))
+                    refused?.Add(leader >= 0 ? leader : endpointIndex % _endpoints.Length);
+                else
+                    refused = null;
             }
             catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
             {
                 response?.Dispose();
                 lastError = new RegistryException(RegistryErrorCodes.Timeout, $"registry at {endpoint} did not answer in time", null, ex);
+                refused = null;
+            }
+
+            if (lastError is RegistryException)
+                refused = null;
+            if (refused is not null && refused.Count == _endpoints.Length)
+            {
+                throw new RegistryUnavailableException(
+                    $"no registry answered: every address refused the connection (tried {string.Join(", ", _endpoints.Select(e => e.Authority))}); is the registry running?",
+                    lastError);
             }
 
             // Forget a leader that failed; otherwise move on to the next address (unless another
@@ -165,6 +184,16 @@ internal sealed class RegistryTransport : IDisposable
     // mean "this node did not answer": try the next one.
     private static bool IsTransportFailure(Exception ex) =>
         ex is HttpRequestException or System.Net.Sockets.SocketException or IOException;
+
+    private static bool IsRefusal(Exception ex)
+    {
+        for (var e = ex; e is not null; e = e.InnerException)
+        {
+            if (e is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused })
+                return true;
+        }
+        return false;
+    }
 
     private void NoteLeader(HttpResponseMessage response)
     {

@@ -1,4 +1,4 @@
-// The CA endpoints (README "mTLS and identity") and the guard that keeps the CA's own state out
+// The CA endpoints (docs/security.md, "mTLS and identity") and the guard that keeps the CA's own state out
 // of reach: no node, transaction, watch or recursive delete of the client API may touch /mesh/ca,
 // whose material holds the CA's private key. Only /v1/ca/root (public roots) is served.
 using System.Text.Json;

@@ -123,7 +123,7 @@ public sealed class MeshCertificateAuthority : IDisposable
         [.. Intermediates.Select(c => c.RawData)],
         [.. Roots.Select(c => c.RawData)]);
 
-    /// <summary>A CA that also trusts <paramref name="root"/> (step 1 of a root rotation, see README).</summary>
+    /// <summary>A CA that also trusts <paramref name="root"/> (step 1 of a root rotation, see docs/security.md, "Root rotation").</summary>
     public MeshCertificateAuthority WithAdditionalRoot(X509Certificate2 root)
     {
         var material = ToMaterial();

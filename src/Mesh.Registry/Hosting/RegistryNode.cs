@@ -54,6 +54,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
     {
         Members = ResolveMembers(_options);
         ValidateCaOptions(_options);
+        PortCheck.EnsureFree(_options.ClientEndPoint, "clients");
+        PortCheck.EnsureFree(Members.Single(m => m.Id == _options.Id).RaftEndPoint, "peers");
         var loggerFactory = _options.LoggerFactory ?? (_ownedLoggerFactory = DefaultLoggerFactory());
         var logger = loggerFactory.CreateLogger<RegistryNode>();
         try

@@ -12,7 +12,7 @@ namespace Mesh.Registry.Sessions;
 /// leader, when nobody could keep alive, never expires anyone), then proposes
 /// <see cref="ExpireSessions"/> with its clock whenever some replicated deadline has passed, and
 /// at least every <see cref="IdleExpireInterval"/> so the core can prune idle dedup entries.
-/// Keep-alives are ordinary replicated commands (see README, Sessions), so deadlines are the
+/// Keep-alives are ordinary replicated commands (see docs/registry.md, "Sessions"), so deadlines are the
 /// same on every replica and expiry is one deterministic command.
 /// </summary>
 internal sealed partial class SessionExpiryLoop(

@@ -1,4 +1,4 @@
-// The `appProbes:` section of sidecar.yaml (README "Kubernetes", probe rewrite): the app's own
+// The `appProbes:` section of sidecar.yaml (docs/kubernetes.md, probe rewrite): the app's own
 // kubelet probes, which `mesh inject` points at the admin listener's /app-health/{name}; the
 // sidecar calls the app at 127.0.0.1:{port}{path} for them. Only the names listed here are served.
 namespace Mesh.Sidecar.Configuration;

@@ -1,4 +1,4 @@
-// The `interception:` section of sidecar.yaml (README "Transparent interception"): what the
+// The `interception:` section of sidecar.yaml (docs/interception.md): what the
 // outbound listener does with connections `mesh iptables` redirected to it.
 using System.Net;
 

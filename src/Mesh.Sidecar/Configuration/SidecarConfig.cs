@@ -119,7 +119,7 @@ public sealed record UpstreamConfig
     public TimeSpan PooledConnectionIdleTimeout { get; init; } = TimeSpan.FromSeconds(90);
 }
 
-/// <summary>Kestrel limits for every listener, set deliberately (see README, "Limits").</summary>
+/// <summary>Kestrel limits for every listener, set deliberately (see docs/configuration.md, "Limits").</summary>
 public sealed record LimitsConfig
 {
     public int MaxRequestHeadersTotalSize { get; init; } = 32 * 1024;

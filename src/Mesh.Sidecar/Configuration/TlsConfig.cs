@@ -1,4 +1,4 @@
-// The `tls:` section of sidecar.yaml (README "mTLS and identity"): whether this sidecar speaks
+// The `tls:` section of sidecar.yaml (docs/security.md, "mTLS and identity"): whether this sidecar speaks
 // mutual TLS, and how it proves its service to the registry's CA to get its certificate.
 using Mesh.Sidecar.Security;
 

@@ -140,26 +140,17 @@ internal sealed partial class YamlReader(string file)
         return null;
     }
 
-    /// <summary>Durations are a number and a unit: 250ms, 5s, 1.5m, 1h.</summary>
+    /// <summary>Durations are a number and a unit: 250ms, 5s, 1.5m, 1h (see <see cref="Durations"/>).</summary>
     public TimeSpan? Duration(YamlNode? node, string path, bool allowZero = false)
     {
         var text = String(node, path);
         if (text is null)
             return null;
-        var match = DurationPattern().Match(text);
-        if (!match.Success)
+        if (!Durations.TryParse(text, out var value))
         {
-            Error(node!, path, $"must be a duration such as 250ms, 5s, 2m or 1h, not '{text}'");
+            Error(node!, path, $"must be a duration such as {Durations.Examples}, not '{text}'");
             return null;
         }
-        var number = double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-        var value = match.Groups[2].Value switch
-        {
-            "ms" => TimeSpan.FromMilliseconds(number),
-            "s" => TimeSpan.FromSeconds(number),
-            "m" => TimeSpan.FromMinutes(number),
-            _ => TimeSpan.FromHours(number),
-        };
         if (value <= TimeSpan.Zero && !(allowZero && value == TimeSpan.Zero))
         {
             Error(node!, path, allowZero ? "must be >= 0" : "must be > 0");
@@ -216,8 +207,6 @@ internal sealed partial class YamlReader(string file)
     public static bool IsNull(YamlNode node) =>
         node is YamlScalarNode { Style: ScalarStyle.Plain } scalar && scalar.Value is null or "" or "~" or "null";
 
-    [GeneratedRegex(@"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")]
-    private static partial Regex DurationPattern();
 
     [GeneratedRegex(@"^\s*(\d+)\s*(KB|MB|GB|B)?\s*$", RegexOptions.IgnoreCase)]
     private static partial Regex SizePattern();

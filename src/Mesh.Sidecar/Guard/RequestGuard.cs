@@ -1,7 +1,7 @@
 // The checks every request on the outbound and inbound listeners passes before it is routed,
 // authorized or forwarded: what Kestrel's parser accepts but a proxy in front of other parsers
 // should not. Kestrel itself already refuses broken request lines, header floods and oversized
-// heads (400/414/431) and enforces the body rate and header timeout (see README, "Limits").
+// heads (400/414/431) and enforces the body rate and header timeout (see docs/configuration.md, "Limits").
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Guard;

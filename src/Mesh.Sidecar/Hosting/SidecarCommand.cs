@@ -18,7 +18,7 @@ public static class SidecarCommand
     public static TCommand Configure<TCommand>(TCommand command)
         where TCommand : Command
     {
-        var config = new Option<string>("--config", "-c") { Description = "The sidecar's bootstrap file (see README, Configuration).", Required = true };
+        var config = new Option<string>("--config", "-c") { Description = "The sidecar's bootstrap file (see docs/configuration.md).", Required = true };
         var check = new Option<bool>("--check") { Description = "Validate the configuration, print the problems, and exit." };
         command.Options.Add(config);
         command.Options.Add(check);

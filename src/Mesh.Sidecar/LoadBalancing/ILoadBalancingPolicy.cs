@@ -1,5 +1,5 @@
 // The plug-in point for choosing an endpoint, shaped like YARP's ILoadBalancingPolicy: a name and
-// a pick. We call IHttpForwarder directly (see README, "Design"), so the policy picks from our
+// a pick. We call IHttpForwarder directly (see docs/design/sidecar-forwarding.md), so the policy picks from our
 // own EndpointSet instead of YARP's DestinationState list. Picks must not allocate.
 namespace Mesh.Sidecar.LoadBalancing;
 

@@ -1,4 +1,4 @@
-// Reads authorization policies from YAML (README "Authorization policies"): either a document
+// Reads authorization policies from YAML (docs/security.md, "Authorization policies"): either a document
 // with an `authorization:` list of policies (sidecar.yaml, `mesh ctl apply`) or a single policy
 // (`service:` + `rules:`, as stored under /config/policies/authz/ in the registry). Every problem
 // is reported at once, each with its path and line.

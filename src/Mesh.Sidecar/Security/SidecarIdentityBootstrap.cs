@@ -55,8 +55,8 @@ public static partial class SidecarIdentityBootstrap
         Log.Issued(logger, identity.ToString(), rotator.Current.NotAfter, config.Tls.Mode.ToString().ToLowerInvariant());
         var security = new SidecarSecurity(
             config.Tls.ListenerMode, trust, rotator, identity, new AuthorizationPolicySet(config.Authorization), owned: rotator);
-        // Every renewal also re-reads the trust bundle, so a root added by a rotation (README,
-        // "Root rotation plan") reaches running sidecars within half a certificate lifetime.
+        // Every renewal also re-reads the trust bundle, so a root added by a rotation (docs/security.md,
+        // "Root rotation") reaches running sidecars within half a certificate lifetime.
         rotator.Rotated += issued => { _ = RefreshTrustAsync(client, security, logger); };
         return security;
     }

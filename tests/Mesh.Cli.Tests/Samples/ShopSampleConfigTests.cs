@@ -4,7 +4,7 @@ using YamlDotNet.RepresentationModel;
 namespace Mesh.Cli.Tests.Samples;
 
 /// <summary>
-/// The Shop sample's sidecar files (README, "Running a mesh by hand") as the sidecar reads them:
+/// The Shop sample's sidecar files (docs/registry.md, "Running a mesh by hand") as the sidecar reads them:
 /// valid, mTLS only, in namespace shop, so catalog's policy (only shop/frontend) lets the
 /// frontend in and nobody else.
 /// </summary>

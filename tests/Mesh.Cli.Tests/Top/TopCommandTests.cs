@@ -64,6 +64,51 @@ public sealed class TopCommandTests
     }
 
     [Fact]
+    public async Task Top_OutputNotATerminal_AppendsPlainTables_WithoutScreenEscapes()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0));
+        await using var app = builder.Build();
+        var scrapes = 0;
+        app.Run(context =>
+        {
+            // A counter that grows by 10 per scrape: a steady rate, whatever the timing.
+            var total = 10 * Interlocked.Increment(ref scrapes);
+            return context.Response.WriteAsync($"{TopTable.Count}{{destination_service=\"shop\",status_class=\"2xx\"}} {total}\n");
+        });
+        await app.StartAsync();
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var output = new CancelAfterWrites(2, stop);
+
+        var exitCode = await MeshCommandLine.Build()
+            .Parse(["top", "--sidecar", app.Urls.First(), "--interval", "100ms"])
+            .InvokeAsync(new InvocationConfiguration { Output = output, Error = new StringWriter() }, stop.Token);
+
+        Assert.Equal(0, exitCode);
+        var text = output.ToString();
+        Assert.DoesNotContain('\u001b', text);
+        var headings = text.Split('\n').Where(l => l.StartsWith("mesh top", StringComparison.Ordinal)).ToArray();
+        Assert.True(headings.Length >= 2, text);
+        Assert.All(headings, h => Assert.EndsWith("every 0.1s", h));
+        Assert.True(text.Split('\n').Count(l => l.StartsWith("shop", StringComparison.Ordinal)) >= 2, text);
+    }
+
+    /// <summary>A writer that cancels <paramref name="stop"/> once it has been written to <paramref name="writes"/> times.</summary>
+    private sealed class CancelAfterWrites(int writes, CancellationTokenSource stop) : StringWriter
+    {
+        private int _writes;
+
+        public override Task WriteAsync(string? value)
+        {
+            base.Write(value);
+            if (Interlocked.Increment(ref _writes) >= writes)
+                stop.Cancel();
+            return Task.CompletedTask;
+        }
+    }
+
+    [Fact]
     public void Compute_TwoScrapes_GivesRateSuccessAndInterpolatedQuantiles()
     {
         static PrometheusSample S(string name, double value, params (string, string)[] labels) =>

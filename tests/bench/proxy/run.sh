@@ -49,7 +49,7 @@ if [ $BUILD = 1 ] || [ ! -x "$NATIVE" ]; then
   (cd "$ROOT" && dotnet publish src/Mesh.Sidecar.Native -c Release -r linux-x64 -nologo -clp:ErrorsOnly >/dev/null) \
     || { echo "could not publish the native mesh-sidecar (Native AOT needs clang or gcc, and zlib1g-dev)"; exit 1; }
 fi
-# The GC's smallest gen0 budget (hex, 4 MiB), as the mesh image sets it: see README "Benchmarks".
+# The GC's smallest gen0 budget (hex, 4 MiB), as the mesh image sets it: see docs/benchmarks.md.
 export MESH_SIDECAR_GC="DOTNET_GCgen0size=400000"
 # peers.sh builds and starts the upstream (:5001), YARP (:6001), nginx (:6002), haproxy (:6003).
 cp "$HERE"/haproxy.cfg "$HERE"/nginx.conf.in "$W/" 2>/dev/null || true

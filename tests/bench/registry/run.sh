@@ -52,7 +52,7 @@ if [ $BUILD = 1 ]; then
 fi
 MESH_DLL=$ROOT/artifacts/bin/Mesh.Cli/release/mesh.dll
 BENCH_DLL=$ROOT/artifacts/bin/Mesh.RegistryBench/release/Mesh.RegistryBench.dll
-# Ports: client API $PORT_BASE+1..3, Raft $PORT_BASE+101..103 (not the README's 7001: the machine is shared).
+# Ports: client API $PORT_BASE+1..3, Raft $PORT_BASE+101..103 (not docs/registry.md's 7001: the machine is shared).
 PB=${PORT_BASE:-27000}
 cport() { echo $((PB + $1)); }
 rport() { echo $((PB + 100 + $1)); }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Mesh.Registry.Client;
+using Mesh.Registry.Core.Sessions;
 
 namespace Mesh.Cli.Commands.Ctl;
 
@@ -9,6 +10,9 @@ namespace Mesh.Cli.Commands.Ctl;
 internal static class CtlVerbs
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
+
+    /// <summary>The stat as the HTTP API spells it (camelCase), not as the C# record does.</summary>
+    private static readonly JsonSerializerOptions StatJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
 
     public static IEnumerable<Command> Create(Option<string> registry)
     {
@@ -24,7 +28,7 @@ internal static class CtlVerbs
                 var node = await client.GetAsync(result.GetValue(path)!, result.GetValue(stale), ct);
                 output.WriteLine(Encoding.UTF8.GetString(node.Data));
                 if (result.GetValue(StatOption))
-                    output.WriteLine(JsonSerializer.Serialize(node.Stat, Indented));
+                    output.WriteLine(JsonSerializer.Serialize(node.Stat, StatJson));
             });
 
         yield return Verb("ls", "List a node's children.", registry, [path, stale],
@@ -47,7 +51,8 @@ internal static class CtlVerbs
         var optionalData = new Argument<string>("data") { Description = "The data, as text ('-' reads standard input).", DefaultValueFactory = _ => "" };
         var ephemeral = new Option<bool>("--ephemeral") { Description = "Bind the node to a session that expires after --ttl." };
         var sequential = new Option<bool>("--sequential") { Description = "Append a 10-digit sequence number to the name." };
-        var ttl = new Option<TimeSpan>("--ttl") { Description = "TTL of the session of an ephemeral node (e.g. 00:00:30).", DefaultValueFactory = _ => TimeSpan.FromSeconds(30) };
+        var ttl = DurationOption.Create("--ttl", "", "TTL of the session of an ephemeral node: 30s (default), 1s .. 10m.",
+            TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(SessionLimits.MinTtlMs), TimeSpan.FromMilliseconds(SessionLimits.MaxTtlMs));
         var parents = new Option<bool>("--parents", "-p") { Description = "Create missing parent nodes." };
         yield return Verb("create", "Create a node (persistent unless --ephemeral).", registry, [path, optionalData, ephemeral, sequential, ttl, parents],
             async (client, result, output, ct) =>
@@ -63,15 +68,24 @@ internal static class CtlVerbs
                 // An ephemeral node outlives this command until its session's TTL runs out.
                 var session = isEphemeral ? await client.OpenSessionAsync(result.GetValue(ttl), ct) : 0;
                 var created = await client.CreateAsync(result.GetValue(path)!, ReadData(result.GetValue(optionalData)!), mode, session, result.GetValue(parents), ct);
-                output.WriteLine(isEphemeral ? $"{created.Path} (session {session}, expires {result.GetValue(ttl)} after this command)" : created.Path);
+                output.WriteLine(isEphemeral ? $"{created.Path} (session {session}, expires {result.GetValue(ttl).TotalSeconds:0.###} s after this command)" : created.Path);
             });
 
         var recursive = new Option<bool>("--recursive", "-R") { Description = "Delete the node's children too." };
         yield return Verb("delete", "Delete a node.", registry, [path, version, recursive],
             async (client, result, output, ct) =>
             {
-                var index = await client.DeleteAsync(result.GetValue(path)!, result.GetValue(version), result.GetValue(recursive), ct);
-                output.WriteLine($"deleted at index {index}");
+                var target = result.GetValue(path)!;
+                try
+                {
+                    var index = await client.DeleteAsync(target, result.GetValue(version), result.GetValue(recursive), ct);
+                    output.WriteLine($"deleted at index {index}");
+                }
+                catch (RegistryException ex) when (ex.Code == RegistryErrorCodes.NotEmpty)
+                {
+                    // The API's message names its query parameter (recursive=true); here the flag is -R.
+                    throw new RegistryException(ex.Code, $"node {target} has children; delete them too with -R (--recursive)", ex.Status, ex);
+                }
             });
 
         var after = new Option<long>("--after") { Description = "Start after this registry index (default: now)." };
@@ -87,10 +101,14 @@ internal static class CtlVerbs
             });
 
         yield return Verb("services", "List registered services.", registry, [],
-            async (client, _, output, ct) =>
+            async (client, result, output, ct) =>
             {
-                foreach (var service in await client.ListServicesAsync(ct))
+                var services = await client.ListServicesAsync(ct);
+                foreach (var service in services)
                     output.WriteLine(service);
+                // On stderr: a script reading the list gets an empty one, a person gets a sentence.
+                if (services.Count == 0)
+                    result.InvocationConfiguration.Error.WriteLine("no services registered");
             });
 
         yield return ApplyVerb.Create(registry);
