@@ -43,20 +43,7 @@ internal static class DemoCommand
         return command;
     }
 
-    internal static bool TryParseDuration(string text, out TimeSpan value)
-    {
-        value = default;
-        var units = new (string Suffix, double Seconds)[] { ("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600) };
-        foreach (var (suffix, seconds) in units)
-        {
-            if (text.EndsWith(suffix, StringComparison.Ordinal) &&
-                double.TryParse(text[..^suffix.Length], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var n) && n > 0)
-            {
-                value = TimeSpan.FromSeconds(n * seconds);
-                return true;
-            }
-        }
-
-        return TimeSpan.TryParse(text, System.Globalization.CultureInfo.InvariantCulture, out value) && value > TimeSpan.Zero;
-    }
+    /// <summary>The duration syntax of every flag (<see cref="DurationOption"/>), more than zero.</summary>
+    internal static bool TryParseDuration(string text, out TimeSpan value) =>
+        DurationOption.TryParse(text, out value) && value > TimeSpan.Zero;
 }

@@ -174,21 +174,9 @@ internal static class RegistryCommand
         return grants;
     }
 
-    /// <summary>A number and a unit: s, m, h or d (e.g. 30s, 24h, 7d).</summary>
-    internal static TimeSpan ParseLifetime(string text)
-    {
-        var trimmed = text.Trim();
-        if (trimmed.Length >= 2 && double.TryParse(trimmed[..^1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0)
-        {
-            switch (trimmed[^1])
-            {
-                case 's': return TimeSpan.FromSeconds(value);
-                case 'm': return TimeSpan.FromMinutes(value);
-                case 'h': return TimeSpan.FromHours(value);
-                case 'd': return TimeSpan.FromDays(value);
-            }
-        }
-
-        throw new FormatException($"--cert-lifetime '{text}' is not a duration such as 30s, 15m, 24h or 7d");
-    }
+    /// <summary>A number and a unit, as every duration (e.g. 30s, 24h, 7d): <see cref="Mesh.Sidecar.Configuration.Durations"/>.</summary>
+    internal static TimeSpan ParseLifetime(string text) =>
+        Mesh.Sidecar.Configuration.Durations.TryParse(text, out var value) && value > TimeSpan.Zero
+            ? value
+            : throw new FormatException($"--cert-lifetime '{text}' is not a duration such as 30s, 15m, 24h or 7d");
 }
