@@ -75,14 +75,19 @@ public sealed class StartupValidationTests
         using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         taken.Listen();
-        await using var third = new RegistryNode(Options(1, "", clientPort: ((IPEndPoint)taken.LocalEndPoint!).Port));
+        var thirdData = TempDir();
+        await using var third = new RegistryNode(Options(1, "", thirdData, clientPort: ((IPEndPoint)taken.LocalEndPoint!).Port));
         var portTaken = await Assert.ThrowsAsync<StartupException>(() => third.StartAsync());
         Assert.Contains("already in use", portTaken.Message);
+        // Ports are checked before the data directory is touched: a failed start leaves nothing behind.
+        Assert.False(Directory.Exists(thirdData));
 
         var raftPort = ((IPEndPoint)taken.LocalEndPoint!).Port;
-        await using var fourth = new RegistryNode(Options(1, $"1=127.0.0.1:{raftPort},2=127.0.0.1:1,3=127.0.0.1:2"));
+        var fourthData = TempDir();
+        await using var fourth = new RegistryNode(Options(1, $"1=127.0.0.1:{raftPort},2=127.0.0.1:1,3=127.0.0.1:2", fourthData));
         var raftTaken = await Assert.ThrowsAsync<StartupException>(() => fourth.StartAsync());
         Assert.Contains($"cannot listen for peers on 127.0.0.1:{raftPort}: the address is already in use", raftTaken.Message);
+        Assert.False(Directory.Exists(fourthData));
     }
 
     [Fact]
