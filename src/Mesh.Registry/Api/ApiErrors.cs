@@ -17,6 +17,10 @@ internal static class ApiErrors
     public const string DataTooLarge = "DataTooLarge";
     public const string InvalidPath = "InvalidPath";
     public const string Internal = "Internal";
+    public const string BodyTooLarge = "BodyTooLarge";
+    public const string TooManyOps = "TooManyOps";
+    public const string TooManyRequests = "TooManyRequests";
+    public const string QuotaExceeded = "QuotaExceeded";
 
     public static int StatusOf(ErrorCode code) => code switch
     {

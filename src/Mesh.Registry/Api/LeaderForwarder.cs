@@ -74,6 +74,12 @@ internal sealed class LeaderForwarder : IDisposable
         {
             answer = await _client.SendAsync(message, deadline.Token).ConfigureAwait(false);
         }
+        catch (HttpRequestException e) when (ClientBodyFault(e) is { } fault)
+        {
+            // The client's body broke a limit while it streamed to the leader: the client's fault (413), not the leader's.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fault);
+            throw;
+        }
         catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
         {
             await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable,
@@ -96,6 +102,16 @@ internal sealed class LeaderForwarder : IDisposable
                 response.ContentType = type.ToString();
             await answer.Content.CopyToAsync(response.Body, context.RequestAborted).ConfigureAwait(false);
         }
+    }
+
+    private static BadHttpRequestException? ClientBodyFault(Exception e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is BadHttpRequestException fault)
+                return fault;
+        }
+        return null;
     }
 
     /// <summary>

@@ -54,6 +54,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
     {
         Members = ResolveMembers(_options);
         ValidateCaOptions(_options);
+        if (_options.Limits.Validate() is { } limitError)
+            throw new StartupException(limitError);
         var loggerFactory = _options.LoggerFactory ?? (_ownedLoggerFactory = DefaultLoggerFactory());
         var logger = loggerFactory.CreateLogger<RegistryNode>();
         try
@@ -118,7 +120,10 @@ public sealed partial class RegistryNode : IAsyncDisposable
             lagMonitor.Start();
             Push(lagMonitor.DisposeAsync);
             var auth = new Api.Access.ApiAuthenticator(new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens);
-            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca, auth);
+            var anonymousGate = new Api.Limits.AnonymousGate(_options.Limits.AnonymousConcurrency);
+            Push(() => { anonymousGate.Dispose(); return ValueTask.CompletedTask; });
+            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca, auth,
+                _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>());
             var app = BuildWebApp(api, metrics.MeterName);
             Push(app.DisposeAsync);
             try
@@ -158,7 +163,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+            // Each endpoint sets its own body limit before reading (Api/Limits/BodyLimits.cs); this
+            // is the limit of anything that does not.
+            kestrel.Limits.MaxRequestBodySize = Api.Limits.BodyLimits.SmallBodyBytes;
             kestrel.Listen(_options.ClientEndPoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
