@@ -74,6 +74,8 @@ internal static class RegistryCommand
             id, peers, data, client, snapshotEvery, trustDomain, certLifetime, joinToken, joinTokensFile,
             tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile,
         };
+        var limits = new RegistryLimitOptions();
+        limits.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var error = parseResult.InvocationConfiguration.Error;
@@ -97,6 +99,7 @@ internal static class RegistryCommand
                     ApiTokens = ReadTokens("--api-token", parseResult.GetValue(apiToken) ?? [], parseResult.GetValue(apiTokensFile), ApiTokenGrant.Parse, ApiTokenGrant.ParseFile),
                     TlsCertificate = ReadTlsCertificate(parseResult.GetValue(tlsCert), parseResult.GetValue(tlsKey)),
                     TlsTrust = parseResult.GetValue(tlsCa) is { } caFile ? ReadTlsTrust(caFile) : [],
+                    Limits = limits.Read(parseResult),
                 });
                 await node.StartAsync(cancellationToken);
             }

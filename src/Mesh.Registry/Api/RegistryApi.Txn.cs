@@ -15,7 +15,7 @@ internal sealed partial class RegistryApi
             return;
         var ops = await ParseTxnAsync(context).ConfigureAwait(false);
         AuthorizeWrites(context, ops);
-        var result = await writer.WriteAsync(new Transaction(writer.Header(clientId, seq), ops), context.RequestAborted).ConfigureAwait(false);
+        var result = await writer.WriteAsync(new Transaction(HeaderFor(context, clientId, seq), ops), context.RequestAborted).ConfigureAwait(false);
         if (result.FailedOp < 0 && result.IsOk)
         {
             await ApiJson.WriteAsync(context, 200, w =>
@@ -40,7 +40,7 @@ internal sealed partial class RegistryApi
         var failed = result.FailedOp;
         var code = failed >= 0 && failed < result.OpResults.Count ? result.OpResults[failed].Error : result.Error;
         var path = failed >= 0 && failed < ops.Count ? ops[failed].Path : null;
-        await ApiJson.ErrorAsync(context, ApiErrors.StatusOf(code), code.ToString(), $"op {failed}: {ApiErrors.MessageOf(code, path)}", w =>
+        await ApiJson.ErrorAsync(context, ApiErrors.StatusOf(code), code.ToString(), $"op {failed}: {QuotaMessage(context, code) ?? ApiErrors.MessageOf(code, path)}", w =>
         {
             w.WriteNumber("failedOp", failed);
             w.WriteStartArray("results");

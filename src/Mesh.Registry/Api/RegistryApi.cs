@@ -329,8 +329,35 @@ internal sealed partial class RegistryApi(
         _ => throw ApiException.BadRequest($"mode '{text}' is not persistent, ephemeral, sequential or ephemeral_sequential"),
     };
 
-    private static Task WriteFailureAsync(HttpContext context, ApplyResult result, string? path) =>
-        ApiJson.ErrorAsync(context, result.Error, result.Path ?? path);
+    private Task WriteFailureAsync(HttpContext context, ApplyResult result, string? path) =>
+        QuotaMessage(context, result.Error) is { } quota
+            ? ApiJson.ErrorAsync(context, ApiErrors.StatusOf(result.Error), result.Error.ToString(), quota)
+            : ApiJson.ErrorAsync(context, result.Error, result.Path ?? path);
+
+    /// <summary>
+    /// The header of a write. A join token's writes carry its namespace's quota, which the state
+    /// machine checks against replicated usage; operators' writes are not limited.
+    /// </summary>
+    private Core.Commands.CommandHeader HeaderFor(HttpContext context, Guid clientId, long seq)
+    {
+        var header = writer.Header(clientId, seq);
+        return context.Items[CallerKey] is ApiCaller.Workload { Scope: var scope }
+            ? header with { Quota = new Core.Quotas.Quota(scope.Namespace, limits.QuotaNodes, limits.QuotaBytes, limits.QuotaSessions) }
+            : header;
+    }
+
+    /// <summary>For a quota error: which limit, its value and its flag.</summary>
+    private string? QuotaMessage(HttpContext context, ErrorCode code)
+    {
+        var owner = context.Items[CallerKey] is ApiCaller.Workload { Scope: var scope } ? $"namespace '{scope.Namespace}'" : "the namespace";
+        return code switch
+        {
+            ErrorCode.NodeQuotaExceeded => $"{owner} may hold at most {limits.QuotaNodes} nodes (--quota-nodes); delete some first",
+            ErrorCode.ByteQuotaExceeded => $"{owner} may hold at most {BodyLimits.Describe(limits.QuotaBytes)} of node data (--quota-bytes); delete or shrink some first",
+            ErrorCode.SessionQuotaExceeded => $"{owner} may hold at most {limits.QuotaSessions} live sessions (--quota-sessions); close some or wait for them to expire",
+            _ => null,
+        };
+    }
 
     private static partial class Log
     {
