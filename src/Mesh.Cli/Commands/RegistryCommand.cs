@@ -24,7 +24,7 @@ internal static class RegistryCommand
         var data = new Option<string>("--data") { Description = "Data directory (write-ahead log, snapshots). Created if missing.", Required = true };
         var client = new Option<string>("--client")
         {
-            Description = "host:port of the HTTP client API (and /metrics, /healthz, /readyz).",
+            Description = "host:port of the HTTP client API (and /metrics, /healthz, /readyz). Port 0 (single node only): any free port, named in the start-up line.",
             DefaultValueFactory = _ => "127.0.0.1:7001",
         };
         var snapshotEvery = new Option<long>("--snapshot-every")
@@ -84,7 +84,7 @@ internal static class RegistryCommand
             {
                 var members = parseResult.GetValue(peers) is { Length: > 0 } text ? ClusterMember.ParseList(text) : [];
                 var clientText = parseResult.GetValue(client)!;
-                if (!IPEndPoint.TryParse(clientText, out var clientEndPoint) || clientEndPoint.Port == 0)
+                if (!IPEndPoint.TryParse(clientText, out var clientEndPoint) || (clientEndPoint.Port == 0 && !clientText.EndsWith(":0", StringComparison.Ordinal)))
                     throw new FormatException($"--client '{clientText}' is not an IP address with a port");
                 node = new RegistryNode(new RegistryNodeOptions
                 {

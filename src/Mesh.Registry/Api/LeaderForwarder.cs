@@ -23,7 +23,7 @@ internal sealed class LeaderForwarder : IDisposable
     private static readonly string[] ResponseHeaders = ["X-Mesh-Index", "X-Mesh-Version", "X-Mesh-Modified-Index", "Retry-After", "Location"];
 
     private readonly HttpMessageInvoker _client;
-    private readonly Dictionary<int, Uri> _clientUrls;
+    private Dictionary<int, Uri> _clientUrls;
 
     public LeaderForwarder(IReadOnlyList<ClusterMember> members, string scheme = "http", X509Certificate2Collection? trust = null)
     {
@@ -42,6 +42,9 @@ internal sealed class LeaderForwarder : IDisposable
     }
 
     public Uri? ClientUrlOf(int id) => _clientUrls.GetValueOrDefault(id);
+
+    /// <summary>Replaces one member's client URL (a node that listened on port 0 learns its port after start). The map is swapped whole.</summary>
+    public void Rebind(int id, Uri url) => _clientUrls = new Dictionary<int, Uri>(_clientUrls) { [id] = url };
 
     public async Task ForwardAsync(HttpContext context, int leaderId, TimeSpan timeout)
     {
