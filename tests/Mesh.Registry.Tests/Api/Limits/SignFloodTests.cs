@@ -43,48 +43,59 @@ public sealed partial class SignFloodTests(ITestOutputHelper output)
             await Task.Delay(1000); // let start-up allocations settle
             var before = ResidentBytes(registry);
 
-            using var stop = new CancellationTokenSource();
-            var peak = before;
-            var sampler = Task.Run(async () =>
+            // Two rounds: if memory held on to anything per flood, the second would end higher.
+            var rounds = new List<(long Peak, long After)>();
+            var flood = new List<(int Status, long Sent, bool Chunked, string? Message)>();
+            var failures = new List<string>();
+            int ok = 0, failed = 0;
+            var slowest = TimeSpan.Zero;
+            for (var round = 0; round < 2; round++)
             {
-                while (!stop.IsCancellationRequested)
+                using var stop = new CancellationTokenSource();
+                var peak = ResidentBytes(registry);
+                var sampler = Task.Run(async () =>
                 {
-                    peak = Math.Max(peak, ResidentBytes(registry));
-                    await Task.Delay(50);
-                }
-            });
-            var others = Task.Run(() => ServeOthersAsync(url, stop.Token));
+                    while (!stop.IsCancellationRequested)
+                    {
+                        peak = Math.Max(peak, ResidentBytes(registry));
+                        await Task.Delay(50);
+                    }
+                });
+                var others = Task.Run(() => ServeOthersAsync(url, stop.Token));
 
-            // A sustained flood: each attacker starts over as soon as it is refused, for 5 s.
-            var floodEnds = Stopwatch.StartNew();
-            var flood = (await Task.WhenAll(Enumerable.Range(0, Attackers).Select(async i =>
-            {
-                var attempts = new List<(int Status, long Sent, bool Chunked, string? Message)>();
-                do
-                    attempts.Add(await AttackAsync(url, chunked: i % 2 == 1));
-                while (floodEnds.Elapsed < TimeSpan.FromSeconds(5));
-                return attempts;
-            }))).SelectMany(a => a).ToArray();
-            await Task.Delay(500); // a little more of the other clients after the flood
-            await stop.CancelAsync();
-            await sampler;
-            var served = await others;
-            await Task.Delay(5000);
-            var after = ResidentBytes(registry);
+                // A sustained flood: each attacker starts over as soon as it is refused, for 5 s.
+                var floodEnds = Stopwatch.StartNew();
+                flood.AddRange((await Task.WhenAll(Enumerable.Range(0, Attackers).Select(async i =>
+                {
+                    var attempts = new List<(int Status, long Sent, bool Chunked, string? Message)>();
+                    do
+                        attempts.Add(await AttackAsync(url, chunked: i % 2 == 1));
+                    while (floodEnds.Elapsed < TimeSpan.FromSeconds(5));
+                    return attempts;
+                }))).SelectMany(a => a));
+                await Task.Delay(500); // a little more of the other clients after the flood
+                await stop.CancelAsync();
+                await sampler;
+                var served = await others;
+                (ok, failed, slowest) = (ok + served.Ok, failed + served.Failed, served.Slowest > slowest ? served.Slowest : slowest);
+                failures.AddRange(served.Failures);
+                await Task.Delay(10_000);
+                rounds.Add((peak, ResidentBytes(registry)));
+            }
 
             var statuses = string.Join(", ", flood.GroupBy(f => f.Status).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}"));
-            output.WriteLine($"registry RSS: before {Mb(before)}, peak during the flood {Mb(peak)}, 5 s after {Mb(after)}");
-            output.WriteLine($"flood: {flood.Length} requests of {Mb(BodyBytes)} from {Attackers} concurrent attackers; answers {statuses}; body bytes the attackers got to send: max {Mb(flood.Max(f => f.Sent))}, total {Mb(flood.Sum(f => f.Sent))} of {Mb(flood.Length * BodyBytes)} offered (what sat in socket buffers until the answer was seen)");
-            output.WriteLine($"other clients during the flood: {served.Ok} ok, {served.Failed} failed, slowest {served.Slowest.TotalMilliseconds:0} ms {string.Join("; ", served.Failures)}");
+            output.WriteLine($"registry RSS: before {Mb(before)}; " + string.Join("; ", rounds.Select((r, i) => $"flood {i + 1}: peak {Mb(r.Peak)}, 10 s after {Mb(r.After)}")));
+            output.WriteLine($"flood: {flood.Count} requests of {Mb(BodyBytes)} from {Attackers} concurrent attackers in two 5 s rounds; answers {statuses}; body bytes the attackers got to send: max {Mb(flood.Max(f => f.Sent))}, total {Mb(flood.Sum(f => f.Sent))} of {Mb(flood.Count * BodyBytes)} offered (what sat in socket buffers until the answer was seen)");
+            output.WriteLine($"other clients during the floods: {ok} ok, {failed} failed, slowest {slowest.TotalMilliseconds:0} ms {string.Join("; ", failures)}");
 
             Assert.All(flood, f => Assert.Contains(f.Status, new[] { 413, 429 }));
             // Refused before reading: a declared body by its Content-Length alone; a chunked one
             // once it passed 16 KiB (or at the gate, 429, before any of it).
             Assert.All(flood.Where(f => !f.Chunked), f => Assert.Contains($"this one declares {BodyBytes} bytes", f.Message, StringComparison.Ordinal));
             Assert.All(flood.Where(f => f.Chunked && f.Status == 413), f => Assert.Contains("may be at most 16 KiB; this one is larger", f.Message, StringComparison.Ordinal));
-            Assert.Equal(0, served.Failed);
-            Assert.True(served.Ok > 0);
-            Assert.True(peak - before < 1024L * 1024 * 1024, $"RSS grew from {Mb(before)} to {Mb(peak)}");
+            Assert.Equal(0, failed);
+            Assert.True(ok > 0);
+            Assert.All(rounds, r => Assert.True(r.Peak - before < 1024L * 1024 * 1024, $"RSS grew from {Mb(before)} to {Mb(r.Peak)}"));
         }
         finally
         {
