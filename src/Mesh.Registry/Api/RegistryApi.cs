@@ -168,7 +168,9 @@ internal sealed partial class RegistryApi(
     /// <summary>413, naming the limit. The connection is closed: the rest of the body is not read.</summary>
     private static Task RefuseBodyAsync(HttpContext context, BodyLimit limit, long? declared)
     {
-        context.Response.Headers.Connection = "close";
+        // HTTP/2 has no Connection header: Kestrel resets the stream's unread body instead.
+        if (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
+            context.Response.Headers.Connection = "close";
         return ApiJson.ErrorAsync(context, StatusCodes.Status413PayloadTooLarge, limit.Code, limit.Message(declared),
             w => w.WriteNumber("limitBytes", limit.Bytes));
     }

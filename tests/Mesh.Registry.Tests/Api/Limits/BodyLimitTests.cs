@@ -1,6 +1,6 @@
 using System.Net;
-using Mesh.Registry.Hosting;
 using System.Text;
+using Mesh.Registry.Hosting;
 
 namespace Mesh.Registry.Tests.Api.Limits;
 
@@ -31,6 +31,16 @@ public sealed class BodyLimitTests : IAsyncLifetime
         Assert.Contains("15728640", response.Message, StringComparison.Ordinal);
         Assert.Equal(16 * 1024, response.Json.GetProperty("limitBytes").GetInt64());
         Assert.Equal("close", response.Headers["Connection"]);
+    }
+
+    [Fact]
+    public async Task Sign_OverHttp2_BodyOverLimit_Is413()
+    {
+        using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        var response = await http2.PostAsync(_cluster.Url(Node, "/v1/ca/sign"), new ByteArrayContent(new byte[64 * 1024]));
+        Assert.Equal(HttpVersion.Version20, response.Version);
+        var json = await _cluster.JsonAsync(response, HttpStatusCode.RequestEntityTooLarge);
+        Assert.Equal("BodyTooLarge", json.GetProperty("error").GetString());
     }
 
     [Fact]
