@@ -34,16 +34,6 @@ public sealed class BodyLimitTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Sign_OverHttp2_BodyOverLimit_Is413()
-    {
-        using var http2 = new HttpClient { DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
-        var response = await http2.PostAsync(_cluster.Url(Node, "/v1/ca/sign"), new ByteArrayContent(new byte[64 * 1024]));
-        Assert.Equal(HttpVersion.Version20, response.Version);
-        var json = await _cluster.JsonAsync(response, HttpStatusCode.RequestEntityTooLarge);
-        Assert.Equal("BodyTooLarge", json.GetProperty("error").GetString());
-    }
-
-    [Fact]
     public async Task Sign_ChunkedBodyOverLimit_Is413NamingTheLimit()
     {
         var response = await StreamUntilAnsweredAsync("/v1/ca/sign", maxBytes: 1024 * 1024);
