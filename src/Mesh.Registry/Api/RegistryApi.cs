@@ -79,17 +79,7 @@ internal sealed partial class RegistryApi(
         }
         catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
         {
-            // A fault of this node, not of the client: logged once, with the stack, and answered
-            // with the contract's JSON error (or the connection is cut if the answer had begun).
-            Log.Unexpected(logger, context.Request.Method, context.Request.Path.Value ?? "/", e);
-            if (context.Response.HasStarted)
-            {
-                context.Abort();
-                return;
-            }
-            context.Response.Clear();
-            await ApiJson.ErrorAsync(context, StatusCodes.Status500InternalServerError, ApiErrors.Internal,
-                "the registry failed to handle this request; the error is in its log").ConfigureAwait(false);
+            await ApiFaults.AnswerAsync(context, logger, e).ConfigureAwait(false);
         }
     }
 
@@ -359,11 +349,5 @@ internal sealed partial class RegistryApi(
             ErrorCode.SessionQuotaExceeded => $"{owner} may hold at most {limits.QuotaSessions} live sessions (--quota-sessions); close some or wait for them to expire",
             _ => null,
         };
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(1, LogLevel.Error, "Unexpected failure handling {Method} {Path}")]
-        public static partial void Unexpected(ILogger logger, string method, string path, Exception exception);
     }
 }
