@@ -11,7 +11,13 @@ public sealed partial class RegistryStateMachine
     private ApplyResult OpenSession(long ttlMs)
     {
         var ttl = SessionLimits.ClampTtl(ttlMs);
-        _sessions.Add(_index, new Session(_index, ttl, _time + ttl));
+        if (_quota is { } quota && UsageOf(quota.Owner).Sessions >= quota.MaxSessions)
+        {
+            return new ApplyResult { Index = _index, Error = ErrorCode.SessionQuotaExceeded };
+        }
+
+        _sessions.Add(_index, new Session(_index, ttl, _time + ttl, _quota?.Owner));
+        Count(_quota?.Owner, 0, 0, 1);
         return new ApplyResult { Index = _index, SessionId = _index, TtlMs = ttl };
     }
 
@@ -88,5 +94,6 @@ public sealed partial class RegistryStateMachine
         }
 
         _sessions.Remove(session.Id);
+        Count(session.Owner, 0, 0, -1);
     }
 }

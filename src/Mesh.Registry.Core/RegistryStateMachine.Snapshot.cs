@@ -10,18 +10,22 @@ namespace Mesh.Registry.Core;
 // Snapshots: the whole state in a versioned binary format with a CRC-32C checksum.
 //
 //   "MESHSNAP" version:u32-as-varint appliedIndex:fixed64
-//   sessions: count (id ttl deadline)*                        ascending id
+//   sessions: count (id ttl deadline [quotaOwner])*           ascending id
 //   nodes:    count root-node child*                          pre-order, children by name
-//             node = [name] data version cversion cindex mindex ctime mtime owner childCount
+//             node = [name] data version cversion cindex mindex ctime mtime owner [quotaOwner] childCount
 //   dedup:    count (clientId seq lastSeen result)*           ascending client id
 //   crc32c:u32 over all of the above, then "MESHEND."
 //
 // Everything is written in a canonical order, so equal states give equal bytes. Per-session
-// ephemeral sets are not stored: they are rebuilt from the nodes' owners.
+// ephemeral sets are not stored: they are rebuilt from the nodes' owners; nor is quota usage.
+// Version 2 adds the quota owner (a string, empty for none) to sessions and nodes; a state
+// with no quota owner is written as version 1, which older builds read.
 public sealed partial class RegistryStateMachine
 {
     /// <summary>Version of the snapshot format this build writes and reads.</summary>
-    public const int SnapshotFormatVersion = 1;
+    public const int SnapshotFormatVersion = 2;
+
+    private const int SnapshotFormatWithoutOwners = 1;
 
     private static ReadOnlySpan<byte> SnapshotMagic => "MESHSNAP"u8;
 
@@ -32,8 +36,9 @@ public sealed partial class RegistryStateMachine
     {
         ArgumentNullException.ThrowIfNull(stream);
         var w = new SnapshotWriter(stream);
+        var owners = _usage.Count > 0;
         w.Raw(SnapshotMagic);
-        w.Varint(SnapshotFormatVersion);
+        w.Varint(owners ? (ulong)SnapshotFormatVersion : SnapshotFormatWithoutOwners);
         w.Fixed64(AppliedIndex);
 
         var sessions = GetSessions();
@@ -43,10 +48,14 @@ public sealed partial class RegistryStateMachine
             w.Signed(s.Id);
             w.Signed(s.TtlMs);
             w.Signed(s.DeadlineMs);
+            if (owners)
+            {
+                w.String(_sessions[s.Id].Owner ?? string.Empty);
+            }
         }
 
         w.Varint((ulong)_nodes.Count);
-        WriteNode(w, _nodes[NodePath.Root], isRoot: true);
+        WriteNode(w, _nodes[NodePath.Root], isRoot: true, owners);
 
         var clients = _dedup.Sorted();
         w.Varint((ulong)clients.Count);
@@ -72,18 +81,19 @@ public sealed partial class RegistryStateMachine
         var r = new SnapshotReader(stream);
         r.Magic(SnapshotMagic, "magic");
         var version = r.Varint();
-        if (version != SnapshotFormatVersion)
+        if (version is not (SnapshotFormatWithoutOwners or SnapshotFormatVersion))
         {
             throw new SnapshotFormatException(
-                $"unsupported snapshot format version {version} (this build reads {SnapshotFormatVersion}), or the snapshot is corrupted");
+                $"unsupported snapshot format version {version} (this build reads {SnapshotFormatWithoutOwners} and {SnapshotFormatVersion}), or the snapshot is corrupted");
         }
 
+        var owners = version == SnapshotFormatVersion ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
         var sm = new RegistryStateMachine { AppliedIndex = r.Fixed64() };
         var sessionCount = r.Count(int.MaxValue, "session count");
         for (var i = 0; i < sessionCount; i++)
         {
             var id = r.Signed();
-            var session = new Session(id, r.Signed(), r.Signed());
+            var session = new Session(id, r.Signed(), r.Signed(), ReadOwner(r, owners));
             if (!sm._sessions.TryAdd(id, session))
             {
                 throw r.Corrupt($"session {id} appears twice");
@@ -96,7 +106,8 @@ public sealed partial class RegistryStateMachine
         // bounds what a corrupted count can make us reserve.
         var plausible = stream.CanSeek ? Math.Max(0, (stream.Length - stream.Position) / 10) : 1 << 20;
         sm._nodes.EnsureCapacity((int)Math.Min(nodeCount, plausible));
-        sm.ReadNodes(r, nodeCount);
+        sm.ReadNodes(r, nodeCount, owners);
+        sm.RecountUsage();
 
         var clientCount = r.Count(int.MaxValue, "client count");
         for (var i = 0; i < clientCount; i++)
@@ -116,7 +127,29 @@ public sealed partial class RegistryStateMachine
         return sm;
     }
 
-    private static void WriteNode(SnapshotWriter w, Node node, bool isRoot)
+    // Quota owners are few and repeated on many nodes: one string per owner is kept.
+    private static string? ReadOwner(SnapshotReader r, Dictionary<string, string>? owners)
+    {
+        if (owners is null)
+        {
+            return null;
+        }
+
+        var owner = r.String(NodePath.MaxLength * 3);
+        if (owner.Length == 0)
+        {
+            return null;
+        }
+
+        if (!owners.TryGetValue(owner, out var shared))
+        {
+            owners.Add(owner, shared = owner);
+        }
+
+        return shared;
+    }
+
+    private static void WriteNode(SnapshotWriter w, Node node, bool isRoot, bool owners)
     {
         if (!isRoot)
         {
@@ -131,17 +164,22 @@ public sealed partial class RegistryStateMachine
         w.Signed(node.CreatedTime);
         w.Signed(node.ModifiedTime);
         w.Signed(node.EphemeralOwner);
+        if (owners)
+        {
+            w.String(node.Owner ?? string.Empty);
+        }
+
         w.Varint((ulong)node.ChildCount);
         if (node.Children is { } children)
         {
             foreach (var child in children)
             {
-                WriteNode(w, child, isRoot: false);
+                WriteNode(w, child, isRoot: false, owners);
             }
         }
     }
 
-    private void ReadNodes(SnapshotReader r, int nodeCount)
+    private void ReadNodes(SnapshotReader r, int nodeCount, Dictionary<string, string>? owners)
     {
         if (nodeCount < 1)
         {
@@ -149,7 +187,7 @@ public sealed partial class RegistryStateMachine
         }
 
         var root = _nodes[NodePath.Root];
-        var rootChildren = ReadNodeFields(r, root);
+        var rootChildren = ReadNodeFields(r, root, owners);
         var read = 1;
         var stack = new Stack<(string Path, Node Node, int Left)>();
         stack.Push((NodePath.Root, root, rootChildren));
@@ -169,7 +207,7 @@ public sealed partial class RegistryStateMachine
 
             var name = r.String(NodePath.MaxLength * 3);
             var node = new Node(name);
-            var children = ReadNodeFields(r, node);
+            var children = ReadNodeFields(r, node, owners);
             var path = NodePath.Combine(parentPath, name);
             if (parent.EphemeralOwner != 0 || !NodePath.IsValid(path) || !_nodes.TryAdd(path, node))
             {
@@ -202,7 +240,7 @@ public sealed partial class RegistryStateMachine
         }
     }
 
-    private static int ReadNodeFields(SnapshotReader r, Node node)
+    private static int ReadNodeFields(SnapshotReader r, Node node, Dictionary<string, string>? owners)
     {
         node.Data = r.Bytes(NodeLimits.MaxDataBytes);
         node.Version = r.Signed();
@@ -212,6 +250,7 @@ public sealed partial class RegistryStateMachine
         node.CreatedTime = r.Signed();
         node.ModifiedTime = r.Signed();
         node.EphemeralOwner = r.Signed();
+        node.Owner = ReadOwner(r, owners);
         return r.Count(int.MaxValue, "child count");
     }
 

@@ -23,8 +23,8 @@ public sealed partial class RegistryStateMachine
                 results[i] = op switch
                 {
                     CheckVersionOp o => CheckVersion(o.Path, o.ExpectedVersion),
-                    CreateOp o => CreateNode(o.Path, o.Data, o.Mode, o.SessionId, o.CreateParents),
-                    SetDataOp o => SetNodeData(o.Path, o.Data, o.ExpectedVersion),
+                    CreateOp o => WithinQuota(() => CreateNode(o.Path, o.Data, o.Mode, o.SessionId, o.CreateParents)),
+                    SetDataOp o => WithinQuota(() => SetNodeData(o.Path, o.Data, o.ExpectedVersion)),
                     DeleteOp o => DeleteNode(o.Path, o.ExpectedVersion, o.Recursive),
                     _ => throw new ArgumentException($"unknown transaction op {op?.GetType().Name ?? "null"}", nameof(ops)),
                 };
@@ -71,6 +71,7 @@ public sealed partial class RegistryStateMachine
             switch (entry.Kind)
             {
                 case UndoKind.Created:
+                    Count(entry.Node.Owner, -1, -entry.Node.Data.Length, 0);
                     _nodes.Remove(entry.Path!);
                     entry.Parent!.RemoveChild(entry.Node);
                     entry.Parent.ChildVersion--;
@@ -81,6 +82,7 @@ public sealed partial class RegistryStateMachine
 
                     break;
                 case UndoKind.Deleted:
+                    Count(entry.Node.Owner, 1, entry.Node.Data.Length, 0);
                     _nodes.Add(entry.Path!, entry.Node);
                     entry.Parent!.AddChild(entry.Node);
                     entry.Parent.ChildVersion--;
@@ -91,6 +93,7 @@ public sealed partial class RegistryStateMachine
 
                     break;
                 case UndoKind.DataSet:
+                    Count(entry.Node.Owner, 0, entry.Data.Length - entry.Node.Data.Length, 0);
                     entry.Node.Data = entry.Data;
                     entry.Node.Version = entry.Version;
                     entry.Node.ModifiedIndex = entry.ModifiedIndex;

@@ -82,6 +82,7 @@ public sealed partial class RegistryStateMachine
             CreatedTime = _time,
             ModifiedTime = _time,
             EphemeralOwner = session?.Id ?? 0,
+            Owner = _quota?.Owner,
         };
         AddNode(finalPath, node, parentPath, parent, session);
         return new OpResult(ErrorCode.Ok, finalPath, node.Stat);
@@ -97,7 +98,7 @@ public sealed partial class RegistryStateMachine
             parent = CreateMissing(parentPath);
         }
 
-        var node = new Node(NodePath.Name(path)) { CreatedIndex = _index, ModifiedIndex = _index, CreatedTime = _time, ModifiedTime = _time };
+        var node = new Node(NodePath.Name(path)) { CreatedIndex = _index, ModifiedIndex = _index, CreatedTime = _time, ModifiedTime = _time, Owner = _quota?.Owner };
         AddNode(path, node, parentPath, parent, null);
         return node;
     }
@@ -125,6 +126,7 @@ public sealed partial class RegistryStateMachine
         }
 
         _undo?.Add(UndoEntry.DataSet(node, node.Data, node.Version, node.ModifiedIndex, node.ModifiedTime));
+        Count(node.Owner, 0, data.Length - node.Data.Length, 0);
         node.Data = data;
         node.Version++;
         node.ModifiedIndex = _index;
@@ -197,6 +199,7 @@ public sealed partial class RegistryStateMachine
         parent.AddChild(node);
         parent.ChildVersion++;
         session?.Ephemerals.Add(path);
+        Count(node.Owner, 1, node.Data.Length, 0);
         _undo?.Add(UndoEntry.Created(path, node, parent));
         _events.Add(new ChangeEvent(_index, ChangeEventType.Created, path));
         _events.Add(new ChangeEvent(_index, ChangeEventType.ChildrenChanged, parentPath));
@@ -212,6 +215,7 @@ public sealed partial class RegistryStateMachine
             _sessions[node.EphemeralOwner].Ephemerals.Remove(path);
         }
 
+        Count(node.Owner, -1, -node.Data.Length, 0);
         _undo?.Add(UndoEntry.Deleted(path, node, parent));
         _events.Add(new ChangeEvent(_index, ChangeEventType.Deleted, path));
         _events.Add(new ChangeEvent(_index, ChangeEventType.ChildrenChanged, parentPath));

@@ -25,9 +25,10 @@ public sealed partial class RegistryStateMachine
     private readonly DedupTable _dedup = new();
     private readonly List<ChangeEvent> _events = [];
 
-    // Index and time of the command being applied.
+    // Index, time and quota of the command being applied.
     private long _index;
     private long _time;
+    private Quotas.Quota? _quota;
 
     public RegistryStateMachine() => _nodes.Add(NodePath.Root, new Node(string.Empty));
 
@@ -61,10 +62,11 @@ public sealed partial class RegistryStateMachine
 
         _index = index;
         _time = header.TimeMs;
+        _quota = header.Quota;
         var result = command switch
         {
-            SetData c => FromOp(SetNodeData(c.Path, c.Data, c.ExpectedVersion)),
-            CreateNode c => FromOp(CreateNode(c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents)),
+            SetData c => FromOp(WithinQuota(() => SetNodeData(c.Path, c.Data, c.ExpectedVersion))),
+            CreateNode c => FromOp(WithinQuota(() => CreateNode(c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents))),
             DeleteNode c => FromOp(DeleteNode(c.Path, c.ExpectedVersion, c.Recursive)),
             Transaction c => ApplyTransaction(c.Ops),
             OpenSession c => OpenSession(c.TtlMs),
@@ -75,6 +77,7 @@ public sealed partial class RegistryStateMachine
             _ => throw new ArgumentException($"unknown command type {command.GetType().Name}", nameof(command)),
         };
 
+        _quota = null;
         AppliedIndex = index;
         if (deduplicate)
         {

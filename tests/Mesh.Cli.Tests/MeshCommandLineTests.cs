@@ -83,6 +83,10 @@ public sealed class MeshCommandLineTests
     [InlineData("--api-token", "admin=short", "--api-token: the admin API token has 5 characters; at least 16 are needed")]
     [InlineData("--api-token", "root=0123456789abcdef", "--api-token: API token role 'root' is unknown; use admin or read")]
     [InlineData("--tls-cert", "/nonexistent/cert.pem", "--tls-cert and --tls-key go together")]
+    [InlineData("--max-txn-ops", "0", "--max-txn-ops 0 must be at least 1")]
+    [InlineData("--max-txn-bytes", "100", "--max-txn-bytes 100 must be at least 16384")]
+    [InlineData("--anonymous-concurrency", "0", "--anonymous-concurrency 0 must be at least 1")]
+    [InlineData("--quota-sessions", "0", "--quota-sessions 0 must be at least 1")]
     public void Registry_BadSecurityFlags_FailWithOneLineSayingWhy(string flag, string value, string expected)
     {
         var data = Path.Combine(Path.GetTempPath(), "mesh-cli-" + Guid.NewGuid().ToString("N"));

@@ -24,7 +24,7 @@ internal static class RegistryCommand
         var data = new Option<string>("--data") { Description = "Data directory (write-ahead log, snapshots). Created if missing.", Required = true };
         var client = new Option<string>("--client")
         {
-            Description = "host:port of the HTTP client API (and /metrics, /healthz, /readyz).",
+            Description = "host:port of the HTTP client API (and /metrics, /healthz, /readyz). Port 0 (single node only): any free port, named in the start-up line.",
             DefaultValueFactory = _ => "127.0.0.1:7001",
         };
         var snapshotEvery = new Option<long>("--snapshot-every")
@@ -74,6 +74,8 @@ internal static class RegistryCommand
             id, peers, data, client, snapshotEvery, trustDomain, certLifetime, joinToken, joinTokensFile,
             tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile,
         };
+        var limits = new RegistryLimitOptions();
+        limits.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var error = parseResult.InvocationConfiguration.Error;
@@ -82,7 +84,7 @@ internal static class RegistryCommand
             {
                 var members = parseResult.GetValue(peers) is { Length: > 0 } text ? ClusterMember.ParseList(text) : [];
                 var clientText = parseResult.GetValue(client)!;
-                if (!IPEndPoint.TryParse(clientText, out var clientEndPoint) || clientEndPoint.Port == 0)
+                if (!IPEndPoint.TryParse(clientText, out var clientEndPoint) || (clientEndPoint.Port == 0 && !clientText.EndsWith(":0", StringComparison.Ordinal)))
                     throw new FormatException($"--client '{clientText}' is not an IP address with a port");
                 node = new RegistryNode(new RegistryNodeOptions
                 {
@@ -97,6 +99,7 @@ internal static class RegistryCommand
                     ApiTokens = ReadTokens("--api-token", parseResult.GetValue(apiToken) ?? [], parseResult.GetValue(apiTokensFile), ApiTokenGrant.Parse, ApiTokenGrant.ParseFile),
                     TlsCertificate = ReadTlsCertificate(parseResult.GetValue(tlsCert), parseResult.GetValue(tlsKey)),
                     TlsTrust = parseResult.GetValue(tlsCa) is { } caFile ? ReadTlsTrust(caFile) : [],
+                    Limits = limits.Read(parseResult),
                 });
                 await node.StartAsync(cancellationToken);
             }

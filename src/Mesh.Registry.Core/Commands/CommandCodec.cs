@@ -7,8 +7,9 @@ namespace Mesh.Registry.Core.Commands;
 /// <summary>
 /// The log entry format of commands: compact binary, versioned.
 /// <code>
-/// command  = version:u8(=1) kind:u8 header body
+/// command  = version:u8(1 or 2) kind:u8 header [quota, version 2 only] body
 /// header   = clientId:16 bytes (Guid.ToByteArray order) sequence:zigzag-varint timeMs:zigzag-varint
+/// quota    = owner:string maxNodes:zigzag maxBytes:zigzag maxSessions:zigzag
 /// string   = length:varint utf8-bytes      data = length:varint bytes
 /// </code>
 /// Bodies: create = path data mode:u8 session:zigzag flags:u8(1 = create parents);
@@ -17,11 +18,15 @@ namespace Mesh.Registry.Core.Commands;
 /// session commands = one zigzag-varint (ttl, id or now).
 /// Decoding checks every length against the bytes left, so garbage fails fast with a
 /// <see cref="CommandFormatException"/>, never a huge allocation or a hang.
-/// Strings must be valid UTF-16 (no unpaired surrogate) to be encoded.
+/// Strings must be valid UTF-16 (no unpaired surrogate) to be encoded. A command without a quota
+/// is written as version 1, so nodes of an older build still read it.
 /// </summary>
 public static class CommandCodec
 {
     public const byte FormatVersion = 1;
+
+    /// <summary>The version of commands that carry a <see cref="CommandHeader.Quota"/>.</summary>
+    public const byte QuotaFormatVersion = 2;
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -37,11 +42,19 @@ public static class CommandCodec
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(output);
         var w = new Writer(output);
-        w.Byte(FormatVersion);
+        var quota = command.Header.Quota;
+        w.Byte(quota is null ? FormatVersion : QuotaFormatVersion);
         w.Byte((byte)KindOf(command));
         w.Guid(command.Header.ClientId);
         w.Signed(command.Header.Sequence);
         w.Signed(command.Header.TimeMs);
+        if (quota is not null)
+        {
+            w.String(quota.Owner);
+            w.Signed(quota.MaxNodes);
+            w.Signed(quota.MaxBytes);
+            w.Signed(quota.MaxSessions);
+        }
         switch (command)
         {
             case CreateNode c:
@@ -107,13 +120,18 @@ public static class CommandCodec
     {
         var r = new Reader(bytes);
         var version = r.Byte();
-        if (version != FormatVersion)
+        if (version is not (FormatVersion or QuotaFormatVersion))
         {
-            throw new CommandFormatException($"unsupported command format version {version} (this build reads {FormatVersion})");
+            throw new CommandFormatException($"unsupported command format version {version} (this build reads {FormatVersion} and {QuotaFormatVersion})");
         }
 
         var kind = r.Byte();
         var header = new CommandHeader(r.Guid(), r.Signed(), r.Signed());
+        if (version == QuotaFormatVersion)
+        {
+            header = header with { Quota = new Quotas.Quota(r.String(), r.Signed(), r.Signed(), r.Signed()) };
+        }
+
         Command command = (Kind)kind switch
         {
             Kind.Create => ReadCreate(ref r, header),

@@ -8,6 +8,13 @@ namespace Mesh.Registry.Core.Commands;
 /// </summary>
 public readonly record struct CommandHeader(Guid ClientId, long Sequence, long TimeMs)
 {
+    /// <summary>
+    /// Set on writes made with a join token: the namespace the created nodes and sessions count
+    /// against, and its limits. A write that would take the owner over a limit fails with a quota
+    /// error and changes nothing. Null: not counted, not limited (operators, the server itself).
+    /// </summary>
+    public Quotas.Quota? Quota { get; init; }
+
     /// <summary>A header without deduplication, for commands the server issues itself.</summary>
     public static CommandHeader At(long timeMs) => new(Guid.Empty, 0, timeMs);
 }

@@ -40,4 +40,13 @@ public enum ErrorCode : byte
     /// superseded and its own result is no longer kept. Clients send writes one at a time per client id.
     /// </summary>
     StaleRequest = 10,
+
+    /// <summary>The write would take its quota owner over <see cref="Quotas.Quota.MaxNodes"/>.</summary>
+    NodeQuotaExceeded = 11,
+
+    /// <summary>The write would take its quota owner over <see cref="Quotas.Quota.MaxBytes"/> of node data.</summary>
+    ByteQuotaExceeded = 12,
+
+    /// <summary>The session would take its quota owner over <see cref="Quotas.Quota.MaxSessions"/>.</summary>
+    SessionQuotaExceeded = 13,
 }

@@ -19,6 +19,9 @@ internal sealed class Node(string name)
     public long CreatedTime;
     public long ModifiedTime;
     public long EphemeralOwner;
+
+    /// <summary>The quota owner (namespace) that created this node, or null.</summary>
+    public string? Owner;
     public List<Node>? Children;
 
     public int ChildCount => Children?.Count ?? 0;

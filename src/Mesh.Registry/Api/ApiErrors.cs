@@ -17,6 +17,9 @@ internal static class ApiErrors
     public const string DataTooLarge = "DataTooLarge";
     public const string InvalidPath = "InvalidPath";
     public const string Internal = "Internal";
+    public const string BodyTooLarge = "BodyTooLarge";
+    public const string TooManyOps = "TooManyOps";
+    public const string TooManyRequests = "TooManyRequests";
 
     public static int StatusOf(ErrorCode code) => code switch
     {
@@ -29,6 +32,7 @@ internal static class ApiErrors
         ErrorCode.InvalidPath => StatusCodes.Status400BadRequest,
         ErrorCode.DataTooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorCode.StaleRequest => StatusCodes.Status409Conflict,
+        ErrorCode.NodeQuotaExceeded or ErrorCode.ByteQuotaExceeded or ErrorCode.SessionQuotaExceeded => StatusCodes.Status403Forbidden,
         _ => StatusCodes.Status500InternalServerError,
     };
 

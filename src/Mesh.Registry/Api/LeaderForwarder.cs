@@ -23,7 +23,7 @@ internal sealed class LeaderForwarder : IDisposable
     private static readonly string[] ResponseHeaders = ["X-Mesh-Index", "X-Mesh-Version", "X-Mesh-Modified-Index", "Retry-After", "Location"];
 
     private readonly HttpMessageInvoker _client;
-    private readonly Dictionary<int, Uri> _clientUrls;
+    private Dictionary<int, Uri> _clientUrls;
 
     public LeaderForwarder(IReadOnlyList<ClusterMember> members, string scheme = "http", X509Certificate2Collection? trust = null)
     {
@@ -42,6 +42,9 @@ internal sealed class LeaderForwarder : IDisposable
     }
 
     public Uri? ClientUrlOf(int id) => _clientUrls.GetValueOrDefault(id);
+
+    /// <summary>Replaces one member's client URL (a node that listened on port 0 learns its port after start). The map is swapped whole.</summary>
+    public void Rebind(int id, Uri url) => _clientUrls = new Dictionary<int, Uri>(_clientUrls) { [id] = url };
 
     public async Task ForwardAsync(HttpContext context, int leaderId, TimeSpan timeout)
     {
@@ -74,6 +77,12 @@ internal sealed class LeaderForwarder : IDisposable
         {
             answer = await _client.SendAsync(message, deadline.Token).ConfigureAwait(false);
         }
+        catch (HttpRequestException e) when (ClientBodyFault(e) is { } fault)
+        {
+            // The client's body broke a limit while it streamed to the leader: the client's fault (413), not the leader's.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fault);
+            throw;
+        }
         catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
         {
             await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable,
@@ -96,6 +105,16 @@ internal sealed class LeaderForwarder : IDisposable
                 response.ContentType = type.ToString();
             await answer.Content.CopyToAsync(response.Body, context.RequestAborted).ConfigureAwait(false);
         }
+    }
+
+    private static BadHttpRequestException? ClientBodyFault(Exception e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is BadHttpRequestException fault)
+                return fault;
+        }
+        return null;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@
 // of reach: no node, transaction, watch or recursive delete of the client API may touch /mesh/ca,
 // whose material holds the CA's private key. Only /v1/ca/root (public roots) is served.
 using System.Text.Json;
+using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client.Identity;
 using Microsoft.AspNetCore.Http;
@@ -38,6 +39,9 @@ internal sealed partial class RegistryApi
 
         if (request is null)
             throw ApiException.BadRequest("the body is not a signing request { token, namespace, service, csr }");
+        // The join token may come as the bearer (checked before the body was read) instead of in the body.
+        if (string.IsNullOrEmpty(request.Token) && context.Items[CallerKey] is ApiCaller.Workload && BearerOf(context.Request) is { } bearer)
+            request = request with { Token = bearer };
         var authority = CurrentCa();
         var (_, tokens) = ca.Current();
         CaSignResponse signed;
@@ -81,6 +85,12 @@ internal sealed partial class RegistryApi
             return;
         }
         await WriteCaJsonAsync(context, JsonSerializer.SerializeToUtf8Bytes(new CaRevokeResponse(done.Removed, done.Index), IdentityJson.Default.CaRevokeResponse)).ConfigureAwait(false);
+    }
+
+    private static string? BearerOf(HttpRequest request)
+    {
+        var header = request.Headers.Authorization.ToString();
+        return header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? header["Bearer ".Length..].Trim() : null;
     }
 
     private MeshCertificateAuthority CurrentCa() =>

@@ -59,7 +59,7 @@ internal sealed partial class RegistryApi
         if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
             return;
         var ttl = await ReadTtlAsync(context).ConfigureAwait(false);
-        var result = await writer.WriteAsync(new OpenSession(writer.Header(clientId, seq), ttl), context.RequestAborted).ConfigureAwait(false);
+        var result = await writer.WriteAsync(new OpenSession(HeaderFor(context, clientId, seq), ttl), context.RequestAborted).ConfigureAwait(false);
         if (!result.IsOk)
         {
             await WriteFailureAsync(context, result, null).ConfigureAwait(false);
@@ -84,7 +84,7 @@ internal sealed partial class RegistryApi
             await ApiJson.ErrorAsync(context, Core.Results.ErrorCode.SessionExpired, null).ConfigureAwait(false);
             return;
         }
-        var result = await writer.WriteAsync(new KeepAlive(writer.Header(clientId, seq), id), context.RequestAborted).ConfigureAwait(false);
+        var result = await writer.WriteAsync(new KeepAlive(HeaderFor(context, clientId, seq), id), context.RequestAborted).ConfigureAwait(false);
         if (!result.IsOk)
         {
             await WriteFailureAsync(context, result, null).ConfigureAwait(false);
@@ -102,7 +102,7 @@ internal sealed partial class RegistryApi
         var (clientId, seq) = IdempotencyOf(context);
         if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
             return;
-        var result = await writer.WriteAsync(new CloseSession(writer.Header(clientId, seq), id), context.RequestAborted).ConfigureAwait(false);
+        var result = await writer.WriteAsync(new CloseSession(HeaderFor(context, clientId, seq), id), context.RequestAborted).ConfigureAwait(false);
         if (!result.IsOk)
         {
             await WriteFailureAsync(context, result, null).ConfigureAwait(false);

@@ -15,7 +15,7 @@ internal sealed partial class RegistryApi
             return;
         var ops = await ParseTxnAsync(context).ConfigureAwait(false);
         AuthorizeWrites(context, ops);
-        var result = await writer.WriteAsync(new Transaction(writer.Header(clientId, seq), ops), context.RequestAborted).ConfigureAwait(false);
+        var result = await writer.WriteAsync(new Transaction(HeaderFor(context, clientId, seq), ops), context.RequestAborted).ConfigureAwait(false);
         if (result.FailedOp < 0 && result.IsOk)
         {
             await ApiJson.WriteAsync(context, 200, w =>
@@ -40,7 +40,7 @@ internal sealed partial class RegistryApi
         var failed = result.FailedOp;
         var code = failed >= 0 && failed < result.OpResults.Count ? result.OpResults[failed].Error : result.Error;
         var path = failed >= 0 && failed < ops.Count ? ops[failed].Path : null;
-        await ApiJson.ErrorAsync(context, ApiErrors.StatusOf(code), code.ToString(), $"op {failed}: {ApiErrors.MessageOf(code, path)}", w =>
+        await ApiJson.ErrorAsync(context, ApiErrors.StatusOf(code), code.ToString(), $"op {failed}: {QuotaMessage(context, code) ?? ApiErrors.MessageOf(code, path)}", w =>
         {
             w.WriteNumber("failedOp", failed);
             w.WriteStartArray("results");
@@ -62,7 +62,7 @@ internal sealed partial class RegistryApi
         _ => "delete",
     };
 
-    private static async Task<IReadOnlyList<TxnOp>> ParseTxnAsync(HttpContext context)
+    private async Task<IReadOnlyList<TxnOp>> ParseTxnAsync(HttpContext context)
     {
         JsonDocument document;
         try
@@ -79,7 +79,13 @@ internal sealed partial class RegistryApi
                 || !document.RootElement.TryGetProperty("ops", out var opsElement)
                 || opsElement.ValueKind != JsonValueKind.Array)
                 throw ApiException.BadRequest("the body must be { \"ops\": [ ... ] }");
-            var ops = new List<TxnOp>();
+            var count = opsElement.GetArrayLength();
+            if (count > limits.MaxTxnOps)
+            {
+                throw new ApiException(StatusCodes.Status413PayloadTooLarge, ApiErrors.TooManyOps,
+                    $"a transaction may have at most {limits.MaxTxnOps} ops (--max-txn-ops); this one has {count}");
+            }
+            var ops = new List<TxnOp>(count);
             var i = 0;
             foreach (var element in opsElement.EnumerateArray())
             {
@@ -112,8 +118,23 @@ internal sealed partial class RegistryApi
 
     private static string? String(JsonElement op, string name, int i) =>
         !op.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
-        : value.ValueKind == JsonValueKind.String ? value.GetString()
+        : value.ValueKind == JsonValueKind.String ? TextOf(value, name, i)
         : throw ApiException.BadRequest($"op {i}: {name} must be a string");
+
+    // The JSON reader checks UTF-8 only when a string is decoded: invalid bytes (or an escaped
+    // lone surrogate) in a string are the client's fault, not the node's.
+    private static string TextOf(JsonElement value, string name, int i)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            var code = name == "path" ? ApiErrors.InvalidPath : ApiErrors.BadRequest;
+            throw new ApiException(StatusCodes.Status400BadRequest, code, $"op {i}: {name} is not valid UTF-8 text (invalid bytes or a lone surrogate escape)");
+        }
+    }
 
     private static long? Long(JsonElement op, string name, int i) =>
         !op.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null

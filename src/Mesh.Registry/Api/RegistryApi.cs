@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using Mesh.Registry.Api.Access;
+using Mesh.Registry.Api.Limits;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Core.Paths;
@@ -11,6 +12,8 @@ using Mesh.Registry.Storage;
 using Mesh.Registry.Telemetry;
 using Mesh.Registry.Watches;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
 
 namespace Mesh.Registry.Api;
 
@@ -28,9 +31,13 @@ internal sealed partial class RegistryApi(
     RegistryMetrics metrics,
     TimeSpan requestTimeout,
     RegistryCertificateAuthority ca,
-    ApiAuthenticator auth)
+    ApiAuthenticator auth,
+    RegistryLimits limits,
+    AnonymousGate anonymousGate,
+    ILogger logger)
 {
     private const string CallerKey = "mesh.caller";
+    private const string BodyLimitKey = "mesh.body-limit";
 
     private static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan DefaultWatchWait = TimeSpan.FromSeconds(30);
@@ -48,8 +55,10 @@ internal sealed partial class RegistryApi(
         }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)
         {
-            var tooLarge = e.StatusCode == StatusCodes.Status413PayloadTooLarge;
-            await ApiJson.ErrorAsync(context, e.StatusCode, tooLarge ? ApiErrors.DataTooLarge : ApiErrors.BadRequest, e.Message).ConfigureAwait(false);
+            if (e.StatusCode == StatusCodes.Status413PayloadTooLarge && context.Items[BodyLimitKey] is BodyLimit limit)
+                await RefuseBodyAsync(context, limit, declared: null).ConfigureAwait(false);
+            else
+                await ApiJson.ErrorAsync(context, e.StatusCode, ApiErrors.BadRequest, e.Message).ConfigureAwait(false);
         }
         catch (IndexCompactedException e) when (!context.Response.HasStarted)
         {
@@ -68,20 +77,61 @@ internal sealed partial class RegistryApi(
         {
             // The client went away.
         }
+        catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+        {
+            await ApiFaults.AnswerAsync(context, logger, e).ConfigureAwait(false);
+        }
     }
 
-    private Task DispatchAsync(HttpContext context)
+    private async Task DispatchAsync(HttpContext context)
     {
         var path = context.Request.Path.Value ?? "/";
         var method = context.Request.Method;
+        // Before anything can read the body: how much of it this endpoint may read.
+        var bodyLimit = BodyLimits.For(method, path, limits);
+        context.Items[BodyLimitKey] = bodyLimit;
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
+            sizeFeature.MaxRequestBodySize = bodyLimit.Bytes;
+
+        // Authentication reads headers only; a refused caller's body is never read.
+        var gated = AnonymousGate.Applies(method, path);
+        var caller = auth.Enabled || gated ? auth.Authenticate(context.Request) : null;
         if (auth.Enabled)
         {
-            var caller = auth.Authenticate(context.Request);
             var decision = ApiAccessPolicy.Decide(caller, method, path);
             if (!decision.Allowed)
-                return RefuseAsync(context, decision);
-            context.Items[CallerKey] = caller;
+            {
+                await RefuseAsync(context, decision).ConfigureAwait(false);
+                return;
+            }
         }
+        context.Items[CallerKey] = caller;
+
+        if (context.Request.ContentLength > bodyLimit.Bytes)
+        {
+            await RefuseBodyAsync(context, bodyLimit, context.Request.ContentLength).ConfigureAwait(false);
+            return;
+        }
+
+        if (gated && caller is null)
+        {
+            using var lease = anonymousGate.TryEnter();
+            if (lease is null)
+            {
+                context.Response.Headers.RetryAfter = "1";
+                await ApiJson.ErrorAsync(context, StatusCodes.Status429TooManyRequests, ApiErrors.TooManyRequests,
+                    $"at most {anonymousGate.Permits} requests without a token are served at once here (--anonymous-concurrency); " +
+                    "retry later, or send the join token as Authorization: Bearer TOKEN").ConfigureAwait(false);
+                return;
+            }
+            await RouteAsync(context, path, method).ConfigureAwait(false);
+            return;
+        }
+        await RouteAsync(context, path, method).ConfigureAwait(false);
+    }
+
+    private Task RouteAsync(HttpContext context, string path, string method)
+    {
         if (path == "/healthz")
             return Only(context, "GET", () => ApiJson.WriteAsync(context, 200, w => w.WriteString("status", "ok")));
         if (path == "/readyz")
@@ -103,6 +153,16 @@ internal sealed partial class RegistryApi(
         if (path.StartsWith("/v1/services/", StringComparison.Ordinal))
             return Only(context, "GET", () => ServiceAsync(context, path["/v1/services/".Length..]));
         return ApiJson.ErrorAsync(context, 404, ApiErrors.NotFound, $"no such API path: {path}");
+    }
+
+    /// <summary>413, naming the limit. The connection is closed: the rest of the body is not read.</summary>
+    private static Task RefuseBodyAsync(HttpContext context, BodyLimit limit, long? declared)
+    {
+        // HTTP/2 has no Connection header: Kestrel resets the stream's unread body instead.
+        if (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
+            context.Response.Headers.Connection = "close";
+        return ApiJson.ErrorAsync(context, StatusCodes.Status413PayloadTooLarge, limit.Code, limit.Message(declared),
+            w => w.WriteNumber("limitBytes", limit.Bytes));
     }
 
     private static Task RefuseAsync(HttpContext context, AccessDecision decision)
@@ -226,21 +286,13 @@ internal sealed partial class RegistryApi(
         return (id, seq);
     }
 
-    /// <summary>Reads a node data body, refusing more than the core's 1 MiB limit.</summary>
+    /// <summary>Reads a node data body; the request's body limit (1 MiB, set in dispatch) refuses more while it streams.</summary>
     private static async Task<byte[]> ReadDataAsync(HttpContext context)
     {
-        var limit = NodeLimits.MaxDataBytes;
-        if (context.Request.ContentLength > limit)
-            throw new ApiException(413, ApiErrors.DataTooLarge, "node data is over 1 MiB");
         var reader = context.Request.BodyReader;
         while (true)
         {
             var read = await reader.ReadAsync(context.RequestAborted).ConfigureAwait(false);
-            if (read.Buffer.Length > limit)
-            {
-                reader.AdvanceTo(read.Buffer.Start, read.Buffer.End);
-                throw new ApiException(413, ApiErrors.DataTooLarge, "node data is over 1 MiB");
-            }
             if (read.IsCompleted)
             {
                 var data = read.Buffer.ToArray();
@@ -269,6 +321,33 @@ internal sealed partial class RegistryApi(
         _ => throw ApiException.BadRequest($"mode '{text}' is not persistent, ephemeral, sequential or ephemeral_sequential"),
     };
 
-    private static Task WriteFailureAsync(HttpContext context, ApplyResult result, string? path) =>
-        ApiJson.ErrorAsync(context, result.Error, result.Path ?? path);
+    private Task WriteFailureAsync(HttpContext context, ApplyResult result, string? path) =>
+        QuotaMessage(context, result.Error) is { } quota
+            ? ApiJson.ErrorAsync(context, ApiErrors.StatusOf(result.Error), result.Error.ToString(), quota)
+            : ApiJson.ErrorAsync(context, result.Error, result.Path ?? path);
+
+    /// <summary>
+    /// The header of a write. A join token's writes carry its namespace's quota, which the state
+    /// machine checks against replicated usage; operators' writes are not limited.
+    /// </summary>
+    private Core.Commands.CommandHeader HeaderFor(HttpContext context, Guid clientId, long seq)
+    {
+        var header = writer.Header(clientId, seq);
+        return context.Items[CallerKey] is ApiCaller.Workload { Scope: var scope }
+            ? header with { Quota = new Core.Quotas.Quota(scope.Namespace, limits.QuotaNodes, limits.QuotaBytes, limits.QuotaSessions) }
+            : header;
+    }
+
+    /// <summary>For a quota error: which limit, its value and its flag.</summary>
+    private string? QuotaMessage(HttpContext context, ErrorCode code)
+    {
+        var owner = context.Items[CallerKey] is ApiCaller.Workload { Scope: var scope } ? $"namespace '{scope.Namespace}'" : "the namespace";
+        return code switch
+        {
+            ErrorCode.NodeQuotaExceeded => $"{owner} may hold at most {limits.QuotaNodes} nodes (--quota-nodes); delete some first",
+            ErrorCode.ByteQuotaExceeded => $"{owner} may hold at most {BodyLimits.Describe(limits.QuotaBytes)} of node data (--quota-bytes); delete or shrink some first",
+            ErrorCode.SessionQuotaExceeded => $"{owner} may hold at most {limits.QuotaSessions} live sessions (--quota-sessions); close some or wait for them to expire",
+            _ => null,
+        };
+    }
 }

@@ -26,6 +26,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
     private readonly RegistryNodeOptions _options;
     private readonly List<Func<ValueTask>> _stack = [];
     private ILoggerFactory? _ownedLoggerFactory;
+    private IPEndPoint? _boundClientEndPoint;
     private int _disposed;
 
     public RegistryNode(RegistryNodeOptions options)
@@ -36,8 +37,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
     public int Id => _options.Id;
 
-    /// <summary>The client API base URL, e.g. <c>http://127.0.0.1:7001</c>.</summary>
-    public Uri ClientUrl => new($"{Scheme}://{_options.ClientEndPoint}");
+    /// <summary>The client API base URL, e.g. <c>http://127.0.0.1:7001</c> (the port bound, when port 0 was asked for).</summary>
+    public Uri ClientUrl => new($"{Scheme}://{_boundClientEndPoint ?? _options.ClientEndPoint}");
 
     private string Scheme => _options.TlsCertificate is null ? "http" : "https";
 
@@ -54,6 +55,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
     {
         Members = ResolveMembers(_options);
         ValidateCaOptions(_options);
+        if (_options.Limits.Validate() is { } limitError)
+            throw new StartupException(limitError);
         PortCheck.EnsureFree(_options.ClientEndPoint, "clients");
         PortCheck.EnsureFree(Members.Single(m => m.Id == _options.Id).RaftEndPoint, "peers");
         var loggerFactory = _options.LoggerFactory ?? (_ownedLoggerFactory = DefaultLoggerFactory());
@@ -120,7 +123,10 @@ public sealed partial class RegistryNode : IAsyncDisposable
             lagMonitor.Start();
             Push(lagMonitor.DisposeAsync);
             var auth = new Api.Access.ApiAuthenticator(new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens);
-            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca, auth);
+            var anonymousGate = new Api.Limits.AnonymousGate(_options.Limits.AnonymousConcurrency);
+            Push(() => { anonymousGate.Dispose(); return ValueTask.CompletedTask; });
+            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca, auth,
+                _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>());
             var app = BuildWebApp(api, metrics.MeterName);
             Push(app.DisposeAsync);
             try
@@ -132,6 +138,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 var reason = e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException ? "the address is already in use" : e.Message;
                 throw new StartupException($"cannot listen for clients on {_options.ClientEndPoint}: {reason}", e);
             }
+            if (_options.ClientEndPoint.Port == 0)
+                BindAnyPort(app, forwarder);
             // Runs first on dispose: the node leaves the cluster at once, as a crash would, so a
             // stopping leader neither keeps leading behind a closed client port nor expires
             // sessions whose keep-alives can no longer reach it; then its client port closes,
@@ -160,7 +168,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
-            kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
+            // Each endpoint sets its own body limit before reading (Api/Limits/BodyLimits.cs); this
+            // is the limit of anything that does not.
+            kestrel.Limits.MaxRequestBodySize = Api.Limits.BodyLimits.SmallBodyBytes;
             kestrel.Listen(_options.ClientEndPoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
@@ -177,6 +187,19 @@ public sealed partial class RegistryNode : IAsyncDisposable
         return app;
     }
 
+    // A single node asked for port 0 listens where the system put it: that address is the one it
+    // names (ClientUrl, the start-up log line, the Mesh-Leader header).
+    private void BindAnyPort(WebApplication app, LeaderForwarder forwarder)
+    {
+        var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses;
+        if (addresses?.FirstOrDefault() is not { } address)
+            throw new StartupException($"cannot tell which port the client listener on {_options.ClientEndPoint} was given");
+        _boundClientEndPoint = new IPEndPoint(_options.ClientEndPoint.Address, new Uri(address).Port);
+        Members = Members.Select(m => m.Id == Id ? m with { ClientEndPoint = _boundClientEndPoint } : m).ToArray();
+        forwarder.Rebind(Id, ClientUrl);
+    }
+
     private static IReadOnlyList<ClusterMember> ResolveMembers(RegistryNodeOptions options)
     {
         if (options.Members.Count == 0)
@@ -185,6 +208,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
             // recovery are the same code as in a cluster; its peer port is on loopback only.
             return [new ClusterMember(options.Id, new IPEndPoint(IPAddress.Loopback, FreeLoopbackPort()), options.ClientEndPoint)];
         }
+        if (options.ClientEndPoint.Port == 0)
+            throw new StartupException("--client port 0 (any free port) is only for a single-node registry: the other nodes need a fixed address to forward to");
         if (options.Members.All(m => m.Id != options.Id))
             throw new StartupException($"--peers does not list this node's id {options.Id} (ids: {string.Join(", ", options.Members.Select(m => m.Id))})");
         if (options.Members.Count % 2 == 0)

@@ -59,4 +59,7 @@ public sealed record RegistryNodeOptions
 
     /// <summary>Join tokens (<c>--join-token</c>, <c>--join-tokens-file</c>): hashed, then replicated under /mesh/ca/tokens.</summary>
     public IReadOnlyList<CertificateAuthority.JoinTokenGrant> JoinTokens { get; init; } = [];
+
+    /// <summary>Body sizes, transaction size, anonymous concurrency and join-token quotas (docs/security.md, "Limits").</summary>
+    public Api.Limits.RegistryLimits Limits { get; init; } = new();
 }

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using Mesh.Registry.Api.Limits;
+
+namespace Mesh.Cli.Commands;
+
+/// <summary>The flags of <c>mesh registry</c> that bound what callers may make a node read and hold (docs/security.md, "Limits").</summary>
+internal sealed class RegistryLimitOptions
+{
+    private static readonly RegistryLimits Defaults = new();
+
+    private readonly Option<int> _maxTxnOps = new("--max-txn-ops")
+    {
+        Description = "Most ops in one transaction; more is 413 TooManyOps.",
+        DefaultValueFactory = _ => Defaults.MaxTxnOps,
+    };
+
+    private readonly Option<long> _maxTxnBytes = new("--max-txn-bytes")
+    {
+        Description = "Most body bytes of one transaction; more is 413 BodyTooLarge.",
+        DefaultValueFactory = _ => Defaults.MaxTxnBytes,
+    };
+
+    private readonly Option<int> _anonymousConcurrency = new("--anonymous-concurrency")
+    {
+        Description = "Requests without a token served at once on /v1/ca/sign and /v1/ca/root; more are 429 TooManyRequests.",
+        DefaultValueFactory = _ => Defaults.AnonymousConcurrency,
+    };
+
+    private readonly Option<long> _quotaNodes = new("--quota-nodes")
+    {
+        Description = "Nodes one join token namespace may hold; more is 403 NodeQuotaExceeded. Admin tokens are not limited.",
+        DefaultValueFactory = _ => Defaults.QuotaNodes,
+    };
+
+    private readonly Option<long> _quotaBytes = new("--quota-bytes")
+    {
+        Description = "Node data bytes one join token namespace may hold; more is 403 ByteQuotaExceeded.",
+        DefaultValueFactory = _ => Defaults.QuotaBytes,
+    };
+
+    private readonly Option<long> _quotaSessions = new("--quota-sessions")
+    {
+        Description = "Live sessions one join token namespace may hold; more is 403 SessionQuotaExceeded.",
+        DefaultValueFactory = _ => Defaults.QuotaSessions,
+    };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(_maxTxnOps);
+        command.Options.Add(_maxTxnBytes);
+        command.Options.Add(_anonymousConcurrency);
+        command.Options.Add(_quotaNodes);
+        command.Options.Add(_quotaBytes);
+        command.Options.Add(_quotaSessions);
+    }
+
+    /// <summary>The limits given; out-of-range values are refused when the node starts.</summary>
+    public RegistryLimits Read(ParseResult parseResult) => new()
+    {
+        MaxTxnOps = parseResult.GetValue(_maxTxnOps),
+        MaxTxnBytes = parseResult.GetValue(_maxTxnBytes),
+        AnonymousConcurrency = parseResult.GetValue(_anonymousConcurrency),
+        QuotaNodes = parseResult.GetValue(_quotaNodes),
+        QuotaBytes = parseResult.GetValue(_quotaBytes),
+        QuotaSessions = parseResult.GetValue(_quotaSessions),
+    };
+}

@@ -1,0 +1,38 @@
+// What one caller may make a registry node read, hold and do (docs/security.md, "Limits"). Every
+// value has a default that suits a mesh of a few thousand instances; `mesh registry` flags set them.
+namespace Mesh.Registry.Api.Limits;
+
+public sealed record RegistryLimits
+{
+    /// <summary>Ops in one <c>POST /v1/txn</c> (<c>--max-txn-ops</c>).</summary>
+    public int MaxTxnOps { get; init; } = 1_000;
+
+    /// <summary>Body bytes of one <c>POST /v1/txn</c> (<c>--max-txn-bytes</c>).</summary>
+    public long MaxTxnBytes { get; init; } = 4L * 1024 * 1024;
+
+    /// <summary>
+    /// Requests without a valid token served at once on the open endpoints that do work
+    /// (<c>/v1/ca/sign</c>, <c>/v1/ca/root</c>); more are answered 429 (<c>--anonymous-concurrency</c>).
+    /// </summary>
+    public int AnonymousConcurrency { get; init; } = 8;
+
+    /// <summary>Nodes a join token's namespace may hold (<c>--quota-nodes</c>).</summary>
+    public long QuotaNodes { get; init; } = 10_000;
+
+    /// <summary>Node data bytes a join token's namespace may hold (<c>--quota-bytes</c>).</summary>
+    public long QuotaBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Live sessions a join token's namespace may hold (<c>--quota-sessions</c>).</summary>
+    public long QuotaSessions { get; init; } = 1_000;
+
+    /// <summary>Names the first out-of-range value, or null.</summary>
+    public string? Validate() =>
+        MaxTxnOps < 1 ? $"--max-txn-ops {MaxTxnOps} must be at least 1"
+        : MaxTxnBytes < BodyLimits.SmallBodyBytes ? $"--max-txn-bytes {MaxTxnBytes} must be at least {BodyLimits.SmallBodyBytes}"
+        : MaxTxnBytes > BodyLimits.MaxConfigurableBytes ? $"--max-txn-bytes {MaxTxnBytes} must be at most {BodyLimits.MaxConfigurableBytes}"
+        : AnonymousConcurrency < 1 ? $"--anonymous-concurrency {AnonymousConcurrency} must be at least 1"
+        : QuotaNodes < 1 ? $"--quota-nodes {QuotaNodes} must be at least 1"
+        : QuotaBytes < 0 ? $"--quota-bytes {QuotaBytes} must not be negative"
+        : QuotaSessions < 1 ? $"--quota-sessions {QuotaSessions} must be at least 1"
+        : null;
+}
