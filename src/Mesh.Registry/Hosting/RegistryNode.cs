@@ -36,8 +36,11 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
     public int Id => _options.Id;
 
-    /// <summary>The client API base URL, e.g. <c>http://127.0.0.1:7001</c>.</summary>
-    public Uri ClientUrl => new($"{Scheme}://{_options.ClientEndPoint}");
+    /// <summary>The client API base URL, e.g. <c>http://127.0.0.1:7001</c>; once started, with the port bound (a single node may ask for port 0).</summary>
+    public Uri ClientUrl => new($"{Scheme}://{_clientListen?.IPEndPoint is { Port: > 0 } bound ? bound : _options.ClientEndPoint}");
+
+    // Kestrel writes the bound port back here once started.
+    private Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions? _clientListen;
 
     private string Scheme => _options.TlsCertificate is null ? "http" : "https";
 
@@ -161,6 +164,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = 16 * 1024 * 1024;
             kestrel.Listen(_options.ClientEndPoint, listen =>
             {
+                _clientListen = listen;
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 if (_options.TlsCertificate is { } certificate)
                     listen.UseHttps(certificate);
