@@ -37,7 +37,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
     public int Id => _options.Id;
 
     /// <summary>The client API base URL, e.g. <c>http://127.0.0.1:7001</c>; once started, with the port bound (a single node may ask for port 0).</summary>
-    public Uri ClientUrl => new($"{Scheme}://{_clientListen?.IPEndPoint is { Port: > 0 } bound ? bound : _options.ClientEndPoint}");
+    public Uri ClientUrl => new($"{Scheme}://{(_clientListen?.IPEndPoint is { Port: > 0 } bound ? bound : _options.ClientEndPoint)}");
 
     // Kestrel writes the bound port back here once started.
     private Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions? _clientListen;

@@ -64,7 +64,8 @@ internal static class FaultClassifier
     /// </summary>
     private static Fault ClassifyResponse(int status, string? upstreamMeshError)
     {
-        if (upstreamMeshError is not null && MeshErrors.IsClientFault(upstreamMeshError))
+        // Every client-fault answer is a 4xx or a 501: a 5xx that claims one is still the endpoint's.
+        if (upstreamMeshError is not null && MeshErrors.IsClientFault(upstreamMeshError) && (status < 500 || status == 501))
             return Fault.Client;
         return status >= 500 ? Fault.Endpoint : Fault.None;
     }

@@ -24,7 +24,7 @@ internal static class MeshErrors
 
     /// <summary>
     /// The codes a sidecar answers for the caller's own mistake. A sidecar that receives one of
-    /// these from the next sidecar does not count it against that endpoint, whatever the status.
+    /// these (with a 4xx or 501) from the next sidecar does not count it against that endpoint.
     /// </summary>
     public static bool IsClientFault(string code) => code is RequestTooLarge or RequestBodyTimeout or BadRequestBody
         or AmbiguousFraming or InvalidHeader or UnsupportedMethod or CannotForward;

@@ -45,6 +45,9 @@ public sealed class FaultClassifierTests
         { ForwarderError.None, 501, "unsupported-method", false, false, nameof(Fault.Client) },
         { ForwarderError.None, 501, "cannot-forward", false, false, nameof(Fault.Client) },
         { ForwarderError.None, 400, "invalid-header", false, false, nameof(Fault.Client) },
+        // A 5xx that claims to be the caller's fault is still the endpoint's.
+        { ForwarderError.None, 503, "bad-request-body", false, false, nameof(Fault.Endpoint) },
+        { ForwarderError.None, 500, "request-body-timeout", false, false, nameof(Fault.Endpoint) },
         // What this sidecar cannot do.
         { ForwarderError.RequestCreation, 502, null, false, false, nameof(Fault.Sidecar) },
         { ForwarderError.NoAvailableDestinations, 503, null, false, false, nameof(Fault.Sidecar) },
