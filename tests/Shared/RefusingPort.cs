@@ -4,7 +4,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Mesh.Sidecar.Tests.TestSupport;
+namespace Mesh.Testing;
 
 internal sealed class RefusingPort : IDisposable
 {
