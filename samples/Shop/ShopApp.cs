@@ -20,7 +20,7 @@ public static class ShopApp
         builder.WebHost.UseUrls(options.Url);
         builder.Services.AddHttpClient("mesh", client =>
         {
-            client.BaseAddress = new Uri(options.Outbound);
+            client.BaseAddress = new Uri(options.OutboundSource?.Invoke() ?? options.Outbound);
             client.Timeout = TimeSpan.FromSeconds(5);
         });
 

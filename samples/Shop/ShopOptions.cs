@@ -15,6 +15,12 @@ public sealed record ShopOptions
     /// <summary>The local sidecar's outbound listener; downstream calls go through it with the service as Host.</summary>
     public string Outbound { get; init; } = Environment.GetEnvironmentVariable("MESH_OUTBOUND") ?? "http://127.0.0.1:15001";
 
+    /// <summary>
+    /// Overrides <see cref="Outbound"/>, read at the first downstream call: for a host (the demo)
+    /// that starts the app on port 0 first and its sidecar, which needs the app's address, after.
+    /// </summary>
+    public Func<string>? OutboundSource { get; init; }
+
     /// <summary>Fraction of requests catalog v2 fails with 503 (0..1).</summary>
     public double FailureRate { get; init; } = 0.05;
 

@@ -125,11 +125,16 @@ public sealed class MeshSidecar : IAsyncDisposable
     /// <summary>Deregisters, drains for the configured time, then stops.</summary>
     public Task StopAsync(CancellationToken cancellationToken) => _host.StopAsync(cancellationToken);
 
-    /// <summary>Runs until <paramref name="cancellationToken"/> fires (Ctrl+C, SIGTERM), then drains and stops.</summary>
-    public static async Task RunAsync(SidecarConfig config, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs until <paramref name="cancellationToken"/> fires (Ctrl+C, SIGTERM), then drains and
+    /// stops. <paramref name="started"/> is told once the listeners are bound (with their real
+    /// ports, when the configuration says port 0).
+    /// </summary>
+    public static async Task RunAsync(SidecarConfig config, CancellationToken cancellationToken, Action<MeshSidecar>? started = null)
     {
         await using var sidecar = new MeshSidecar(config);
         await sidecar.StartAsync(cancellationToken).ConfigureAwait(false);
+        started?.Invoke(sidecar);
         try
         {
             await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);

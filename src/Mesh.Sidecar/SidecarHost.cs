@@ -46,6 +46,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
     private AppHealthProbes? _appProbes;
     private SidecarRateLimits? _rateLimits;
     private SidecarTelemetry? _telemetry;
+    private ConnectionNoise? _connectionNoise;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private RouteSnapshot? _lastRoutes;
     private Task _routeWatch = Task.CompletedTask;
@@ -128,6 +129,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         _telemetry = new SidecarTelemetry(_config, time, meterFactory);
         _telemetry.Bind(_state, _catalog);
         _telemetry.CertificateNotAfter = () => Security?.CertificateExpiresAt;
+        _connectionNoise = new ConnectionNoise(time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Mesh.Sidecar.Connections"), _telemetry.ConnectionError);
         var intercepted = new InterceptedDestinations(_config.Interception.Services, KnownEndpoints);
         _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time, _telemetry), new EndpointPicker(random), _catalog, _telemetry, Security,
             intercepted, _httpPassthrough = new HttpPassthrough(forwarder, _ownConnections, _config.Upstream.ConnectTimeout));
@@ -244,6 +246,14 @@ public sealed partial class SidecarHost : IAsyncDisposable
             var tls = index == 1 && Security is not null;
             kestrel.Listen(ToEndPoint(listener), options =>
             {
+                var direction = index switch { 0 => "outbound", 1 => "inbound", _ => "admin" };
+                var tls = index == 1 && Security is not null;
+                options.Use(next => connection => _connectionNoise is { } noise
+                    ? noise.OnConnectionAsync(connection, next, direction, tls)
+                    : next(connection));
+                var interception = index == 0 && _config.Interception.Enabled && OperatingSystem.IsLinux();
+                if (!interception)
+                    UseFirstByte(options, direction);
                 options.Protocols = listener.Protocols switch
                 {
                     ListenerProtocols.H2c => HttpProtocols.Http2,
@@ -254,15 +264,30 @@ public sealed partial class SidecarHost : IAsyncDisposable
                     _ => tls ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1,
                 };
                 if (index == 1 && Security is { } security)
+                {
                     options.UseMeshTls(security.Certificates, security.Validator, security.Mode);
+                    options.Use(ConnectionNoise.HandshakeDone);
+                }
                 // Interception first: it decides whether a redirected connection is HTTP at all.
-                if (index == 0 && _config.Interception.Enabled && OperatingSystem.IsLinux())
+                if (interception)
+                {
                     options.Use(new InterceptionMiddleware(_config.Interception, _ownConnections, _config.Upstream.ConnectTimeout, () => _logger).Wrap);
+                    // After interception: redirected server-first protocols rightly say nothing first.
+                    UseFirstByte(options, direction);
+                }
                 if (ServesH2cBesideHttp1(index, listener))
                     options.Use(h2c!.Middleware);
                 listeners[index] = options;
             });
         }
+    }
+
+    private void UseFirstByte(ListenOptions options, string direction)
+    {
+        var timeout = _config.Limits.KeepAliveTimeout;
+        options.Use(next => connection => _connectionNoise is { } noise
+            ? noise.FirstByteAsync(connection, next, direction, timeout)
+            : next(connection));
     }
 
     private IEnumerable<(string Service, IEnumerable<MeshEndpoint> Endpoints)> KnownEndpoints() =>

@@ -11,7 +11,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Mesh.Cli.Demo;
 
 /// <summary>
-/// The whole demo mesh in this process, on free loopback ports: a 3-node registry in a temporary
+/// The whole demo mesh in this process, on loopback ports bound at 0 (the registry's Raft ports
+/// excepted, see <see cref="RegistryPorts"/>): a 3-node registry in a temporary
 /// data directory, the Shop services (frontend, catalog v1 ×2, catalog v2, inventory) each with
 /// its sidecar registered in the registry, an <c>intruder</c> (a mesh service that catalog's
 /// policy does not allow, so its calls are denied), and the Shop routes and policy applied.
@@ -52,8 +53,7 @@ internal sealed class DemoMesh : IAsyncDisposable
     public async Task StartAsync(Action<string> progress, CancellationToken cancellationToken)
     {
         progress($"registry: starting 3 nodes (data in {_dataRoot})");
-        _members = [.. Enumerable.Range(1, 3).Select(id => new ClusterMember(id, FreePorts.Next(), FreePorts.Next()))];
-        await Task.WhenAll(Enumerable.Range(1, 3).Select(id => StartRegistryNodeAsync(id, cancellationToken)));
+        await StartRegistryAsync(cancellationToken);
         using (var client = new RegistryClient(RegistryAddresses))
         {
             await ApplyRoutesAsync(client, cancellationToken);
@@ -70,13 +70,38 @@ internal sealed class DemoMesh : IAsyncDisposable
             await Task.Delay(100, ready.Token);
     }
 
-    private async Task StartRegistryNodeAsync(int id, CancellationToken cancellationToken)
+    /// <summary>Starts the 3 nodes; on a port taken meanwhile, stops what started and tries fresh ports (see <see cref="RegistryPorts"/>).</summary>
+    private async Task StartRegistryAsync(CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            _members = [.. Enumerable.Range(1, 3).Select(id => new ClusterMember(id, RegistryPorts.Pick(), RegistryPorts.Pick()))];
+            var starts = Enumerable.Range(1, 3).Select(id => StartRegistryNodeAsync(id, attempt, cancellationToken)).ToArray();
+            try
+            {
+                await Task.WhenAll(starts);
+                return;
+            }
+            catch when (attempt < RegistryPorts.Attempts && starts.Any(t => t.IsFaulted && RegistryPorts.IsAddressInUse(t.Exception)))
+            {
+                for (var i = 0; i < _registry.Length; i++)
+                {
+                    if (_registry[i] is { } started)
+                        await started.DisposeAsync();
+                    _registry[i] = null;
+                }
+            }
+        }
+    }
+
+    private async Task StartRegistryNodeAsync(int id, int attempt, CancellationToken cancellationToken)
     {
         var node = new RegistryNode(new RegistryNodeOptions
         {
             Id = id,
             Members = _members,
-            DataDirectory = Path.Combine(_dataRoot, $"registry-{id}"),
+            // A fresh directory per attempt: a node's directory remembers the members it started with.
+            DataDirectory = Path.Combine(_dataRoot, $"registry-{id}" + (attempt > 1 ? $"-{attempt}" : "")),
             ClientEndPoint = _members[id - 1].ClientEndPoint!,
             LoggerFactory = NullLoggerFactory.Instance,
             JoinTokens = [Mesh.Registry.CertificateAuthority.JoinTokenGrant.Parse("shop=" + _joinToken)],
@@ -102,44 +127,63 @@ internal sealed class DemoMesh : IAsyncDisposable
 
     private async Task<ShopInstance> StartInstanceAsync(string service, string version, CancellationToken cancellationToken)
     {
-        var appEndPoint = FreePorts.Next();
         var number = _instances.Count(i => i.Service == service && i.Version == version) + 1;
-        var config = SidecarConfigLoader.Parse($"""
-            service:
-              name: {service}
-              namespace: shop
-              version: {version}
-              instanceId: {service}-{version}-{number}
-            app:
-              address: http://{appEndPoint}
-              healthPath: /healthz
-            registry:
-              addresses: [{RegistryAddresses}]
-              sessionTtl: 3s
-            listeners:
-              outbound: 127.0.0.1:0
-              inbound: 127.0.0.1:0
-              admin: 127.0.0.1:0
-            drainTime: 500ms
-            tls:
-              mode: strict
-              joinToken: {_joinToken}
-            """, $"{service}-{version}-{number}.yaml");
-        var sidecar = new MeshSidecar(config, NullLoggerFactory.Instance, new SidecarHostOptions { ConfigureLogging = l => l.ClearProviders() });
-        await sidecar.StartAsync(cancellationToken);
-
         var stats = Stats[service == "catalog" ? $"catalog {version}" : service];
+        // The app first, on port 0: its sidecar needs the address it got. Its own downstream calls
+        // go through that sidecar, whose address it reads at the first call.
+        MeshSidecar? sidecar = null;
         var app = ShopApp.Build(new ShopOptions
         {
             Service = service,
             Version = version,
-            Url = $"http://{appEndPoint}",
-            Outbound = sidecar.Host.OutboundUrl.ToString(),
+            Url = "http://127.0.0.1:0",
+            OutboundSource = () => sidecar?.Host.OutboundUrl.ToString() ?? throw new InvalidOperationException("the sidecar has not started"),
             OnRequest = stats.Record,
             OwnsProcessSignals = false,
         });
         await app.StartAsync(cancellationToken);
-        return new ShopInstance(service, version, number, app, sidecar, new Uri($"http://{appEndPoint}"));
+        var appUrl = new Uri(app.Urls.Single());
+        try
+        {
+            var config = SidecarConfigLoader.Parse($"""
+                service:
+                  name: {service}
+                  namespace: shop
+                  version: {version}
+                  instanceId: {service}-{version}-{number}
+                app:
+                  address: http://{appUrl.Authority}
+                  healthPath: /healthz
+                registry:
+                  addresses: [{RegistryAddresses}]
+                  sessionTtl: 3s
+                listeners:
+                  outbound: 127.0.0.1:0
+                  inbound: 127.0.0.1:0
+                  admin: 127.0.0.1:0
+                drainTime: 500ms
+                tls:
+                  mode: strict
+                  joinToken: {_joinToken}
+                """, $"{service}-{version}-{number}.yaml");
+            var started = new MeshSidecar(config, NullLoggerFactory.Instance, new SidecarHostOptions { ConfigureLogging = l => l.ClearProviders() });
+            try
+            {
+                await started.StartAsync(cancellationToken);
+            }
+            catch
+            {
+                await started.DisposeAsync();
+                throw;
+            }
+            sidecar = started;
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+        return new ShopInstance(service, version, number, app, sidecar, appUrl);
     }
 
     /// <summary>Chaos: kills the registry leader (as kill -9 would: no goodbye). Returns its id.</summary>

@@ -8,9 +8,10 @@ namespace Mesh.Sidecar.Guard;
 
 internal static class RequestGuard
 {
-    /// <summary>Answers the request with a 4xx and returns true when it must not go further.</summary>
+    /// <summary>Answers the request with a 4xx (501 for a method it does not forward) and returns true when it must not go further.</summary>
     public static bool TryReject(HttpContext context, out Task response) =>
-        AmbiguousFraming.TryReject(context, out response)
+        UnsupportedMethod.TryReject(context, out response)
+        || AmbiguousFraming.TryReject(context, out response)
         || HeaderSyntax.TryReject(context, out response)
         || RequestBodyLimit.TryReject(context, out response);
 }

@@ -43,7 +43,9 @@ public static class SidecarCommand
 
             try
             {
-                await MeshSidecar.RunAsync(loaded, cancellationToken);
+                // One line with the bound addresses: with port 0 in the configuration it is the only way to learn them.
+                await MeshSidecar.RunAsync(loaded, cancellationToken, started: s => result.InvocationConfiguration.Output.WriteLine(
+                    $"{Name(result)}: listening: outbound {s.Host.OutboundUrl} inbound {s.Host.InboundUrl} admin {s.Host.AdminUrl}"));
                 return 0;
             }
             catch (SidecarStartupException ex)

@@ -34,6 +34,8 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
             await rejected.ConfigureAwait(false);
             return;
         }
+        if (HttpProtocol.IsHttp2(context.Request.Protocol))
+            TrustCallerSidecarForBodyRate(context);
         if (state.IsDraining && HttpProtocol.IsHttp11(context.Request.Protocol))
             context.Response.Headers.Connection = "close";
         // Authorization first: a denied caller does not use up rate-limit permits.
@@ -47,10 +49,34 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
         if (!permit.IsAcquired)
             return;
         var error = await forwarder.SendAsync(context, clients.AppPrefix, clients.App, UpstreamVersion.For(context, clients.AppRequest), _transformer).ConfigureAwait(false);
-        if (error == ForwarderError.RequestBodyClient)
-            MeshErrors.TagClientBodyError(context);
-        else if (error != ForwarderError.None)
-            MeshErrors.MarkUpstreamUnavailable(context);
+        switch (FaultClassifier.Classify(new AttemptFacts(error, context.Response.StatusCode, ClientAborted: context.RequestAborted.IsCancellationRequested)))
+        {
+            case Fault.Client:
+                // Tagged, so the calling sidecar does not count this against this instance.
+                MeshErrors.TagClientBodyError(context);
+                break;
+            case Fault.Sidecar:
+                await MeshErrors.WriteAsync(context, StatusCodes.Status501NotImplemented, MeshErrors.CannotForward,
+                    $"the sidecar cannot forward this request: {context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message ?? error.ToString()}").ConfigureAwait(false);
+                break;
+            case Fault.Endpoint when error != ForwarderError.None:
+                MeshErrors.MarkUpstreamUnavailable(context);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Turns off Kestrel's minimum request body rate for an HTTP/2 request. On HTTP/2 Kestrel
+    /// checks that rate over the whole connection and, when it is missed, aborts the connection:
+    /// between sidecars that connection carries many callers' requests, so one app trickling its
+    /// body would break all of them and the calling sidecar would count the resets against this
+    /// instance. The calling sidecar enforces the rate on its own app (its outbound listener),
+    /// where the slow body is, and answers that caller 408 alone.
+    /// </summary>
+    private static void TrustCallerSidecarForBodyRate(HttpContext context)
+    {
+        if (context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinRequestBodyDataRateFeature>() is { } rate)
+            rate.MinDataRate = null;
     }
 
     /// <summary>The app sees the Host its caller used (the service name), not the loopback address.</summary>

@@ -19,6 +19,15 @@ internal static class MeshErrors
     public const string BadRequestBody = "bad-request-body";
     public const string AmbiguousFraming = "ambiguous-framing";
     public const string InvalidHeader = "invalid-header";
+    public const string UnsupportedMethod = "unsupported-method";
+    public const string CannotForward = "cannot-forward";
+
+    /// <summary>
+    /// The codes a sidecar answers for the caller's own mistake. A sidecar that receives one of
+    /// these (with a 4xx or 501) from the next sidecar does not count it against that endpoint.
+    /// </summary>
+    public static bool IsClientFault(string code) => code is RequestTooLarge or RequestBodyTimeout or BadRequestBody
+        or AmbiguousFraming or InvalidHeader or UnsupportedMethod or CannotForward;
 
     /// <summary>
     /// Labels a response the forwarder set after the caller's own body failed (over the size

@@ -165,36 +165,41 @@ internal sealed class OutboundHandler(
             Interlocked.Decrement(ref endpoint.ActiveRequests);
         }
 
+        var fault = FaultClassifier.Classify(new AttemptFacts(
+            error,
+            context.Response.StatusCode,
+            UpstreamMeshError(context),
+            ClientAborted: context.RequestAborted.IsCancellationRequested,
+            RouteTimedOut: cancellationToken.IsCancellationRequested && !context.RequestAborted.IsCancellationRequested));
+        // Only what the endpoint did counts against it; the caller's and this sidecar's own
+        // faults leave its health alone (a success, though, says nothing either way for those).
+        if (fault == Fault.Endpoint)
+            outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
+        else if (fault == Fault.None && error == ForwarderError.None && !outbound.Withheld)
+            outliers.ReportSuccess(endpoint, route.OutlierDetection);
+
         if (error == ForwarderError.None)
+            return Outcome.FromResult(outbound.Withheld ? AttemptResult.Retry : AttemptResult.Done);
+
+        if (fault == Fault.Client)
         {
-            if (outbound.Withheld)
-            {
-                outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
-                return Outcome.FromResult(AttemptResult.Retry);
-            }
-            if (context.Response.StatusCode >= 500)
-                outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
-            else
-                outliers.ReportSuccess(endpoint, route.OutlierDetection);
+            // The caller's body broke (over the limit, too slow, bad chunking) or it went away:
+            // the forwarder set a 4xx if anything can still be sent.
+            if (!context.RequestAborted.IsCancellationRequested)
+                MeshErrors.TagClientBodyError(context);
             return Outcome.FromResult(AttemptResult.Done);
         }
-
-        if (context.RequestAborted.IsCancellationRequested)
-            return Outcome.FromResult(AttemptResult.Done);
         if (cancellationToken.IsCancellationRequested)
         {
             // The route timeout fired: Polly turns this into a TimeoutRejectedException (504).
-            outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
             return Outcome.FromException<AttemptResult>(new OperationCanceledException(cancellationToken));
         }
-        if (error == ForwarderError.RequestBodyClient)
+        if (fault == Fault.Sidecar)
         {
-            // The caller's body broke (over the limit, too slow, bad chunking): the forwarder set a
-            // 4xx, and the endpoint did nothing wrong, so outlier detection does not hear of it.
-            MeshErrors.TagClientBodyError(context);
+            var reason = context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message ?? error.ToString();
+            await MeshErrors.WriteAsync(context, StatusCodes.Status501NotImplemented, MeshErrors.CannotForward, $"the sidecar cannot forward this request: {reason}").ConfigureAwait(false);
             return Outcome.FromResult(AttemptResult.Done);
         }
-        outliers.ReportFailure(cluster!, endpoint, route.OutlierDetection);
         if (error == ForwarderError.Request
             && route.Retries.RetryOnConnectFailure
             && IsConnectFailure(context)
@@ -218,6 +223,10 @@ internal sealed class OutboundHandler(
         MeshErrors.MarkUpstreamUnavailable(context);
         return Outcome.FromResult(AttemptResult.Done);
     }
+
+    /// <summary>The next hop's `x-mesh-error`, when it is a sidecar that answered itself.</summary>
+    private static string? UpstreamMeshError(HttpContext context) =>
+        context.Response.Headers.TryGetValue(MeshErrors.Header, out var value) && value.Count == 1 ? value[0] : null;
 
     private static bool IsRetryable(HttpContext context)
     {

@@ -118,7 +118,8 @@ public sealed class SidecarSecurity : IAsyncDisposable
     {
         if (HttpProtocol.IsHttp2(context.Request.Protocol))
             Interlocked.Increment(ref _http2Requests);
-        var tls = context.Features.Get<ITlsHandshakeFeature>();
+        // The protocol as read at the handshake: the live TLS feature throws once the connection is gone.
+        var tls = context.Features.Get<Hosting.ConnectionNoise.NegotiatedTls>();
         if (tls is null)
             Interlocked.Increment(ref _plaintextRequests);
         else if (tls.Protocol == System.Security.Authentication.SslProtocols.Tls13)

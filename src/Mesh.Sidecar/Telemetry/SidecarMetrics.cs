@@ -30,6 +30,7 @@ internal sealed class SidecarMetrics : IDisposable
         Retries = _meter.CreateCounter<long>("mesh.sidecar.retries", "{retry}", "Retries sent (each beyond the first attempt).");
         BudgetExhausted = _meter.CreateCounter<long>("mesh.sidecar.retry_budget.exhausted", "{retry}", "Retries refused because the retry budget was spent.");
         Ejections = _meter.CreateCounter<long>("mesh.sidecar.outlier.ejections", "{ejection}", "Endpoints ejected by outlier detection.");
+        ConnectionErrors = _meter.CreateCounter<long>("mesh.sidecar.connection.errors", "{connection}", "Connections that broke before or outside a request (reset before the first byte, failed TLS handshake, reset in a connection middleware), by listener and kind.");
         AccessLogDropped = _meter.CreateCounter<long>("mesh.sidecar.access_log.dropped", "{line}", "Access log lines dropped because the writer fell behind.");
     }
 
@@ -46,6 +47,8 @@ internal sealed class SidecarMetrics : IDisposable
     public Counter<long> Ejections { get; }
 
     public Counter<long> AccessLogDropped { get; }
+
+    public Counter<long> ConnectionErrors { get; }
 
     /// <summary>Observable gauges over the sidecar's state; each callback runs only on a scrape.</summary>
     public void Bind(SidecarState state, EndpointCatalog catalog, Func<DateTimeOffset?> certificateNotAfter, TimeProvider timeProvider)

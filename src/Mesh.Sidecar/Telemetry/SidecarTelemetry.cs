@@ -48,6 +48,10 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
     public void Bind(SidecarState state, EndpointCatalog catalog) =>
         _metrics?.Bind(state, catalog, () => CertificateNotAfter(), _time);
 
+    /// <summary>One connection that broke outside a request (see Hosting/ConnectionNoise).</summary>
+    public void ConnectionError(string direction, string kind) =>
+        _metrics?.ConnectionErrors.Add(1, new KeyValuePair<string, object?>("direction", direction), new KeyValuePair<string, object?>("kind", kind));
+
     public RequestScope RequestStarted(HttpContext context, RequestDirection direction) =>
         new(direction, _time.GetTimestamp(), SidecarTracing.Start(context, direction));
 

@@ -97,7 +97,8 @@ public sealed class CtlDiscoveryTests : IAsyncLifetime
     public async Task ARegistryThatIsDown_GivesOneLineNamingEveryAddress()
     {
         // Ports nobody listens on: what a registry that is down looks like from here.
-        var down = new[] { $"127.0.0.1:{TestCluster.FreePort()}", $"127.0.0.1:{TestCluster.FreePort()}" };
+        using RefusingPort first = new(), second = new();
+        var down = new[] { $"127.0.0.1:{first.Port}", $"127.0.0.1:{second.Port}" };
 
         foreach (var verb in new[] { new[] { "services" }, ["endpoints", "shop"] })
         {

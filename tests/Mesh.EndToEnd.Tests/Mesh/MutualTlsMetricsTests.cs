@@ -79,6 +79,64 @@ public sealed class MutualTlsMetricsTests
         Assert.InRange(Assert.Single(outbound, s => s.Name == "mesh_sidecar_certificate_expiry_seconds").Value, 1, ttl);
     }
 
+    [Fact]
+    public async Task BrokenHandshakesAndEarlyResets_OnAStrictInbound_AreCountedByKind_AndCallersStillGet200()
+    {
+        await using var mesh = await MeshFixture.StartAsync();
+        var (_, frontend) = await mesh.AddServiceAsync("frontend", @namespace: "shop", extraYaml: MeshFixture.Tls());
+        var (_, catalog) = await mesh.AddServiceAsync("catalog", @namespace: "shop", extraYaml: MeshFixture.Tls(token: MeshFixture.CatalogToken));
+        using var http = MeshFixture.Through(frontend, "catalog");
+        using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            while ((await http.GetAsync("/items", timeout.Token)).StatusCode != HttpStatusCode.OK)
+                await Task.Delay(100, timeout.Token);
+        }
+        var port = catalog.Host.InboundUrl.Port;
+
+        // Bounded: 40 plaintext requests to the TLS port (each a failed handshake), 40 resets before a byte.
+        for (var i = 0; i < 40; i++)
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            await socket.ConnectAsync(IPAddress.Loopback, port);
+            await socket.SendAsync(Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: catalog\r\n\r\n"));
+            // The sidecar closes it once the handshake fails: wait for that, bounded.
+            var buffer = new byte[1024];
+            using var closed = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            try
+            {
+                while (await socket.ReceiveAsync(buffer, closed.Token) > 0)
+                {
+                }
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+            }
+        }
+        for (var i = 0; i < 40; i++)
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            await socket.ConnectAsync(IPAddress.Loopback, port);
+            socket.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+            socket.Close();
+        }
+
+        double handshakes = 0, resets = 0;
+        using (var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
+        {
+            while (!deadline.IsCancellationRequested && (handshakes < 40 || resets < 40))
+            {
+                var scrape = await ScrapeAsync(catalog);
+                handshakes = Sum(scrape, "mesh_sidecar_connection_errors_total", ("direction", "inbound"), ("kind", "handshake"));
+                resets = Sum(scrape, "mesh_sidecar_connection_errors_total", ("direction", "inbound"), ("kind", "reset_before_request"));
+                await Task.Delay(100, CancellationToken.None);
+            }
+        }
+        Assert.Equal(40, handshakes);
+        Assert.Equal(40, resets);
+        for (var i = 0; i < 5; i++)
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/items")).StatusCode);
+    }
+
     private static async Task<List<PrometheusSample>> ScrapeAsync(MeshSidecar sidecar)
     {
         using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(15) };

@@ -38,17 +38,23 @@ public sealed class NativeSidecarBinaryTests : IAsyncLifetime
     public async Task Run_ForwardsThroughItsRoute_AndStopsCleanlyOnSigterm()
     {
         await using var upstream = await TestApp.NamedAsync("inventory says hi");
-        int outbound = TestCluster.FreePort(), inbound = TestCluster.FreePort(), admin = TestCluster.FreePort();
         var config = Write("sidecar.yaml", $"""
             service: {"{"} name: shop {"}"}
-            listeners: {"{"} outbound: 127.0.0.1:{outbound}, inbound: 127.0.0.1:{inbound}, admin: 127.0.0.1:{admin} {"}"}
+            listeners: {"{"} outbound: 127.0.0.1:0, inbound: 127.0.0.1:0, admin: 127.0.0.1:0 {"}"}
             drainTime: 0s
             endpoints:
               inventory: [ {"{"} id: inv-1, address: 127.0.0.1, port: {upstream.Port} {"}"} ]
             """);
-        using var process = Start("--config", config);
+        using var lines = new System.Collections.Concurrent.BlockingCollection<string>();
+        using var process = Start(lines, "--config", config);
         try
         {
+            // Bound at port 0: the sidecar says where it listens.
+            var listening = lines.GetConsumingEnumerable(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token)
+                .First(l => l.StartsWith("mesh-sidecar: listening:", StringComparison.Ordinal));
+            var ports = System.Text.RegularExpressions.Regex.Matches(listening, @"http://127\.0\.0\.1:(\d+)/").Select(m => int.Parse(m.Groups[1].Value)).ToArray();
+            Assert.Equal(3, ports.Length);
+            int outbound = ports[0], admin = ports[2];
             using var http = new HttpClient();
             var ready = false;
             for (var i = 0; i < 150 && !ready; i++)
@@ -97,9 +103,14 @@ public sealed class NativeSidecarBinaryTests : IAsyncLifetime
         return start;
     }
 
-    private static Process Start(params string[] args)
+    private static Process Start(System.Collections.Concurrent.BlockingCollection<string> lines, params string[] args)
     {
         var process = Process.Start(MeshSidecar(args))!;
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+                lines.Add(line);
+        };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;

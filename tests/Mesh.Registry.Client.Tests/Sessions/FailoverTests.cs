@@ -66,7 +66,8 @@ public sealed class FailoverTests : IAsyncLifetime
     [Fact]
     public async Task Client_SkipsADeadAddress_AndReportsAllDeadClearly()
     {
-        var dead = new Uri($"http://127.0.0.1:{TestCluster.FreePort()}/");
+        using var refusing = new RefusingPort();
+        var dead = new Uri($"http://127.0.0.1:{refusing.Port}/");
         using var client = new RegistryClient(new RegistryClientOptions
         {
             Endpoints = [dead, _cluster.Nodes[0]!.ClientUrl],

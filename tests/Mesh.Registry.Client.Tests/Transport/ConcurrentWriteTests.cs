@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Mesh.Registry.Hosting;
 
 namespace Mesh.Registry.Client.Tests.Transport;
@@ -22,7 +21,7 @@ public sealed class ConcurrentWriteTests : IAsyncLifetime
         {
             Id = 1,
             DataDirectory = _data,
-            ClientEndPoint = new IPEndPoint(IPAddress.Loopback, FreePort()),
+            ClientEndPoint = new IPEndPoint(IPAddress.Loopback, 0), // bound at 0; ClientUrl has the real port
         });
         await _node.StartAsync();
     }
@@ -48,10 +47,4 @@ public sealed class ConcurrentWriteTests : IAsyncLifetime
         Assert.Equal(5 * 64, (await client.GetChildrenAsync("/c")).Children.Count);
     }
 
-    private static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
 }

@@ -77,7 +77,8 @@ public sealed class SidecarProxyTests
             context.Response.StatusCode = 503;
             return Task.CompletedTask;
         });
-        var closedPort = FreePort();
+        using var refusing = new RefusingPort();
+        var closedPort = refusing.Port;
         var config = TestSidecar.Config($$"""
             endpoints:
               catalog:
@@ -406,12 +407,5 @@ public sealed class SidecarProxyTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await admin.GetAsync("/readyz")).StatusCode);
         sidecar.MarkRegistered();
         Assert.Equal(HttpStatusCode.OK, (await admin.GetAsync("/readyz")).StatusCode);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

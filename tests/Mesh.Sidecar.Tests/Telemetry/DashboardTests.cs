@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Mesh.Registry.Hosting;
@@ -108,7 +107,7 @@ public sealed partial class DashboardTests
         {
             Id = 1,
             DataDirectory = directory,
-            ClientEndPoint = new IPEndPoint(IPAddress.Loopback, FreePort()),
+            ClientEndPoint = new IPEndPoint(IPAddress.Loopback, 0), // bound at 0; ClientUrl has the real port
             LoggerFactory = NullLoggerFactory.Instance,
             SnapshotEvery = 5,
         });
@@ -159,12 +158,6 @@ public sealed partial class DashboardTests
         }
     }
 
-    private static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
 
     private static string RepoRoot()
     {
