@@ -17,6 +17,7 @@ internal static class ApiErrors
     public const string DataTooLarge = "DataTooLarge";
     public const string InvalidPath = "InvalidPath";
     public const string Internal = "Internal";
+    public const string Conflict = "Conflict";
 
     public static int StatusOf(ErrorCode code) => code switch
     {

@@ -28,7 +28,8 @@ internal sealed partial class RegistryApi(
     RegistryMetrics metrics,
     TimeSpan requestTimeout,
     RegistryCertificateAuthority ca,
-    ApiAuthenticator auth)
+    ApiAuthenticator auth,
+    bool claimServiceNames = true)
 {
     private const string CallerKey = "mesh.caller";
 

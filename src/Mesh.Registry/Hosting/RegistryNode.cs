@@ -118,7 +118,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             lagMonitor.Start();
             Push(lagMonitor.DisposeAsync);
             var auth = new Api.Access.ApiAuthenticator(new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens);
-            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca, auth);
+            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca, auth, _options.ClaimServiceNamesOnFirstUse);
             var app = BuildWebApp(api, metrics.MeterName);
             Push(app.DisposeAsync);
             try

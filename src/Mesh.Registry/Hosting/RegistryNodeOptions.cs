@@ -59,4 +59,11 @@ public sealed record RegistryNodeOptions
 
     /// <summary>Join tokens (<c>--join-token</c>, <c>--join-tokens-file</c>): hashed, then replicated under /mesh/ca/tokens.</summary>
     public IReadOnlyList<CertificateAuthority.JoinTokenGrant> JoinTokens { get; init; } = [];
+
+    /// <summary>
+    /// Secure naming (<c>--service-claims</c>): true (first-use) lets a join token's first
+    /// registration of a service nobody owns claim the name for its namespace; false (admin) leaves
+    /// unowned names refused until an admin claims them (<c>mesh ctl owner claim</c>).
+    /// </summary>
+    public bool ClaimServiceNamesOnFirstUse { get; init; } = true;
 }
