@@ -128,7 +128,7 @@ public sealed class PeerCertificateValidator
         if (expected is { } want && id != want)
         {
             IdentityMismatch?.Invoke(want, id);
-            return PeerValidation.Fail($"server is '{id}', expected '{want}' (the identity the owner of service '{want.Service}' allows)");
+            return PeerValidation.Fail($"server is '{id}', expected '{want}'");
         }
         return new PeerValidation(true, id, "ok");
     }
