@@ -1,10 +1,10 @@
 using System.Text;
 using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
-using ServiceOwner = Mesh.Registry.Client.ServiceOwner;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Results;
 using Mesh.Registry.Core.Tree;
+using ServiceOwner = Mesh.Registry.Client.ServiceOwner;
 
 namespace Mesh.Registry.Tests.Api;
 

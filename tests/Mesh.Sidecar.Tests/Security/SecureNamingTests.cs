@@ -59,7 +59,8 @@ public sealed class SecureNamingTests : IDisposable
         await using var intruder = await TlsTestServer.StartAsync(_pki.Source("catalog", ns: "bench"), validator);
         await using var security = new SidecarSecurity(MeshTlsMode.Strict, _pki.Trust, _pki.Source("frontend"), MeshTestPki.Id("frontend"));
         var endpoint = RegistryEndpointSource.ToEndpoints(new EndpointSet("catalog", 1,
-            [new ServiceInstance { Id = "forged", Address = "127.0.0.1", Port = intruder.Url.Port }]) { Owner = "shop" }).Endpoints[0];
+            [new ServiceInstance { Id = "forged", Address = "127.0.0.1", Port = intruder.Url.Port }])
+        { Owner = "shop" }).Endpoints[0];
         (SpiffeId Expected, SpiffeId Presented)? mismatch = null;
         security.Validator.IdentityMismatch += (expected, presented) => mismatch = (expected, presented);
 

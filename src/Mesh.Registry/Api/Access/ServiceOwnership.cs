@@ -5,11 +5,11 @@
 // nobody owns yet, "create/fill S's owner record with N". Two namespaces racing to claim S then
 // meet in the log: the second transaction finds the record there and fails as a whole.
 using Mesh.Registry.CertificateAuthority;
-using ServiceOwner = Mesh.Registry.Client.ServiceOwner;
-using ServicePaths = Mesh.Registry.Client.ServicePaths;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Results;
 using Mesh.Registry.Core.Tree;
+using ServiceOwner = Mesh.Registry.Client.ServiceOwner;
+using ServicePaths = Mesh.Registry.Client.ServicePaths;
 
 namespace Mesh.Registry.Api.Access;
 
