@@ -94,6 +94,25 @@ public sealed class SecureNamingMeshTests
             && s.Label("service") == "catalog" && s.Label("peer_namespace") == "bench").Sum(s => s.Value));
     }
 
+    [Fact]
+    public async Task AnotherNamespacesService_IsReachedWithItsOwnersIdentity()
+    {
+        const string FinanceToken = "finance-join-token-0123456789ab";
+        await using var mesh = await MeshFixture.StartAsync(o => o with
+        {
+            ApiTokens = [ApiTokenGrant.Parse("admin=" + AdminToken)],
+            JoinTokens = [.. o.JoinTokens, JoinTokenGrant.Parse("finance=" + FinanceToken)],
+        });
+        // ledger's first registration claims the name for finance; shop's frontend then expects
+        // spiffe://mesh.local/ns/finance/sa/ledger from it, because the owner record says so.
+        await mesh.AddServiceAsync("ledger", @namespace: "finance", extraYaml: MeshFixture.Tls(token: FinanceToken));
+        var (_, frontend) = await mesh.AddServiceAsync("frontend", @namespace: "shop", extraYaml: MeshFixture.Tls());
+        using var http = MeshFixture.Through(frontend, "ledger");
+
+        Assert.Equal("ledger/v1", await RetryUntilOkAsync(http));
+        Assert.Equal(0, (await ConfigDumpAsync(frontend)).GetProperty("tls").GetProperty("peerIdentityMismatches").GetInt64());
+    }
+
     private static JsonElement EndpointsOf(JsonElement dump, string service) =>
         dump.GetProperty("clusters").EnumerateArray().FirstOrDefault(c => c.GetProperty("service").GetString() == service) is { ValueKind: JsonValueKind.Object } cluster
             ? cluster.GetProperty("endpoints")
