@@ -219,7 +219,10 @@ public sealed partial class RegistryClient : IDisposable
                 Zone = i.Zone ?? "",
                 Labels = (i.Labels ?? []).ToImmutableSortedDictionary(StringComparer.Ordinal),
             })
-            .OrderBy(i => i.Id, StringComparer.Ordinal)]);
+            .OrderBy(i => i.Id, StringComparer.Ordinal)])
+        {
+            Owner = body.Owner,
+        };
 
     /// <summary>The registry index now (as seen by a read of <paramref name="path"/>): watch after it to see only what comes next.</summary>
     public async Task<long> CurrentIndexAsync(string path = "/", CancellationToken cancellationToken = default)

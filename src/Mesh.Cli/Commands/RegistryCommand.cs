@@ -68,11 +68,18 @@ internal static class RegistryCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var apiTokensFile = new Option<string?>("--api-tokens-file") { Description = "A file of operator tokens, one admin=TOKEN or read=TOKEN per line ('#' comments)." };
+        var serviceClaims = new Option<string>("--service-claims")
+        {
+            Description = "Who may claim a service name nobody owns yet (secure naming, docs/security.md): first-use (the first join token "
+                + "to register it claims it for its namespace) or admin (only `mesh ctl owner claim`).",
+            DefaultValueFactory = _ => "first-use",
+        };
+        serviceClaims.AcceptOnlyFromAmong("first-use", "admin");
 
         var command = new Command("registry", "Run one node of the replicated registry cluster.")
         {
             id, peers, data, client, snapshotEvery, trustDomain, certLifetime, joinToken, joinTokensFile,
-            tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile,
+            tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile, serviceClaims,
         };
         var limits = new RegistryLimitOptions();
         limits.AddTo(command);
@@ -100,6 +107,7 @@ internal static class RegistryCommand
                     TlsCertificate = ReadTlsCertificate(parseResult.GetValue(tlsCert), parseResult.GetValue(tlsKey)),
                     TlsTrust = parseResult.GetValue(tlsCa) is { } caFile ? ReadTlsTrust(caFile) : [],
                     Limits = limits.Read(parseResult),
+                    ClaimServiceNamesOnFirstUse = parseResult.GetValue(serviceClaims) != "admin",
                 });
                 await node.StartAsync(cancellationToken);
             }

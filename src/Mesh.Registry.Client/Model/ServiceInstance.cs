@@ -30,8 +30,14 @@ public sealed record ServiceInstance
 /// </summary>
 public sealed record EndpointSet(string Service, long Index, ImmutableArray<ServiceInstance> Instances)
 {
+    /// <summary>
+    /// The namespace that owns the service name (secure naming: its callers accept only that
+    /// namespace's identity for it), or null while nobody owns it.
+    /// </summary>
+    public string? Owner { get; init; }
+
     public bool SameInstancesAs(EndpointSet other) =>
-        Instances.Length == other.Instances.Length && Instances.SequenceEqual(other.Instances);
+        Owner == other.Owner && Instances.Length == other.Instances.Length && Instances.SequenceEqual(other.Instances);
 }
 
 /// <summary>

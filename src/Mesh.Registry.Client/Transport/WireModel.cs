@@ -30,7 +30,7 @@ internal sealed record ServicesBody(long Index, List<string> Services);
 
 internal sealed record InstanceBody(string Id, string Address, int Port, int Weight, string? Version, string? Zone, Dictionary<string, string>? Labels);
 
-internal sealed record ServiceBody(string Service, long Index, List<InstanceBody> Instances);
+internal sealed record ServiceBody(string Service, long Index, List<InstanceBody> Instances, string? Owner = null);
 
 /// <summary>What a sidecar writes into its instance node.</summary>
 internal sealed record InstanceDocument(string Address, int Port, int Weight, string Version, string Zone, SortedDictionary<string, string> Labels);

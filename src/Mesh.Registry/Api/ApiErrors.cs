@@ -20,6 +20,7 @@ internal static class ApiErrors
     public const string BodyTooLarge = "BodyTooLarge";
     public const string TooManyOps = "TooManyOps";
     public const string TooManyRequests = "TooManyRequests";
+    public const string Conflict = "Conflict";
 
     public static int StatusOf(ErrorCode code) => code switch
     {

@@ -83,7 +83,7 @@ internal sealed partial class RegistryApi
         if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
             return;
         var data = await ReadDataAsync(context).ConfigureAwait(false);
-        var result = await writer.WriteAsync(new CreateNode(HeaderFor(context, clientId, seq), path, data, mode, session, parents), context.RequestAborted).ConfigureAwait(false);
+        var result = await WriteOwnedAsync(context, new CreateNode(HeaderFor(context, clientId, seq), path, data, mode, session, parents)).ConfigureAwait(false);
         if (!result.IsOk)
         {
             await WriteFailureAsync(context, result, path).ConfigureAwait(false);
@@ -104,7 +104,7 @@ internal sealed partial class RegistryApi
         if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
             return;
         var data = await ReadDataAsync(context).ConfigureAwait(false);
-        var result = await writer.WriteAsync(new SetData(HeaderFor(context, clientId, seq), path, data, version), context.RequestAborted).ConfigureAwait(false);
+        var result = await WriteOwnedAsync(context, new SetData(HeaderFor(context, clientId, seq), path, data, version)).ConfigureAwait(false);
         if (!result.IsOk)
         {
             await WriteFailureAsync(context, result, path).ConfigureAwait(false);
@@ -125,7 +125,7 @@ internal sealed partial class RegistryApi
         var (clientId, seq) = IdempotencyOf(context);
         if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
             return;
-        var result = await writer.WriteAsync(new DeleteNode(HeaderFor(context, clientId, seq), path, version, recursive), context.RequestAborted).ConfigureAwait(false);
+        var result = await WriteOwnedAsync(context, new DeleteNode(HeaderFor(context, clientId, seq), path, version, recursive)).ConfigureAwait(false);
         if (!result.IsOk)
         {
             await WriteFailureAsync(context, result, path).ConfigureAwait(false);

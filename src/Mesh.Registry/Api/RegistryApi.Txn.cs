@@ -15,7 +15,7 @@ internal sealed partial class RegistryApi
             return;
         var ops = await ParseTxnAsync(context).ConfigureAwait(false);
         AuthorizeWrites(context, ops);
-        var result = await writer.WriteAsync(new Transaction(HeaderFor(context, clientId, seq), ops), context.RequestAborted).ConfigureAwait(false);
+        var result = await WriteOwnedAsync(context, new Transaction(HeaderFor(context, clientId, seq), ops)).ConfigureAwait(false);
         if (result.FailedOp < 0 && result.IsOk)
         {
             await ApiJson.WriteAsync(context, 200, w =>

@@ -71,15 +71,18 @@ internal sealed partial class RegistryApi
         if (after is { } from)
         {
             // A blocking query is a watch: served from this node's applied state, like /v1/watch.
-            await store.Hub.WaitAsync(instancesPath, recursive: true, from, WaitOf(context), context.RequestAborted).ConfigureAwait(false);
+            // The service node itself is watched too: its data is the owner record callers verify.
+            await store.Hub.WaitAsync(servicePath, recursive: true, from, WaitOf(context), context.RequestAborted).ConfigureAwait(false);
         }
         else if (!await PrepareReadAsync(context).ConfigureAwait(false))
         {
             return;
         }
 
-        var (instances, index) = store.Read(s =>
+        var (instances, owner, index) = store.Read(s =>
         {
+            var service = s.GetNode(servicePath);
+            var owner = service.IsOk ? Mesh.Registry.Client.ServiceOwner.Parse(service.Data.Span, out _) : null;
             var list = new List<(string Id, ReadOnlyMemory<byte> Data)>();
             foreach (var child in s.GetChildren(instancesPath).Children)
             {
@@ -87,7 +90,7 @@ internal sealed partial class RegistryApi
                 if (node.IsOk)
                     list.Add((child, node.Data));
             }
-            return (list, s.AppliedIndex);
+            return (list, owner, s.AppliedIndex);
         });
         // The state may be ahead of the event that woke us; report what was read so the next
         // "after" neither repeats nor skips a change.
@@ -96,6 +99,9 @@ internal sealed partial class RegistryApi
         {
             w.WriteString("service", name);
             w.WriteNumber("index", index);
+            // Absent while nobody owns the name (or its record is invalid): callers then expect their own namespace.
+            if (owner is not null)
+                w.WriteString("owner", owner.Namespace);
             w.WriteStartArray("instances");
             foreach (var (id, data) in instances)
                 WriteInstance(w, id, data);

@@ -34,7 +34,8 @@ internal sealed partial class RegistryApi(
     ApiAuthenticator auth,
     RegistryLimits limits,
     AnonymousGate anonymousGate,
-    ILogger logger)
+    ILogger logger,
+    bool claimServiceNames = true)
 {
     private const string CallerKey = "mesh.caller";
     private const string BodyLimitKey = "mesh.body-limit";

@@ -126,7 +126,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             var anonymousGate = new Api.Limits.AnonymousGate(_options.Limits.AnonymousConcurrency);
             Push(() => { anonymousGate.Dispose(); return ValueTask.CompletedTask; });
             var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca, auth,
-                _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>());
+                _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>(), _options.ClaimServiceNamesOnFirstUse);
             var app = BuildWebApp(api, metrics.MeterName);
             Push(app.DisposeAsync);
             try

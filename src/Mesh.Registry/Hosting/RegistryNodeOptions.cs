@@ -62,4 +62,11 @@ public sealed record RegistryNodeOptions
 
     /// <summary>Body sizes, transaction size, anonymous concurrency and join-token quotas (docs/security.md, "Limits").</summary>
     public Api.Limits.RegistryLimits Limits { get; init; } = new();
+
+    /// <summary>
+    /// Secure naming (<c>--service-claims</c>): true (first-use) lets a join token's first
+    /// registration of a service nobody owns claim the name for its namespace; false (admin) leaves
+    /// unowned names refused until an admin claims them (<c>mesh ctl owner claim</c>).
+    /// </summary>
+    public bool ClaimServiceNamesOnFirstUse { get; init; } = true;
 }

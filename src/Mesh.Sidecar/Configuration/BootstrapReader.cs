@@ -323,6 +323,7 @@ internal sealed partial class BootstrapReader(YamlReader reader)
                 var id = entry.String("id") ?? $"{address}:{port}";
                 if (!ids.Add(id))
                     reader.Error(item, entry.Child("id"), $"duplicate endpoint id '{id}'");
+                var labels = reader.StringMap(entry.Get("labels"), entry.Child("labels"));
                 endpoints.Add(new MeshEndpoint
                 {
                     Id = id,
@@ -331,7 +332,10 @@ internal sealed partial class BootstrapReader(YamlReader reader)
                     Weight = entry.Int("weight", min: 0) ?? 100,
                     Version = entry.String("version") ?? "",
                     Zone = entry.String("zone") ?? "",
-                    Labels = reader.StringMap(entry.Get("labels"), entry.Child("labels")),
+                    Labels = labels,
+                    // The operator wrote this in the sidecar's own file, so it may name the peer's namespace.
+                    IdentityNamespace = labels.TryGetValue(Security.SidecarSecurity.NamespaceLabel, out var ns)
+                        && Mesh.Registry.Client.Identity.SpiffeId.ValidateSegment(ns, "namespace") is null ? ns : null,
                 });
                 entry.ReportUnknownFields();
             }

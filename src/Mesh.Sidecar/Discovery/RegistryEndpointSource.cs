@@ -26,5 +26,7 @@ public sealed class RegistryEndpointSource(RegistryClient client) : IEndpointSou
             Version = i.Version,
             Zone = i.Zone,
             Labels = i.Labels,
+            // Secure naming: the owner record, not the instance's own namespace label.
+            IdentityNamespace = set.Owner,
         })]);
 }

@@ -17,5 +17,13 @@ public sealed record MeshEndpoint
     public string Zone { get; init; } = "";
     public IReadOnlyDictionary<string, string> Labels { get; init; } = Empty;
 
+    /// <summary>
+    /// The namespace whose identity this endpoint must present over mTLS, as vouched for by the
+    /// endpoint source from a record the instance cannot write itself: the registry's owner record
+    /// of the service (secure naming), or the operator's own sidecar.yaml. Null: the caller's
+    /// namespace. Never taken from the instance's labels.
+    /// </summary>
+    public string? IdentityNamespace { get; init; }
+
     private static readonly IReadOnlyDictionary<string, string> Empty = new Dictionary<string, string>();
 }

@@ -242,6 +242,11 @@ internal sealed class OutboundHandler(
         return context.Features.Get<IHttpUpgradeFeature>() is not { IsUpgradableRequest: true };
     }
 
+    // A refused TLS handshake (a peer whose identity its service's owner does not allow, secure
+    // naming) is a failed connect of that endpoint too: nothing was sent, so another endpoint may be tried.
     private static bool IsConnectFailure(HttpContext context) =>
-        context.Features.Get<IForwarderErrorFeature>()?.Exception is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError };
+        context.Features.Get<IForwarderErrorFeature>()?.Exception is HttpRequestException
+        {
+            HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError,
+        };
 }

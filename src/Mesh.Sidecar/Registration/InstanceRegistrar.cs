@@ -33,7 +33,8 @@ public sealed partial class InstanceRegistrar(
     private static ImmutableSortedDictionary<string, string> InstanceLabels(SidecarConfig config)
     {
         var labels = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, config.Service.Labels);
-        // With mTLS, callers need the namespace to know which SPIFFE id this instance must present.
+        // With mTLS, the namespace its certificate names, for people and tools reading the registry.
+        // Callers do not trust it: they expect the identity of the service's owner (secure naming).
         if (config.Tls.Enabled && !labels.ContainsKey(Security.SidecarSecurity.NamespaceLabel))
             labels = labels.Add(Security.SidecarSecurity.NamespaceLabel, config.Service.Namespace);
         // Intercepting sidecars route a call to this instance's address and app port to this service.

@@ -63,6 +63,12 @@ public sealed class PeerCertificateValidator
     /// <summary>Raised for every refused peer certificate, with the reason (for logs).</summary>
     public event Action<PeerRole, string>? Rejected;
 
+    /// <summary>
+    /// Raised when a server's certificate is a valid mesh certificate but names another identity
+    /// than the one the service's owner allows (expected, presented): a secure naming refusal.
+    /// </summary>
+    public event Action<SpiffeId, SpiffeId>? IdentityMismatch;
+
     /// <param name="presented">The chain SslStream built; its extra store holds what the peer sent.</param>
     /// <param name="expected">Outbound: the service we meant to reach; null accepts any mesh id.</param>
     public PeerValidation Validate(X509Certificate? certificate, X509Chain? presented, PeerRole role, SpiffeId? expected = null)
@@ -120,7 +126,10 @@ public sealed class PeerCertificateValidator
         if (id.TrustDomain != Trust.TrustDomain)
             return PeerValidation.Fail($"'{id}' is not in trust domain '{Trust.TrustDomain}'");
         if (expected is { } want && id != want)
+        {
+            IdentityMismatch?.Invoke(want, id);
             return PeerValidation.Fail($"server is '{id}', expected '{want}'");
+        }
         return new PeerValidation(true, id, "ok");
     }
 }

@@ -41,6 +41,19 @@ public sealed class SecurityMetrics : IDisposable
     public void Denied(string service, string rule) =>
         Volatile.Read(ref _instruments).Denied.Add(1, new KeyValuePair<string, object?>("service", service), new KeyValuePair<string, object?>("rule", rule));
 
+    /// <summary>A server of <paramref name="service"/> presented a mesh certificate for another identity than its owner allows.</summary>
+    public void PeerIdentityMismatch(string service, string peerNamespace)
+    {
+        Interlocked.Increment(ref _identityMismatches);
+        Volatile.Read(ref _instruments).IdentityMismatch.Add(1,
+            new KeyValuePair<string, object?>("service", service), new KeyValuePair<string, object?>("peer_namespace", peerNamespace));
+    }
+
+    /// <summary>Secure naming refusals since start (also exported as <c>mesh_sidecar_tls_peer_identity_mismatch_total</c>).</summary>
+    public long PeerIdentityMismatches => Interlocked.Read(ref _identityMismatches);
+
+    private long _identityMismatches;
+
     public void Dispose() => Volatile.Read(ref _instruments).Dispose();
 
     private sealed class Instruments : IDisposable
@@ -52,7 +65,11 @@ public sealed class SecurityMetrics : IDisposable
             _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
             Plaintext = _meter.CreateCounter<long>("mesh.sidecar.inbound.plaintext_requests", "{request}", "Inbound requests that arrived without TLS (permissive mode).");
             Denied = _meter.CreateCounter<long>("mesh.sidecar.authz.denied", "{request}", "Inbound requests refused by authorization policy.");
+            IdentityMismatch = _meter.CreateCounter<long>("mesh.sidecar.tls.peer_identity_mismatch", "{handshake}",
+                "Outbound TLS handshakes refused because the server's SPIFFE id is not the one the service's owner allows (secure naming).");
         }
+
+        public Counter<long> IdentityMismatch { get; }
 
         public Counter<long> Plaintext { get; }
 

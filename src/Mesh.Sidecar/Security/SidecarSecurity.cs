@@ -18,7 +18,11 @@ public sealed class SidecarSecurity : IAsyncDisposable
     /// <summary>Set by the inbound sidecar on requests to its app: the caller's validated SPIFFE id (any incoming value is removed).</summary>
     public const string CallerHeader = "x-mesh-caller";
 
-    /// <summary>An endpoint label naming the destination's namespace (its SPIFFE id's <c>ns</c>); absent: the caller's namespace.</summary>
+    /// <summary>
+    /// An endpoint label naming the destination's namespace. Informational on registered instances
+    /// (an instance cannot vouch for itself: callers expect the owner record's namespace); in a
+    /// sidecar.yaml `endpoints:` entry it names the peer's namespace (<see cref="MeshEndpoint.IdentityNamespace"/>).
+    /// </summary>
     public const string NamespaceLabel = "namespace";
 
     private readonly IAsyncDisposable? _owned;
@@ -39,6 +43,7 @@ public sealed class SidecarSecurity : IAsyncDisposable
         Validator = new PeerCertificateValidator(trust, certificates, time);
         Upstreams = new MeshUpstreamClients(certificates, Validator);
         Metrics = new SecurityMetrics();
+        Validator.IdentityMismatch += (expected, presented) => Metrics.PeerIdentityMismatch(expected.Service, presented.Namespace);
         Authorization = new InboundAuthorization(identity.Service, Metrics, policies);
         _owned = owned;
     }
@@ -95,14 +100,12 @@ public sealed class SidecarSecurity : IAsyncDisposable
     /// <summary>Certificates issued so far (1 after start, +1 per rotation), when the source is a rotator.</summary>
     public int CertificateRotations => Certificates is CertificateRotator rotator ? rotator.Rotations : 1;
 
-    /// <summary>The id a destination endpoint must present: the service's, in its `namespace` label's namespace or ours.</summary>
-    public SpiffeId ExpectedServer(string service, MeshEndpoint endpoint)
-    {
-        var @namespace = endpoint.Labels.TryGetValue(NamespaceLabel, out var label) && SpiffeId.ValidateSegment(label, "namespace") is null
-            ? label
-            : Identity.Namespace;
-        return SpiffeId.Create(Trust.TrustDomain, @namespace, service);
-    }
+    /// <summary>
+    /// The id a destination endpoint must present (secure naming): the service's, in the namespace
+    /// its source vouches for (the registry's owner record of the service), else in ours.
+    /// </summary>
+    public SpiffeId ExpectedServer(string service, MeshEndpoint endpoint) =>
+        SpiffeId.Create(Trust.TrustDomain, endpoint.IdentityNamespace ?? Identity.Namespace, service);
 
     /// <summary>The mTLS invoker for a call to <paramref name="endpoint"/> of <paramref name="service"/>.</summary>
     public HttpMessageInvoker UpstreamFor(string service, MeshEndpoint endpoint) => Upstreams.For(ExpectedServer(service, endpoint));
@@ -146,6 +149,7 @@ public sealed class SidecarSecurity : IAsyncDisposable
         json.WriteNumber("http2", Interlocked.Read(ref _http2Requests));
         json.WriteEndObject();
         json.WriteBoolean("authorizationPolicy", Authorization.Policies.HasPolicy(Authorization.Service));
+        json.WriteNumber("peerIdentityMismatches", Metrics.PeerIdentityMismatches);
     }
 
     public async ValueTask DisposeAsync()

@@ -39,17 +39,19 @@ internal sealed class MeshFixture : IAsyncDisposable
     public RegistryClient Client() => new(RegistryAddresses);
 
     /// <summary>Starts an app answering with its name and version, and its sidecar; waits until it is registered.</summary>
+    /// <param name="waitUntilReady">False: return once the sidecar listens, registered or not (a sidecar the registry refuses to register).</param>
     public async Task<(TestApp App, MeshSidecar Sidecar)> AddServiceAsync(
-        string service, string version = "v1", int weight = 100, string extraYaml = "", RequestDelegate? handler = null, string @namespace = "default")
+        string service, string version = "v1", int weight = 100, string extraYaml = "", RequestDelegate? handler = null, string @namespace = "default",
+        bool waitUntilReady = true)
     {
         var app = await TestApp.StartAsync(handler ?? (context => context.Response.WriteAsync($"{service}/{version}")));
         _owned.Add(app);
-        return (app, await AddSidecarAsync(service, app.Url, version, weight, extraYaml, @namespace));
+        return (app, await AddSidecarAsync(service, app.Url, version, weight, extraYaml, @namespace, waitUntilReady));
     }
 
     /// <summary>Starts a sidecar for an app the caller runs at <paramref name="appUrl"/>; waits until it is registered.</summary>
     public async Task<MeshSidecar> AddSidecarAsync(
-        string service, Uri appUrl, string version = "v1", int weight = 100, string extraYaml = "", string @namespace = "default")
+        string service, Uri appUrl, string version = "v1", int weight = 100, string extraYaml = "", string @namespace = "default", bool waitUntilReady = true)
     {
         var config = SidecarConfigLoader.Parse($"""
             service:
@@ -74,7 +76,7 @@ internal sealed class MeshFixture : IAsyncDisposable
         _owned.Add(sidecar);
         await sidecar.StartAsync(CancellationToken.None);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (!sidecar.Host.IsReady)
+        while (waitUntilReady && !sidecar.Host.IsReady)
             await Task.Delay(50, timeout.Token);
         return sidecar;
     }

@@ -22,15 +22,15 @@ internal sealed class MeshTestPki : IDisposable
 
     public static SpiffeId Id(string service, string ns = "shop") => SpiffeId.Create(TrustDomain, ns, service);
 
-    public WorkloadCertificate Issue(string service, TimeSpan? lifetime = null, DateTimeOffset? now = null)
+    public WorkloadCertificate Issue(string service, TimeSpan? lifetime = null, DateTimeOffset? now = null, string ns = "shop")
     {
         using var key = WorkloadIdentity.CreateKey();
-        var id = Id(service);
+        var id = Id(service, ns);
         using var cert = Ca.SignWorkloadCertificate(WorkloadIdentity.CreateSigningRequestPem(key, id), id, lifetime ?? TimeSpan.FromHours(1), now ?? DateTimeOffset.UtcNow);
         return WorkloadCertificate.Create(cert, key, Ca.PresentedChain);
     }
 
-    public IWorkloadCertificateSource Source(string service) => new StaticCertificateSource(Issue(service));
+    public IWorkloadCertificateSource Source(string service, string ns = "shop") => new StaticCertificateSource(Issue(service, ns: ns));
 
     /// <summary>The signer a rotator uses in tests: the real CA, no registry in between.</summary>
     public Task<CaSignResponse> SignAsync(string csrPem, SpiffeId id, TimeSpan lifetime)

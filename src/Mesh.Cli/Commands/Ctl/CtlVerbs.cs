@@ -112,6 +112,7 @@ internal static class CtlVerbs
             });
 
         yield return ApplyVerb.Create(registry);
+        yield return OwnerVerb.Create(registry);
 
         var service = new Argument<string>("service") { Description = "Service name." };
         yield return Verb("endpoints", "List a service's live instances.", registry, [service],

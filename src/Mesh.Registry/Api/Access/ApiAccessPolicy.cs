@@ -21,7 +21,10 @@ internal readonly record struct AccessDecision(bool Allowed, int Status, string 
 /// <item><c>admin</c> tokens: everything.</item>
 /// <item><c>read</c> tokens: reads and watches only.</item>
 /// <item>Join tokens (sidecars): reads, watches, sessions, and writes under
-/// <c>/services/SERVICE/</c> for the services their scope allows; not routes or policies.</item>
+/// <c>/services/SERVICE/</c> for the services their scope allows; not routes or policies, and
+/// not <c>/services/SERVICE</c> itself (its data is the ownership record). Whether the token's
+/// namespace owns SERVICE is checked against current state when the write is made
+/// (<see cref="ServiceOwnership"/>).</item>
 /// </list>
 /// </summary>
 internal static class ApiAccessPolicy
@@ -86,7 +89,7 @@ internal static class ApiAccessPolicy
     private static bool IsRead(string method) => method is "GET" or "HEAD";
 
     /// <summary>The service of a path strictly under <c>/services/SERVICE/</c>, or null.</summary>
-    private static string? ServiceOf(string nodePath)
+    internal static string? ServiceOf(string nodePath)
     {
         var prefix = ServicePaths.ServicesRoot + "/";
         if (!nodePath.StartsWith(prefix, StringComparison.Ordinal))
