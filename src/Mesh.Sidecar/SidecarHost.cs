@@ -102,7 +102,8 @@ public sealed partial class SidecarHost : IAsyncDisposable
         else
             builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddHttpForwarder();
-        builder.Services.AddSidecarTelemetry(_config);
+        var tracing = new SidecarTracing(_config.Telemetry.Tracing.Enabled);
+        builder.Services.AddSidecarTelemetry(_config, tracing);
         builder.Services.AddSingleton(_options.TimeProvider);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         var listeners = new ListenOptions?[3];
@@ -126,7 +127,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         _rateLimits = new SidecarRateLimits(_config.RateLimits, _options.RateLimitShare, time, meterFactory: meterFactory);
         _compiler = new RouteCompiler(_config.Defaults, _catalog, LoadBalancingPolicies.CreateAll(random), time, _rateLimits);
         _clients = new ForwarderClients(_config);
-        _telemetry = new SidecarTelemetry(_config, time, meterFactory);
+        _telemetry = new SidecarTelemetry(_config, time, meterFactory, tracing: tracing);
         _telemetry.Bind(_state, _catalog);
         _telemetry.CertificateNotAfter = () => Security?.CertificateExpiresAt;
         _connectionNoise = new ConnectionNoise(time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Mesh.Sidecar.Connections"), _telemetry.ConnectionError);
@@ -135,7 +136,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
             intercepted, _httpPassthrough = new HttpPassthrough(forwarder, _ownConnections, _config.Upstream.ConnectTimeout));
         _inbound = new InboundHandler(_state, forwarder, _clients, _telemetry, Security, _rateLimits.Inbound);
         _admin = new AdminHandler(_config, _state, _catalog, time, TelemetryServices.MetricsEndpoint(app, _config), Security,
-            _appProbes = new AppHealthProbes(_config.AppProbes));
+            _appProbes = new AppHealthProbes(_config.AppProbes), _rateLimits);
         app.Run(Dispatch);
 
         _catalog.ServicesChanged += Recompile;

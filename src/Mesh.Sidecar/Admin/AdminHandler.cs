@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Admin;
 
-internal sealed class AdminHandler(SidecarConfig config, SidecarState state, EndpointCatalog catalog, TimeProvider timeProvider, RequestDelegate? metrics = null, Security.SidecarSecurity? security = null, AppHealthProbes? appProbes = null)
+internal sealed class AdminHandler(SidecarConfig config, SidecarState state, EndpointCatalog catalog, TimeProvider timeProvider, RequestDelegate? metrics = null, Security.SidecarSecurity? security = null, AppHealthProbes? appProbes = null, RateLimiting.SidecarRateLimits? rateLimits = null)
 {
     public Task HandleAsync(HttpContext context)
     {
@@ -66,6 +66,8 @@ internal sealed class AdminHandler(SidecarConfig config, SidecarState state, End
         else
             security.WriteConfigDump(json, timeProvider);
         json.WriteEndObject();
+
+        WriteRateLimits(json);
 
         json.WriteStartArray("routes");
         foreach (var route in table.Routes)
@@ -166,6 +168,15 @@ internal sealed class AdminHandler(SidecarConfig config, SidecarState state, End
         json.WriteEndArray();
         json.WriteEndObject();
         await json.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    // Inbound and client-side limits live outside the route table; shown with the numbers in force.
+    private void WriteRateLimits(Utf8JsonWriter json)
+    {
+        json.WriteStartObject("rateLimits");
+        if (rateLimits is not null)
+            RateLimiting.RateLimitDump.WritePolicy(json, config.RateLimits, rateLimits);
+        json.WriteEndObject();
     }
 
     private static void WriteStrings(Utf8JsonWriter json, string name, IEnumerable<string> values)

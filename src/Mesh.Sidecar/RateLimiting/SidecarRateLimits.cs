@@ -33,7 +33,20 @@ internal sealed class SidecarRateLimits : IDisposable
                 Telemetry);
         }
         _share.Changed += OnShareChanged;
-        Telemetry.ShareChanged(_share.Value);
+        ReportShare();
+    }
+
+    /// <summary>The share mesh-wide limits scale by now (1 until membership is known).</summary>
+    public double Share => _share.Value;
+
+    /// <summary>The configured client-side limits per destination service, with the strategy in force.</summary>
+    public IEnumerable<KeyValuePair<string, RateLimitStrategy>> Upstream
+    {
+        get
+        {
+            lock (_lock)
+                return [.. _upstream.OrderBy(kv => kv.Key, StringComparer.OrdinalIgnoreCase)];
+        }
     }
 
     public IRateLimitTelemetry Telemetry { get; }
@@ -68,6 +81,7 @@ internal sealed class SidecarRateLimits : IDisposable
                     entries.Add(new RateLimitStage.Entry(upstream));
             }
         }
+        ReportShare();
         return entries.Count == 0 ? null : new RateLimitStage(RateLimitStage.Outbound, entries, Telemetry);
     }
 
@@ -85,7 +99,17 @@ internal sealed class SidecarRateLimits : IDisposable
             foreach (var strategy in _all)
                 strategy.SetShare(share);
         }
-        Telemetry.ShareChanged(share);
+        ReportShare();
+    }
+
+    // The gauge says what scales this sidecar's limits: the mesh share while some limit is
+    // mesh-wide, else 1 (a local limit is enforced in full whatever the membership).
+    private void ReportShare()
+    {
+        bool anyMeshWide;
+        lock (_lock)
+            anyMeshWide = _all.Exists(s => s.Options.MeshWide);
+        Telemetry.ShareChanged(anyMeshWide ? _share.Value : 1);
     }
 
     public void Dispose()

@@ -26,11 +26,14 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly SidecarMetrics? _metrics;
     private readonly AccessLogWriter? _accessLog;
+    private readonly SidecarTracing _tracing;
 
-    public SidecarTelemetry(SidecarConfig config, TimeProvider timeProvider, IMeterFactory? meterFactory = null, Stream? accessLogOutput = null)
+    /// <param name="tracing">The host's (shared with its span export), disposed with this; null makes one from the config.</param>
+    public SidecarTelemetry(SidecarConfig config, TimeProvider timeProvider, IMeterFactory? meterFactory = null, Stream? accessLogOutput = null, SidecarTracing? tracing = null)
     {
         _config = config;
         _time = timeProvider;
+        _tracing = tracing ?? new SidecarTracing(config.Telemetry.Tracing.Enabled);
         if (config.Telemetry.Metrics.Enabled)
             _metrics = new SidecarMetrics(meterFactory);
         if (config.Telemetry.AccessLog.Enabled)
@@ -53,7 +56,7 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
         _metrics?.ConnectionErrors.Add(1, new KeyValuePair<string, object?>("direction", direction), new KeyValuePair<string, object?>("kind", kind));
 
     public RequestScope RequestStarted(HttpContext context, RequestDirection direction) =>
-        new(direction, _time.GetTimestamp(), SidecarTracing.Start(context, direction));
+        new(direction, _time.GetTimestamp(), _tracing.Start(context, direction));
 
     public void RequestCompleted(in RequestRecord record)
     {
@@ -117,7 +120,7 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
         });
     }
 
-    public void InjectTraceContext(HttpRequestMessage proxyRequest) => SidecarTracing.Inject(proxyRequest);
+    public void InjectTraceContext(HttpRequestMessage proxyRequest) => _tracing.Inject(proxyRequest);
 
     public void RetryScheduled(CompiledRoute route, string service) =>
         _metrics?.Retries.Add(1, new KeyValuePair<string, object?>("route", route.Name), new KeyValuePair<string, object?>("destination_service", service));
@@ -135,8 +138,8 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
     {
         if (activity is not null)
             return activity.TraceId.ToHexString();
-        if (Activity.Current is { IdFormat: ActivityIdFormat.W3C } current)
-            return current.TraceId.ToHexString();
+        // Tracing off: the caller's trace, if it came with one. Not Activity.Current: that is
+        // ASP.NET Core's request activity, whose made-up trace id no other hop would share.
         // traceparent: 00-<32 hex trace id>-<16 hex span id>-<flags>
         var header = context.Request.Headers[SidecarTracing.TraceParent];
         return header.Count == 1 && header.ToString() is { Length: 55 } text ? text.Substring(3, 32) : null;
@@ -172,5 +175,6 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
         if (_accessLog is not null)
             await _accessLog.DisposeAsync().ConfigureAwait(false);
         _metrics?.Dispose();
+        _tracing.Dispose();
     }
 }

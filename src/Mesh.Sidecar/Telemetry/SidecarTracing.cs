@@ -1,36 +1,55 @@
-// Spans of the sidecar (ActivitySource "Mesh.Sidecar"): one server span per inbound request, one
-// client span per outbound request. The parent is the W3C traceparent the request arrived with,
-// and the forwarded request carries this span's traceparent, so a trace spans
-// app → sidecar → sidecar → app. Without a listener (tracing off) nothing is created and the
-// incoming traceparent passes through untouched (the forwarder copies it; the HttpClient
-// propagator is disabled in ForwarderClients).
+// Spans of one sidecar (ActivitySource "Mesh.Sidecar"): one server span per inbound request, one
+// client span per outbound request. Each span's parent is the W3C traceparent the request arrived
+// with, read from the header: never Activity.Current, which is ASP.NET Core's own request activity
+// (never exported) and would leave a hole between hops. A request without a traceparent starts a
+// new trace here (the sampler decides, parent-based for incoming). The forwarded request carries
+// this span's traceparent, sampled or not, so the next hop and the app continue the same trace.
+// With tracing off (no otlpEndpoint) no span is made and traceparent passes through untouched
+// (the forwarder copies it; the HttpClient propagator is disabled in ProxyHandlers).
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Telemetry;
 
-internal static class SidecarTracing
+internal sealed class SidecarTracing : IDisposable
 {
     public const string SourceName = "Mesh.Sidecar";
     public const string TraceParent = "traceparent";
     public const string TraceState = "tracestate";
 
-    public static readonly ActivitySource Source = new(SourceName, typeof(SidecarTracing).Assembly.GetName().Version?.ToString());
+    private static readonly string? Version = typeof(SidecarTracing).Assembly.GetName().Version?.ToString();
 
-    public static Activity? Start(HttpContext context, RequestDirection direction)
+    private readonly bool _enabled;
+
+    /// <param name="enabled">Whether this sidecar exports spans; off, it makes none (even if another sidecar in the process listens to the source name).</param>
+    public SidecarTracing(bool enabled) => _enabled = enabled;
+
+    /// <summary>
+    /// This sidecar's own source. Every sidecar's is named <see cref="SourceName"/>; its own
+    /// instance tells its spans apart from those of other sidecars in the same process.
+    /// </summary>
+    public ActivitySource Source { get; } = new(SourceName, Version);
+
+    public Activity? Start(HttpContext context, RequestDirection direction)
     {
-        if (!Source.HasListeners())
+        if (!_enabled || !Source.HasListeners())
             return null;
         var kind = direction == RequestDirection.Inbound ? ActivityKind.Server : ActivityKind.Client;
         var name = direction == RequestDirection.Inbound ? "inbound" : "outbound";
-        // ASP.NET Core makes its own request Activity (parented to traceparent) when something
-        // listens to it; otherwise read the header here.
-        if (Activity.Current is null && TryExtract(context.Request.Headers, out var parent))
+        if (TryExtract(context.Request.Headers, out var parent))
             return Source.StartActivity(name, kind, parent);
-        return Source.StartActivity(name, kind);
+        // No caller span: a new trace. StartActivity would take Activity.Current (ASP.NET Core's
+        // request activity, with a trace id nobody else sees) as parent, so clear it first.
+        var previous = Activity.Current;
+        Activity.Current = null;
+        var root = Source.StartActivity(name, kind);
+        if (root is null)
+            Activity.Current = previous;
+        return root;
     }
 
-    public static void Inject(HttpRequestMessage proxyRequest)
+    /// <summary>Writes this sidecar's current span into the forwarded request (its flags say whether it is sampled).</summary>
+    public void Inject(HttpRequestMessage proxyRequest)
     {
         var activity = Activity.Current;
         if (activity is null || !ReferenceEquals(activity.Source, Source) || activity.IdFormat != ActivityIdFormat.W3C)
@@ -54,4 +73,6 @@ internal static class SidecarTracing
         var traceState = headers[TraceState];
         return ActivityContext.TryParse(traceParent.ToString(), traceState.Count == 1 ? traceState.ToString() : null, isRemote: true, out parent);
     }
+
+    public void Dispose() => Source.Dispose();
 }

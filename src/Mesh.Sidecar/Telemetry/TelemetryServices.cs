@@ -1,12 +1,13 @@
 // Wires the OpenTelemetry SDK for a sidecar: the meters it exports on the admin port's /metrics
 // (its own, security, rate limiting and Kestrel's connection meter, each from this host's IMeterFactory) and, when configured, OTLP
-// trace export. The request path never sees this; it only reports to ISidecarTelemetry.
+// trace export (see SpanExport). The request path never sees this; it only reports to ISidecarTelemetry.
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics;
+using OpenTelemetry;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -22,7 +23,7 @@ internal static class TelemetryServices
     /// <summary>Every meter a sidecar's /metrics exports.</summary>
     public static readonly string[] ExportedMeters = [SidecarMetrics.MeterName, SecurityMetrics.MeterName, RateLimitingMeterName, KestrelMeterName];
 
-    public static void AddSidecarTelemetry(this IServiceCollection services, SidecarConfig config)
+    public static void AddSidecarTelemetry(this IServiceCollection services, SidecarConfig config, SidecarTracing tracing)
     {
         var telemetry = config.Telemetry;
         if (!telemetry.Metrics.Enabled && !telemetry.Tracing.Enabled)
@@ -43,15 +44,17 @@ internal static class TelemetryServices
         }
         if (telemetry.Tracing.OtlpEndpoint is { } endpoint)
         {
-            otel.WithTracing(t => t
-                .AddSource(SidecarTracing.SourceName)
-                .SetSampler(new ParentBasedSampler(new TraceIdRatioBasedSampler(telemetry.Tracing.SampleRatio)))
-                .AddOtlpExporter(o =>
+            services.AddSingleton(_ =>
+            {
+                var exporter = new OtlpTraceExporter(new OtlpExporterOptions
                 {
-                    o.Endpoint = endpoint;
-                    o.Protocol = endpoint.AbsolutePath.EndsWith("/v1/traces", StringComparison.Ordinal) ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc;
-                    o.BatchExportProcessorOptions.ScheduledDelayMilliseconds = 1000;
-                }));
+                    Endpoint = endpoint,
+                    Protocol = endpoint.AbsolutePath.EndsWith("/v1/traces", StringComparison.Ordinal) ? OtlpExportProtocol.HttpProtobuf : OtlpExportProtocol.Grpc,
+                });
+                var processor = new BatchActivityExportProcessor(exporter, scheduledDelayMilliseconds: 1000);
+                return new SpanExport(tracing, new ParentBasedSampler(new TraceIdRatioBasedSampler(telemetry.Tracing.SampleRatio)), processor);
+            });
+            otel.WithTracing(t => t.AddProcessor(sp => sp.GetRequiredService<SpanExport>().Processor));
         }
     }
 

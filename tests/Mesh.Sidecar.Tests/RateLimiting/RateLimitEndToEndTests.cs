@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
@@ -128,5 +129,64 @@ public sealed class RateLimitEndToEndTests
         Assert.Equal("header:x-api-key", rateLimit.GetProperty("key").GetString());
         Assert.True(rateLimit.GetProperty("enforced").GetBoolean());
         Assert.Equal(10, rateLimit.GetProperty("stage")[0].GetProperty("effectiveLimit").GetDouble());
+    }
+
+    [Fact]
+    public async Task ConfigDump_InboundAndClientSideLimits_ShowTheNumbersInForceAfterTheMeshShare()
+    {
+        await using var app = await TestApp.NamedAsync("ok");
+        var config = TestSidecar.Config($$"""
+            app: { address: "{{app.Url.ToString().TrimEnd('/')}}" }
+            rateLimits:
+              inbound:
+                - { name: catalog-total, requestsPerSecond: 1000, meshWide: true }
+                - name: per-caller
+                  match: { pathPrefix: /api, methods: [GET] }
+                  kind: slidingWindow
+                  limit: 600
+                  window: 1m
+                  key: caller
+              outbound:
+                reviews: { kind: concurrency, limit: 64 }
+            """);
+        await using var sidecar = await TestSidecar.StartAsync(config, new SidecarHostOptions { RateLimitShare = new MeshShare(0.25) });
+        using var admin = new HttpClient { BaseAddress = sidecar.AdminUrl };
+
+        using var dump = JsonDocument.Parse(await admin.GetStringAsync("/config_dump"));
+
+        var limits = dump.RootElement.GetProperty("rateLimits");
+        Assert.Equal(0.25, limits.GetProperty("share").GetDouble());
+        var inbound = limits.GetProperty("inbound");
+        Assert.Equal(2, inbound.GetArrayLength());
+        var total = inbound[0];
+        Assert.Equal("catalog-total", total.GetProperty("name").GetString());
+        Assert.Equal("/", total.GetProperty("pathPrefix").GetString());
+        Assert.True(total.GetProperty("meshWide").GetBoolean());
+        Assert.Equal(1000, total.GetProperty("requestsPerSecond").GetInt32());
+        Assert.Equal(0.25, total.GetProperty("share").GetDouble());
+        Assert.Equal(250, total.GetProperty("effectiveLimit").GetDouble());
+        var perCaller = inbound[1];
+        Assert.Equal("/api", perCaller.GetProperty("pathPrefix").GetString());
+        Assert.Equal("GET", Assert.Single(perCaller.GetProperty("methods").EnumerateArray()).GetString());
+        Assert.Equal("caller", perCaller.GetProperty("key").GetString());
+        Assert.Equal(1, perCaller.GetProperty("share").GetDouble());
+        Assert.Equal(600, perCaller.GetProperty("effectiveLimit").GetDouble());
+        var reviews = limits.GetProperty("outbound").GetProperty("reviews");
+        Assert.Equal("concurrency", reviews.GetProperty("kind").GetString());
+        Assert.Equal(64, reviews.GetProperty("effectiveLimit").GetDouble());
+    }
+
+    [Fact]
+    public async Task ConfigDump_NoRateLimits_ShowsAnEmptyPolicy()
+    {
+        await using var sidecar = await TestSidecar.StartAsync(TestSidecar.Config(""));
+        using var admin = new HttpClient { BaseAddress = sidecar.AdminUrl };
+
+        using var dump = JsonDocument.Parse(await admin.GetStringAsync("/config_dump"));
+
+        var limits = dump.RootElement.GetProperty("rateLimits");
+        Assert.Equal(1, limits.GetProperty("share").GetDouble());
+        Assert.Equal(0, limits.GetProperty("inbound").GetArrayLength());
+        Assert.Empty(limits.GetProperty("outbound").EnumerateObject());
     }
 }

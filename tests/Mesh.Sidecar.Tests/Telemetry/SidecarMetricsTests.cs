@@ -1,4 +1,5 @@
 using System.Net;
+using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 
@@ -234,5 +235,41 @@ public sealed class SidecarMetricsTests
 
         var seconds = scrape.Find("mesh_sidecar_certificate_expiry_seconds").Single().Value;
         Assert.InRange(seconds, 3500, 3600);
+    }
+
+    [Fact]
+    public async Task Metrics_ShareBelowOneWithoutAMeshWideLimit_ReportsShareOne()
+    {
+        await using var app = await TestApp.NamedAsync("ok");
+        var config = TestSidecar.Config($$"""
+            app: { address: "{{app.Url.ToString().TrimEnd('/')}}" }
+            rateLimits:
+              inbound:
+                - { name: local-only, requestsPerSecond: 100 }
+            """);
+        await using var sidecar = await TestSidecar.StartAsync(config, new SidecarHostOptions { RateLimitShare = new MeshShare(0.5) });
+
+        var scrape = await Scrape.GetAsync(sidecar.AdminUrl);
+
+        Assert.Equal(1, scrape.Find("mesh_sidecar_ratelimit_share").Single().Value);
+    }
+
+    [Fact]
+    public async Task Metrics_MeshWideLimit_ReportsTheShareInForceAndFollowsItsChanges()
+    {
+        await using var app = await TestApp.NamedAsync("ok");
+        var config = TestSidecar.Config($$"""
+            app: { address: "{{app.Url.ToString().TrimEnd('/')}}" }
+            rateLimits:
+              inbound:
+                - { name: mesh-total, requestsPerSecond: 100, meshWide: true }
+            """);
+        var share = new MeshShare(0.5);
+        await using var sidecar = await TestSidecar.StartAsync(config, new SidecarHostOptions { RateLimitShare = share });
+
+        // One scrape only: the exporter caches a scrape's answer for a moment.
+        share.Set(0.25);
+
+        Assert.Equal(0.25, (await Scrape.GetAsync(sidecar.AdminUrl)).Find("mesh_sidecar_ratelimit_share").Single().Value);
     }
 }

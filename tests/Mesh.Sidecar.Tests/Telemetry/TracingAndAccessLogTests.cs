@@ -98,15 +98,20 @@ public sealed class TracingAndAccessLogTests
     public async Task Tracing_OutboundSpan_CarriesRouteAndEndpointAttributes()
     {
         var spans = new ConcurrentQueue<Activity>();
+        // AllData, not recorded: this listener sees every sidecar's spans in the process and must
+        // not turn another test's unsampled spans into exported ones.
         using var listener = new ActivityListener
         {
             ShouldListenTo = source => source.Name == SidecarTracing.SourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllData,
             ActivityStopped = spans.Enqueue,
         };
         ActivitySource.AddActivityListener(listener);
         await using var app = await TestApp.NamedAsync("ok");
+        await using var receiver = await OtlpReceiver.StartAsync();
         var config = TestSidecar.Config($$"""
+            telemetry:
+              tracing: { otlpEndpoint: "{{receiver.Endpoint}}" }
             endpoints:
               trace-attrs:
             {{TestSidecar.Endpoint("attrs-1", app, "v3")}}

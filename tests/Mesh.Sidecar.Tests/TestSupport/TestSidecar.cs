@@ -26,6 +26,7 @@ internal static class TestSidecar
             OnDraining = options.OnDraining,
             RequireRegistration = options.RequireRegistration,
             TimeProvider = options.TimeProvider,
+            RateLimitShare = options.RateLimitShare,
             ConfigureLogging = options.ConfigureLogging ?? (_ => { }),
         });
         await host.StartAsync(CancellationToken.None);
