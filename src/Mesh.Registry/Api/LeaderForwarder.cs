@@ -22,24 +22,37 @@ internal sealed class LeaderForwarder : IDisposable
     private static readonly string[] RequestHeaders = ["Mesh-Client-Id", "Mesh-Request-Seq", "Accept", "Authorization"];
     private static readonly string[] ResponseHeaders = ["X-Mesh-Index", "X-Mesh-Version", "X-Mesh-Modified-Index", "Retry-After", "Location"];
 
+    private const int MaxErrorBody = 64 * 1024;
+
     private readonly HttpMessageInvoker _client;
+
+    /// <summary>
+    /// For forwarded writes: every request on a new connection, closed after the answer. On a
+    /// reused HTTP/1.1 connection that fails before the answer, the handler resends the request
+    /// on a new one by itself; were that one refused, a write the leader may have applied would
+    /// look "never sent". On a fresh connection a connect failure proves nothing was sent.
+    /// </summary>
+    private readonly HttpMessageInvoker _writeClient;
     private readonly Dictionary<int, Uri> _clientUrls;
 
     public LeaderForwarder(IReadOnlyList<ClusterMember> members, string scheme = "http", X509Certificate2Collection? trust = null)
     {
         _clientUrls = members.Where(m => m.ClientEndPoint is not null)
             .ToDictionary(m => m.Id, m => new Uri($"{scheme}://{m.ClientEndPoint}"));
-        _client = new HttpMessageInvoker(new SocketsHttpHandler
-        {
-            SslOptions = trust is { Count: > 0 } ? Mesh.Registry.Client.Transport.TlsTrust.ClientOptions(trust) : new(),
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            ConnectTimeout = TimeSpan.FromSeconds(2),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-            AutomaticDecompression = DecompressionMethods.None,
-        });
+        _client = new HttpMessageInvoker(NewHandler(trust));
+        _writeClient = new HttpMessageInvoker(NewHandler(trust));
     }
+
+    private static SocketsHttpHandler NewHandler(X509Certificate2Collection? trust) => new()
+    {
+        SslOptions = trust is { Count: > 0 } ? Mesh.Registry.Client.Transport.TlsTrust.ClientOptions(trust) : new(),
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        ConnectTimeout = TimeSpan.FromSeconds(2),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        AutomaticDecompression = DecompressionMethods.None,
+    };
 
     public Uri? ClientUrlOf(int id) => _clientUrls.GetValueOrDefault(id);
 
@@ -67,26 +80,53 @@ internal sealed class LeaderForwarder : IDisposable
         }
         message.Headers.TryAddWithoutValidation(ForwardedHeader, "1");
 
+        var write = !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method);
+        if (write)
+            message.Headers.ConnectionClose = true;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         deadline.CancelAfter(timeout);
         HttpResponseMessage answer;
         try
         {
-            answer = await _client.SendAsync(message, deadline.Token).ConfigureAwait(false);
+            answer = await (write ? _writeClient : _client).SendAsync(message, deadline.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+        catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
         {
+            // No connection to the leader was made, and writes never reuse one (see _writeClient),
+            // so not a byte of the request left this node: nothing was proposed.
             await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable,
-                $"the leader (node {leaderId}) did not answer: {e.Message}").ConfigureAwait(false);
+                $"could not connect to the leader (node {leaderId}): {e.Message}; the request was not sent").ConfigureAwait(false);
+            return;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+        {
+            if (write)
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.OutcomeUnknown,
+                    $"the write was forwarded to the leader (node {leaderId}) but no answer came back ({e.Message}); its outcome is unknown").ConfigureAwait(false);
+            }
+            else
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable,
+                    $"the leader (node {leaderId}) did not answer: {e.Message}").ConfigureAwait(false);
+            }
             return;
         }
 
         using (answer)
         {
             var response = context.Response;
-            response.StatusCode = (int)answer.StatusCode;
             // Tells the client where the leader is, so its next writes can skip this hop.
             response.Headers[LeaderHeader] = baseUrl.ToString().TrimEnd('/');
+            if (write && (int)answer.StatusCode >= 500 && !await IsDefiniteFailureAsync(answer, deadline.Token).ConfigureAwait(false))
+            {
+                // A 5xx the leader did not mark "not applied" (a crash mid-request, a proxy in
+                // between): the write may have been applied.
+                await ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.OutcomeUnknown,
+                    $"the leader (node {leaderId}) answered {(int)answer.StatusCode} to the forwarded write; its outcome is unknown").ConfigureAwait(false);
+                return;
+            }
+            response.StatusCode = (int)answer.StatusCode;
             foreach (var name in ResponseHeaders)
             {
                 if (answer.Headers.TryGetValues(name, out var values))
@@ -95,6 +135,29 @@ internal sealed class LeaderForwarder : IDisposable
             if (answer.Content.Headers.ContentType is { } type)
                 response.ContentType = type.ToString();
             await answer.Content.CopyToAsync(response.Body, context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// True for the leader's own definite 5xx answers: 503 <c>Unavailable</c> (nothing was
+    /// proposed) and 504 <c>OutcomeUnknown</c> (already says so). The body is buffered to read
+    /// its code, so it can still be copied on.
+    /// </summary>
+    private static async Task<bool> IsDefiniteFailureAsync(HttpResponseMessage answer, CancellationToken cancellationToken)
+    {
+        if (answer.StatusCode is not (System.Net.HttpStatusCode.ServiceUnavailable or System.Net.HttpStatusCode.GatewayTimeout))
+            return false;
+        try
+        {
+            await answer.Content.LoadIntoBufferAsync(MaxErrorBody, cancellationToken).ConfigureAwait(false);
+            using var json = await System.Text.Json.JsonDocument.ParseAsync(
+                await answer.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var code = json.RootElement.TryGetProperty("error", out var error) ? error.GetString() : null;
+            return answer.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable ? code == ApiErrors.Unavailable : code == ApiErrors.OutcomeUnknown;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return false;
         }
     }
 
@@ -127,5 +190,9 @@ internal sealed class LeaderForwarder : IDisposable
         }
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _writeClient.Dispose();
+    }
 }

@@ -57,6 +57,8 @@ internal sealed partial class RaftConsensus : IConsensus
 
     public int? LeaderId => IdOf(Cluster.Leader);
 
+    private string LeaderText => LeaderId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none";
+
     public long CommitIndex => Wal.LastCommittedEntryIndex;
 
     public long AppliedIndex => Wal.LastAppliedIndex;
@@ -133,13 +135,19 @@ internal sealed partial class RaftConsensus : IConsensus
             // Returns after a majority appended the entry and it was applied here (or throws).
             await cluster.ReplicateAsync(CommandFrame.Wrap(command.Span), context: result, token: cancellationToken).ConfigureAwait(false);
         }
-        catch (RaftNotLeaderException)
+        catch (RaftNotLeaderException e)
         {
-            throw new NotLeaderException(LeaderId);
+            // The entry may already be in this node's log and on a majority: a new leader can
+            // commit it. Only the check above proves that nothing was proposed.
+            throw new OutcomeUnknownException($"leadership moved while the write was in flight (leader now: {LeaderText}); its outcome is unknown", e);
         }
         catch (QuorumUnreachableException e)
         {
-            throw new QuorumUnavailableException("No quorum is reachable.", e);
+            throw new OutcomeUnknownException("the quorum was lost while the write was in flight; its outcome is unknown", e);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+        {
+            throw new OutcomeUnknownException("this node stopped while the write was in flight; its outcome is unknown", e);
         }
         var applied = await result.Task.ConfigureAwait(false);
         AnnounceCommit(cluster);
