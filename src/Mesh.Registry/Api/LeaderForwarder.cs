@@ -34,9 +34,16 @@ internal sealed class LeaderForwarder : IDisposable
     /// </summary>
     private readonly HttpMessageInvoker _writeClient;
     private readonly Dictionary<int, Uri> _clientUrls;
+    private readonly Func<int, CancellationToken, ValueTask<IPEndPoint?>> _published;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Uri> _publishedUrls = new();
+    private readonly string _scheme;
 
-    public LeaderForwarder(IReadOnlyList<ClusterMember> members, string scheme = "http", X509Certificate2Collection? trust = null)
+    /// <param name="members">Client addresses given in --peers (<c>@client</c>) win over published ones.</param>
+    /// <param name="published">A member's client address as it publishes it to the cluster (member metadata).</param>
+    public LeaderForwarder(IReadOnlyList<ClusterMember> members, Func<int, CancellationToken, ValueTask<IPEndPoint?>> published, string scheme = "http", X509Certificate2Collection? trust = null)
     {
+        _scheme = scheme;
+        _published = published;
         _clientUrls = members.Where(m => m.ClientEndPoint is not null)
             .ToDictionary(m => m.Id, m => new Uri($"{scheme}://{m.ClientEndPoint}"));
         _client = new HttpMessageInvoker(NewHandler(trust));
@@ -54,14 +61,27 @@ internal sealed class LeaderForwarder : IDisposable
         AutomaticDecompression = DecompressionMethods.None,
     };
 
-    public Uri? ClientUrlOf(int id) => _clientUrls.GetValueOrDefault(id);
+    /// <summary>The client URL of member <paramref name="id"/> if known without asking it.</summary>
+    public Uri? ClientUrlOf(int id) => _clientUrls.GetValueOrDefault(id) ?? _publishedUrls.GetValueOrDefault(id);
+
+    /// <summary>The client URL of member <paramref name="id"/>: from --peers, else as it publishes it (asked once, then cached).</summary>
+    public async ValueTask<Uri?> ResolveAsync(int id, CancellationToken cancellationToken)
+    {
+        if (ClientUrlOf(id) is { } known)
+            return known;
+        if (await _published(id, cancellationToken).ConfigureAwait(false) is not { } endPoint)
+            return null;
+        return _publishedUrls[id] = new Uri($"{_scheme}://{endPoint}");
+    }
 
     public async Task ForwardAsync(HttpContext context, int leaderId, TimeSpan timeout)
     {
-        if (!_clientUrls.TryGetValue(leaderId, out var baseUrl))
+        using var lookup = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        lookup.CancelAfter(timeout);
+        if (await ResolveAsync(leaderId, lookup.Token).ConfigureAwait(false) is not { } baseUrl)
         {
             await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable,
-                $"node {leaderId} leads but its client address is unknown here (give peers as id=raft@client)").ConfigureAwait(false);
+                $"node {leaderId} leads but has not published its client address (start it with --advertise-client, or give peers as id=raft@client)").ConfigureAwait(false);
             return;
         }
 
@@ -94,6 +114,7 @@ internal sealed class LeaderForwarder : IDisposable
         {
             // No connection to the leader was made, and writes never reuse one (see _writeClient),
             // so not a byte of the request left this node: nothing was proposed.
+            _publishedUrls.TryRemove(leaderId, out _); // it may have restarted elsewhere: ask again next time
             await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable,
                 $"could not connect to the leader (node {leaderId}): {e.Message}; the request was not sent").ConfigureAwait(false);
             return;
@@ -167,7 +188,7 @@ internal sealed class LeaderForwarder : IDisposable
     /// </summary>
     public async Task<long?> AppliedIndexOfAsync(int id, string? authorization, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (!_clientUrls.TryGetValue(id, out var baseUrl))
+        if (await ResolveAsync(id, cancellationToken).ConfigureAwait(false) is not { } baseUrl)
             return null;
         using var message = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUrl, "/v1/status"));
         message.Headers.TryAddWithoutValidation(ForwardedHeader, "1");

@@ -45,6 +45,12 @@ internal interface IConsensus : IAsyncDisposable
     Task WaitForAppliedAsync(long index, CancellationToken cancellationToken);
 
     IReadOnlyList<MemberState> Members { get; }
+
+    /// <summary>
+    /// The client API address member <paramref name="id"/> publishes to the cluster (its
+    /// <c>--advertise-client</c>), or null when it publishes none or cannot be asked now.
+    /// </summary>
+    ValueTask<System.Net.IPEndPoint?> PublishedClientEndPointAsync(int id, CancellationToken cancellationToken);
 }
 
 internal enum ConsensusRole

@@ -65,6 +65,28 @@ internal sealed partial class RaftConsensus : IConsensus
 
     public CancellationToken LeadershipToken => Cluster.LeadershipToken;
 
+    /// <summary>The member metadata key under which each node publishes its client API address.</summary>
+    public const string ClientMetadataKey = "mesh.client";
+
+    public async ValueTask<IPEndPoint?> PublishedClientEndPointAsync(int id, CancellationToken cancellationToken)
+    {
+        var member = Cluster.Members.FirstOrDefault(m => IdOf(m) == id);
+        if (member is null)
+            return null;
+        if (!member.IsRemote)
+            return _options.AdvertisedClientEndPoint;
+        try
+        {
+            // Cached after the first exchange; asks the member over the Raft transport otherwise.
+            var metadata = member.TryGetMetadata() ?? await member.GetMetadataAsync(refresh: false, cancellationToken).ConfigureAwait(false);
+            return metadata.TryGetValue(ClientMetadataKey, out var text) && IPEndPoint.TryParse(text, out var endPoint) ? endPoint : null;
+        }
+        catch (Exception e) when (e is DotNext.Net.Cluster.MemberUnavailableException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            return null;
+        }
+    }
+
     public event Action<int?>? LeaderChanged;
 
     private RaftCluster Cluster => _cluster ?? throw new InvalidOperationException("Consensus is not started.");
@@ -97,8 +119,11 @@ internal sealed partial class RaftConsensus : IConsensus
         }, _stateMachine);
 
         var self = _options.Members.Single(m => m.Id == _options.LocalId).RaftEndPoint;
-        var config = new RaftCluster.TcpConfiguration(self)
+        var config = new RaftCluster.TcpConfiguration(_options.ListenEndPoint ?? self)
         {
+            // The members know this node by its --peers address, which may differ from where it
+            // listens (a wildcard address, a relay or NAT in front of it).
+            PublicEndPoint = self,
             LowerElectionTimeout = (int)_options.LowerElectionTimeout.TotalMilliseconds,
             UpperElectionTimeout = (int)_options.UpperElectionTimeout.TotalMilliseconds,
             RequestTimeout = _options.LowerElectionTimeout,
@@ -113,6 +138,8 @@ internal sealed partial class RaftConsensus : IConsensus
             // Required in 6.12; null selects the built-in in-memory storage, seeded below. Must stay last.
             ConfigurationStorage = null,
         };
+        if (_options.AdvertisedClientEndPoint is { } client)
+            config.Metadata[ClientMetadataKey] = client.ToString();
         var storage = (InMemoryClusterConfigurationStorage<EndPoint>)config.ConfigurationStorage!;
         var builder = storage.CreateInitialConfigurationBuilder();
         foreach (var member in _options.Members)
