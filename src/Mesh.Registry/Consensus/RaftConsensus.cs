@@ -33,7 +33,7 @@ internal sealed partial class RaftConsensus : IConsensus
         _options = options;
         _target = stateMachine;
         _logger = options.LoggerFactory.CreateLogger<RaftConsensus>();
-        _idByEndPoint = options.Members.ToDictionary(m => m.RaftEndPoint.ToString(), m => m.Id);
+        _idByEndPoint = options.Members.ToDictionary(m => m.RaftEndPoint.ToString() ?? "", m => m.Id);
     }
 
     /// <summary>How many times the log was reopened after its background flusher failed.</summary>
@@ -119,7 +119,7 @@ internal sealed partial class RaftConsensus : IConsensus
         }, _stateMachine);
 
         var self = _options.Members.Single(m => m.Id == _options.LocalId).RaftEndPoint;
-        var config = new RaftCluster.TcpConfiguration(_options.ListenEndPoint ?? self)
+        var config = new RaftCluster.TcpConfiguration(_options.ListenEndPoint ?? ListenDefault(self))
         {
             // The members know this node by its --peers address, which may differ from where it
             // listens (a wildcard address, a relay or NAT in front of it).
@@ -150,6 +150,14 @@ internal sealed partial class RaftConsensus : IConsensus
         _cluster.LeaderChanged += OnLeaderChanged;
         await _cluster.StartAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>A host name in --peers cannot be bound: listen on every interface at its port.</summary>
+    internal static IPEndPoint ListenDefault(EndPoint advertised) => advertised switch
+    {
+        IPEndPoint ip => ip,
+        DnsEndPoint dns => new IPEndPoint(IPAddress.Any, dns.Port),
+        _ => throw new ArgumentException($"unsupported peer address {advertised}", nameof(advertised)),
+    };
 
     public async Task<object?> ProposeAsync(ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
     {
@@ -251,7 +259,7 @@ internal sealed partial class RaftConsensus : IConsensus
                 // DotNext keeps per-follower replication indexes internal, so only the local lag is known.
                 long? lag = member.IsRemote ? null : Math.Max(0, (isLeader ? last : Wal.LastCommittedEntryIndex) - Wal.LastAppliedIndex);
                 var available = member.Status != DotNext.Net.Cluster.ClusterMemberStatus.Unavailable;
-                result.Add(new MemberState(id, member.EndPoint.ToString() ?? "", id == leaderId, !member.IsRemote, available, lag));
+                result.Add(new MemberState(id, Hosting.ClusterMember.Format(member.EndPoint), id == leaderId, !member.IsRemote, available, lag));
             }
             return result.OrderBy(m => m.Id).ToArray();
         }

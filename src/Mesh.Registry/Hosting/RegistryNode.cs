@@ -82,7 +82,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             Consensus = consensus;
             consensus.LeaderChanged += _ => metrics.LeaderChanged();
             metrics.Bind(consensus, Store);
-            var raftEndPoint = _options.PeerListenEndPoint ?? Members.Single(m => m.Id == _options.Id).RaftEndPoint;
+            var raftEndPoint = _options.PeerListenEndPoint ?? RaftConsensus.ListenDefault(Members.Single(m => m.Id == _options.Id).RaftEndPoint);
             try
             {
                 await consensus.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -44,4 +44,21 @@ public sealed class AdvertisedAddressTests
         Assert.Equal("v1", await cluster.Http.GetStringAsync(cluster.Url(node3, $"/v1/nodes{path}?raw=true&stale=true")));
         Assert.True(relay.Connections > 0, "no peer connected through node 3's advertised address");
     }
+
+    [Fact]
+    public async Task Cluster_WithHostNamesInPeers_ElectsAndForwards()
+    {
+        // As in the StatefulSet: peers by name, each listening apart from its name.
+        var listen = Enumerable.Range(0, 3).Select(_ => new IPEndPoint(IPAddress.Loopback, TestCluster.FreePort())).ToArray();
+        await using var cluster = await TestCluster.StartAsync(configure: o => o with
+        {
+            Members = o.Members.Select(m => m with { RaftEndPoint = new DnsEndPoint("localhost", listen[m.Id - 1].Port), ClientEndPoint = null }).ToArray(),
+            PeerListenEndPoint = listen[o.Id - 1],
+        });
+        var follower = cluster.Follower();
+        using var response = await cluster.Http.PostAsync(cluster.Url(follower, "/v1/nodes/adv/dns?parents=true"), new StringContent("v1"));
+        await cluster.JsonAsync(response, HttpStatusCode.Created);
+        var status = await cluster.JsonAsync(await cluster.Http.GetAsync(cluster.Url(follower, "/v1/status")), HttpStatusCode.OK);
+        Assert.Contains(status.GetProperty("members").EnumerateArray(), m => m.GetProperty("address").GetString() == $"localhost:{listen[0].Port}");
+    }
 }
