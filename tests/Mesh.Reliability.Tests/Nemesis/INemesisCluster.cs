@@ -30,6 +30,15 @@ internal interface INemesisCluster
 
     /// <summary>Kill the node and cut <paramref name="bytes"/> off its newest data file (it stays down).</summary>
     Task KillAndTearAsync(int node, int bytes);
+
+    /// <summary>Cuts the node that leads now off from every peer (returns it, or null when none leads).</summary>
+    Task<int?> IsolateLeaderAsync();
+
+    /// <summary>Cuts the peer link between <paramref name="a"/> and <paramref name="b"/>, in one direction (a to b) or both.</summary>
+    Task CutLinkAsync(int a, int b, bool bothWays);
+
+    /// <summary>Isolates <paramref name="nodes"/> and restores them, over and over, until <see cref="HealAsync"/>.</summary>
+    Task FlapAsync(IReadOnlyList<int> nodes);
 }
 
 /// <summary>Plays a <see cref="FaultSchedule"/> against a cluster in real time, logging each step.</summary>
@@ -73,6 +82,19 @@ internal static class NemesisRunner
                 return;
             case FaultAction.RestartDown:
                 await cluster.RestartDownAsync();
+                return;
+            case FaultAction.IsolateLeader:
+                var isolated = await cluster.IsolateLeaderAsync();
+                log?.Invoke($"nemesis: isolated leader {(isolated is { } i ? i.ToString(System.Globalization.CultureInfo.InvariantCulture) : "(none: no leader)")}");
+                return;
+            case FaultAction.Bridge:
+                await cluster.CutLinkAsync(step.Nodes[0], step.Nodes[1], bothWays: true);
+                return;
+            case FaultAction.CutOneWay:
+                await cluster.CutLinkAsync(step.Nodes[0], step.Nodes[1], bothWays: false);
+                return;
+            case FaultAction.Flap:
+                await cluster.FlapAsync(step.Nodes);
                 return;
         }
         foreach (var node in step.Nodes)
