@@ -17,7 +17,8 @@ namespace Mesh.Reliability.Tests.Cluster;
 /// namespace each), concurrent clients doing reads, writes, CAS, creates and deletes on a few
 /// keys, a session probe and watchers, while the nemesis plays a seeded <see cref="FaultSchedule"/>
 /// (kill -9 + restart of random nodes and of the leader, SIGSTOP/SIGCONT, partitions, whole-cluster
-/// kill + restart, torn last writes). Then everything is healed, the keys are read a last time
+/// kill + restart, torn last writes; peers talk only through fault-injecting relays, see
+/// <see cref="ProcessCluster"/>). Then everything is healed, the keys are read a last time
 /// and the history is checked: linearizability, every acknowledged write present, sessions and
 /// ephemerals, watch streams. The short run is the CI default (~45 s of faults); set
 /// <c>MESH_RELIABILITY_DURATION</c> (and the other <c>MESH_RELIABILITY_*</c> variables) for a long

@@ -2,9 +2,10 @@ namespace Mesh.Reliability.Tests.Nemesis;
 
 /// <summary>
 /// What the nemesis can do to a cluster under test, node by node (0-based). The real harness
-/// implements it with one <see cref="NemesisProcess"/> per node and a <see cref="FaultyTcpRelay"/>
-/// per directed peer link (isolating a node = black-holing every relay into and out of it),
-/// and <see cref="TornWrite"/> on the node's data directory.
+/// implements it with one <see cref="NemesisProcess"/> per node, a <see cref="FaultyTcpRelay"/>
+/// in front of every node's Raft port that cuts each directed peer link on its own
+/// (<see cref="PeerLinks"/>: isolating a node = holding every byte into and out of it), and
+/// <see cref="TornWrite"/> on the node's data directory.
 /// </summary>
 internal interface INemesisCluster
 {
