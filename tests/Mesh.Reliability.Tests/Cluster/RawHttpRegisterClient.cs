@@ -14,8 +14,11 @@ namespace Mesh.Reliability.Tests.Cluster;
 /// Delete = DELETE.
 ///
 /// Only definite answers count as "not applied": <c>503 Unavailable</c>, and a connection refused
-/// before a byte was sent (each write goes on a new connection, so the handler never resends it
-/// on its own after a reused connection broke). Everything else that is not a 2xx or a known 4xx
+/// before a byte was sent. Writes never share a connection: on a reused HTTP/1.1 connection that
+/// breaks before the answer (a leader killed right after applying), .NET's handler resends the
+/// request on a new connection by itself, and were that one refused, an applied write would look
+/// "never sent" (the partition run caught exactly that, seed 18016, before writes got their own
+/// never-pooled handler). Everything else that is not a 2xx or a known 4xx
 /// (504 <c>OutcomeUnknown</c>, other 5xx, timeouts, resets) is an unknown outcome. So a registry
 /// that answers 503 for a write that still commits fails the linearizability check.
 /// </summary>
@@ -24,7 +27,12 @@ internal sealed class RawHttpRegisterClient(IReadOnlyList<Uri> endpoints, int st
 {
     public static readonly TimeSpan OperationDeadline = TimeSpan.FromSeconds(4);
 
-    private readonly HttpClient _http = new(new SocketsHttpHandler
+    private readonly HttpClient _reads = NewClient();
+
+    /// <summary>Every write on a new connection, closed after its answer (<c>Connection: close</c> on all of them).</summary>
+    private readonly HttpClient _writes = NewClient();
+
+    private static HttpClient NewClient() => new(new SocketsHttpHandler
     {
         UseProxy = false,
         ConnectTimeout = TimeSpan.FromSeconds(1),
@@ -104,14 +112,15 @@ internal sealed class RawHttpRegisterClient(IReadOnlyList<Uri> endpoints, int st
         using var request = new HttpRequestMessage(method, url);
         if (body is not null)
             request.Content = new StringContent(body);
-        if (method != HttpMethod.Get)
+        var write = method != HttpMethod.Get;
+        if (write)
             request.Headers.ConnectionClose = true;
         HttpResponseMessage response;
         try
         {
-            response = await _http.SendAsync(request, deadline.Token);
+            response = await (write ? _writes : _reads).SendAsync(request, deadline.Token);
         }
-        catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ConnectionError && (method == HttpMethod.Get || request.Headers.ConnectionClose == true))
+        catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ConnectionError)
         {
             throw new OperationRejectedException($"{url.Authority} refused the connection: nothing was sent");
         }
@@ -147,5 +156,9 @@ internal sealed class RawHttpRegisterClient(IReadOnlyList<Uri> endpoints, int st
         }
     }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose()
+    {
+        _reads.Dispose();
+        _writes.Dispose();
+    }
 }
