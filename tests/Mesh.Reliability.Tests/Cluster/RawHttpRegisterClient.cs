@@ -42,6 +42,15 @@ internal sealed class RawHttpRegisterClient(IReadOnlyList<Uri> endpoints, int st
 
     private int _next = start;
 
+    /// <summary>Every "not applied" answer, with its time and reason, for the run's artifacts.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string> Rejections { get; } = new();
+
+    private OperationRejectedException Rejected(HttpMethod method, Uri url, string reason)
+    {
+        Rejections.Enqueue($"{System.Diagnostics.Stopwatch.GetTimestamp()} {method} {url.PathAndQuery} at {url.Authority}: {reason}");
+        return new OperationRejectedException(reason);
+    }
+
     private Uri UrlOf(string key, string query = "")
     {
         var endpoint = endpoints[(int)((uint)Interlocked.Increment(ref _next) % (uint)endpoints.Count)];
@@ -122,7 +131,7 @@ internal sealed class RawHttpRegisterClient(IReadOnlyList<Uri> endpoints, int st
         }
         catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ConnectionError)
         {
-            throw new OperationRejectedException($"{url.Authority} refused the connection: nothing was sent");
+            throw Rejected(method, url, $"{e.HttpRequestError}, nothing was sent: {e.Message} ({e.InnerException?.GetType().Name}: {e.InnerException?.Message})");
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
         {
@@ -151,7 +160,7 @@ internal sealed class RawHttpRegisterClient(IReadOnlyList<Uri> endpoints, int st
             if (await interpret(response.StatusCode, json) is { } result)
                 return result;
             if (response.StatusCode == HttpStatusCode.ServiceUnavailable && Code(json) == "Unavailable")
-                throw new OperationRejectedException($"503 from {url.Authority}: {text}");
+                throw Rejected(method, url, $"503: {text}");
             throw new TimeoutException($"outcome unknown: {(int)response.StatusCode} from {url.Authority}: {text}");
         }
     }

@@ -98,6 +98,7 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
         if (Directory.Exists(dataRoot))
             Directory.Delete(dataRoot, recursive: true);
         var recorder = new HistoryRecorder();
+        var rawClients = new List<RawHttpRegisterClient>();
         var report = new StringBuilder();
         var violations = new List<Violation>();
         CheckResult? linearizability = null;
@@ -113,8 +114,10 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
 
                 var acked = new ConcurrentBag<long>();
                 var keys = Enumerable.Range(0, keyCount).Select(i => ((char)('x' + (i % 3))).ToString() + (i >= 3 ? i.ToString(CultureInfo.InvariantCulture) : "")).ToArray();
+                if (rawHttp)
+                    rawClients.AddRange(Enumerable.Range(0, workers).Select(i => new RawHttpRegisterClient(cluster.ClientUrls, i, Keys, acked.Add)));
                 IDisposable[] clients = rawHttp
-                    ? Enumerable.Range(0, workers).Select(i => new RawHttpRegisterClient(cluster.ClientUrls, i, Keys, acked.Add)).ToArray()
+                    ? [.. rawClients]
                     : Enumerable.Range(0, workers).Select(i => new RegistryRegisterClient(RegistryRegisterClient.NewClient(cluster.ClientUrls, rotate: i), Keys, acked.Add)).ToArray();
 
                 // watchers over the keys (two, starting at different nodes) and over the session nodes
@@ -252,6 +255,7 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
                 await File.WriteAllTextAsync(Path.Combine(artifacts, "report.txt"), report.ToString());
                 await File.WriteAllLinesAsync(Path.Combine(artifacts, "nemesis.log"), log);
                 await File.WriteAllLinesAsync(Path.Combine(artifacts, "history.txt"), recorder.ToHistory().Select(o => o.ToString()));
+                await File.WriteAllLinesAsync(Path.Combine(artifacts, "rejected.txt"), rawClients.SelectMany(c => c.Rejections).Order());
                 output.WriteLine(report.ToString());
             }
         }
