@@ -27,10 +27,11 @@ internal sealed class LeaderForwarder : IDisposable
     private readonly HttpMessageInvoker _client;
 
     /// <summary>
-    /// For forwarded writes: every request on a new connection, closed after the answer. On a
-    /// reused HTTP/1.1 connection that fails before the answer, the handler resends the request
-    /// on a new one by itself; were that one refused, a write the leader may have applied would
-    /// look "never sent". On a fresh connection a connect failure proves nothing was sent.
+    /// For forwarded writes: every request with a body (empty if need be) on a new connection,
+    /// closed after the answer. On a connection that ends before the answer, the handler resends
+    /// a request by itself when it was reused or the request has no body; were the resend's
+    /// connection refused, a write the leader may have applied would look "never sent". So a
+    /// connect failure proves nothing was sent.
     /// </summary>
     private readonly HttpMessageInvoker _writeClient;
     private readonly Dictionary<int, Uri> _clientUrls;
@@ -102,7 +103,14 @@ internal sealed class LeaderForwarder : IDisposable
 
         var write = !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method);
         if (write)
+        {
             message.Headers.ConnectionClose = true;
+            // The handler resends a request without a body (a DELETE) by itself when the
+            // connection ends before any answer, even a fresh one: the leader applied it and died,
+            // the resend's connection is refused, and an applied delete would look "never sent".
+            // With a body (empty here) it never resends.
+            message.Content ??= new ByteArrayContent([]);
+        }
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         deadline.CancelAfter(timeout);
         HttpResponseMessage answer;

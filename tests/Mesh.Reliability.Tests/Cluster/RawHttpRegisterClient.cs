@@ -14,11 +14,12 @@ namespace Mesh.Reliability.Tests.Cluster;
 /// Delete = DELETE.
 ///
 /// Only definite answers count as "not applied": <c>503 Unavailable</c>, and a connection refused
-/// before a byte was sent. Writes never share a connection: on a reused HTTP/1.1 connection that
-/// breaks before the answer (a leader killed right after applying), .NET's handler resends the
-/// request on a new connection by itself, and were that one refused, an applied write would look
-/// "never sent" (the partition run caught exactly that, seed 18016, before writes got their own
-/// never-pooled handler). Everything else that is not a 2xx or a known 4xx
+/// before a byte was sent. .NET's handler resends a request on a new connection by itself when
+/// the connection ends before any answer (a leader killed right after applying) and the
+/// connection was reused or the request has no body; were the resend's connection refused, an
+/// applied write would look "never sent" (runs with seeds 18016 and 18022 caught exactly that
+/// for deletes). So writes never share a connection and always carry a body (empty for a
+/// DELETE). Everything else that is not a 2xx or a known 4xx
 /// (504 <c>OutcomeUnknown</c>, other 5xx, timeouts, resets) is an unknown outcome. So a registry
 /// that answers 503 for a write that still commits fails the linearizability check.
 /// </summary>
@@ -121,6 +122,8 @@ internal sealed class RawHttpRegisterClient(IReadOnlyList<Uri> endpoints, int st
         using var request = new HttpRequestMessage(method, url);
         if (body is not null)
             request.Content = new StringContent(body);
+        else if (method != HttpMethod.Get)
+            request.Content = new ByteArrayContent([]); // a DELETE with no body would be resent by the handler itself
         var write = method != HttpMethod.Get;
         if (write)
             request.Headers.ConnectionClose = true;
