@@ -56,6 +56,54 @@ public sealed class ForwardedWriteOutcomeTests
     }
 
     [Fact]
+    public async Task ForwardedDelete_LeaderClosesTheConnectionAfterApplying_IsAnsweredOutcomeUnknown()
+    {
+        // A bodiless request whose connection ends before an answer is resent by the HTTP
+        // handler itself; to a dead leader that resend is refused, which must not turn an
+        // applied delete into "not applied".
+        var relays = new Dictionary<int, RequestCuttingRelay>();
+        await using var cluster = await TestCluster.StartAsync(configure: o => o with
+        {
+            Members = o.Members.Select(m => m with { ClientEndPoint = Relay(m).EndPoint }).ToArray(),
+        });
+        try
+        {
+            var leader = await cluster.WaitForLeaderAsync();
+            using (var created = await cluster.Http.PostAsync(cluster.Url(leader, "/v1/nodes/outcome/d?parents=true"), new StringContent("v1")))
+                await cluster.JsonAsync(created, HttpStatusCode.Created);
+            var follower = cluster.Follower();
+            var delete = cluster.Http.DeleteAsync(cluster.Url(follower, "/v1/nodes/outcome/d"));
+
+            var relay = relays[leader.Id];
+            await relay.AnswerHeld.WaitAsync(TestCluster.Timeout);
+            await cluster.StopNodeAsync(leader.Id);
+            relay.CloseAll();
+
+            using var response = await delete.WaitAsync(TestCluster.Timeout);
+            var body = await cluster.JsonAsync(response, HttpStatusCode.GatewayTimeout);
+            Assert.Equal("OutcomeUnknown", body.GetProperty("error").GetString());
+            await cluster.WaitForLeaderAsync();
+            using var read = await cluster.Http.GetAsync(cluster.Url(follower, "/v1/nodes/outcome/d"));
+            Assert.Equal(HttpStatusCode.NotFound, read.StatusCode);
+        }
+        finally
+        {
+            foreach (var relay in relays.Values)
+                await relay.DisposeAsync();
+        }
+
+        RequestCuttingRelay Relay(ClusterMember member)
+        {
+            lock (relays)
+            {
+                if (!relays.TryGetValue(member.Id, out var relay))
+                    relays[member.Id] = relay = RequestCuttingRelay.Start(member.ClientEndPoint!, cutWrites: true);
+                return relay;
+            }
+        }
+    }
+
+    [Fact]
     public async Task ForwardedWrite_LeaderUnreachableBeforeSending_IsAnsweredUnavailable()
     {
         // The leader's client address as the followers know it refuses connections: nothing is sent.

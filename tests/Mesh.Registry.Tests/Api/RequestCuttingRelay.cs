@@ -45,6 +45,26 @@ internal sealed class RequestCuttingRelay : IAsyncDisposable
             Reset(socket);
     }
 
+    /// <summary>
+    /// Stops listening (a new connection is refused, as to a dead process) and closes every
+    /// connection with a FIN, as the kernel does for a killed process with nothing unread.
+    /// </summary>
+    public void CloseAll()
+    {
+        _listener.Dispose();
+        foreach (var socket in _sockets)
+        {
+            try
+            {
+                socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+            }
+            socket.Dispose();
+        }
+    }
+
     private static void Reset(Socket socket)
     {
         try
