@@ -116,7 +116,7 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     /// <summary>
-    /// Creates a node through whichever node leads now, riding out elections: a 503 is retried on
+    /// Creates a node through whichever node leads now, riding out elections: a 503 or 504 is retried on
     /// the next leader under a fresh name (<c>path-rN</c>), since a write that failed after it
     /// was proposed may still land. Returns the path created and its index.
     /// </summary>
@@ -127,7 +127,8 @@ internal sealed class TestCluster : IAsyncDisposable
             var name = attempt == 0 ? path : $"{path}-r{attempt}";
             var leader = await WaitForLeaderAsync();
             using var response = await Http.PostAsync(Url(leader, $"/v1/nodes{name}?parents=true"), new StringContent(data));
-            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && attempt < 20)
+            // 503: nothing was proposed; 504 OutcomeUnknown: it may land. A fresh name covers both.
+            if (response.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout && attempt < 20)
             {
                 await Task.Delay(100);
                 continue;

@@ -18,14 +18,24 @@ internal static class RegistryCommand
         var id = new Option<int>("--id") { Description = "This node's id: one of the ids in --peers.", Required = true };
         var peers = new Option<string?>("--peers")
         {
-            Description = "The static voting members, this node included: id=raftHost:port[@clientHost:port],... "
-                + "(1, 3 or 5). The @client part lets followers forward writes to the leader. Omit for a single-node registry.",
+            Description = "The static voting members, this node included: id=raftHost:port,... (1, 3 or 5), each the Raft address "
+                + "the other members reach it at (and know it by). Each node publishes its own client address to the others; an "
+                + "optional @clientHost:port per member overrides that. Omit for a single-node registry.",
+        };
+        var listenPeer = new Option<string?>("--listen-peer")
+        {
+            Description = "host:port the Raft transport listens on (e.g. 0.0.0.0:7101), when it differs from this node's --peers address.",
         };
         var data = new Option<string>("--data") { Description = "Data directory (write-ahead log, snapshots). Created if missing.", Required = true };
         var client = new Option<string>("--client")
         {
             Description = "host:port of the HTTP client API (and /metrics, /healthz, /readyz). Port 0 (single node only): any free port, named in the start-up line.",
             DefaultValueFactory = _ => "127.0.0.1:7001",
+        };
+        var advertiseClient = new Option<string?>("--advertise-client")
+        {
+            Description = "host:port of the client API as the other members reach it; published to them so followers can forward "
+                + "to this node when it leads. Default: --client, unless that is 0.0.0.0 or [::].",
         };
         var snapshotEvery = new Option<long>("--snapshot-every")
         {
@@ -78,7 +88,7 @@ internal static class RegistryCommand
 
         var command = new Command("registry", "Run one node of the replicated registry cluster.")
         {
-            id, peers, data, client, snapshotEvery, trustDomain, certLifetime, joinToken, joinTokensFile,
+            id, peers, listenPeer, data, client, advertiseClient, snapshotEvery, trustDomain, certLifetime, joinToken, joinTokensFile,
             tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile, serviceClaims,
         };
         var limits = new RegistryLimitOptions();
@@ -99,6 +109,8 @@ internal static class RegistryCommand
                     Members = members,
                     DataDirectory = parseResult.GetValue(data)!,
                     ClientEndPoint = clientEndPoint,
+                    AdvertisedClientEndPoint = EndPointOption("--advertise-client", parseResult.GetValue(advertiseClient)),
+                    PeerListenEndPoint = EndPointOption("--listen-peer", parseResult.GetValue(listenPeer)),
                     SnapshotEvery = Math.Max(100, parseResult.GetValue(snapshotEvery)),
                     TrustDomain = parseResult.GetValue(trustDomain)!,
                     CertificateLifetime = ParseLifetime(parseResult.GetValue(certLifetime)!),
@@ -135,6 +147,15 @@ internal static class RegistryCommand
             return 0;
         });
         return command;
+    }
+
+    private static IPEndPoint? EndPointOption(string name, string? text)
+    {
+        if (text is null)
+            return null;
+        if (!IPEndPoint.TryParse(text, out var endPoint) || endPoint.Port == 0)
+            throw new FormatException($"{name} '{text}' is not an IP address with a port");
+        return endPoint;
     }
 
     internal static X509Certificate2? ReadTlsCertificate(string? certFile, string? keyFile)

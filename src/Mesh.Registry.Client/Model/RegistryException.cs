@@ -31,6 +31,9 @@ public static class RegistryErrorCodes
     public const string IndexCompacted = "IndexCompacted";
     public const string Unavailable = "Unavailable";
     public const string Timeout = "Timeout";
+
+    /// <summary>A write was proposed but no result came back (504): it may or may not be applied.</summary>
+    public const string OutcomeUnknown = "OutcomeUnknown";
 }
 
 /// <summary>A transaction was refused: nothing was applied. <see cref="FailedOp"/> is the op at fault.</summary>

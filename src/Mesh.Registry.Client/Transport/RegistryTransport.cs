@@ -221,8 +221,10 @@ internal sealed class RegistryTransport : IDisposable
         return content;
     }
 
+    // Every write carries Mesh-Client-Id and Mesh-Request-Seq, so a retry of a write whose outcome
+    // is unknown is applied at most once (the server answers a repeat with the first result).
     private static bool IsRetryable(RegistryException error) =>
-        error.Code is RegistryErrorCodes.Unavailable or RegistryErrorCodes.Timeout;
+        error.Code is RegistryErrorCodes.Unavailable or RegistryErrorCodes.Timeout or RegistryErrorCodes.OutcomeUnknown;
 
     private static async Task<RegistryException> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {

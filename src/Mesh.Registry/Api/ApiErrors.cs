@@ -14,6 +14,9 @@ internal static class ApiErrors
     public const string IndexCompacted = "IndexCompacted";
     public const string Unavailable = "Unavailable";
     public const string Timeout = "Timeout";
+
+    /// <summary>A write was proposed (or forwarded) and no result came back: it may or may not be applied (504).</summary>
+    public const string OutcomeUnknown = "OutcomeUnknown";
     public const string DataTooLarge = "DataTooLarge";
     public const string InvalidPath = "InvalidPath";
     public const string Internal = "Internal";

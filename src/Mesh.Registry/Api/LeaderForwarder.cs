@@ -22,36 +22,70 @@ internal sealed class LeaderForwarder : IDisposable
     private static readonly string[] RequestHeaders = ["Mesh-Client-Id", "Mesh-Request-Seq", "Accept", "Authorization"];
     private static readonly string[] ResponseHeaders = ["X-Mesh-Index", "X-Mesh-Version", "X-Mesh-Modified-Index", "Retry-After", "Location"];
 
-    private readonly HttpMessageInvoker _client;
-    private Dictionary<int, Uri> _clientUrls;
+    private const int MaxErrorBody = 64 * 1024;
 
-    public LeaderForwarder(IReadOnlyList<ClusterMember> members, string scheme = "http", X509Certificate2Collection? trust = null)
+    private readonly HttpMessageInvoker _client;
+
+    /// <summary>
+    /// For forwarded writes: every request with a body (empty if need be) on a new connection,
+    /// closed after the answer. On a connection that ends before the answer, the handler resends
+    /// a request by itself when it was reused or the request has no body; were the resend's
+    /// connection refused, a write the leader may have applied would look "never sent". So a
+    /// connect failure proves nothing was sent.
+    /// </summary>
+    private readonly HttpMessageInvoker _writeClient;
+    private Dictionary<int, Uri> _clientUrls;
+    private readonly Func<int, CancellationToken, ValueTask<IPEndPoint?>> _published;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Uri> _publishedUrls = new();
+    private readonly string _scheme;
+
+    /// <param name="members">Client addresses given in --peers (<c>@client</c>) win over published ones.</param>
+    /// <param name="published">A member's client address as it publishes it to the cluster (member metadata).</param>
+    public LeaderForwarder(IReadOnlyList<ClusterMember> members, Func<int, CancellationToken, ValueTask<IPEndPoint?>> published, string scheme = "http", X509Certificate2Collection? trust = null)
     {
+        _scheme = scheme;
+        _published = published;
         _clientUrls = members.Where(m => m.ClientEndPoint is not null)
             .ToDictionary(m => m.Id, m => new Uri($"{scheme}://{m.ClientEndPoint}"));
-        _client = new HttpMessageInvoker(new SocketsHttpHandler
-        {
-            SslOptions = trust is { Count: > 0 } ? Mesh.Registry.Client.Transport.TlsTrust.ClientOptions(trust) : new(),
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            ConnectTimeout = TimeSpan.FromSeconds(2),
-            PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-            AutomaticDecompression = DecompressionMethods.None,
-        });
+        _client = new HttpMessageInvoker(NewHandler(trust));
+        _writeClient = new HttpMessageInvoker(NewHandler(trust));
     }
 
-    public Uri? ClientUrlOf(int id) => _clientUrls.GetValueOrDefault(id);
+    private static SocketsHttpHandler NewHandler(X509Certificate2Collection? trust) => new()
+    {
+        SslOptions = trust is { Count: > 0 } ? Mesh.Registry.Client.Transport.TlsTrust.ClientOptions(trust) : new(),
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        UseCookies = false,
+        ConnectTimeout = TimeSpan.FromSeconds(2),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+        AutomaticDecompression = DecompressionMethods.None,
+    };
+
+    /// <summary>The client URL of member <paramref name="id"/> if known without asking it.</summary>
+    public Uri? ClientUrlOf(int id) => _clientUrls.GetValueOrDefault(id) ?? _publishedUrls.GetValueOrDefault(id);
+
+    /// <summary>The client URL of member <paramref name="id"/>: from --peers, else as it publishes it (asked once, then cached).</summary>
+    public async ValueTask<Uri?> ResolveAsync(int id, CancellationToken cancellationToken)
+    {
+        if (ClientUrlOf(id) is { } known)
+            return known;
+        if (await _published(id, cancellationToken).ConfigureAwait(false) is not { } endPoint)
+            return null;
+        return _publishedUrls[id] = new Uri($"{_scheme}://{endPoint}");
+    }
 
     /// <summary>Replaces one member's client URL (a node that listened on port 0 learns its port after start). The map is swapped whole.</summary>
     public void Rebind(int id, Uri url) => _clientUrls = new Dictionary<int, Uri>(_clientUrls) { [id] = url };
 
     public async Task ForwardAsync(HttpContext context, int leaderId, TimeSpan timeout)
     {
-        if (!_clientUrls.TryGetValue(leaderId, out var baseUrl))
+        using var lookup = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        lookup.CancelAfter(timeout);
+        if (await ResolveAsync(leaderId, lookup.Token).ConfigureAwait(false) is not { } baseUrl)
         {
             await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable,
-                $"node {leaderId} leads but its client address is unknown here (give peers as id=raft@client)").ConfigureAwait(false);
+                $"node {leaderId} leads but has not published its client address (start it with --advertise-client, or give peers as id=raft@client)").ConfigureAwait(false);
             return;
         }
 
@@ -70,12 +104,22 @@ internal sealed class LeaderForwarder : IDisposable
         }
         message.Headers.TryAddWithoutValidation(ForwardedHeader, "1");
 
+        var write = !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method);
+        if (write)
+        {
+            message.Headers.ConnectionClose = true;
+            // The handler resends a request without a body (a DELETE) by itself when the
+            // connection ends before any answer, even a fresh one: the leader applied it and died,
+            // the resend's connection is refused, and an applied delete would look "never sent".
+            // With a body (empty here) it never resends.
+            message.Content ??= new ByteArrayContent([]);
+        }
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         deadline.CancelAfter(timeout);
         HttpResponseMessage answer;
         try
         {
-            answer = await _client.SendAsync(message, deadline.Token).ConfigureAwait(false);
+            answer = await (write ? _writeClient : _client).SendAsync(message, deadline.Token).ConfigureAwait(false);
         }
         catch (HttpRequestException e) when (ClientBodyFault(e) is { } fault)
         {
@@ -83,19 +127,44 @@ internal sealed class LeaderForwarder : IDisposable
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(fault);
             throw;
         }
-        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+        catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
         {
+            // No connection to the leader was made, and writes never reuse one (see _writeClient),
+            // so not a byte of the request left this node: nothing was proposed.
+            _publishedUrls.TryRemove(leaderId, out _); // it may have restarted elsewhere: ask again next time
             await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable,
-                $"the leader (node {leaderId}) did not answer: {e.Message}").ConfigureAwait(false);
+                $"could not connect to the leader (node {leaderId}): {e.Message}; the request was not sent").ConfigureAwait(false);
+            return;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or System.Net.Sockets.SocketException || (e is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
+        {
+            if (write)
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.OutcomeUnknown,
+                    $"the write was forwarded to the leader (node {leaderId}) but no answer came back ({e.Message}); its outcome is unknown").ConfigureAwait(false);
+            }
+            else
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable,
+                    $"the leader (node {leaderId}) did not answer: {e.Message}").ConfigureAwait(false);
+            }
             return;
         }
 
         using (answer)
         {
             var response = context.Response;
-            response.StatusCode = (int)answer.StatusCode;
             // Tells the client where the leader is, so its next writes can skip this hop.
             response.Headers[LeaderHeader] = baseUrl.ToString().TrimEnd('/');
+            if (write && (int)answer.StatusCode >= 500 && !await IsDefiniteFailureAsync(answer, deadline.Token).ConfigureAwait(false))
+            {
+                // A 5xx the leader did not mark "not applied" (a crash mid-request, a proxy in
+                // between): the write may have been applied.
+                await ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.OutcomeUnknown,
+                    $"the leader (node {leaderId}) answered {(int)answer.StatusCode} to the forwarded write; its outcome is unknown").ConfigureAwait(false);
+                return;
+            }
+            response.StatusCode = (int)answer.StatusCode;
             foreach (var name in ResponseHeaders)
             {
                 if (answer.Headers.TryGetValues(name, out var values))
@@ -118,12 +187,35 @@ internal sealed class LeaderForwarder : IDisposable
     }
 
     /// <summary>
+    /// True for the leader's own definite 5xx answers: 503 <c>Unavailable</c> (nothing was
+    /// proposed) and 504 <c>OutcomeUnknown</c> (already says so). The body is buffered to read
+    /// its code, so it can still be copied on.
+    /// </summary>
+    private static async Task<bool> IsDefiniteFailureAsync(HttpResponseMessage answer, CancellationToken cancellationToken)
+    {
+        if (answer.StatusCode is not (System.Net.HttpStatusCode.ServiceUnavailable or System.Net.HttpStatusCode.GatewayTimeout))
+            return false;
+        try
+        {
+            await answer.Content.LoadIntoBufferAsync(MaxErrorBody, cancellationToken).ConfigureAwait(false);
+            using var json = await System.Text.Json.JsonDocument.ParseAsync(
+                await answer.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var code = json.RootElement.TryGetProperty("error", out var error) ? error.GetString() : null;
+            return answer.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable ? code == ApiErrors.Unavailable : code == ApiErrors.OutcomeUnknown;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or System.Text.Json.JsonException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// A peer's applied index from its <c>/v1/status</c> (sent as forwarded, so it does not ask its
     /// own peers in turn), or null when it does not answer within <paramref name="timeout"/>.
     /// </summary>
     public async Task<long?> AppliedIndexOfAsync(int id, string? authorization, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (!_clientUrls.TryGetValue(id, out var baseUrl))
+        if (await ResolveAsync(id, cancellationToken).ConfigureAwait(false) is not { } baseUrl)
             return null;
         using var message = new HttpRequestMessage(HttpMethod.Get, new Uri(baseUrl, "/v1/status"));
         message.Headers.TryAddWithoutValidation(ForwardedHeader, "1");
@@ -146,5 +238,9 @@ internal sealed class LeaderForwarder : IDisposable
         }
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _client.Dispose();
+        _writeClient.Dispose();
+    }
 }

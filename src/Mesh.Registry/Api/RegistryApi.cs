@@ -70,6 +70,10 @@ internal sealed partial class RegistryApi(
         {
             await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable, e.Message).ConfigureAwait(false);
         }
+        catch (OutcomeUnknownException e) when (!context.Response.HasStarted)
+        {
+            await ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.OutcomeUnknown, e.Message).ConfigureAwait(false);
+        }
         catch (TimeoutException e) when (!context.Response.HasStarted)
         {
             await ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.Timeout, e.Message).ConfigureAwait(false);

@@ -140,7 +140,7 @@ internal sealed partial class RegistryCertificateAuthority : IAsyncDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is NotLeaderException or QuorumUnavailableException or TimeoutException)
+            catch (Exception e) when (e is NotLeaderException or QuorumUnavailableException or OutcomeUnknownException)
             {
                 Log.BootstrapFailed(_logger, e.Message);
                 try

@@ -32,9 +32,10 @@ internal interface IConsensus : IAsyncDisposable
     /// <summary>
     /// Appends <paramref name="command"/> to the log and completes with what
     /// <see cref="IReplicatedStateMachine.Apply"/> returned for it, once a majority has it and it is
-    /// applied on this node. Throws <see cref="NotLeaderException"/> when this node is not (or stops
-    /// being) the leader: the command may still commit later under a new leader, so callers retry
-    /// only idempotent commands.
+    /// applied on this node. Throws <see cref="NotLeaderException"/> only when this node is not the
+    /// leader before the command is handed to the log (nothing was proposed), and
+    /// <see cref="OutcomeUnknownException"/> for any failure after that (leadership or quorum lost,
+    /// the node stopping): the command may still commit under a new leader.
     /// </summary>
     Task<object?> ProposeAsync(ReadOnlyMemory<byte> command, CancellationToken cancellationToken);
 
@@ -44,6 +45,12 @@ internal interface IConsensus : IAsyncDisposable
     Task WaitForAppliedAsync(long index, CancellationToken cancellationToken);
 
     IReadOnlyList<MemberState> Members { get; }
+
+    /// <summary>
+    /// The client API address member <paramref name="id"/> publishes to the cluster (its
+    /// <c>--advertise-client</c>), or null when it publishes none or cannot be asked now.
+    /// </summary>
+    ValueTask<System.Net.IPEndPoint?> PublishedClientEndPointAsync(int id, CancellationToken cancellationToken);
 }
 
 internal enum ConsensusRole
@@ -69,3 +76,9 @@ internal sealed class NotLeaderException(int? leaderId)
 
 /// <summary>No quorum reachable right now; the caller should retry later.</summary>
 internal sealed class QuorumUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// The command was handed to the log but no result came back (leadership or quorum lost, the node
+/// stopping, or the write timeout): it may or may not be applied, now or later under a new leader.
+/// </summary>
+internal sealed class OutcomeUnknownException(string message, Exception? inner = null) : Exception(message, inner);

@@ -33,7 +33,7 @@ internal sealed partial class RaftConsensus : IConsensus
         _options = options;
         _target = stateMachine;
         _logger = options.LoggerFactory.CreateLogger<RaftConsensus>();
-        _idByEndPoint = options.Members.ToDictionary(m => m.RaftEndPoint.ToString(), m => m.Id);
+        _idByEndPoint = options.Members.ToDictionary(m => m.RaftEndPoint.ToString() ?? "", m => m.Id);
     }
 
     /// <summary>How many times the log was reopened after its background flusher failed.</summary>
@@ -57,11 +57,35 @@ internal sealed partial class RaftConsensus : IConsensus
 
     public int? LeaderId => IdOf(Cluster.Leader);
 
+    private string LeaderText => LeaderId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none";
+
     public long CommitIndex => Wal.LastCommittedEntryIndex;
 
     public long AppliedIndex => Wal.LastAppliedIndex;
 
     public CancellationToken LeadershipToken => Cluster.LeadershipToken;
+
+    /// <summary>The member metadata key under which each node publishes its client API address.</summary>
+    public const string ClientMetadataKey = "mesh.client";
+
+    public async ValueTask<IPEndPoint?> PublishedClientEndPointAsync(int id, CancellationToken cancellationToken)
+    {
+        var member = Cluster.Members.FirstOrDefault(m => IdOf(m) == id);
+        if (member is null)
+            return null;
+        if (!member.IsRemote)
+            return _options.AdvertisedClientEndPoint;
+        try
+        {
+            // Cached after the first exchange; asks the member over the Raft transport otherwise.
+            var metadata = member.TryGetMetadata() ?? await member.GetMetadataAsync(refresh: false, cancellationToken).ConfigureAwait(false);
+            return metadata.TryGetValue(ClientMetadataKey, out var text) && IPEndPoint.TryParse(text, out var endPoint) ? endPoint : null;
+        }
+        catch (Exception e) when (e is DotNext.Net.Cluster.MemberUnavailableException or OperationCanceledException or ObjectDisposedException or IOException)
+        {
+            return null;
+        }
+    }
 
     public event Action<int?>? LeaderChanged;
 
@@ -95,8 +119,11 @@ internal sealed partial class RaftConsensus : IConsensus
         }, _stateMachine);
 
         var self = _options.Members.Single(m => m.Id == _options.LocalId).RaftEndPoint;
-        var config = new RaftCluster.TcpConfiguration(self)
+        var config = new RaftCluster.TcpConfiguration(_options.ListenEndPoint ?? ListenDefault(self))
         {
+            // The members know this node by its --peers address, which may differ from where it
+            // listens (a wildcard address, a relay or NAT in front of it).
+            PublicEndPoint = self,
             LowerElectionTimeout = (int)_options.LowerElectionTimeout.TotalMilliseconds,
             UpperElectionTimeout = (int)_options.UpperElectionTimeout.TotalMilliseconds,
             RequestTimeout = _options.LowerElectionTimeout,
@@ -111,6 +138,8 @@ internal sealed partial class RaftConsensus : IConsensus
             // Required in 6.12; null selects the built-in in-memory storage, seeded below. Must stay last.
             ConfigurationStorage = null,
         };
+        if (_options.AdvertisedClientEndPoint is { } client)
+            config.Metadata[ClientMetadataKey] = client.ToString();
         var storage = (InMemoryClusterConfigurationStorage<EndPoint>)config.ConfigurationStorage!;
         var builder = storage.CreateInitialConfigurationBuilder();
         foreach (var member in _options.Members)
@@ -121,6 +150,14 @@ internal sealed partial class RaftConsensus : IConsensus
         _cluster.LeaderChanged += OnLeaderChanged;
         await _cluster.StartAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>A host name in --peers cannot be bound: listen on every interface at its port.</summary>
+    internal static IPEndPoint ListenDefault(EndPoint advertised) => advertised switch
+    {
+        IPEndPoint ip => ip,
+        DnsEndPoint dns => new IPEndPoint(IPAddress.Any, dns.Port),
+        _ => throw new ArgumentException($"unsupported peer address {advertised}", nameof(advertised)),
+    };
 
     public async Task<object?> ProposeAsync(ReadOnlyMemory<byte> command, CancellationToken cancellationToken)
     {
@@ -133,13 +170,19 @@ internal sealed partial class RaftConsensus : IConsensus
             // Returns after a majority appended the entry and it was applied here (or throws).
             await cluster.ReplicateAsync(CommandFrame.Wrap(command.Span), context: result, token: cancellationToken).ConfigureAwait(false);
         }
-        catch (RaftNotLeaderException)
+        catch (RaftNotLeaderException e)
         {
-            throw new NotLeaderException(LeaderId);
+            // The entry may already be in this node's log and on a majority: a new leader can
+            // commit it. Only the check above proves that nothing was proposed.
+            throw new OutcomeUnknownException($"leadership moved while the write was in flight (leader now: {LeaderText}); its outcome is unknown", e);
         }
         catch (QuorumUnreachableException e)
         {
-            throw new QuorumUnavailableException("No quorum is reachable.", e);
+            throw new OutcomeUnknownException("the quorum was lost while the write was in flight; its outcome is unknown", e);
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+        {
+            throw new OutcomeUnknownException("this node stopped while the write was in flight; its outcome is unknown", e);
         }
         var applied = await result.Task.ConfigureAwait(false);
         AnnounceCommit(cluster);
@@ -216,7 +259,7 @@ internal sealed partial class RaftConsensus : IConsensus
                 // DotNext keeps per-follower replication indexes internal, so only the local lag is known.
                 long? lag = member.IsRemote ? null : Math.Max(0, (isLeader ? last : Wal.LastCommittedEntryIndex) - Wal.LastAppliedIndex);
                 var available = member.Status != DotNext.Net.Cluster.ClusterMemberStatus.Unavailable;
-                result.Add(new MemberState(id, member.EndPoint.ToString() ?? "", id == leaderId, !member.IsRemote, available, lag));
+                result.Add(new MemberState(id, Hosting.ClusterMember.Format(member.EndPoint), id == leaderId, !member.IsRemote, available, lag));
             }
             return result.OrderBy(m => m.Id).ToArray();
         }

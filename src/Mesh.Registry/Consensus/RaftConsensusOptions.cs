@@ -9,6 +9,12 @@ internal sealed record RaftConsensusOptions
 
     public required IReadOnlyList<ClusterMember> Members { get; init; }
 
+    /// <summary>Where the Raft transport listens; null: this node's address in <see cref="Members"/>.</summary>
+    public System.Net.IPEndPoint? ListenEndPoint { get; init; }
+
+    /// <summary>Published to the other members as metadata (<see cref="RaftConsensus.ClientMetadataKey"/>); null: none.</summary>
+    public System.Net.IPEndPoint? AdvertisedClientEndPoint { get; init; }
+
     public required string WalDirectory { get; init; }
 
     public required string SnapshotDirectory { get; init; }

@@ -4,15 +4,17 @@ using System.Net;
 namespace Mesh.Registry.Hosting;
 
 /// <summary>
-/// One voting member of the static cluster: its id, its Raft (peer-to-peer) endpoint and, when
-/// known, its client API endpoint, which followers need to forward writes to the leader.
+/// One voting member of the static cluster: its id, its advertised Raft (peer-to-peer) address
+/// (an <see cref="IPEndPoint"/>, or a <see cref="DnsEndPoint"/> such as a StatefulSet pod's
+/// name, resolved on every connect) and, optionally, its client API endpoint. Without that,
+/// followers use the client address the member publishes itself.
 /// </summary>
-public sealed record ClusterMember(int Id, IPEndPoint RaftEndPoint, IPEndPoint? ClientEndPoint)
+public sealed record ClusterMember(int Id, EndPoint RaftEndPoint, IPEndPoint? ClientEndPoint)
 {
     /// <summary>
-    /// Parses <c>1=127.0.0.1:7101@127.0.0.1:7001,2=...</c>: <c>id=raftHost:port</c>, optionally
-    /// followed by <c>@clientHost:port</c>. Throws <see cref="FormatException"/> with a one-line
-    /// message listing every problem.
+    /// Parses <c>1=127.0.0.1:7101,2=...</c> or <c>1=reg-0.peers:7101,...</c>: <c>id=host:port</c>,
+    /// optionally followed by <c>@clientIp:port</c>. Throws <see cref="FormatException"/> with a
+    /// one-line message listing every problem.
     /// </summary>
     public static IReadOnlyList<ClusterMember> ParseList(string text)
     {
@@ -30,9 +32,9 @@ public sealed record ClusterMember(int Id, IPEndPoint RaftEndPoint, IPEndPoint? 
             var at = rest.IndexOf('@');
             var raftText = at < 0 ? rest : rest[..at];
             var clientText = at < 0 ? null : rest[(at + 1)..];
-            if (!IPEndPoint.TryParse(raftText, out var raft) || raft.Port == 0)
+            if (ParseRaftEndPoint(raftText) is not { } raft)
             {
-                errors.Add($"member {id}: '{raftText}' is not an IP address with a port");
+                errors.Add($"member {id}: '{raftText}' is not an IP address or host name with a port");
                 continue;
             }
             IPEndPoint? client = null;
@@ -45,7 +47,7 @@ public sealed record ClusterMember(int Id, IPEndPoint RaftEndPoint, IPEndPoint? 
         }
         foreach (var dup in members.GroupBy(m => m.Id).Where(g => g.Count() > 1))
             errors.Add($"member id {dup.Key} is listed more than once");
-        foreach (var dup in members.GroupBy(m => m.RaftEndPoint.ToString()).Where(g => g.Count() > 1))
+        foreach (var dup in members.GroupBy(m => Format(m.RaftEndPoint)).Where(g => g.Count() > 1))
             errors.Add($"address {dup.Key} is listed more than once");
         if (members.Count == 0 && errors.Count == 0)
             errors.Add("the peer list is empty");
@@ -54,6 +56,24 @@ public sealed record ClusterMember(int Id, IPEndPoint RaftEndPoint, IPEndPoint? 
         return members.OrderBy(m => m.Id).ToArray();
     }
 
+    /// <summary><c>host:port</c> for a host name, the usual form for an IP address.</summary>
+    public static string Format(EndPoint endPoint) => endPoint switch
+    {
+        DnsEndPoint dns => $"{dns.Host}:{dns.Port.ToString(CultureInfo.InvariantCulture)}",
+        _ => endPoint.ToString() ?? "",
+    };
+
+    private static EndPoint? ParseRaftEndPoint(string text)
+    {
+        if (IPEndPoint.TryParse(text, out var ip))
+            return ip.Port == 0 ? null : ip;
+        var colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
+            return null;
+        var host = text[..colon];
+        return Uri.CheckHostName(host) == UriHostNameType.Dns ? new DnsEndPoint(host, port) : null;
+    }
+
     public override string ToString() =>
-        ClientEndPoint is null ? $"{Id}={RaftEndPoint}" : $"{Id}={RaftEndPoint}@{ClientEndPoint}";
+        ClientEndPoint is null ? $"{Id}={Format(RaftEndPoint)}" : $"{Id}={Format(RaftEndPoint)}@{ClientEndPoint}";
 }

@@ -77,6 +77,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 WalDirectory = directory.WalDirectory,
                 SnapshotDirectory = directory.SnapshotDirectory,
                 SnapshotEvery = _options.SnapshotEvery,
+                ListenEndPoint = _options.PeerListenEndPoint,
+                AdvertisedClientEndPoint = AdvertisedClient(_options),
                 LowerElectionTimeout = _options.LowerElectionTimeout,
                 UpperElectionTimeout = _options.UpperElectionTimeout,
                 LoggerFactory = loggerFactory,
@@ -85,7 +87,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             Consensus = consensus;
             consensus.LeaderChanged += _ => metrics.LeaderChanged();
             metrics.Bind(consensus, Store);
-            var raftEndPoint = Members.Single(m => m.Id == _options.Id).RaftEndPoint;
+            var raftEndPoint = _options.PeerListenEndPoint ?? RaftConsensus.ListenDefault(Members.Single(m => m.Id == _options.Id).RaftEndPoint);
             try
             {
                 await consensus.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -114,7 +116,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             ca.Start();
             Push(ca.DisposeAsync);
 
-            var forwarder = new LeaderForwarder(Members, Scheme, _options.TlsTrust);
+            var forwarder = new LeaderForwarder(Members, consensus.PublishedClientEndPointAsync, Scheme, _options.TlsTrust);
             Push(() => { forwarder.Dispose(); return ValueTask.CompletedTask; });
             // With authentication on, the peers' /v1/status needs a token: every node is started with the same operator tokens.
             var statusToken = _options.ApiTokens.OrderBy(t => t.Role == Api.Access.ApiTokenRole.Reader ? 0 : 1).FirstOrDefault();
@@ -206,7 +208,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
         {
             // Single-node mode still runs Raft (one voter elects itself) so the log, snapshots and
             // recovery are the same code as in a cluster; its peer port is on loopback only.
-            return [new ClusterMember(options.Id, new IPEndPoint(IPAddress.Loopback, FreeLoopbackPort()), options.ClientEndPoint)];
+            return [new ClusterMember(options.Id, new IPEndPoint(IPAddress.Loopback, FreeLoopbackPort()), AdvertisedClient(options))];
         }
         if (options.ClientEndPoint.Port == 0)
             throw new StartupException("--client port 0 (any free port) is only for a single-node registry: the other nodes need a fixed address to forward to");
@@ -215,8 +217,13 @@ public sealed partial class RegistryNode : IAsyncDisposable
         if (options.Members.Count % 2 == 0)
             throw new StartupException($"--peers lists {options.Members.Count} members; use an odd number (1, 3 or 5): an even count tolerates no more failures than one fewer");
         var self = options.Members.Single(m => m.Id == options.Id);
-        return options.Members.Select(m => m == self && m.ClientEndPoint is null ? m with { ClientEndPoint = options.ClientEndPoint } : m).ToArray();
+        return options.Members.Select(m => m == self && m.ClientEndPoint is null ? m with { ClientEndPoint = AdvertisedClient(options) } : m).ToArray();
     }
+
+    /// <summary>The client address to publish: --advertise-client, else --client unless it is a wildcard address.</summary>
+    private static IPEndPoint? AdvertisedClient(RegistryNodeOptions options) =>
+        options.AdvertisedClientEndPoint
+        ?? (options.ClientEndPoint.Address.Equals(IPAddress.Any) || options.ClientEndPoint.Address.Equals(IPAddress.IPv6Any) ? null : options.ClientEndPoint);
 
     private static void ValidateCaOptions(RegistryNodeOptions options)
     {

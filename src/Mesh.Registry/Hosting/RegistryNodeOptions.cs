@@ -14,8 +14,22 @@ public sealed record RegistryNodeOptions
 
     public required string DataDirectory { get; init; }
 
-    /// <summary>Where the HTTP client API listens.</summary>
+    /// <summary>Where the HTTP client API listens (<c>--client</c>).</summary>
     public required IPEndPoint ClientEndPoint { get; init; }
+
+    /// <summary>
+    /// The client API address this node publishes to the cluster, so followers can forward to it
+    /// when it leads (<c>--advertise-client</c>). Null: <see cref="ClientEndPoint"/>, unless that
+    /// is a wildcard address (0.0.0.0, ::), which is published as nothing.
+    /// </summary>
+    public IPEndPoint? AdvertisedClientEndPoint { get; init; }
+
+    /// <summary>
+    /// Where the Raft transport listens (<c>--listen-peer</c>). Null: this node's own address in
+    /// <see cref="Members"/>, which is always the address the other members use and know it by
+    /// (its advertised peer address), e.g. a relay or NAT in front of a wildcard listener.
+    /// </summary>
+    public IPEndPoint? PeerListenEndPoint { get; init; }
 
     /// <summary>Null: console logging at Warning, DotNext's own chatter at Error.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }

@@ -19,8 +19,9 @@ internal sealed class RegistryWriter(IConsensus consensus, TimeProvider time, Re
     public CommandHeader Header(Guid clientId = default, long sequence = 0) => new(clientId, sequence, NowMs);
 
     /// <summary>
-    /// Throws <see cref="NotLeaderException"/>, <see cref="QuorumUnavailableException"/>, or
-    /// <see cref="TimeoutException"/> when the outcome is unknown after the write timeout.
+    /// Throws <see cref="NotLeaderException"/> when nothing was proposed (this node does not lead),
+    /// and <see cref="OutcomeUnknownException"/> once the command was proposed but no result came
+    /// back (including the write timeout).
     /// </summary>
     public async Task<ApplyResult> WriteAsync(Command command, CancellationToken cancellationToken)
     {
@@ -35,7 +36,7 @@ internal sealed class RegistryWriter(IConsensus consensus, TimeProvider time, Re
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new TimeoutException($"The write was not committed within {timeout.TotalSeconds:0.#} s; its outcome is unknown.");
+            throw new OutcomeUnknownException($"the write was not committed within {timeout.TotalSeconds:0.#} s; its outcome is unknown");
         }
         metrics.RecordWrite(Stopwatch.GetElapsedTime(started));
         return result switch

@@ -49,7 +49,7 @@ internal sealed partial class SessionExpiryLoop(
             {
                 return;
             }
-            catch (Exception e) when (e is NotLeaderException or QuorumUnavailableException or TimeoutException)
+            catch (Exception e) when (e is NotLeaderException or QuorumUnavailableException or OutcomeUnknownException)
             {
                 Log.ProposalFailed(logger, e.Message);
                 await DelayQuietly(stop).ConfigureAwait(false);

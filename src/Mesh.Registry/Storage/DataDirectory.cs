@@ -70,7 +70,7 @@ internal sealed class DataDirectory : IDisposable
     {
         var file = Path.Combine(Root, "node.json");
         // Single-node mode picks a fresh loopback peer port each start; only the mode is recorded.
-        var peers = members.Count == 1 ? "standalone" : string.Join(',', members.Select(m => $"{m.Id}={m.RaftEndPoint}"));
+        var peers = members.Count == 1 ? "standalone" : string.Join(',', members.Select(m => $"{m.Id}={ClusterMember.Format(m.RaftEndPoint)}"));
         if (File.Exists(file))
         {
             NodeIdentity? identity;

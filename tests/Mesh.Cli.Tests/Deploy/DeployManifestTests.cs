@@ -181,10 +181,18 @@ public sealed class DeployManifestTests
 
         // The shell computes the node id from the pod ordinal; any id will do for parsing.
         var args = script["exec mesh ".Length..].Replace("$(( ${HOSTNAME##*-} + 1 ))", "1", StringComparison.Ordinal)
+            .Replace("${POD_IP}", "10.0.0.1", StringComparison.Ordinal)
             .Split((char[])[' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
         var parsed = MeshCommandLine.Build().Parse(args);
         Assert.True(parsed.Errors.Count == 0, string.Join("; ", parsed.Errors.Select(e => e.Message)));
         Assert.Equal("registry", parsed.CommandResult.Command.Name);
+
+        // The peer list is one the node accepts (only Raft addresses: each node publishes its
+        // client address, the pod IP the shell fills in from the downward API).
+        var members = Mesh.Registry.Hosting.ClusterMember.ParseList(args[Array.IndexOf(args, "--peers") + 1]);
+        Assert.Equal(3, members.Count);
+        Assert.All(members, m => Assert.Null(m.ClientEndPoint));
+        Assert.Contains(Sequence(container, "env"), e => Scalar(e, "name") == "POD_IP" && Scalar(Child(e, "valueFrom"), "fieldRef", "fieldPath") == "status.podIP");
 
         // Each token file is an item of a secret volume mounted where the flag points.
         var mounts = Sequence(container, "volumeMounts").ToDictionary(m => Scalar(m, "name")!, m => Scalar(m, "mountPath")!);

@@ -37,6 +37,19 @@ public sealed class StartupValidationTests
     }
 
     [Fact]
+    public void ParseList_HostNames_AreKeptAsNamesToResolveOnConnect()
+    {
+        var members = ClusterMember.ParseList("1=reg-0.peers:7101,2=reg-1.peers:7101,3=10.0.0.3:7101@10.0.0.3:7001");
+        Assert.Equal(new DnsEndPoint("reg-0.peers", 7101), members[0].RaftEndPoint);
+        Assert.Null(members[0].ClientEndPoint);
+        Assert.Equal("3=10.0.0.3:7101@10.0.0.3:7001", members[2].ToString());
+        Assert.Equal("1=reg-0.peers:7101", members[0].ToString());
+        var e = Assert.Throws<FormatException>(() => ClusterMember.ParseList("1=bad_host!:7101,2=host:0"));
+        Assert.Contains("member 1", e.Message);
+        Assert.Contains("member 2", e.Message);
+    }
+
+    [Fact]
     public async Task Start_TornWriteAheadLog_FailsWithOneLineSayingHowToRecover()
     {
         var data = TempDir();

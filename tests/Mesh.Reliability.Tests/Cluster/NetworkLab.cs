@@ -5,13 +5,14 @@ using System.Net;
 namespace Mesh.Reliability.Tests.Cluster;
 
 /// <summary>
-/// Real network partitions for processes on one machine: each node gets its own Linux network
-/// namespace, wired by a veth pair to a router namespace; the test process (in the root
-/// namespace) reaches every node through one more veth pair to the router. A partition is a set
-/// of iptables DROP rules in the router's FORWARD chain between the two sides, so packets between
-/// them are silently lost in both directions, on every connection, old and new — as on a real
-/// network (no resets, TCP retransmits until it gives up). Clients (the test) still reach every
-/// node, as a client on the same side as any node would. Needs root, <c>ip</c> and <c>iptables</c>;
+/// A network for processes on one machine in which every node has its own address: each node
+/// gets its own Linux network namespace, wired by a veth pair to a router namespace; the test
+/// process (in the root namespace, at <see cref="HostAddress"/>) reaches every node through one
+/// more veth pair to the router. Peer traffic goes through relays the test runs at
+/// <see cref="HostAddress"/> (see <see cref="ProcessCluster"/>); since every node connects from
+/// its own address, a relay knows which peer is on the other end (<see cref="NodeOf"/>) and can
+/// cut links pair by pair and direction by direction. Clients (the test) still reach every node
+/// directly, as a client on the same side as any node would. Needs root and <c>ip</c>;
 /// <see cref="Unavailable"/> tells why not. Nothing in the root namespace changes except one veth
 /// and one route, both gone when the router namespace is deleted.
 /// </summary>
@@ -42,14 +43,26 @@ internal sealed class NetworkLab : IAsyncDisposable
     /// <summary>Node <paramref name="node"/>'s address, reachable from the test and from the other nodes.</summary>
     public IPAddress AddressOf(int node) => IPAddress.Parse($"10.{_subnet}.{node + 1}.2");
 
+    /// <summary>The test process's address on the lab network, reachable from every node.</summary>
+    public IPAddress HostAddress => IPAddress.Parse($"10.{_subnet}.0.1");
+
+    /// <summary>The node a connection from <paramref name="address"/> comes from, or null.</summary>
+    public int? NodeOf(IPAddress address)
+    {
+        var bytes = address.IsIPv4MappedToIPv6 ? address.MapToIPv4().GetAddressBytes() : address.GetAddressBytes();
+        if (bytes.Length != 4 || bytes[0] != 10 || bytes[1] != _subnet || bytes[3] != 2 || bytes[2] < 1 || bytes[2] > Nodes)
+            return null;
+        return bytes[2] - 1;
+    }
+
     /// <summary>Null when the lab can be built here, else why not (for a skip message).</summary>
     public static string? Unavailable()
     {
         if (!OperatingSystem.IsLinux())
             return "network namespaces need Linux";
         if (Environment.UserName != "root" && Run("id", "-u").Output.Trim() != "0")
-            return "network namespaces and iptables need root";
-        foreach (var tool in new[] { "ip", "iptables" })
+            return "network namespaces need root";
+        foreach (var tool in new[] { "ip" })
         {
             if (Run("sh", "-c", $"command -v {tool}").ExitCode != 0)
                 return $"'{tool}' is not installed (scripts/install-test-deps.sh installs it)";
@@ -103,25 +116,6 @@ internal sealed class NetworkLab : IAsyncDisposable
         }
         _log($"network lab: router {RouterNamespace}, nodes {string.Join(", ", Enumerable.Range(0, Nodes).Select(n => $"{NamespaceOf(n)}={AddressOf(n)}"))}");
     }
-
-    /// <summary>Cuts every link between <paramref name="side"/> and the other nodes (both directions).</summary>
-    public void Partition(IReadOnlyCollection<int> side)
-    {
-        foreach (var a in side)
-        {
-            foreach (var b in Enumerable.Range(0, Nodes).Except(side))
-            {
-                Must("ip", "netns", "exec", RouterNamespace, "iptables", "-w", "-A", "FORWARD", "-i", $"n{a}", "-o", $"n{b}", "-j", "DROP");
-                Must("ip", "netns", "exec", RouterNamespace, "iptables", "-w", "-A", "FORWARD", "-i", $"n{b}", "-o", $"n{a}", "-j", "DROP");
-            }
-        }
-    }
-
-    /// <summary>Removes every partition rule.</summary>
-    public void HealAll() => Must("ip", "netns", "exec", RouterNamespace, "iptables", "-w", "-F", "FORWARD");
-
-    /// <summary>The router's current FORWARD rules (for the log).</summary>
-    public string Rules() => Run("ip", "netns", "exec", RouterNamespace, "iptables", "-w", "-S", "FORWARD").Output.Trim();
 
     public ValueTask DisposeAsync()
     {

@@ -16,8 +16,13 @@ internal sealed record TearOutcome(int Node, string File, string How, bool Recov
 /// <summary>
 /// A registry cluster of N real <c>mesh registry</c> processes, one per network namespace of a
 /// <see cref="NetworkLab"/>, driven by the nemesis: SIGKILL + restart, SIGSTOP/SIGCONT,
-/// partitions (iptables in the lab's router), whole-cluster kill, and torn last writes of a
-/// stopped node's log or snapshot. Every fault it applies is counted and logged.
+/// partitions, whole-cluster kill, and torn last writes of a stopped node's log or snapshot.
+/// Every node's Raft port sits behind a <see cref="FaultyTcpRelay"/> at the lab's host address:
+/// <c>--peers</c> lists the relays (the advertised Raft addresses), each node listens apart from
+/// it (<c>--listen-peer</c>) and publishes its client address itself (no <c>@client</c>). The
+/// relays hold bytes on the links <see cref="Links"/> says are cut: a minority or the leader
+/// isolated, a bridge, flapping, one-way loss. Every fault it applies is counted and logged, with
+/// the time it was applied (<see cref="Injections"/>).
 /// </summary>
 internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
 {
@@ -35,9 +40,14 @@ internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
     private readonly ConcurrentDictionary<string, int> _faults = new(StringComparer.Ordinal);
     private readonly List<Task> _background = [];
     private readonly Lock _gate = new();
+    private readonly List<FaultyTcpRelay> _relays = [];
+    private readonly ConcurrentQueue<(string Kind, long At)> _injections = new();
+    private CancellationTokenSource? _flapping;
+    private Task _flap = Task.CompletedTask;
 
     private ProcessCluster(NetworkLab lab, string root, Action<string> log)
     {
+        Links = new PeerLinks(lab.Nodes);
         _lab = lab;
         _root = root;
         _log = log;
@@ -47,6 +57,12 @@ internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
     }
 
     public int Nodes => _lab.Nodes;
+
+    /// <summary>The peer links the relays cut.</summary>
+    public PeerLinks Links { get; }
+
+    /// <summary>Every fault applied, by kind, with its <see cref="System.Diagnostics.Stopwatch"/> timestamp.</summary>
+    public IReadOnlyList<(string Kind, long At)> Injections => _injections.ToArray();
 
     /// <summary>Faults applied so far, by kind (kill, restart, pause, partition, tear, cluster-kill, leader-kill).</summary>
     public IReadOnlyDictionary<string, int> Faults => _faults;
@@ -64,8 +80,16 @@ internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
         var cluster = new ProcessCluster(lab, root, log);
         try
         {
-            var peers = string.Join(",", Enumerable.Range(0, lab.Nodes).Select(n =>
-                $"{n + 1}={lab.AddressOf(n)}:{RaftPort}@{lab.AddressOf(n)}:{ClientPort}"));
+            // A relay in front of each node's Raft port; it tells the peer on the other end by
+            // its source address and holds the bytes of cut links.
+            for (var node = 0; node < lab.Nodes; node++)
+            {
+                var target = node;
+                cluster._relays.Add(FaultyTcpRelay.Start(new IPEndPoint(lab.AddressOf(node), RaftPort), lab.HostAddress,
+                    (remote, toTarget) => lab.NodeOf(remote.Address) is { } from &&
+                        (toTarget ? cluster.Links.IsCut(from, target) : cluster.Links.IsCut(target, from))));
+            }
+            var peers = string.Join(",", Enumerable.Range(0, lab.Nodes).Select(n => $"{n + 1}={cluster._relays[n].Endpoint}"));
             var mesh = Path.Combine(AppContext.BaseDirectory, "mesh.dll");
             for (var node = 0; node < lab.Nodes; node++)
             {
@@ -75,6 +99,7 @@ internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
                     "netns", "exec", lab.NamespaceOf(node), "dotnet", mesh, "registry",
                     "--id", (node + 1).ToString(CultureInfo.InvariantCulture),
                     "--peers", peers,
+                    "--listen-peer", $"{lab.AddressOf(node)}:{RaftPort}",
                     "--data", cluster.DataDirectory(node),
                     "--client", $"{lab.AddressOf(node)}:{ClientPort}",
                     "--snapshot-every", snapshotEvery.ToString(CultureInfo.InvariantCulture),
@@ -95,15 +120,69 @@ internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
 
     public Task IsolateAsync(IReadOnlyList<int> nodes)
     {
-        _lab.Partition(nodes);
+        Links.Isolate(nodes);
         Count("partition");
         return Task.CompletedTask;
     }
 
-    public Task HealAsync(IReadOnlyList<int> nodes)
+    public async Task<int?> IsolateLeaderAsync()
     {
-        _lab.HealAll();
+        var leader = await FindLeaderAsync();
+        if (leader is { } l)
+        {
+            Links.Isolate([l]);
+            Count("leader-isolation");
+        }
+        return leader;
+    }
+
+    public Task CutLinkAsync(int a, int b, bool bothWays)
+    {
+        Links.Cut(a, b, bothWays);
+        Count(bothWays ? "bridge" : "one-way");
         return Task.CompletedTask;
+    }
+
+    public async Task FlapAsync(IReadOnlyList<int> nodes)
+    {
+        await StopFlappingAsync();
+        Count("flap");
+        var stop = _flapping = new CancellationTokenSource();
+        var random = new Random(HashCode.Combine(nodes.Count, nodes.Sum(), Environment.TickCount));
+        _flap = Task.Run(async () =>
+        {
+            try
+            {
+                for (var cut = true; !stop.IsCancellationRequested; cut = !cut)
+                {
+                    if (cut)
+                        Links.Isolate(nodes);
+                    else
+                        Links.HealAll();
+                    await Task.Delay(TimeSpan.FromMilliseconds(random.Next(150, 900)), stop.Token);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        });
+    }
+
+    private async Task StopFlappingAsync()
+    {
+        if (_flapping is { } flapping)
+        {
+            await flapping.CancelAsync();
+            await _flap;
+            flapping.Dispose();
+            _flapping = null;
+        }
+    }
+
+    public async Task HealAsync(IReadOnlyList<int> nodes)
+    {
+        await StopFlappingAsync();
+        Links.HealAll();
     }
 
     public async Task KillAsync(int node)
@@ -320,23 +399,24 @@ internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
 
     private NemesisProcess Process(int node) => _processes[node] ?? throw new InvalidOperationException($"node {node} was never started");
 
-    private void Count(string fault) => _faults.AddOrUpdate(fault, 1, (_, n) => n + 1);
+    private void Count(string fault)
+    {
+        _faults.AddOrUpdate(fault, 1, (_, n) => n + 1);
+        if (fault != "restart")
+            _injections.Enqueue((fault, System.Diagnostics.Stopwatch.GetTimestamp()));
+    }
 
     public async ValueTask DisposeAsync()
     {
-        try
-        {
-            _lab.HealAll();
-        }
-        catch (InvalidOperationException)
-        {
-            // the lab may be half built
-        }
+        await StopFlappingAsync();
+        Links.HealAll();
         foreach (var process in _processes)
         {
             if (process is not null)
                 await process.DisposeAsync();
         }
+        foreach (var relay in _relays)
+            await relay.DisposeAsync();
         _http.Dispose();
     }
 }

@@ -17,7 +17,8 @@ namespace Mesh.Reliability.Tests.Cluster;
 /// namespace each), concurrent clients doing reads, writes, CAS, creates and deletes on a few
 /// keys, a session probe and watchers, while the nemesis plays a seeded <see cref="FaultSchedule"/>
 /// (kill -9 + restart of random nodes and of the leader, SIGSTOP/SIGCONT, partitions, whole-cluster
-/// kill + restart, torn last writes). Then everything is healed, the keys are read a last time
+/// kill + restart, torn last writes; peers talk only through fault-injecting relays, see
+/// <see cref="ProcessCluster"/>). Then everything is healed, the keys are read a last time
 /// and the history is checked: linearizability, every acknowledged write present, sessions and
 /// ephemerals, watch streams. The short run is the CI default (~45 s of faults); set
 /// <c>MESH_RELIABILITY_DURATION</c> (and the other <c>MESH_RELIABILITY_*</c> variables) for a long
@@ -37,8 +38,31 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
         CycleLength: TimeSpan.FromSeconds(9),
         Nodes: 3);
 
+    /// <summary>
+    /// The partition run's CI defaults: 30 s in 6 s cycles (5 faults) of the link faults the
+    /// relays inject, with raw-HTTP clients (<see cref="RawHttpRegisterClient"/>).
+    /// </summary>
+    internal static readonly FaultScheduleOptions PartitionDefaults = new(
+        Seed: 0,
+        Duration: TimeSpan.FromSeconds(30),
+        Kinds: [FaultKind.Partition, FaultKind.LeaderIsolation, FaultKind.Bridge, FaultKind.Flap, FaultKind.OneWay],
+        CycleLength: TimeSpan.FromSeconds(6),
+        Nodes: 3);
+
     [Fact]
-    public async Task RegistryCluster_UnderFaults_IsLinearizable_Durable_AndKeepsSessionsAndWatches()
+    public Task RegistryCluster_UnderFaults_IsLinearizable_Durable_AndKeepsSessionsAndWatches() =>
+        RunAsync("registry", Defaults, rawHttp: false);
+
+    /// <summary>
+    /// Issue 18: partitions between peers (a minority or the leader cut off, a bridge, flapping
+    /// links, one-way loss), with clients that speak bare HTTP, retry nothing, and take a 503 as
+    /// "not applied". Long mode: <c>scripts/registry-partition-runs.sh</c>.
+    /// </summary>
+    [Fact]
+    public Task RegistryCluster_UnderPartitions_RawHttpAnswersAreTrue_Linearizable_AndDurable() =>
+        RunAsync("partitions", PartitionDefaults, rawHttp: true);
+
+    private async Task RunAsync(string name, FaultScheduleOptions defaults, bool rawHttp)
     {
         var run = Stopwatch.StartNew();
         var log = new ConcurrentQueue<string>();
@@ -62,18 +86,19 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
             return;
         }
 
-        var options = ReliabilitySettings.FromEnvironment(defaults: Defaults);
+        var options = ReliabilitySettings.FromEnvironment(defaults: defaults);
         var workers = EnvInt("MESH_RELIABILITY_WORKERS", 4);
         var keyCount = EnvInt("MESH_RELIABILITY_KEYS", 3);
         var schedule = FaultSchedule.Generate(options);
-        var artifacts = ArtifactsDirectory(options.Seed);
+        var artifacts = ArtifactsDirectory(name, options.Seed);
         Log($"registry fault run: {options} workers={workers} keys={keyCount}; artifacts in {artifacts}");
-        Log($"replay with: {ReliabilitySettings.ReplayCommand(options)} MESH_RELIABILITY_WORKERS={workers} MESH_RELIABILITY_KEYS={keyCount} dotnet test tests/Mesh.Reliability.Tests --filter RegistryCluster_UnderFaults");
+        Log($"replay with: {ReliabilitySettings.ReplayCommand(options)} MESH_RELIABILITY_WORKERS={workers} MESH_RELIABILITY_KEYS={keyCount} dotnet test tests/Mesh.Reliability.Tests --filter {(rawHttp ? "RegistryCluster_UnderPartitions" : "RegistryCluster_UnderFaults")}");
 
-        var dataRoot = Path.Combine(Path.GetTempPath(), $"mesh-rel-{Environment.ProcessId}-{options.Seed}");
+        var dataRoot = Path.Combine(Path.GetTempPath(), $"mesh-rel-{name}-{Environment.ProcessId}-{options.Seed}");
         if (Directory.Exists(dataRoot))
             Directory.Delete(dataRoot, recursive: true);
         var recorder = new HistoryRecorder();
+        var rawClients = new List<RawHttpRegisterClient>();
         var report = new StringBuilder();
         var violations = new List<Violation>();
         CheckResult? linearizability = null;
@@ -89,9 +114,11 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
 
                 var acked = new ConcurrentBag<long>();
                 var keys = Enumerable.Range(0, keyCount).Select(i => ((char)('x' + (i % 3))).ToString() + (i >= 3 ? i.ToString(CultureInfo.InvariantCulture) : "")).ToArray();
-                var clients = Enumerable.Range(0, workers)
-                    .Select(i => new RegistryRegisterClient(RegistryRegisterClient.NewClient(cluster.ClientUrls, rotate: i), Keys, acked.Add))
-                    .ToArray();
+                if (rawHttp)
+                    rawClients.AddRange(Enumerable.Range(0, workers).Select(i => new RawHttpRegisterClient(cluster.ClientUrls, i, Keys, acked.Add)));
+                IDisposable[] clients = rawHttp
+                    ? [.. rawClients]
+                    : Enumerable.Range(0, workers).Select(i => new RegistryRegisterClient(RegistryRegisterClient.NewClient(cluster.ClientUrls, rotate: i), Keys, acked.Add)).ToArray();
 
                 // watchers over the keys (two, starting at different nodes) and over the session nodes
                 using var stopWatchers = new CancellationTokenSource();
@@ -117,7 +144,7 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
                 // workload + nemesis
                 using var stopWorkload = new CancellationTokenSource();
                 var workload = RegisterWorkload.RunAsync(
-                    i => clients[i], recorder, new WorkloadOptions(options.Seed, workers, int.MaxValue, keys), stopWorkload.Token);
+                    i => (IRegisterClient)clients[i], recorder, new WorkloadOptions(options.Seed, workers, int.MaxValue, keys), stopWorkload.Token);
                 await NemesisRunner.RunAsync(schedule, cluster, Log);
                 Log("nemesis: done; everything healed");
                 await stopWorkload.CancelAsync();
@@ -129,8 +156,9 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
 
                 // final reads, recorded into the history too (client ids from 1000)
                 var finalValues = new Dictionary<string, string?>(StringComparer.Ordinal);
-                using (var finalClient = new RegistryRegisterClient(RegistryRegisterClient.NewClient(cluster.ClientUrls), Keys))
+                using (var finalDisposable = rawHttp ? new RawHttpRegisterClient(cluster.ClientUrls, 0, Keys) : (IDisposable)new RegistryRegisterClient(RegistryRegisterClient.NewClient(cluster.ClientUrls), Keys))
                 {
+                    var finalClient = (IRegisterClient)finalDisposable;
                     var finalId = 1000;
                     foreach (var key in keys)
                     {
@@ -203,12 +231,15 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
                     report.AppendLine(CultureInfo.InvariantCulture, $"torn write: {tear}");
                 report.AppendLine(CultureInfo.InvariantCulture, $"watches: {string.Join("; ", keyWatchers.Append(sessionWatcher).Select(w => $"{w.Name} {w.Segments.Sum(s => s.Events.Count)} events in {w.Segments.Count} segment(s), {w.Restarts} 410 restart(s), {w.Errors} errors, {w.Polls} polls, reached {w.Index}"))}; acked writes {acked.Count}; final index {finalIndex}");
                 report.AppendLine(CultureInfo.InvariantCulture, $"sessions: live keep-alives {probe.KeepAlives} ok / {probe.KeepAliveErrors} failed, live reads {probe.LiveReads}; abandoned {probe.AbandonedCount}, expiry after abandon {Describe(probe.ExpiryDelays)}; sightings {probe.Sightings.Count}");
+                var stalls = WriteStalls(history, cluster.Injections);
+                report.AppendLine(CultureInfo.InvariantCulture, $"write stall after each fault (first write invoked after it and applied): {DescribeStalls(stalls)}");
                 report.AppendLine(CultureInfo.InvariantCulture, $"linearizability: {linearizability}");
                 report.AppendLine(CultureInfo.InvariantCulture, $"other checks: {(violations.Count == 0 ? "all passed" : $"{violations.Count} violation(s)")}");
                 foreach (var v in violations)
                     report.AppendLine(CultureInfo.InvariantCulture, $"  {v}");
                 if (linearizability.Verdict == Verdict.Illegal || violations.Count > 0)
                     report.Append(Window(recorder, linearizability, log));
+                AppendSummary(name, options, history, cluster.Faults, violations, linearizability, stalls);
             }
             catch (Exception e)
             {
@@ -224,6 +255,7 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
                 await File.WriteAllTextAsync(Path.Combine(artifacts, "report.txt"), report.ToString());
                 await File.WriteAllLinesAsync(Path.Combine(artifacts, "nemesis.log"), log);
                 await File.WriteAllLinesAsync(Path.Combine(artifacts, "history.txt"), recorder.ToHistory().Select(o => o.ToString()));
+                await File.WriteAllLinesAsync(Path.Combine(artifacts, "rejected.txt"), rawClients.SelectMany(c => c.Rejections).Order());
                 output.WriteLine(report.ToString());
             }
         }
@@ -299,13 +331,70 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
     private static int EnvInt(string name, int fallback) =>
         int.TryParse(Environment.GetEnvironmentVariable(name), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
 
-    private static string ArtifactsDirectory(int seed)
+    /// <summary>
+    /// For each fault applied, how long until the first write invoked after it was applied:
+    /// how long writers stalled. Per fault kind, in seconds.
+    /// </summary>
+    private static Dictionary<string, List<double>> WriteStalls(IReadOnlyList<Operation> history, IReadOnlyList<(string Kind, long At)> injections)
+    {
+        var applied = history.Where(o => o.Kind != OpKind.Read && o.Outcome == OpOutcome.Ok && o.Completed is not null)
+            .OrderBy(o => o.Invoked).ToArray();
+        var stalls = new Dictionary<string, List<double>>(StringComparer.Ordinal);
+        foreach (var (kind, at) in injections)
+        {
+            var first = applied.Where(o => o.Invoked >= at).Select(o => o.Completed!.Value).DefaultIfEmpty(-1).Min();
+            if (first < 0)
+                continue;
+            if (!stalls.TryGetValue(kind, out var list))
+                stalls[kind] = list = [];
+            list.Add(Stopwatch.GetElapsedTime(at, first).TotalSeconds);
+        }
+        return stalls;
+    }
+
+    private static string DescribeStalls(Dictionary<string, List<double>> stalls) =>
+        stalls.Count == 0 ? "n/a" : string.Join("; ", stalls.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s =>
+            string.Create(CultureInfo.InvariantCulture, $"{s.Key} median {Median(s.Value):0.00} s, max {s.Value.Max():0.00} s over {s.Value.Count}")));
+
+    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
+
+    /// <summary>One JSON line per run in artifacts/reliability/runs.jsonl, for summing up many seeded runs.</summary>
+    private static void AppendSummary(string name, FaultScheduleOptions options, IReadOnlyList<Operation> history, IReadOnlyDictionary<string, int> faults,
+        List<Violation> violations, CheckResult linearizability, Dictionary<string, List<double>> stalls)
+    {
+        var line = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["run"] = name,
+            ["seed"] = options.Seed,
+            ["duration"] = options.Duration.TotalSeconds,
+            ["ops"] = history.Count,
+            ["unknown"] = history.Count(o => o.IsPending),
+            ["faults"] = faults.ToDictionary(f => f.Key, f => f.Value),
+            ["linearizable"] = linearizability.Verdict.ToString(),
+            ["violations"] = violations.Count,
+            ["lostAcknowledgedWrites"] = violations.Count(v => v.Check == DurabilityCheck.Name),
+            ["stalls"] = stalls,
+        });
+        var path = Path.Combine(Path.GetDirectoryName(ArtifactsRoot())!, "runs.jsonl");
+        File.AppendAllText(path, line + "\n");
+    }
+
+    private static string ArtifactsRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Mesh.sln")))
             dir = dir.Parent;
         var root = dir is null ? Path.GetTempPath() : Path.Combine(dir.FullName, "artifacts");
-        var path = Path.Combine(root, "reliability", $"registry-{DateTime.UtcNow:yyyyMMdd-HHmmss}-seed{seed}");
+        return Path.Combine(root, "reliability", "x");
+    }
+
+    private static string ArtifactsDirectory(string name, int seed)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Mesh.sln")))
+            dir = dir.Parent;
+        var root = dir is null ? Path.GetTempPath() : Path.Combine(dir.FullName, "artifacts");
+        var path = Path.Combine(root, "reliability", $"{name}-{DateTime.UtcNow:yyyyMMdd-HHmmss}-seed{seed}");
         Directory.CreateDirectory(path);
         return path;
     }

@@ -26,6 +26,18 @@ internal enum FaultKind
 
     /// <summary>SIGKILL every node at once, then restart them all.</summary>
     ClusterCrash,
+
+    /// <summary>Cut whichever node leads when the step runs off from every peer, then heal.</summary>
+    LeaderIsolation,
+
+    /// <summary>Cut two nodes off from each other only: a third node still sees both (a bridge), then heal.</summary>
+    Bridge,
+
+    /// <summary>Isolate a minority, restore it, isolate it again, every few hundred ms, until healed.</summary>
+    Flap,
+
+    /// <summary>Hold the bytes from one node to another (one direction only), then heal.</summary>
+    OneWay,
 }
 
 /// <summary>One thing the nemesis does to the cluster.</summary>
@@ -46,6 +58,18 @@ internal enum FaultAction
 
     /// <summary>Restart every node that is down (<see cref="FaultStep.Nodes"/> is empty).</summary>
     RestartDown,
+
+    /// <summary>Isolate the node that leads at that moment (<see cref="FaultStep.Nodes"/> is empty).</summary>
+    IsolateLeader,
+
+    /// <summary>Cut the two <see cref="FaultStep.Nodes"/> off from each other, both ways.</summary>
+    Bridge,
+
+    /// <summary>Flap the isolation of <see cref="FaultStep.Nodes"/> until the next Heal.</summary>
+    Flap,
+
+    /// <summary>Hold the bytes from <see cref="FaultStep.Nodes"/>[0] to [1].</summary>
+    CutOneWay,
 }
 
 /// <summary>
@@ -114,12 +138,18 @@ internal sealed class FaultSchedule
                 FaultKind.Latency => (FaultAction.AddLatency, FaultAction.RemoveLatency, 50 * random.Next(1, 11)),
                 FaultKind.LeaderCrash => (FaultAction.KillLeader, FaultAction.RestartDown, 0),
                 FaultKind.ClusterCrash => (FaultAction.Kill, FaultAction.Restart, 0),
+                FaultKind.LeaderIsolation => (FaultAction.IsolateLeader, FaultAction.Heal, 0),
+                FaultKind.Bridge => (FaultAction.Bridge, FaultAction.Heal, 0),
+                FaultKind.Flap => (FaultAction.Flap, FaultAction.Heal, 0),
+                FaultKind.OneWay => (FaultAction.CutOneWay, FaultAction.Heal, 0),
                 _ => (FaultAction.KillAndTear, FaultAction.Restart, random.Next(1, 257)),
             };
             if (kind == FaultKind.TornWrite)
                 nodes = [nodes[0]]; // tear one node at a time: more would risk losing acknowledged data by design
-            else if (kind == FaultKind.LeaderCrash)
+            else if (kind is FaultKind.LeaderCrash or FaultKind.LeaderIsolation)
                 nodes = [];
+            else if (kind is FaultKind.Bridge or FaultKind.OneWay && options.Nodes >= 2)
+                nodes = Enumerable.Range(0, options.Nodes).OrderBy(_ => random.Next()).Take(2).ToArray(); // one-way: from [0] to [1]
             else if (kind == FaultKind.ClusterCrash)
                 nodes = Enumerable.Range(0, options.Nodes).ToArray();
             steps.Add(new FaultStep(TimeSpan.FromTicks(inject), on, nodes, amount));

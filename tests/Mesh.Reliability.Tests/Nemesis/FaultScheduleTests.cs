@@ -48,7 +48,20 @@ public sealed class FaultScheduleTests(ITestOutputHelper output)
                 Assert.Equal(FaultAction.RestartDown, recover.Action);
                 continue;
             }
+            if (inject.Action == FaultAction.IsolateLeader)
+            {
+                Assert.Empty(inject.Nodes);
+                Assert.Equal(FaultAction.Heal, recover.Action);
+                continue;
+            }
             Assert.Equal(inject.Nodes, recover.Nodes);
+            if (inject.Action is FaultAction.Bridge or FaultAction.CutOneWay)
+            {
+                // one link between two distinct nodes: every node keeps a majority path but that one
+                Assert.Equal(2, inject.Nodes.Distinct().Count());
+                Assert.Equal(FaultAction.Heal, recover.Action);
+                continue;
+            }
             if (inject.Nodes.Count == options.Nodes)
                 Assert.Equal(FaultAction.Kill, inject.Action); // ClusterCrash: everything down, then up
             else

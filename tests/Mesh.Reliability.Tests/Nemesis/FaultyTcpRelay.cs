@@ -22,11 +22,20 @@ internal enum RelayMode
 }
 
 /// <summary>
+/// Whether bytes in one direction of a relayed connection wait (a cut link) right now.
+/// <paramref name="remote"/> is the connecting side's address; <paramref name="toTarget"/> is
+/// true for the bytes it sends, false for the target's answers.
+/// </summary>
+internal delegate bool LinkHeld(IPEndPoint remote, bool toTarget);
+
+/// <summary>
 /// A TCP relay to put between two processes (e.g. Raft peers) to inject network faults. It
-/// listens on 127.0.0.1 on a free port and forwards each accepted connection to
-/// <see cref="Target"/>. A partition is <see cref="RelayMode.BlackHole"/> (silent) or
-/// <see cref="RelayMode.DropNew"/> plus <see cref="CutConnections"/> (loud); healing is
-/// <see cref="RelayMode.Pass"/>.
+/// listens on 127.0.0.1 (or a given address) on a free port and forwards each accepted
+/// connection to <see cref="Target"/>. A partition is <see cref="RelayMode.BlackHole"/> (silent)
+/// or <see cref="RelayMode.DropNew"/> plus <see cref="CutConnections"/> (loud); healing is
+/// <see cref="RelayMode.Pass"/>. With a <see cref="LinkHeld"/> the relay cuts links per
+/// connecting peer and per direction (one-way loss): held bytes wait, as TCP retransmits, and
+/// flow again when the link is restored.
 /// </summary>
 internal sealed class FaultyTcpRelay : IAsyncDisposable
 {
@@ -40,20 +49,26 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
     private long _latencyTicks;
     private int _nextConnectionId;
 
-    private FaultyTcpRelay(EndPoint target)
+    private readonly LinkHeld? _held;
+
+    private FaultyTcpRelay(EndPoint target, IPAddress bind, LinkHeld? held)
     {
         Target = target;
+        _held = held;
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener.Bind(new IPEndPoint(bind, 0));
         _listener.Listen(128);
         Endpoint = (IPEndPoint)_listener.LocalEndPoint!;
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
     /// <summary>Starts a relay in <see cref="RelayMode.Pass"/> that forwards to <paramref name="target"/>.</summary>
-    public static FaultyTcpRelay Start(EndPoint target) => new(target);
+    public static FaultyTcpRelay Start(EndPoint target) => new(target, IPAddress.Loopback, null);
 
-    /// <summary>Where to connect to go through the relay (127.0.0.1, a free port).</summary>
+    /// <summary>A relay listening on <paramref name="bind"/> (port 0) that cuts links as <paramref name="held"/> says.</summary>
+    public static FaultyTcpRelay Start(EndPoint target, IPAddress bind, LinkHeld held) => new(target, bind, held);
+
+    /// <summary>Where to connect to go through the relay (a free port).</summary>
     public IPEndPoint Endpoint { get; }
 
     public EndPoint Target { get; }
@@ -162,12 +177,13 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
         {
             // A black-holed connection is held, unconnected, until the partition heals.
             await WaitWhileBlackHoledAsync(token);
+            await WaitWhileHeldAsync(connection.Remote, toTarget: true, token);
             if (Mode == RelayMode.DropNew)
                 return false;
             await connection.Upstream.ConnectAsync(Target, token);
             var clean = await Task.WhenAll(
-                PumpAsync(connection.Client, connection.Upstream, token),
-                PumpAsync(connection.Upstream, connection.Client, token));
+                PumpAsync(connection.Client, connection.Upstream, connection.Remote, toTarget: true, token),
+                PumpAsync(connection.Upstream, connection.Client, connection.Remote, toTarget: false, token));
             return clean.All(c => c);
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
@@ -176,7 +192,7 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
         }
     }
 
-    private async Task<bool> PumpAsync(Socket from, Socket to, CancellationToken token)
+    private async Task<bool> PumpAsync(Socket from, Socket to, IPEndPoint? remote, bool toTarget, CancellationToken token)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -185,6 +201,7 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
             {
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None, token);
                 await WaitWhileBlackHoledAsync(token);
+                await WaitWhileHeldAsync(remote, toTarget, token);
                 if (read == 0)
                 {
                     to.Shutdown(SocketShutdown.Send);
@@ -203,6 +220,14 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
             RelayedConnection.Reset(to);
             return false;
         }
+    }
+
+    private async Task WaitWhileHeldAsync(IPEndPoint? remote, bool toTarget, CancellationToken token)
+    {
+        if (_held is null || remote is null)
+            return;
+        while (_held(remote, toTarget))
+            await Task.Delay(20, token);
     }
 
     private async Task WaitWhileBlackHoledAsync(CancellationToken token)
@@ -226,6 +251,8 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
         private readonly CancellationTokenSource _aborted = CancellationTokenSource.CreateLinkedTokenSource(stopping);
 
         public Socket Client { get; } = client;
+
+        public IPEndPoint? Remote { get; } = client.RemoteEndPoint as IPEndPoint;
 
         public Socket Upstream { get; } = new(SocketType.Stream, ProtocolType.Tcp);
 

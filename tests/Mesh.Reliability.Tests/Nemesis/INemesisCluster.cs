@@ -2,9 +2,10 @@ namespace Mesh.Reliability.Tests.Nemesis;
 
 /// <summary>
 /// What the nemesis can do to a cluster under test, node by node (0-based). The real harness
-/// implements it with one <see cref="NemesisProcess"/> per node and a <see cref="FaultyTcpRelay"/>
-/// per directed peer link (isolating a node = black-holing every relay into and out of it),
-/// and <see cref="TornWrite"/> on the node's data directory.
+/// implements it with one <see cref="NemesisProcess"/> per node, a <see cref="FaultyTcpRelay"/>
+/// in front of every node's Raft port that cuts each directed peer link on its own
+/// (<see cref="PeerLinks"/>: isolating a node = holding every byte into and out of it), and
+/// <see cref="TornWrite"/> on the node's data directory.
 /// </summary>
 internal interface INemesisCluster
 {
@@ -30,6 +31,15 @@ internal interface INemesisCluster
 
     /// <summary>Kill the node and cut <paramref name="bytes"/> off its newest data file (it stays down).</summary>
     Task KillAndTearAsync(int node, int bytes);
+
+    /// <summary>Cuts the node that leads now off from every peer (returns it, or null when none leads).</summary>
+    Task<int?> IsolateLeaderAsync();
+
+    /// <summary>Cuts the peer link between <paramref name="a"/> and <paramref name="b"/>, in one direction (a to b) or both.</summary>
+    Task CutLinkAsync(int a, int b, bool bothWays);
+
+    /// <summary>Isolates <paramref name="nodes"/> and restores them, over and over, until <see cref="HealAsync"/>.</summary>
+    Task FlapAsync(IReadOnlyList<int> nodes);
 }
 
 /// <summary>Plays a <see cref="FaultSchedule"/> against a cluster in real time, logging each step.</summary>
@@ -73,6 +83,19 @@ internal static class NemesisRunner
                 return;
             case FaultAction.RestartDown:
                 await cluster.RestartDownAsync();
+                return;
+            case FaultAction.IsolateLeader:
+                var isolated = await cluster.IsolateLeaderAsync();
+                log?.Invoke($"nemesis: isolated leader {(isolated is { } i ? i.ToString(System.Globalization.CultureInfo.InvariantCulture) : "(none: no leader)")}");
+                return;
+            case FaultAction.Bridge:
+                await cluster.CutLinkAsync(step.Nodes[0], step.Nodes[1], bothWays: true);
+                return;
+            case FaultAction.CutOneWay:
+                await cluster.CutLinkAsync(step.Nodes[0], step.Nodes[1], bothWays: false);
+                return;
+            case FaultAction.Flap:
+                await cluster.FlapAsync(step.Nodes);
                 return;
         }
         foreach (var node in step.Nodes)

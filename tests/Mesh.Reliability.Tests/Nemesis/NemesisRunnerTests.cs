@@ -40,6 +40,16 @@ public sealed class NemesisRunnerTests(ITestOutputHelper output)
         }
 
         public Task RestartDownAsync() => Note("restart down");
+
+        public async Task<int?> IsolateLeaderAsync()
+        {
+            await Note("isolate leader");
+            return 0;
+        }
+
+        public Task CutLinkAsync(int a, int b, bool bothWays) => Note($"cut {a}{(bothWays ? "<->" : "->")}{b}");
+
+        public Task FlapAsync(IReadOnlyList<int> nodes) => Note($"flap {string.Join(",", nodes)}");
     }
 
     [Fact]

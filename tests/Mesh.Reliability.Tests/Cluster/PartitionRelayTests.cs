@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Mesh.Reliability.Tests.Cluster;
+
+/// <summary>
+/// Three real <c>mesh registry</c> processes whose peers reach each other only through the
+/// fault-injecting relays (<see cref="ProcessCluster"/>), and whose <c>--peers</c> list only the
+/// relays' Raft addresses: every client address is published by the nodes themselves.
+/// </summary>
+public sealed class PartitionRelayTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task LeaderCutOffByTheRelays_MajorityElectsAnother_AndKeepsServingWrites()
+    {
+        if (NetworkLab.Unavailable() is { } why)
+        {
+            output.WriteLine($"SKIPPED: needs network namespaces: {why}");
+            return;
+        }
+        void Log(string line) => output.WriteLine(line);
+        var root = Path.Combine(Path.GetTempPath(), $"mesh-relay-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        await using var lab = NetworkLab.Create(3, Log);
+        await using var cluster = await ProcessCluster.StartAsync(lab, root, snapshotEvery: 1000, Log);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
+
+        // Forwarding works with Raft-only --peers: a write to a follower lands on the leader.
+        var leader = (await cluster.FindLeaderAsync())!.Value;
+        var follower = (leader + 1) % 3;
+        await ExpectAsync(http, HttpMethod.Post, cluster.ClientUrl(follower), "/v1/nodes/relay/before?parents=true", HttpStatusCode.Created);
+
+        var isolated = (await cluster.IsolateLeaderAsync())!.Value;
+        Log($"isolated node {isolated}; links cut: {cluster.Links}");
+        var majority = Enumerable.Range(0, 3).Where(n => n != isolated).ToArray();
+
+        // The majority elects a new leader among themselves.
+        var clock = Stopwatch.StartNew();
+        int? newLeader = null;
+        while (newLeader is null && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            foreach (var node in majority)
+            {
+                if (await cluster.StatusAsync(node) is { Role: "leader" })
+                    newLeader = node;
+            }
+            await Task.Delay(100);
+        }
+        Assert.True(newLeader is not null, "the majority side elected no leader within 30 s of the partition");
+        Log($"node {newLeader} leads the majority after {clock.Elapsed.TotalSeconds:0.0} s");
+
+        // Both majority nodes take writes (the follower forwards to the new leader).
+        for (var i = 0; i < 5; i++)
+        {
+            foreach (var node in majority)
+                await ExpectAsync(http, HttpMethod.Post, cluster.ClientUrl(node), $"/v1/nodes/relay/during-{node}-{i}?parents=true", HttpStatusCode.Created);
+        }
+
+        // The cut-off node cannot apply a write: it answers "not applied" or "outcome unknown", never success.
+        using (var request = new HttpRequestMessage(HttpMethod.Post, new Uri(cluster.ClientUrl(isolated), "/v1/nodes/relay/isolated?parents=true")))
+        using (var response = await http.SendAsync(request))
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            Log($"write to the isolated node: {(int)response.StatusCode} {body}");
+            Assert.True(response.StatusCode is HttpStatusCode.ServiceUnavailable or HttpStatusCode.GatewayTimeout, $"isolated node answered {(int)response.StatusCode}: {body}");
+        }
+
+        // Healed, the old leader catches up with what the majority wrote.
+        await cluster.HealAsync([]);
+        await cluster.WaitHealthyAsync(TimeSpan.FromSeconds(30));
+        clock.Restart();
+        while (true)
+        {
+            using var read = await http.GetAsync(new Uri(cluster.ClientUrl(isolated), $"/v1/nodes/relay/during-{majority[0]}-4?stale=true"));
+            if (read.StatusCode == HttpStatusCode.OK)
+                break;
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), "the healed node did not catch up within 20 s");
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task ExpectAsync(HttpClient http, HttpMethod method, Uri node, string pathAndQuery, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(method, new Uri(node, pathAndQuery)) { Content = new StringContent("v") };
+        using var response = await http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"{method} {pathAndQuery} on {node}: expected {(int)expected}, got {(int)response.StatusCode}: {body}");
+        _ = JsonDocument.Parse(body);
+    }
+}
