@@ -58,7 +58,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
         if (_options.Limits.Validate() is { } limitError)
             throw new StartupException(limitError);
         PortCheck.EnsureFree(_options.ClientEndPoint, "clients");
-        PortCheck.EnsureFree(Members.Single(m => m.Id == _options.Id).RaftEndPoint, "peers");
+        PortCheck.EnsureFree(_options.PeerListenEndPoint ?? RaftConsensus.ListenDefault(Members.Single(m => m.Id == _options.Id).RaftEndPoint), "peers");
         var loggerFactory = _options.LoggerFactory ?? (_ownedLoggerFactory = DefaultLoggerFactory());
         var logger = loggerFactory.CreateLogger<RegistryNode>();
         try
