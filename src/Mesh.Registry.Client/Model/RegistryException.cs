@@ -16,9 +16,27 @@ public class RegistryException(string code, string message, HttpStatusCode? stat
     public long? Index { get; init; }
 }
 
-/// <summary>No registry address answered within the request deadline.</summary>
-public sealed class RegistryUnavailableException(string message, Exception? inner = null)
-    : RegistryException(RegistryErrorCodes.Unavailable, message, null, inner);
+/// <summary>No registry address answered within the request deadline; for a write, nothing was applied.</summary>
+public class RegistryUnavailableException : RegistryException
+{
+    public RegistryUnavailableException(string message, Exception? inner = null)
+        : base(RegistryErrorCodes.Unavailable, message, null, inner)
+    {
+    }
+
+    private protected RegistryUnavailableException(string code, string message, Exception? inner)
+        : base(code, message, null, inner)
+    {
+    }
+}
+
+/// <summary>
+/// A write the client gave up on after at least one attempt that may have been applied (sent and
+/// unanswered, or answered <c>OutcomeUnknown</c>): it may or may not have taken effect. Code
+/// <c>OutcomeUnknown</c>. Read the state, or retry with the same idempotency headers, to find out.
+/// </summary>
+public sealed class RegistryOutcomeUnknownException(string message, Exception? inner = null)
+    : RegistryUnavailableException(RegistryErrorCodes.OutcomeUnknown, message, inner);
 
 /// <summary>The registry codes a client acts on.</summary>
 public static class RegistryErrorCodes

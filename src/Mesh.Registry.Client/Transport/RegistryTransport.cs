@@ -104,6 +104,11 @@ internal sealed class RegistryTransport : IDisposable
         // Addresses that refused the connection, until any attempt fails another way (a timeout
         // or an election is worth waiting out; a refusal from every address is not).
         var refused = _failFastWhenRefused ? new HashSet<int>() : null;
+        // A write attempt that may have been applied (sent and unanswered, or answered
+        // OutcomeUnknown) keeps the write's outcome unknown until a later attempt answers it: the
+        // idempotency headers make that later answer the first one's result. A refusal or a 503
+        // Unavailable ("never proposed") says nothing about an earlier attempt.
+        var mayHaveApplied = false;
         for (var attempt = 0; ; attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -135,27 +140,36 @@ internal sealed class RegistryTransport : IDisposable
                 if (!IsRetryable(error))
                     throw error;
                 lastError = error;
+                mayHaveApplied |= writeSequence is not null && error.Code is not RegistryErrorCodes.Unavailable;
             }
             catch (Exception ex) when (IsTransportFailure(ex))
             {
                 response?.Dispose();
                 lastError = ex;
                 if (IsRefusal(ex))
+                {
                     refused?.Add(leader >= 0 ? leader : endpointIndex % _endpoints.Length);
+                }
                 else
+                {
                     refused = null;
+                    mayHaveApplied |= writeSequence is not null;
+                }
             }
             catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
             {
                 response?.Dispose();
                 lastError = new RegistryException(RegistryErrorCodes.Timeout, $"registry at {endpoint} did not answer in time", null, ex);
                 refused = null;
+                mayHaveApplied |= writeSequence is not null;
             }
 
             if (lastError is RegistryException)
                 refused = null;
             if (refused is not null && refused.Count == _endpoints.Length)
             {
+                if (mayHaveApplied)
+                    throw OutcomeUnknown(lastError);
                 throw new RegistryUnavailableException(
                     $"no registry answered: every address refused the connection (tried {string.Join(", ", _endpoints.Select(e => e.Authority))}); is the registry running?",
                     lastError);
@@ -173,10 +187,17 @@ internal sealed class RegistryTransport : IDisposable
             await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
         }
 
+        if (mayHaveApplied)
+            throw OutcomeUnknown(lastError);
         throw new RegistryUnavailableException(
             $"no registry answered within {_timeout.TotalSeconds:0.#} s (tried {string.Join(", ", _endpoints.Select(e => e.Authority))}): {lastError?.Message}",
             lastError);
     }
+
+    private RegistryOutcomeUnknownException OutcomeUnknown(Exception? lastError) => new(
+        $"the write's outcome is unknown: an attempt may have been applied, and no registry answered it within {_timeout.TotalSeconds:0.#} s "
+            + $"(tried {string.Join(", ", _endpoints.Select(e => e.Authority))}): {lastError?.Message}",
+        lastError);
 
     // HttpClient wraps most network failures in HttpRequestException, but not all: a connection
     // reset between connect and its first use surfaces as a bare SocketException ("Transport
