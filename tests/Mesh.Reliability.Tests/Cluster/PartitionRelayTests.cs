@@ -10,6 +10,7 @@ namespace Mesh.Reliability.Tests.Cluster;
 /// fault-injecting relays (<see cref="ProcessCluster"/>), and whose <c>--peers</c> list only the
 /// relays' Raft addresses: every client address is published by the nodes themselves.
 /// </summary>
+[Collection(NetworkLabCollection.Name)]
 public sealed class PartitionRelayTests(ITestOutputHelper output)
 {
     [Fact]

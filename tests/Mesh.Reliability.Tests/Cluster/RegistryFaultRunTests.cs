@@ -25,6 +25,7 @@ namespace Mesh.Reliability.Tests.Cluster;
 /// one. The seed and parameters are printed first, and the report, the history and the nemesis
 /// log are written under <c>artifacts/reliability/</c>.
 /// </summary>
+[Collection(NetworkLabCollection.Name)]
 public sealed class RegistryFaultRunTests(ITestOutputHelper output)
 {
     private const string Keys = "/rel";
