@@ -86,7 +86,11 @@ internal sealed class OutboundHandler(
 
         using var permit = await RateLimitStage.AcquireAsync(context, route!.RateLimits).ConfigureAwait(false);
         if (!permit.IsAcquired)
+        {
+            // Answered 429 by the stage: a request the caller saw, so it is in the metrics and the access log.
+            Telemetry.RequestCompleted(new RequestRecord(scope, context, route));
             return;
+        }
 
         Budget.RecordRequest();
         var outbound = new OutboundRequest(this, context, route!, route!.Retries.Attempts > 1 && IsRetryable(context));

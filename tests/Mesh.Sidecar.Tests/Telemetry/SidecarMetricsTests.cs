@@ -185,6 +185,9 @@ public sealed class SidecarMetricsTests
         Assert.Equal("outbound", sample.Label("direction"));
         Assert.Equal("limit", sample.Label("reason"));
         Assert.Equal(1, scrape.Find("mesh_sidecar_ratelimit_share").Single().Value);
+        // The 429s are requests the caller saw: in the request metrics too, under their route.
+        Assert.Equal(rejected, scrape.Sum("http_client_request_duration_seconds_count", ("route", "limited-route"), ("status_class", "4xx")));
+        Assert.Equal(10 - rejected, scrape.Sum("http_client_request_duration_seconds_count", ("route", "limited-route"), ("status_class", "2xx")));
     }
 
     [Fact]

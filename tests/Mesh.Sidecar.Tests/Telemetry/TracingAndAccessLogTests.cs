@@ -186,6 +186,44 @@ public sealed class TracingAndAccessLogTests
     }
 
     [Fact]
+    public async Task AccessLog_RateLimitedOutboundRequest_IsLoggedWithIts429AndRoute()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"mesh-access-{Guid.NewGuid():N}.log");
+        try
+        {
+            await using var app = await TestApp.StartAsync(context => context.Response.WriteAsync("hello"));
+            var config = TestSidecar.Config($$"""
+                telemetry:
+                  accessLog: { enabled: true, path: "{{path}}" }
+                endpoints:
+                  log-limited:
+                {{TestSidecar.Endpoint("log-l1", app)}}
+                routes:
+                  - name: log-limited-route
+                    match: { hosts: [log-limited] }
+                    service: log-limited
+                    rateLimit: { kind: fixedWindow, limit: 1, window: 10m }
+                """);
+            var sidecar = await TestSidecar.StartAsync(config);
+            using var client = TestSidecar.Client(sidecar, "log-limited");
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await client.GetAsync("/first")).StatusCode);
+            Assert.Equal(System.Net.HttpStatusCode.TooManyRequests, (await client.GetAsync("/second")).StatusCode);
+            await sidecar.DisposeAsync();
+
+            var lines = File.ReadAllLines(path);
+            Assert.Equal(2, lines.Length);
+            using var json = JsonDocument.Parse(lines.Single(l => l.Contains("/second", StringComparison.Ordinal)));
+            Assert.Equal(429, json.RootElement.GetProperty("status").GetInt32());
+            Assert.Equal("log-limited-route", json.RootElement.GetProperty("route").GetString());
+            Assert.Equal("outbound", json.RootElement.GetProperty("direction").GetString());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task AccessLog_BlockedOutput_DropsAndCountsInsteadOfWaiting()
     {
         var dropped = 0;
