@@ -53,7 +53,7 @@ internal sealed class LeaderForwarder : IDisposable
 
     private static SocketsHttpHandler NewHandler(X509Certificate2Collection? trust) => new()
     {
-        SslOptions = trust is { Count: > 0 } ? Mesh.Registry.Client.Transport.TlsTrust.ClientOptions(trust) : new(),
+        SslOptions = trust is { Count: > 0 } ? Mesh.Registry.Contracts.TlsTrust.ClientOptions(trust) : new(),
         UseProxy = false,
         AllowAutoRedirect = false,
         UseCookies = false,

@@ -4,6 +4,7 @@ using Mesh.Registry.Api.Access;
 using Mesh.Registry.Api.Limits;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Paths;
 using Mesh.Registry.Core.Results;
 using Mesh.Registry.Core.Tree;
@@ -63,8 +64,8 @@ internal sealed partial class RegistryApi(
         }
         catch (IndexCompactedException e) when (!context.Response.HasStarted)
         {
-            await ApiJson.ErrorAsync(context, StatusCodes.Status410Gone, ApiErrors.IndexCompacted, e.Message,
-                w => w.WriteNumber("oldestIndex", e.Oldest)).ConfigureAwait(false);
+            await ApiJson.ErrorAsync(context, StatusCodes.Status410Gone,
+                new ErrorResponse(ApiErrors.IndexCompacted, e.Message, OldestIndex: e.Oldest)).ConfigureAwait(false);
         }
         catch (Exception e) when (e is NotLeaderException or QuorumUnavailableException && !context.Response.HasStarted)
         {
@@ -138,7 +139,7 @@ internal sealed partial class RegistryApi(
     private Task RouteAsync(HttpContext context, string path, string method)
     {
         if (path == "/healthz")
-            return Only(context, "GET", () => ApiJson.WriteAsync(context, 200, w => w.WriteString("status", "ok")));
+            return Only(context, "GET", () => ApiJson.WriteAsync(context, 200, new HealthResponse("ok"), RegistryJson.Default.HealthResponse));
         if (path == "/readyz")
             return Only(context, "GET", () => ReadyAsync(context));
         if (path == "/v1/status")
@@ -166,8 +167,8 @@ internal sealed partial class RegistryApi(
         // HTTP/2 has no Connection header: Kestrel resets the stream's unread body instead.
         if (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
             context.Response.Headers.Connection = "close";
-        return ApiJson.ErrorAsync(context, StatusCodes.Status413PayloadTooLarge, limit.Code, limit.Message(declared),
-            w => w.WriteNumber("limitBytes", limit.Bytes));
+        return ApiJson.ErrorAsync(context, StatusCodes.Status413PayloadTooLarge,
+            new ErrorResponse(limit.Code, limit.Message(declared), LimitBytes: limit.Bytes));
     }
 
     private static Task RefuseAsync(HttpContext context, AccessDecision decision)
