@@ -136,7 +136,7 @@ internal static class DashboardDocument
     private static void WriteRoutes(Utf8JsonWriter w, MeshObservation look, MeshMetrics? metrics)
     {
         // Routes as the sidecars run them (the first sidecar that has one speaks for it), not as stored.
-        var routes = new SortedDictionary<string, (JsonElement Route, List<string> Callers)>(StringComparer.Ordinal);
+        var routes = new SortedDictionary<string, JsonElement>(StringComparer.Ordinal);
         foreach (var scrape in look.Sidecars)
         {
             if (scrape.ConfigDump is not { } dump)
@@ -145,16 +145,12 @@ internal static class DashboardDocument
             {
                 if (route.TryGetProperty("implicit", out var isImplicit) && isImplicit.ValueKind == JsonValueKind.True)
                     continue;
-                var name = Text(route, "name");
-                if (!routes.TryGetValue(name, out var entry))
-                    routes[name] = entry = (route, []);
-                if (!entry.Callers.Contains(scrape.Service))
-                    entry.Callers.Add(scrape.Service);
+                routes.TryAdd(Text(route, "name"), route);
             }
         }
 
         w.WriteStartArray("routes");
-        foreach (var (name, (route, callers)) in routes)
+        foreach (var (name, route) in routes)
         {
             w.WriteStartObject();
             w.WriteString("name", name);
@@ -167,8 +163,9 @@ internal static class DashboardDocument
                 w.WritePropertyName("rateLimit");
                 limit.WriteTo(w);
             }
+            // Who sent requests through it in the window (every sidecar holds every route).
             w.WriteStartArray("callers");
-            foreach (var caller in callers.Order(StringComparer.Ordinal))
+            foreach (var caller in metrics?.RouteCallers.GetValueOrDefault(name) ?? [])
                 w.WriteStringValue(caller);
             w.WriteEndArray();
             WriteSignals(w, "signals", metrics?.Routes.GetValueOrDefault(name));
@@ -290,6 +287,7 @@ internal static class DashboardDocument
         w.WriteNumber("requests", signals.Requests);
         w.WriteNumber("rps", Round(signals.Rps));
         Nullable(w, "successRate", signals.SuccessRate);
+        Nullable(w, "clientErrorRate", signals.ClientErrorRate);
         Nullable(w, "p50Ms", signals.P50 * 1000);
         Nullable(w, "p99Ms", signals.P99 * 1000);
         w.WriteEndObject();

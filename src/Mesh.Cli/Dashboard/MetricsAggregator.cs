@@ -10,8 +10,8 @@ using Mesh.Sidecar.Telemetry;
 
 namespace Mesh.Cli.Dashboard;
 
-/// <summary>Golden signals of one window: <see cref="Requests"/> in it, per second, the non-5xx share, and latency quantiles in seconds (null without requests).</summary>
-internal sealed record Signals(double Requests, double Rps, double? SuccessRate, double? P50, double? P99);
+/// <summary>Golden signals of one window: <see cref="Requests"/> in it, per second, the non-5xx share, the 4xx share (refused: denied, rate-limited, not found), and latency quantiles in seconds (null without requests).</summary>
+internal sealed record Signals(double Requests, double Rps, double? SuccessRate, double? ClientErrorRate, double? P50, double? P99);
 
 internal sealed record MeshEdge(string From, string To, Signals Signals);
 
@@ -25,6 +25,7 @@ internal sealed record MeshMetrics(
     IReadOnlyDictionary<string, Signals> Inbound,
     IReadOnlyDictionary<string, Signals> Outbound,
     IReadOnlyDictionary<string, Signals> Routes,
+    IReadOnlyDictionary<string, IReadOnlyList<string>> RouteCallers,
     IReadOnlyList<MeshEdge> Edges,
     IReadOnlyList<RateLimitedCount> RateLimited,
     IReadOnlyList<DeniedCount> Denied);
@@ -49,6 +50,10 @@ internal static class MetricsAggregator
         var inbound = GroupSignals(before, current, seconds, Server, s => s.Label("destination_service"));
         var outbound = GroupSignals(before, current, seconds, Client, s => s.Label("destination_service"));
         var routes = GroupSignals(before, current, seconds, Client, s => s.Label("route"));
+        var routeCallers = GroupSignals(before, current, seconds, Client, s => s.Label("route") + "\n" + s.Label("caller"))
+            .Where(kv => kv.Value.Requests > 0)
+            .GroupBy(kv => kv.Key.Split('\n')[0], kv => kv.Key.Split('\n')[1])
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<string>)[.. g.Order(StringComparer.Ordinal)], StringComparer.Ordinal);
         var edges = GroupSignals(before, current, seconds, Client, s => s.Label("caller") + "\n" + s.Label("destination_service"))
             .Select(kv => new MeshEdge(kv.Key.Split('\n')[0], kv.Key.Split('\n')[1], kv.Value))
             .ToList();
@@ -65,7 +70,7 @@ internal static class MetricsAggregator
             .Select(g => new DeniedCount(g.Key.Service, g.Key.Rule, g.Sum(s => s.Value),
                 TopTable.Delta(before, current, DeniedMetric, s => s.Label("service") == g.Key.Service && s.Label("rule") == g.Key.Rule) / seconds))
             .ToList();
-        return new MeshMetrics(inbound, outbound, routes, edges, rateLimited, denied);
+        return new MeshMetrics(inbound, outbound, routes, routeCallers, edges, rateLimited, denied);
     }
 
     /// <summary>Signals of a histogram per group key, over every series (and sidecar) whose key matches.</summary>
@@ -78,12 +83,13 @@ internal static class MetricsAggregator
         {
             var total = TopTable.Delta(before, after, count, s => key(s) == group);
             var failed = TopTable.Delta(before, after, count, s => key(s) == group && s.Label("status_class") == "5xx");
+            var refused = TopTable.Delta(before, after, count, s => key(s) == group && s.Label("status_class") == "4xx");
             var buckets = after.Where(s => s.Name == bucket && key(s) == group)
                 .Select(s => s.Label("le")).Distinct()
                 .Select(le => (Bound: TopTable.ParseBound(le), Count: TopTable.Delta(before, after, bucket, s => key(s) == group && s.Label("le") == le)))
                 .OrderBy(b => b.Bound)
                 .ToList();
-            groups[group] = new Signals(total, total / seconds, total > 0 ? (total - failed) / total : null,
+            groups[group] = new Signals(total, total / seconds, total > 0 ? (total - failed) / total : null, total > 0 ? refused / total : null,
                 TopTable.Quantile(buckets, 0.5), TopTable.Quantile(buckets, 0.99));
         }
         return groups;

@@ -103,7 +103,8 @@ function drawTopology(data) {
     const failing = e.signals && e.signals.successRate !== null && e.signals.successRate < 0.99;
     const x1 = a.x + W, y1 = a.y + H / 2, x2 = b.x, y2 = b.y + H / 2;
     root.append(svg('line', { x1, y1, x2, y2, class: failing ? 'edge failing' : 'edge', 'marker-end': 'url(#arrow)' }));
-    const label = `${num(e.signals && e.signals.rps)} rps` + (e.signals && e.signals.successRate !== null ? ` · ${pct(e.signals.successRate)} ok` : '');
+    const label = `${num(e.signals && e.signals.rps)} rps` + (e.signals && e.signals.successRate !== null ? ` · ${pct(e.signals.successRate)} ok` : '')
+      + (e.signals && e.signals.clientErrorRate ? ` · ${pct(e.signals.clientErrorRate)} 4xx` : '');
     root.append(svg('text', { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 6, class: 'edge-label', 'text-anchor': 'middle' }, label));
   }
   for (const name of names) {
@@ -119,7 +120,7 @@ function drawTopology(data) {
   document.getElementById('graph').replaceChildren(root);
 
   fill('edges', edges.map(e => row({ 'data-edge': `${e.from}->${e.to}` }, e.from, e.to,
-    num(e.signals && e.signals.rps), pct(e.signals && e.signals.successRate), num(e.signals && e.signals.p50Ms, 2), num(e.signals && e.signals.p99Ms, 2))),
+    num(e.signals && e.signals.rps), pct(e.signals && e.signals.successRate), pct(e.signals && e.signals.clientErrorRate), num(e.signals && e.signals.p50Ms, 2), num(e.signals && e.signals.p99Ms, 2))),
     data.hasWindow ? 'No calls between services in the last window.' : 'Measuring: the first window ends after the next look.');
 }
 
@@ -153,7 +154,7 @@ function drawRoutes(data) {
   fill('route-table', data.routes.map(r => {
     const total = r.backends.reduce((sum, b) => sum + b.weight, 0) || 1;
     const split = r.backends.map(b => `${b.service}${b.version ? ' ' + b.version : ''} ${Math.round(100 * b.weight / total)}%`).join(' / ');
-    return row({ 'data-route': r.name }, r.name, r.callers.join(', '), split, limitText(r.rateLimit),
+    return row({ 'data-route': r.name }, r.name, r.callers.join(', ') || 'nobody in the window', split, limitText(r.rateLimit),
       num(r.signals && r.signals.rps), pct(r.signals && r.signals.successRate), num(r.signals && r.signals.p50Ms, 2), num(r.signals && r.signals.p99Ms, 2));
   }), 'No route is in force.');
 }
