@@ -84,7 +84,7 @@ function drawTopology(data) {
     if (!columns.has(l)) columns.set(l, []);
     columns.get(l).push(name);
   }
-  const W = 150, H = 54, GX = 110, GY = 36;
+  const W = 150, H = 54, GX = 230, GY = 40;
   const pos = new Map();
   for (const [l, column] of columns) column.forEach((name, i) => pos.set(name, { x: 20 + l * (W + GX), y: 20 + i * (H + GY) }));
   const width = 40 + (Math.max(...columns.keys(), 0) + 1) * (W + GX) - GX;
