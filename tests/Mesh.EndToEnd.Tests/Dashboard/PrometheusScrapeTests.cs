@@ -7,7 +7,8 @@ namespace Mesh.EndToEnd.Tests.Dashboard;
 
 /// <summary>
 /// A real Prometheus scraping a running `mesh demo` (its sidecars' admin ports and its registry
-/// nodes' client ports, found through the dashboard), and every PromQL expression we hand to users
+/// nodes' client ports, found through the dashboard) and the paths a healthy demo never takes
+/// (<see cref="FailurePaths"/>), and every PromQL expression we hand to users
 /// (deploy/grafana's dashboard, the ```promql blocks of docs/*.md and the README) asked through
 /// Prometheus's HTTP API: each must return data.
 /// </summary>
@@ -37,7 +38,8 @@ public sealed partial class PrometheusScrapeTests(RunningDemo demo, ITestOutputH
         var expressions = Expressions().ToList();
         Assert.True(expressions.Count > 35, $"only {expressions.Count} expressions found");
 
-        await using var prometheus = await PrometheusServer.StartAsync(PrometheusServer.Config(sidecars, registry));
+        await using var failures = await FailurePaths.StartAsync();
+        await using var prometheus = await PrometheusServer.StartAsync(PrometheusServer.Config([.. sidecars, .. failures.Sidecars], [.. registry, failures.Registry]));
         var down = await prometheus.WaitForTargetsUpAsync(TimeSpan.FromSeconds(30));
         Assert.True(down.Count == 0, "targets not up: " + string.Join("; ", down) + "\n" + prometheus.Log);
 

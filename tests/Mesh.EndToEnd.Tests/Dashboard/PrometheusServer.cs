@@ -103,7 +103,15 @@ internal sealed partial class PrometheusServer : IAsyncDisposable
         List<string> down = ["(not asked yet)"];
         while (clock.Elapsed < deadline)
         {
-            var targets = await _http.GetFromJsonAsync<JsonElement>(new Uri(Url, "api/v1/targets?state=active"));
+            using var response = await _http.GetAsync(new Uri(Url, "api/v1/targets?state=active"));
+            if (!response.IsSuccessStatusCode)
+            {
+                // 503 until its storage is open
+                down = [$"prometheus not ready: {(int)response.StatusCode}"];
+                await Task.Delay(500);
+                continue;
+            }
+            var targets = await response.Content.ReadFromJsonAsync<JsonElement>();
             down = [.. targets.GetProperty("data").GetProperty("activeTargets").EnumerateArray()
                 .Where(t => t.GetProperty("health").GetString() != "up")
                 .Select(t => $"{t.GetProperty("scrapeUrl").GetString()}: {t.GetProperty("health").GetString()} {t.GetProperty("lastError").GetString()}")];
