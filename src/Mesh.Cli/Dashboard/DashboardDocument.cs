@@ -232,24 +232,10 @@ internal static class DashboardDocument
         w.WriteString("instance", scrape.Instance.Id);
         w.WriteString("direction", direction);
         w.WriteString("name", name);
-        foreach (var field in new[] { "kind", "requestsPerSecond", "burst", "limit", "windowMs", "key", "meshWide", "share", "effectiveLimit", "enforced" })
-        {
-            if (limit.TryGetProperty(field, out var value))
-            {
-                w.WritePropertyName(field);
-                value.WriteTo(w);
-            }
-        }
+        Copy(w, limit, "kind", "requestsPerSecond", "burst", "limit", "windowMs", "key", "meshWide", "share", "effectiveLimit", "enforced");
         // A route's limit keeps its numbers in force per stage entry; the first is the route's own.
         if (!limit.TryGetProperty("share", out _) && Array(limit, "stage").FirstOrDefault() is { ValueKind: JsonValueKind.Object } stage)
-        {
-            foreach (var field in new[] { "share", "effectiveLimit" })
-                if (stage.TryGetProperty(field, out var value))
-                {
-                    w.WritePropertyName(field);
-                    value.WriteTo(w);
-                }
-        }
+            Copy(w, stage, "share", "effectiveLimit");
         w.WriteEndObject();
     }
 
@@ -263,17 +249,23 @@ internal static class DashboardDocument
             w.WriteStartObject();
             w.WriteString("service", scrape.Service);
             w.WriteString("instance", scrape.Instance.Id);
-            foreach (var field in new[] { "mode", "identity", "certificateExpiresAt", "certificateExpiresInSeconds", "certificateRotations" })
-            {
-                if (tls.TryGetProperty(field, out var value))
-                {
-                    w.WritePropertyName(field);
-                    value.WriteTo(w);
-                }
-            }
+            Copy(w, tls, "mode", "identity", "certificateExpiresAt", "certificateExpiresInSeconds", "certificateRotations");
             w.WriteEndObject();
         }
         w.WriteEndArray();
+    }
+
+    /// <summary>Copies the named fields a sidecar's /config_dump has, as they are; a missing one is left out.</summary>
+    private static void Copy(Utf8JsonWriter w, JsonElement from, params string[] fields)
+    {
+        foreach (var field in fields)
+        {
+            if (from.TryGetProperty(field, out var value))
+            {
+                w.WritePropertyName(field);
+                value.WriteTo(w);
+            }
+        }
     }
 
     private static void WriteSignals(Utf8JsonWriter w, string name, Signals? signals)

@@ -64,7 +64,7 @@ public sealed class DashboardBrowserTests(RunningDemo demo, ITestOutputHelper ou
         var foreign = await browser.EvaluateAsync("performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin)).join(' ')");
         Assert.Equal("", foreign.GetString());
 
-        var folder = Path.Combine(RepoRoot(), "artifacts", "dashboard");
+        var folder = Path.Combine(RunningDemo.RepoRoot(), "artifacts", "dashboard");
         foreach (var page in Pages)
         {
             await browser.NavigateAsync(new Uri(demo.Dashboard, "#" + page));
@@ -106,15 +106,5 @@ public sealed class DashboardBrowserTests(RunningDemo demo, ITestOutputHelper ou
 
     private static async Task<string> Text(HeadlessChromium browser, string selector) =>
         (await browser.EvaluateAsync($"document.querySelector('{selector}').innerText")).GetString() ?? "";
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Mesh.sln")))
-                return dir.FullName;
-        }
-        return Directory.GetCurrentDirectory();
-    }
 
 }

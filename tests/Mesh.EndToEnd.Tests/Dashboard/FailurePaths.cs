@@ -1,6 +1,6 @@
 // The paths a healthy demo never takes, so that every series the Grafana dashboard charts exists
-// for the Prometheus test: a plaintext sidecar whose upstreams fail (proxy errors, retries with
-// the budget spent, outlier ejections) or are rate limited, and a permissive mTLS sidecar called
+// for the Prometheus test: a plaintext sidecar whose upstreams fail (proxy errors, outlier
+// ejections, retries until the budget is spent) or are rate limited, and a permissive mTLS sidecar called
 // in plaintext, joined to a one-node registry that snapshots every few entries.
 using System.Net;
 using Mesh.Registry.CertificateAuthority;
@@ -57,6 +57,8 @@ internal sealed class FailurePaths : IAsyncDisposable
             endpoints:
               unwell:
                 - { id: bad, address: 127.0.0.1, port: {{bad.Port}} }
+              spent:
+                - { id: bad, address: 127.0.0.1, port: {{bad.Port}} }
               limited:
                 - { id: good, address: 127.0.0.1, port: {{good.Port}} }
             routes:
@@ -64,6 +66,10 @@ internal sealed class FailurePaths : IAsyncDisposable
                 match: { hosts: [unwell] }
                 service: unwell
                 outlierDetection: { consecutiveFailures: 1 }
+              - name: spent
+                match: { hosts: [spent] }
+                service: spent
+                outlierDetection: { consecutiveFailures: 0 }
               - name: limited
                 match: { hosts: [limited] }
                 service: limited
@@ -72,7 +78,7 @@ internal sealed class FailurePaths : IAsyncDisposable
         var sidecar = await Own(Start(new SidecarHost(config, new SidecarHostOptions { ConfigureLogging = _ => { } })));
         Sidecars.Add(sidecar.AdminUrl.Authority);
         using var http = new HttpClient { BaseAddress = sidecar.OutboundUrl, Timeout = TimeSpan.FromSeconds(10) };
-        foreach (var host in new[] { "unwell", "limited", "nowhere" })
+        foreach (var host in new[] { "unwell", "spent", "limited", "nowhere" })
         {
             for (var i = 0; i < 5; i++)
             {

@@ -64,7 +64,7 @@ public sealed partial class PrometheusScrapeTests(RunningDemo demo, ITestOutputH
 
     private static IEnumerable<string> Expressions()
     {
-        var root = RepoRoot();
+        var root = RunningDemo.RepoRoot();
         var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "deploy", "grafana", "mesh-dashboard.json")));
         foreach (var expression in GrafanaExpressions(dashboard.RootElement))
             yield return expression;
@@ -100,16 +100,6 @@ public sealed partial class PrometheusScrapeTests(RunningDemo demo, ITestOutputH
                 foreach (var expression in GrafanaExpressions(item))
                     yield return expression;
         }
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Mesh.sln")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException("Mesh.sln not found above " + AppContext.BaseDirectory);
     }
 
     [GeneratedRegex(@"```promql\n(.*?)```", RegexOptions.Singleline)]

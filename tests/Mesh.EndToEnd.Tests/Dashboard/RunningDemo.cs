@@ -100,6 +100,17 @@ public sealed class RunningDemo : IAsyncLifetime
         _process.Dispose();
     }
 
+    /// <summary>The repository's root (where the docs, the Grafana dashboard and artifacts/ are).</summary>
+    internal static string RepoRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Mesh.sln")))
+                return dir.FullName;
+        }
+        throw new InvalidOperationException("Mesh.sln not found above " + AppContext.BaseDirectory);
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static extern int Kill(int pid, int signal);
 }
