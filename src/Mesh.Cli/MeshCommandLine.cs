@@ -18,6 +18,7 @@ internal static class MeshCommandLine
         root.Subcommands.Add(CtlCommand.Create());
         root.Subcommands.Add(InjectCommand.Create());
         root.Subcommands.Add(TopCommand.Create());
+        root.Subcommands.Add(DashboardCommand.Create());
         root.Subcommands.Add(IptablesCommandLine.Create());
         foreach (var help in root.Options.OfType<HelpOption>())
         {

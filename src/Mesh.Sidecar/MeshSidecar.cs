@@ -115,7 +115,7 @@ public sealed class MeshSidecar : IAsyncDisposable
         if (_client is not null)
         {
             _registrar = new InstanceRegistrar(_client, _config, _host.InboundUrl.Port, r => _host.MarkRegistered(r),
-                _loggerFactory.CreateLogger<InstanceRegistrar>());
+                _loggerFactory.CreateLogger<InstanceRegistrar>(), _host.AdminUrl.Port);
             _registrar.Start();
             _registryShare = new RateLimiting.RegistryMeshShare(_client, _config.Service.Name, _registrar.Instance.Id, _registrar.Instance.Weight);
             _registryShare.Changed += _share.Set;

@@ -79,11 +79,11 @@ internal static class TopTable
 
     private static string Millis(double? seconds) => seconds is { } s ? (s * 1000).ToString("F2", CultureInfo.InvariantCulture) : "-";
 
-    private static double ParseBound(string le) =>
+    internal static double ParseBound(string le) =>
         le == "+Inf" ? double.PositiveInfinity : double.Parse(le, NumberStyles.Float, CultureInfo.InvariantCulture);
 
     // Counters only grow; a sidecar restarted between scrapes counts from zero again.
-    private static double Delta(IReadOnlyList<PrometheusSample> before, IReadOnlyList<PrometheusSample> after, string name, Func<PrometheusSample, bool> match)
+    internal static double Delta(IReadOnlyList<PrometheusSample> before, IReadOnlyList<PrometheusSample> after, string name, Func<PrometheusSample, bool> match)
     {
         var previous = before.Where(s => s.Name == name && match(s)).ToDictionary(Key, s => s.Value);
         var delta = 0.0;

@@ -10,8 +10,11 @@ using Microsoft.Extensions.Logging;
 namespace Mesh.Sidecar.Registration;
 
 public sealed partial class InstanceRegistrar(
-    RegistryClient client, SidecarConfig config, int inboundPort, Action<bool> setRegistered, ILogger logger) : IAsyncDisposable
+    RegistryClient client, SidecarConfig config, int inboundPort, Action<bool> setRegistered, ILogger logger, int? adminPort = null) : IAsyncDisposable
 {
+    /// <summary>The instance label with the sidecar's admin port: where `mesh dashboard` scrapes /metrics and /config_dump (at the instance's address).</summary>
+    public const string AdminPortLabel = "adminPort";
+
     private static readonly TimeSpan HealthRetry = TimeSpan.FromMilliseconds(500);
     private readonly CancellationTokenSource _stop = new();
     private RegistrySession? _session;
@@ -27,10 +30,10 @@ public sealed partial class InstanceRegistrar(
         Weight = config.Service.Weight,
         Version = config.Service.Version,
         Zone = config.Service.Zone,
-        Labels = InstanceLabels(config),
+        Labels = InstanceLabels(config, adminPort),
     };
 
-    private static ImmutableSortedDictionary<string, string> InstanceLabels(SidecarConfig config)
+    private static ImmutableSortedDictionary<string, string> InstanceLabels(SidecarConfig config, int? adminPort)
     {
         var labels = ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, config.Service.Labels);
         // With mTLS, the namespace its certificate names, for people and tools reading the registry.
@@ -40,6 +43,8 @@ public sealed partial class InstanceRegistrar(
         // Intercepting sidecars route a call to this instance's address and app port to this service.
         if (!labels.ContainsKey(Interception.InterceptedDestinations.AppPortLabel) && Uri.TryCreate(config.App.Address, UriKind.Absolute, out var app))
             labels = labels.Add(Interception.InterceptedDestinations.AppPortLabel, app.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (adminPort is { } port && !labels.ContainsKey(AdminPortLabel))
+            labels = labels.Add(AdminPortLabel, port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return labels;
     }
 
