@@ -132,7 +132,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         _telemetry.CertificateNotAfter = () => Security?.CertificateExpiresAt;
         _connectionNoise = new ConnectionNoise(time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Mesh.Sidecar.Connections"), _telemetry.ConnectionError);
         var intercepted = new InterceptedDestinations(_config.Interception.Services, KnownEndpoints);
-        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time), new OutlierDetector(time, _telemetry), new EndpointPicker(random), _catalog, _telemetry, Security,
+        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time, _telemetry), new OutlierDetector(time, _telemetry), new EndpointPicker(random), _catalog, _telemetry, Security,
             intercepted, _httpPassthrough = new HttpPassthrough(forwarder, _ownConnections, _config.Upstream.ConnectTimeout));
         _inbound = new InboundHandler(_state, forwarder, _clients, _telemetry, Security, _rateLimits.Inbound);
         _admin = new AdminHandler(_config, _state, _catalog, time, TelemetryServices.MetricsEndpoint(app, _config), Security,

@@ -15,7 +15,6 @@ internal sealed class CompiledRoute
     private readonly string[] _methods;
     private readonly HeaderMatchConfig[] _headers;
     private readonly long[] _cumulativeBackendWeights;
-    private readonly bool[] _retryOnStatus = new bool[600];
 
     public CompiledRoute(
         RouteConfig config,
@@ -32,6 +31,7 @@ internal sealed class CompiledRoute
         Backends = backends;
         Timeout = timeout;
         Retries = retries;
+        Retry = new RetryPolicy(retries);
         OutlierDetection = outlierDetection;
         Policy = policy;
         Pipeline = pipeline;
@@ -46,8 +46,6 @@ internal sealed class CompiledRoute
             total += backends[i].Weight;
             _cumulativeBackendWeights[i] = total;
         }
-        foreach (var code in retries.RetryOnStatusCodes)
-            _retryOnStatus[code] = true;
     }
 
     public RouteConfig Config { get; }
@@ -63,6 +61,9 @@ internal sealed class CompiledRoute
 
     public RetryConfig Retries { get; }
 
+    /// <summary>Whether an attempt of this route is tried again (compiled from <see cref="Retries"/>).</summary>
+    public RetryPolicy Retry { get; }
+
     public OutlierDetectionConfig OutlierDetection { get; }
 
     public ILoadBalancingPolicy Policy { get; }
@@ -71,8 +72,6 @@ internal sealed class CompiledRoute
 
     /// <summary>The rate limits this route's requests pass (its own, then its services'); null: none.</summary>
     public RateLimitStage? RateLimits { get; init; }
-
-    public bool RetriesOn(int statusCode) => (uint)statusCode < 600 && _retryOnStatus[statusCode];
 
     public bool Matches(string path, string method, IHeaderDictionary headers)
     {
