@@ -5,11 +5,12 @@
 // errors are 503/504 with `x-mesh-error`.
 using System.Net;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Forwarder;
 using Mesh.Sidecar.Guard;
-using Mesh.Sidecar.Interception;
-using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.Hosting;
+using Mesh.Sidecar.Outbound.Interception;
+using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.RateLimiting;
-using Mesh.Sidecar.Routing;
 using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;

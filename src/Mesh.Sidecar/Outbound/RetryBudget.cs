@@ -2,7 +2,7 @@
 // so retries cannot multiply load on a struggling service. One-second buckets in a ring; counts
 // are approximate under races, which is fine for a budget.
 using Mesh.Sidecar.Configuration;
-using Mesh.Sidecar.Routing;
+using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Telemetry;
 
 namespace Mesh.Sidecar.Outbound;

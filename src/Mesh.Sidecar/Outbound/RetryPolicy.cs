@@ -3,8 +3,8 @@
 // compiles its `retries:` into one of these; the sidecar-wide RetryBudget has the last word. Polly
 // only times what this decides (route timeout around the attempts, backoff with jitter between).
 using Mesh.Sidecar.Configuration;
-using Mesh.Sidecar.LoadBalancing;
-using Mesh.Sidecar.Routing;
+using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Outbound.Routing;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 

@@ -7,9 +7,10 @@ using Mesh.Registry.Client;
 using Mesh.Sidecar.Configuration;
 using Microsoft.Extensions.Logging;
 
+using Interception = Mesh.Sidecar.Outbound.Interception;
 namespace Mesh.Sidecar.Registration;
 
-public sealed partial class InstanceRegistrar(
+internal sealed partial class InstanceRegistrar(
     RegistryClient client, SidecarConfig config, int inboundPort, Action<bool> setRegistered, ILogger logger) : IAsyncDisposable
 {
     private static readonly TimeSpan HealthRetry = TimeSpan.FromMilliseconds(500);

@@ -4,10 +4,9 @@ using System.Text.Json;
 using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client;
-using Mesh.Sidecar;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
-
 namespace Mesh.EndToEnd.Tests.Mesh;
 
 /// <summary>

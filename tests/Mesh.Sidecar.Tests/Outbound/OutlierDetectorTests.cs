@@ -1,7 +1,7 @@
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
-using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.Outbound.LoadBalancing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Mesh.Sidecar.Tests.Outbound;

@@ -1,5 +1,6 @@
 // Starts a real SidecarHost on free ports from a YAML snippet.
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Hosting;
 
 namespace Mesh.Sidecar.Tests.TestSupport;
 
