@@ -3,8 +3,8 @@ using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Mesh.EndToEnd.Tests.Mesh;
-
 using Mesh.Sidecar.Hosting;
+
 namespace Mesh.EndToEnd.Tests.Grpc;
 
 /// <summary>

@@ -7,6 +7,7 @@ using Mesh.Registry.Client;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
+
 namespace Mesh.EndToEnd.Tests.Mesh;
 
 /// <summary>
