@@ -37,14 +37,10 @@ public sealed class MeshSidecar : IAsyncDisposable
             });
             var callerOnDraining = options.OnDraining;
             var endpoints = new LayeredEndpointSource(new StaticEndpointSource(config.Endpoints), new RegistryEndpointSource(_client));
-            options = new SidecarHostOptions
+            options = options with
             {
                 EndpointSource = options.EndpointSource ?? endpoints,
                 RouteSource = options.RouteSource ?? new RegistryRouteSource(_client, config.Routes),
-                TimeProvider = options.TimeProvider,
-                Random = options.Random,
-                ConfigureLogging = options.ConfigureLogging,
-                InitialRoutesTimeout = options.InitialRoutesTimeout,
                 // Mesh-wide rate limits take this instance's share of the service's live weight.
                 RateLimitShare = options.RateLimitShare ?? _share,
                 RequireRegistration = true,

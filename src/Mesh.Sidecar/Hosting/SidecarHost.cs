@@ -50,6 +50,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private RouteSnapshot? _lastRoutes;
     private Task _routeWatch = Task.CompletedTask;
+    // The bound ports by ListenerKind; Kestrel fills them in at start (port 0 becomes the real port).
     private int _outboundPort = -1, _inboundPort = -1, _adminPort = -1;
     private int _stopped;
 
@@ -106,7 +107,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         builder.Services.AddSidecarTelemetry(_config, tracing);
         builder.Services.AddSingleton(_options.TimeProvider);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-        var listeners = new ListenOptions?[3];
+        var listeners = new Dictionary<ListenerKind, ListenOptions>();
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, listeners));
 
         var app = builder.Build();
@@ -150,9 +151,9 @@ public sealed partial class SidecarHost : IAsyncDisposable
 
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         // Kestrel writes the bound endpoint back into ListenOptions (port 0 becomes the real port).
-        _outboundPort = listeners[0]!.IPEndPoint!.Port;
-        _inboundPort = listeners[1]!.IPEndPoint!.Port;
-        _adminPort = listeners[2]!.IPEndPoint!.Port;
+        _outboundPort = listeners[ListenerKind.Outbound].IPEndPoint!.Port;
+        _inboundPort = listeners[ListenerKind.Inbound].IPEndPoint!.Port;
+        _adminPort = listeners[ListenerKind.Admin].IPEndPoint!.Port;
         Log.Started(_logger, _config.Service.Name, OutboundUrl, InboundUrl, AdminUrl);
     }
 
@@ -221,7 +222,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         return MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.Starting, "sidecar is starting");
     }
 
-    private void ConfigureKestrel(KestrelServerOptions kestrel, ListenOptions?[] listeners)
+    private void ConfigureKestrel(KestrelServerOptions kestrel, Dictionary<ListenerKind, ListenOptions> listeners)
     {
         var limits = _config.Limits;
         kestrel.AddServerHeader = false;
@@ -236,23 +237,20 @@ public sealed partial class SidecarHost : IAsyncDisposable
             ? new MinDataRate(bytesPerSecond, limits.MinRequestBodyDataRateGracePeriod)
             : null;
         kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(kestrel.Limits.Http2.MaxRequestHeaderFieldSize, limits.MaxRequestHeadersTotalSize);
-        ListenerConfig[] configs = [_config.Listeners.Outbound, _config.Listeners.Inbound, _config.Listeners.Admin];
         H2cPriorKnowledge? h2c = null;
-        for (var i = 0; i < configs.Length; i++)
+        foreach (var kind in ListenerKinds.All)
         {
-            var listener = configs[i];
-            var index = i;
-            if (ServesH2cBesideHttp1(index, listener))
+            var listener = _config.Listeners.Config(kind);
+            if (ServesH2cBesideHttp1(kind, listener))
                 h2c ??= H2cPriorKnowledge.AddTo(kestrel);
-            var tls = index == 1 && Security is not null;
             kestrel.Listen(ToEndPoint(listener), options =>
             {
-                var direction = index switch { 0 => "outbound", 1 => "inbound", _ => "admin" };
-                var tls = index == 1 && Security is not null;
+                var direction = kind.Name();
+                var tls = kind == ListenerKind.Inbound && Security is not null;
                 options.Use(next => connection => _connectionNoise is { } noise
                     ? noise.OnConnectionAsync(connection, next, direction, tls)
                     : next(connection));
-                var interception = index == 0 && _config.Interception.Enabled && OperatingSystem.IsLinux();
+                var interception = kind == ListenerKind.Outbound && _config.Interception.Enabled && OperatingSystem.IsLinux();
                 if (!interception)
                     UseFirstByte(options, direction);
                 options.Protocols = listener.Protocols switch
@@ -264,7 +262,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
                     // reaches such a listener through H2cPriorKnowledge, not that layer.
                     _ => tls ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1,
                 };
-                if (index == 1 && Security is { } security)
+                if (kind == ListenerKind.Inbound && Security is { } security)
                 {
                     options.UseMeshTls(security.Certificates, security.Validator, security.Mode);
                     options.Use(ConnectionNoise.HandshakeDone);
@@ -276,9 +274,9 @@ public sealed partial class SidecarHost : IAsyncDisposable
                     // After interception: redirected server-first protocols rightly say nothing first.
                     UseFirstByte(options, direction);
                 }
-                if (ServesH2cBesideHttp1(index, listener))
+                if (ServesH2cBesideHttp1(kind, listener))
                     options.Use(h2c!.Middleware);
-                listeners[index] = options;
+                listeners[kind] = options;
             });
         }
     }
@@ -298,9 +296,9 @@ public sealed partial class SidecarHost : IAsyncDisposable
     /// The outbound and inbound listeners take gRPC's h2c next to HTTP/1.1 when they may see
     /// plaintext HTTP/2 (apps, plaintext sidecars); a strict mTLS listener gets HTTP/2 by ALPN.
     /// </summary>
-    private bool ServesH2cBesideHttp1(int index, ListenerConfig listener) =>
+    private bool ServesH2cBesideHttp1(ListenerKind kind, ListenerConfig listener) =>
         listener.Protocols == ListenerProtocols.Http1AndHttp2
-        && (index == 0 || (index == 1 && Security?.Mode != MeshTlsMode.Strict));
+        && (kind == ListenerKind.Outbound || (kind == ListenerKind.Inbound && Security?.Mode != MeshTlsMode.Strict));
 
     private static IPEndPoint ToEndPoint(ListenerConfig listener) => listener.Address switch
     {

@@ -1,10 +1,11 @@
-// What a caller (the `mesh sidecar` command, tests, the demo) can plug into a SidecarHost.
+// What a caller (the `mesh sidecar` command, tests, the demo) can plug into a SidecarHost. A
+// record, so a caller that adds to given options says `options with { ... }` instead of copying them.
 using Mesh.Sidecar.Discovery;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Sidecar.Hosting;
 
-public sealed class SidecarHostOptions
+public sealed record SidecarHostOptions
 {
     /// <summary>Where endpoints come from; default: a StaticEndpointSource over the config's `endpoints:`.</summary>
     internal IEndpointSource? EndpointSource { get; init; }
