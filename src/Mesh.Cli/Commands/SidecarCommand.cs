@@ -1,13 +1,16 @@
 using System.CommandLine;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Hosting;
 
-namespace Mesh.Sidecar.Hosting;
+namespace Mesh.Cli.Commands;
 
 /// <summary>
 /// <c>mesh sidecar --config sidecar.yaml</c>, and the same options as the whole command line of
 /// the native <c>mesh-sidecar</c> binary: runs one sidecar until SIGTERM or Ctrl+C, then drains.
+/// The sidecar library has no command line; this file is compiled into both binaries
+/// (src/Mesh.Sidecar.Native links it), so the two parse the same options.
 /// </summary>
-public static class SidecarCommand
+internal static class SidecarCommand
 {
     public const string Description = "Run the sidecar proxy next to a service.";
 
