@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.CommandLine.Help;
 using System.CommandLine.Invocation;
 using Mesh.Cli.Commands;
-using Mesh.Sidecar.Hosting;
 
 namespace Mesh.Cli;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Mesh.Sidecar.Hosting;
+using Mesh.Cli.Commands;
 
 // `mesh-sidecar --config sidecar.yaml [--check]`: the same as `mesh sidecar`, in a binary that
 // holds nothing but the sidecar, so it can be compiled ahead of time (Native AOT). Ctrl+C and

@@ -5,7 +5,7 @@
 using System.Globalization;
 using System.Net;
 using Mesh.Registry.Client;
-using Mesh.Sidecar.Registration;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Cli.Dashboard;
 
@@ -14,7 +14,7 @@ internal static class SidecarTargets
     /// <summary>The admin URL of an instance's sidecar, or null when it registered none or an unusable one.</summary>
     public static Uri? AdminUrl(ServiceInstance instance)
     {
-        if (!instance.Labels.TryGetValue(InstanceRegistrar.AdminPortLabel, out var text)
+        if (!instance.Labels.TryGetValue(InstanceLabels.AdminPort, out var text)
             || !int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) || port is < 1 or > 65535)
             return null;
         var address = instance.Address;

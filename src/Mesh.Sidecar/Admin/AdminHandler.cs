@@ -5,6 +5,7 @@
 using System.Text.Json;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Admin;

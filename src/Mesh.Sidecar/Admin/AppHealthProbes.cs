@@ -21,7 +21,7 @@ internal sealed class AppHealthProbes : IDisposable
     {
         _probes = probes;
         // Connecting counts against each probe's own timeout, so no separate connect timeout.
-        var handler = Outbound.ProxyHandlers.Create(Timeout.InfiniteTimeSpan);
+        var handler = Forwarder.ProxyHandlers.Create(Timeout.InfiniteTimeSpan);
         handler.PooledConnectionIdleTimeout = TimeSpan.FromSeconds(30);
         handler.MaxConnectionsPerServer = 4;
         // The kubelet does not check an HTTPS probe's certificate; neither does its stand-in.

@@ -2,7 +2,7 @@
 // going after a problem, so one run reports them all.
 using System.Net;
 using Mesh.Sidecar.Discovery;
-using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.RateLimiting;
 using YamlDotNet.RepresentationModel;
 

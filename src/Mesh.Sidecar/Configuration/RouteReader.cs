@@ -1,6 +1,6 @@
 // Reads route documents (the `routes:` list of sidecar.yaml, or one registry document) and checks
 // each field where it is read, so every error carries its line and path.
-using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.RateLimiting;
 using YamlDotNet.RepresentationModel;
 

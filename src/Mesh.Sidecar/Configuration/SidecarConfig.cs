@@ -2,6 +2,7 @@
 // Produced only by SidecarConfigLoader, which validates everything and reports every problem at
 // once; the records themselves hold already-defaulted, valid values.
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.RateLimiting;
 
 namespace Mesh.Sidecar.Configuration;

@@ -2,7 +2,7 @@
 // watch on the IEndpointSource. Watches start on first use (a route names the service) or at
 // startup for the services the source already knows.
 using System.Collections.Concurrent;
-using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.Outbound.LoadBalancing;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Sidecar.Discovery;

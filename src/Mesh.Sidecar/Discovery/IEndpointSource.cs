@@ -2,7 +2,7 @@
 // `endpoints:`; a registry-backed source (watching /services/{service}/instances) plugs in here.
 namespace Mesh.Sidecar.Discovery;
 
-public interface IEndpointSource
+internal interface IEndpointSource
 {
     /// <summary>
     /// Streams snapshots of <paramref name="service"/>: the current one first (as soon as known),

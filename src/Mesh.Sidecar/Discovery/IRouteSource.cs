@@ -10,9 +10,9 @@ namespace Mesh.Sidecar.Discovery;
 /// documents that were refused at this moment (document → why); their last good version, if any,
 /// is still in <paramref name="Routes"/>.
 /// </summary>
-public sealed record RouteSnapshot(long Index, IReadOnlyList<RouteConfig> Routes, IReadOnlyDictionary<string, string>? Rejected = null);
+internal sealed record RouteSnapshot(long Index, IReadOnlyList<RouteConfig> Routes, IReadOnlyDictionary<string, string>? Rejected = null);
 
-public interface IRouteSource
+internal interface IRouteSource
 {
     /// <summary>Streams complete route sets: the current one first, then one per change.</summary>
     IAsyncEnumerable<RouteSnapshot> WatchAsync(CancellationToken cancellationToken);

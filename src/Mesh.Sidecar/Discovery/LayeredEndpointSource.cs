@@ -2,7 +2,7 @@
 // a static `endpoints:` entry is a local override (development, or a service outside the mesh).
 namespace Mesh.Sidecar.Discovery;
 
-public sealed class LayeredEndpointSource(StaticEndpointSource local, IEndpointSource registry) : IEndpointSource
+internal sealed class LayeredEndpointSource(StaticEndpointSource local, IEndpointSource registry) : IEndpointSource
 {
     public IReadOnlyCollection<string> KnownServices => local.KnownServices;
 

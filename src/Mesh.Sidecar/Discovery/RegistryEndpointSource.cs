@@ -5,7 +5,7 @@ using Mesh.Registry.Client;
 
 namespace Mesh.Sidecar.Discovery;
 
-public sealed class RegistryEndpointSource(RegistryClient client) : IEndpointSource
+internal sealed class RegistryEndpointSource(RegistryClient client) : IEndpointSource
 {
     /// <summary>The registry names services on demand: the sidecar watches those its routes name.</summary>
     public IReadOnlyCollection<string> KnownServices => [];

@@ -12,7 +12,7 @@ using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Discovery;
 
-public sealed class RegistryRouteSource(RegistryClient client, IReadOnlyList<RouteConfig> inlineRoutes) : IRouteSource
+internal sealed class RegistryRouteSource(RegistryClient client, IReadOnlyList<RouteConfig> inlineRoutes) : IRouteSource
 {
     private ImmutableDictionary<string, string> _errors = ImmutableDictionary<string, string>.Empty;
 

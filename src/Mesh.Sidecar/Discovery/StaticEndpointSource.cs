@@ -6,7 +6,7 @@ using System.Threading.Channels;
 
 namespace Mesh.Sidecar.Discovery;
 
-public sealed class StaticEndpointSource : IEndpointSource
+internal sealed class StaticEndpointSource : IEndpointSource
 {
     private readonly ConcurrentDictionary<string, ServiceEndpoints> _current = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<Channel<ServiceEndpoints>, string> _watchers = new();

@@ -5,7 +5,7 @@ using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Discovery;
 
-public sealed class StaticRouteSource(IReadOnlyList<RouteConfig> routes) : IRouteSource
+internal sealed class StaticRouteSource(IReadOnlyList<RouteConfig> routes) : IRouteSource
 {
     private readonly Lock _lock = new();
     private readonly List<Channel<RouteSnapshot>> _watchers = [];

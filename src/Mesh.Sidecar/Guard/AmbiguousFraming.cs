@@ -3,7 +3,7 @@
 // and close the connection; Kestrel does the latter and moves the Content-Length value into an
 // `X-Content-Length` header. The sidecar rejects instead (as Envoy does by default): a proxy
 // in front of many apps should not forward a request whose framing two parsers could disagree on.
-using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.Forwarder;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Guard;

@@ -3,7 +3,7 @@
 // silently drops such a name and passes such a value on to the app, where another parser may
 // read it differently; the sidecar refuses the request instead.
 using System.Buffers;
-using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.Forwarder;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Guard;

@@ -3,7 +3,7 @@
 // forwarder has already sent the request head upstream: the app would see a request start and
 // break. Bodies without a declared length (chunked) are cut by Kestrel at the limit while they
 // stream, which the forwarder answers with 413 (see MeshErrors.TagClientBodyError).
-using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.Forwarder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 

@@ -3,7 +3,7 @@
 // HTTP/2 extended CONNECT (WebSockets over h2, RFC 8441) is a normal upgrade and goes through.
 // TRACE echoes the request back, headers included, which a proxy that adds identity headers
 // must not offer (cross-site tracing), so it is refused as Envoy and most gateways do.
-using Mesh.Sidecar.Outbound;
+using Mesh.Sidecar.Forwarder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 

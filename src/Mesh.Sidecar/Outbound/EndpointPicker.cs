@@ -1,7 +1,7 @@
 // The concrete stage of the outbound path: a route's backend by split weight (version), then an
 // endpoint of it by the route's load-balancing policy. Allocation-free.
-using Mesh.Sidecar.LoadBalancing;
-using Mesh.Sidecar.Routing;
+using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Outbound.Routing;
 
 namespace Mesh.Sidecar.Outbound;
 

@@ -1,14 +1,16 @@
-// The outbound path, in request order: route match → split by weight → pick an endpoint →
-// forward (IHttpForwarder with the cached invoker) inside the route's timeout and retry
-// pipeline → report the outcome to outlier detection. Proxy-made errors are 503/504 with
-// `x-mesh-error`.
+// The outbound path, in request order: guard → route match (interception, discovery) → rate
+// limit → attempts inside the route's timeout: pick an endpoint, forward (IHttpForwarder with the
+// cached invoker), judge the outcome for outlier detection, and let the route's RetryPolicy decide
+// whether to go again. Telemetry records every request once, whichever way it ends. Proxy-made
+// errors are 503/504 with `x-mesh-error`.
 using System.Net;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Forwarder;
 using Mesh.Sidecar.Guard;
-using Mesh.Sidecar.Interception;
-using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.Hosting;
+using Mesh.Sidecar.Outbound.Interception;
+using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.RateLimiting;
-using Mesh.Sidecar.Routing;
 using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -34,82 +36,79 @@ internal sealed class OutboundHandler(
     /// <summary>How long a request naming a service nobody asked for yet waits for its first endpoints.</summary>
     private static readonly TimeSpan DiscoveryWait = TimeSpan.FromSeconds(2);
 
-    public RetryBudget Budget { get; } = budget;
-
-    public ISidecarTelemetry Telemetry { get; } = telemetry;
-
     public async Task HandleAsync(HttpContext context)
     {
-        var scope = Telemetry.RequestStarted(context, RequestDirection.Outbound);
-        if (RequestGuard.TryReject(context, out var rejected))
-        {
-            await rejected.ConfigureAwait(false);
-            Telemetry.RequestCompleted(new RequestRecord(scope, context));
-            return;
-        }
-        var request = context.Request;
-        var host = request.Headers.Host.ToString();
-        var status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out var route);
-        // Set only on connections `mesh iptables` redirected here (transparent interception).
-        var destination = context.Features.Get<IOriginalDestinationFeature>()?.OriginalDestination;
-        if (status == RouteMatchStatus.UnknownService && destination is not null && intercepted?.ServiceFor(destination) is { } service)
-        {
-            // The app called the service by an address (http://10.96.0.10:8080/): route as if it had named it.
-            host = service;
-            status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out route);
-        }
-        if (status == RouteMatchStatus.UnknownService &&
-            !(destination is not null && IPAddress.TryParse(HostName(host), out _)) &&
-            await catalog.TryDiscoverAsync(HostName(host), DiscoveryWait, context.RequestAborted).ConfigureAwait(false))
-        {
-            // The service became known and its implicit route was compiled: match again.
-            status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out route);
-        }
-        if (status == RouteMatchStatus.UnknownService && destination is not null && passthrough is not null)
-        {
-            // Not a mesh destination: interception must not break it, so it goes where the app sent it.
-            var error = await passthrough.SendAsync(context, destination).ConfigureAwait(false);
-            if (error != ForwarderError.None && !context.Response.HasStarted)
-                context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
-            Telemetry.RequestCompleted(new RequestRecord(scope, context));
-            return;
-        }
-
-        if (status != RouteMatchStatus.Matched)
-        {
-            await (status == RouteMatchStatus.NoRoute
-                ? MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.NoRoute, $"no route matches {request.Method} {request.Host}{request.Path}")
-                : MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.UnknownService, $"unknown service '{request.Host}'")).ConfigureAwait(false);
-            Telemetry.RequestCompleted(new RequestRecord(scope, context));
-            return;
-        }
-
-        using var permit = await RateLimitStage.AcquireAsync(context, route!.RateLimits).ConfigureAwait(false);
-        if (!permit.IsAcquired)
-        {
-            // Answered 429 by the stage: a request the caller saw, so it is in the metrics and the access log.
-            Telemetry.RequestCompleted(new RequestRecord(scope, context, route));
-            return;
-        }
-
-        Budget.RecordRequest();
-        var outbound = new OutboundRequest(this, context, route!, route!.Retries.Attempts > 1 && IsRetryable(context));
-        var resilience = ResilienceContextPool.Shared.Get(context.RequestAborted);
+        var scope = telemetry.RequestStarted(context, RequestDirection.Outbound);
+        CompiledRoute? route = null;
+        OutboundRequest? outbound = null;
         try
         {
-            var outcome = await route.Pipeline.ExecuteOutcomeAsync(
-                static (resilience, outbound) => outbound.Handler.AttemptAsync(outbound, resilience.CancellationToken),
-                resilience,
-                outbound).ConfigureAwait(false);
-            if (outcome.Exception is TimeoutRejectedException)
-                await MeshErrors.WriteAsync(context, StatusCodes.Status504GatewayTimeout, MeshErrors.Timeout, $"route '{route.Name}' timed out after {route.Timeout}").ConfigureAwait(false);
-            else
-                outcome.ThrowIfException();
+            if (RequestGuard.TryReject(context, out var rejected))
+            {
+                await rejected.ConfigureAwait(false);
+                return;
+            }
+            var request = context.Request;
+            var host = request.Headers.Host.ToString();
+            var status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out route);
+            // Set only on connections `mesh iptables` redirected here (transparent interception).
+            var destination = context.Features.Get<IOriginalDestinationFeature>()?.OriginalDestination;
+            if (status == RouteMatchStatus.UnknownService && destination is not null && intercepted?.ServiceFor(destination) is { } service)
+            {
+                // The app called the service by an address (http://10.96.0.10:8080/): route as if it had named it.
+                host = service;
+                status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out route);
+            }
+            if (status == RouteMatchStatus.UnknownService &&
+                !(destination is not null && IPAddress.TryParse(HostName(host), out _)) &&
+                await catalog.TryDiscoverAsync(HostName(host), DiscoveryWait, context.RequestAborted).ConfigureAwait(false))
+            {
+                // The service became known and its implicit route was compiled: match again.
+                status = state.Routes.Match(host, request.Path.Value ?? "/", request.Method, request.Headers, out route);
+            }
+            if (status == RouteMatchStatus.UnknownService && destination is not null && passthrough is not null)
+            {
+                // Not a mesh destination: interception must not break it, so it goes where the app sent it.
+                var error = await passthrough.SendAsync(context, destination).ConfigureAwait(false);
+                if (error != ForwarderError.None && !context.Response.HasStarted)
+                    context.Response.Headers[MeshErrors.Header] = MeshErrors.UpstreamUnavailable;
+                return;
+            }
+            if (status != RouteMatchStatus.Matched)
+            {
+                await (status == RouteMatchStatus.NoRoute
+                    ? MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.NoRoute, $"no route matches {request.Method} {request.Host}{request.Path}")
+                    : MeshErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, MeshErrors.UnknownService, $"unknown service '{request.Host}'")).ConfigureAwait(false);
+                return;
+            }
+
+            // Refused: the stage answered 429, and the finally below records it like any answer.
+            using var permit = await RateLimitStage.AcquireAsync(context, route!.RateLimits).ConfigureAwait(false);
+            if (!permit.IsAcquired)
+                return;
+
+            budget.RecordRequest();
+            outbound = new OutboundRequest(context, route, route.Retry.MaxAttempts > 1 && IsReplayable(context), budget, telemetry);
+            var resilience = ResilienceContextPool.Shared.Get(context.RequestAborted);
+            try
+            {
+                var outcome = await route.Pipeline.ExecuteOutcomeAsync(
+                    static (resilience, state) => state.Handler.AttemptAsync(state.Request, resilience.CancellationToken),
+                    resilience,
+                    (Handler: this, Request: outbound)).ConfigureAwait(false);
+                if (outcome.Exception is TimeoutRejectedException)
+                    await MeshErrors.WriteAsync(context, StatusCodes.Status504GatewayTimeout, MeshErrors.Timeout, $"route '{route.Name}' timed out after {route.Timeout}").ConfigureAwait(false);
+                else
+                    outcome.ThrowIfException();
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(resilience);
+            }
         }
         finally
         {
-            ResilienceContextPool.Shared.Return(resilience);
-            Telemetry.RequestCompleted(new RequestRecord(scope, context, route, outbound.LastCluster?.Service, outbound.LastEndpoint, outbound.Attempt));
+            telemetry.RequestCompleted(new RequestRecord(scope, context, route, outbound?.LastCluster?.Service, outbound?.LastEndpoint, outbound?.Attempt ?? 0));
         }
     }
 
@@ -119,20 +118,13 @@ internal sealed class OutboundHandler(
         return colon > 0 && !host.EndsWith(']') ? host[..colon] : host;
     }
 
-    /// <summary>Takes a retry from the budget and reports either the retry or the refusal.</summary>
-    internal bool TryRetry(OutboundRequest outbound)
-    {
-        var service = outbound.LastCluster?.Service ?? outbound.Route.Backends[0].Service;
-        if (Budget.TryWithdraw())
-        {
-            Telemetry.RetryScheduled(outbound.Route, service);
-            return true;
-        }
-        Telemetry.RetryBudgetExhausted(outbound.Route, service);
-        return false;
-    }
-
-    internal async ValueTask<Outcome<AttemptResult>> AttemptAsync(OutboundRequest outbound, CancellationToken cancellationToken)
+    /// <summary>
+    /// One attempt, in order: pick an endpoint (not one already tried), forward to it, judge whose
+    /// fault the outcome was (only the endpoint's counts against it), then let the route's
+    /// RetryPolicy say whether a broken exchange goes again; a retried response was already
+    /// withheld by <see cref="OutboundRequest.TransformResponseAsync"/>.
+    /// </summary>
+    private async ValueTask<Outcome<AttemptResult>> AttemptAsync(OutboundRequest outbound, CancellationToken cancellationToken)
     {
         var context = outbound.Context;
         if (outbound.Attempt > 0)
@@ -204,26 +196,8 @@ internal sealed class OutboundHandler(
             await MeshErrors.WriteAsync(context, StatusCodes.Status501NotImplemented, MeshErrors.CannotForward, $"the sidecar cannot forward this request: {reason}").ConfigureAwait(false);
             return Outcome.FromResult(AttemptResult.Done);
         }
-        if (error == ForwarderError.Request
-            && route.Retries.RetryOnConnectFailure
-            && IsConnectFailure(context)
-            && outbound.HasAttemptsLeft
-            && !context.Response.HasStarted
-            && TryRetry(outbound))
-        {
+        if (outbound.ShouldRetry(new RetryFacts(outbound.Attempt, outbound.Replayable, Error: error, ConnectFailure: IsConnectFailure(context), ResponseStarted: context.Response.HasStarted)))
             return Outcome.FromResult(AttemptResult.Retry);
-        }
-        // The upstream broke the exchange before its response head (reset, crash): this sidecar would
-        // answer 502 for it, so a route that retries 502 retries it, as Envoy's 5xx covers resets.
-        // Only idempotent requests without a body have attempts left, and nothing went back yet.
-        if (error == ForwarderError.Request
-            && route.RetriesOn(StatusCodes.Status502BadGateway)
-            && outbound.HasAttemptsLeft
-            && !context.Response.HasStarted
-            && TryRetry(outbound))
-        {
-            return Outcome.FromResult(AttemptResult.Retry);
-        }
         MeshErrors.MarkUpstreamUnavailable(context);
         return Outcome.FromResult(AttemptResult.Done);
     }
@@ -232,7 +206,7 @@ internal sealed class OutboundHandler(
     private static string? UpstreamMeshError(HttpContext context) =>
         context.Response.Headers.TryGetValue(MeshErrors.Header, out var value) && value.Count == 1 ? value[0] : null;
 
-    private static bool IsRetryable(HttpContext context)
+    private static bool IsReplayable(HttpContext context)
     {
         var method = context.Request.Method;
         if (!(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method)

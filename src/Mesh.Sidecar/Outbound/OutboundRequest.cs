@@ -1,23 +1,22 @@
 // One request going out through the outbound listener, across its attempts. It is also the YARP
 // transformer for those attempts: it keeps the caller's Host header (the remote sidecar and app
-// see the logical service name) and withholds a retryable response so the pipeline can retry.
-using Mesh.Sidecar.LoadBalancing;
-using Mesh.Sidecar.Routing;
+// see the logical service name) and withholds a response the route's RetryPolicy retries.
+using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Outbound.Routing;
+using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Mesh.Sidecar.Outbound;
 
-internal sealed class OutboundRequest(OutboundHandler handler, HttpContext context, CompiledRoute route, bool canRetry) : HttpTransformer
+internal sealed class OutboundRequest(HttpContext context, CompiledRoute route, bool replayable, RetryBudget budget, ISidecarTelemetry telemetry) : HttpTransformer
 {
     public HttpContext Context { get; } = context;
 
     public CompiledRoute Route { get; } = route;
 
-    public OutboundHandler Handler { get; } = handler;
-
-    /// <summary>Idempotent method and no request body: safe to send again.</summary>
-    public bool CanRetry { get; } = canRetry;
+    /// <summary>Idempotent method, no request body, not an upgrade: safe to send again.</summary>
+    public bool Replayable { get; } = replayable;
 
     public int Attempt { get; set; }
 
@@ -44,7 +43,9 @@ internal sealed class OutboundRequest(OutboundHandler handler, HttpContext conte
     /// <summary>The last attempt's response was withheld because it will be retried.</summary>
     public bool Withheld { get; set; }
 
-    public bool HasAttemptsLeft => CanRetry && Attempt < Route.Retries.Attempts;
+    /// <summary>Asks the route's <see cref="RetryPolicy"/>, then the budget, whether this request goes again.</summary>
+    public bool ShouldRetry(in RetryFacts facts) =>
+        Route.Retry.ShouldRetry(facts, budget, Route, LastCluster);
 
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
@@ -52,16 +53,14 @@ internal sealed class OutboundRequest(OutboundHandler handler, HttpContext conte
         var host = httpContext.Request.Headers.Host;
         if (host.Count == 1)
             proxyRequest.Headers.Host = host.ToString();
-        Handler.Telemetry.InjectTraceContext(proxyRequest);
+        telemetry.InjectTraceContext(proxyRequest);
     }
 
     public override ValueTask<bool> TransformResponseAsync(HttpContext httpContext, HttpResponseMessage? proxyResponse, CancellationToken cancellationToken)
     {
-        if (proxyResponse is not null
-            && HasAttemptsLeft
-            && Route.RetriesOn((int)proxyResponse.StatusCode)
-            && Handler.TryRetry(this))
+        if (proxyResponse is not null && ShouldRetry(new RetryFacts(Attempt, Replayable, Status: (int)proxyResponse.StatusCode)))
         {
+            // Its status and headers are not copied: the next attempt answers instead.
             Withheld = true;
             return new ValueTask<bool>(false);
         }

@@ -2,7 +2,7 @@
 // ejections (capped), unless too many of its service are ejected already. Ejections rebuild the
 // cluster snapshot, so pickers never see ejected endpoints and never check per request.
 using Mesh.Sidecar.Configuration;
-using Mesh.Sidecar.LoadBalancing;
+using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Telemetry;
 
 namespace Mesh.Sidecar.Outbound;

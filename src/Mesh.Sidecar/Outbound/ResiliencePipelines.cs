@@ -1,6 +1,6 @@
-// Builds a route's Polly pipeline: an overall timeout around retries. Attempts report
-// AttemptResult.Retry only when a retry is allowed (idempotent, body not streamed, status or
-// connect failure configured, budget available), so the retry strategy just obeys it.
+// Builds a route's Polly pipeline: an overall timeout around retries. Polly only times them
+// (the deadline, backoff with jitter between attempts): an attempt reports AttemptResult.Retry
+// only when the route's RetryPolicy and the budget allowed it, and the retry strategy obeys.
 using Mesh.Sidecar.Configuration;
 using Polly;
 using Polly.Retry;

@@ -2,21 +2,25 @@
 // so retries cannot multiply load on a struggling service. One-second buckets in a ring; counts
 // are approximate under races, which is fine for a budget.
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Outbound.Routing;
+using Mesh.Sidecar.Telemetry;
 
 namespace Mesh.Sidecar.Outbound;
 
 internal sealed class RetryBudget
 {
     private readonly TimeProvider _timeProvider;
+    private readonly ISidecarTelemetry? _telemetry;
     private readonly double _ratio;
     private readonly int _minPerSecond;
     private readonly long[] _bucketSecond;
     private readonly long[] _requests;
     private readonly long[] _retries;
 
-    public RetryBudget(RetryBudgetConfig config, TimeProvider timeProvider)
+    public RetryBudget(RetryBudgetConfig config, TimeProvider timeProvider, ISidecarTelemetry? telemetry = null)
     {
         _timeProvider = timeProvider;
+        _telemetry = telemetry;
         _ratio = config.Ratio;
         _minPerSecond = config.MinRetriesPerSecond;
         var seconds = Math.Max(1, (int)Math.Ceiling(config.Window.TotalSeconds));
@@ -26,6 +30,18 @@ internal sealed class RetryBudget
     }
 
     public void RecordRequest() => Interlocked.Increment(ref _requests[Bucket(CurrentSecond())]);
+
+    /// <summary>Takes one retry for <paramref name="route"/> from the budget and reports the retry or its refusal.</summary>
+    public bool TryWithdraw(CompiledRoute route, string service)
+    {
+        if (TryWithdraw())
+        {
+            _telemetry?.RetryScheduled(route, service);
+            return true;
+        }
+        _telemetry?.RetryBudgetExhausted(route, service);
+        return false;
+    }
 
     /// <summary>Takes one retry from the budget; false when the budget is spent.</summary>
     public bool TryWithdraw()

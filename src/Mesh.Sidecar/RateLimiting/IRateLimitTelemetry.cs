@@ -5,7 +5,7 @@ using System.Diagnostics.Metrics;
 
 namespace Mesh.Sidecar.RateLimiting;
 
-public static class RateLimitReasons
+internal static class RateLimitReasons
 {
     /// <summary>No permit and no queue (or the limiter gave none).</summary>
     public const string Limit = "limit";
@@ -15,7 +15,7 @@ public static class RateLimitReasons
     public const string Canceled = "canceled";
 }
 
-public interface IRateLimitTelemetry
+internal interface IRateLimitTelemetry
 {
     /// <param name="direction">"inbound" or "outbound".</param>
     /// <param name="policy">The limit's name: the route, the inbound limit, or "upstream:SERVICE".</param>
@@ -29,7 +29,7 @@ public interface IRateLimitTelemetry
     void ShareChanged(double share);
 }
 
-public sealed class RateLimitMetrics : IRateLimitTelemetry, IDisposable
+internal sealed class RateLimitMetrics : IRateLimitTelemetry, IDisposable
 {
     public const string MeterName = "Mesh.Sidecar.RateLimiting";
 

@@ -7,7 +7,7 @@ using Mesh.Registry.Client;
 namespace Mesh.Sidecar.RateLimiting;
 
 /// <summary>A share (0..1] that mesh-wide limits scale by; 1 until membership is known.</summary>
-public class MeshShare
+internal class MeshShare
 {
     private double _value;
 
@@ -57,7 +57,7 @@ public class MeshShare
 }
 
 /// <summary>Keeps a <see cref="MeshShare"/> current from the registry's live instances of one service.</summary>
-public sealed class RegistryMeshShare : MeshShare, IAsyncDisposable
+internal sealed class RegistryMeshShare : MeshShare, IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _watch;

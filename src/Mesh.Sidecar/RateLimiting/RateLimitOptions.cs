@@ -96,7 +96,7 @@ public sealed record RateLimitOptions
 }
 
 /// <summary>Names used in configuration, headers and metrics.</summary>
-public static class RateLimitKinds
+internal static class RateLimitKinds
 {
     public static readonly (string Name, RateLimitKind Value)[] All =
     [

@@ -5,10 +5,8 @@
 // queue makes the request wait instead, up to its bound. Handlers call AcquireAsync and dispose
 // the permit when the request is done (concurrency limits count requests in flight).
 using System.Threading.RateLimiting;
+using Mesh.Sidecar.Forwarder;
 using Microsoft.AspNetCore.Http;
-using GrpcErrors = Mesh.Sidecar.Outbound.GrpcErrors;
-using MeshErrors = Mesh.Sidecar.Outbound.MeshErrors;
-using UpstreamVersion = Mesh.Sidecar.Outbound.UpstreamVersion;
 
 namespace Mesh.Sidecar.RateLimiting;
 

@@ -7,14 +7,12 @@ using Mesh.Registry.Client;
 using Mesh.Sidecar.Configuration;
 using Microsoft.Extensions.Logging;
 
+using Interception = Mesh.Sidecar.Outbound.Interception;
 namespace Mesh.Sidecar.Registration;
 
-public sealed partial class InstanceRegistrar(
+internal sealed partial class InstanceRegistrar(
     RegistryClient client, SidecarConfig config, int inboundPort, Action<bool> setRegistered, ILogger logger, int? adminPort = null) : IAsyncDisposable
 {
-    /// <summary>The instance label with the sidecar's admin port: where `mesh dashboard` scrapes /metrics and /config_dump (at the instance's address).</summary>
-    public const string AdminPortLabel = "adminPort";
-
     private static readonly TimeSpan HealthRetry = TimeSpan.FromMilliseconds(500);
     private readonly CancellationTokenSource _stop = new();
     private RegistrySession? _session;
@@ -43,8 +41,8 @@ public sealed partial class InstanceRegistrar(
         // Intercepting sidecars route a call to this instance's address and app port to this service.
         if (!labels.ContainsKey(Interception.InterceptedDestinations.AppPortLabel) && Uri.TryCreate(config.App.Address, UriKind.Absolute, out var app))
             labels = labels.Add(Interception.InterceptedDestinations.AppPortLabel, app.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        if (adminPort is { } port && !labels.ContainsKey(AdminPortLabel))
-            labels = labels.Add(AdminPortLabel, port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (adminPort is { } port && !labels.ContainsKey(Mesh.Registry.Contracts.InstanceLabels.AdminPort))
+            labels = labels.Add(Mesh.Registry.Contracts.InstanceLabels.AdminPort, port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return labels;
     }
 

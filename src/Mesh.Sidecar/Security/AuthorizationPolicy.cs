@@ -31,7 +31,7 @@ public sealed record AuthorizationRule
     /// <summary>HTTP methods, any case.</summary>
     public IReadOnlyList<string>? Methods { get; init; }
 
-    public bool Matches(in AuthorizationRequest request)
+    internal bool Matches(in AuthorizationRequest request)
     {
         var caller = request.Caller;
         if (From is not null && !From.Any(p => p.Matches(caller)))
@@ -127,10 +127,10 @@ public sealed record IdentityPattern(string? TrustDomain, string Namespace, stri
 }
 
 /// <summary>What is being asked: who calls which path with which method (and which route it matched, if known).</summary>
-public readonly record struct AuthorizationRequest(SpiffeId? Caller, string Method, string Path, string? Route = null);
+internal readonly record struct AuthorizationRequest(SpiffeId? Caller, string Method, string Path, string? Route = null);
 
 /// <summary>The answer; <see cref="Reason"/> goes into the 403's <c>x-mesh-denied-reason</c> header.</summary>
-public readonly record struct AuthorizationDecision(bool Allowed, string Reason, string? Rule)
+internal readonly record struct AuthorizationDecision(bool Allowed, string Reason, string? Rule)
 {
     public const string DefaultDenyRule = "default-deny";
 }
@@ -140,7 +140,7 @@ public readonly record struct AuthorizationDecision(bool Allowed, string Reason,
 /// until a service says otherwise); otherwise a matching deny rule denies, else a matching allow
 /// rule allows, else denied by default.
 /// </summary>
-public sealed class AuthorizationPolicySet
+internal sealed class AuthorizationPolicySet
 {
     private readonly Dictionary<string, AuthorizationRule[]> _deny = new(StringComparer.Ordinal);
     private readonly Dictionary<string, AuthorizationRule[]> _allow = new(StringComparer.Ordinal);

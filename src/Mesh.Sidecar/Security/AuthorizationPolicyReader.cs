@@ -7,13 +7,13 @@ using YamlDotNet.RepresentationModel;
 
 namespace Mesh.Sidecar.Security;
 
-public sealed class AuthorizationPolicyException(IReadOnlyList<string> errors, string source)
+internal sealed class AuthorizationPolicyException(IReadOnlyList<string> errors, string source)
     : Exception($"{source}: {errors.Count} problem(s) in authorization policies:\n  " + string.Join("\n  ", errors))
 {
     public IReadOnlyList<string> Errors { get; } = errors;
 }
 
-public static class AuthorizationPolicyReader
+internal static class AuthorizationPolicyReader
 {
     private static readonly string[] PolicyFields = ["service", "rules"];
     private static readonly string[] RuleFields = ["name", "action", "from", "routes", "paths", "methods"];

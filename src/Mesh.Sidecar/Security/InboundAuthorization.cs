@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Security;
 
-public sealed class InboundAuthorization(string service, SecurityMetrics metrics, AuthorizationPolicySet? policies = null)
+internal sealed class InboundAuthorization(string service, SecurityMetrics metrics, AuthorizationPolicySet? policies = null)
 {
     public const string DeniedReasonHeader = "x-mesh-denied-reason";
 
@@ -38,9 +38,9 @@ public sealed class InboundAuthorization(string service, SecurityMetrics metrics
 
         metrics.Denied(Service, decision.Rule ?? AuthorizationDecision.DefaultDenyRule);
         context.Response.Headers[DeniedReasonHeader] = HeaderSafe(decision.Reason);
-        if (Outbound.UpstreamVersion.IsGrpc(context.Request))
+        if (Forwarder.UpstreamVersion.IsGrpc(context.Request))
         {
-            Outbound.GrpcErrors.Write(context.Response, StatusCodes.Status403Forbidden, "forbidden: " + decision.Reason);
+            Forwarder.GrpcErrors.Write(context.Response, StatusCodes.Status403Forbidden, "forbidden: " + decision.Reason);
             return false;
         }
         context.Response.StatusCode = StatusCodes.Status403Forbidden;

@@ -11,7 +11,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Https;
 
 namespace Mesh.Sidecar.Security;
 
-public static class MeshTlsListener
+internal static class MeshTlsListener
 {
     private const byte TlsHandshakeRecord = 0x16;
 

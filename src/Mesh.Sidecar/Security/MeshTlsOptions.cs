@@ -13,7 +13,7 @@ using Mesh.Registry.Contracts;
 
 namespace Mesh.Sidecar.Security;
 
-public static class MeshTlsOptions
+internal static class MeshTlsOptions
 {
     public static readonly List<SslApplicationProtocol> ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11];
 
@@ -63,7 +63,7 @@ public static class MeshTlsOptions
     public static SocketsHttpHandler CreateHandler(
         IWorkloadCertificateSource certificates, PeerCertificateValidator validator, SpiffeId expectedServer, TimeSpan? pooledConnectionLifetime = null)
     {
-        var handler = Outbound.ProxyHandlers.Create(TimeSpan.FromSeconds(5));
+        var handler = Forwarder.ProxyHandlers.Create(TimeSpan.FromSeconds(5));
         handler.SslOptions = CreateClientOptions(certificates, validator, expectedServer);
         // Bounds how long a connection keeps the certificates it was made with.
         handler.PooledConnectionLifetime = pooledConnectionLifetime ?? TimeSpan.FromMinutes(10);
@@ -75,7 +75,7 @@ public static class MeshTlsOptions
 /// One mTLS invoker per destination service, created on first use (for IHttpForwarder: pass
 /// <c>For(serverId)</c> as the invoker of a request to that service).
 /// </summary>
-public sealed class MeshUpstreamClients(IWorkloadCertificateSource certificates, PeerCertificateValidator validator, TimeSpan? pooledConnectionLifetime = null) : IDisposable
+internal sealed class MeshUpstreamClients(IWorkloadCertificateSource certificates, PeerCertificateValidator validator, TimeSpan? pooledConnectionLifetime = null) : IDisposable
 {
     private readonly ConcurrentDictionary<SpiffeId, Lazy<HttpMessageInvoker>> _invokers = new();
 

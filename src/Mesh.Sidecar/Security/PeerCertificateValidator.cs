@@ -9,7 +9,7 @@ using Mesh.Registry.Contracts;
 namespace Mesh.Sidecar.Security;
 
 /// <summary>Which side of the handshake the peer is on.</summary>
-public enum PeerRole
+internal enum PeerRole
 {
     /// <summary>The peer is a client calling our inbound listener.</summary>
     Client,
@@ -19,12 +19,12 @@ public enum PeerRole
 }
 
 /// <summary>The result of validating a peer: its id when valid, the reason otherwise.</summary>
-public readonly record struct PeerValidation(bool IsValid, SpiffeId? Identity, string Reason)
+internal readonly record struct PeerValidation(bool IsValid, SpiffeId? Identity, string Reason)
 {
     internal static PeerValidation Fail(string reason) => new(false, null, reason);
 }
 
-public sealed class PeerCertificateValidator
+internal sealed class PeerCertificateValidator
 {
     private static readonly System.Security.Cryptography.Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
     private static readonly System.Security.Cryptography.Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");

@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Http.Features;
 
 namespace Mesh.Sidecar.Security;
 
-public static class PeerIdentity
+internal static class PeerIdentity
 {
     private static readonly ConditionalWeakTable<X509Certificate2, StrongBox<SpiffeId?>> Parsed = [];
 

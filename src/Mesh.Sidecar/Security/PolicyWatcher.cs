@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Mesh.Sidecar.Security;
 
-public sealed partial class PolicyWatcher(
+internal sealed partial class PolicyWatcher(
     RegistryClient client, InboundAuthorization authorization, IReadOnlyList<AuthorizationPolicy> inline, ILogger logger) : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();

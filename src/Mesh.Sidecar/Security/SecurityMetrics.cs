@@ -6,7 +6,7 @@ using System.Diagnostics.Metrics;
 
 namespace Mesh.Sidecar.Security;
 
-public sealed class SecurityMetrics : IDisposable
+internal sealed class SecurityMetrics : IDisposable
 {
     public const string MeterName = "Mesh.Sidecar.Security";
 

@@ -7,11 +7,12 @@ using Mesh.Registry.Client;
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Sidecar.Security;
 
-public static partial class SidecarIdentityBootstrap
+internal static partial class SidecarIdentityBootstrap
 {
     /// <summary>How long start-up waits for the registry's CA (a cluster that just started creates it first).</summary>
     public static readonly TimeSpan CaWait = TimeSpan.FromSeconds(30);

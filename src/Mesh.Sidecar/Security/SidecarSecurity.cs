@@ -19,6 +19,9 @@ public sealed class SidecarSecurity : IAsyncDisposable
     /// <summary>Set by the inbound sidecar on requests to its app: the caller's validated SPIFFE id (any incoming value is removed).</summary>
     public const string CallerHeader = "x-mesh-caller";
 
+    /// <summary>On a 403 from the inbound authorization policy: which rule (or none) said no.</summary>
+    public const string DeniedReasonHeader = InboundAuthorization.DeniedReasonHeader;
+
     /// <summary>
     /// An endpoint label naming the destination's namespace. Informational on registered instances
     /// (an instance cannot vouch for itself: callers expect the owner record's namespace); in a
@@ -34,7 +37,7 @@ public sealed class SidecarSecurity : IAsyncDisposable
     private long _http2Requests;
 
     /// <param name="owned">Disposed with this object (e.g. the certificate rotator).</param>
-    public SidecarSecurity(
+    internal SidecarSecurity(
         MeshTlsMode mode, TrustBundle trust, IWorkloadCertificateSource certificates, SpiffeId identity,
         AuthorizationPolicySet? policies = null, TimeProvider? time = null, IAsyncDisposable? owned = null)
     {
@@ -79,16 +82,16 @@ public sealed class SidecarSecurity : IAsyncDisposable
     /// <summary>This sidecar's SPIFFE id.</summary>
     public SpiffeId Identity { get; }
 
-    public PeerCertificateValidator Validator { get; }
+    internal PeerCertificateValidator Validator { get; }
 
-    public MeshUpstreamClients Upstreams { get; }
+    internal MeshUpstreamClients Upstreams { get; }
 
-    public InboundAuthorization Authorization { get; }
+    internal InboundAuthorization Authorization { get; }
 
-    public SecurityMetrics Metrics { get; }
+    internal SecurityMetrics Metrics { get; }
 
     /// <summary>Sidecar to sidecar: HTTP/2 when ALPN agrees (it does between sidecars), else HTTP/1.1.</summary>
-    public ForwarderRequestConfig UpstreamRequest { get; } = new()
+    internal ForwarderRequestConfig UpstreamRequest { get; } = new()
     {
         Version = HttpVersion.Version20,
         VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
@@ -105,11 +108,11 @@ public sealed class SidecarSecurity : IAsyncDisposable
     /// The id a destination endpoint must present (secure naming): the service's, in the namespace
     /// its source vouches for (the registry's owner record of the service), else in ours.
     /// </summary>
-    public SpiffeId ExpectedServer(string service, MeshEndpoint endpoint) =>
+    internal SpiffeId ExpectedServer(string service, MeshEndpoint endpoint) =>
         SpiffeId.Create(Trust.TrustDomain, endpoint.IdentityNamespace ?? Identity.Namespace, service);
 
     /// <summary>The mTLS invoker for a call to <paramref name="endpoint"/> of <paramref name="service"/>.</summary>
-    public HttpMessageInvoker UpstreamFor(string service, MeshEndpoint endpoint) => Upstreams.For(ExpectedServer(service, endpoint));
+    internal HttpMessageInvoker UpstreamFor(string service, MeshEndpoint endpoint) => Upstreams.For(ExpectedServer(service, endpoint));
 
     /// <summary>Inbound requests that came over TLS 1.3 (mutually authenticated).</summary>
     public long InboundTls13Requests => Interlocked.Read(ref _tls13Requests);

@@ -2,8 +2,8 @@
 // report events here; one listener (SidecarTelemetry) turns them into meters, spans and access
 // log lines, so no stage depends on OpenTelemetry or on what is switched on.
 using System.Diagnostics;
-using Mesh.Sidecar.LoadBalancing;
-using Mesh.Sidecar.Routing;
+using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Outbound.Routing;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Telemetry;

@@ -4,6 +4,7 @@
 // the request. State (endpoints, health, config index, certificate expiry) is read when scraped.
 using System.Diagnostics.Metrics;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Hosting;
 
 namespace Mesh.Sidecar.Telemetry;
 

@@ -6,9 +6,10 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
-using Mesh.Sidecar.LoadBalancing;
-using Mesh.Sidecar.Outbound;
-using Mesh.Sidecar.Routing;
+using Mesh.Sidecar.Forwarder;
+using Mesh.Sidecar.Hosting;
+using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Http;
 

@@ -102,7 +102,7 @@ public sealed class DeployManifestTests
 
             // The native binary's whole command line is the sidecar command's options.
             var args = Sequence(sidecar, "args").Select(a => ((YamlScalarNode)a).Value!).ToArray();
-            var parsed = Mesh.Sidecar.Hosting.SidecarCommand.Configure(new System.CommandLine.RootCommand()).Parse(args);
+            var parsed = Mesh.Cli.Commands.SidecarCommand.Configure(new System.CommandLine.RootCommand()).Parse(args);
             Assert.True(parsed.Errors.Count == 0, $"{name}: {string.Join("; ", parsed.Errors.Select(e => e.Message))}");
 
             // An env value must be a YAML string: quoted, since it is all digits.

@@ -1,7 +1,7 @@
 using System.Net;
 using Mesh.Cli.Inject;
-using Mesh.Sidecar;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Hosting;
 using Microsoft.AspNetCore.Http;
 using YamlDotNet.RepresentationModel;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Mesh.Cli.Top;
-using Mesh.Sidecar;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

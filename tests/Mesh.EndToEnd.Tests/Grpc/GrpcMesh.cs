@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Mesh.EndToEnd.Tests.Mesh;
-using Mesh.Sidecar;
+using Mesh.Sidecar.Hosting;
 
 namespace Mesh.EndToEnd.Tests.Grpc;
 

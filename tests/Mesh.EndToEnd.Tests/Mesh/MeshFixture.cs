@@ -1,8 +1,8 @@
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client;
 using Mesh.Registry.Hosting;
-using Mesh.Sidecar;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 

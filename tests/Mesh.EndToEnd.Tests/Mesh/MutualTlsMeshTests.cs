@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Mesh.Registry.Client;
-using Mesh.Sidecar;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Http;
 
@@ -89,7 +89,7 @@ public sealed class MutualTlsMeshTests
                 paths: [/healthz]
             """), createParents: true);
         var denied = await RetryUntilStatusAsync(http, HttpStatusCode.Forbidden);
-        Assert.Equal("denied by rule 'no-frontend' of service 'catalog'", denied.Headers.GetValues(InboundAuthorization.DeniedReasonHeader).Single());
+        Assert.Equal("denied by rule 'no-frontend' of service 'catalog'", denied.Headers.GetValues(SidecarSecurity.DeniedReasonHeader).Single());
 
         await client.SetAsync("/config/policies/catalog", """
             service: catalog
@@ -103,7 +103,7 @@ public sealed class MutualTlsMeshTests
         Assert.Equal($"catalog caller={FrontendId}", await allowed.Content.ReadAsStringAsync());
         using var post = await http.PostAsync("/", new StringContent("x"));
         Assert.Equal(HttpStatusCode.Forbidden, post.StatusCode);
-        Assert.Contains("no rule of service 'catalog' allows", post.Headers.GetValues(InboundAuthorization.DeniedReasonHeader).Single(), StringComparison.Ordinal);
+        Assert.Contains("no rule of service 'catalog' allows", post.Headers.GetValues(SidecarSecurity.DeniedReasonHeader).Single(), StringComparison.Ordinal);
 
         // An invalid push keeps the last good policy.
         await client.SetAsync("/config/policies/catalog", "service: catalog\nrules:\n  - action: permit\n");

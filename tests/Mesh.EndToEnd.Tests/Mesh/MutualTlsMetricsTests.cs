@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text;
-using Mesh.Sidecar;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Telemetry;
 
 namespace Mesh.EndToEnd.Tests.Mesh;

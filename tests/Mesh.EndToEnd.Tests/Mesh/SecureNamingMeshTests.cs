@@ -5,7 +5,7 @@ using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client;
 using Mesh.Registry.Contracts;
-using Mesh.Sidecar;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 

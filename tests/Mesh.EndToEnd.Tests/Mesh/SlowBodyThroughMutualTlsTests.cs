@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Mesh.Sidecar;
+using Mesh.Sidecar.Hosting;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.EndToEnd.Tests.Mesh;

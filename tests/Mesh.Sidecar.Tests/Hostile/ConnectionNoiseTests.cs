@@ -4,6 +4,7 @@
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.Telemetry;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;

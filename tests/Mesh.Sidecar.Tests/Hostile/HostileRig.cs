@@ -3,6 +3,7 @@
 // app (inbound listener), and it records what actually reached it.
 using System.Collections.Concurrent;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Mesh.Registry.Client;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.Telemetry;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.Extensions.Logging;

@@ -1,8 +1,8 @@
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
-using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.Outbound;
-using Mesh.Sidecar.Routing;
+using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using Mesh.Registry.Client;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;

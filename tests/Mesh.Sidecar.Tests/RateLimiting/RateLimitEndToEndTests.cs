@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;

@@ -1,4 +1,5 @@
 using System.Net;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;

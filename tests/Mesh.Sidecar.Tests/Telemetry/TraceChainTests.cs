@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.Hostile;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;

@@ -1,5 +1,6 @@
 // Starts a real SidecarHost on free ports from a YAML snippet.
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Hosting;
 
 namespace Mesh.Sidecar.Tests.TestSupport;
 
@@ -18,17 +19,7 @@ internal static class TestSidecar
     public static async Task<SidecarHost> StartAsync(SidecarConfig config, SidecarHostOptions? options = null)
     {
         options ??= new SidecarHostOptions();
-        var host = new SidecarHost(config, new SidecarHostOptions
-        {
-            EndpointSource = options.EndpointSource,
-            RouteSource = options.RouteSource,
-            Random = options.Random,
-            OnDraining = options.OnDraining,
-            RequireRegistration = options.RequireRegistration,
-            TimeProvider = options.TimeProvider,
-            RateLimitShare = options.RateLimitShare,
-            ConfigureLogging = options.ConfigureLogging ?? (_ => { }),
-        });
+        var host = new SidecarHost(config, options with { ConfigureLogging = options.ConfigureLogging ?? (_ => { }) });
         await host.StartAsync(CancellationToken.None);
         return host;
     }

@@ -1,8 +1,8 @@
 // Processes for wrk load tests on loopback: a sidecar from a YAML file, and a minimal upstream
 // that answers every request with 100 bytes. Both stop on Ctrl+C or SIGTERM.
 using System.Runtime.InteropServices;
-using Mesh.Sidecar;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

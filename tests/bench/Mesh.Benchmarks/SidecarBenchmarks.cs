@@ -3,9 +3,9 @@
 using BenchmarkDotNet.Attributes;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
-using Mesh.Sidecar.LoadBalancing;
 using Mesh.Sidecar.Outbound;
-using Mesh.Sidecar.Routing;
+using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Outbound.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 
