@@ -5,8 +5,8 @@
 using System.Net;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Hosting;
-using Mesh.Sidecar;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 
