@@ -13,6 +13,7 @@ public sealed partial class InstanceRegistrar(
     RegistryClient client, SidecarConfig config, int inboundPort, Action<bool> setRegistered, ILogger logger) : IAsyncDisposable
 {
     private static readonly TimeSpan HealthRetry = TimeSpan.FromMilliseconds(500);
+    private readonly Mesh.Registry.Client.Time.RetryLoop _retry = new(new(HealthRetry, TimeSpan.FromSeconds(2)), client.Options.TimeProvider);
     private readonly CancellationTokenSource _stop = new();
     private RegistrySession? _session;
     private ServiceRegistration? _registration;
@@ -51,6 +52,7 @@ public sealed partial class InstanceRegistrar(
         try
         {
             await WaitForHealthyAppAsync(cancellationToken).ConfigureAwait(false);
+            var failures = 0;
             while (_registration is null)
             {
                 try
@@ -69,7 +71,7 @@ public sealed partial class InstanceRegistrar(
                 catch (RegistryException ex)
                 {
                     Log.RegistrationFailed(logger, ex.Message);
-                    await Task.Delay(HealthRetry, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(_retry.NextDelay(++failures), client.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -96,7 +98,7 @@ public sealed partial class InstanceRegistrar(
             {
             }
 
-            await Task.Delay(HealthRetry, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_retry.NextDelay(1), client.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
 
