@@ -166,7 +166,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
     private WebApplication BuildWebApp(RegistryApi api, string meterName)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedHostLifetime>();
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Mesh.Registry.Client.Hosting.EmbeddedHostLifetime>();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
