@@ -35,7 +35,7 @@ public sealed class SessionExpiryLoopTests : IAsyncDisposable
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     private long OpenSession(long ttlMs) =>
-        _consensus.Apply(new OpenSession(new CommandHeader(Guid.Empty, 0, NowMs), ttlMs)).SessionId!.Value;
+        _consensus.Apply(new OpenSession(new CommandHeader(Guid.Empty, 0, NowMs), ttlMs)).SessionId;
 
     private bool Alive(long session) => _store.Read(s => s.TryGetSession(session, out _));
 
