@@ -47,7 +47,7 @@ public sealed class RegistryBenchQuickTests : IAsyncLifetime
                 ready += response.StatusCode == HttpStatusCode.OK ? 1 : 0;
             }
             return ready == 3;
-        }, "the 3-node registry was not ready", TimeSpan.FromSeconds(20));
+        }, "the 3-node registry was not ready", TimeSpan.FromSeconds(60));
     }
 
     [Fact(Timeout = 60_000)]
