@@ -26,6 +26,9 @@ public sealed record RegistryClientOptions
     /// <summary>Roots the registry's TLS certificate must chain to (https addresses); empty = the system's trusted roots.</summary>
     public System.Security.Cryptography.X509Certificates.X509Certificate2Collection TrustedRoots { get; init; } = [];
 
+    /// <summary>The clock of the client's waits between retries (tests script it).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     /// <summary>Parses a comma-separated address list such as <c>http://127.0.0.1:7001,http://127.0.0.1:7002</c>.</summary>
     public static RegistryClientOptions Parse(string addresses)
     {

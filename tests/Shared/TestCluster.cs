@@ -88,18 +88,13 @@ internal sealed class TestCluster : IAsyncDisposable
             await node.DisposeAsync();
     }
 
-    public async Task<RegistryNode> WaitForLeaderAsync()
-    {
-        using var timeout = new CancellationTokenSource(Timeout);
-        while (true)
+    public Task<RegistryNode> WaitForLeaderAsync() =>
+        Eventually.ObjectAsync(() =>
         {
             var leaders = Nodes.Where(n => n is { IsLeader: true }).ToArray();
             // Wait until every live node agrees, so forwarding works right away.
-            if (leaders.Length == 1 && Nodes.All(n => n is null || n.Consensus.LeaderId == leaders[0]!.Id))
-                return leaders[0]!;
-            await Task.Delay(20, timeout.Token);
-        }
-    }
+            return Task.FromResult(leaders.Length == 1 && Nodes.All(n => n is null || n.Consensus.LeaderId == leaders[0]!.Id) ? leaders[0] : null);
+        }, "the cluster never agreed on one leader", Timeout);
 
     public RegistryNode Follower() => Nodes.First(n => n is { IsLeader: false })!;
 
@@ -137,6 +132,22 @@ internal sealed class TestCluster : IAsyncDisposable
             return (name, body.GetProperty("index").GetInt64());
         }
     }
+
+    /// <summary>
+    /// The first answer of <paramref name="node"/> to GET /v1/ca/root that is not the 503
+    /// <c>Unavailable</c> a registry gives until its leader has created the mesh CA, just after the
+    /// first election. Uses <paramref name="http"/> (e.g. one with TLS) or the cluster's client.
+    /// </summary>
+    public static Task<HttpResponseMessage> WaitForCaRootAsync(HttpClient http, Uri node) =>
+        Eventually.ObjectAsync(async () =>
+        {
+            var response = await http.GetAsync(new Uri(node, "/v1/ca/root"));
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable
+                || !(await response.Content.ReadAsStringAsync()).Contains("\"Unavailable\"", StringComparison.Ordinal))
+                return response;
+            response.Dispose();
+            return null;
+        }, $"{node} never served the mesh CA root", Timeout);
 
     public async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected)
     {

@@ -19,9 +19,10 @@ internal static class DemoCommand
             TimeSpan? length = null;
             if (result.GetValue(duration) is { } text)
             {
-                if (!TryParseDuration(text, out var parsed))
+                var (parsed, problem) = DurationOption.Parse("--duration", text, TimeSpan.FromMilliseconds(1));
+                if (problem is not null)
                 {
-                    result.InvocationConfiguration.Error.WriteLine($"mesh demo: --duration: '{text}' is not a duration (e.g. 20s, 2m, 500ms)");
+                    result.InvocationConfiguration.Error.WriteLine($"mesh demo: {problem}");
                     return 2;
                 }
 
@@ -42,8 +43,4 @@ internal static class DemoCommand
         });
         return command;
     }
-
-    /// <summary>The duration syntax of every flag (<see cref="DurationOption"/>), more than zero.</summary>
-    internal static bool TryParseDuration(string text, out TimeSpan value) =>
-        DurationOption.TryParse(text, out value) && value > TimeSpan.Zero;
 }

@@ -1,13 +1,12 @@
 using System.CommandLine;
-using System.Globalization;
-using Mesh.Sidecar.Configuration;
+using Mesh.Common.Time;
 
 namespace Mesh.Cli.Commands;
 
 /// <summary>
-/// A command-line flag that takes a duration in the syntax of sidecar.yaml (<c>500ms</c>,
-/// <c>30s</c>, <c>5m</c>, <c>2h</c>), read by the same parser. The forms the flags took before
-/// still parse, so scripts keep working: a bare number of seconds and <c>hh:mm:ss</c>.
+/// A command-line flag that takes a duration in Mesh's one syntax (<c>500ms</c>, <c>30s</c>,
+/// <c>5m</c>, <c>2h</c>), read by <see cref="Durations"/> like sidecar.yaml and the registry's
+/// query strings. <c>hh:mm:ss</c> and bare numbers are refused with the value spelled the right way.
 /// </summary>
 internal static class DurationOption
 {
@@ -19,30 +18,22 @@ internal static class DurationOption
         option.CustomParser = result =>
         {
             var text = result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
-            if (!TryParse(text, out var value))
-                result.AddError($"{name}: '{text}' is not a duration such as {Durations.Examples}");
-            else if (value < min || value > max)
-                result.AddError($"{name}: {text} is out of range ({Format(min)} .. {Format(max)})");
-            return value;
+            if (Parse(name, text, min, max) is { Error: { } error })
+                result.AddError(error);
+            return Durations.TryParse(text, out var value) ? value : default;
         };
         return option;
     }
 
-    internal static bool TryParse(string text, out TimeSpan value)
+    /// <summary>The value of flag <paramref name="name"/>, or the one-line error naming the flag.</summary>
+    public static (TimeSpan Value, string? Error) Parse(string name, string text, TimeSpan min, TimeSpan? max = null)
     {
-        if (Durations.TryParse(text, out value))
-            return true;
-        if (double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and < 1e9)
-        {
-            value = TimeSpan.FromSeconds(seconds);
-            return true;
-        }
-        return text.Contains(':', StringComparison.Ordinal) && TimeSpan.TryParse(text, CultureInfo.InvariantCulture, out value);
+        if (!Durations.TryParse(text, out var value))
+            return (default, $"{name}: {Durations.Problem(text)}");
+        if (max is null && value < min)
+            return (value, $"{name}: {text} is less than {Durations.Format(min)}");
+        if (value < min || value > max)
+            return (value, $"{name}: {text} is out of range ({Durations.Format(min)} .. {Durations.Format(max!.Value)})");
+        return (value, null);
     }
-
-    private static string Format(TimeSpan value) =>
-        value < TimeSpan.FromSeconds(1) ? $"{value.TotalMilliseconds:0}ms"
-        : value < TimeSpan.FromMinutes(1) ? $"{value.TotalSeconds:0.#}s"
-        : value < TimeSpan.FromHours(1) ? $"{value.TotalMinutes:0.#}m"
-        : $"{value.TotalHours:0.#}h";
 }

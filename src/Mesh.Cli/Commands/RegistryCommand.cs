@@ -207,9 +207,10 @@ internal static class RegistryCommand
         return grants;
     }
 
-    /// <summary>A number and a unit, as every duration (e.g. 30s, 24h, 7d): <see cref="Mesh.Sidecar.Configuration.Durations"/>.</summary>
-    internal static TimeSpan ParseLifetime(string text) =>
-        Mesh.Sidecar.Configuration.Durations.TryParse(text, out var value) && value > TimeSpan.Zero
-            ? value
-            : throw new FormatException($"--cert-lifetime '{text}' is not a duration such as 30s, 15m, 24h or 7d");
+    /// <summary>A duration as every flag takes it (<see cref="DurationOption"/>); the node checks the range when it starts.</summary>
+    internal static TimeSpan ParseLifetime(string text)
+    {
+        var (value, error) = DurationOption.Parse("--cert-lifetime", text, TimeSpan.FromMilliseconds(1));
+        return error is null ? value : throw new FormatException(error);
+    }
 }

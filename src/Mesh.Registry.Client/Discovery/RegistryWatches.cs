@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
+using Mesh.Common.Time;
 
 namespace Mesh.Registry.Client;
 
@@ -11,23 +12,29 @@ namespace Mesh.Registry.Client;
 /// </summary>
 public static class RegistryWatches
 {
-    private static readonly TimeSpan RetryDelay = TimeSpan.FromMilliseconds(250);
+    // A registry that does not answer is asked again soon, then less often (up to 1 s).
+    private static readonly Backoff RetryBackoff = new(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1));
+
+    private static RetryLoop Retry(RegistryClient client) => new(RetryBackoff, client.Options.TimeProvider);
 
     /// <summary>The live instances of <paramref name="service"/>, now and after each change.</summary>
     public static async IAsyncEnumerable<EndpointSet> WatchServiceAsync(
         this RegistryClient client, string service, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         EndpointSet? last = null;
+        var retry = Retry(client);
+        var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             EndpointSet? next;
             try
             {
                 next = await client.GetServiceAsync(service, last?.Index, null, cancellationToken).ConfigureAwait(false);
+                failures = 0;
             }
             catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
             {
-                await Task.Delay(RetryDelay, cancellationToken).ConfigureAwait(false);
+                await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -51,6 +58,8 @@ public static class RegistryWatches
         this RegistryClient client, string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ConfigSnapshot? last = null;
+        var retry = Retry(client);
+        var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             ConfigSnapshot? next = null;
@@ -68,6 +77,7 @@ public static class RegistryWatches
                 }
 
                 next = await ReadConfigAsync(client, prefix, cancellationToken).ConfigureAwait(false);
+                failures = 0;
             }
             catch (RegistryException ex) when (ex.Code == RegistryErrorCodes.IndexCompacted)
             {
@@ -76,7 +86,7 @@ public static class RegistryWatches
             }
             catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
             {
-                await Task.Delay(RetryDelay, cancellationToken).ConfigureAwait(false);
+                await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 

@@ -4,6 +4,7 @@
 // connections carry on with the one they were made with — nothing is dropped. A failed renewal
 // is retried with backoff while the current certificate is still valid.
 using Mesh.Registry.Contracts;
+using Mesh.Common.Time;
 
 namespace Mesh.Registry.Client.Identity;
 
@@ -24,6 +25,7 @@ public sealed class CertificateRotator : IWorkloadCertificateSource, IAsyncDispo
     private readonly Func<string, CancellationToken, Task<CaSignResponse>> _sign;
     private readonly TimeProvider _time;
     private readonly CertificateRotatorOptions _options;
+    private readonly RetryLoop _retry;
     private readonly SemaphoreSlim _renewing = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
     private WorkloadCertificate? _current;
@@ -40,6 +42,7 @@ public sealed class CertificateRotator : IWorkloadCertificateSource, IAsyncDispo
         _sign = sign;
         _time = time ?? TimeProvider.System;
         _options = options ?? new CertificateRotatorOptions();
+        _retry = new RetryLoop(new Backoff(_options.MinRetryDelay, _options.MaxRetryDelay), _time);
         if (_options.RenewAtFraction is <= 0 or >= 1)
             throw new ArgumentOutOfRangeException(nameof(options), "RenewAtFraction must be between 0 and 1");
     }
@@ -128,13 +131,13 @@ public sealed class CertificateRotator : IWorkloadCertificateSource, IAsyncDispo
         }
     }
 
-    // Exponential from MinRetryDelay, capped by MaxRetryDelay and by a tenth of the time left, so a
-    // short-lived certificate gets several attempts before it expires.
+    // The loop's backoff (from MinRetryDelay up to MaxRetryDelay), also capped by a tenth of the
+    // time left, so a short-lived certificate gets several attempts before it expires.
     private TimeSpan RetryDelay(int failures)
     {
-        var exponential = _options.MinRetryDelay * Math.Pow(2, Math.Min(failures - 1, 16));
+        var backoff = _retry.NextDelay(failures);
         var left = (Volatile.Read(ref _current)?.NotAfter ?? _time.GetUtcNow()) - _time.GetUtcNow();
-        var delay = TimeSpan.FromTicks(Math.Min(exponential.Ticks, Math.Min(_options.MaxRetryDelay.Ticks, Math.Max(left.Ticks / 10, 0))));
+        var delay = TimeSpan.FromTicks(Math.Min(backoff.Ticks, Math.Max(left.Ticks / 10, 0)));
         return delay < _options.MinRetryDelay ? _options.MinRetryDelay : delay;
     }
 

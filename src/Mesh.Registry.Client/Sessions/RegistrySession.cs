@@ -1,3 +1,5 @@
+using Mesh.Common.Time;
+
 namespace Mesh.Registry.Client;
 
 /// <summary>
@@ -72,7 +74,7 @@ public sealed class RegistrySession : IAsyncDisposable
         {
             try
             {
-                await Task.Delay(_state == SessionState.Connected ? interval : interval / 3, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_state == SessionState.Connected ? interval : interval / 3, _client.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
                 // One keep-alive may take at most the interval, not the client's whole request
                 // timeout (which can exceed the TTL): an outage is reported as Suspended while
                 // the session may still be alive, and the next try comes soon after.
@@ -105,32 +107,20 @@ public sealed class RegistrySession : IAsyncDisposable
     }
 
     /// <summary>Opens a replacement session and re-runs every registration, until it works or we stop.</summary>
-    private async Task RenewAsync(CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
+    private Task RenewAsync(CancellationToken cancellationToken) =>
+        new RetryLoop(RenewBackoff, _client.Options.TimeProvider).RunAsync(async (_, token) =>
         {
-            try
-            {
-                var id = await _client.OpenSessionAsync(_ttl, cancellationToken).ConfigureAwait(false);
-                Interlocked.Exchange(ref _id, id);
-                Func<long, CancellationToken, Task>[] callbacks;
-                lock (_gate)
-                    callbacks = [.. _onNewSession];
-                foreach (var callback in callbacks)
-                    await callback(id, cancellationToken).ConfigureAwait(false);
-                SetState(SessionState.Connected, "new session opened after expiry");
-                return;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception ex) when (ex is RegistryException or HttpRequestException)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
+            var id = await _client.OpenSessionAsync(_ttl, token).ConfigureAwait(false);
+            Interlocked.Exchange(ref _id, id);
+            Func<long, CancellationToken, Task>[] callbacks;
+            lock (_gate)
+                callbacks = [.. _onNewSession];
+            foreach (var callback in callbacks)
+                await callback(id, token).ConfigureAwait(false);
+            SetState(SessionState.Connected, "new session opened after expiry");
+        }, null, cancellationToken, ex => ex is RegistryException or HttpRequestException);
+
+    private static readonly Backoff RenewBackoff = new(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1));
 
     private void SetState(SessionState state, string reason)
     {

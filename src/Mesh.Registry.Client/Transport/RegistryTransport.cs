@@ -17,7 +17,9 @@ namespace Mesh.Registry.Client.Transport;
 /// </summary>
 internal sealed class RegistryTransport : IDisposable
 {
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(500);
+    // Between failed attempts: 25 ms doubling up to 500 ms, jittered, so clients that lost the
+    // same node do not all try the next one in step.
+    private static readonly Time.RetryLoop Failover = new(new Time.Backoff(TimeSpan.FromMilliseconds(25), TimeSpan.FromMilliseconds(500)));
 
     private readonly Uri[] _endpoints;
     private readonly HttpClient _http;
@@ -184,8 +186,7 @@ internal sealed class RegistryTransport : IDisposable
                 Interlocked.CompareExchange(ref _current, endpointIndex + 1, endpointIndex);
             if (DateTime.UtcNow >= deadline)
                 break;
-            var backoff = TimeSpan.FromMilliseconds(Math.Min(MaxBackoff.TotalMilliseconds, 25 * (1 << Math.Min(attempt, 5))));
-            await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(Failover.NextDelay(attempt + 1), cancellationToken).ConfigureAwait(false);
         }
 
         if (mayHaveApplied)

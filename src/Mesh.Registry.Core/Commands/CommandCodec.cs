@@ -279,21 +279,9 @@ public static class CommandCodec
             _output.Advance(1);
         }
 
-        public readonly void Varint(ulong value)
-        {
-            var span = _output.GetSpan(10);
-            var n = 0;
-            while (value >= 0x80)
-            {
-                span[n++] = (byte)(value | 0x80);
-                value >>= 7;
-            }
+        public readonly void Varint(ulong value) => _output.Advance(Wire.Varint.Write(_output.GetSpan(Wire.Varint.MaxLength), value));
 
-            span[n++] = (byte)value;
-            _output.Advance(n);
-        }
-
-        public readonly void Signed(long value) => Varint((ulong)((value << 1) ^ (value >> 63)));
+        public readonly void Signed(long value) => Varint(Wire.Varint.ZigZag(value));
 
         public readonly void Guid(Guid value)
         {
@@ -368,30 +356,20 @@ public static class CommandCodec
         public ulong Varint()
         {
             var at = Position;
-            ulong value = 0;
-            for (var shift = 0; shift < 70; shift += 7)
+            switch (Wire.Varint.TryRead(_bytes[Position..], out var value, out var length))
             {
-                var b = Byte();
-                if (shift == 63 && b > 1)
-                {
-                    break;
-                }
-
-                value |= (ulong)(b & 0x7F) << shift;
-                if (b < 0x80)
-                {
+                case System.Buffers.OperationStatus.Done:
+                    Position += length;
                     return value;
-                }
+                case System.Buffers.OperationStatus.NeedMoreData:
+                    Position = _bytes.Length;
+                    throw Truncated();
+                default:
+                    throw new CommandFormatException($"varint at byte {at} is longer than 64 bits");
             }
-
-            throw new CommandFormatException($"varint at byte {at} is longer than 64 bits");
         }
 
-        public long Signed()
-        {
-            var v = Varint();
-            return (long)(v >> 1) ^ -(long)(v & 1);
-        }
+        public long Signed() => Wire.Varint.UnZigZag(Varint());
 
         public Guid Guid()
         {

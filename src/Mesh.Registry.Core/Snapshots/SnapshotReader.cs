@@ -39,30 +39,22 @@ internal sealed class SnapshotReader(Stream stream)
     public ulong Varint()
     {
         var at = Offset;
-        ulong value = 0;
-        for (var shift = 0; shift < 70; shift += 7)
+        // Buffer one more byte until the varint is whole: Ensure reports a truncated file.
+        for (var buffered = 1; ; buffered = _end - _pos + 1)
         {
-            var b = Byte();
-            if (shift == 63 && b > 1)
+            Ensure(buffered);
+            switch (Wire.Varint.TryRead(_buffer.AsSpan(_pos, _end - _pos), out var value, out var length))
             {
-                break;
-            }
-
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80)
-            {
-                return value;
+                case System.Buffers.OperationStatus.Done:
+                    _pos += length;
+                    return value;
+                case System.Buffers.OperationStatus.InvalidData:
+                    throw Corrupt($"varint at byte {at} is longer than 64 bits");
             }
         }
-
-        throw Corrupt($"varint at byte {at} is longer than 64 bits");
     }
 
-    public long Signed()
-    {
-        var v = Varint();
-        return (long)(v >> 1) ^ -(long)(v & 1);
-    }
+    public long Signed() => Wire.Varint.UnZigZag(Varint());
 
     public int Count(long max, string what)
     {

@@ -44,17 +44,11 @@ internal sealed class SnapshotWriter(Stream stream)
 
     public void Varint(ulong value)
     {
-        Ensure(10);
-        while (value >= 0x80)
-        {
-            _buffer[_used++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-
-        _buffer[_used++] = (byte)value;
+        Ensure(Wire.Varint.MaxLength);
+        _used += Wire.Varint.Write(_buffer.AsSpan(_used), value);
     }
 
-    public void Signed(long value) => Varint((ulong)((value << 1) ^ (value >> 63)));
+    public void Signed(long value) => Varint(Wire.Varint.ZigZag(value));
 
     public void Guid(Guid value)
     {

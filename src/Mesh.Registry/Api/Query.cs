@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mesh.Common.Time;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Registry.Api;
@@ -28,18 +29,6 @@ internal static class Query
             : throw ApiException.BadRequest($"{name}='{text}' is not an integer");
     }
 
-    /// <summary><c>500ms</c>, <c>30s</c>, <c>2m</c>, or a bare number of seconds.</summary>
-    public static TimeSpan? Duration(string text)
-    {
-        var (number, scale) = text switch
-        {
-            _ when text.EndsWith("ms", StringComparison.Ordinal) => (text[..^2], 1.0),
-            _ when text.EndsWith('s') => (text[..^1], 1000.0),
-            _ when text.EndsWith('m') => (text[..^1], 60_000.0),
-            _ => (text, 1000.0),
-        };
-        return double.TryParse(number, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var value) && value >= 0
-            ? TimeSpan.FromMilliseconds(value * scale)
-            : null;
-    }
+    /// <summary>Mesh's one duration syntax (<see cref="Durations"/>): <c>500ms</c>, <c>30s</c>, <c>2m</c>; null for anything else.</summary>
+    public static TimeSpan? Duration(string text) => Durations.TryParse(text, out var value) ? value : null;
 }

@@ -4,6 +4,7 @@
 // writes the hashed join tokens it was started with under /mesh/ca/tokens. Every node reads the
 // material and tokens from its own replicated state, so any node can sign. Nothing here is
 // reachable through the node API: RegistryApi refuses every path under /mesh/ca.
+using Mesh.Common.Time;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Results;
@@ -115,49 +116,12 @@ internal sealed partial class RegistryCertificateAuthority : IAsyncDisposable
         return records;
     });
 
-    private async Task RunAsync(CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
+    private Task RunAsync(CancellationToken stop) =>
+        LeadershipLoop.RunAsync(_consensus, async leading =>
         {
-            try
-            {
-                var leadership = _consensus.LeadershipToken;
-                if (leadership.IsCancellationRequested)
-                {
-                    await Task.Delay(FollowerPoll, Time, stop).ConfigureAwait(false);
-                    continue;
-                }
-
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, leadership);
-                await EnsureAsync(linked.Token).ConfigureAwait(false);
-                await Task.Delay(Timeout.Infinite, linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!stop.IsCancellationRequested)
-            {
-                // Lost leadership: the next leader checks again.
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (Exception e) when (e is NotLeaderException or QuorumUnavailableException or OutcomeUnknownException)
-            {
-                Log.BootstrapFailed(_logger, e.Message);
-                try
-                {
-                    await Task.Delay(RetryDelay, Time, stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-            catch (InvalidOperationException) when (stop.IsCancellationRequested)
-            {
-                return;
-            }
-        }
-    }
+            await EnsureAsync(leading).ConfigureAwait(false);
+            await Task.Delay(Timeout.Infinite, leading).ConfigureAwait(false);
+        }, new RetryLoop(Backoff.Constant(RetryDelay), Time), FollowerPoll, Time, e => Log.BootstrapFailed(_logger, e.Message), stop);
 
     /// <summary>On the leader: creates the CA material if missing and replicates the configured join tokens.</summary>
     private async Task EnsureAsync(CancellationToken leading)

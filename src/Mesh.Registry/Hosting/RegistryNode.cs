@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Mesh.Registry.Api;
 using Mesh.Registry.CertificateAuthority;
+using Mesh.Common.Time;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Sessions;
 using Mesh.Registry.Storage;
@@ -165,7 +166,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
     private WebApplication BuildWebApp(RegistryApi api, string meterName)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedHostLifetime>();
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Mesh.Common.Hosting.EmbeddedHostLifetime>();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -230,7 +231,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
         if (Mesh.Registry.Contracts.SpiffeId.ValidateTrustDomain(options.TrustDomain) is { } error)
             throw new StartupException($"--trust-domain: {error}");
         if (options.CertificateLifetime < TimeSpan.FromSeconds(1) || options.CertificateLifetime > MeshCertificateAuthority.MaxWorkloadLifetime)
-            throw new StartupException($"--cert-lifetime {options.CertificateLifetime} is out of range (1s .. {MeshCertificateAuthority.MaxWorkloadLifetime.TotalDays:0} days)");
+            throw new StartupException($"--cert-lifetime {Durations.Format(options.CertificateLifetime)} is out of range (1s .. {Durations.Format(MeshCertificateAuthority.MaxWorkloadLifetime)})");
         foreach (var grant in options.JoinTokens)
         {
             if (grant.Token.Length < JoinTokens.MinimumLength)

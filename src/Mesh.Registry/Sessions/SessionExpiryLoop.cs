@@ -1,3 +1,4 @@
+using Mesh.Common.Time;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Hosting;
@@ -26,40 +27,9 @@ internal sealed partial class SessionExpiryLoop(
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
-    private async Task RunAsync(CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
-        {
-            try
-            {
-                var leadership = consensus.LeadershipToken;
-                if (leadership.IsCancellationRequested)
-                {
-                    await Task.Delay(CheckInterval, time, stop).ConfigureAwait(false);
-                    continue;
-                }
-                using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop, leadership);
-                await LeadAsync(linked.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!stop.IsCancellationRequested)
-            {
-                // Lost leadership: wait for the next term.
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (Exception e) when (e is NotLeaderException or QuorumUnavailableException or OutcomeUnknownException)
-            {
-                Log.ProposalFailed(logger, e.Message);
-                await DelayQuietly(stop).ConfigureAwait(false);
-            }
-            catch (InvalidOperationException e) when (stop.IsCancellationRequested || e is ObjectDisposedException)
-            {
-                return;
-            }
-        }
-    }
+    private Task RunAsync(CancellationToken stop) =>
+        LeadershipLoop.RunAsync(consensus, LeadAsync, new RetryLoop(Backoff.Constant(CheckInterval), time), CheckInterval, time,
+            e => Log.ProposalFailed(logger, e.Message), stop);
 
     private async Task LeadAsync(CancellationToken leading)
     {
@@ -85,17 +55,6 @@ internal sealed partial class SessionExpiryLoop(
             lastExpire = time.GetTimestamp();
             if (result.ExpiredSessions.Count > 0)
                 Log.Expired(logger, result.ExpiredSessions.Count, result.Index);
-        }
-    }
-
-    private async Task DelayQuietly(CancellationToken stop)
-    {
-        try
-        {
-            await Task.Delay(CheckInterval, time, stop).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
         }
     }
 

@@ -2,6 +2,7 @@
 // stopping at the first: a user fixing a file wants the whole list, with paths.
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Mesh.Common.Time;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
@@ -140,7 +141,7 @@ internal sealed partial class YamlReader(string file)
         return null;
     }
 
-    /// <summary>Durations are a number and a unit: 250ms, 5s, 1.5m, 1h (see <see cref="Durations"/>).</summary>
+    /// <summary>Durations are a number and a unit: 500ms, 30s, 1.5m, 2h (see <see cref="Durations"/>).</summary>
     public TimeSpan? Duration(YamlNode? node, string path, bool allowZero = false)
     {
         var text = String(node, path);
@@ -148,7 +149,7 @@ internal sealed partial class YamlReader(string file)
             return null;
         if (!Durations.TryParse(text, out var value))
         {
-            Error(node!, path, $"must be a duration such as {Durations.Examples}, not '{text}'");
+            Error(node!, path, $"must be a duration such as {Durations.Examples}, not '{text}'{Durations.Hint(text)}");
             return null;
         }
         if (value <= TimeSpan.Zero && !(allowZero && value == TimeSpan.Zero))

@@ -64,33 +64,13 @@ internal sealed partial class EndpointCatalog(IEndpointSource source, TimeProvid
         return cluster;
     }
 
-    private async Task WatchAsync(ClusterState cluster, CancellationToken cancellationToken)
-    {
-        var delay = TimeSpan.FromMilliseconds(100);
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
-            {
-                await foreach (var endpoints in source.WatchAsync(cluster.Service, cancellationToken).ConfigureAwait(false))
-                {
-                    cluster.Update(endpoints);
-                    delay = TimeSpan.FromMilliseconds(100);
-                }
-                return;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                // A source should resume by itself; if it throws anyway, keep the last snapshot and re-watch.
-                Log.WatchFailed(logger, cluster.Service, e);
-                await Task.Delay(delay, timeProvider, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(10).Ticks));
-            }
-        }
-    }
+    // A source should resume by itself; if it throws anyway, keep the last snapshot and re-watch.
+    private Task WatchAsync(ClusterState cluster, CancellationToken cancellationToken) =>
+        new Mesh.Common.Time.RetryLoop(WatchBackoff, timeProvider).WatchAsync(
+            token => source.WatchAsync(cluster.Service, token), cluster.Update,
+            (e, _) => Log.WatchFailed(logger, cluster.Service, e), cancellationToken);
+
+    private static readonly Mesh.Common.Time.Backoff WatchBackoff = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10));
 
     public async ValueTask DisposeAsync()
     {

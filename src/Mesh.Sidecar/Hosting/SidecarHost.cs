@@ -96,7 +96,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Mesh.Sidecar", ContentRootPath = AppContext.BaseDirectory });
-        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedHostLifetime>();
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Mesh.Common.Hosting.EmbeddedHostLifetime>();
         builder.Logging.ClearProviders();
         if (_options.ConfigureLogging is { } configureLogging)
             configureLogging(builder.Logging);
@@ -319,37 +319,15 @@ public sealed partial class SidecarHost : IAsyncDisposable
         return new Uri($"http://{host}:{(port < 0 ? listener.Port : port)}/");
     }
 
-    private async Task WatchRoutesAsync(IRouteSource source, TaskCompletionSource firstRoutes, CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
+    private Task WatchRoutesAsync(IRouteSource source, TaskCompletionSource firstRoutes, CancellationToken cancellationToken) =>
+        new Mesh.Common.Time.RetryLoop(Mesh.Common.Time.Backoff.Constant(TimeSpan.FromSeconds(1)), _options.TimeProvider).WatchAsync(
+            source.WatchAsync,
+            snapshot =>
             {
-                await foreach (var snapshot in source.WatchAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    Apply(snapshot);
-                    firstRoutes.TrySetResult();
-                }
-                return;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                Log.RouteWatchFailed(_logger, e);
-                try
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(1), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
-    }
+                Apply(snapshot);
+                firstRoutes.TrySetResult();
+            },
+            (e, _) => Log.RouteWatchFailed(_logger, e), cancellationToken);
 
     private void Apply(RouteSnapshot snapshot)
     {

@@ -83,36 +83,17 @@ internal sealed class RegistryMeshShare : MeshShare, IAsyncDisposable
     /// <summary>The registry index of the membership the share was computed from; -1 before the first.</summary>
     public long Index => Interlocked.Read(ref _index);
 
-    private async Task WatchAsync(RegistryClient client, int ownWeight, CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
+    // After a failure the last share (the best guess) stays until the watch is back.
+    private Task WatchAsync(RegistryClient client, int ownWeight, CancellationToken cancellationToken) =>
+        new Mesh.Common.Time.RetryLoop(Mesh.Common.Time.Backoff.Constant(TimeSpan.FromMilliseconds(250)), client.Options.TimeProvider).WatchAsync(
+            token => client.WatchServiceAsync(Service, token),
+            set =>
             {
-                await foreach (var set in client.WatchServiceAsync(Service, cancellationToken).ConfigureAwait(false))
-                {
-                    Set(Compute(set.Instances.Select(i => (i.Id, i.Weight)), InstanceId, ownWeight));
-                    Interlocked.Exchange(ref _index, set.Index);
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is HttpRequestException or RegistryException or TimeoutException or OperationCanceledException)
-            {
-                // Keep the last share (the best guess) and try again.
-                try
-                {
-                    await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return;
-                }
-            }
-        }
-    }
+                Set(Compute(set.Instances.Select(i => (i.Id, i.Weight)), InstanceId, ownWeight));
+                Interlocked.Exchange(ref _index, set.Index);
+            },
+            null, cancellationToken,
+            retryable: e => e is HttpRequestException or RegistryException or TimeoutException or OperationCanceledException);
 
     public async ValueTask DisposeAsync()
     {

@@ -14,6 +14,7 @@ internal sealed partial class InstanceRegistrar(
     RegistryClient client, SidecarConfig config, int inboundPort, Action<bool> setRegistered, ILogger logger, int? adminPort = null) : IAsyncDisposable
 {
     private static readonly TimeSpan HealthRetry = TimeSpan.FromMilliseconds(500);
+    private readonly Mesh.Common.Time.RetryLoop _retry = new(new(HealthRetry, TimeSpan.FromSeconds(2)), client.Options.TimeProvider);
     private readonly CancellationTokenSource _stop = new();
     private RegistrySession? _session;
     private ServiceRegistration? _registration;
@@ -54,6 +55,7 @@ internal sealed partial class InstanceRegistrar(
         try
         {
             await WaitForHealthyAppAsync(cancellationToken).ConfigureAwait(false);
+            var failures = 0;
             while (_registration is null)
             {
                 try
@@ -72,7 +74,7 @@ internal sealed partial class InstanceRegistrar(
                 catch (RegistryException ex)
                 {
                     Log.RegistrationFailed(logger, ex.Message);
-                    await Task.Delay(HealthRetry, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(_retry.NextDelay(++failures), client.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -99,7 +101,7 @@ internal sealed partial class InstanceRegistrar(
             {
             }
 
-            await Task.Delay(HealthRetry, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(_retry.NextDelay(1), client.Options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
 

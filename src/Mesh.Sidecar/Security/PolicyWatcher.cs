@@ -13,6 +13,8 @@ namespace Mesh.Sidecar.Security;
 internal sealed partial class PolicyWatcher(
     RegistryClient client, InboundAuthorization authorization, IReadOnlyList<AuthorizationPolicy> inline, ILogger logger) : IAsyncDisposable
 {
+    private readonly TimeProvider _time = client.Options.TimeProvider;
+
     private readonly CancellationTokenSource _stop = new();
     private Task _loop = Task.CompletedTask;
     private ImmutableDictionary<string, string> _errors = ImmutableDictionary<string, string>.Empty;
@@ -26,64 +28,44 @@ internal sealed partial class PolicyWatcher(
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
-    private async Task RunAsync(CancellationToken cancellationToken)
+    private Task RunAsync(CancellationToken cancellationToken)
     {
         var lastGood = new Dictionary<string, (byte[] Raw, IReadOnlyList<AuthorizationPolicy> Policies)>(StringComparer.Ordinal);
-        while (!cancellationToken.IsCancellationRequested)
+        void Apply(ConfigSnapshot snapshot)
         {
-            try
+            var errors = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
+            var current = new Dictionary<string, (byte[] Raw, IReadOnlyList<AuthorizationPolicy> Policies)>(StringComparer.Ordinal);
+            foreach (var (name, raw) in snapshot.Documents)
             {
-                await foreach (var snapshot in client.WatchConfigAsync(ServicePaths.PoliciesRoot, cancellationToken).ConfigureAwait(false))
+                if (lastGood.TryGetValue(name, out var known) && known.Raw.AsSpan().SequenceEqual(raw))
                 {
-                    var errors = ImmutableDictionary.CreateBuilder<string, string>(StringComparer.Ordinal);
-                    var current = new Dictionary<string, (byte[] Raw, IReadOnlyList<AuthorizationPolicy> Policies)>(StringComparer.Ordinal);
-                    foreach (var (name, raw) in snapshot.Documents)
-                    {
-                        if (lastGood.TryGetValue(name, out var known) && known.Raw.AsSpan().SequenceEqual(raw))
-                        {
-                            current[name] = known;
-                            continue;
-                        }
-
-                        try
-                        {
-                            current[name] = (raw, AuthorizationPolicyReader.Read(Encoding.UTF8.GetString(raw), $"{ServicePaths.PoliciesRoot}/{name}"));
-                        }
-                        catch (AuthorizationPolicyException e)
-                        {
-                            errors[name] = e.Message;
-                            Log.Rejected(logger, name, e.Message);
-                            if (lastGood.TryGetValue(name, out var previous))
-                                current[name] = previous;
-                        }
-                    }
-
-                    lastGood = current;
-                    _errors = errors.ToImmutable();
-                    authorization.Policies = new AuthorizationPolicySet(
-                        [.. inline, .. current.OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.Policies)]);
-                    Interlocked.Exchange(ref _index, snapshot.Index);
+                    current[name] = known;
+                    continue;
                 }
 
-                return;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                Log.WatchFailed(logger, e.Message);
                 try
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                    current[name] = (raw, AuthorizationPolicyReader.Read(Encoding.UTF8.GetString(raw), $"{ServicePaths.PoliciesRoot}/{name}"));
                 }
-                catch (OperationCanceledException)
+                catch (AuthorizationPolicyException e)
                 {
-                    return;
+                    errors[name] = e.Message;
+                    Log.Rejected(logger, name, e.Message);
+                    if (lastGood.TryGetValue(name, out var previous))
+                        current[name] = previous;
                 }
             }
+
+            lastGood = current;
+            _errors = errors.ToImmutable();
+            authorization.Policies = new AuthorizationPolicySet(
+                [.. inline, .. current.OrderBy(kv => kv.Key, StringComparer.Ordinal).SelectMany(kv => kv.Value.Policies)]);
+            Interlocked.Exchange(ref _index, snapshot.Index);
         }
+
+        return new Mesh.Common.Time.RetryLoop(Mesh.Common.Time.Backoff.Constant(TimeSpan.FromSeconds(1)), _time).WatchAsync(
+            token => client.WatchConfigAsync(ServicePaths.PoliciesRoot, token), Apply,
+            (e, _) => Log.WatchFailed(logger, e.Message), cancellationToken);
     }
 
     public async ValueTask DisposeAsync()

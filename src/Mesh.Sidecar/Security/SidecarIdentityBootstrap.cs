@@ -82,22 +82,20 @@ internal static partial class SidecarIdentityBootstrap
 
     private static async Task<CaRootResponse> GetRootAsync(RegistryClient client, CancellationToken cancellationToken)
     {
-        var started = TimeProvider.System.GetTimestamp();
-        while (true)
+        var time = client.Options.TimeProvider;
+        var started = time.GetTimestamp();
+        try
         {
-            try
-            {
-                return await client.GetCaRootAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is RegistryException { Code: RegistryErrorCodes.Unavailable or RegistryErrorCodes.Timeout } or HttpRequestException
-                                      && TimeProvider.System.GetElapsedTime(started) < CaWait)
-            {
-                await Task.Delay(250, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is RegistryException or HttpRequestException)
-            {
-                throw new SidecarStartupException($"cannot get the mesh trust bundle from the registry (GET /v1/ca/root): {e.Message}", e);
-            }
+            // A registry still electing its first leader is waited out, up to CaWait.
+            return await new Mesh.Common.Time.RetryLoop(Mesh.Common.Time.Backoff.Constant(TimeSpan.FromMilliseconds(250)), time).RetryAsync(
+                client.GetCaRootAsync,
+                e => e is RegistryException { Code: RegistryErrorCodes.Unavailable or RegistryErrorCodes.Timeout } or HttpRequestException
+                     && time.GetElapsedTime(started) < CaWait,
+                null, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is RegistryException or HttpRequestException)
+        {
+            throw new SidecarStartupException($"cannot get the mesh trust bundle from the registry (GET /v1/ca/root): {e.Message}", e);
         }
     }
 

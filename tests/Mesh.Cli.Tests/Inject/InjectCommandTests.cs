@@ -45,7 +45,7 @@ public sealed class InjectCommandTests : IDisposable
     public async Task Inject_Dash_ReadsStandardInput()
     {
         // Standard input is the process's, so this runs the built mesh binary.
-        var (exitCode, stdout, stderr) = await MeshProcess.RunWithInputAsync(File.ReadAllText(SamplePath), "inject", "-f", "-");
+        var (exitCode, stdout, stderr) = await MeshProcess.RunAsync(MeshProcess.Mesh, ["inject", "-f", "-"], input: File.ReadAllText(SamplePath));
 
         Assert.True(exitCode == 0, stderr);
         Assert.Equal("", stderr);

@@ -46,7 +46,7 @@ public sealed class TopCommandTests
 
         var output = new StringWriter();
         var exitCode = await MeshCommandLine.Build()
-            .Parse(["top", "--sidecar", sidecar.AdminUrl.ToString(), "--once", "--interval", "1"])
+            .Parse(["top", "--sidecar", sidecar.AdminUrl.ToString(), "--once", "--interval", "1s"])
             .InvokeAsync(new InvocationConfiguration { Output = output, Error = new StringWriter() });
         await stop.CancelAsync();
         await traffic.ContinueWith(_ => { });

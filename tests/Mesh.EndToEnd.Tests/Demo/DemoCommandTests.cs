@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Mesh.EndToEnd.Tests.Demo;
@@ -9,7 +8,7 @@ public sealed partial class DemoCommandTests
     [Fact]
     public async Task Demo_ForFifteenSeconds_SendsTrafficThroughEveryHop_WithTheCanarySplit_AndNoFrontendErrors()
     {
-        var (exitCode, output) = await RunMeshAsync(TimeSpan.FromSeconds(120), "demo", "--duration", "15s", "--plain");
+        var (exitCode, output) = await MeshProcess.RunAsync(MeshProcess.Mesh, ["demo", "--duration", "15s", "--plain"], timeout: TimeSpan.FromSeconds(120));
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("result: OK", output);
@@ -39,7 +38,7 @@ public sealed partial class DemoCommandTests
     {
         // Chaos strikes at a third (leader) and two thirds (catalog) of the run; 27 s leaves a
         // whole 5 s progress window after the crash.
-        var (exitCode, output) = await RunMeshAsync(TimeSpan.FromSeconds(150), "demo", "--duration", "27s", "--chaos", "--plain");
+        var (exitCode, output) = await MeshProcess.RunAsync(MeshProcess.Mesh, ["demo", "--duration", "27s", "--chaos", "--plain"], timeout: TimeSpan.FromSeconds(150));
 
         Assert.True(exitCode == 0, output);
         Assert.Contains("result: OK", output);
@@ -71,7 +70,7 @@ public sealed partial class DemoCommandTests
     [Fact]
     public async Task Demo_WithABadDuration_ExplainsAndFails()
     {
-        var (exitCode, output) = await RunMeshAsync(TimeSpan.FromSeconds(30), "demo", "--duration", "soon");
+        var (exitCode, output) = await MeshProcess.RunAsync(MeshProcess.Mesh, ["demo", "--duration", "soon"], timeout: TimeSpan.FromSeconds(30));
 
         Assert.Equal(2, exitCode);
         Assert.Contains("--duration: 'soon' is not a duration", output);
@@ -80,46 +79,15 @@ public sealed partial class DemoCommandTests
     [Fact]
     public async Task Demo_OnSigterm_StopsEverything_AndLeavesNoPortBehind()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh.dll"));
-        start.ArgumentList.Add("demo");
-        start.ArgumentList.Add("--plain");
-        using var process = Process.Start(start)!;
-        var output = new System.Text.StringBuilder();
-        var trafficStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
-        {
-            lock (output)
-                output.AppendLine(e.Data);
-            if (e.Data?.StartsWith("traffic:", StringComparison.Ordinal) == true)
-                trafficStarted.TrySetResult();
-        };
-        process.BeginOutputReadLine();
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (output)
-                output.AppendLine(e.Data);
-        };
-        process.BeginErrorReadLine();
-        try
-        {
-            await trafficStarted.Task.WaitAsync(TimeSpan.FromSeconds(90));
-        }
-        catch (TimeoutException)
-        {
-            process.Kill(entireProcessTree: true);
-            lock (output)
-                Assert.Fail($"the demo sent no traffic within 90 s; it printed:\n{output}");
-        }
+        await using var process = MeshProcess.Start("demo", "--plain");
+        await process.WaitForLineAsync(line => line.StartsWith("traffic:", StringComparison.Ordinal), TimeSpan.FromSeconds(90));
         await Task.Delay(2000);
 
-        Assert.Equal(0, Kill(process.Id, 15)); // SIGTERM; Ctrl+C (SIGINT) takes the same path, but is ignored in background jobs
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
+        Assert.True(process.Signal(MeshProcess.Sigterm)); // Ctrl+C (SIGINT) takes the same path, but is ignored in background jobs
+        var exitCode = await process.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
-        string text;
-        lock (output)
-            text = output.ToString();
-        Assert.True(process.ExitCode == 0, text);
+        var text = process.Output;
+        Assert.True(exitCode == 0, text);
         var ports = PortPattern().Matches(text).Select(m => int.Parse(m.Groups[1].Value)).Distinct().ToList();
         Assert.NotEmpty(ports);
         foreach (var port in ports)
@@ -136,35 +104,9 @@ public sealed partial class DemoCommandTests
         return (long.Parse(row.Groups[2].Value), long.Parse(row.Groups[3].Value), long.Parse(row.Groups[4].Value), long.Parse(row.Groups[5].Value));
     }
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
-
     [GeneratedRegex(@"http://127\.0\.0\.1:(\d+)")]
     private static partial Regex PortPattern();
 
     [GeneratedRegex(@"catalog split observed: v1 ([\d.]+)% / v2 ([\d.]+)%")]
     private static partial Regex SplitLine();
-
-    private static async Task<(int ExitCode, string Output)> RunMeshAsync(TimeSpan timeout, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh.dll"));
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            await process.WaitForExitAsync(cts.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
-    }
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Xunit.Abstractions;
 
 namespace Mesh.EndToEnd.Tests.Interception;
@@ -84,10 +83,9 @@ public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper ou
         // A host name that is no service: looked up once, then passed through without waiting on discovery.
         var url = $"http://{pods.ServiceAddress}:{InterceptedPods.RegistryPort}/readyz";
         Assert.Equal(200, InterceptedPods.Curl(pods.Network.Client, null, url, "-H", "Host: registry.example").Status);
-        var started = System.Diagnostics.Stopwatch.StartNew();
+        // That the second lookup does not wait for discovery again is EndpointCatalogTests' job, on scripted time.
         var again = InterceptedPods.Curl(pods.Network.Client, null, url, "-H", "Host: registry.example");
         Assert.Equal(200, again.Status);
-        Assert.True(started.Elapsed < TimeSpan.FromSeconds(1.5), $"took {started.Elapsed}");
     }
 
     [Fact]
@@ -161,8 +159,8 @@ public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper ou
     {
         var (status, body, _) = InterceptedPods.Curl(pods.Network.Server, null, "http://127.0.0.1:15000/config_dump");
         Assert.Equal(200, status);
-        var requests = JsonDocument.Parse(body).RootElement.GetProperty("tls").GetProperty("inboundRequests");
-        return (requests.GetProperty("tls13").GetInt64(), requests.GetProperty("plaintext").GetInt64());
+        var requests = ConfigDump.Parse(body).Tls.InboundRequests!;
+        return (requests.Tls13, requests.Plaintext);
     }
 }
 

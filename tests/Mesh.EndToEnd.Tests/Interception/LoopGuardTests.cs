@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Xunit.Abstractions;
 
 namespace Mesh.EndToEnd.Tests.Interception;
@@ -36,12 +35,11 @@ public sealed class LoopGuardTests(ITestOutputHelper output)
             Assert.True(install.ExitCode == 0, install.Output);
 
             // Nothing in the mesh: HTTP to it is passed through, by a sidecar whose traffic is not exempt.
-            var started = Stopwatch.StartNew();
             var (status, body, _) = InterceptedPods.Curl(network.Client, null, $"http://{network.ServerAddress}:9999/", "-i");
 
+            // A loop would end in curl's own timeout (status 0), not in the sidecar's 502.
             Assert.Equal(502, status);
             Assert.Contains("x-mesh-error: upstream-unavailable", body, StringComparison.OrdinalIgnoreCase);
-            Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), $"took {started.Elapsed}");
             deadline = DateTime.UtcNow.AddSeconds(5);
             while (!sidecar.Output.Contains("redirected back to it", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
                 await Task.Delay(100);

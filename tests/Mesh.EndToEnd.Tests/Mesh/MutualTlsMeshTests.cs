@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text;
-using System.Text.Json;
 using Mesh.Registry.Client;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
@@ -35,16 +34,17 @@ public sealed class MutualTlsMeshTests
         Assert.Equal($"catalog caller={FrontendId}", body);
         Assert.NotNull(frontend.CertificateExpiresAt);
         Assert.InRange((frontend.CertificateExpiresAt!.Value - DateTimeOffset.UtcNow).TotalHours, 23, 24.1);
-        var tls = (await ConfigDumpAsync(catalog)).GetProperty("tls");
-        Assert.Equal("strict", tls.GetProperty("mode").GetString());
-        Assert.Equal("spiffe://mesh.local/ns/shop/sa/catalog", tls.GetProperty("identity").GetString());
-        Assert.Equal("mesh.local", tls.GetProperty("trustDomain").GetString());
-        Assert.True(tls.GetProperty("certificateExpiresInSeconds").GetDouble() > 3600);
-        Assert.True(tls.GetProperty("inboundRequests").GetProperty("tls13").GetInt64() >= 1);
-        Assert.Equal(0, tls.GetProperty("inboundRequests").GetProperty("plaintext").GetInt64());
-        Assert.Equal(0, tls.GetProperty("inboundRequests").GetProperty("otherTls").GetInt64());
+        var tls = (await ConfigDump.ReadAsync(catalog.Host.AdminUrl)).Tls;
+        Assert.Equal("strict", tls.Mode);
+        Assert.Equal("spiffe://mesh.local/ns/shop/sa/catalog", tls.Identity);
+        Assert.Equal("mesh.local", tls.TrustDomain);
+        Assert.True(tls.CertificateExpiresInSeconds > 3600);
+        var inbound = tls.InboundRequests!;
+        Assert.True(inbound.Tls13 >= 1);
+        Assert.Equal(0, inbound.Plaintext);
+        Assert.Equal(0, inbound.OtherTls);
         // Sidecar to sidecar is HTTP/2, negotiated by ALPN.
-        Assert.Equal(tls.GetProperty("inboundRequests").GetProperty("tls13").GetInt64(), tls.GetProperty("inboundRequests").GetProperty("http2").GetInt64());
+        Assert.Equal(inbound.Tls13, inbound.Http2);
         // The instance told callers which namespace its certificate is for.
         Assert.Equal("shop", catalog.Instance!.Labels["namespace"]);
     }
@@ -211,28 +211,19 @@ public sealed class MutualTlsMeshTests
         Assert.Equal(HttpStatusCode.Forbidden, error.Status);
     }
 
-    private static async Task<JsonElement> ConfigDumpAsync(MeshSidecar sidecar)
-    {
-        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
-        return JsonDocument.Parse(await http.GetStringAsync(new Uri(sidecar.Host.AdminUrl, "/config_dump"))).RootElement.Clone();
-    }
-
     private static async Task<string> RetryUntilOkAsync(HttpClient http, string path)
     {
         using var response = await RetryUntilStatusAsync(http, HttpStatusCode.OK, path);
         return await response.Content.ReadAsStringAsync();
     }
 
-    private static async Task<HttpResponseMessage> RetryUntilStatusAsync(HttpClient http, HttpStatusCode status, string path = "/")
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (true)
+    private static Task<HttpResponseMessage> RetryUntilStatusAsync(HttpClient http, HttpStatusCode status, string path = "/") =>
+        Eventually.ObjectAsync(async () =>
         {
-            var response = await http.GetAsync(path, timeout.Token);
+            var response = await http.GetAsync(path);
             if (response.StatusCode == status)
                 return response;
             response.Dispose();
-            await Task.Delay(50, timeout.Token);
-        }
-    }
+            return null;
+        }, $"GET {path} never answered {(int)status}", TimeSpan.FromSeconds(20));
 }

@@ -66,11 +66,8 @@ public sealed class SecureNamingMeshTests
             labels = new Dictionary<string, string> { ["namespace"] = "bench" },
         });
         await admin.CreateAsync(ServicePaths.Instance("catalog", "forged"), forged);
-        using (var seen = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
-        {
-            while (EndpointsOf(await ConfigDumpAsync(frontend), "catalog").GetArrayLength() < 2)
-                await Task.Delay(50, seen.Token);
-        }
+        await Eventually.TrueAsync(async () => EndpointsOf(await ConfigDump.ReadAsync(frontend.Host.AdminUrl), "catalog").Count >= 2,
+            "the frontend never saw the forged endpoint", TimeSpan.FromSeconds(20));
 
         // Every call is answered by shop's catalog: a handshake with the forged endpoint fails like
         // a refused connection (retried on the other endpoint, then the forged one is ejected).
@@ -82,13 +79,13 @@ public sealed class SecureNamingMeshTests
         }
         Assert.Equal(0, intruderCalls);
 
-        var dump = await ConfigDumpAsync(frontend);
-        var mismatches = dump.GetProperty("tls").GetProperty("peerIdentityMismatches").GetInt64();
+        var dump = await ConfigDump.ReadAsync(frontend.Host.AdminUrl);
+        var mismatches = dump.Tls.PeerIdentityMismatches ?? 0;
         Assert.True(mismatches >= 1, "the frontend's sidecar never refused the forged endpoint");
-        var endpoints = EndpointsOf(dump, "catalog").EnumerateArray().ToDictionary(e => e.GetProperty("id").GetString()!);
-        Assert.True(endpoints["forged"].GetProperty("failures").GetInt64() >= 1);
-        Assert.Equal(0, endpoints[catalog.Instance.Id].GetProperty("failures").GetInt64());
-        Assert.True(endpoints[catalog.Instance.Id].GetProperty("requests").GetInt64() >= 40);
+        var endpoints = dump.Cluster("catalog");
+        Assert.True(endpoints.Endpoint("forged").Failures >= 1);
+        Assert.Equal(0, endpoints.Endpoint(catalog.Instance.Id).Failures);
+        Assert.True(endpoints.Endpoint(catalog.Instance.Id).Requests >= 40);
 
         var metrics = await ScrapeAsync(frontend);
         Assert.Equal(mismatches, metrics.Where(s => s.Name == "mesh_sidecar_tls_peer_identity_mismatch_total"
@@ -111,19 +108,11 @@ public sealed class SecureNamingMeshTests
         using var http = MeshFixture.Through(frontend, "ledger");
 
         Assert.Equal("ledger/v1", await RetryUntilOkAsync(http));
-        Assert.Equal(0, (await ConfigDumpAsync(frontend)).GetProperty("tls").GetProperty("peerIdentityMismatches").GetInt64());
+        Assert.Equal(0, (await ConfigDump.ReadAsync(frontend.Host.AdminUrl)).Tls.PeerIdentityMismatches);
     }
 
-    private static JsonElement EndpointsOf(JsonElement dump, string service) =>
-        dump.GetProperty("clusters").EnumerateArray().FirstOrDefault(c => c.GetProperty("service").GetString() == service) is { ValueKind: JsonValueKind.Object } cluster
-            ? cluster.GetProperty("endpoints")
-            : JsonDocument.Parse("[]").RootElement;
-
-    private static async Task<JsonElement> ConfigDumpAsync(MeshSidecar sidecar)
-    {
-        using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false });
-        return JsonDocument.Parse(await http.GetStringAsync(new Uri(sidecar.Host.AdminUrl, "/config_dump"))).RootElement.Clone();
-    }
+    private static IReadOnlyList<ConfigDumpEndpoint> EndpointsOf(ConfigDump dump, string service) =>
+        dump.Clusters.FirstOrDefault(c => c.Service == service)?.Endpoints ?? [];
 
     private static async Task<List<PrometheusSample>> ScrapeAsync(MeshSidecar sidecar)
     {
@@ -131,15 +120,10 @@ public sealed class SecureNamingMeshTests
         return PrometheusText.Parse(await http.GetStringAsync(new Uri(sidecar.Host.AdminUrl, "/metrics")));
     }
 
-    private static async Task<string> RetryUntilOkAsync(HttpClient http)
-    {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        while (true)
+    private static Task<string> RetryUntilOkAsync(HttpClient http) =>
+        Eventually.ObjectAsync(async () =>
         {
-            using var response = await http.GetAsync("/", timeout.Token);
-            if (response.StatusCode == HttpStatusCode.OK)
-                return await response.Content.ReadAsStringAsync();
-            await Task.Delay(100, timeout.Token);
-        }
-    }
+            using var response = await http.GetAsync("/");
+            return response.StatusCode == HttpStatusCode.OK ? await response.Content.ReadAsStringAsync() : null;
+        }, "the mesh never answered 200", TimeSpan.FromSeconds(20));
 }

@@ -52,7 +52,7 @@ public sealed class ServiceDiscoveryTests(ITestOutputHelper output) : IAsyncLife
     }
 
     [Fact]
-    public async Task InstanceOfADeadProcess_DisappearsFromEveryWatcher_WithinTtlPlusOneSecond()
+    public async Task InstanceOfADeadProcess_DisappearsFromEveryWatcher_WhenItsSessionExpires()
     {
         using var client = ClusterClients.For(_cluster);
         var exited = new Stopwatch();
@@ -67,8 +67,8 @@ public sealed class ServiceDiscoveryTests(ITestOutputHelper output) : IAsyncLife
 
         // A real process registers with a 2 s session and exits without closing it.
         var document = JsonSerializer.Serialize(new { address = "127.0.0.1", port = 9000, weight = 100, version = "v1", zone = "", labels = new { } });
-        var (exitCode, output) = await RunMeshAsync("ctl", "--registry", string.Join(',', _cluster.Nodes.Select(n => n!.ClientUrl)),
-            "create", "/services/inventory/instances/dead-1", document, "--ephemeral", "--ttl", "00:00:02", "--parents");
+        var (exitCode, output) = await MeshProcess.RunAsync("ctl", "--registry", string.Join(',', _cluster.Nodes.Select(n => n!.ClientUrl)),
+            "create", "/services/inventory/instances/dead-1", document, "--ephemeral", "--ttl", "2s", "--parents");
         exited.Start();
         Assert.True(exitCode == 0, output);
 
@@ -76,7 +76,8 @@ public sealed class ServiceDiscoveryTests(ITestOutputHelper output) : IAsyncLife
         {
             Assert.Contains(seen, s => s.Instances.Length == 1 && s.Instances[0].Id == "dead-1");
             Assert.Empty(seen[^1].Instances);
-            Assert.True(goneAfterExit < TimeSpan.FromSeconds(3), $"removal seen {goneAfterExit.TotalSeconds:0.00} s after the process exited (TTL 2 s)");
+            // Reported, not asserted: when expiry happens is SessionExpiryLoopTests' job, on scripted time.
+            Console.WriteLine($"removal seen {goneAfterExit.TotalSeconds:0.00} s after the process exited (TTL 2 s)");
         }
     }
 
@@ -174,18 +175,5 @@ public sealed class ServiceDiscoveryTests(ITestOutputHelper output) : IAsyncLife
         Assert.True(await watch.MoveNextAsync());
         Assert.Empty(watch.Current.Documents);
         await watch.DisposeAsync();
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunMeshAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh.dll"));
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
-        return (process.ExitCode, await stdout + await stderr);
     }
 }

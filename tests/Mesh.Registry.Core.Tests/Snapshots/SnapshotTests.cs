@@ -20,6 +20,24 @@ public sealed class SnapshotTests
     }
 
     [Fact]
+    public void ReadSnapshot_FromAStreamThatGivesOneByteAtATime_RestoresEverything()
+    {
+        // Every varint is split across reads, so the reader must buffer until each is whole.
+        var bytes = Write(Sample().Machine);
+
+        var restored = RegistryStateMachine.ReadSnapshot(new OneByteAtATime(bytes));
+
+        Assert.Equal(bytes, Write(restored));
+    }
+
+    private sealed class OneByteAtATime(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, 1));
+
+        public override int Read(Span<byte> buffer) => base.Read(buffer[..Math.Min(buffer.Length, 1)]);
+    }
+
+    [Fact]
     public void ReadSnapshot_RestoredSession_StillOwnsItsEphemerals()
     {
         var r = Sample();

@@ -192,16 +192,6 @@ public sealed class CaApiTests : IAsyncLifetime
         Assert.DoesNotContain(ShopToken, JoinTokenGrant.Parse("shop=" + ShopToken).ToString(), StringComparison.Ordinal);
     }
 
-    private async Task<JsonElement> WaitForRootAsync(RegistryNode node)
-    {
-        using var timeout = new CancellationTokenSource(TestCluster.Timeout);
-        while (true)
-        {
-            var response = await _cluster.Http.GetAsync(_cluster.Url(node, "/v1/ca/root"), timeout.Token);
-            if (response.StatusCode != HttpStatusCode.ServiceUnavailable)
-                return await _cluster.JsonAsync(response, HttpStatusCode.OK);
-            Assert.Equal("Unavailable", (await _cluster.JsonAsync(response, HttpStatusCode.ServiceUnavailable)).GetProperty("error").GetString());
-            await Task.Delay(50, timeout.Token);
-        }
-    }
+    private async Task<JsonElement> WaitForRootAsync(RegistryNode node) =>
+        await _cluster.JsonAsync(await TestCluster.WaitForCaRootAsync(_cluster.Http, node.ClientUrl), HttpStatusCode.OK);
 }

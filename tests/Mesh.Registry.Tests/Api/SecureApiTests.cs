@@ -73,7 +73,7 @@ public sealed class SecureApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, (await wrongToken.GetAsync(new Uri(node.ClientUrl, "/v1/status"))).StatusCode);
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(new Uri(node.ClientUrl, "/healthz"))).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await WaitForRootAsync(http, node.ClientUrl)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await TestCluster.WaitForCaRootAsync(http, node.ClientUrl)).StatusCode);
     }
 
     [Fact]
@@ -126,18 +126,6 @@ public sealed class SecureApiTests : IAsyncLifetime
         if (token is not null)
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         return http;
-    }
-
-    private static async Task<HttpResponseMessage> WaitForRootAsync(HttpClient http, Uri node)
-    {
-        // The leader creates the mesh CA just after the cluster elects it.
-        for (var i = 0; ; i++)
-        {
-            var response = await http.GetAsync(new Uri(node, "/v1/ca/root"));
-            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || i > 100)
-                return response;
-            await Task.Delay(100);
-        }
     }
 
     private static CancellationToken Timeout(int seconds) => new CancellationTokenSource(TimeSpan.FromSeconds(seconds)).Token;

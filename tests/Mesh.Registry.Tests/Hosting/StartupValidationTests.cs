@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Mesh.Registry.Hosting;
@@ -6,7 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mesh.Registry.Tests.Hosting;
 
-public sealed class StartupValidationTests
+public sealed partial class StartupValidationTests
 {
     private static string TempDir() => Path.Combine(Path.GetTempPath(), "mesh-registry-tests", Guid.NewGuid().ToString("N"));
 
@@ -106,67 +105,23 @@ public sealed class StartupValidationTests
     [Fact]
     public async Task MeshRegistryProcess_ServesWritesAndRejectsBadInputWithExitCode()
     {
-        var (code, output) = await RunToExitAsync("registry", "--id", "2", "--peers", "1=127.0.0.1:7101", "--data", TempDir());
+        var (code, output) = await MeshProcess.RunAsync("registry", "--id", "2", "--peers", "1=127.0.0.1:7101", "--data", TempDir());
         Assert.Equal(2, code);
         Assert.Equal("mesh registry: --peers does not list this node's id 2 (ids: 1)", output.Trim());
 
-        var port = TestCluster.FreePort();
-        using var process = Start("registry", "--id", "1", "--data", TempDir(), "--client", $"127.0.0.1:{port}");
-        try
+        // Port 0: the node says where it listens.
+        await using var process = MeshProcess.Start("registry", "--id", "1", "--data", TempDir(), "--client", "127.0.0.1:0");
+        var url = (await process.WaitForMatchAsync(ServingLine(), TimeSpan.FromSeconds(60))).Groups[1].Value;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.TrueAsync(async () =>
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            var url = $"http://127.0.0.1:{port}";
-            var deadline = Stopwatch.StartNew();
-            HttpResponseMessage? created = null;
-            while (deadline.Elapsed < TimeSpan.FromSeconds(30))
-            {
-                try
-                {
-                    created = await http.PostAsync($"{url}/v1/nodes/hello", new StringContent("world"));
-                    if (created.StatusCode == HttpStatusCode.Created)
-                        break;
-                }
-                catch (HttpRequestException)
-                {
-                }
-                await Task.Delay(100);
-            }
-            Assert.Equal(HttpStatusCode.Created, created?.StatusCode);
-            Assert.Equal("world", await http.GetStringAsync($"{url}/v1/nodes/hello?raw=true"));
-            Assert.Contains("standalone", await http.GetStringAsync($"{url}/v1/status"));
-        }
-        finally
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        }
+            using var created = await http.PostAsync($"{url}/v1/nodes/hello", new StringContent("world"));
+            return created.StatusCode == HttpStatusCode.Created;
+        }, "the registry process never accepted a write");
+        Assert.Equal("world", await http.GetStringAsync($"{url}/v1/nodes/hello?raw=true"));
+        Assert.Contains("standalone", await http.GetStringAsync($"{url}/v1/status"));
     }
 
-    private static Process Start(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh.dll"));
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task<(int ExitCode, string Output)> RunToExitAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh.dll"));
-        foreach (var arg in args)
-            start.ArgumentList.Add(arg);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout + await stderr);
-    }
+    [System.Text.RegularExpressions.GeneratedRegex(@"serving clients on (http://[0-9.]+:[0-9]+)")]
+    private static partial System.Text.RegularExpressions.Regex ServingLine();
 }

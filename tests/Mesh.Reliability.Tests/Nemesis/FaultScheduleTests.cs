@@ -123,8 +123,12 @@ public sealed class FaultScheduleTests(ITestOutputHelper output)
     [InlineData("500ms", 500)]
     [InlineData("30s", 30_000)]
     [InlineData("2m", 120_000)]
-    [InlineData("15", 15_000)]
-    [InlineData("00:01:00", 60_000)]
     public void Durations_ParseInTheUsualUnits(string text, int milliseconds) =>
         Assert.Equal(TimeSpan.FromMilliseconds(milliseconds), ReliabilitySettings.ParseDuration(text));
+
+    [Theory]
+    [InlineData("15", "(write 15s)")]
+    [InlineData("00:01:00", "(write 1m)")]
+    public void Durations_OtherForms_FailNamingTheMeshSpelling(string text, string hint) =>
+        Assert.Contains(hint, Assert.Throws<FormatException>(() => ReliabilitySettings.ParseDuration(text)).Message);
 }

@@ -50,11 +50,13 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
     private int _nextConnectionId;
 
     private readonly LinkHeld? _held;
+    private readonly TimeProvider _time;
 
-    private FaultyTcpRelay(EndPoint target, IPAddress bind, LinkHeld? held)
+    private FaultyTcpRelay(EndPoint target, IPAddress bind, LinkHeld? held, TimeProvider? time = null)
     {
         Target = target;
         _held = held;
+        _time = time ?? TimeProvider.System;
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(bind, 0));
         _listener.Listen(128);
@@ -63,7 +65,8 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
     }
 
     /// <summary>Starts a relay in <see cref="RelayMode.Pass"/> that forwards to <paramref name="target"/>.</summary>
-    public static FaultyTcpRelay Start(EndPoint target) => new(target, IPAddress.Loopback, null);
+    /// <param name="time">The clock of <see cref="Latency"/> (tests script it).</param>
+    public static FaultyTcpRelay Start(EndPoint target, TimeProvider? time = null) => new(target, IPAddress.Loopback, null, time);
 
     /// <summary>A relay listening on <paramref name="bind"/> (port 0) that cuts links as <paramref name="held"/> says.</summary>
     public static FaultyTcpRelay Start(EndPoint target, IPAddress bind, LinkHeld held) => new(target, bind, held);
@@ -209,7 +212,7 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
                 }
                 var latency = Latency;
                 if (latency > TimeSpan.Zero)
-                    await Task.Delay(latency, token);
+                    await Task.Delay(latency, _time, token);
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None, token);
             }
         }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using Mesh.Testing;
 
 namespace Mesh.Reliability.Tests.Nemesis;
 
@@ -139,17 +140,23 @@ public sealed class FaultyTcpRelayTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Latency_DelaysEachDirection()
+    public async Task Latency_HoldsEveryChunkForItOnTheRelaysClock_InEachDirection()
     {
+        var time = new ScriptedTime();
+        await _relay.DisposeAsync();
+        _relay = FaultyTcpRelay.Start(_echo.Endpoint, time);
         using var socket = await ConnectAsync();
         _relay.Latency = TimeSpan.FromMilliseconds(150);
-        var clock = Stopwatch.StartNew();
-        await SendAsync(socket, "slow");
-        Assert.Equal("slow", await ReceiveAsync(socket, 4, TimeSpan.FromSeconds(5)));
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(290), $"round trip took {clock.Elapsed}");
 
+        await SendAsync(socket, "slow");
+        await time.AdvanceWhenWaitingAsync(TimeSpan.FromMilliseconds(150)); // the request, held on its way to the target
+        await time.WaitingAsync(); // the echo, held on its way back
+        Assert.Equal(0, socket.Available);
+        time.Advance(TimeSpan.FromMilliseconds(150));
+        Assert.Equal("slow", await ReceiveAsync(socket, 4, TimeSpan.FromSeconds(5)));
+
+        // Without latency nothing waits on the clock.
         _relay.Latency = TimeSpan.Zero;
-        clock.Restart();
         await SendAsync(socket, "fast");
         Assert.Equal("fast", await ReceiveAsync(socket, 4, TimeSpan.FromSeconds(5)));
     }

@@ -1,19 +1,27 @@
-using System.Diagnostics;
+using Mesh.Testing;
 using Xunit.Abstractions;
 
 namespace Mesh.Reliability.Tests.Nemesis;
 
 public sealed class NemesisRunnerTests(ITestOutputHelper output)
 {
-    /// <summary>Writes down what it was asked to do.</summary>
-    private sealed class ScriptCluster : INemesisCluster
+    /// <summary>Writes down what it was asked to do, and when (on <paramref name="time"/>, if given).</summary>
+    private sealed class ScriptCluster(TimeProvider? time = null) : INemesisCluster
     {
+        private readonly DateTimeOffset _start = (time ?? TimeProvider.System).GetUtcNow();
+
         public List<string> Calls { get; } = [];
+
+        /// <summary>When each call came, after the start.</summary>
+        public List<TimeSpan> At { get; } = [];
 
         private Task Note(string call)
         {
             lock (Calls)
+            {
                 Calls.Add(call);
+                At.Add((time ?? TimeProvider.System).GetUtcNow() - _start);
+            }
             return Task.CompletedTask;
         }
 
@@ -57,13 +65,22 @@ public sealed class NemesisRunnerTests(ITestOutputHelper output)
     {
         var schedule = FaultSchedule.Generate(new FaultScheduleOptions(
             Seed: 5, Duration: TimeSpan.FromMilliseconds(300), Kinds: [FaultKind.Crash], CycleLength: TimeSpan.FromMilliseconds(100), Nodes: 3));
-        var cluster = new ScriptCluster();
+        var time = new ScriptedTime();
+        var cluster = new ScriptCluster(time);
         var log = new List<string>();
-        var clock = Stopwatch.StartNew();
 
-        await NemesisRunner.RunAsync(schedule, cluster, log.Add);
+        var run = NemesisRunner.RunAsync(schedule, cluster, log.Add, time);
+        // The clock moves only while the runner waits, straight to the next step's time.
+        var start = time.GetUtcNow();
+        foreach (var at in schedule.Steps.Select(s => s.At).Where(at => at > TimeSpan.Zero).Distinct())
+        {
+            await time.WaitingAsync();
+            time.Advance(at - (time.GetUtcNow() - start));
+        }
+        await run;
 
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(290), $"took {clock.Elapsed}");
+        Assert.Equal(schedule.Steps.SkipLast(1).Select(s => s.At), cluster.At.Take(6));
+        Assert.All(cluster.At.Skip(6), at => Assert.Equal(schedule.Steps[^1].At, at));
         Assert.StartsWith("fault schedule: seed=5 ", log[0], StringComparison.Ordinal);
         Assert.Equal(schedule.Steps.Count, log.Count - 1);
         var expected = schedule.Steps.SkipLast(1).Select(s => $"{(s.Action == FaultAction.Kill ? "kill" : "restart")} {s.Nodes[0]}");

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Globalization;
+using Mesh.Common.Time;
 
 namespace Mesh.Reliability.Tests.Nemesis;
 
@@ -44,22 +45,9 @@ internal static class ReliabilitySettings
             $"{SeedVariable}={options.Seed} {DurationVariable}={Format(options.Duration)} {CycleVariable}={Format(options.CycleLength)} " +
             $"{FaultsVariable}={string.Join(",", options.Kinds).ToLowerInvariant()} {NodesVariable}={options.Nodes}");
 
-    /// <summary>Parses <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>, a bare number of seconds, or <c>hh:mm:ss</c>.</summary>
-    public static TimeSpan ParseDuration(string text)
-    {
-        text = text.Trim();
-        var (number, unit) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 1.0 / 1000)
-            : text.EndsWith('s') ? (text[..^1], 1.0)
-            : text.EndsWith('m') ? (text[..^1], 60.0)
-            : text.EndsWith('h') ? (text[..^1], 3600.0)
-            : (text, 1.0);
-        if (double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
-            return TimeSpan.FromSeconds(value * unit);
-        return TimeSpan.Parse(text, CultureInfo.InvariantCulture);
-    }
+    /// <summary>Mesh's one duration syntax (<see cref="Durations"/>): <c>500ms</c>, <c>30s</c>, <c>2m</c>, <c>1h</c>.</summary>
+    public static TimeSpan ParseDuration(string text) =>
+        Durations.TryParse(text, out var value) ? value : throw new FormatException(Durations.Problem(text));
 
-    public static string Format(TimeSpan duration) =>
-        duration.TotalMilliseconds % 1000 == 0
-            ? string.Create(CultureInfo.InvariantCulture, $"{duration.TotalSeconds:0}s")
-            : string.Create(CultureInfo.InvariantCulture, $"{duration.TotalMilliseconds:0}ms");
+    public static string Format(TimeSpan duration) => Durations.Format(duration);
 }

@@ -92,12 +92,8 @@ internal sealed class HostileRig : IAsyncDisposable
     /// <summary>The failures outlier detection has counted against the upstream endpoint, from /config_dump.</summary>
     public async Task<long> EndpointFailuresAsync()
     {
-        using var admin = new HttpClient { BaseAddress = Sidecar.AdminUrl };
-        using var dump = System.Text.Json.JsonDocument.Parse(await admin.GetStringAsync("/config_dump"));
-        var endpoint = dump.RootElement.GetProperty("clusters").EnumerateArray()
-            .Single(c => c.GetProperty("service").GetString() == "catalog")
-            .GetProperty("endpoints").EnumerateArray().Single();
-        return endpoint.GetProperty("failures").GetInt64();
+        var dump = await ConfigDump.ReadAsync(Sidecar.AdminUrl);
+        return Assert.Single(dump.Cluster("catalog").Endpoints).Failures;
     }
 
     public async ValueTask DisposeAsync()

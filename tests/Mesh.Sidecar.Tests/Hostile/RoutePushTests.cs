@@ -48,27 +48,27 @@ public sealed class RoutePushTests
             ConfigureLogging = logging => logging.AddProvider(logs),
         });
         using var client = TestSidecar.Client(sidecar, "catalog");
-        await EventuallyAsync(async () => await client.GetStringAsync("/") == "v1", "the first good route never took effect");
+        await Eventually.TrueAsync(async () => await client.GetStringAsync("/") == "v1", "the first good route never took effect", TestCluster.Timeout);
 
         var previous = "";
         foreach (var invalid in InvalidDocuments)
         {
             await registry.SetAsync(Document, Encoding.UTF8.GetBytes(invalid));
             string? problem = null;
-            await EventuallyAsync(async () => (problem = await RouteErrorAsync(sidecar, "catalog")) is not null && problem != previous,
-                $"push {JsonSerializer.Serialize(invalid)} was not reported in /config_dump; logs: {string.Join(" | ", logs.Entries.Select(e => e.Message))}");
+            await Eventually.TrueAsync(async () => (problem = await RouteErrorAsync(sidecar, "catalog")) is not null && problem != previous,
+                $"push {JsonSerializer.Serialize(invalid)} was not reported in /config_dump; logs: {string.Join(" | ", logs.Entries.Select(e => e.Message))}", TestCluster.Timeout);
             previous = problem!;
 
             for (var i = 0; i < 20; i++)
                 Assert.Equal("v1", await client.GetStringAsync("/"));
         }
-        await EventuallyAsync(async () => await RejectedGaugeAsync(sidecar) == 1, "the rejected-routes gauge never showed the bad document");
+        await Eventually.TrueAsync(async () => await RejectedGaugeAsync(sidecar) == 1, "the rejected-routes gauge never showed the bad document", TestCluster.Timeout);
         Assert.Equal(InvalidDocuments.Length, logs.Entries.Count(e => e.Level == LogLevel.Error && e.Message.StartsWith("Route document catalog rejected", StringComparison.Ordinal)));
 
         await registry.SetAsync(Document, Encoding.UTF8.GetBytes(Route("v2")));
-        await EventuallyAsync(async () => await client.GetStringAsync("/") == "v2", "a good push after bad ones never took effect");
+        await Eventually.TrueAsync(async () => await client.GetStringAsync("/") == "v2", "a good push after bad ones never took effect", TestCluster.Timeout);
         Assert.Null(await RouteErrorAsync(sidecar, "catalog"));
-        await EventuallyAsync(async () => await RejectedGaugeAsync(sidecar) == 0, "the rejected-routes gauge never cleared");
+        await Eventually.TrueAsync(async () => await RejectedGaugeAsync(sidecar) == 0, "the rejected-routes gauge never cleared", TestCluster.Timeout);
     }
 
     private static string Route(string version) => $"match: {{ hosts: [catalog] }}\nservice: catalog\nsplit:\n  - {{ version: {version}, weight: 100 }}\n";
@@ -80,18 +80,7 @@ public sealed class RoutePushTests
     /// <summary>The problem /config_dump reports for <paramref name="document"/>; null when none.</summary>
     private static async Task<string?> RouteErrorAsync(SidecarHost sidecar, string document)
     {
-        using var admin = new HttpClient { BaseAddress = sidecar.AdminUrl };
-        using var dump = JsonDocument.Parse(await admin.GetStringAsync("/config_dump"));
-        return dump.RootElement.GetProperty("routeErrors").TryGetProperty(document, out var problem) ? problem.GetString() : null;
-    }
-
-    private static async Task EventuallyAsync(Func<Task<bool>> condition, string failure)
-    {
-        using var timeout = new CancellationTokenSource(TestCluster.Timeout);
-        while (!await condition())
-        {
-            Assert.False(timeout.IsCancellationRequested, failure);
-            await Task.Delay(50, CancellationToken.None);
-        }
+        var dump = await ConfigDump.ReadAsync(sidecar.AdminUrl);
+        return dump.RouteErrors.TryGetValue(document, out var problem) ? problem : null;
     }
 }

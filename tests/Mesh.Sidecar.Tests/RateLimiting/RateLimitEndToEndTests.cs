@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Tests.TestSupport;
@@ -121,11 +120,10 @@ public sealed class RateLimitEndToEndTests
                 rateLimit: { kind: slidingWindow, limit: 10, window: 2s, key: "header:x-api-key" }
             """);
         await using var sidecar = await TestSidecar.StartAsync(config);
-        using var admin = new HttpClient { BaseAddress = sidecar.AdminUrl };
 
-        using var dump = JsonDocument.Parse(await admin.GetStringAsync("/config_dump"));
+        var dump = await ConfigDump.ReadAsync(sidecar.AdminUrl);
 
-        var rateLimit = dump.RootElement.GetProperty("routes")[0].GetProperty("rateLimit");
+        var rateLimit = dump.Routes[0].RateLimit!.Value;
         Assert.Equal("slidingWindow", rateLimit.GetProperty("kind").GetString());
         Assert.Equal("header:x-api-key", rateLimit.GetProperty("key").GetString());
         Assert.True(rateLimit.GetProperty("enforced").GetBoolean());
@@ -151,11 +149,10 @@ public sealed class RateLimitEndToEndTests
                 reviews: { kind: concurrency, limit: 64 }
             """);
         await using var sidecar = await TestSidecar.StartAsync(config, new SidecarHostOptions { RateLimitShare = new MeshShare(0.25) });
-        using var admin = new HttpClient { BaseAddress = sidecar.AdminUrl };
 
-        using var dump = JsonDocument.Parse(await admin.GetStringAsync("/config_dump"));
+        var dump = await ConfigDump.ReadAsync(sidecar.AdminUrl);
 
-        var limits = dump.RootElement.GetProperty("rateLimits");
+        var limits = dump.RateLimits;
         Assert.Equal(0.25, limits.GetProperty("share").GetDouble());
         var inbound = limits.GetProperty("inbound");
         Assert.Equal(2, inbound.GetArrayLength());
@@ -181,11 +178,10 @@ public sealed class RateLimitEndToEndTests
     public async Task ConfigDump_NoRateLimits_ShowsAnEmptyPolicy()
     {
         await using var sidecar = await TestSidecar.StartAsync(TestSidecar.Config(""));
-        using var admin = new HttpClient { BaseAddress = sidecar.AdminUrl };
 
-        using var dump = JsonDocument.Parse(await admin.GetStringAsync("/config_dump"));
+        var dump = await ConfigDump.ReadAsync(sidecar.AdminUrl);
 
-        var limits = dump.RootElement.GetProperty("rateLimits");
+        var limits = dump.RateLimits;
         Assert.Equal(1, limits.GetProperty("share").GetDouble());
         Assert.Equal(0, limits.GetProperty("inbound").GetArrayLength());
         Assert.Empty(limits.GetProperty("outbound").EnumerateObject());

@@ -147,15 +147,10 @@ internal sealed class OtlpReceiver : IAsyncDisposable
 
     private static ulong ReadVarint(ReadOnlySpan<byte> data, ref int i)
     {
-        ulong value = 0;
-        for (var shift = 0; shift < 64; shift += 7)
-        {
-            var b = data[i++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if ((b & 0x80) == 0)
-                return value;
-        }
-        throw new InvalidDataException("varint too long");
+        if (Mesh.Registry.Core.Wire.Varint.TryRead(data[i..], out var value, out var length) != System.Buffers.OperationStatus.Done)
+            throw new InvalidDataException($"bad varint at {i}");
+        i += length;
+        return value;
     }
 
     public ValueTask DisposeAsync() => _app.DisposeAsync();

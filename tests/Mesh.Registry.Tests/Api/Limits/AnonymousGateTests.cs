@@ -100,10 +100,10 @@ public sealed class AnonymousGateTests
         Assert.Equal("Forbidden", body.GetProperty("error").GetString());
     }
 
-    internal static async Task WaitForCaAsync(TestCluster cluster, RegistryNode node)
-    {
-        using var timeout = new CancellationTokenSource(TestCluster.Timeout);
-        while ((await cluster.Http.GetAsync(cluster.Url(node, "/v1/ca/root"), timeout.Token)).StatusCode != HttpStatusCode.OK)
-            await Task.Delay(50, timeout.Token);
-    }
+    internal static Task WaitForCaAsync(TestCluster cluster, RegistryNode node) =>
+        Eventually.TrueAsync(async () =>
+        {
+            using var root = await cluster.Http.GetAsync(cluster.Url(node, "/v1/ca/root"));
+            return root.StatusCode == HttpStatusCode.OK;
+        }, "the registry never served its CA root", TestCluster.Timeout);
 }

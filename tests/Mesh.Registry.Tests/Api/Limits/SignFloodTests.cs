@@ -29,80 +29,74 @@ public sealed partial class SignFloodTests(ITestOutputHelper output)
     public async Task SignFlood_50Concurrent15MegabyteBodies_RefusedBeforeReading_OthersServedThroughout()
     {
         var data = Path.Combine(Path.GetTempPath(), "mesh-registry-tests", Guid.NewGuid().ToString("N"));
-        using var registry = StartRegistry(data, out var started);
-        try
+        await using var process = MeshProcess.Start("registry", "--id", "1", "--data", data, "--client", "127.0.0.1:0",
+            "--api-token", "admin=" + AdminToken, "--join-token", "shop=" + ShopToken);
+        var registry = process.Process;
+        var url = new Uri((await process.WaitForMatchAsync(ServingLine(), TimeSpan.FromSeconds(60))).Groups[1].Value + "/");
+        using var admin = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
+        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        await Eventually.TrueAsync(async () =>
         {
-            var url = await started.Task.WaitAsync(TimeSpan.FromSeconds(60));
-            using var admin = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
-            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
-            using (var ready = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
-            {
-                while ((await admin.GetAsync("v1/ca/root", ready.Token)).StatusCode != HttpStatusCode.OK)
-                    await Task.Delay(100, ready.Token);
-            }
-            Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("v1/nodes/flood-probe", new StringContent("0"))).StatusCode);
-            await Task.Delay(1000); // let start-up allocations settle
-            var before = ResidentBytes(registry);
+            using var root = await admin.GetAsync("v1/ca/root");
+            return root.StatusCode == HttpStatusCode.OK;
+        }, "the registry never served its CA root");
+        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("v1/nodes/flood-probe", new StringContent("0"))).StatusCode);
+        await Task.Delay(1000); // let start-up allocations settle
+        var before = ResidentBytes(registry);
 
-            // Two rounds: if memory held on to anything per flood, the second would end higher.
-            var rounds = new List<(long Peak, long After)>();
-            var flood = new List<(int Status, long Sent, bool Chunked, string? Message)>();
-            var failures = new List<string>();
-            int ok = 0, failed = 0;
-            var slowest = TimeSpan.Zero;
-            for (var round = 0; round < 2; round++)
-            {
-                using var stop = new CancellationTokenSource();
-                var peak = ResidentBytes(registry);
-                var sampler = Task.Run(async () =>
-                {
-                    while (!stop.IsCancellationRequested)
-                    {
-                        peak = Math.Max(peak, ResidentBytes(registry));
-                        await Task.Delay(50);
-                    }
-                });
-                var others = Task.Run(() => ServeOthersAsync(url, stop.Token));
-
-                // A sustained flood: each attacker starts over as soon as it is refused, for 5 s.
-                var floodEnds = Stopwatch.StartNew();
-                flood.AddRange((await Task.WhenAll(Enumerable.Range(0, Attackers).Select(async i =>
-                {
-                    var attempts = new List<(int Status, long Sent, bool Chunked, string? Message)>();
-                    do
-                        attempts.Add(await AttackAsync(url, chunked: i % 2 == 1));
-                    while (floodEnds.Elapsed < TimeSpan.FromSeconds(5));
-                    return attempts;
-                }))).SelectMany(a => a));
-                await Task.Delay(500); // a little more of the other clients after the flood
-                await stop.CancelAsync();
-                await sampler;
-                var served = await others;
-                (ok, failed, slowest) = (ok + served.Ok, failed + served.Failed, served.Slowest > slowest ? served.Slowest : slowest);
-                failures.AddRange(served.Failures);
-                await Task.Delay(10_000);
-                rounds.Add((peak, ResidentBytes(registry)));
-            }
-
-            var statuses = string.Join(", ", flood.GroupBy(f => f.Status).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}"));
-            output.WriteLine($"registry RSS: before {Mb(before)}; " + string.Join("; ", rounds.Select((r, i) => $"flood {i + 1}: peak {Mb(r.Peak)}, 10 s after {Mb(r.After)}")));
-            output.WriteLine($"flood: {flood.Count} requests of {Mb(BodyBytes)} from {Attackers} concurrent attackers in two 5 s rounds; answers {statuses}; body bytes the attackers got to send: max {Mb(flood.Max(f => f.Sent))}, total {Mb(flood.Sum(f => f.Sent))} of {Mb(flood.Count * BodyBytes)} offered (what sat in socket buffers until the answer was seen)");
-            output.WriteLine($"other clients during the floods: {ok} ok, {failed} failed, slowest {slowest.TotalMilliseconds:0} ms {string.Join("; ", failures)}");
-
-            Assert.All(flood, f => Assert.Contains(f.Status, new[] { 413, 429 }));
-            // Refused before reading: a declared body by its Content-Length alone; a chunked one
-            // once it passed 16 KiB (or at the gate, 429, before any of it).
-            Assert.All(flood.Where(f => !f.Chunked), f => Assert.Contains($"this one declares {BodyBytes} bytes", f.Message, StringComparison.Ordinal));
-            Assert.All(flood.Where(f => f.Chunked && f.Status == 413), f => Assert.Contains("may be at most 16 KiB; this one is larger", f.Message, StringComparison.Ordinal));
-            Assert.Equal(0, failed);
-            Assert.True(ok > 0);
-            Assert.All(rounds, r => Assert.True(r.Peak - before < 1024L * 1024 * 1024, $"RSS grew from {Mb(before)} to {Mb(r.Peak)}"));
-        }
-        finally
+        // Two rounds: if memory held on to anything per flood, the second would end higher.
+        var rounds = new List<(long Peak, long After)>();
+        var flood = new List<(int Status, long Sent, bool Chunked, string? Message)>();
+        var failures = new List<string>();
+        int ok = 0, failed = 0;
+        var slowest = TimeSpan.Zero;
+        for (var round = 0; round < 2; round++)
         {
-            registry.Kill(entireProcessTree: true);
-            await registry.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            using var stop = new CancellationTokenSource();
+            var peak = ResidentBytes(registry);
+            var sampler = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    peak = Math.Max(peak, ResidentBytes(registry));
+                    await Task.Delay(50);
+                }
+            });
+            var others = Task.Run(() => ServeOthersAsync(url, stop.Token));
+
+            // A sustained flood: each attacker starts over as soon as it is refused, for 5 s.
+            var floodEnds = Stopwatch.StartNew();
+            flood.AddRange((await Task.WhenAll(Enumerable.Range(0, Attackers).Select(async i =>
+            {
+                var attempts = new List<(int Status, long Sent, bool Chunked, string? Message)>();
+                do
+                    attempts.Add(await AttackAsync(url, chunked: i % 2 == 1));
+                while (floodEnds.Elapsed < TimeSpan.FromSeconds(5));
+                return attempts;
+            }))).SelectMany(a => a));
+            await Task.Delay(500); // a little more of the other clients after the flood
+            await stop.CancelAsync();
+            await sampler;
+            var served = await others;
+            (ok, failed, slowest) = (ok + served.Ok, failed + served.Failed, served.Slowest > slowest ? served.Slowest : slowest);
+            failures.AddRange(served.Failures);
+            await Task.Delay(10_000);
+            rounds.Add((peak, ResidentBytes(registry)));
         }
+
+        var statuses = string.Join(", ", flood.GroupBy(f => f.Status).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}"));
+        output.WriteLine($"registry RSS: before {Mb(before)}; " + string.Join("; ", rounds.Select((r, i) => $"flood {i + 1}: peak {Mb(r.Peak)}, 10 s after {Mb(r.After)}")));
+        output.WriteLine($"flood: {flood.Count} requests of {Mb(BodyBytes)} from {Attackers} concurrent attackers in two 5 s rounds; answers {statuses}; body bytes the attackers got to send: max {Mb(flood.Max(f => f.Sent))}, total {Mb(flood.Sum(f => f.Sent))} of {Mb(flood.Count * BodyBytes)} offered (what sat in socket buffers until the answer was seen)");
+        output.WriteLine($"other clients during the floods: {ok} ok, {failed} failed, slowest {slowest.TotalMilliseconds:0} ms {string.Join("; ", failures)}");
+
+        Assert.All(flood, f => Assert.Contains(f.Status, new[] { 413, 429 }));
+        // Refused before reading: a declared body by its Content-Length alone; a chunked one
+        // once it passed 16 KiB (or at the gate, 429, before any of it).
+        Assert.All(flood.Where(f => !f.Chunked), f => Assert.Contains($"this one declares {BodyBytes} bytes", f.Message, StringComparison.Ordinal));
+        Assert.All(flood.Where(f => f.Chunked && f.Status == 413), f => Assert.Contains("may be at most 16 KiB; this one is larger", f.Message, StringComparison.Ordinal));
+        Assert.Equal(0, failed);
+        Assert.True(ok > 0);
+        Assert.All(rounds, r => Assert.True(r.Peak - before < 1024L * 1024 * 1024, $"RSS grew from {Mb(before)} to {Mb(r.Peak)}"));
     }
 
     // One attacker: the head of a 15 MB signing request, then the body in 64 KiB pieces every
@@ -175,34 +169,6 @@ public sealed partial class SignFloodTests(ITestOutputHelper output)
             await Task.Delay(50, CancellationToken.None);
         }
         return (ok, failed, slowest, failures);
-    }
-
-    private static Process StartRegistry(string data, out TaskCompletionSource<Uri> started)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[]
-        {
-            Path.Combine(AppContext.BaseDirectory, "mesh.dll"), "registry", "--id", "1", "--data", data, "--client", "127.0.0.1:0",
-            "--api-token", "admin=" + AdminToken, "--join-token", "shop=" + ShopToken,
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        var process = Process.Start(start)!;
-        var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        started = ready;
-        void OnLine(object? sender, DataReceivedEventArgs e)
-        {
-            if (e.Data is { } line && ServingLine().Match(line) is { Success: true } match)
-                ready.TrySetResult(new Uri(match.Groups[1].Value + "/"));
-        }
-        process.OutputDataReceived += OnLine;
-        process.ErrorDataReceived += OnLine;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        process.Exited += (_, _) => ready.TrySetException(new InvalidOperationException($"mesh registry exited with {process.ExitCode}"));
-        process.EnableRaisingEvents = true;
-        return process;
     }
 
     private static long ResidentBytes(Process process)

@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.RegularExpressions;
+using Xunit;
+
+namespace Mesh.Testing;
+
+/// <summary>What a <c>mesh</c> process that ran to its end printed, and how it exited.</summary>
+internal sealed record MeshRun(int ExitCode, string Stdout, string Stderr)
+{
+    /// <summary>Both outputs, standard output first.</summary>
+    public string Output => Stdout + Stderr;
+
+    public void Deconstruct(out int exitCode, out string output) => (exitCode, output) = (ExitCode, Output);
+}
+
+/// <summary>
+/// The one way tests run the built binaries (<c>mesh.dll</c>, <c>mesh-sidecar.dll</c>, copied next
+/// to the tests by a project reference) as real processes: <see cref="RunAsync(string[])"/> to the
+/// end with both outputs captured, or <see cref="Start(string[])"/> for a server that a test waits
+/// on line by line, signals and stops. A process is never left behind: a timeout or dispose kills
+/// it with its children.
+/// </summary>
+internal sealed class MeshProcess : IAsyncDisposable
+{
+    public const string Mesh = "mesh.dll";
+    public const string Sidecar = "mesh-sidecar.dll";
+    public const int Sigterm = 15;
+
+    private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
+
+    private readonly StringBuilder _output = new();
+    private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Found)> _waiters = [];
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private MeshProcess(ProcessStartInfo start)
+    {
+        Process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        Process.OutputDataReceived += (_, e) => OnLine(e.Data);
+        Process.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        Process.Exited += (_, _) => _exited.TrySetResult();
+        Process.Start();
+        Process.BeginOutputReadLine();
+        Process.BeginErrorReadLine();
+    }
+
+    public Process Process { get; }
+
+    public int Id => Process.Id;
+
+    /// <summary>Every line printed so far, standard output and error interleaved as they came.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+                return _output.ToString();
+        }
+    }
+
+    /// <summary>The start of <c>dotnet DLL ARGS</c> with both outputs redirected.</summary>
+    public static ProcessStartInfo StartInfo(string dll, IEnumerable<string> args, bool redirectInput = false)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = redirectInput,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, dll));
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        return start;
+    }
+
+    /// <summary>Runs <c>mesh ARGS</c> to its end (killed after 60 s).</summary>
+    public static Task<MeshRun> RunAsync(params string[] args) => RunAsync(Mesh, args);
+
+    /// <summary>
+    /// Runs <paramref name="dll"/> to its end, with <paramref name="input"/> on its standard input
+    /// (closed after it; none if null). After <paramref name="timeout"/> (60 s) it is killed and
+    /// the test fails with what it printed.
+    /// </summary>
+    public static async Task<MeshRun> RunAsync(string dll, string[] args, string? input = null, TimeSpan? timeout = null)
+    {
+        using var process = Process.Start(StartInfo(dll, args, redirectInput: input is not null))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+        }
+
+        using var cancel = new CancellationTokenSource(timeout ?? DefaultTimeout);
+        try
+        {
+            await process.WaitForExitAsync(cancel.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Assert.Fail($"{dll} {string.Join(' ', args)} did not exit within {(timeout ?? DefaultTimeout).TotalSeconds:0} s; it printed:\n{await stdout}{await stderr}");
+        }
+
+        return new MeshRun(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Starts <c>mesh ARGS</c> and keeps what it prints.</summary>
+    public static MeshProcess Start(params string[] args) => new(StartInfo(Mesh, args));
+
+    /// <summary>Starts <paramref name="dll"/> with <paramref name="args"/> and keeps what it prints.</summary>
+    public static MeshProcess StartDll(string dll, params string[] args) => new(StartInfo(dll, args));
+
+    /// <summary>
+    /// The first line (already printed or still to come) that <paramref name="match"/> accepts. Fails
+    /// the test with the output so far when the process exits first or <paramref name="timeout"/> passes.
+    /// </summary>
+    public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
+    {
+        var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_output)
+        {
+            foreach (var line in _output.ToString().Split('\n'))
+            {
+                if (match(line.TrimEnd('\r')))
+                    return line.TrimEnd('\r');
+            }
+            _waiters.Add((match, found));
+        }
+
+        var first = await Task.WhenAny(found.Task, _exited.Task, Task.Delay(timeout));
+        if (first == found.Task)
+            return await found.Task;
+        // Lines printed just before the exit may still be on their way.
+        if (first == _exited.Task)
+            Process.WaitForExit();
+        if (found.Task.IsCompleted)
+            return await found.Task;
+        Assert.Fail(first == _exited.Task
+            ? $"the process exited ({Process.ExitCode}) before printing the line waited for; it printed:\n{Output}"
+            : $"no such line within {timeout.TotalSeconds:0} s; the process printed:\n{Output}");
+        return "";
+    }
+
+    /// <summary>The first match of <paramref name="pattern"/> in a line, as <see cref="WaitForLineAsync(Func{string, bool}, TimeSpan)"/>.</summary>
+    public async Task<Match> WaitForMatchAsync(Regex pattern, TimeSpan timeout) =>
+        pattern.Match(await WaitForLineAsync(pattern.IsMatch, timeout));
+
+    /// <summary>Sends <paramref name="signal"/> (e.g. <see cref="Sigterm"/>); true when it was delivered.</summary>
+    public bool Signal(int signal) => Kill(Process.Id, signal) == 0;
+
+    /// <summary>Waits for the exit (failing the test after <paramref name="timeout"/>) and returns the exit code.</summary>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        if (await Task.WhenAny(_exited.Task, Task.Delay(timeout)) != _exited.Task)
+            Assert.Fail($"the process did not exit within {timeout.TotalSeconds:0} s; it printed:\n{Output}");
+        Process.WaitForExit(); // drains the output
+        return Process.ExitCode;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!Process.HasExited)
+            Process.Kill(entireProcessTree: true);
+        await Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        Process.Dispose();
+    }
+
+    private void OnLine(string? line)
+    {
+        if (line is null)
+            return;
+        List<TaskCompletionSource<string>> found = [];
+        lock (_output)
+        {
+            _output.Append(line).Append('\n');
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Match(line))
+                {
+                    found.Add(_waiters[i].Found);
+                    _waiters.RemoveAt(i);
+                }
+            }
+        }
+        foreach (var waiter in found)
+            waiter.TrySetResult(line);
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}
