@@ -3,7 +3,7 @@ using Mesh.Registry.ZooKeeper.Jute;
 namespace Mesh.Registry.ZooKeeper.Protocol.Records;
 
 /// <summary>One op of a multi or multiRead request: its type and its request record.</summary>
-public sealed record MultiOp(OpCode Type, object Request);
+public sealed record MultiOp(OpCode Type, IJuteWritable Request);
 
 /// <summary>
 /// The body of multi and multiRead: each op as a <see cref="MultiHeader"/> and its request record,
@@ -21,7 +21,7 @@ public static class MultiRequest
             if (header.Done)
                 return ops;
             var type = (OpCode)header.Type;
-            object request = (type, readOnly) switch
+            IJuteWritable request = (type, readOnly) switch
             {
                 (OpCode.Create or OpCode.Create2 or OpCode.CreateContainer, false) => CreateRequest.Read(ref reader),
                 (OpCode.CreateTtl, false) => CreateTtlRequest.Read(ref reader),
@@ -40,47 +40,29 @@ public static class MultiRequest
         foreach (var op in ops)
         {
             new MultiHeader((int)op.Type, false, -1).Write(writer);
-            switch (op.Request)
-            {
-                case CreateRequest r: r.Write(writer); break;
-                case CreateTtlRequest r: r.Write(writer); break;
-                case DeleteRequest r: r.Write(writer); break;
-                case SetDataRequest r: r.Write(writer); break;
-                case CheckVersionRequest r: r.Write(writer); break;
-                case PathWatchRequest r: r.Write(writer); break;
-                default: throw new ArgumentException($"{op.Request.GetType().Name} is not a multi op record", nameof(ops));
-            }
+            op.Request.Write(writer);
         }
         MultiHeader.End.Write(writer);
     }
 }
 
 /// <summary>One result of a multi or multiRead reply: the op type (or -1 for an error) with its error code, and the response record (null for delete and check).</summary>
-public sealed record MultiResult(int Type, int Err, object? Response)
+public sealed record MultiResult(int Type, int Err, IJuteWritable? Response)
 {
     public static MultiResult Failure(ZkError error) => new((int)OpCode.Error, (int)error, new IntResponse((int)error));
 }
 
 /// <summary>The body of a multi reply: each result as a <see cref="MultiHeader"/> and its record, ended by <see cref="MultiHeader.End"/>.</summary>
-public static class MultiResponse
+public sealed record MultiResponse(IReadOnlyList<MultiResult> Results) : IJuteWritable
 {
+    public void Write(JuteWriter writer) => Write(writer, Results);
+
     public static void Write(JuteWriter writer, IEnumerable<MultiResult> results)
     {
         foreach (var result in results)
         {
             new MultiHeader(result.Type, false, result.Err).Write(writer);
-            switch (result.Response)
-            {
-                case null:
-                    break;
-                case PathResponse r: r.Write(writer); break;
-                case Create2Response r: r.Write(writer); break;
-                case StatResponse r: r.Write(writer); break;
-                case GetDataResponse r: r.Write(writer); break;
-                case StringListResponse r: r.Write(writer); break;
-                case IntResponse r: r.Write(writer); break;
-                default: throw new ArgumentException($"{result.Response.GetType().Name} is not a multi result record", nameof(results));
-            }
+            result.Response?.Write(writer);
         }
         MultiHeader.End.Write(writer);
     }
@@ -93,7 +75,7 @@ public static class MultiResponse
             var header = MultiHeader.Read(ref reader);
             if (header.Done)
                 return results;
-            object? response = (OpCode)header.Type switch
+            IJuteWritable? response = (OpCode)header.Type switch
             {
                 OpCode.Create => PathResponse.Read(ref reader),
                 OpCode.Create2 or OpCode.CreateContainer or OpCode.CreateTtl => Create2Response.Read(ref reader),
