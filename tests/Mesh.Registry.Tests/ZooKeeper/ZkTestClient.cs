@@ -166,11 +166,17 @@ internal sealed class ZkTestClient : IAsyncDisposable
 /// <summary>Starting a registry node that serves ZooKeeper on a port the system picks.</summary>
 internal static class ZkNodes
 {
-    public static async Task<(TestCluster Cluster, IPEndPoint ZooKeeper)> StartAsync(bool open = true, IReadOnlyList<Mesh.Registry.Api.Access.ApiTokenGrant>? tokens = null)
+    public static async Task<(TestCluster Cluster, IPEndPoint ZooKeeper)> StartAsync(
+        bool open = true, IReadOnlyList<Mesh.Registry.Api.Access.ApiTokenGrant>? tokens = null, Mesh.Registry.ZooKeeper.Sessions.ZkSessionLimits? limits = null)
     {
         var cluster = await TestCluster.StartAsync(1, o => o with
         {
-            ZooKeeper = new Mesh.Registry.ZooKeeper.ZooKeeperOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Open = open },
+            ZooKeeper = new Mesh.Registry.ZooKeeper.ZooKeeperOptions
+            {
+                EndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+                Open = open,
+                SessionLimits = limits ?? new(),
+            },
             ApiTokens = tokens ?? [],
         });
         var node = cluster.Nodes[0]!;

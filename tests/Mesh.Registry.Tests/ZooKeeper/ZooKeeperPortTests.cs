@@ -90,6 +90,31 @@ public sealed class ZooKeeperPortTests
     }
 
     [Fact]
+    public async Task SilentClient_IsDisconnectedAfterItsTimeout_ThenItsSessionExpiresWithItsEphemerals()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync(limits: new(1_000, 40_000));
+        await using var _ = cluster;
+        var node = cluster.Nodes[0]!;
+        var client = await ZkTestClient.ConnectAsync(zk, timeoutMs: 1_000);
+        Assert.Equal(1_000, client.Session.TimeOut);
+        await client.CallAsync(OpCode.Create, Create("/short-lived", flags: ZkCreateFlags.Ephemeral));
+
+        // No pings: the node closes the connection after a session timeout, then stops renewing it.
+        Assert.True(await client.ClosedByServerAsync());
+        await client.DisposeAsync();
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (node.Store.Read(s => s.TryGetSession(client.Session.SessionId, out var unused)))
+        {
+            Assert.True(waited.Elapsed < TestCluster.Timeout, "the session did not expire");
+            await Task.Delay(50);
+        }
+        Assert.False(node.Store.Read(s => s.Exists("/short-lived").IsOk));
+
+        await using var back = await ZkTestClient.ConnectAsync(zk, client.Session.SessionId, client.Session.Passwd);
+        Assert.Equal(0, back.Session.TimeOut);
+    }
+
+    [Fact]
     public async Task MalformedFrames_CloseThatConnectionOnly()
     {
         var (cluster, zk) = await ZkNodes.StartAsync();
