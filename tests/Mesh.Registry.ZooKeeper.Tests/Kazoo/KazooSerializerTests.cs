@@ -1,8 +1,8 @@
 using System.Text.Json;
-using Xunit.Abstractions;
 using Mesh.Registry.ZooKeeper.Jute;
 using Mesh.Registry.ZooKeeper.Protocol;
 using Mesh.Registry.ZooKeeper.Protocol.Records;
+using Xunit.Abstractions;
 
 namespace Mesh.Registry.ZooKeeper.Tests.Kazoo;
 
