@@ -3,7 +3,8 @@
 # the unmodified app and a plain TCP server in the interception tests), when running as root and
 # they are missing; and what Native AOT needs to publish the native mesh-sidecar (a C compiler and
 # linker, zlib); chromium (headless, for the dashboard's browser tests) and prometheus (scrapes a
-# running demo). Tests that need them and cannot have them say so and are skipped.
+# running demo); and for the ZooKeeper protocol tests, Debian's kazoo (the reference serializer and
+# client, for /usr/bin/python3) and zookeeper (zkCli). Tests that need them and cannot have them say so and are skipped.
 set -uo pipefail
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
@@ -15,6 +16,8 @@ command -v clang >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 || need+=(cla
 ldconfig -p 2>/dev/null | grep -q 'libz\.so ' || need+=(zlib1g-dev)
 command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import kazoo' >/dev/null 2>&1 || need+=(python3-kazoo)
+[ -x /usr/share/zookeeper/bin/zkCli.sh ] || need+=(zookeeper)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "not root: skipping install of ${need[*]}"

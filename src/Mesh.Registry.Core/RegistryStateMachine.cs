@@ -140,6 +140,19 @@ public sealed partial class RegistryStateMachine
         return list;
     }
 
+    /// <summary>The paths of a live session's ephemeral nodes, sorted ordinally; empty for an unknown session.</summary>
+    public IReadOnlyList<string> GetEphemerals(long sessionId)
+    {
+        if (!_sessions.TryGetValue(sessionId, out var session) || session.Ephemerals.Count == 0)
+        {
+            return [];
+        }
+
+        var paths = session.Ephemerals.ToArray();
+        Array.Sort(paths, StringComparer.Ordinal);
+        return paths;
+    }
+
     /// <summary>One live session, or false when it does not exist.</summary>
     public bool TryGetSession(long sessionId, out SessionInfo session)
     {

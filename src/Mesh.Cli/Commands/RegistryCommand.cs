@@ -94,6 +94,8 @@ internal static class RegistryCommand
         };
         var limits = new RegistryLimitOptions();
         limits.AddTo(command);
+        var zooKeeper = new ZooKeeperOptionSet();
+        zooKeeper.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             var error = parseResult.InvocationConfiguration.Error;
@@ -121,6 +123,7 @@ internal static class RegistryCommand
                     TlsTrust = parseResult.GetValue(tlsCa) is { } caFile ? ReadTlsTrust(caFile) : [],
                     Limits = limits.Read(parseResult),
                     ClaimServiceNamesOnFirstUse = parseResult.GetValue(serviceClaims) != "admin",
+                    ZooKeeper = zooKeeper.Read(parseResult),
                 });
                 await node.StartAsync(cancellationToken);
             }

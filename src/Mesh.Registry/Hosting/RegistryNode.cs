@@ -45,6 +45,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
     public IReadOnlyList<ClusterMember> Members { get; private set; }
 
+    /// <summary>Where the ZooKeeper port listens (the port bound, when port 0 was asked for); null when it is not served.</summary>
+    public IPEndPoint? ZooKeeperEndPoint { get; private set; }
+
     internal IConsensus Consensus { get; private set; } = null!;
 
     internal RegistryStore Store { get; private set; } = null!;
@@ -58,6 +61,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
         ValidateCaOptions(_options);
         if (_options.Limits.Validate() is { } limitError)
             throw new StartupException(limitError);
+        if (_options.ZooKeeper?.Validate() is { } zkError)
+            throw new StartupException(zkError);
         PortCheck.EnsureFree(_options.ClientEndPoint, "clients");
         PortCheck.EnsureFree(_options.PeerListenEndPoint ?? RaftConsensus.ListenDefault(Members.Single(m => m.Id == _options.Id).RaftEndPoint), "peers");
         var loggerFactory = _options.LoggerFactory ?? (_ownedLoggerFactory = DefaultLoggerFactory());
@@ -154,6 +159,10 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(1));
                 await app.StopAsync(grace.Token).ConfigureAwait(false);
             });
+            // Pushed last, so it closes first: ZooKeeper clients move to another node at once.
+            if (_options.ZooKeeper is { } zk)
+                ZooKeeperEndPoint = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens,
+                    _options.TimeProvider, loggerFactory, Push, cancellationToken).ConfigureAwait(false);
             Log.Started(logger, _options.Id, ClientUrl, raftEndPoint);
         }
         catch

@@ -83,4 +83,7 @@ public sealed record RegistryNodeOptions
     /// unowned names refused until an admin claims them (<c>mesh ctl owner claim</c>).
     /// </summary>
     public bool ClaimServiceNamesOnFirstUse { get; init; } = true;
+
+    /// <summary>Serve the ZooKeeper client protocol too (<c>--zk host:port</c>); null = not served. See docs/zookeeper.md.</summary>
+    public ZooKeeper.ZooKeeperOptions? ZooKeeper { get; init; }
 }

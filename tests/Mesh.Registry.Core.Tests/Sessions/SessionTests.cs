@@ -47,6 +47,21 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public void GetEphemerals_LiveSession_ListsItsOwnEphemeralPathsSorted_AndUnknownSessionNone()
+    {
+        var r = new Registry();
+        var mine = r.OpenSession(2_000);
+        var other = r.OpenSession(2_000);
+        r.Create("/svc/b", mode: CreateMode.Ephemeral, session: mine, parents: true);
+        r.Create("/svc/a", mode: CreateMode.Ephemeral, session: mine);
+        r.Create("/svc/c", mode: CreateMode.Ephemeral, session: other);
+        r.Create("/svc/d");
+
+        Assert.Equal(["/svc/a", "/svc/b"], r.Machine.GetEphemerals(mine));
+        Assert.Empty(r.Machine.GetEphemerals(12345));
+    }
+
+    [Fact]
     public void ExpireSessions_BeforeDeadline_ExpiresNothing()
     {
         var r = new Registry();

@@ -1,0 +1,221 @@
+using Mesh.Registry.Core;
+using Mesh.Registry.Core.Paths;
+using Mesh.Registry.Core.Results;
+using Mesh.Registry.ZooKeeper.Protocol;
+using Mesh.Registry.ZooKeeper.Protocol.Records;
+
+namespace Mesh.Registry.ZooKeeper.Sessions;
+
+/// <summary>
+/// The read ops against this node's applied state, as ZooKeeper answers them. Every reply carries
+/// the state's applied index as its zxid, and watches are set at that index.
+/// </summary>
+internal static class ZkReads
+{
+    public static ZkReply Run(ZkSession session, RegistryStateMachine state, ZkRequest request)
+    {
+        var zxid = state.AppliedIndex;
+        var xid = request.Xid;
+        switch (request.Body)
+        {
+            case PathWatchRequest read:
+                if (Check(session, read.Path) is { } error)
+                    return ZkReply.Fail(xid, zxid, error);
+                return request.Op switch
+                {
+                    OpCode.Exists => Exists(session, state, xid, read),
+                    OpCode.GetData => GetData(session, state, xid, read.Path!, read.Watch),
+                    _ => GetChildren(session, state, xid, read.Path!, read.Watch, withStat: request.Op == OpCode.GetChildren2),
+                };
+            case PathRequest path:
+                if (Check(session, path.Path) is { } pathError)
+                    return ZkReply.Fail(xid, zxid, pathError);
+                return request.Op switch
+                {
+                    OpCode.GetAcl => GetAcl(state, xid, path.Path!),
+                    OpCode.GetAllChildrenNumber => CountDescendants(state, xid, path.Path!),
+                    _ => Ephemerals(session, state, xid, path.Path!),
+                };
+            case CheckVersionRequest check:
+                if (Check(session, check.Path) is { } checkError)
+                    return ZkReply.Fail(xid, zxid, checkError);
+                var exists = state.Exists(check.Path!);
+                if (!exists.IsOk)
+                    return ZkReply.Fail(xid, zxid, ZkErrors.From(exists.Error));
+                return check.Version != -1 && check.Version != exists.Stat.Version
+                    ? ZkReply.Fail(xid, zxid, ZkError.BadVersion)
+                    : new ZkReply(xid, zxid, ZkError.Ok);
+            case SetAclRequest setAcl:
+                return SetAcl(session, state, xid, setAcl);
+            case List<MultiOp> ops:
+                return MultiRead(session, state, xid, ops);
+            default:
+                return ZkReply.Fail(xid, zxid, ZkError.Unimplemented);
+        }
+    }
+
+    private static ZkError? Check(ZkSession session, string? path) => ZkSession.Invalid(path) ?? session.Access.CanRead(path!);
+
+    private static ZkReply Exists(ZkSession session, RegistryStateMachine state, int xid, PathWatchRequest read)
+    {
+        var zxid = state.AppliedIndex;
+        var result = state.Exists(read.Path!);
+        // Also on NoNode: an exists watch waits for the node's creation.
+        if (read.Watch && result.Error is ErrorCode.Ok or ErrorCode.NoNode)
+            session.Watches.AddData(read.Path!, zxid);
+        return result.IsOk
+            ? new ZkReply(xid, zxid, ZkError.Ok, new StatResponse(ZkStats.Of(state, read.Path!, result.Stat)))
+            : ZkReply.Fail(xid, zxid, ZkErrors.From(result.Error));
+    }
+
+    private static ZkReply GetData(ZkSession session, RegistryStateMachine state, int xid, string path, bool watch)
+    {
+        var zxid = state.AppliedIndex;
+        var node = state.GetNode(path);
+        if (!node.IsOk)
+            return ZkReply.Fail(xid, zxid, ZkErrors.From(node.Error));
+        if (watch)
+            session.Watches.AddData(path, zxid);
+        return new ZkReply(xid, zxid, ZkError.Ok, new GetDataResponse(node.Data.ToArray(), ZkStats.Of(state, path, node.Stat)));
+    }
+
+    private static ZkReply GetChildren(ZkSession session, RegistryStateMachine state, int xid, string path, bool watch, bool withStat)
+    {
+        var zxid = state.AppliedIndex;
+        var children = state.GetChildren(path);
+        if (!children.IsOk)
+            return ZkReply.Fail(xid, zxid, ZkErrors.From(children.Error));
+        if (watch)
+            session.Watches.AddChild(path, zxid);
+        IJuteWritable body = withStat
+            ? new GetChildren2Response([.. children.Children], ZkStats.Of(state, path, children.Stat))
+            : new StringListResponse([.. children.Children]);
+        return new ZkReply(xid, zxid, ZkError.Ok, body);
+    }
+
+    private static ZkReply GetAcl(RegistryStateMachine state, int xid, string path)
+    {
+        var result = state.Exists(path);
+        return result.IsOk
+            ? new ZkReply(xid, state.AppliedIndex, ZkError.Ok, new GetAclResponse(Acl.OpenUnsafe, ZkStats.Of(state, path, result.Stat)))
+            : ZkReply.Fail(xid, state.AppliedIndex, ZkErrors.From(result.Error));
+    }
+
+    /// <summary>
+    /// The registry keeps no per-node ACLs (access is its token policy), so setACL succeeds only
+    /// when it asks for what every node already has, world:anyone with all rights.
+    /// </summary>
+    private static ZkReply SetAcl(ZkSession session, RegistryStateMachine state, int xid, SetAclRequest request)
+    {
+        var zxid = state.AppliedIndex;
+        if ((ZkSession.Invalid(request.Path) ?? session.Access.CanWrite(request.Path!)) is { } error)
+            return ZkReply.Fail(xid, zxid, error);
+        if (request.Acl is not { Count: > 0 } acl)
+            return ZkReply.Fail(xid, zxid, ZkError.InvalidAcl);
+        var result = state.Exists(request.Path!);
+        if (!result.IsOk)
+            return ZkReply.Fail(xid, zxid, ZkErrors.From(result.Error));
+        if (request.Version is not (-1 or 0))
+            return ZkReply.Fail(xid, zxid, ZkError.BadVersion);
+        if (!acl.SequenceEqual(Acl.OpenUnsafe))
+            return ZkReply.Fail(xid, zxid, ZkError.Unimplemented);
+        return new ZkReply(xid, zxid, ZkError.Ok, new StatResponse(ZkStats.Of(state, request.Path!, result.Stat)));
+    }
+
+    private static ZkReply CountDescendants(RegistryStateMachine state, int xid, string path)
+    {
+        var zxid = state.AppliedIndex;
+        var root = state.GetChildren(path);
+        if (!root.IsOk)
+            return ZkReply.Fail(xid, zxid, ZkErrors.From(root.Error));
+        var count = 0;
+        var pending = new Stack<string>();
+        pending.Push(path);
+        while (pending.Count > 0)
+        {
+            var parent = pending.Pop();
+            foreach (var child in state.GetChildren(parent).Children)
+            {
+                count++;
+                pending.Push(NodePath.Combine(parent, child));
+            }
+        }
+        return new ZkReply(xid, zxid, ZkError.Ok, new IntResponse(count));
+    }
+
+    /// <summary>This session's ephemeral nodes at or below the prefix path (ZooKeeper matches it as a path prefix).</summary>
+    private static ZkReply Ephemerals(ZkSession session, RegistryStateMachine state, int xid, string prefix)
+    {
+        var paths = state.GetEphemerals(session.SessionId)
+            .Where(p => prefix == NodePath.Root || p.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(p => (string?)p)
+            .ToList();
+        return new ZkReply(xid, state.AppliedIndex, ZkError.Ok, new StringListResponse(paths));
+    }
+
+    private static ZkReply MultiRead(ZkSession session, RegistryStateMachine state, int xid, List<MultiOp> ops)
+    {
+        var zxid = state.AppliedIndex;
+        var results = new List<MultiResult>(ops.Count);
+        foreach (var op in ops)
+        {
+            var read = (PathWatchRequest)op.Request;
+            var reply = Check(session, read.Path) is { } error
+                ? ZkReply.Fail(xid, zxid, error)
+                : op.Type == OpCode.GetData
+                    ? GetData(session, state, xid, read.Path!, read.Watch)
+                    : GetChildren(session, state, xid, read.Path!, read.Watch, withStat: false);
+            results.Add(reply.Error == ZkError.Ok ? new MultiResult((int)op.Type, 0, reply.Body) : MultiResult.Failure(reply.Error));
+        }
+        return new ZkReply(xid, zxid, ZkError.Ok, new MultiResponse(results));
+    }
+
+    /// <summary>
+    /// Re-registers a reconnecting client's watches, first firing what changed after the last zxid
+    /// it saw (ZooKeeper's rules: data watches fire on a newer mzxid or a deleted node, exist
+    /// watches on a node that now exists, child watches on a newer pzxid or a deleted node).
+    /// </summary>
+    public static ZkReply SetWatches(ZkSession session, RegistryStateMachine state, int xid, SetWatchesRequest request)
+    {
+        var zxid = state.AppliedIndex;
+        var seen = request.RelativeZxid;
+        var fired = new List<ZkReply>();
+        foreach (var path in Readable(session, request.DataWatches))
+        {
+            var node = state.Exists(path);
+            if (!node.IsOk)
+                fired.Add(ZkReply.Notification(zxid, WatcherEventType.NodeDeleted, path));
+            else if (node.Stat.ModifiedIndex > seen)
+                fired.Add(ZkReply.Notification(zxid, WatcherEventType.NodeDataChanged, path));
+            else
+                session.Watches.AddData(path, zxid);
+        }
+        foreach (var path in Readable(session, request.ExistWatches))
+        {
+            if (state.Exists(path).IsOk)
+                fired.Add(ZkReply.Notification(zxid, WatcherEventType.NodeCreated, path));
+            else
+                session.Watches.AddData(path, zxid);
+        }
+        foreach (var path in Readable(session, request.ChildWatches))
+        {
+            var node = state.Exists(path);
+            if (!node.IsOk)
+                fired.Add(ZkReply.Notification(zxid, WatcherEventType.NodeDeleted, path));
+            else if (ZkStats.Of(state, path, node.Stat).Pzxid > seen)
+                fired.Add(ZkReply.Notification(zxid, WatcherEventType.NodeChildrenChanged, path));
+            else
+                session.Watches.AddChild(path, zxid);
+        }
+        foreach (var path in Readable(session, request.PersistentWatches))
+            session.Watches.AddPersistent(path, zxid, recursive: false);
+        foreach (var path in Readable(session, request.PersistentRecursiveWatches))
+            session.Watches.AddPersistent(path, zxid, recursive: true);
+        session.Queue(fired);
+        return new ZkReply(xid, zxid, ZkError.Ok);
+    }
+
+    // A watch on a path the session may not read is dropped silently, as a watch on an invalid path.
+    private static IEnumerable<string> Readable(ZkSession session, IReadOnlyList<string?> paths) =>
+        paths.Where(p => NodePath.IsValid(p) && session.Access.CanRead(p!) is null).Select(p => p!);
+}

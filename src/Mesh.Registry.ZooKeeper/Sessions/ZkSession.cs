@@ -1,0 +1,102 @@
+using Mesh.Registry.Core;
+using Mesh.Registry.Core.Events;
+using Mesh.Registry.Core.Paths;
+using Mesh.Registry.ZooKeeper.Protocol;
+using Mesh.Registry.ZooKeeper.Protocol.Records;
+using Mesh.Registry.ZooKeeper.Watches;
+
+namespace Mesh.Registry.ZooKeeper.Sessions;
+
+/// <summary>
+/// One ZooKeeper session on one connection, after the handshake: turns each request into a
+/// <see cref="ZkStep"/>, keeps the session's watches, and queues watch notifications in
+/// <see cref="Outbox"/>, which the edge sends before any reply (so a client sees a watch fire
+/// before it sees data that reflects the change). Pure and single-threaded: the edge serialises
+/// calls.
+/// </summary>
+public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
+{
+    private readonly List<ZkReply> _outbox = [];
+
+    public long SessionId { get; } = sessionId;
+
+    public int TimeoutMs { get; } = timeoutMs;
+
+    public IZkAccess Access { get; set; } = access;
+
+    public ZkWatchTable Watches { get; } = new();
+
+    /// <summary>Notifications waiting to be sent, oldest first.</summary>
+    public IReadOnlyList<ZkReply> Outbox => _outbox;
+
+    public void ClearOutbox() => _outbox.Clear();
+
+    internal void Queue(IEnumerable<ZkReply> notifications) => _outbox.AddRange(notifications);
+
+    /// <summary>Feeds one applied change; the watches it fires queue their notifications.</summary>
+    public void Observe(ChangeEvent change)
+    {
+        foreach (var (type, path) in Watches.Fire(change))
+            _outbox.Add(ZkReply.Notification(change.Index, type, path));
+    }
+
+    /// <param name="zxid">This node's applied index, for answers that do not read the tree.</param>
+    public ZkStep Handle(ZkRequest request, long zxid)
+    {
+        var xid = request.Xid;
+        switch (request.Op)
+        {
+            case OpCode.Ping:
+                return new ZkStep.Answer(new ZkReply(Xids.Ping, zxid, ZkError.Ok));
+            case OpCode.CloseSession:
+                return new ZkStep.CloseSession(xid);
+            case OpCode.Auth:
+                return new ZkStep.Authenticate((AuthPacket)request.Body!);
+            case OpCode.Sync:
+                var sync = ((PathRequest)request.Body!).Path;
+                if ((Invalid(sync) ?? Access.CanRead(sync!)) is { } syncError)
+                    return Fail(xid, zxid, syncError);
+                return new ZkStep.Sync(xid, sync!);
+            case OpCode.SetWatches or OpCode.SetWatches2:
+                return new ZkStep.Read(state => ZkReads.SetWatches(this, state, xid, (SetWatchesRequest)request.Body!));
+            case OpCode.AddWatch:
+                return AddWatch(xid, zxid, (AddWatchRequest)request.Body!);
+            case OpCode.RemoveWatches or OpCode.CheckWatches:
+                var remove = (RemoveWatchesRequest)request.Body!;
+                if (Invalid(remove.Path) is { } removeError)
+                    return Fail(xid, zxid, removeError);
+                var found = request.Op == OpCode.RemoveWatches
+                    ? Watches.Remove(remove.Path!, (WatcherType)remove.Type)
+                    : Watches.Has(remove.Path!, (WatcherType)remove.Type);
+                return new ZkStep.Answer(new ZkReply(xid, zxid, found ? ZkError.Ok : ZkError.NoWatcher));
+            case OpCode.Exists or OpCode.GetData or OpCode.GetChildren or OpCode.GetChildren2
+                or OpCode.GetAcl or OpCode.GetAllChildrenNumber or OpCode.GetEphemerals or OpCode.Check
+                or OpCode.MultiRead or OpCode.SetAcl:
+                return new ZkStep.Read(state => ZkReads.Run(this, state, request));
+            case OpCode.Create or OpCode.Create2 or OpCode.CreateContainer or OpCode.Delete or OpCode.SetData or OpCode.Multi:
+                return ZkWrites.Plan(this, request, zxid);
+            default:
+                // createTTL (ZooKeeper too refuses it unless extended types are enabled), reconfig,
+                // SASL, whoAmI, deleteContainer and unknown op codes.
+                return Fail(xid, zxid, ZkError.Unimplemented);
+        }
+    }
+
+    private ZkStep AddWatch(int xid, long zxid, AddWatchRequest add)
+    {
+        if ((Invalid(add.Path) ?? Access.CanRead(add.Path!)) is { } error)
+            return Fail(xid, zxid, error);
+        if (add.Mode is not ((int)AddWatchMode.Persistent or (int)AddWatchMode.PersistentRecursive))
+            return Fail(xid, zxid, ZkError.BadArguments);
+        return new ZkStep.Read(state =>
+        {
+            Watches.AddPersistent(add.Path!, state.AppliedIndex, add.Mode == (int)AddWatchMode.PersistentRecursive);
+            return new ZkReply(xid, state.AppliedIndex, ZkError.Ok);
+        });
+    }
+
+    /// <summary>BadArguments for a missing or invalid path (ZooKeeper checks paths before anything else).</summary>
+    internal static ZkError? Invalid(string? path) => NodePath.IsValid(path) ? null : ZkError.BadArguments;
+
+    internal static ZkStep Fail(int xid, long zxid, ZkError error) => new ZkStep.Answer(ZkReply.Fail(xid, zxid, error));
+}

@@ -1,0 +1,126 @@
+using Mesh.Registry.Core;
+using Mesh.Registry.Core.Commands;
+using Mesh.Registry.Core.Results;
+using Mesh.Registry.Core.Tree;
+using Mesh.Registry.ZooKeeper.Protocol;
+using Mesh.Registry.ZooKeeper.Protocol.Records;
+
+namespace Mesh.Registry.ZooKeeper.Sessions;
+
+/// <summary>
+/// The write ops as registry commands, and their results as ZooKeeper replies. Everything that can
+/// be refused without the tree (paths, flags, ACLs, access) is refused before anything is proposed.
+/// </summary>
+internal static class ZkWrites
+{
+    public static ZkStep Plan(ZkSession session, ZkRequest request, long zxid)
+    {
+        var xid = request.Xid;
+        if (request.Op == OpCode.Multi)
+            return PlanMulti(session, xid, zxid, (List<MultiOp>)request.Body!);
+        var (op, error) = ToTxnOp(session, request.Op, (IJuteWritable)request.Body!);
+        if (error is { } refused)
+            return ZkSession.Fail(xid, zxid, refused);
+        return new ZkStep.Write(
+            header => op! switch
+            {
+                CreateOp c => new CreateNode(header, c.Path, c.Data, c.Mode, c.SessionId),
+                SetDataOp s => new SetData(header, s.Path, s.Data, s.ExpectedVersion),
+                DeleteOp d => new DeleteNode(header, d.Path, d.ExpectedVersion),
+                _ => throw new InvalidOperationException($"no single command for {op!.GetType().Name}"),
+            },
+            (result, state) => result.IsOk
+                ? new ZkReply(xid, result.Index, ZkError.Ok, Body(request.Op, result.Path!, result.Stat, state))
+                : ZkReply.Fail(xid, result.Index, ZkErrors.From(result.Error)));
+    }
+
+    private static ZkStep PlanMulti(ZkSession session, int xid, long zxid, List<MultiOp> ops)
+    {
+        if (ops.Count == 0)
+            return new ZkStep.Answer(new ZkReply(xid, zxid, ZkError.Ok, new MultiResponse([])));
+        var txn = new TxnOp[ops.Count];
+        for (var i = 0; i < ops.Count; i++)
+        {
+            var (op, error) = ToTxnOp(session, ops[i].Type, ops[i].Request);
+            if (error is { } refused)
+                return new ZkStep.Answer(new ZkReply(xid, zxid, ZkError.Ok, Failed(ops.Count, i, refused)));
+            txn[i] = op!;
+        }
+        return new ZkStep.Write(
+            header => new Transaction(header, txn),
+            (result, state) =>
+            {
+                // The reply header says Ok even when an op failed: the per-op results say which (as in ZooKeeper).
+                if (result.FailedOp >= 0)
+                    return new ZkReply(xid, result.Index, ZkError.Ok, Failed(ops.Count, result.FailedOp, ZkErrors.From(result.Error)));
+                if (!result.IsOk)
+                    return ZkReply.Fail(xid, result.Index, ZkErrors.From(result.Error));
+                var results = new List<MultiResult>(ops.Count);
+                for (var i = 0; i < ops.Count; i++)
+                {
+                    var op = result.OpResults[i];
+                    results.Add(new MultiResult((int)ops[i].Type, 0, Body(ops[i].Type, op.Path, op.Stat, state)));
+                }
+                return new ZkReply(xid, result.Index, ZkError.Ok, new MultiResponse(results));
+            });
+    }
+
+    /// <summary>ZooKeeper's failed multi: Ok for the ops before the failure, its error, RuntimeInconsistency after it.</summary>
+    private static MultiResponse Failed(int count, int failed, ZkError error) => new([.. Enumerable.Range(0, count).Select(i =>
+        MultiResult.Failure(i < failed ? ZkError.Ok : i == failed ? error : ZkError.RuntimeInconsistency))]);
+
+    private static IJuteWritable? Body(OpCode op, string path, NodeStat stat, RegistryStateMachine state) => op switch
+    {
+        OpCode.Create => new PathResponse(path),
+        // A node just created has no children: its pzxid is its czxid.
+        OpCode.Create2 or OpCode.CreateContainer => new Create2Response(path, ZkStats.From(stat, stat.CreatedIndex)),
+        OpCode.SetData => new StatResponse(ZkStats.Of(state, path, stat)),
+        _ => null,
+    };
+
+    private static (TxnOp? Op, ZkError? Error) ToTxnOp(ZkSession session, OpCode type, IJuteWritable body)
+    {
+        switch (body)
+        {
+            case CreateRequest create:
+                if (Refuse(session, create.Path) is { } createError)
+                    return (null, createError);
+                if (Mode(type, create.Flags) is not { } mode)
+                    return (null, ZkError.BadArguments);
+                if (create.Acl is not { Count: > 0 } acl)
+                    return (null, ZkError.InvalidAcl);
+                // Per-node ACLs are not kept (the token policy decides access): only the open ACL is accepted.
+                if (!acl.SequenceEqual(Acl.OpenUnsafe))
+                    return (null, ZkError.InvalidAcl);
+                return (new CreateOp(create.Path!, create.Data ?? [], mode, mode.IsEphemeral() ? session.SessionId : 0), null);
+            case SetDataRequest set:
+                return Refuse(session, set.Path) is { } setError ? (null, setError) : (new SetDataOp(set.Path!, set.Data ?? [], set.Version), null);
+            case DeleteRequest delete:
+                return Refuse(session, delete.Path) is { } deleteError ? (null, deleteError) : (new DeleteOp(delete.Path!, delete.Version), null);
+            case CheckVersionRequest check:
+                return (ZkSession.Invalid(check.Path) ?? session.Access.CanRead(check.Path!)) is { } checkError
+                    ? (null, checkError)
+                    : (new CheckVersionOp(check.Path!, check.Version), null);
+            default:
+                // createTTL in a multi: unimplemented, like the op on its own.
+                return (null, ZkError.Unimplemented);
+        }
+    }
+
+    private static ZkError? Refuse(ZkSession session, string? path) => ZkSession.Invalid(path) ?? session.Access.CanWrite(path!);
+
+    /// <summary>
+    /// The create flags as a registry mode. A container (createContainer, flag 4) is created as a
+    /// persistent node: the registry does not reap empty containers yet.
+    /// </summary>
+    private static CreateMode? Mode(OpCode type, int flags) => (type, flags) switch
+    {
+        (OpCode.CreateContainer, (int)ZkCreateFlags.Container) => CreateMode.Persistent,
+        (OpCode.CreateContainer, _) => null,
+        (_, (int)ZkCreateFlags.Persistent) => CreateMode.Persistent,
+        (_, (int)ZkCreateFlags.Ephemeral) => CreateMode.Ephemeral,
+        (_, (int)ZkCreateFlags.PersistentSequential) => CreateMode.Sequential,
+        (_, (int)ZkCreateFlags.EphemeralSequential) => CreateMode.EphemeralSequential,
+        _ => null,
+    };
+}

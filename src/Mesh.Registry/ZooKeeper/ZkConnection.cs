@@ -1,0 +1,326 @@
+using System.Text;
+using Mesh.Registry.Consensus;
+using Mesh.Registry.Core.Commands;
+using Mesh.Registry.Watches;
+using Mesh.Registry.ZooKeeper.Jute;
+using Mesh.Registry.ZooKeeper.Protocol;
+using Mesh.Registry.ZooKeeper.Protocol.Records;
+using Mesh.Registry.ZooKeeper.Sessions;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Registry.ZooKeeper;
+
+/// <summary>
+/// One client connection: the handshake, then requests answered in order. Everything the session
+/// sends (replies and watch notifications) goes out under one gate, and before a reply at zxid N
+/// every change up to N has been shown to the session's watches, so a notification always comes
+/// before the reply that reflects its change. Any protocol error closes this connection only.
+/// </summary>
+internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionContext connection, ILogger logger)
+{
+    private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private ZkSession? _session;
+    private long _delivered;
+
+    public int WatchCount => _session?.Watches.Count ?? 0;
+
+    public async Task RunAsync()
+    {
+        using var closed = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        var remote = connection.RemoteEndPoint?.ToString() ?? "?";
+        try
+        {
+            if (!await HandshakeAsync(closed.Token).ConfigureAwait(false))
+                return;
+            var background = Task.WhenAll(PumpAsync(closed.Token), KeepAliveAsync(closed.Token));
+            try
+            {
+                await ServeAsync(closed.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                await closed.CancelAsync().ConfigureAwait(false);
+                await background.ConfigureAwait(false);
+            }
+        }
+        catch (JuteFormatException e)
+        {
+            Log.Malformed(logger, remote, e.Message);
+        }
+        catch (NotLeaderException)
+        {
+            Log.NotLeader(logger, remote);
+        }
+        catch (Exception e) when (e is OutcomeUnknownException or QuorumUnavailableException or IndexCompactedException or TimeoutException)
+        {
+            Log.Dropped(logger, remote, e.Message);
+        }
+        catch (OperationCanceledException)
+        {
+            // Client gone, idle past its session timeout, or the server stopping.
+        }
+        catch (Exception e) when (e is IOException or ConnectionResetException or ObjectDisposedException)
+        {
+            // The socket failed under us.
+        }
+        finally
+        {
+            // A graceful close: what was written (a last reply, an error answer) reaches the client first.
+            await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<bool> HandshakeAsync(CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(HandshakeTimeout);
+        var input = connection.Transport.Input;
+        var first = await ZkFrames.PeekFirstAsync(input, deadline.Token).ConfigureAwait(false);
+        if (first is null)
+            return false;
+        if (FourLetterWords.IsWord(first))
+        {
+            var word = Encoding.ASCII.GetString(first);
+            if (server.Options.FourLetterWords.Contains(word))
+                await connection.Transport.Output.WriteAsync(Encoding.UTF8.GetBytes(FourLetterWords.Answer(word, server.Facts())), cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+        var frame = await ZkFrames.ReadAsync(input, deadline.Token).ConfigureAwait(false);
+        if (frame is null)
+            return false;
+        server.Received();
+        var reader = new JuteReader(frame);
+        var request = ConnectRequest.Read(ref reader);
+        reader.EnsureEnd("the connect request");
+
+        if (server.SessionKey() is not { } key)
+        {
+            Log.Refused(logger, connection.RemoteEndPoint?.ToString() ?? "?", "the cluster has no CA material yet to derive session passwords from");
+            return false;
+        }
+        var decision = server.Store.Read(s => ZkConnect.Decide(request, s.AppliedIndex, server.Options.SessionLimits,
+            id => s.TryGetSession(id, out var info) ? info : null, key));
+        switch (decision)
+        {
+            case ZkConnectDecision.Refuse refuse:
+                Log.Refused(logger, connection.RemoteEndPoint?.ToString() ?? "?", refuse.Reason);
+                return false;
+            case ZkConnectDecision.Expired:
+                await SendAsync(ZkConnect.Rejected, cancellationToken).ConfigureAwait(false);
+                return false;
+            case ZkConnectDecision.OpenNew open:
+                var opened = await server.Writer.WriteAsync(new OpenSession(server.Writer.Header(), open.TimeoutMs), cancellationToken).ConfigureAwait(false);
+                if (!opened.IsOk)
+                {
+                    Log.Refused(logger, connection.RemoteEndPoint?.ToString() ?? "?", $"the session could not be opened: {opened.Error}");
+                    return false;
+                }
+                Start(opened.SessionId, (int)opened.TtlMs);
+                break;
+            case ZkConnectDecision.Resume resume:
+                Start(resume.SessionId, resume.TimeoutMs);
+                break;
+        }
+        await SendAsync(ZkConnect.Accepted(_session!.SessionId, _session.TimeoutMs, key), cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    private void Start(long sessionId, int timeoutMs)
+    {
+        _session = new ZkSession(sessionId, timeoutMs, server.Options.Open ? ZkAccess.Open : ZkAccess.None);
+        // Watches are set at read indexes at or after this: nothing before it can fire one.
+        _delivered = server.Store.Hub.AppliedIndex;
+    }
+
+    private async Task ServeAsync(CancellationToken cancellationToken)
+    {
+        var session = _session!;
+        var input = connection.Transport.Input;
+        // ZooKeeper drops a connection that sends nothing (not even a ping) for a session timeout.
+        var idle = TimeSpan.FromMilliseconds(session.TimeoutMs);
+        while (true)
+        {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(idle);
+            var frame = await ZkFrames.ReadAsync(input, deadline.Token).ConfigureAwait(false);
+            if (frame is null)
+                return;
+            server.Received();
+            var request = ZkRequest.Decode(frame);
+            var step = session.Handle(request, server.Store.Hub.AppliedIndex);
+            if (!await ExecuteAsync(session, step, cancellationToken).ConfigureAwait(false))
+                return;
+        }
+    }
+
+    /// <summary>Runs one step and sends its reply; false when the connection must close after it.</summary>
+    private async Task<bool> ExecuteAsync(ZkSession session, ZkStep step, CancellationToken cancellationToken)
+    {
+        switch (step)
+        {
+            case ZkStep.Answer answer:
+                await ReplyAsync(() => answer.Reply, cancellationToken).ConfigureAwait(false);
+                return true;
+            case ZkStep.Read read:
+                await ReplyAsync(() => server.Store.Read(read.Run), cancellationToken).ConfigureAwait(false);
+                return true;
+            case ZkStep.Write write:
+                var result = await server.Writer.WriteAsync(write.Command(server.Writer.Header()), cancellationToken).ConfigureAwait(false);
+                await ReplyAsync(() => server.Store.Read(s => write.Complete(result, s)), cancellationToken).ConfigureAwait(false);
+                return true;
+            case ZkStep.Sync sync:
+                await server.Consensus.WaitForAppliedAsync(server.Consensus.CommitIndex, cancellationToken).ConfigureAwait(false);
+                await ReplyAsync(() => new ZkReply(sync.Xid, server.Store.Hub.AppliedIndex, ZkError.Ok, new PathResponse(sync.Path)), cancellationToken).ConfigureAwait(false);
+                return true;
+            case ZkStep.Authenticate auth:
+                var access = server.Credentials.Authenticate(auth.Packet.Scheme, auth.Packet.Auth);
+                if (access is not null)
+                    session.Access = access;
+                else
+                    Log.AuthFailed(logger, connection.RemoteEndPoint?.ToString() ?? "?", auth.Packet.Scheme ?? "(none)");
+                await ReplyAsync(() => new ZkReply(Xids.Auth, server.Store.Hub.AppliedIndex, access is null ? ZkError.AuthFailed : ZkError.Ok), cancellationToken).ConfigureAwait(false);
+                return access is not null;
+            case ZkStep.CloseSession close:
+                var ended = await server.Writer.WriteAsync(new CloseSession(server.Writer.Header(), session.SessionId), cancellationToken).ConfigureAwait(false);
+                await ReplyAsync(() => new ZkReply(close.Xid, ended.Index, ZkError.Ok), cancellationToken).ConfigureAwait(false);
+                return false;
+            default:
+                throw new InvalidOperationException($"unknown step {step.GetType().Name}");
+        }
+    }
+
+    /// <summary>Under the gate: builds the reply, shows the session every change up to its zxid, sends the notifications, then the reply.</summary>
+    private async Task ReplyAsync(Func<ZkReply> build, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var reply = build();
+            await DeliverAsync(reply.Zxid, cancellationToken).ConfigureAwait(false);
+            await SendAsync(reply.ToFrame(), cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Under the gate: feeds the session every applied change after the last one it saw (waiting for those up to <paramref name="upTo"/>) and sends what fires.</summary>
+    private async Task DeliverAsync(long upTo, CancellationToken cancellationToken)
+    {
+        var session = _session!;
+        var hub = server.Store.Hub;
+        while (true)
+        {
+            var changes = hub.Read("/", recursive: true, _delivered);
+            foreach (var change in changes.Events)
+                session.Observe(change);
+            _delivered = Math.Max(_delivered, changes.Index);
+            if (changes.Events.Count == 0 && _delivered >= upTo)
+                break;
+            if (changes.Events.Count == 0)
+            {
+                // Applied, not yet published to the hub: a matter of microseconds.
+                await Task.Yield();
+                cancellationToken.ThrowIfCancellationRequested();
+            }
+        }
+        foreach (var notification in session.Outbox)
+            await SendAsync(notification.ToFrame(), cancellationToken).ConfigureAwait(false);
+        session.ClearOutbox();
+    }
+
+    /// <summary>Sends notifications while the client sends nothing.</summary>
+    private async Task PumpAsync(CancellationToken cancellationToken)
+    {
+        var hub = server.Store.Hub;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                await hub.WaitAsync("/", recursive: true, Volatile.Read(ref _delivered), TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+                await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    await DeliverAsync(0, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e) when (e is IndexCompactedException or IOException or ObjectDisposedException)
+        {
+            Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", e.Message);
+            connection.Abort();
+        }
+    }
+
+    /// <summary>Keeps the registry session alive while the connection is open: the client's pings are answered here, the registry's TTL is renewed every third of it.</summary>
+    private async Task KeepAliveAsync(CancellationToken cancellationToken)
+    {
+        var session = _session!;
+        var period = TimeSpan.FromMilliseconds(Math.Max(session.TimeoutMs / 3, 250));
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(period, server.Time, cancellationToken).ConfigureAwait(false);
+                var result = await server.Writer.WriteAsync(new KeepAlive(server.Writer.Header(), session.SessionId), cancellationToken).ConfigureAwait(false);
+                if (!result.IsOk)
+                {
+                    // Expired: the client learns it when it reconnects (timeout 0).
+                    connection.Abort();
+                    return;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException or QuorumUnavailableException or InvalidOperationException)
+        {
+            // Without a leader to renew the session, the client is better off on another node.
+            Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", "cannot keep the session alive: " + e.Message);
+            connection.Abort();
+        }
+    }
+
+    private ValueTask SendAsync(ConnectResponse response, CancellationToken cancellationToken)
+    {
+        var writer = new JuteWriter();
+        response.Write(writer);
+        return SendAsync(writer.ToFrame(), cancellationToken);
+    }
+
+    private async ValueTask SendAsync(byte[] frame, CancellationToken cancellationToken)
+    {
+        server.Sent();
+        await connection.Transport.Output.WriteAsync(frame, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "ZooKeeper client {Remote}: malformed frame, connection closed: {Reason}")]
+        public static partial void Malformed(ILogger logger, string remote, string reason);
+
+        [LoggerMessage(2, LogLevel.Information, "ZooKeeper client {Remote}: connection refused: {Reason}")]
+        public static partial void Refused(ILogger logger, string remote, string reason);
+
+        [LoggerMessage(3, LogLevel.Information, "ZooKeeper client {Remote}: this node does not lead and ZooKeeper writes are not forwarded yet; connection closed so the client tries the next server")]
+        public static partial void NotLeader(ILogger logger, string remote);
+
+        [LoggerMessage(4, LogLevel.Information, "ZooKeeper client {Remote}: connection dropped: {Reason}")]
+        public static partial void Dropped(ILogger logger, string remote, string reason);
+
+        [LoggerMessage(5, LogLevel.Information, "ZooKeeper client {Remote}: authentication with scheme {Scheme} failed, connection closed")]
+        public static partial void AuthFailed(ILogger logger, string remote, string scheme);
+    }
+}

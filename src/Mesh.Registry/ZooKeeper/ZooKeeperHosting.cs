@@ -1,0 +1,31 @@
+using System.Net;
+using Mesh.Registry.Api.Access;
+using Mesh.Registry.CertificateAuthority;
+using Mesh.Registry.Consensus;
+using Mesh.Registry.Hosting;
+using Mesh.Registry.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Registry.ZooKeeper;
+
+/// <summary>The one hook <see cref="RegistryNode"/> calls: start the ZooKeeper port, register its shutdown, log and return where it listens.</summary>
+internal static partial class ZooKeeperHosting
+{
+    public static async Task<IPEndPoint> StartAsync(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, RegistryWriter writer,
+        ApiTokens operators, Func<JoinTokenRegistry> joinTokens, TimeProvider time, ILoggerFactory loggerFactory,
+        Action<Func<ValueTask>> onDispose, CancellationToken cancellationToken)
+    {
+        var server = new ZooKeeperServer(options, consensus, store, writer, new ZkCredentials(operators, joinTokens), time, loggerFactory);
+        onDispose(server.DisposeAsync);
+        await server.StartAsync(cancellationToken).ConfigureAwait(false);
+        var endPoint = server.EndPoint!;
+        Log.Listening(loggerFactory.CreateLogger<ZooKeeperServer>(), endPoint, options.Open ? "open (development: no authentication)" : "digest authentication with registry tokens");
+        return endPoint;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "ZooKeeper clients on {EndPoint}, access: {Access}")]
+        public static partial void Listening(ILogger logger, IPEndPoint endPoint, string access);
+    }
+}

@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using Mesh.Registry.CertificateAuthority;
+using Mesh.Registry.Consensus;
+using Mesh.Registry.Hosting;
+using Mesh.Registry.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Mesh.Registry.ZooKeeper;
+
+/// <summary>
+/// The ZooKeeper client port of one registry node: a Kestrel listener whose connections speak
+/// ZooKeeper's protocol over the same replicated tree as the HTTP API (docs/zookeeper.md). Reads
+/// are served from this node's applied state; writes and session changes are proposed through
+/// the same <see cref="RegistryWriter"/> as the HTTP API's, so they need this node to lead.
+/// </summary>
+internal sealed class ZooKeeperServer : IAsyncDisposable
+{
+    private static readonly byte[] KeyLabel = "mesh zookeeper session passwords v1"u8.ToArray();
+
+    private readonly ConcurrentDictionary<ZkConnection, byte> _connections = new();
+    private readonly ILogger _logger;
+    private WebApplication? _app;
+    private long _received;
+    private long _sent;
+    private (long Index, byte[]? Key) _key = (-1, null);
+
+    public ZooKeeperServer(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, RegistryWriter writer,
+        ZkCredentials credentials, TimeProvider time, ILoggerFactory loggerFactory)
+    {
+        Options = options;
+        Consensus = consensus;
+        Store = store;
+        Writer = writer;
+        Credentials = credentials;
+        Time = time;
+        LoggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger<ZooKeeperServer>();
+    }
+
+    public ZooKeeperOptions Options { get; }
+
+    public IConsensus Consensus { get; }
+
+    public RegistryStore Store { get; }
+
+    public RegistryWriter Writer { get; }
+
+    public ZkCredentials Credentials { get; }
+
+    public TimeProvider Time { get; }
+
+    public ILoggerFactory LoggerFactory { get; }
+
+    /// <summary>The address bound (the real port when port 0 was asked for).</summary>
+    public IPEndPoint? EndPoint { get; private set; }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedHostLifetime>();
+        builder.Services.AddSingleton(this);
+        builder.Logging.ClearProviders();
+        Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions? listen = null;
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Listen(Options.EndPoint, l =>
+            {
+                listen = l;
+                l.UseConnectionHandler<ZkConnectionHandler>();
+            });
+        });
+        _app = builder.Build();
+        try
+        {
+            await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            var reason = e.InnerException is AddressInUseException ? "the address is already in use" : e.Message;
+            throw new StartupException($"cannot listen for ZooKeeper clients on {Options.EndPoint} (--zk): {reason}", e);
+        }
+        EndPoint = listen?.IPEndPoint is { Port: > 0 } bound ? bound : Options.EndPoint;
+    }
+
+    public async Task ServeAsync(ConnectionContext connection)
+    {
+        var client = new ZkConnection(this, connection, _logger);
+        _connections[client] = 0;
+        try
+        {
+            await client.RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _connections.TryRemove(client, out _);
+        }
+    }
+
+    public void Received() => Interlocked.Increment(ref _received);
+
+    public void Sent() => Interlocked.Increment(ref _sent);
+
+    /// <summary>
+    /// The key session passwords are derived from: a hash of the CA material, which every node
+    /// holds in its replicated state (and never serves), so any node can check a password another
+    /// node gave. Null until the leader has created the CA.
+    /// </summary>
+    public byte[]? SessionKey()
+    {
+        var node = Store.Read(s => s.GetNode(RegistryCertificateAuthority.MaterialPath));
+        if (!node.IsOk)
+            return null;
+        var cached = _key;
+        if (cached.Index == node.Stat.ModifiedIndex)
+            return cached.Key;
+        var key = SHA256.HashData([.. KeyLabel, .. node.Data.Span]);
+        _key = (node.Stat.ModifiedIndex, key);
+        return key;
+    }
+
+    public ZkServerFacts Facts()
+    {
+        var (nodes, ephemerals, zxid) = Store.Read(s => (s.NodeCount, s.GetSessions().Sum(x => x.EphemeralCount), s.AppliedIndex));
+        var mode = Consensus.Role switch
+        {
+            ConsensusRole.Leader => "leader",
+            ConsensusRole.Standalone => "standalone",
+            _ => "follower",
+        };
+        return new ZkServerFacts(mode, zxid, _connections.Count, 0, nodes, _connections.Keys.Sum(c => c.WatchCount), ephemerals,
+            (EndPoint ?? Options.EndPoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture), Options,
+            Interlocked.Read(ref _received), Interlocked.Read(ref _sent));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is null)
+            return;
+        using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        try
+        {
+            await _app.StopAsync(grace.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        await _app.DisposeAsync().ConfigureAwait(false);
+        _app = null;
+    }
+}
+
+/// <summary>Kestrel's entry point for a ZooKeeper connection.</summary>
+internal sealed class ZkConnectionHandler(ZooKeeperServer server) : ConnectionHandler
+{
+    public override Task OnConnectedAsync(ConnectionContext connection) => server.ServeAsync(connection);
+}

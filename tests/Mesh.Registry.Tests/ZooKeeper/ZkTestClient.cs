@@ -1,0 +1,193 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using Mesh.Registry.Hosting;
+using Mesh.Registry.ZooKeeper.Jute;
+using Mesh.Registry.ZooKeeper.Protocol;
+using Mesh.Registry.ZooKeeper.Protocol.Records;
+
+namespace Mesh.Registry.Tests.ZooKeeper;
+
+/// <summary>A bare ZooKeeper client over a real socket, built from the codec: frames in, frames out, nothing hidden.</summary>
+internal sealed class ZkTestClient : IAsyncDisposable
+{
+    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(15);
+
+    private readonly TcpClient _tcp;
+    private readonly NetworkStream _stream;
+    private int _xid;
+
+    private ZkTestClient(TcpClient tcp)
+    {
+        _tcp = tcp;
+        _stream = tcp.GetStream();
+    }
+
+    public ConnectResponse Session { get; private set; }
+
+    public static async Task<ZkTestClient> OpenAsync(IPEndPoint endPoint)
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync(endPoint);
+        return new ZkTestClient(tcp);
+    }
+
+    /// <summary>Connects a session (a new one by default); fails the test unless the node answers.</summary>
+    public static async Task<ZkTestClient> ConnectAsync(IPEndPoint endPoint, long sessionId = 0, byte[]? password = null, int timeoutMs = 10_000)
+    {
+        var client = await OpenAsync(endPoint);
+        client.Session = await client.HandshakeAsync(new ConnectRequest(0, 0, timeoutMs, sessionId, password ?? new byte[16], false))
+            ?? throw new InvalidOperationException("the node closed the connection instead of answering the connect request");
+        return client;
+    }
+
+    public async Task<ConnectResponse?> HandshakeAsync(ConnectRequest request)
+    {
+        var writer = new JuteWriter();
+        request.Write(writer);
+        await SendRawAsync(writer.ToFrame());
+        var frame = await ReadFrameAsync();
+        if (frame is null)
+            return null;
+        var reader = new JuteReader(frame);
+        return ConnectResponse.Read(ref reader);
+    }
+
+    public int NextXid() => ++_xid;
+
+    /// <summary>Sends one request; does not wait for the answer.</summary>
+    public Task SendAsync(OpCode op, IJuteWritable? body, int? xid = null)
+    {
+        var writer = new JuteWriter();
+        new RequestHeader(xid ?? NextXid(), (int)op).Write(writer);
+        body?.Write(writer);
+        return SendRawAsync(writer.ToFrame());
+    }
+
+    public async Task SendRawAsync(byte[] bytes)
+    {
+        await _stream.WriteAsync(bytes);
+        await _stream.FlushAsync();
+    }
+
+    /// <summary>Sends a request and returns its reply, collecting the notifications that came first.</summary>
+    public async Task<(ReplyHeader Header, byte[] Body, List<WatcherEvent> Notifications)> CallAsync(OpCode op, IJuteWritable? body)
+    {
+        var xid = op == OpCode.Ping ? Xids.Ping : NextXid();
+        await SendAsync(op, body, xid);
+        var notifications = new List<WatcherEvent>();
+        while (true)
+        {
+            var (header, rest) = await ReadReplyAsync() ?? throw new IOException("the node closed the connection");
+            if (header.Xid == Xids.Notification)
+            {
+                var reader = new JuteReader(rest);
+                notifications.Add(WatcherEvent.Read(ref reader));
+                continue;
+            }
+            Assert.Equal(xid, header.Xid);
+            return (header, rest, notifications);
+        }
+    }
+
+    public async Task<(ReplyHeader Header, byte[] Body)?> ReadReplyAsync()
+    {
+        var frame = await ReadFrameAsync();
+        if (frame is null)
+            return null;
+        var reader = new JuteReader(frame);
+        var header = ReplyHeader.Read(ref reader);
+        return (header, frame[reader.Position..]);
+    }
+
+    public static T Parse<T>(byte[] body)
+        where T : IJuteRecord<T>
+    {
+        var reader = new JuteReader(body);
+        var value = T.Read(ref reader);
+        reader.EnsureEnd(typeof(T).Name);
+        return value;
+    }
+
+    /// <summary>The next frame, or null once the node has closed the connection.</summary>
+    public async Task<byte[]?> ReadFrameAsync()
+    {
+        using var timeout = new CancellationTokenSource(ReadTimeout);
+        var prefix = new byte[4];
+        if (!await ReadExactlyAsync(prefix, timeout.Token))
+            return null;
+        var frame = new byte[BinaryPrimitives.ReadInt32BigEndian(prefix)];
+        return await ReadExactlyAsync(frame, timeout.Token) ? frame : throw new IOException("the connection closed inside a frame");
+    }
+
+    /// <summary>Everything until the node closes the connection (for four-letter words).</summary>
+    public async Task<string> ReadToEndAsync()
+    {
+        using var timeout = new CancellationTokenSource(ReadTimeout);
+        using var reader = new StreamReader(_stream, leaveOpen: true);
+        return await reader.ReadToEndAsync(timeout.Token);
+    }
+
+    /// <summary>True when the node closed (or reset) the connection.</summary>
+    public async Task<bool> ClosedByServerAsync() => await ReadFrameOrFailureAsync() is null;
+
+    private async Task<byte[]?> ReadFrameOrFailureAsync()
+    {
+        try
+        {
+            return await ReadFrameAsync();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private async Task<bool> ReadExactlyAsync(byte[] buffer, CancellationToken cancellationToken)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = await _stream.ReadAsync(buffer.AsMemory(read), cancellationToken);
+            if (n == 0)
+                return false;
+            read += n;
+        }
+        return true;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        _tcp.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>Starting a registry node that serves ZooKeeper on a port the system picks.</summary>
+internal static class ZkNodes
+{
+    public static async Task<(TestCluster Cluster, IPEndPoint ZooKeeper)> StartAsync(
+        bool open = true, IReadOnlyList<Mesh.Registry.Api.Access.ApiTokenGrant>? tokens = null, Mesh.Registry.ZooKeeper.Sessions.ZkSessionLimits? limits = null)
+    {
+        var cluster = await TestCluster.StartAsync(1, o => o with
+        {
+            ZooKeeper = new Mesh.Registry.ZooKeeper.ZooKeeperOptions
+            {
+                EndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+                Open = open,
+                SessionLimits = limits ?? new(),
+            },
+            ApiTokens = tokens ?? [],
+        });
+        var node = cluster.Nodes[0]!;
+        // Session passwords are derived from the CA material the leader creates right after start.
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!node.Store.Read(s => s.GetNode(Mesh.Registry.CertificateAuthority.RegistryCertificateAuthority.MaterialPath).IsOk))
+        {
+            if (waited.Elapsed > TestCluster.Timeout)
+                throw new TimeoutException("the leader did not create the CA");
+            await Task.Delay(20);
+        }
+        return (cluster, node.ZooKeeperEndPoint!);
+    }
+}

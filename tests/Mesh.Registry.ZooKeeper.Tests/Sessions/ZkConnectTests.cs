@@ -1,0 +1,56 @@
+using Mesh.Registry.Core.Sessions;
+using Mesh.Registry.ZooKeeper.Protocol.Records;
+using Mesh.Registry.ZooKeeper.Sessions;
+
+namespace Mesh.Registry.ZooKeeper.Tests.Sessions;
+
+public sealed class ZkConnectTests
+{
+    private static readonly byte[] Key = "cluster secret"u8.ToArray();
+    private static readonly ZkSessionLimits Limits = new(4_000, 40_000);
+
+    private static SessionInfo? Live(long id) => id == 7 ? new SessionInfo(7, 12_000, 0, 0) : null;
+
+    [Fact]
+    public void Decide_ClientAheadOfThisNode_IsRefused()
+    {
+        var decision = ZkConnect.Decide(new ConnectRequest(0, 101, 10_000, 0, null, false), 100, Limits, Live, Key);
+        var refuse = Assert.IsType<ZkConnectDecision.Refuse>(decision);
+        Assert.Contains("seen zxid 101", refuse.Reason);
+    }
+
+    [Theory]
+    [InlineData(1_000, 4_000)]
+    [InlineData(10_000, 10_000)]
+    [InlineData(90_000, 40_000)]
+    public void Decide_NewSession_NegotiatesTheTimeoutWithinLimits(int asked, int granted)
+    {
+        var decision = ZkConnect.Decide(new ConnectRequest(0, 0, asked, 0, new byte[16], false), 5, Limits, Live, Key);
+        Assert.Equal(new ZkConnectDecision.OpenNew(granted), decision);
+    }
+
+    [Fact]
+    public void Decide_LiveSessionWithItsPassword_ResumesWithItsTimeout()
+    {
+        var password = ZkConnect.Accepted(7, 12_000, Key).Passwd;
+        var decision = ZkConnect.Decide(new ConnectRequest(0, 5, 30_000, 7, password, false), 5, Limits, Live, Key);
+        Assert.Equal(new ZkConnectDecision.Resume(7, 12_000), decision);
+    }
+
+    [Fact]
+    public void Decide_WrongPasswordOrUnknownSession_IsExpired()
+    {
+        var otherKey = ZkPasswords.For("another cluster"u8, 7);
+        Assert.IsType<ZkConnectDecision.Expired>(ZkConnect.Decide(new ConnectRequest(0, 0, 10_000, 7, otherKey, false), 5, Limits, Live, Key));
+        Assert.IsType<ZkConnectDecision.Expired>(ZkConnect.Decide(new ConnectRequest(0, 0, 10_000, 8, ZkPasswords.For(Key, 8), false), 5, Limits, Live, Key));
+        Assert.Equal(0, ZkConnect.Rejected.TimeOut);
+    }
+
+    [Fact]
+    public void Limits_OutsideTheRegistrysSessionLimits_AreNamed()
+    {
+        Assert.Null(Limits.Validate());
+        Assert.Contains("min (500)", new ZkSessionLimits(500, 40_000).Validate());
+        Assert.NotNull(new ZkSessionLimits(50_000, 40_000).Validate());
+    }
+}

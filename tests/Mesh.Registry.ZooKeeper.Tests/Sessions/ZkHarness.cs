@@ -1,0 +1,91 @@
+using Mesh.Registry.Core;
+using Mesh.Registry.Core.Commands;
+using Mesh.Registry.ZooKeeper.Jute;
+using Mesh.Registry.ZooKeeper.Protocol;
+using Mesh.Registry.ZooKeeper.Protocol.Records;
+using Mesh.Registry.ZooKeeper.Sessions;
+
+namespace Mesh.Registry.ZooKeeper.Tests.Sessions;
+
+/// <summary>
+/// The edge's job done in memory: sessions over one <see cref="RegistryStateMachine"/>, writes
+/// applied at the next index with the changes fed to every session, and what each session sends
+/// recorded in order (notifications before the reply they precede).
+/// </summary>
+internal sealed class ZkHarness
+{
+    private int _xid;
+
+    public RegistryStateMachine State { get; } = new();
+
+    public long Index { get; private set; }
+
+    public long TimeMs { get; set; } = 1_700_000_000_000;
+
+    public List<ZkSession> Sessions { get; } = [];
+
+    public ZkSession Open(int timeoutMs = 10_000, IZkAccess? access = null)
+    {
+        var result = State.Apply(++Index, new OpenSession(CommandHeader.At(TimeMs), timeoutMs));
+        var session = new ZkSession(result.SessionId, timeoutMs, access ?? ZkAccess.Open);
+        Sessions.Add(session);
+        return session;
+    }
+
+    /// <summary>Sends one request; returns the notifications the session sent before the reply, and the reply.</summary>
+    public (List<ZkReply> Notifications, ZkReply Reply) Send(ZkSession session, OpCode op, IJuteWritable? body)
+    {
+        var writer = new JuteWriter();
+        new RequestHeader(++_xid, (int)op).Write(writer);
+        body?.Write(writer);
+        var request = ZkRequest.Decode(writer.ToRecord());
+        return Run(session, request);
+    }
+
+    public (List<ZkReply> Notifications, ZkReply Reply) SetWatches(ZkSession session, SetWatchesRequest watches)
+    {
+        var writer = new JuteWriter();
+        new RequestHeader(Xids.SetWatches, (int)OpCode.SetWatches2).Write(writer);
+        watches.Write(writer, version2: true);
+        return Run(session, ZkRequest.Decode(writer.ToRecord()));
+    }
+
+    public (List<ZkReply> Notifications, ZkReply Reply) Run(ZkSession session, ZkRequest request)
+    {
+        var step = session.Handle(request, State.AppliedIndex);
+        ZkReply reply = step switch
+        {
+            ZkStep.Answer a => a.Reply,
+            ZkStep.Read r => r.Run(State),
+            ZkStep.Write w => Write(w),
+            ZkStep.Sync s => new ZkReply(s.Xid, State.AppliedIndex, ZkError.Ok, new PathResponse(s.Path)),
+            _ => throw new NotSupportedException(step.GetType().Name),
+        };
+        var notifications = session.Outbox.ToList();
+        session.ClearOutbox();
+        return (notifications, reply);
+    }
+
+    private ZkReply Write(ZkStep.Write write)
+    {
+        var result = State.Apply(++Index, write.Command(CommandHeader.At(TimeMs)));
+        foreach (var change in result.Events)
+        {
+            foreach (var session in Sessions)
+                session.Observe(change);
+        }
+        return write.Complete(result, State);
+    }
+
+    /// <summary>The reply's body as the client reads it.</summary>
+    public static T Body<T>(ZkReply reply)
+        where T : IJuteRecord<T>
+    {
+        var frame = reply.ToFrame();
+        var reader = new JuteReader(frame.AsSpan(4));
+        ReplyHeader.Read(ref reader);
+        var body = T.Read(ref reader);
+        reader.EnsureEnd(typeof(T).Name);
+        return body;
+    }
+}
