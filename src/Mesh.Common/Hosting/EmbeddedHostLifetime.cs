@@ -1,16 +1,12 @@
 using Microsoft.Extensions.Hosting;
 
-<<<<<<<< HEAD:src/Mesh.Sidecar/Hosting/EmbeddedHostLifetime.cs
-namespace Mesh.Sidecar.Hosting;
-========
 namespace Mesh.Common.Hosting;
->>>>>>>> r19-oneway:src/Mesh.Registry.Client/Hosting/EmbeddedHostLifetime.cs
 
 /// <summary>
 /// The web host inside a component, not the process: the default console lifetime would take
 /// SIGTERM and Ctrl+C for itself (stopping only this web host and cancelling the process's own
 /// shutdown), so the command that owns the component never hears of them. The owner stops it.
-/// Shared by the registry node and the sidecar (the one project both reference).
+/// Shared by the registry node and the sidecar.
 /// </summary>
 public sealed class EmbeddedHostLifetime : IHostLifetime
 {
