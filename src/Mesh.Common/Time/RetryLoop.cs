@@ -2,7 +2,7 @@ namespace Mesh.Common.Time;
 
 /// <summary>
 /// The one watch-and-retry loop: run something (a watch, a call), and when it fails with an error
-/// worth retrying, report it, wait a <see cref="Time.Backoff"/> on the <see cref="TimeProvider"/>
+/// worth retrying, report it, wait a <see cref="Backoff"/> on the <see cref="TimeProvider"/>
 /// and run it again. The backoff starts over once the work reports progress (a watch delivered an
 /// update), so a long-lived watch that breaks now and then waits the short delay each time.
 /// Stopping is the caller's token: a cancelled loop ends quietly, never with an exception.

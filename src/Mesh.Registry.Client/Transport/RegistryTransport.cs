@@ -19,7 +19,7 @@ internal sealed class RegistryTransport : IDisposable
 {
     // Between failed attempts: 25 ms doubling up to 500 ms, jittered, so clients that lost the
     // same node do not all try the next one in step.
-    private static readonly Time.RetryLoop Failover = new(new Time.Backoff(TimeSpan.FromMilliseconds(25), TimeSpan.FromMilliseconds(500)));
+    private static readonly Mesh.Common.Time.RetryLoop Failover = new(new Mesh.Common.Time.Backoff(TimeSpan.FromMilliseconds(25), TimeSpan.FromMilliseconds(500)));
 
     private readonly Uri[] _endpoints;
     private readonly HttpClient _http;

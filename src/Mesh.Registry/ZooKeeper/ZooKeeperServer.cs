@@ -63,7 +63,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
-        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, EmbeddedHostLifetime>();
+        builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Mesh.Common.Hosting.EmbeddedHostLifetime>();
         builder.Services.AddSingleton(this);
         builder.Logging.ClearProviders();
         Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions? listen = null;
