@@ -1,3 +1,4 @@
+using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Consensus;
 using Microsoft.AspNetCore.Http;
 
@@ -23,7 +24,7 @@ internal sealed partial class RegistryApi
         {
             var authorization = context.Request.Headers.Authorization.ToString();
             var remote = members.Where(m => !m.IsLocal).ToArray();
-            var applied = await Task.WhenAll(remote.Select(m => forwarder.AppliedIndexOfAsync(m.Id, authorization, PeerStatusTimeout, context.RequestAborted))).ConfigureAwait(false);
+            var applied = await peers.AppliedIndexesAsync(remote.Select(m => m.Id), authorization, PeerStatusTimeout, context.RequestAborted).ConfigureAwait(false);
             for (var i = 0; i < remote.Length; i++)
                 lags[remote[i].Id] = applied[i] is { } index ? Math.Max(0, commit - index) : null;
         }
@@ -50,7 +51,7 @@ internal sealed partial class RegistryApi
                 w.WriteStartObject();
                 w.WriteNumber("id", member.Id);
                 w.WriteString("address", member.Address);
-                if (forwarder.ClientUrlOf(member.Id) is { } url)
+                if (addresses.Known(member.Id) is { } url)
                     w.WriteString("clientUrl", url.ToString().TrimEnd('/'));
                 w.WriteBoolean("available", member.Available);
                 if ((member.IsLocal ? member.Lag : lags.GetValueOrDefault(member.Id)) is { } lag)

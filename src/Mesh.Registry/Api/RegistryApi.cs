@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Globalization;
 using Mesh.Registry.Api.Access;
+using Mesh.Registry.Api.Forwarding;
+using Mesh.Registry.Api.Status;
 using Mesh.Registry.Api.Limits;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
@@ -28,6 +30,8 @@ internal sealed partial class RegistryApi(
     RegistryStore store,
     RegistryWriter writer,
     LeaderForwarder forwarder,
+    MemberAddresses addresses,
+    PeerStatusClient peers,
     RegistryMetrics metrics,
     TimeSpan requestTimeout,
     RegistryCertificateAuthority ca,
@@ -226,7 +230,7 @@ internal sealed partial class RegistryApi(
         if (IsLeader)
         {
             // The leader names itself too, so a client that landed on it keeps sending here.
-            if (!context.Request.Headers.ContainsKey(LeaderForwarder.ForwardedHeader) && forwarder.ClientUrlOf(consensus.LocalId) is { } self)
+            if (!context.Request.Headers.ContainsKey(LeaderForwarder.ForwardedHeader) && addresses.Known(consensus.LocalId) is { } self)
                 context.Response.Headers[LeaderForwarder.LeaderHeader] = self.ToString().TrimEnd('/');
             return true;
         }
@@ -250,7 +254,7 @@ internal sealed partial class RegistryApi(
             return false;
         }
         metrics.Forwarded();
-        await forwarder.ForwardAsync(context, leader.Value, requestTimeout).ConfigureAwait(false);
+        await forwarder.ForwardAsync(context, leader.Value).ConfigureAwait(false);
         return false;
     }
 
