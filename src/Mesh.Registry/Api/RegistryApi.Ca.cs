@@ -40,7 +40,7 @@ internal sealed partial class RegistryApi
         if (request is null)
             throw ApiException.BadRequest("the body is not a signing request { token, namespace, service, csr }");
         // The join token may come as the bearer (checked before the body was read) instead of in the body.
-        if (string.IsNullOrEmpty(request.Token) && context.Items[CallerKey] is ApiCaller.Workload && BearerOf(context.Request) is { } bearer)
+        if (string.IsNullOrEmpty(request.Token) && ApiAccessFilter.CallerOf(context) is ApiCaller.Workload && BearerOf(context.Request) is { } bearer)
             request = request with { Token = bearer };
         var authority = CurrentCa();
         var (_, tokens) = ca.Current();
@@ -62,8 +62,6 @@ internal sealed partial class RegistryApi
 
     private async Task CaRevokeAsync(HttpContext context)
     {
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
         CaRevokeRequest? request;
         try
         {

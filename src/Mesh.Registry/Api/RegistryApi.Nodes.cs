@@ -25,8 +25,6 @@ internal sealed partial class RegistryApi
     {
         var raw = Query.Bool(context, "raw");
         var children = Query.Bool(context, "children");
-        if (!await PrepareReadAsync(context).ConfigureAwait(false))
-            return;
         if (children)
         {
             var (result, index) = store.Read(s => (s.GetChildren(path), s.AppliedIndex));
@@ -80,8 +78,6 @@ internal sealed partial class RegistryApi
         var session = Query.Long(context, "session") ?? 0;
         var parents = Query.Bool(context, "parents");
         var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
         var data = await ReadDataAsync(context).ConfigureAwait(false);
         var result = await WriteOwnedAsync(context, new CreateNode(HeaderFor(context, clientId, seq), path, data, mode, session, parents)).ConfigureAwait(false);
         if (!result.IsOk)
@@ -101,8 +97,6 @@ internal sealed partial class RegistryApi
     {
         var version = Query.Long(context, "version") ?? -1;
         var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
         var data = await ReadDataAsync(context).ConfigureAwait(false);
         var result = await WriteOwnedAsync(context, new SetData(HeaderFor(context, clientId, seq), path, data, version)).ConfigureAwait(false);
         if (!result.IsOk)
@@ -123,8 +117,6 @@ internal sealed partial class RegistryApi
         var version = Query.Long(context, "version") ?? -1;
         var recursive = Query.Bool(context, "recursive");
         var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
         var result = await WriteOwnedAsync(context, new DeleteNode(HeaderFor(context, clientId, seq), path, version, recursive)).ConfigureAwait(false);
         if (!result.IsOk)
         {

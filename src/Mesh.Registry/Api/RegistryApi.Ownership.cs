@@ -18,7 +18,7 @@ internal sealed partial class RegistryApi
     /// </summary>
     private async Task<ApplyResult> WriteOwnedAsync(HttpContext context, Command command)
     {
-        if (!auth.Enabled || context.Items[CallerKey] is not ApiCaller.Workload workload)
+        if (!auth.Enabled || ApiAccessFilter.CallerOf(context) is not ApiCaller.Workload workload)
             return await writer.WriteAsync(command, context.RequestAborted).ConfigureAwait(false);
 
         IReadOnlyList<TxnOp> ops = command switch

@@ -34,8 +34,6 @@ internal sealed partial class RegistryApi
 
     private async Task ListSessionsAsync(HttpContext context)
     {
-        if (!await PrepareReadAsync(context).ConfigureAwait(false))
-            return;
         var (sessions, index) = store.Read(s => (s.GetSessions(), s.AppliedIndex));
         context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
         await ApiJson.WriteAsync(context, 200, w =>
@@ -56,8 +54,6 @@ internal sealed partial class RegistryApi
     private async Task OpenSessionAsync(HttpContext context)
     {
         var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
         var ttl = await ReadTtlAsync(context).ConfigureAwait(false);
         var result = await writer.WriteAsync(new OpenSession(HeaderFor(context, clientId, seq), ttl), context.RequestAborted).ConfigureAwait(false);
         if (!result.IsOk)
@@ -76,8 +72,6 @@ internal sealed partial class RegistryApi
     private async Task KeepAliveAsync(HttpContext context, long id)
     {
         var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
         // Cheap refusal of unknown sessions without a log entry; the command re-checks.
         if (!store.Read(s => s.TryGetSession(id, out _)))
         {
@@ -100,8 +94,6 @@ internal sealed partial class RegistryApi
     private async Task CloseSessionAsync(HttpContext context, long id)
     {
         var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
         var result = await writer.WriteAsync(new CloseSession(HeaderFor(context, clientId, seq), id), context.RequestAborted).ConfigureAwait(false);
         if (!result.IsOk)
         {

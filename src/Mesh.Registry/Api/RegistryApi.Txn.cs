@@ -11,8 +11,6 @@ internal sealed partial class RegistryApi
     private async Task TxnAsync(HttpContext context)
     {
         var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
         var ops = await ParseTxnAsync(context).ConfigureAwait(false);
         AuthorizeWrites(context, ops);
         var result = await WriteOwnedAsync(context, new Transaction(HeaderFor(context, clientId, seq), ops)).ConfigureAwait(false);

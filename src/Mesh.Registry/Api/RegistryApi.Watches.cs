@@ -47,8 +47,6 @@ internal sealed partial class RegistryApi
 
     private async Task ServicesAsync(HttpContext context)
     {
-        if (!await PrepareReadAsync(context).ConfigureAwait(false))
-            return;
         var (children, index) = store.Read(s => (s.GetChildren(ServicesRoot), s.AppliedIndex));
         context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
         await ApiJson.WriteAsync(context, 200, w =>
@@ -73,10 +71,6 @@ internal sealed partial class RegistryApi
             // A blocking query is a watch: served from this node's applied state, like /v1/watch.
             // The service node itself is watched too: its data is the owner record callers verify.
             await store.Hub.WaitAsync(servicePath, recursive: true, from, WaitOf(context), context.RequestAborted).ConfigureAwait(false);
-        }
-        else if (!await PrepareReadAsync(context).ConfigureAwait(false))
-        {
-            return;
         }
 
         var (instances, owner, index) = store.Read(s =>

@@ -13,6 +13,7 @@ using Mesh.Registry.Hosting;
 using Mesh.Registry.Storage;
 using Mesh.Registry.Telemetry;
 using Mesh.Registry.Watches;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
@@ -20,10 +21,12 @@ using Microsoft.Extensions.Logging;
 namespace Mesh.Registry.Api;
 
 /// <summary>
-/// The client API of docs/registry-api.md. One hand-written dispatcher (no endpoint routing) so
-/// unknown paths and wrong methods get the contract's JSON errors. Writes and linearizable reads
-/// run on the leader; a follower forwards them (<see cref="LeaderForwarder"/>). Watches, stale
-/// reads and status are served from this node's own applied state.
+/// The client API of docs/registry-api.md on ASP.NET endpoints. Every endpoint runs behind the
+/// access policy and its body limit (<see cref="ApiAccessFilter"/>, <see cref="BodyLimitFilter"/>);
+/// writes and linearizable reads behind <see cref="LeaderFilter"/>, which forwards them from a
+/// follower to the leader. Unknown paths and wrong methods get the contract's JSON errors, and
+/// exceptions become answers in one place (<see cref="ApiErrorMapping"/>). Watches, stale reads
+/// and status are served from this node's own applied state.
 /// </summary>
 internal sealed partial class RegistryApi(
     IConsensus consensus,
@@ -39,155 +42,79 @@ internal sealed partial class RegistryApi(
     RegistryLimits limits,
     AnonymousGate anonymousGate,
     ILogger logger,
+    TimeProvider time,
     bool claimServiceNames = true)
 {
-    private const string CallerKey = "mesh.caller";
-    private const string BodyLimitKey = "mesh.body-limit";
-
-    private static readonly TimeSpan LeaderWait = TimeSpan.FromSeconds(3);
     private static readonly TimeSpan DefaultWatchWait = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxWatchWait = TimeSpan.FromMinutes(5);
 
-    public async Task HandleAsync(HttpContext context)
+    /// <summary>Adds the API to <paramref name="app"/>: the one error mapping around every endpoint, then the endpoints.</summary>
+    public void Map(WebApplication app)
     {
-        try
-        {
-            await DispatchAsync(context).ConfigureAwait(false);
-        }
-        catch (ApiException e) when (!context.Response.HasStarted)
-        {
-            await ApiJson.ErrorAsync(context, e.Status, e.Code, e.Message).ConfigureAwait(false);
-        }
-        catch (BadHttpRequestException e) when (!context.Response.HasStarted)
-        {
-            if (e.StatusCode == StatusCodes.Status413PayloadTooLarge && context.Items[BodyLimitKey] is BodyLimit limit)
-                await RefuseBodyAsync(context, limit, declared: null).ConfigureAwait(false);
-            else
-                await ApiJson.ErrorAsync(context, e.StatusCode, ApiErrors.BadRequest, e.Message).ConfigureAwait(false);
-        }
-        catch (IndexCompactedException e) when (!context.Response.HasStarted)
-        {
-            await ApiJson.ErrorAsync(context, StatusCodes.Status410Gone, ApiErrors.IndexCompacted, e.Message,
-                w => w.WriteNumber("oldestIndex", e.Oldest)).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is NotLeaderException or QuorumUnavailableException && !context.Response.HasStarted)
-        {
-            await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable, e.Message).ConfigureAwait(false);
-        }
-        catch (OutcomeUnknownException e) when (!context.Response.HasStarted)
-        {
-            await ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.OutcomeUnknown, e.Message).ConfigureAwait(false);
-        }
-        catch (TimeoutException e) when (!context.Response.HasStarted)
-        {
-            await ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.Timeout, e.Message).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away.
-        }
-        catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
-        {
-            await ApiFaults.AnswerAsync(context, logger, e).ConfigureAwait(false);
-        }
+        var errors = new ApiErrorMapping(logger);
+        app.Use(errors.InvokeAsync);
+
+        var writes = LeaderFilter.Writes(consensus, addresses, forwarder, metrics, requestTimeout, time);
+        var reads = writes.ForReads();
+        // Access first (a refused caller's body is never read), then the body limit.
+        var api = app.MapGroup("").AddEndpointFilter(new ApiAccessFilter(auth)).AddEndpointFilter(new BodyLimitFilter(limits));
+        var gate = new AnonymousGateFilter(anonymousGate);
+
+        // A path's method-agnostic endpoint answers the methods it does not serve: routing prefers
+        // an endpoint that names the request's method over one that names none, which the
+        // analyzer does not know.
+#pragma warning disable ASP0022
+
+        api.MapGet("/healthz", context => ApiJson.WriteAsync(context, 200, w => w.WriteString("status", "ok")));
+        api.Map("/healthz", context => MethodNotAllowed(context, "GET"));
+        api.MapGet("/readyz", ReadyAsync);
+        api.Map("/readyz", context => MethodNotAllowed(context, "GET"));
+        api.MapGet("/v1/status", StatusAsync);
+        api.Map("/v1/status", context => MethodNotAllowed(context, "GET"));
+        api.MapPost("/v1/txn", TxnAsync).AddEndpointFilter(writes);
+        api.Map("/v1/txn", context => MethodNotAllowed(context, "POST"));
+
+        // The method-specific endpoints win; the catch-all ones answer the rest (405, 404, 400)
+        // as the resource's own dispatcher always has.
+        api.MapGet("/v1/nodes/{**path}", NodesAsync).AddEndpointFilter(reads);
+        api.MapMethods("/v1/nodes/{**path}", ["POST", "PUT", "DELETE"], NodesAsync).AddEndpointFilter(writes);
+        api.Map("/v1/nodes/{**path}", NodesAsync);
+
+        api.MapGet("/v1/sessions", SessionsAsync).AddEndpointFilter(reads);
+        api.MapPost("/v1/sessions", SessionsAsync).AddEndpointFilter(writes);
+        api.MapDelete("/v1/sessions/{id}", SessionsAsync).AddEndpointFilter(writes);
+        api.MapPut("/v1/sessions/{id}/keepalive", SessionsAsync).AddEndpointFilter(writes);
+        api.Map("/v1/sessions/{**rest}", SessionsAsync);
+
+        api.MapGet("/v1/watch/{**path}", context => WatchAsync(context, NodePathOf(context.Request.Path.Value!, "/v1/watch".Length)));
+        api.Map("/v1/watch/{**path}", context => MethodNotAllowed(context, "GET"));
+
+        api.MapGet("/v1/ca/root", CaRootAsync).AddEndpointFilter(gate);
+        api.MapPost("/v1/ca/sign", CaSignAsync).AddEndpointFilter(gate);
+        api.MapPost("/v1/ca/revoke", CaRevokeAsync).AddEndpointFilter(writes);
+        api.Map("/v1/ca/{**rest}", context => CaAsync(context, context.Request.Path.Value!));
+
+        api.MapGet("/v1/services", ServicesAsync).AddEndpointFilter(reads);
+        api.MapGet("/v1/services/{**name}", context => ServiceAsync(context, context.Request.Path.Value!["/v1/services/".Length..]))
+            .AddEndpointFilter(writes.ForReads(context => Query.Long(context, "after") is not null));
+        api.Map("/v1/services/{**name}", context => MethodNotAllowed(context, "GET"));
+
+        api.Map("/{**path}", context => ApiJson.ErrorAsync(context, 404, ApiErrors.NotFound, $"no such API path: {context.Request.Path}"));
+#pragma warning restore ASP0022
     }
 
-    private async Task DispatchAsync(HttpContext context)
-    {
-        var path = context.Request.Path.Value ?? "/";
-        var method = context.Request.Method;
-        // Before anything can read the body: how much of it this endpoint may read.
-        var bodyLimit = BodyLimits.For(method, path, limits);
-        context.Items[BodyLimitKey] = bodyLimit;
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-            sizeFeature.MaxRequestBodySize = bodyLimit.Bytes;
+    private Task NodesAsync(HttpContext context) =>
+        NodesAsync(context, NodePathOf(context.Request.Path.Value!, "/v1/nodes".Length), context.Request.Method);
 
-        // Authentication reads headers only; a refused caller's body is never read.
-        var gated = AnonymousGate.Applies(method, path);
-        var caller = auth.Enabled || gated ? auth.Authenticate(context.Request) : null;
-        if (auth.Enabled)
-        {
-            var decision = ApiAccessPolicy.Decide(caller, method, path);
-            if (!decision.Allowed)
-            {
-                await RefuseAsync(context, decision).ConfigureAwait(false);
-                return;
-            }
-        }
-        context.Items[CallerKey] = caller;
-
-        if (context.Request.ContentLength > bodyLimit.Bytes)
-        {
-            await RefuseBodyAsync(context, bodyLimit, context.Request.ContentLength).ConfigureAwait(false);
-            return;
-        }
-
-        if (gated && caller is null)
-        {
-            using var lease = anonymousGate.TryEnter();
-            if (lease is null)
-            {
-                context.Response.Headers.RetryAfter = "1";
-                await ApiJson.ErrorAsync(context, StatusCodes.Status429TooManyRequests, ApiErrors.TooManyRequests,
-                    $"at most {anonymousGate.Permits} requests without a token are served at once here (--anonymous-concurrency); " +
-                    "retry later, or send the join token as Authorization: Bearer TOKEN").ConfigureAwait(false);
-                return;
-            }
-            await RouteAsync(context, path, method).ConfigureAwait(false);
-            return;
-        }
-        await RouteAsync(context, path, method).ConfigureAwait(false);
-    }
-
-    private Task RouteAsync(HttpContext context, string path, string method)
-    {
-        if (path == "/healthz")
-            return Only(context, "GET", () => ApiJson.WriteAsync(context, 200, w => w.WriteString("status", "ok")));
-        if (path == "/readyz")
-            return Only(context, "GET", () => ReadyAsync(context));
-        if (path == "/v1/status")
-            return Only(context, "GET", () => StatusAsync(context));
-        if (path == "/v1/txn")
-            return Only(context, "POST", () => TxnAsync(context));
-        if (path == "/v1/nodes" || path.StartsWith("/v1/nodes/", StringComparison.Ordinal))
-            return NodesAsync(context, NodePathOf(path, "/v1/nodes".Length), method);
-        if (path == "/v1/sessions" || path.StartsWith("/v1/sessions/", StringComparison.Ordinal))
-            return SessionsAsync(context, path["/v1/sessions".Length..], method);
-        if (path == "/v1/watch" || path.StartsWith("/v1/watch/", StringComparison.Ordinal))
-            return Only(context, "GET", () => WatchAsync(context, NodePathOf(path, "/v1/watch".Length)));
-        if (path.StartsWith("/v1/ca/", StringComparison.Ordinal))
-            return CaAsync(context, path);
-        if (path == "/v1/services" || path == "/v1/services/")
-            return Only(context, "GET", () => ServicesAsync(context));
-        if (path.StartsWith("/v1/services/", StringComparison.Ordinal))
-            return Only(context, "GET", () => ServiceAsync(context, path["/v1/services/".Length..]));
-        return ApiJson.ErrorAsync(context, 404, ApiErrors.NotFound, $"no such API path: {path}");
-    }
-
-    /// <summary>413, naming the limit. The connection is closed: the rest of the body is not read.</summary>
-    private static Task RefuseBodyAsync(HttpContext context, BodyLimit limit, long? declared)
-    {
-        // HTTP/2 has no Connection header: Kestrel resets the stream's unread body instead.
-        if (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
-            context.Response.Headers.Connection = "close";
-        return ApiJson.ErrorAsync(context, StatusCodes.Status413PayloadTooLarge, limit.Code, limit.Message(declared),
-            w => w.WriteNumber("limitBytes", limit.Bytes));
-    }
-
-    private static Task RefuseAsync(HttpContext context, AccessDecision decision)
-    {
-        if (decision.Status == StatusCodes.Status401Unauthorized)
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-        return ApiJson.ErrorAsync(context, decision.Status,
-            decision.Status == StatusCodes.Status401Unauthorized ? ApiErrors.Unauthenticated : ApiErrors.Forbidden, decision.Reason);
-    }
+    private Task SessionsAsync(HttpContext context) =>
+        SessionsAsync(context, context.Request.Path.Value!["/v1/sessions".Length..], context.Request.Method);
 
     /// <summary>With authentication on, refuses (403) a transaction with an op the caller may not write.</summary>
     private void AuthorizeWrites(HttpContext context, IEnumerable<Core.Commands.TxnOp> ops)
     {
         if (!auth.Enabled)
             return;
-        var caller = context.Items[CallerKey] as ApiCaller;
+        var caller = ApiAccessFilter.CallerOf(context);
         foreach (var op in ops)
         {
             if (op is Core.Commands.CheckVersionOp)
@@ -217,68 +144,6 @@ internal sealed partial class RegistryApi(
         if (!NodePath.IsValid(rest))
             throw new ApiException(400, ApiErrors.InvalidPath, $"'{rest}' is not a valid node path");
         return rest;
-    }
-
-    private bool IsLeader => consensus.Role is ConsensusRole.Leader or ConsensusRole.Standalone;
-
-    /// <summary>
-    /// True when this node leads and the caller should go on; otherwise the request has been
-    /// forwarded (or answered with 503) and the caller returns.
-    /// </summary>
-    private async Task<bool> EnsureLeaderAsync(HttpContext context)
-    {
-        if (IsLeader)
-        {
-            // The leader names itself too, so a client that landed on it keeps sending here.
-            if (!context.Request.Headers.ContainsKey(LeaderForwarder.ForwardedHeader) && addresses.Known(consensus.LocalId) is { } self)
-                context.Response.Headers[LeaderForwarder.LeaderHeader] = self.ToString().TrimEnd('/');
-            return true;
-        }
-        if (context.Request.Headers.ContainsKey(LeaderForwarder.ForwardedHeader))
-        {
-            await ApiJson.ErrorAsync(context, 503, ApiErrors.Unavailable, "this node is no longer the leader; retry").ConfigureAwait(false);
-            return false;
-        }
-        var leader = consensus.LeaderId;
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (leader is null && waited.Elapsed < LeaderWait)
-        {
-            await Task.Delay(25, context.RequestAborted).ConfigureAwait(false);
-            leader = consensus.LeaderId;
-        }
-        if (IsLeader)
-            return true;
-        if (leader is null)
-        {
-            await ApiJson.ErrorAsync(context, 503, ApiErrors.Unavailable, "there is no leader right now; retry").ConfigureAwait(false);
-            return false;
-        }
-        metrics.Forwarded();
-        await forwarder.ForwardAsync(context, leader.Value).ConfigureAwait(false);
-        return false;
-    }
-
-    /// <summary>
-    /// For a read: true to serve it here now (stale, or leader after a read barrier); false when
-    /// it has been forwarded to the leader.
-    /// </summary>
-    private async Task<bool> PrepareReadAsync(HttpContext context)
-    {
-        if (Query.Bool(context, "stale"))
-            return true;
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return false;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        deadline.CancelAfter(requestTimeout);
-        try
-        {
-            await consensus.ReadBarrierAsync(deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
-        {
-            throw new TimeoutException("the read barrier did not complete in time (no quorum?)");
-        }
-        return true;
     }
 
     private static (Guid ClientId, long Sequence) IdempotencyOf(HttpContext context)
@@ -342,7 +207,7 @@ internal sealed partial class RegistryApi(
     private Core.Commands.CommandHeader HeaderFor(HttpContext context, Guid clientId, long seq)
     {
         var header = writer.Header(clientId, seq);
-        return context.Items[CallerKey] is ApiCaller.Workload { Scope: var scope }
+        return ApiAccessFilter.CallerOf(context) is ApiCaller.Workload { Scope: var scope }
             ? header with { Quota = new Core.Quotas.Quota(scope.Namespace, limits.QuotaNodes, limits.QuotaBytes, limits.QuotaSessions) }
             : header;
     }
@@ -350,7 +215,7 @@ internal sealed partial class RegistryApi(
     /// <summary>For a quota error: which limit, its value and its flag.</summary>
     private string? QuotaMessage(HttpContext context, ErrorCode code)
     {
-        var owner = context.Items[CallerKey] is ApiCaller.Workload { Scope: var scope } ? $"namespace '{scope.Namespace}'" : "the namespace";
+        var owner = ApiAccessFilter.CallerOf(context) is ApiCaller.Workload { Scope: var scope } ? $"namespace '{scope.Namespace}'" : "the namespace";
         return code switch
         {
             ErrorCode.NodeQuotaExceeded => $"{owner} may hold at most {limits.QuotaNodes} nodes (--quota-nodes); delete some first",

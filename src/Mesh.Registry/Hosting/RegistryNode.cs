@@ -132,7 +132,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             var app = BuildWebApp(metrics.MeterName, forwarder => new RegistryApi(consensus, Store, writer,
                 new Api.Forwarding.LeaderForwarder(forwarder, addresses, peerClients, _options.RequestTimeout), addresses, peers,
                 metrics, _options.RequestTimeout, ca, auth, _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>(),
-                _options.ClaimServiceNamesOnFirstUse));
+                _options.TimeProvider, _options.ClaimServiceNamesOnFirstUse));
             Push(app.DisposeAsync);
             try
             {
@@ -189,7 +189,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(meterName, "DotNext.*").AddPrometheusExporter());
         var app = builder.Build();
         app.UseOpenTelemetryPrometheusScrapingEndpoint();
-        app.Run(api(app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>()).HandleAsync);
+        api(app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>()).Map(app);
         return app;
     }
 
