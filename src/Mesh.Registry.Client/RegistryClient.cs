@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Mesh.Registry.Client.Transport;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client;
 
@@ -38,8 +39,8 @@ public sealed partial class RegistryClient : IDisposable
     {
         using var response = await _transport.SendAsync(
             () => new HttpRequestMessage(HttpMethod.Get, NodeUrl(path, stale ? "stale=true" : null)), false, null, cancellationToken).ConfigureAwait(false);
-        var body = await ReadAsync(response, WireJson.Default.NodeBody, cancellationToken).ConfigureAwait(false);
-        return new NodeData(body.Path, body.Data ?? [], body.Stat, IndexOf(response));
+        var body = await ReadAsync(response, RegistryJson.Default.NodeResponse, cancellationToken).ConfigureAwait(false);
+        return new NodeData(body.Path, body.Data.ToArray(), body.Stat, IndexOf(response));
     }
 
     /// <summary>The node, or null when it does not exist.</summary>
@@ -59,7 +60,7 @@ public sealed partial class RegistryClient : IDisposable
     {
         using var response = await _transport.SendAsync(
             () => new HttpRequestMessage(HttpMethod.Get, NodeUrl(path, stale ? "children=true&stale=true" : "children=true")), false, null, cancellationToken).ConfigureAwait(false);
-        var body = await ReadAsync(response, WireJson.Default.ChildrenBody, cancellationToken).ConfigureAwait(false);
+        var body = await ReadAsync(response, RegistryJson.Default.ChildrenResponse, cancellationToken).ConfigureAwait(false);
         return new NodeChildren(body.Path, body.Children, body.Stat, IndexOf(response));
     }
 
@@ -76,7 +77,7 @@ public sealed partial class RegistryClient : IDisposable
         var query = $"mode={mode.ToWire()}" + (session != 0 ? $"&session={session}" : "") + (createParents ? "&parents=true" : "");
         var body = await _transport.SendJsonAsync(
             () => new HttpRequestMessage(HttpMethod.Post, NodeUrl(path, query)) { Content = new ByteArrayContent(data) },
-            WireJson.Default.WriteBody, true, cancellationToken).ConfigureAwait(false);
+            RegistryJson.Default.WriteResponse, true, cancellationToken).ConfigureAwait(false);
         return new WriteResult(body.Path ?? path, body.Stat, body.Index);
     }
 
@@ -84,7 +85,7 @@ public sealed partial class RegistryClient : IDisposable
     {
         var body = await _transport.SendJsonAsync(
             () => new HttpRequestMessage(HttpMethod.Put, NodeUrl(path, $"version={version}")) { Content = new ByteArrayContent(data) },
-            WireJson.Default.WriteBody, true, cancellationToken).ConfigureAwait(false);
+            RegistryJson.Default.WriteResponse, true, cancellationToken).ConfigureAwait(false);
         return new WriteResult(body.Path ?? path, body.Stat, body.Index);
     }
 
@@ -95,18 +96,18 @@ public sealed partial class RegistryClient : IDisposable
     {
         var body = await _transport.SendJsonAsync(
             () => new HttpRequestMessage(HttpMethod.Delete, NodeUrl(path, $"version={version}" + (recursive ? "&recursive=true" : ""))),
-            WireJson.Default.WriteBody, true, cancellationToken).ConfigureAwait(false);
+            RegistryJson.Default.WriteResponse, true, cancellationToken).ConfigureAwait(false);
         return body.Index;
     }
 
     /// <summary>Applies all operations or none; throws <see cref="RegistryTransactionException"/> naming the op at fault.</summary>
     public async Task<TxnResult> TransactAsync(IReadOnlyList<TxnOp> ops, CancellationToken cancellationToken = default)
     {
-        var request = new TxnRequestBody([.. ops.Select(o => new TxnOpBody(o.Op, o.Path, o.Data, o.Version, o.Op == "create" ? o.Mode.ToWire() : null, o.Session))]);
+        var request = new TxnRequest([.. ops.Select(o => new TxnOpRequest(o.Op, o.Path, o.Data, o.Version, o.Op == "create" ? o.Mode.ToWire() : null, o.Session))]);
         var body = await _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Post, "v1/txn") { Content = RegistryTransport.JsonContent(request, WireJson.Default.TxnRequestBody) },
-            WireJson.Default.TxnBody, true, cancellationToken).ConfigureAwait(false);
-        return new TxnResult(body.Index, [.. body.Results.Select(r => new TxnOpResult(r.Op ?? "", r.Path, r.Stat, r.Error))]);
+            () => new HttpRequestMessage(HttpMethod.Post, "v1/txn") { Content = RegistryTransport.JsonContent(request, RegistryJson.Default.TxnRequest) },
+            RegistryJson.Default.TxnResponse, true, cancellationToken).ConfigureAwait(false);
+        return new TxnResult(body.Index, [.. body.Results.Select(r => r with { Op = r.Op ?? "" })]);
     }
 
     // ---- sessions ----
@@ -114,10 +115,10 @@ public sealed partial class RegistryClient : IDisposable
     /// <summary>Opens a session; returns its id. Keep it alive with <see cref="KeepAliveAsync"/> (or use <see cref="RegistrySession"/>).</summary>
     public async Task<long> OpenSessionAsync(TimeSpan ttl, CancellationToken cancellationToken = default)
     {
-        var request = new SessionRequestBody((long)ttl.TotalMilliseconds);
+        var request = new SessionOpenRequest((long)ttl.TotalMilliseconds);
         var body = await _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Post, "v1/sessions") { Content = RegistryTransport.JsonContent(request, WireJson.Default.SessionRequestBody) },
-            WireJson.Default.SessionBody, true, cancellationToken).ConfigureAwait(false);
+            () => new HttpRequestMessage(HttpMethod.Post, "v1/sessions") { Content = RegistryTransport.JsonContent(request, RegistryJson.Default.SessionOpenRequest) },
+            RegistryJson.Default.SessionResponse, true, cancellationToken).ConfigureAwait(false);
         return body.Id;
     }
 
@@ -151,7 +152,7 @@ public sealed partial class RegistryClient : IDisposable
     private async Task<WatchResult> WatchCoreAsync(string url, TimeSpan wait, CancellationToken cancellationToken)
     {
         var body = await _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, url), WireJson.Default.WatchBody, false, cancellationToken,
+            () => new HttpRequestMessage(HttpMethod.Get, url), RegistryJson.Default.WatchResponse, false, cancellationToken,
             wait + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         return new WatchResult(body.Index, body.Events);
     }
@@ -191,7 +192,7 @@ public sealed partial class RegistryClient : IDisposable
     public async Task<IReadOnlyList<string>> ListServicesAsync(CancellationToken cancellationToken = default)
     {
         var body = await _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, "v1/services"), WireJson.Default.ServicesBody, false, cancellationToken).ConfigureAwait(false);
+            () => new HttpRequestMessage(HttpMethod.Get, "v1/services"), RegistryJson.Default.ServicesResponse, false, cancellationToken).ConfigureAwait(false);
         return body.Services;
     }
 
@@ -202,22 +203,22 @@ public sealed partial class RegistryClient : IDisposable
         var url = $"v1/services/{Uri.EscapeDataString(service)}" +
                   (after is { } a ? $"?after={a}&wait={(long)waitTime.TotalMilliseconds}ms" : "");
         var body = await _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, url), WireJson.Default.ServiceBody, false, cancellationToken,
+            () => new HttpRequestMessage(HttpMethod.Get, url), RegistryJson.Default.ServiceResponse, false, cancellationToken,
             after is null ? null : waitTime + TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         return ToEndpointSet(body);
     }
 
-    internal static EndpointSet ToEndpointSet(ServiceBody body) =>
+    internal static EndpointSet ToEndpointSet(ServiceResponse body) =>
         new(body.Service, body.Index, [.. body.Instances
             .Select(i => new ServiceInstance
             {
                 Id = i.Id,
-                Address = i.Address,
-                Port = i.Port,
-                Weight = i.Weight,
+                Address = i.Address ?? "",
+                Port = i.Port ?? 0,
+                Weight = i.Weight ?? 0,
                 Version = i.Version ?? "",
                 Zone = i.Zone ?? "",
-                Labels = (i.Labels ?? []).ToImmutableSortedDictionary(StringComparer.Ordinal),
+                Labels = (i.Labels ?? ImmutableDictionary<string, string>.Empty).ToImmutableSortedDictionary(StringComparer.Ordinal),
             })
             .OrderBy(i => i.Id, StringComparer.Ordinal)])
         {

@@ -33,7 +33,7 @@ public sealed class MeshSidecar : IAsyncDisposable
             _client = new RegistryClient(RegistryClientOptions.Parse(string.Join(',', config.Registry.Addresses)) with
             {
                 Token = RegistryToken(config),
-                TrustedRoots = config.Registry.CaFile is { } caFile ? Mesh.Registry.Client.Transport.TlsTrust.ReadPemFile(caFile) : [],
+                TrustedRoots = config.Registry.CaFile is { } caFile ? Mesh.Registry.Contracts.TlsTrust.ReadPemFile(caFile) : [],
             });
             var callerOnDraining = options.OnDraining;
             var endpoints = new LayeredEndpointSource(new StaticEndpointSource(config.Endpoints), new RegistryEndpointSource(_client));

@@ -19,7 +19,7 @@ internal static class CtlCommand
             // A person waiting at a prompt: a registry that is not running says so at once.
             FailFastWhenRefused = true,
             Token = result.GetValue<string?>(TokenOption) is { Length: > 0 } token ? token : null,
-            TrustedRoots = caFile is { Length: > 0 } ? Mesh.Registry.Client.Transport.TlsTrust.ReadPemFile(caFile) : [],
+            TrustedRoots = caFile is { Length: > 0 } ? Mesh.Registry.Contracts.TlsTrust.ReadPemFile(caFile) : [],
         };
     }
 

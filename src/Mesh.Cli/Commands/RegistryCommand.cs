@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Hosting;
 
 namespace Mesh.Cli.Commands;
@@ -178,7 +179,7 @@ internal static class RegistryCommand
     {
         try
         {
-            return Mesh.Registry.Client.Transport.TlsTrust.ReadPemFile(file);
+            return Mesh.Registry.Contracts.TlsTrust.ReadPemFile(file);
         }
         catch (ArgumentException e)
         {

@@ -1,5 +1,6 @@
 using System.Text;
 using Mesh.Registry.Client;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Hosting;
 using Mesh.Samples.Shop;
 using Mesh.Sidecar;

@@ -1,3 +1,5 @@
+using Mesh.Registry.Contracts;
+
 namespace Mesh.Registry.Client;
 
 /// <summary>

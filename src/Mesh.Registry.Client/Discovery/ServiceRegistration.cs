@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using Mesh.Registry.Client.Transport;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client;
 
@@ -103,7 +104,7 @@ public sealed class ServiceRegistration : IAsyncDisposable
         JsonSerializer.SerializeToUtf8Bytes(
             new InstanceDocument(instance.Address, instance.Port, instance.Weight, instance.Version, instance.Zone,
                 new SortedDictionary<string, string>(instance.Labels, StringComparer.Ordinal)),
-            WireJson.Default.InstanceDocument);
+            RegistryJson.Default.InstanceDocument);
 
     /// <summary>Deregisters: deletes the instance node (watchers see it go at once).</summary>
     public async ValueTask DisposeAsync()

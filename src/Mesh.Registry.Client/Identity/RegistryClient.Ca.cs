@@ -2,6 +2,7 @@
 // replicated write, so it carries no request sequence and may simply be retried.
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Client.Transport;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client;
 
@@ -10,7 +11,7 @@ public sealed partial class RegistryClient
     /// <summary><c>GET /v1/ca/root</c>: the mesh trust bundle (public roots only) and trust domain.</summary>
     public Task<CaRootResponse> GetCaRootAsync(CancellationToken cancellationToken = default) =>
         _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, "v1/ca/root"), IdentityJson.Default.CaRootResponse, false, cancellationToken);
+            () => new HttpRequestMessage(HttpMethod.Get, "v1/ca/root"), RegistryJson.Default.CaRootResponse, false, cancellationToken);
 
     /// <summary>
     /// <c>POST /v1/ca/sign</c>: a workload certificate for the CSR, if the join token allows the
@@ -18,8 +19,8 @@ public sealed partial class RegistryClient
     /// </summary>
     public Task<CaSignResponse> SignCertificateAsync(CaSignRequest request, CancellationToken cancellationToken = default) =>
         _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Post, "v1/ca/sign") { Content = RegistryTransport.JsonContent(request, IdentityJson.Default.CaSignRequest) },
-            IdentityJson.Default.CaSignResponse, false, cancellationToken);
+            () => new HttpRequestMessage(HttpMethod.Post, "v1/ca/sign") { Content = RegistryTransport.JsonContent(request, RegistryJson.Default.CaSignRequest) },
+            RegistryJson.Default.CaSignResponse, false, cancellationToken);
 
     /// <summary>
     /// <c>POST /v1/ca/revoke</c>: revokes a join token for good (no new certificate, no API access
@@ -28,6 +29,6 @@ public sealed partial class RegistryClient
     /// </summary>
     public Task<CaRevokeResponse> RevokeJoinTokenAsync(string token, CancellationToken cancellationToken = default) =>
         _transport.SendJsonAsync(
-            () => new HttpRequestMessage(HttpMethod.Post, "v1/ca/revoke") { Content = RegistryTransport.JsonContent(new CaRevokeRequest(token), IdentityJson.Default.CaRevokeRequest) },
-            IdentityJson.Default.CaRevokeResponse, false, cancellationToken);
+            () => new HttpRequestMessage(HttpMethod.Post, "v1/ca/revoke") { Content = RegistryTransport.JsonContent(new CaRevokeRequest(token), RegistryJson.Default.CaRevokeRequest) },
+            RegistryJson.Default.CaRevokeResponse, false, cancellationToken);
 }

@@ -1,6 +1,7 @@
 // The roots a mesh peer must chain to, plus the trust domain its SPIFFE id must be in. During a
 // root rotation the bundle holds the old and the new root, so certificates from both verify.
 using System.Security.Cryptography.X509Certificates;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client.Identity;
 

@@ -4,6 +4,7 @@ using System.Formats.Asn1;
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client.Identity;
 

@@ -1,4 +1,5 @@
 using System.Net;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client;
 

@@ -1,3 +1,5 @@
+using Mesh.Registry.Contracts;
+
 namespace Mesh.Registry.Client;
 
 /// <summary>One operation of an all-or-nothing transaction.</summary>
@@ -12,5 +14,3 @@ public sealed record TxnOp(string Op, string Path, byte[]? Data = null, long Ver
 
 /// <summary>The per-operation results of a committed transaction.</summary>
 public sealed record TxnResult(long Index, IReadOnlyList<TxnOpResult> Results);
-
-public sealed record TxnOpResult(string Op, string? Path, NodeStat? Stat, string? Error);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client.Recipes;
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client.Transport;
 
@@ -250,10 +251,10 @@ internal sealed class RegistryTransport : IDisposable
     private static async Task<RegistryException> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        ErrorBody? body = null;
+        ErrorResponse? body = null;
         try
         {
-            body = JsonSerializer.Deserialize(text, WireJson.Default.ErrorBody);
+            body = JsonSerializer.Deserialize(text, RegistryJson.Default.ErrorResponse);
         }
         catch (JsonException)
         {
@@ -267,7 +268,7 @@ internal sealed class RegistryTransport : IDisposable
                       long.TryParse(values.FirstOrDefault(), out var parsed) ? parsed : null;
         return body?.Results is { } results
             ? new RegistryTransactionException(code, message, response.StatusCode, body.FailedOp ?? -1,
-                results.Select(r => new TxnOpResult(r.Op ?? "", r.Path, r.Stat, r.Error)).ToList())
+                results.Select(r => r with { Op = r.Op ?? "" }).ToList())
             { Index = index }
             : new RegistryException(code, message, response.StatusCode) { Index = index };
     }

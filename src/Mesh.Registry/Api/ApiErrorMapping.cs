@@ -1,5 +1,6 @@
 using Mesh.Registry.Api.Limits;
 using Mesh.Registry.Consensus;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Watches;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -41,8 +42,8 @@ internal sealed class ApiErrorMapping(ILogger logger)
         BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } when BodyLimitFilter.LimitOf(context) is { } limit =>
             BodyLimitFilter.RefuseAsync(context, limit, declared: null),
         BadHttpRequestException e => ApiJson.ErrorAsync(context, e.StatusCode, ApiErrors.BadRequest, e.Message),
-        IndexCompactedException e => ApiJson.ErrorAsync(context, StatusCodes.Status410Gone, ApiErrors.IndexCompacted, e.Message,
-            w => w.WriteNumber("oldestIndex", e.Oldest)),
+        IndexCompactedException e => ApiJson.ErrorAsync(context, StatusCodes.Status410Gone,
+            new ErrorResponse(ApiErrors.IndexCompacted, e.Message, OldestIndex: e.Oldest)),
         NotLeaderException or QuorumUnavailableException => ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable, exception.Message),
         OutcomeUnknownException => ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.OutcomeUnknown, exception.Message),
         TimeoutException => ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.Timeout, exception.Message),

@@ -4,7 +4,7 @@
 using System.Text.Json;
 using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
-using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Registry.Api;
@@ -22,7 +22,7 @@ internal sealed partial class RegistryApi
     private async Task CaRootAsync(HttpContext context)
     {
         var root = CurrentCa().GetRootResponse();
-        await WriteCaJsonAsync(context, JsonSerializer.SerializeToUtf8Bytes(root, IdentityJson.Default.CaRootResponse)).ConfigureAwait(false);
+        await WriteCaJsonAsync(context, JsonSerializer.SerializeToUtf8Bytes(root, RegistryJson.Default.CaRootResponse)).ConfigureAwait(false);
     }
 
     private async Task CaSignAsync(HttpContext context)
@@ -30,7 +30,7 @@ internal sealed partial class RegistryApi
         CaSignRequest? request;
         try
         {
-            request = await JsonSerializer.DeserializeAsync(context.Request.Body, IdentityJson.Default.CaSignRequest, context.RequestAborted).ConfigureAwait(false);
+            request = await JsonSerializer.DeserializeAsync(context.Request.Body, RegistryJson.Default.CaSignRequest, context.RequestAborted).ConfigureAwait(false);
         }
         catch (JsonException e)
         {
@@ -57,7 +57,7 @@ internal sealed partial class RegistryApi
         }
 
         metrics.CaSigned();
-        await WriteCaJsonAsync(context, JsonSerializer.SerializeToUtf8Bytes(signed, IdentityJson.Default.CaSignResponse)).ConfigureAwait(false);
+        await WriteCaJsonAsync(context, JsonSerializer.SerializeToUtf8Bytes(signed, RegistryJson.Default.CaSignResponse)).ConfigureAwait(false);
     }
 
     private async Task CaRevokeAsync(HttpContext context)
@@ -65,7 +65,7 @@ internal sealed partial class RegistryApi
         CaRevokeRequest? request;
         try
         {
-            request = await JsonSerializer.DeserializeAsync(context.Request.Body, IdentityJson.Default.CaRevokeRequest, context.RequestAborted).ConfigureAwait(false);
+            request = await JsonSerializer.DeserializeAsync(context.Request.Body, RegistryJson.Default.CaRevokeRequest, context.RequestAborted).ConfigureAwait(false);
         }
         catch (JsonException e)
         {
@@ -82,7 +82,7 @@ internal sealed partial class RegistryApi
             await ApiJson.ErrorAsync(context, 404, ApiErrors.NotFound, "no join token record or flag holds this token").ConfigureAwait(false);
             return;
         }
-        await WriteCaJsonAsync(context, JsonSerializer.SerializeToUtf8Bytes(new CaRevokeResponse(done.Removed, done.Index), IdentityJson.Default.CaRevokeResponse)).ConfigureAwait(false);
+        await WriteCaJsonAsync(context, JsonSerializer.SerializeToUtf8Bytes(new CaRevokeResponse(done.Removed, done.Index), RegistryJson.Default.CaRevokeResponse)).ConfigureAwait(false);
     }
 
     private static string? BearerOf(HttpRequest request)

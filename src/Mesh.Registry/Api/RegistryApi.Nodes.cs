@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Commands;
 using Microsoft.AspNetCore.Http;
 
@@ -35,15 +36,8 @@ internal sealed partial class RegistryApi
                 await ApiJson.ErrorAsync(context, result.Error, path).ConfigureAwait(false);
                 return;
             }
-            await ApiJson.WriteAsync(context, 200, w =>
-            {
-                w.WriteString("path", path);
-                w.WriteStartArray("children");
-                foreach (var child in result.Children)
-                    w.WriteStringValue(child);
-                w.WriteEndArray();
-                ApiJson.WriteStat(w, "stat", result.Stat);
-            }).ConfigureAwait(false);
+            await ApiJson.WriteAsync(context, 200, new ChildrenResponse(path, result.Children, ApiJson.Stat(result.Stat)),
+                RegistryJson.Default.ChildrenResponse).ConfigureAwait(false);
             return;
         }
 
@@ -64,12 +58,8 @@ internal sealed partial class RegistryApi
             await context.Response.Body.WriteAsync(node.Data, context.RequestAborted).ConfigureAwait(false);
             return;
         }
-        await ApiJson.WriteAsync(context, 200, w =>
-        {
-            w.WriteString("path", path);
-            w.WriteBase64String("data", node.Data.Span);
-            ApiJson.WriteStat(w, "stat", node.Stat);
-        }).ConfigureAwait(false);
+        await ApiJson.WriteAsync(context, 200, new NodeResponse(path, node.Data, ApiJson.Stat(node.Stat)),
+            RegistryJson.Default.NodeResponse).ConfigureAwait(false);
     }
 
     private async Task CreateNodeAsync(HttpContext context, string path)
@@ -85,12 +75,8 @@ internal sealed partial class RegistryApi
             await WriteFailureAsync(context, result, path).ConfigureAwait(false);
             return;
         }
-        await ApiJson.WriteAsync(context, 201, w =>
-        {
-            w.WriteString("path", result.Path);
-            ApiJson.WriteStat(w, "stat", result.Stat);
-            w.WriteNumber("index", result.Index);
-        }).ConfigureAwait(false);
+        await ApiJson.WriteAsync(context, 201, new WriteResponse(result.Path, ApiJson.Stat(result.Stat), result.Index),
+            RegistryJson.Default.WriteResponse).ConfigureAwait(false);
     }
 
     private async Task SetNodeAsync(HttpContext context, string path)
@@ -104,12 +90,8 @@ internal sealed partial class RegistryApi
             await WriteFailureAsync(context, result, path).ConfigureAwait(false);
             return;
         }
-        await ApiJson.WriteAsync(context, 200, w =>
-        {
-            w.WriteString("path", result.Path ?? path);
-            ApiJson.WriteStat(w, "stat", result.Stat);
-            w.WriteNumber("index", result.Index);
-        }).ConfigureAwait(false);
+        await ApiJson.WriteAsync(context, 200, new WriteResponse(result.Path ?? path, ApiJson.Stat(result.Stat), result.Index),
+            RegistryJson.Default.WriteResponse).ConfigureAwait(false);
     }
 
     private async Task DeleteNodeAsync(HttpContext context, string path)
@@ -123,6 +105,6 @@ internal sealed partial class RegistryApi
             await WriteFailureAsync(context, result, path).ConfigureAwait(false);
             return;
         }
-        await ApiJson.WriteAsync(context, 200, w => w.WriteNumber("index", result.Index)).ConfigureAwait(false);
+        await ApiJson.WriteAsync(context, 200, new WriteResponse(null, null, result.Index), RegistryJson.Default.WriteResponse).ConfigureAwait(false);
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Sessions;
 using Microsoft.AspNetCore.Http;
@@ -36,19 +37,8 @@ internal sealed partial class RegistryApi
     {
         var (sessions, index) = store.Read(s => (s.GetSessions(), s.AppliedIndex));
         context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
-        await ApiJson.WriteAsync(context, 200, w =>
-        {
-            w.WriteStartArray("sessions");
-            foreach (var session in sessions)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("id", session.Id);
-                w.WriteNumber("ttlMs", session.TtlMs);
-                w.WriteNumber("ephemeralCount", session.EphemeralCount);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }).ConfigureAwait(false);
+        var list = new SessionListResponse([.. sessions.Select(s => new Contracts.SessionInfo(s.Id, s.TtlMs, s.EphemeralCount))]);
+        await ApiJson.WriteAsync(context, 200, list, RegistryJson.Default.SessionListResponse).ConfigureAwait(false);
     }
 
     private async Task OpenSessionAsync(HttpContext context)
@@ -61,12 +51,8 @@ internal sealed partial class RegistryApi
             await WriteFailureAsync(context, result, null).ConfigureAwait(false);
             return;
         }
-        await ApiJson.WriteAsync(context, 201, w =>
-        {
-            w.WriteNumber("id", result.SessionId);
-            w.WriteNumber("ttlMs", result.TtlMs);
-            w.WriteNumber("index", result.Index);
-        }).ConfigureAwait(false);
+        await ApiJson.WriteAsync(context, 201, new SessionResponse(result.SessionId, result.TtlMs, result.Index),
+            RegistryJson.Default.SessionResponse).ConfigureAwait(false);
     }
 
     private async Task KeepAliveAsync(HttpContext context, long id)
@@ -84,11 +70,7 @@ internal sealed partial class RegistryApi
             await WriteFailureAsync(context, result, null).ConfigureAwait(false);
             return;
         }
-        await ApiJson.WriteAsync(context, 200, w =>
-        {
-            w.WriteNumber("id", result.SessionId);
-            w.WriteNumber("ttlMs", result.TtlMs);
-        }).ConfigureAwait(false);
+        await ApiJson.WriteAsync(context, 200, new SessionResponse(result.SessionId, result.TtlMs), RegistryJson.Default.SessionResponse).ConfigureAwait(false);
     }
 
     private async Task CloseSessionAsync(HttpContext context, long id)
@@ -100,7 +82,7 @@ internal sealed partial class RegistryApi
             await WriteFailureAsync(context, result, null).ConfigureAwait(false);
             return;
         }
-        await ApiJson.WriteAsync(context, 200, w => w.WriteNumber("index", result.Index)).ConfigureAwait(false);
+        await ApiJson.WriteAsync(context, 200, new WriteResponse(null, null, result.Index), RegistryJson.Default.WriteResponse).ConfigureAwait(false);
     }
 
     private static async Task<long> ReadTtlAsync(HttpContext context)

@@ -1,5 +1,6 @@
 using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Consensus;
+using Mesh.Registry.Contracts;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Registry.Api;
@@ -28,47 +29,28 @@ internal sealed partial class RegistryApi
             for (var i = 0; i < remote.Length; i++)
                 lags[remote[i].Id] = applied[i] is { } index ? Math.Max(0, commit - index) : null;
         }
-        await ApiJson.WriteAsync(context, 200, w =>
+        var role = consensus.Role switch
         {
-            w.WriteNumber("id", consensus.LocalId);
-            w.WriteString("role", consensus.Role switch
-            {
-                ConsensusRole.Leader => "leader",
-                ConsensusRole.Standalone => "standalone",
-                ConsensusRole.Candidate => "candidate",
-                _ => "follower",
-            });
-            w.WriteNumber("term", consensus.Term);
-            if (consensus.LeaderId is { } leader)
-                w.WriteNumber("leader", leader);
-            else
-                w.WriteNull("leader");
-            w.WriteNumber("commitIndex", consensus.CommitIndex);
-            w.WriteNumber("appliedIndex", consensus.AppliedIndex);
-            w.WriteStartArray("members");
-            foreach (var member in members)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("id", member.Id);
-                w.WriteString("address", member.Address);
-                if (addresses.Known(member.Id) is { } url)
-                    w.WriteString("clientUrl", url.ToString().TrimEnd('/'));
-                w.WriteBoolean("available", member.Available);
-                if ((member.IsLocal ? member.Lag : lags.GetValueOrDefault(member.Id)) is { } lag)
-                    w.WriteNumber("lag", lag);
-                else
-                    w.WriteNull("lag");
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }).ConfigureAwait(false);
+            ConsensusRole.Leader => "leader",
+            ConsensusRole.Standalone => "standalone",
+            ConsensusRole.Candidate => "candidate",
+            _ => "follower",
+        };
+        var status = new StatusResponse(consensus.LocalId, role, consensus.Term, consensus.LeaderId, consensus.CommitIndex, consensus.AppliedIndex,
+            [.. members.Select(member => new MemberStatus(
+                member.Id,
+                member.Address,
+                addresses.Known(member.Id) is { } url ? url.ToString().TrimEnd('/') : null,
+                member.Available,
+                member.IsLocal ? member.Lag : lags.GetValueOrDefault(member.Id)))]);
+        await ApiJson.WriteAsync(context, 200, status, RegistryJson.Default.StatusResponse).ConfigureAwait(false);
     }
 
     private Task ReadyAsync(HttpContext context)
     {
         var ready = consensus.LeaderId is not null && consensus.CommitIndex - consensus.AppliedIndex <= ReadyApplyLag;
         return ready
-            ? ApiJson.WriteAsync(context, 200, w => w.WriteString("status", "ready"))
+            ? ApiJson.WriteAsync(context, 200, new HealthResponse("ready"), RegistryJson.Default.HealthResponse)
             : ApiJson.ErrorAsync(context, 503, ApiErrors.Unavailable, consensus.LeaderId is null ? "no known leader" : "catching up with the log");
     }
 }

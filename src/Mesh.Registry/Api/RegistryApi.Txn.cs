@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Paths;
 using Mesh.Registry.Core.Results;
@@ -16,40 +17,22 @@ internal sealed partial class RegistryApi
         var result = await WriteOwnedAsync(context, new Transaction(HeaderFor(context, clientId, seq), ops)).ConfigureAwait(false);
         if (result.FailedOp < 0 && result.IsOk)
         {
-            await ApiJson.WriteAsync(context, 200, w =>
+            var applied = new TxnOpResult[result.OpResults.Count];
+            for (var i = 0; i < applied.Length; i++)
             {
-                w.WriteNumber("index", result.Index);
-                w.WriteStartArray("results");
-                for (var i = 0; i < result.OpResults.Count; i++)
-                {
-                    var op = result.OpResults[i];
-                    w.WriteStartObject();
-                    w.WriteString("op", OpName(ops[i]));
-                    w.WriteString("path", op.Path);
-                    if (ops[i] is CreateOp or SetDataOp)
-                        ApiJson.WriteStat(w, "stat", op.Stat);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }).ConfigureAwait(false);
+                var op = result.OpResults[i];
+                applied[i] = new TxnOpResult(OpName(ops[i]), op.Path, ops[i] is CreateOp or SetDataOp ? ApiJson.Stat(op.Stat) : null, null);
+            }
+            await ApiJson.WriteAsync(context, 200, new TxnResponse(result.Index, applied), RegistryJson.Default.TxnResponse).ConfigureAwait(false);
             return;
         }
 
         var failed = result.FailedOp;
         var code = failed >= 0 && failed < result.OpResults.Count ? result.OpResults[failed].Error : result.Error;
         var path = failed >= 0 && failed < ops.Count ? ops[failed].Path : null;
-        await ApiJson.ErrorAsync(context, ApiErrors.StatusOf(code), code.ToString(), $"op {failed}: {QuotaMessage(context, code) ?? ApiErrors.MessageOf(code, path)}", w =>
-        {
-            w.WriteNumber("failedOp", failed);
-            w.WriteStartArray("results");
-            foreach (var op in result.OpResults)
-            {
-                w.WriteStartObject();
-                w.WriteString("error", op.Error == ErrorCode.Ok ? "Ok" : op.Error.ToString());
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }).ConfigureAwait(false);
+        var message = $"op {failed}: {QuotaMessage(context, code) ?? ApiErrors.MessageOf(code, path)}";
+        var results = result.OpResults.Select(op => new TxnOpResult(null, null, null, op.Error == ErrorCode.Ok ? "Ok" : op.Error.ToString())).ToArray();
+        await ApiJson.ErrorAsync(context, ApiErrors.StatusOf(code), new ErrorResponse(code.ToString(), message, FailedOp: failed, Results: results)).ConfigureAwait(false);
     }
 
     private static string OpName(TxnOp op) => op switch
@@ -95,64 +78,62 @@ internal sealed partial class RegistryApi
         }
     }
 
-    private static TxnOp ParseOp(JsonElement op, int i)
+    private static TxnOp ParseOp(JsonElement element, int i)
     {
-        if (op.ValueKind != JsonValueKind.Object)
+        if (element.ValueKind != JsonValueKind.Object)
             throw ApiException.BadRequest($"op {i} is not an object");
-        var path = String(op, "path", i) ?? throw ApiException.BadRequest($"op {i} has no path");
+        var op = ReadOp(element, i);
+        var path = op.Path ?? throw ApiException.BadRequest($"op {i} has no path");
         if (!NodePath.IsValid(path))
             throw new ApiException(400, ApiErrors.InvalidPath, $"op {i}: '{path}' is not a valid node path");
-        GuardCa(path, subtree: String(op, "op", i) == "delete");
-        var version = Long(op, "version", i) ?? -1;
-        return String(op, "op", i) switch
+        GuardCa(path, subtree: op.Op == "delete");
+        var version = op.Version ?? -1;
+        return op.Op switch
         {
             "check" => new CheckVersionOp(path, version),
-            "create" => new CreateOp(path, Data(op, i), ModeOf(String(op, "mode", i)), Long(op, "session", i) ?? 0, Bool(op, "parents", i)),
+            "create" => new CreateOp(path, Data(op, i), ModeOf(op.Mode), op.Session ?? 0, op.Parents ?? false),
             "set" => new SetDataOp(path, Data(op, i), version),
-            "delete" => new DeleteOp(path, version, Bool(op, "recursive", i)),
+            "delete" => new DeleteOp(path, version, op.Recursive ?? false),
             var other => throw ApiException.BadRequest($"op {i}: unknown op '{other}' (check, create, set, delete)"),
         };
     }
 
-    private static string? String(JsonElement op, string name, int i) =>
-        !op.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
-        : value.ValueKind == JsonValueKind.String ? TextOf(value, name, i)
-        : throw ApiException.BadRequest($"op {i}: {name} must be a string");
-
-    // The JSON reader checks UTF-8 only when a string is decoded: invalid bytes (or an escaped
-    // lone surrogate) in a string are the client's fault, not the node's.
-    private static string TextOf(JsonElement value, string name, int i)
+    private static TxnOpRequest ReadOp(JsonElement element, int i)
     {
         try
         {
-            return value.GetString()!;
+            return element.Deserialize(RegistryJson.Default.TxnOpRequest)!;
         }
-        catch (InvalidOperationException)
+        catch (JsonException e)
         {
-            var code = name == "path" ? ApiErrors.InvalidPath : ApiErrors.BadRequest;
-            throw new ApiException(StatusCodes.Status400BadRequest, code, $"op {i}: {name} is not valid UTF-8 text (invalid bytes or a lone surrogate escape)");
+            throw FieldError(element, e, i);
         }
     }
 
-    private static long? Long(JsonElement op, string name, int i) =>
-        !op.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
-        : value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var n) ? n
-        : throw ApiException.BadRequest($"op {i}: {name} must be an integer");
-
-    private static bool Bool(JsonElement op, string name, int i) =>
-        op.TryGetProperty(name, out var value) && value.ValueKind switch
-        {
-            JsonValueKind.True => true,
-            JsonValueKind.False or JsonValueKind.Null => false,
-            _ => throw ApiException.BadRequest($"op {i}: {name} must be true or false"),
-        };
-
-    private static byte[] Data(JsonElement op, int i)
+    /// <summary>The error for the op field the serializer could not read, named from the exception's JSON path ("$.version").</summary>
+    private static ApiException FieldError(JsonElement op, JsonException e, int i)
     {
-        if (!op.TryGetProperty("data", out var value) || value.ValueKind == JsonValueKind.Null)
-            return [];
-        if (value.ValueKind != JsonValueKind.String || !value.TryGetBytesFromBase64(out var bytes))
-            throw ApiException.BadRequest($"op {i}: data must be a base64 string");
+        var name = e.Path is { Length: > 2 } jsonPath && jsonPath.StartsWith("$.", StringComparison.Ordinal) ? jsonPath[2..] : "";
+        // The JSON reader checks UTF-8 only when a string is decoded: a string field that could not
+        // be read holds invalid bytes (or an escaped lone surrogate), the client's fault, not the node's.
+        if (name is "op" or "path" or "mode" && op.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String)
+        {
+            var code = name == "path" ? ApiErrors.InvalidPath : ApiErrors.BadRequest;
+            return new ApiException(StatusCodes.Status400BadRequest, code, $"op {i}: {name} is not valid UTF-8 text (invalid bytes or a lone surrogate escape)");
+        }
+        return ApiException.BadRequest(name switch
+        {
+            "op" or "path" or "mode" => $"op {i}: {name} must be a string",
+            "version" or "session" => $"op {i}: {name} must be an integer",
+            "parents" or "recursive" => $"op {i}: {name} must be true or false",
+            "data" => $"op {i}: data must be a base64 string",
+            _ => $"op {i}: {e.Message}",
+        });
+    }
+
+    private static byte[] Data(TxnOpRequest op, int i)
+    {
+        var bytes = op.Data ?? [];
         return bytes.Length > Core.Tree.NodeLimits.MaxDataBytes
             ? throw new ApiException(413, ApiErrors.DataTooLarge, $"op {i}: node data is over 1 MiB")
             : bytes;

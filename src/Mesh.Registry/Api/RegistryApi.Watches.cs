@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Events;
 using Mesh.Registry.Core.Paths;
 using Microsoft.AspNetCore.Http;
@@ -18,45 +19,29 @@ internal sealed partial class RegistryApi
         var wait = WaitOf(context);
         var result = await store.Hub.WaitAsync(path, recursive, after, wait, context.RequestAborted).ConfigureAwait(false);
         context.Response.Headers["X-Mesh-Index"] = result.Index.ToString(CultureInfo.InvariantCulture);
-        await ApiJson.WriteAsync(context, 200, w =>
+        var events = new List<Contracts.ChangeEvent>(result.Events.Count);
+        foreach (var e in result.Events)
         {
-            w.WriteNumber("index", result.Index);
-            w.WriteStartArray("events");
-            foreach (var e in result.Events)
-            {
-                // A recursive watch above /mesh/ca does not see the CA's nodes change.
-                if (recursive && CertificateAuthority.RegistryCertificateAuthority.IsCaPath(e.Path))
-                    continue;
-                w.WriteStartObject();
-                w.WriteNumber("index", e.Index);
-                w.WriteString("type", TypeName(e.Type));
-                w.WriteString("path", e.Path);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }).ConfigureAwait(false);
+            // A recursive watch above /mesh/ca does not see the CA's nodes change.
+            if (!recursive || !CertificateAuthority.RegistryCertificateAuthority.IsCaPath(e.Path))
+                events.Add(new Contracts.ChangeEvent(e.Index, TypeName(e.Type), e.Path));
+        }
+        await ApiJson.WriteAsync(context, 200, new WatchResponse(result.Index, events), RegistryJson.Default.WatchResponse).ConfigureAwait(false);
     }
 
     private static string TypeName(ChangeEventType type) => type switch
     {
-        ChangeEventType.Created => "created",
-        ChangeEventType.DataChanged => "dataChanged",
-        ChangeEventType.Deleted => "deleted",
-        _ => "childrenChanged",
+        ChangeEventType.Created => Contracts.ChangeEvent.Created,
+        ChangeEventType.DataChanged => Contracts.ChangeEvent.DataChanged,
+        ChangeEventType.Deleted => Contracts.ChangeEvent.Deleted,
+        _ => Contracts.ChangeEvent.ChildrenChanged,
     };
 
     private async Task ServicesAsync(HttpContext context)
     {
         var (children, index) = store.Read(s => (s.GetChildren(ServicesRoot), s.AppliedIndex));
         context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
-        await ApiJson.WriteAsync(context, 200, w =>
-        {
-            w.WriteNumber("index", index);
-            w.WriteStartArray("services");
-            foreach (var name in children.Children)
-                w.WriteStringValue(name);
-            w.WriteEndArray();
-        }).ConfigureAwait(false);
+        await ApiJson.WriteAsync(context, 200, new ServicesResponse(index, children.Children), RegistryJson.Default.ServicesResponse).ConfigureAwait(false);
     }
 
     private async Task ServiceAsync(HttpContext context, string name)
@@ -76,58 +61,39 @@ internal sealed partial class RegistryApi
         var (instances, owner, index) = store.Read(s =>
         {
             var service = s.GetNode(servicePath);
-            var owner = service.IsOk ? Mesh.Registry.Client.ServiceOwner.Parse(service.Data.Span, out _) : null;
-            var list = new List<(string Id, ReadOnlyMemory<byte> Data)>();
+            var owner = service.IsOk ? ServiceOwner.Parse(service.Data.Span, out _) : null;
+            var list = new List<ServiceInstanceResponse>();
             foreach (var child in s.GetChildren(instancesPath).Children)
             {
                 var node = s.GetNode(instancesPath + "/" + child);
                 if (node.IsOk)
-                    list.Add((child, node.Data));
+                    list.Add(InstanceOf(child, node.Data));
             }
             return (list, owner, s.AppliedIndex);
         });
         // The state may be ahead of the event that woke us; report what was read so the next
         // "after" neither repeats nor skips a change.
         context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
-        await ApiJson.WriteAsync(context, 200, w =>
-        {
-            w.WriteString("service", name);
-            w.WriteNumber("index", index);
-            // Absent while nobody owns the name (or its record is invalid): callers then expect their own namespace.
-            if (owner is not null)
-                w.WriteString("owner", owner.Namespace);
-            w.WriteStartArray("instances");
-            foreach (var (id, data) in instances)
-                WriteInstance(w, id, data);
-            w.WriteEndArray();
-        }).ConfigureAwait(false);
+        await ApiJson.WriteAsync(context, 200, new ServiceResponse(name, index, owner?.Namespace, instances), RegistryJson.Default.ServiceResponse).ConfigureAwait(false);
     }
 
-    private static readonly string[] InstanceFields = ["address", "port", "weight", "version", "zone", "labels"];
-
-    private static void WriteInstance(Utf8JsonWriter w, string id, ReadOnlyMemory<byte> data)
+    /// <summary>
+    /// An instance as listed: its id and the fields of its <see cref="InstanceDocument"/>. Data
+    /// that is not such a document (not JSON, or a field of the wrong type) lists the id only.
+    /// </summary>
+    private static ServiceInstanceResponse InstanceOf(string id, ReadOnlyMemory<byte> data)
     {
-        w.WriteStartObject();
-        w.WriteString("id", id);
+        InstanceDocument? document;
         try
         {
-            using var document = JsonDocument.Parse(data);
-            if (document.RootElement.ValueKind == JsonValueKind.Object)
-            {
-                foreach (var field in InstanceFields)
-                {
-                    if (document.RootElement.TryGetProperty(field, out var value))
-                    {
-                        w.WritePropertyName(field);
-                        value.WriteTo(w);
-                    }
-                }
-            }
+            document = JsonSerializer.Deserialize(data.Span, RegistryJson.Default.InstanceDocument);
         }
         catch (JsonException)
         {
-            // Not JSON: the instance is listed with its id only.
+            document = null;
         }
-        w.WriteEndObject();
+        return document is null
+            ? new ServiceInstanceResponse(id)
+            : new ServiceInstanceResponse(id, document.Address, document.Port, document.Weight, document.Version, document.Zone, document.Labels);
     }
 }

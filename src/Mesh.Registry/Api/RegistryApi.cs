@@ -6,6 +6,7 @@ using Mesh.Registry.Api.Status;
 using Mesh.Registry.Api.Limits;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Paths;
 using Mesh.Registry.Core.Results;
 using Mesh.Registry.Core.Tree;
@@ -65,7 +66,7 @@ internal sealed partial class RegistryApi(
         // analyzer does not know.
 #pragma warning disable ASP0022
 
-        api.MapGet("/healthz", context => ApiJson.WriteAsync(context, 200, w => w.WriteString("status", "ok")));
+        api.MapGet("/healthz", context => ApiJson.WriteAsync(context, 200, new HealthResponse("ok"), RegistryJson.Default.HealthResponse));
         api.Map("/healthz", context => MethodNotAllowed(context, "GET"));
         api.MapGet("/readyz", ReadyAsync);
         api.Map("/readyz", context => MethodNotAllowed(context, "GET"));

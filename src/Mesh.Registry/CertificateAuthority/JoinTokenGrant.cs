@@ -15,9 +15,9 @@ public sealed record JoinTokenGrant(JoinTokenScope Scope, string Token)
         var token = text[(equals + 1)..].Trim();
         var slash = scopeText.IndexOf('/', StringComparison.Ordinal);
         var scope = slash < 0 ? new JoinTokenScope(scopeText) : new JoinTokenScope(scopeText[..slash], scopeText[(slash + 1)..]);
-        if (Mesh.Registry.Client.Identity.SpiffeId.ValidateSegment(scope.Namespace, "namespace") is { } nsError)
+        if (Mesh.Registry.Contracts.SpiffeId.ValidateSegment(scope.Namespace, "namespace") is { } nsError)
             throw new FormatException($"join token for '{scopeText}': {nsError}");
-        if (scope.Service is not null && Mesh.Registry.Client.Identity.SpiffeId.ValidateSegment(scope.Service, "service") is { } saError)
+        if (scope.Service is not null && Mesh.Registry.Contracts.SpiffeId.ValidateSegment(scope.Service, "service") is { } saError)
             throw new FormatException($"join token for '{scopeText}': {saError}");
         if (token.Length < JoinTokens.MinimumLength)
             throw new FormatException($"join token for '{scopeText}' has {token.Length} characters; at least {JoinTokens.MinimumLength} are needed");

@@ -49,9 +49,9 @@ public static class JoinTokens
         ArgumentNullException.ThrowIfNull(token);
         if (token.Length < MinimumLength)
             throw new ArgumentException($"a join token must have at least {MinimumLength} characters", nameof(token));
-        if (Mesh.Registry.Client.Identity.SpiffeId.ValidateSegment(scope.Namespace, "namespace") is { } nsError)
+        if (Mesh.Registry.Contracts.SpiffeId.ValidateSegment(scope.Namespace, "namespace") is { } nsError)
             throw new ArgumentException(nsError, nameof(scope));
-        if (scope.Service is not null && Mesh.Registry.Client.Identity.SpiffeId.ValidateSegment(scope.Service, "service") is { } saError)
+        if (scope.Service is not null && Mesh.Registry.Contracts.SpiffeId.ValidateSegment(scope.Service, "service") is { } saError)
             throw new ArgumentException(saError, nameof(scope));
         var salt = RandomNumberGenerator.GetBytes(16);
         return new JoinTokenRecord(id ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)), scope, salt, Mac(salt, token));

@@ -5,7 +5,7 @@
 // asks for are ignored. It is pure: time comes in as a value, nothing is stored or served here.
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.CertificateAuthority;
 

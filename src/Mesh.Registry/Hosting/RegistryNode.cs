@@ -231,7 +231,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
     private static void ValidateCaOptions(RegistryNodeOptions options)
     {
-        if (Mesh.Registry.Client.Identity.SpiffeId.ValidateTrustDomain(options.TrustDomain) is { } error)
+        if (Mesh.Registry.Contracts.SpiffeId.ValidateTrustDomain(options.TrustDomain) is { } error)
             throw new StartupException($"--trust-domain: {error}");
         if (options.CertificateLifetime < TimeSpan.FromSeconds(1) || options.CertificateLifetime > MeshCertificateAuthority.MaxWorkloadLifetime)
             throw new StartupException($"--cert-lifetime {options.CertificateLifetime} is out of range (1s .. {MeshCertificateAuthority.MaxWorkloadLifetime.TotalDays:0} days)");

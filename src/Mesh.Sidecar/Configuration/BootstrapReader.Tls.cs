@@ -2,6 +2,7 @@
 // AuthorizationPolicyReader format), plus the checks that tie them to the rest of the file.
 using System.Text.RegularExpressions;
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Security;
 using YamlDotNet.RepresentationModel;
 

@@ -335,7 +335,7 @@ internal sealed partial class BootstrapReader(YamlReader reader)
                     Labels = labels,
                     // The operator wrote this in the sidecar's own file, so it may name the peer's namespace.
                     IdentityNamespace = labels.TryGetValue(Security.SidecarSecurity.NamespaceLabel, out var ns)
-                        && Mesh.Registry.Client.Identity.SpiffeId.ValidateSegment(ns, "namespace") is null ? ns : null,
+                        && Mesh.Registry.Contracts.SpiffeId.ValidateSegment(ns, "namespace") is null ? ns : null,
                 });
                 entry.ReportUnknownFields();
             }

@@ -7,6 +7,7 @@ using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using System.Text;
 using Mesh.Registry.Client;
+using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Discovery;

@@ -1,6 +1,7 @@
 // Authorization policies: which callers may reach a service, by caller identity, route, path
 // prefix and method. Immutable; a new set is built and swapped whole when policies change.
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Sidecar.Security;
 

@@ -81,7 +81,7 @@ public static class AuthorizationPolicyReader
 
         CheckFields(map, path, PolicyFields, errors);
         var service = Scalar(map, "service", path, errors, required: true);
-        if (service is not null && Mesh.Registry.Client.Identity.SpiffeId.ValidateSegment(service, "service") is { } serviceError)
+        if (service is not null && Mesh.Registry.Contracts.SpiffeId.ValidateSegment(service, "service") is { } serviceError)
             errors.Add($"{path}.service (line {Get(map, "service")!.Start.Line}): {serviceError}");
 
         var rules = new List<AuthorizationRule>();

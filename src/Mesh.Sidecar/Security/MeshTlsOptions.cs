@@ -9,6 +9,7 @@ using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Sidecar.Security;
 

@@ -4,6 +4,7 @@
 // SPIFFE id in our trust domain — and, outbound, the id of the service we meant to call.
 using System.Security.Cryptography.X509Certificates;
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Sidecar.Security;
 

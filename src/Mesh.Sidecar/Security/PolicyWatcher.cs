@@ -5,6 +5,7 @@
 using System.Collections.Immutable;
 using System.Text;
 using Mesh.Registry.Client;
+using Mesh.Registry.Contracts;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Sidecar.Security;

@@ -5,6 +5,7 @@
 using System.Net;
 using Mesh.Registry.Client;
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Configuration;
 using Microsoft.Extensions.Logging;
 

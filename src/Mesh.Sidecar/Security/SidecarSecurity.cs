@@ -5,6 +5,7 @@
 using System.Net;
 using System.Text.Json;
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Discovery;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;

@@ -1,5 +1,6 @@
 using System.Text;
 using Mesh.Registry.Client;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.EndToEnd.Tests.Mesh;
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client;
+using Mesh.Registry.Contracts;
 using Mesh.Sidecar;
 using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;

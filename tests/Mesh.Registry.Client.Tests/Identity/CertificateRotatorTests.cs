@@ -1,4 +1,5 @@
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Mesh.Registry.Client.Tests.Identity;

@@ -1,4 +1,5 @@
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client.Tests.Identity;
 

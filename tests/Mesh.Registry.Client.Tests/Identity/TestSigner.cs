@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client.Tests.Identity;
 

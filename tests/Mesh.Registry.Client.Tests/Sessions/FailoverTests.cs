@@ -1,4 +1,5 @@
 using System.Text;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client.Tests.Sessions;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Core.Tests.Model;
 

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Hosting;
 
 namespace Mesh.Registry.Tests.Api;
@@ -46,15 +47,15 @@ public sealed class CaApiTests : IAsyncLifetime
     public async Task CaSign_OnAFollower_IssuesTheTokensIdentity_WithTheConfiguredLifetime()
     {
         var follower = _cluster.Follower();
-        var bundle = TrustBundle.FromResponse(JsonSerializer.Deserialize((await WaitForRootAsync(follower)).GetRawText(), IdentityJson.Default.CaRootResponse)!);
+        var bundle = TrustBundle.FromResponse(JsonSerializer.Deserialize((await WaitForRootAsync(follower)).GetRawText(), RegistryJson.Default.CaRootResponse)!);
         using var key = WorkloadIdentity.CreateKey();
         var csr = WorkloadIdentity.CreateSigningRequestPem(key, SpiffeId.Create("mesh.test", "shop", "catalog"));
 
         var response = await _cluster.Http.PostAsJsonAsync(_cluster.Url(follower, "/v1/ca/sign"),
-            new CaSignRequest(ShopToken, "shop", "catalog", csr), IdentityJson.Default.CaSignRequest);
+            new CaSignRequest(ShopToken, "shop", "catalog", csr), RegistryJson.Default.CaSignRequest);
         var body = await _cluster.JsonAsync(response, HttpStatusCode.OK);
 
-        var signed = JsonSerializer.Deserialize(body.GetRawText(), IdentityJson.Default.CaSignResponse)!;
+        var signed = JsonSerializer.Deserialize(body.GetRawText(), RegistryJson.Default.CaSignResponse)!;
         var workload = WorkloadCertificate.FromPem(signed.Certificate, signed.Chain, key);
         Assert.Equal(SpiffeId.Create("mesh.test", "shop", "catalog"), workload.Identity);
         Assert.InRange((signed.ExpiresAt - DateTimeOffset.UtcNow).TotalMinutes, 9, 10.1);
@@ -75,7 +76,7 @@ public sealed class CaApiTests : IAsyncLifetime
 
         async Task Expect(CaSignRequest request, HttpStatusCode status, string code, string? message = null)
         {
-            var response = await _cluster.Http.PostAsJsonAsync(_cluster.Url(node, "/v1/ca/sign"), request, IdentityJson.Default.CaSignRequest);
+            var response = await _cluster.Http.PostAsJsonAsync(_cluster.Url(node, "/v1/ca/sign"), request, RegistryJson.Default.CaSignRequest);
             var body = await _cluster.JsonAsync(response, status);
             Assert.Equal(code, body.GetProperty("error").GetString());
             if (message is not null)
@@ -117,13 +118,13 @@ public sealed class CaApiTests : IAsyncLifetime
         {
             // Every node was started with the token's flag: the revocation still wins.
             var refused = await _cluster.Http.PostAsJsonAsync(_cluster.Url(node!, "/v1/ca/sign"),
-                new CaSignRequest(ShopToken, "shop", "catalog", csr), IdentityJson.Default.CaSignRequest);
+                new CaSignRequest(ShopToken, "shop", "catalog", csr), RegistryJson.Default.CaSignRequest);
             var body = await _cluster.JsonAsync(refused, HttpStatusCode.Forbidden);
             Assert.Contains("revoked", body.GetProperty("message").GetString(), StringComparison.Ordinal);
         }
         var other = await _cluster.Http.PostAsJsonAsync(_cluster.Url(leader, "/v1/ca/sign"),
             new CaSignRequest(CatalogToken, "billing", "catalog", WorkloadIdentity.CreateSigningRequestPem(key, SpiffeId.Create("mesh.test", "billing", "catalog"))),
-            IdentityJson.Default.CaSignRequest);
+            RegistryJson.Default.CaSignRequest);
         await _cluster.JsonAsync(other, HttpStatusCode.OK);
 
         Assert.Equal(0, (await client.RevokeJoinTokenAsync(ShopToken)).Removed);

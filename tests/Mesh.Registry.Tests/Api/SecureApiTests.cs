@@ -7,6 +7,7 @@ using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client;
 using Mesh.Registry.Client.Transport;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Tests.Api;
 

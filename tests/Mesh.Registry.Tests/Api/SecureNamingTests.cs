@@ -5,6 +5,7 @@ using System.Text.Json;
 using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Tests.Api;
 

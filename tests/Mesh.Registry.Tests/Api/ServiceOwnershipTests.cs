@@ -4,7 +4,7 @@ using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Results;
 using Mesh.Registry.Core.Tree;
-using ServiceOwner = Mesh.Registry.Client.ServiceOwner;
+using ServiceOwner = Mesh.Registry.Contracts.ServiceOwner;
 
 namespace Mesh.Registry.Tests.Api;
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Mesh.Registry.Client;
+using Mesh.Registry.Contracts;
 using Mesh.Reliability.Tests.Checks;
 using Mesh.Reliability.Tests.Linearizability;
 using Mesh.Reliability.Tests.Nemesis;

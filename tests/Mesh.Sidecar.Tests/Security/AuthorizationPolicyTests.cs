@@ -1,4 +1,5 @@
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Security;
 
 namespace Mesh.Sidecar.Tests.Security;

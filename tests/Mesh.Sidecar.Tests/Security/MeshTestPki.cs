@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Sidecar.Tests.Security;
 

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using Mesh.Registry.Client;
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Security;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using Mesh.Registry.Client;
+using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Cli.Commands.Ctl;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Mesh.Registry.Client;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Sessions;
 
 namespace Mesh.Cli.Commands.Ctl;

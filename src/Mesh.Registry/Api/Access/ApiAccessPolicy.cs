@@ -1,4 +1,4 @@
-using Mesh.Registry.Client;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Api.Access;
 

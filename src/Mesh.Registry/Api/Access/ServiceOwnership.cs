@@ -8,8 +8,8 @@ using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Results;
 using Mesh.Registry.Core.Tree;
-using ServiceOwner = Mesh.Registry.Client.ServiceOwner;
-using ServicePaths = Mesh.Registry.Client.ServicePaths;
+using ServiceOwner = Mesh.Registry.Contracts.ServiceOwner;
+using ServicePaths = Mesh.Registry.Contracts.ServicePaths;
 
 namespace Mesh.Registry.Api.Access;
 

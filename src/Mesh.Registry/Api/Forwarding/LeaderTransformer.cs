@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Mesh.Registry.Contracts;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -82,8 +83,7 @@ internal sealed class LeaderTransformer(Uri leader, int leaderId, bool write) : 
         {
             await answer.Content.LoadIntoBufferAsync(MaxErrorBody, cancellationToken).ConfigureAwait(false);
             // From the buffer, not ReadAsStreamAsync: that stream is cached, and the forwarder copies it on.
-            using var json = JsonDocument.Parse(await answer.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
-            var code = json.RootElement.TryGetProperty("error", out var error) ? error.GetString() : null;
+            var code = JsonSerializer.Deserialize(await answer.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false), RegistryJson.Default.ErrorResponse)?.Error;
             return answer.StatusCode == HttpStatusCode.ServiceUnavailable ? code == ApiErrors.Unavailable : code == ApiErrors.OutcomeUnknown;
         }
         catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException or JsonException or InvalidOperationException)

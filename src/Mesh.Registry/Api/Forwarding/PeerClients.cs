@@ -25,7 +25,7 @@ internal sealed class PeerClients : IDisposable
 
     private static SocketsHttpHandler NewHandler(X509Certificate2Collection? trust, bool pooled) => new()
     {
-        SslOptions = trust is { Count: > 0 } ? Mesh.Registry.Client.Transport.TlsTrust.ClientOptions(trust) : new(),
+        SslOptions = trust is { Count: > 0 } ? Mesh.Registry.Contracts.TlsTrust.ClientOptions(trust) : new(),
         UseProxy = false,
         AllowAutoRedirect = false,
         UseCookies = false,

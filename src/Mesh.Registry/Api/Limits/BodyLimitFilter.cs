@@ -1,3 +1,4 @@
+using Mesh.Registry.Contracts;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -35,7 +36,7 @@ internal sealed class BodyLimitFilter(RegistryLimits limits) : IEndpointFilter
         // HTTP/2 has no Connection header: Kestrel resets the stream's unread body instead.
         if (HttpProtocol.IsHttp11(context.Request.Protocol) || HttpProtocol.IsHttp10(context.Request.Protocol))
             context.Response.Headers.Connection = "close";
-        return ApiJson.ErrorAsync(context, StatusCodes.Status413PayloadTooLarge, limit.Code, limit.Message(declared),
-            w => w.WriteNumber("limitBytes", limit.Bytes));
+        return ApiJson.ErrorAsync(context, StatusCodes.Status413PayloadTooLarge,
+            new ErrorResponse(limit.Code, limit.Message(declared), LimitBytes: limit.Bytes));
     }
 }

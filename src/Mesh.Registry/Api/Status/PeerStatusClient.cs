@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Mesh.Registry.Api.Forwarding;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Api.Status;
 
@@ -27,9 +28,9 @@ internal sealed class PeerStatusClient(MemberAddresses addresses, HttpMessageInv
             using var answer = await client.SendAsync(message, deadline.Token).ConfigureAwait(false);
             if (!answer.IsSuccessStatusCode)
                 return null;
-            using var json = await JsonDocument.ParseAsync(
-                await answer.Content.ReadAsStreamAsync(deadline.Token).ConfigureAwait(false), cancellationToken: deadline.Token).ConfigureAwait(false);
-            return json.RootElement.TryGetProperty("appliedIndex", out var applied) && applied.TryGetInt64(out var index) ? index : null;
+            var status = await JsonSerializer.DeserializeAsync(
+                await answer.Content.ReadAsStreamAsync(deadline.Token).ConfigureAwait(false), RegistryJson.Default.StatusResponse, deadline.Token).ConfigureAwait(false);
+            return status?.AppliedIndex;
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException)
         {

@@ -4,6 +4,7 @@ using System.Net.Http.Json;
 using Mesh.Registry.Api.Limits;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 using Mesh.Registry.Hosting;
 
 namespace Mesh.Registry.Tests.Api.Limits;
@@ -45,7 +46,7 @@ public sealed class AnonymousGateTests
                 do
                 {
                     await Task.Delay(20, timeout.Token);
-                    refused = await cluster.Http.PostAsJsonAsync(cluster.Url(node, "/v1/ca/sign"), new CaSignRequest(ShopToken, "shop", "catalog", csr), IdentityJson.Default.CaSignRequest, timeout.Token);
+                    refused = await cluster.Http.PostAsJsonAsync(cluster.Url(node, "/v1/ca/sign"), new CaSignRequest(ShopToken, "shop", "catalog", csr), RegistryJson.Default.CaSignRequest, timeout.Token);
                 }
                 while (refused.StatusCode != HttpStatusCode.TooManyRequests);
             }
@@ -58,7 +59,7 @@ public sealed class AnonymousGateTests
             // A sidecar sends its join token as the bearer: not gated, and the body needs no token.
             using var request = new HttpRequestMessage(HttpMethod.Post, cluster.Url(node, "/v1/ca/sign"))
             {
-                Content = JsonContent.Create(new CaSignRequest("", "shop", "catalog", csr), IdentityJson.Default.CaSignRequest),
+                Content = JsonContent.Create(new CaSignRequest("", "shop", "catalog", csr), RegistryJson.Default.CaSignRequest),
             };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ShopToken);
             var signed = await cluster.JsonAsync(await cluster.Http.SendAsync(request), HttpStatusCode.OK);
@@ -76,7 +77,7 @@ public sealed class AnonymousGateTests
         do
         {
             await Task.Delay(20, again.Token);
-            answer = await cluster.Http.PostAsJsonAsync(cluster.Url(node, "/v1/ca/sign"), new CaSignRequest(ShopToken, "shop", "catalog", csr), IdentityJson.Default.CaSignRequest, again.Token);
+            answer = await cluster.Http.PostAsJsonAsync(cluster.Url(node, "/v1/ca/sign"), new CaSignRequest(ShopToken, "shop", "catalog", csr), RegistryJson.Default.CaSignRequest, again.Token);
         }
         while (answer.StatusCode == HttpStatusCode.TooManyRequests);
         Assert.Equal(HttpStatusCode.OK, answer.StatusCode);
@@ -92,7 +93,7 @@ public sealed class AnonymousGateTests
         var csr = WorkloadIdentity.CreateSigningRequestPem(key, SpiffeId.Create("mesh.local", "shop", "catalog"));
         using var request = new HttpRequestMessage(HttpMethod.Post, cluster.Url(node, "/v1/ca/sign"))
         {
-            Content = JsonContent.Create(new CaSignRequest("", "shop", "catalog", csr), IdentityJson.Default.CaSignRequest),
+            Content = JsonContent.Create(new CaSignRequest("", "shop", "catalog", csr), RegistryJson.Default.CaSignRequest),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "not-a-join-token-at-all-0000");
         var body = await cluster.JsonAsync(await cluster.Http.SendAsync(request), HttpStatusCode.Forbidden);

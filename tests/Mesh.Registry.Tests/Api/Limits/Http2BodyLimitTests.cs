@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Tests.Api.Limits;
 
@@ -18,7 +19,7 @@ public sealed class Http2BodyLimitTests
         using var server = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
         await using var cluster = await TestCluster.StartAsync(1, o => o with { TlsCertificate = server, TlsTrust = [server] });
         var node = cluster.Nodes[0]!;
-        using var http2 = new HttpClient(new SocketsHttpHandler { SslOptions = Mesh.Registry.Client.Transport.TlsTrust.ClientOptions([server]) })
+        using var http2 = new HttpClient(new SocketsHttpHandler { SslOptions = Mesh.Registry.Contracts.TlsTrust.ClientOptions([server]) })
         {
             DefaultRequestVersion = HttpVersion.Version20,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,

@@ -6,6 +6,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.RegularExpressions;
 using Mesh.Registry.Client.Identity;
+using Mesh.Registry.Contracts;
 using Xunit.Abstractions;
 
 namespace Mesh.Registry.Tests.Api.Limits;
@@ -151,7 +152,7 @@ public sealed partial class SignFloodTests(ITestOutputHelper output)
                 {
                     0 => await admin.GetAsync("v1/status"),
                     1 => await admin.PutAsync("v1/nodes/flood-probe", new StringContent(i.ToString(CultureInfo.InvariantCulture))),
-                    _ => await sidecar.PostAsJsonAsync("v1/ca/sign", new CaSignRequest("", "shop", "catalog", csr), IdentityJson.Default.CaSignRequest),
+                    _ => await sidecar.PostAsJsonAsync("v1/ca/sign", new CaSignRequest("", "shop", "catalog", csr), RegistryJson.Default.CaSignRequest),
                 };
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException)

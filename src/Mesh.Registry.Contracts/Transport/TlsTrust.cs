@@ -1,7 +1,7 @@
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Mesh.Registry.Client.Transport;
+namespace Mesh.Registry.Contracts;
 
 /// <summary>
 /// TLS client settings that trust exactly the given roots (a private CA for the registry's client

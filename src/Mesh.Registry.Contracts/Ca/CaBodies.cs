@@ -1,8 +1,5 @@
-// The JSON shapes of the CA endpoints (docs/security.md, "mTLS and identity"), shared by the registry
-// server, which answers them, and this client, which sends them: one definition, no drift.
-using System.Text.Json.Serialization;
-
-namespace Mesh.Registry.Client.Identity;
+// The JSON shapes of the CA endpoints (docs/security.md, "mTLS and identity").
+namespace Mesh.Registry.Contracts;
 
 /// <summary><c>POST /v1/ca/sign</c> body. <see cref="Csr"/> is a PKCS#10 request in PEM.</summary>
 public sealed record CaSignRequest(string Token, string Namespace, string Service, string Csr);
@@ -24,11 +21,3 @@ public sealed record CaRevokeRequest(string Token);
 
 /// <summary><c>POST /v1/ca/revoke</c> answer: how many stored records held the token, and the registry index of the revocation.</summary>
 public sealed record CaRevokeResponse(int Removed, long Index);
-
-[JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
-[JsonSerializable(typeof(CaSignRequest))]
-[JsonSerializable(typeof(CaSignResponse))]
-[JsonSerializable(typeof(CaRootResponse))]
-[JsonSerializable(typeof(CaRevokeRequest))]
-[JsonSerializable(typeof(CaRevokeResponse))]
-public sealed partial class IdentityJson : JsonSerializerContext;

@@ -3,7 +3,7 @@
 // sidecars (which read and compare it) use this one type, so the format lives in one place.
 using System.Diagnostics.CodeAnalysis;
 
-namespace Mesh.Registry.Client.Identity;
+namespace Mesh.Registry.Contracts;
 
 /// <summary>A parsed, validated mesh SPIFFE id. Compare with <c>==</c>; format with <see cref="ToString"/>.</summary>
 public readonly record struct SpiffeId

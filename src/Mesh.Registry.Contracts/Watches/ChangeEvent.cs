@@ -1,4 +1,4 @@
-namespace Mesh.Registry.Client;
+namespace Mesh.Registry.Contracts;
 
 /// <summary>What happened to a node at registry index <see cref="Index"/>.</summary>
 public sealed record ChangeEvent(long Index, string Type, string Path)
@@ -8,8 +8,3 @@ public sealed record ChangeEvent(long Index, string Type, string Path)
     public const string Deleted = "deleted";
     public const string ChildrenChanged = "childrenChanged";
 }
-
-/// <summary>
-/// One answer of a watch: the events after the index asked for, and the index to ask after next.
-/// </summary>
-public sealed record WatchResult(long Index, IReadOnlyList<ChangeEvent> Events);

@@ -5,7 +5,7 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
-namespace Mesh.Registry.Client.Identity;
+namespace Mesh.Registry.Contracts;
 
 public static class WorkloadIdentity
 {

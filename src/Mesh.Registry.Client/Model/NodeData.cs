@@ -1,16 +1,6 @@
-namespace Mesh.Registry.Client;
+using Mesh.Registry.Contracts;
 
-/// <summary>The metadata of a registry node, as the server reports it.</summary>
-public sealed record NodeStat(
-    long Version,
-    long ChildVersion,
-    long CreatedIndex,
-    long ModifiedIndex,
-    long CreatedTime,
-    long ModifiedTime,
-    long EphemeralOwner,
-    int DataLength,
-    int NumChildren);
+namespace Mesh.Registry.Client;
 
 /// <summary>A node's data and stat, read at registry index <see cref="Index"/>.</summary>
 public sealed record NodeData(string Path, byte[] Data, NodeStat Stat, long Index);

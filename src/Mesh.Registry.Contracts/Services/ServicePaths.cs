@@ -1,4 +1,4 @@
-namespace Mesh.Registry.Client;
+namespace Mesh.Registry.Contracts;
 
 /// <summary>The registry's data layout for services and config (ARCHITECTURE.md).</summary>
 public static class ServicePaths

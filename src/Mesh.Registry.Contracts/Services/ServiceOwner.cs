@@ -5,25 +5,14 @@
 // Nothing an instance writes about itself (its labels) decides it. See docs/security.md.
 using System.Text;
 using System.Text.Json;
-using Mesh.Registry.Client.Identity;
 
-namespace Mesh.Registry.Client;
+namespace Mesh.Registry.Contracts;
 
 /// <summary>The namespace that owns a service name.</summary>
 public sealed record ServiceOwner(string Namespace)
 {
     /// <summary>The record as stored: <c>{"namespace":"shop"}</c>.</summary>
-    public byte[] ToBytes()
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("namespace", Namespace);
-            writer.WriteEndObject();
-        }
-        return buffer.ToArray();
-    }
+    public byte[] ToBytes() => JsonSerializer.SerializeToUtf8Bytes(this, RegistryJson.Default.ServiceOwner);
 
     /// <summary>The owner for a namespace given on a command line or in a request; throws <see cref="ArgumentException"/> naming the problem.</summary>
     public static ServiceOwner Of(string @namespace) =>

@@ -1,0 +1,26 @@
+// GET, POST, PUT and DELETE /v1/nodes/{path} (docs/registry-api.md, "Nodes").
+namespace Mesh.Registry.Contracts;
+
+/// <summary>The metadata of a registry node, as the server reports it.</summary>
+public sealed record NodeStat(
+    long Version,
+    long ChildVersion,
+    long CreatedIndex,
+    long ModifiedIndex,
+    long CreatedTime,
+    long ModifiedTime,
+    long EphemeralOwner,
+    int DataLength,
+    int NumChildren);
+
+/// <summary><c>GET /v1/nodes/{path}</c> answer: the node's data (base64 in JSON) and stat.</summary>
+public sealed record NodeResponse(string Path, ReadOnlyMemory<byte> Data, NodeStat Stat);
+
+/// <summary><c>GET /v1/nodes/{path}?children=true</c> answer: the child names, sorted, and the node's stat.</summary>
+public sealed record ChildrenResponse(string Path, IReadOnlyList<string> Children, NodeStat Stat);
+
+/// <summary>
+/// The answer of a write: create and set name the path written (with its sequence suffix) and its
+/// new stat; a delete answers with the index only.
+/// </summary>
+public sealed record WriteResponse(string? Path, NodeStat? Stat, long Index);
