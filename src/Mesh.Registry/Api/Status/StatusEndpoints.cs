@@ -1,12 +1,27 @@
 using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Contracts;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
-namespace Mesh.Registry.Api;
+namespace Mesh.Registry.Api.Status;
 
-internal sealed partial class RegistryApi
+/// <summary><c>/v1/status</c> (this node's view of the cluster, with each member's lag), <c>/healthz</c> and <c>/readyz</c>; served by this node itself.</summary>
+internal sealed class StatusEndpoints(IConsensus consensus, MemberAddresses addresses, PeerStatusClient peers)
 {
+    public void Map(IEndpointRouteBuilder api)
+    {
+        api.MapGet("/healthz", context => ApiJson.WriteAsync(context, 200, new HealthResponse("ok"), RegistryJson.Default.HealthResponse));
+        api.MapOthers("/healthz", context => ApiRoutes.MethodNotAllowed(context, "GET"));
+        api.MapGet("/readyz", ReadyAsync);
+        api.MapOthers("/readyz", context => ApiRoutes.MethodNotAllowed(context, "GET"));
+        var status = api.MapGroup("/v1/status");
+        status.MapGet("", StatusAsync);
+        status.MapOthers("", context => ApiRoutes.MethodNotAllowed(context, "GET"));
+    }
+
+
     /// <summary>Applied entries a node may trail its commit index and still call itself ready.</summary>
     private const long ReadyApplyLag = 1000;
 

@@ -1,22 +1,38 @@
-// The CA endpoints (docs/security.md, "mTLS and identity") and the guard that keeps the CA's own state out
-// of reach: no node, transaction, watch or recursive delete of the client API may touch /mesh/ca,
-// whose material holds the CA's private key. Only /v1/ca/root (public roots) is served.
 using System.Text.Json;
 using Mesh.Registry.Api.Access;
+using Mesh.Registry.Api.Forwarding;
+using Mesh.Registry.Api.Limits;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Contracts;
+using Mesh.Registry.Telemetry;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
-namespace Mesh.Registry.Api;
+namespace Mesh.Registry.Api.Ca;
 
-internal sealed partial class RegistryApi
+/// <summary>
+/// The CA endpoints (docs/security.md, "mTLS and identity"): the public roots, signing a workload
+/// certificate for a join token, and revoking a join token (a write, on the leader).
+/// </summary>
+internal sealed class CaEndpoints(RegistryCertificateAuthority ca, RegistryMetrics metrics, TimeSpan requestTimeout)
 {
-    private Task CaAsync(HttpContext context, string path) => path switch
+    public void Map(IEndpointRouteBuilder api, LeaderFilter leader, AnonymousGateFilter gate)
     {
-        "/v1/ca/root" => Only(context, "GET", () => CaRootAsync(context)),
-        "/v1/ca/sign" => Only(context, "POST", () => CaSignAsync(context)),
-        "/v1/ca/revoke" => Only(context, "POST", () => CaRevokeAsync(context)),
-        _ => ApiJson.ErrorAsync(context, 404, ApiErrors.NotFound, $"no such API path: {path}"),
+        var ca = api.MapGroup("/v1/ca");
+        ca.MapGet("/root", CaRootAsync).AddEndpointFilter(gate);
+        ca.MapPost("/sign", CaSignAsync).AddEndpointFilter(gate);
+        ca.MapPost("/revoke", CaRevokeAsync).AddEndpointFilter(leader);
+        ca.MapOthers("/{**rest}", CaAsync);
+    }
+
+
+    private Task CaAsync(HttpContext context) => context.Request.Path.Value switch
+    {
+        "/v1/ca/root" => ApiRoutes.Only(context, "GET", () => CaRootAsync(context)),
+        "/v1/ca/sign" => ApiRoutes.Only(context, "POST", () => CaSignAsync(context)),
+        "/v1/ca/revoke" => ApiRoutes.Only(context, "POST", () => CaRevokeAsync(context)),
+        _ => ApiRoutes.NotFoundAsync(context),
     };
 
     private async Task CaRootAsync(HttpContext context)
@@ -101,15 +117,5 @@ internal sealed partial class RegistryApi
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
         await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
-    }
-
-    /// <summary>Refuses (403 Forbidden) a request that would read, write, delete or watch the CA's state.</summary>
-    private static void GuardCa(string path, bool subtree)
-    {
-        if (subtree ? RegistryCertificateAuthority.ContainsCaPath(path) : RegistryCertificateAuthority.IsCaPath(path))
-        {
-            throw new ApiException(StatusCodes.Status403Forbidden, ApiErrors.Forbidden,
-                $"{RegistryCertificateAuthority.CaRoot} holds the certificate authority's state and is not served; use /v1/ca/root for the trust bundle");
-        }
     }
 }
