@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
 using Microsoft.AspNetCore.Builder;
@@ -26,7 +25,7 @@ public sealed class ApiAccessFilterTests
 
         using var response = await http.PostAsync(new Uri(app.Url, "/v1/nodes/a"), new StringContent("data"));
 
-        var (code, _) = await ErrorAsync(response, HttpStatusCode.Unauthorized);
+        var (code, _) = await ApiAnswers.ErrorAsync(response, HttpStatusCode.Unauthorized);
         Assert.Equal("Unauthenticated", code);
         Assert.Equal("Bearer", response.Headers.WwwAuthenticate.Single().Scheme);
         Assert.False(bodyRead);
@@ -42,7 +41,7 @@ public sealed class ApiAccessFilterTests
 
         using var response = await http.SendAsync(request);
 
-        Assert.Equal("Forbidden", (await ErrorAsync(response, HttpStatusCode.Forbidden)).Code);
+        Assert.Equal("Forbidden", (await ApiAnswers.ErrorAsync(response, HttpStatusCode.Forbidden)).Code);
     }
 
     [Fact]
@@ -87,11 +86,4 @@ public sealed class ApiAccessFilterTests
         return TestApp.StartAppAsync(app => app.Map("/{**path}", endpoint).AddEndpointFilter(new ApiAccessFilter(auth)));
     }
 
-    private static async Task<(string Code, string Message)> ErrorAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        using var json = JsonDocument.Parse(text);
-        return (json.RootElement.GetProperty("error").GetString()!, json.RootElement.GetProperty("message").GetString()!);
-    }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using Mesh.Registry.Api;
 using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Consensus;
@@ -89,7 +88,7 @@ public sealed class LeaderFilterTests : IAsyncLifetime
 
         using var response = await _http.SendAsync(request);
 
-        var (code, message) = await ErrorAsync(response, HttpStatusCode.ServiceUnavailable);
+        var (code, message) = await ApiAnswers.ErrorAsync(response, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("Unavailable", code);
         Assert.Equal("this node is no longer the leader; retry", message);
     }
@@ -102,7 +101,7 @@ public sealed class LeaderFilterTests : IAsyncLifetime
         await AdvanceUntilAsync(answer);
 
         using var response = await answer;
-        var (code, message) = await ErrorAsync(response, HttpStatusCode.ServiceUnavailable);
+        var (code, message) = await ApiAnswers.ErrorAsync(response, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("Unavailable", code);
         Assert.Equal("there is no leader right now; retry", message);
         Assert.Equal(0, Volatile.Read(ref _served));
@@ -150,7 +149,7 @@ public sealed class LeaderFilterTests : IAsyncLifetime
         await AdvanceUntilAsync(answer);
 
         using var response = await answer;
-        Assert.Equal("Timeout", (await ErrorAsync(response, HttpStatusCode.GatewayTimeout)).Code);
+        Assert.Equal("Timeout", (await ApiAnswers.ErrorAsync(response, HttpStatusCode.GatewayTimeout)).Code);
         Assert.Equal(0, Volatile.Read(ref _served));
     }
 
@@ -170,7 +169,7 @@ public sealed class LeaderFilterTests : IAsyncLifetime
     {
         using var response = await _http.GetAsync(Url("/read?stale=maybe"));
 
-        Assert.Equal("BadRequest", (await ErrorAsync(response, HttpStatusCode.BadRequest)).Code);
+        Assert.Equal("BadRequest", (await ApiAnswers.ErrorAsync(response, HttpStatusCode.BadRequest)).Code);
     }
 
     /// <summary>
@@ -189,13 +188,6 @@ public sealed class LeaderFilterTests : IAsyncLifetime
 
     private Uri Url(string path) => new(_node.Url, path);
 
-    private static async Task<(string Code, string Message)> ErrorAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        using var json = JsonDocument.Parse(text);
-        return (json.RootElement.GetProperty("error").GetString()!, json.RootElement.GetProperty("message").GetString()!);
-    }
 
     public async Task DisposeAsync()
     {

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Text.Json;
 using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -92,7 +91,7 @@ public sealed class LeaderForwarderTests
         using var http = new HttpClient();
         using var response = await http.PostAsync(new Uri(follower.Url, "/v1/nodes/a"), new StringContent("x"));
 
-        var error = await ErrorAsync(response, HttpStatusCode.ServiceUnavailable);
+        var error = await ApiAnswers.ErrorAsync(response, HttpStatusCode.ServiceUnavailable);
         Assert.Equal("Unavailable", error.Code);
         Assert.Contains("the request was not sent", error.Message, StringComparison.Ordinal);
         Assert.Equal("1", response.Headers.RetryAfter?.ToString());
@@ -118,7 +117,7 @@ public sealed class LeaderForwarderTests
             request.Content = new StringContent("x");
         using var response = await http.SendAsync(request);
 
-        var error = await ErrorAsync(response, HttpStatusCode.GatewayTimeout);
+        var error = await ApiAnswers.ErrorAsync(response, HttpStatusCode.GatewayTimeout);
         Assert.Equal("OutcomeUnknown", error.Code);
         Assert.Equal(1, Volatile.Read(ref received)); // never resent
     }
@@ -136,7 +135,7 @@ public sealed class LeaderForwarderTests
         using var http = new HttpClient();
         using var response = await http.GetAsync(new Uri(follower.Url, "/v1/nodes/a"));
 
-        Assert.Equal("Unavailable", (await ErrorAsync(response, HttpStatusCode.ServiceUnavailable)).Code);
+        Assert.Equal("Unavailable", (await ApiAnswers.ErrorAsync(response, HttpStatusCode.ServiceUnavailable)).Code);
     }
 
     [Theory]
@@ -159,7 +158,7 @@ public sealed class LeaderForwarderTests
         using var http = new HttpClient();
         using var response = await http.PutAsync(new Uri(follower.Url, "/v1/nodes/a"), new StringContent("x"));
 
-        var error = await ErrorAsync(response, expected);
+        var error = await ApiAnswers.ErrorAsync(response, expected);
         Assert.Equal(expectedCode, error.Code);
         // A definite answer is the leader's own, body included.
         Assert.Equal(expectedCode == code, error.Message == leaderMessage);
@@ -178,16 +177,9 @@ public sealed class LeaderForwarderTests
         using var http = new HttpClient();
         using var response = await http.GetAsync(new Uri(follower.Url, "/v1/nodes/a"));
 
-        Assert.Equal("Internal", (await ErrorAsync(response, HttpStatusCode.InternalServerError)).Code);
+        Assert.Equal("Internal", (await ApiAnswers.ErrorAsync(response, HttpStatusCode.InternalServerError)).Code);
     }
 
-    private static async Task<(string Code, string Message)> ErrorAsync(HttpResponseMessage response, HttpStatusCode status)
-    {
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.StatusCode == status, $"expected {(int)status}, got {(int)response.StatusCode}: {text}");
-        using var json = JsonDocument.Parse(text);
-        return (json.RootElement.GetProperty("error").GetString()!, json.RootElement.GetProperty("message").GetString()!);
-    }
 
     /// <summary>A node that forwards everything to member 1 at <paramref name="leader"/>.</summary>
     private static async Task<Follower> FollowerAsync(Uri leader)
