@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Core.Tests.Model;
 

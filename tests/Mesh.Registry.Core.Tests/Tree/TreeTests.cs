@@ -1,4 +1,3 @@
-using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Events;
 using Mesh.Registry.Core.Results;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.RegistryBench;
 
@@ -105,9 +106,8 @@ public sealed class RegistryClient : IDisposable
         using var resp = await _http.GetAsync(url, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
         await EnsureOkAsync(resp, ct).ConfigureAwait(false);
         var body = await resp.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
-        using var doc = JsonDocument.Parse(body);
-        var events = doc.RootElement.TryGetProperty("events", out var ev) ? ev.GetArrayLength() : 0;
-        return (doc.RootElement.GetProperty("index").GetInt64(), events);
+        var watch = JsonSerializer.Deserialize(body, RegistryJson.Default.WatchResponse) ?? throw new InvalidDataException("the watch answered null");
+        return (watch.Index, watch.Events.Count);
     }
 
     /// <summary>GET /v1/status of one endpoint: (id, role), or null if it does not answer.</summary>
@@ -120,8 +120,8 @@ public sealed class RegistryClient : IDisposable
             using var resp = await _http.GetAsync($"{endpoint}/v1/status", cts.Token).ConfigureAwait(false);
             if (!resp.IsSuccessStatusCode)
                 return null;
-            using var doc = JsonDocument.Parse(await resp.Content.ReadAsByteArrayAsync(cts.Token).ConfigureAwait(false));
-            return (doc.RootElement.GetProperty("id").GetInt32(), doc.RootElement.GetProperty("role").GetString() ?? "");
+            var status = JsonSerializer.Deserialize(await resp.Content.ReadAsByteArrayAsync(cts.Token).ConfigureAwait(false), RegistryJson.Default.StatusResponse);
+            return status is null ? null : (status.Id, status.Role);
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException)
         {
@@ -149,31 +149,7 @@ public sealed class RegistryClient : IDisposable
             Volatile.Write(ref _leader, null);
         await EnsureOkAsync(resp, ct).ConfigureAwait(false);
         var body = await resp.Content.ReadAsByteArrayAsync(ct).ConfigureAwait(false);
-        return ReadIndex(body);
-    }
-
-    /// <summary>The top-level "index" of a write's answer, which is its last property.</summary>
-    private static long ReadIndex(byte[] body)
-    {
-        var reader = new Utf8JsonReader(body);
-        var depth = 0;
-        while (reader.Read())
-        {
-            switch (reader.TokenType)
-            {
-                case JsonTokenType.StartObject or JsonTokenType.StartArray:
-                    depth++;
-                    break;
-                case JsonTokenType.EndObject or JsonTokenType.EndArray:
-                    depth--;
-                    break;
-                case JsonTokenType.PropertyName when depth == 1 && reader.ValueTextEquals("index"u8):
-                    reader.Read();
-                    return reader.GetInt64();
-            }
-        }
-
-        throw new InvalidDataException("no index in the answer");
+        return JsonSerializer.Deserialize(body, RegistryJson.Default.WriteResponse)?.Index ?? throw new InvalidDataException("the write answered null");
     }
 
     private static async Task EnsureOkAsync(HttpResponseMessage resp, CancellationToken ct)

@@ -1,7 +1,4 @@
-using Mesh.Registry.Client.Identity;
-using Mesh.Registry.Contracts;
-
-namespace Mesh.Registry.Client.Tests.Identity;
+namespace Mesh.Registry.Contracts.Tests.Identity;
 
 public sealed class SpiffeIdTests
 {
