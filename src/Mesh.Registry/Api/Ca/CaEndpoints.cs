@@ -43,18 +43,7 @@ internal sealed class CaEndpoints(RegistryCertificateAuthority ca, RegistryMetri
 
     private async Task CaSignAsync(HttpContext context)
     {
-        CaSignRequest? request;
-        try
-        {
-            request = await JsonSerializer.DeserializeAsync(context.Request.Body, RegistryJson.Default.CaSignRequest, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (JsonException e)
-        {
-            throw ApiException.BadRequest("the body is not a signing request { token, namespace, service, csr }: " + e.Message);
-        }
-
-        if (request is null)
-            throw ApiException.BadRequest("the body is not a signing request { token, namespace, service, csr }");
+        var request = await ReadBodyAsync(context, RegistryJson.Default.CaSignRequest, "a signing request { token, namespace, service, csr }").ConfigureAwait(false);
         // The join token may come as the bearer (checked before the body was read) instead of in the body.
         if (string.IsNullOrEmpty(request.Token) && ApiAccessFilter.CallerOf(context) is ApiCaller.Workload && BearerOf(context.Request) is { } bearer)
             request = request with { Token = bearer };
@@ -76,18 +65,25 @@ internal sealed class CaEndpoints(RegistryCertificateAuthority ca, RegistryMetri
         await WriteCaJsonAsync(context, JsonSerializer.SerializeToUtf8Bytes(signed, RegistryJson.Default.CaSignResponse)).ConfigureAwait(false);
     }
 
-    private async Task CaRevokeAsync(HttpContext context)
+    /// <summary>The body as <paramref name="what"/>; not JSON of that shape (or <c>null</c>) is a 400 naming it.</summary>
+    private static async Task<T> ReadBodyAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string what)
+        where T : class
     {
-        CaRevokeRequest? request;
         try
         {
-            request = await JsonSerializer.DeserializeAsync(context.Request.Body, RegistryJson.Default.CaRevokeRequest, context.RequestAborted).ConfigureAwait(false);
+            return await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted).ConfigureAwait(false)
+                ?? throw ApiException.BadRequest($"the body is not {what}");
         }
         catch (JsonException e)
         {
-            throw ApiException.BadRequest("the body is not a revocation { token }: " + e.Message);
+            throw ApiException.BadRequest($"the body is not {what}: " + e.Message);
         }
-        if (request is not { Token.Length: > 0 })
+    }
+
+    private async Task CaRevokeAsync(HttpContext context)
+    {
+        var request = await ReadBodyAsync(context, RegistryJson.Default.CaRevokeRequest, "a revocation { token }").ConfigureAwait(false);
+        if (request.Token is not { Length: > 0 })
             throw ApiException.BadRequest("the body is not a revocation { token }");
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
