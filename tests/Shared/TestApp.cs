@@ -22,14 +22,20 @@ internal sealed class TestApp : IAsyncDisposable
     public int Port => Url.Port;
 
     /// <summary>Starts an app whose every request is handled by <paramref name="handler"/>.</summary>
-    public static async Task<TestApp> StartAsync(RequestDelegate handler, bool h2c = false)
+    public static Task<TestApp> StartAsync(RequestDelegate handler, bool h2c = false) => StartAppAsync(app =>
+    {
+        app.UseWebSockets();
+        app.Run(handler);
+    }, h2c);
+
+    /// <summary>Starts an app that <paramref name="configure"/> gives its middleware and endpoints.</summary>
+    public static async Task<TestApp> StartAppAsync(Action<WebApplication> configure, bool h2c = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k => k.Listen(System.Net.IPAddress.Loopback, 0, o => o.Protocols = h2c ? HttpProtocols.Http2 : HttpProtocols.Http1AndHttp2));
         var app = builder.Build();
-        app.UseWebSockets();
-        app.Run(handler);
+        configure(app);
         await app.StartAsync();
         return new TestApp(app, new Uri(app.Urls.First()));
     }

@@ -122,20 +122,23 @@ public sealed partial class RegistryNode : IAsyncDisposable
             ca.Start();
             Push(ca.DisposeAsync);
 
-            var forwarder = new LeaderForwarder(Members, consensus.PublishedClientEndPointAsync, Scheme, _options.TlsTrust);
-            Push(() => { forwarder.Dispose(); return ValueTask.CompletedTask; });
+            var addresses = new Api.Forwarding.MemberAddresses(Members, consensus.PublishedClientEndPointAsync, Scheme);
+            var peerClients = new Api.Forwarding.PeerClients(_options.TlsTrust);
+            Push(() => { peerClients.Dispose(); return ValueTask.CompletedTask; });
+            var peers = new Api.Status.PeerStatusClient(addresses, peerClients.Reads);
             // With authentication on, the peers' /v1/status needs a token: every node is started with the same operator tokens.
             var statusToken = _options.ApiTokens.OrderBy(t => t.Role == Api.Access.ApiTokenRole.Reader ? 0 : 1).FirstOrDefault();
-            var lagMonitor = new MemberLagMonitor(consensus, forwarder, statusToken is null ? null : "Bearer " + statusToken.Token, _options.TimeProvider);
+            var lagMonitor = new MemberLagMonitor(consensus, peers, statusToken is null ? null : "Bearer " + statusToken.Token, _options.TimeProvider);
             metrics.BindMemberLag(lagMonitor);
             lagMonitor.Start();
             Push(lagMonitor.DisposeAsync);
             var auth = new Api.Access.ApiAuthenticator(new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens);
             var anonymousGate = new Api.Limits.AnonymousGate(_options.Limits.AnonymousConcurrency);
             Push(() => { anonymousGate.Dispose(); return ValueTask.CompletedTask; });
-            var api = new RegistryApi(consensus, Store, writer, forwarder, metrics, _options.RequestTimeout, ca, auth,
-                _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>(), _options.ClaimServiceNamesOnFirstUse);
-            var app = BuildWebApp(api, metrics.MeterName);
+            var app = BuildWebApp(metrics.MeterName, forwarder => new RegistryApi(consensus, Store, writer,
+                new Api.Forwarding.LeaderForwarder(forwarder, addresses, peerClients, _options.RequestTimeout), addresses, peers,
+                metrics, _options.RequestTimeout, ca, auth, _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>(),
+                _options.TimeProvider, _options.ClaimServiceNamesOnFirstUse));
             Push(app.DisposeAsync);
             try
             {
@@ -147,7 +150,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 throw new StartupException($"cannot listen for clients on {_options.ClientEndPoint}: {reason}", e);
             }
             if (_options.ClientEndPoint.Port == 0)
-                BindAnyPort(app, forwarder);
+                BindAnyPort(app, addresses);
             // Runs first on dispose: the node leaves the cluster at once, as a crash would, so a
             // stopping leader neither keeps leading behind a closed client port nor expires
             // sessions whose keep-alives can no longer reach it; then its client port closes,
@@ -172,7 +175,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
         }
     }
 
-    private WebApplication BuildWebApp(RegistryApi api, string meterName)
+    private WebApplication BuildWebApp(string meterName, Func<Yarp.ReverseProxy.Forwarder.IHttpForwarder, RegistryApi> api)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Mesh.Common.Hosting.EmbeddedHostLifetime>();
@@ -190,18 +193,19 @@ public sealed partial class RegistryNode : IAsyncDisposable
                     listen.UseHttps(certificate);
             });
         });
+        builder.Services.AddHttpForwarder();
         // DotNext's own Raft meters (replication, heartbeats, WAL) are process-wide: with several
         // nodes in one process each node's /metrics shows all of them.
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(meterName, "DotNext.*").AddPrometheusExporter());
         var app = builder.Build();
         app.UseOpenTelemetryPrometheusScrapingEndpoint();
-        app.Run(api.HandleAsync);
+        api(app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>()).Map(app);
         return app;
     }
 
     // A single node asked for port 0 listens where the system put it: that address is the one it
     // names (ClientUrl, the start-up log line, the Mesh-Leader header).
-    private void BindAnyPort(WebApplication app, LeaderForwarder forwarder)
+    private void BindAnyPort(WebApplication app, Api.Forwarding.MemberAddresses members)
     {
         var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
             .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses;
@@ -209,7 +213,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             throw new StartupException($"cannot tell which port the client listener on {_options.ClientEndPoint} was given");
         _boundClientEndPoint = new IPEndPoint(_options.ClientEndPoint.Address, new Uri(address).Port);
         Members = Members.Select(m => m.Id == Id ? m with { ClientEndPoint = _boundClientEndPoint } : m).ToArray();
-        forwarder.Rebind(Id, ClientUrl);
+        members.Rebind(Id, ClientUrl);
     }
 
     private static IReadOnlyList<ClusterMember> ResolveMembers(RegistryNodeOptions options)

@@ -1,4 +1,4 @@
-using Mesh.Registry.Api;
+using Mesh.Registry.Api.Status;
 using Mesh.Registry.Consensus;
 
 namespace Mesh.Registry.Telemetry;
@@ -11,7 +11,7 @@ namespace Mesh.Registry.Telemetry;
 /// that does not answer has no entry. On a node that does not lead the table is empty. A scrape
 /// only reads the table, so it never causes I/O.
 /// </summary>
-internal sealed class MemberLagMonitor(IConsensus consensus, LeaderForwarder forwarder, string? authorization, TimeProvider time) : IAsyncDisposable
+internal sealed class MemberLagMonitor(IConsensus consensus, PeerStatusClient peers, string? authorization, TimeProvider time) : IAsyncDisposable
 {
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(2);
 
@@ -62,7 +62,7 @@ internal sealed class MemberLagMonitor(IConsensus consensus, LeaderForwarder for
         if (consensus.Role is not (ConsensusRole.Leader or ConsensusRole.Standalone))
             return lags;
         var remote = consensus.Members.Where(m => !m.IsLocal).Select(m => m.Id).ToArray();
-        var applied = await Task.WhenAll(remote.Select(id => forwarder.AppliedIndexOfAsync(id, authorization, PeerTimeout, stop))).ConfigureAwait(false);
+        var applied = await peers.AppliedIndexesAsync(remote, authorization, PeerTimeout, stop).ConfigureAwait(false);
         // Read after the answers, so a member that applied an entry committed meanwhile is not shown ahead.
         var commit = consensus.CommitIndex;
         if (consensus.Role is not (ConsensusRole.Leader or ConsensusRole.Standalone))

@@ -1,53 +1,41 @@
 using System.Globalization;
 using System.Text.Json;
+using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Events;
 using Mesh.Registry.Core.Paths;
+using Mesh.Registry.Storage;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
-namespace Mesh.Registry.Api;
+namespace Mesh.Registry.Api.Services;
 
-internal sealed partial class RegistryApi
+/// <summary><c>/v1/services</c>: the service names, and one service's owner and instances (a blocking query with <c>after</c>).</summary>
+internal sealed class ServiceEndpoints(RegistryStore store)
 {
+    private const string Prefix = "/v1/services";
     private const string ServicesRoot = "/services";
 
-    private async Task WatchAsync(HttpContext context, string path)
+    public void Map(IEndpointRouteBuilder api, LeaderFilter leader)
     {
-        GuardCa(path, subtree: false);
-        var after = Query.Long(context, "after") ?? store.AppliedIndex;
-        var recursive = Query.Bool(context, "recursive");
-        var wait = WaitOf(context);
-        var result = await store.Hub.WaitAsync(path, recursive, after, wait, context.RequestAborted).ConfigureAwait(false);
-        context.Response.Headers["X-Mesh-Index"] = result.Index.ToString(CultureInfo.InvariantCulture);
-        var events = new List<Contracts.ChangeEvent>(result.Events.Count);
-        foreach (var e in result.Events)
-        {
-            // A recursive watch above /mesh/ca does not see the CA's nodes change.
-            if (!recursive || !CertificateAuthority.RegistryCertificateAuthority.IsCaPath(e.Path))
-                events.Add(new Contracts.ChangeEvent(e.Index, TypeName(e.Type), e.Path));
-        }
-        await ApiJson.WriteAsync(context, 200, new WatchResponse(result.Index, events), RegistryJson.Default.WatchResponse).ConfigureAwait(false);
+        var services = api.MapGroup(Prefix);
+        services.MapGet("", ServicesAsync).AddEndpointFilter(leader.ForReads());
+        // A blocking query (after=N) is a watch, served here.
+        services.MapGet("/{**name}", ServiceAsync).AddEndpointFilter(leader.ForReads(context => Query.Long(context, "after") is not null));
+        services.MapOthers("/{**name}", context => ApiRoutes.MethodNotAllowed(context, "GET"));
     }
-
-    private static string TypeName(ChangeEventType type) => type switch
-    {
-        ChangeEventType.Created => Contracts.ChangeEvent.Created,
-        ChangeEventType.DataChanged => Contracts.ChangeEvent.DataChanged,
-        ChangeEventType.Deleted => Contracts.ChangeEvent.Deleted,
-        _ => Contracts.ChangeEvent.ChildrenChanged,
-    };
 
     private async Task ServicesAsync(HttpContext context)
     {
-        if (!await PrepareReadAsync(context).ConfigureAwait(false))
-            return;
         var (children, index) = store.Read(s => (s.GetChildren(ServicesRoot), s.AppliedIndex));
         context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
         await ApiJson.WriteAsync(context, 200, new ServicesResponse(index, children.Children), RegistryJson.Default.ServicesResponse).ConfigureAwait(false);
     }
 
-    private async Task ServiceAsync(HttpContext context, string name)
+    private async Task ServiceAsync(HttpContext context)
     {
+        var name = context.Request.Path.Value![(Prefix.Length + 1)..];
         var servicePath = ServicesRoot + "/" + name;
         if (name.Length == 0 || name.Contains('/') || !NodePath.IsValid(servicePath))
             throw new ApiException(400, ApiErrors.InvalidPath, $"'{name}' is not a valid service name");
@@ -57,11 +45,7 @@ internal sealed partial class RegistryApi
         {
             // A blocking query is a watch: served from this node's applied state, like /v1/watch.
             // The service node itself is watched too: its data is the owner record callers verify.
-            await store.Hub.WaitAsync(servicePath, recursive: true, from, WaitOf(context), context.RequestAborted).ConfigureAwait(false);
-        }
-        else if (!await PrepareReadAsync(context).ConfigureAwait(false))
-        {
-            return;
+            await store.Hub.WaitAsync(servicePath, recursive: true, from, ApiRequest.WaitOf(context), context.RequestAborted).ConfigureAwait(false);
         }
 
         var (instances, owner, index) = store.Read(s =>

@@ -1,15 +1,35 @@
 using System.Globalization;
+using Mesh.Registry.Api.Ca;
+using Mesh.Registry.Api.Forwarding;
+using Mesh.Registry.Api.Writes;
 using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Commands;
+using Mesh.Registry.Storage;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
-namespace Mesh.Registry.Api;
+namespace Mesh.Registry.Api.Nodes;
 
-internal sealed partial class RegistryApi
+/// <summary><c>/v1/nodes/{path}</c>: read (linearizable unless stale), create, set and delete a node; writes go through <see cref="ApiWriter"/>.</summary>
+internal sealed class NodeEndpoints(RegistryStore store, ApiWriter writes)
 {
-    private Task NodesAsync(HttpContext context, string path, string method)
+    private const string Prefix = "/v1/nodes";
+
+    public void Map(IEndpointRouteBuilder api, LeaderFilter leader)
     {
-        GuardCa(path, subtree: method == "DELETE");
+        var nodes = api.MapGroup(Prefix);
+        nodes.MapGet("/{**path}", NodesAsync).AddEndpointFilter(leader.ForReads());
+        nodes.MapMethods("/{**path}", ["POST", "PUT", "DELETE"], NodesAsync).AddEndpointFilter(leader);
+        nodes.MapOthers("/{**path}", NodesAsync);
+    }
+
+
+    private Task NodesAsync(HttpContext context)
+    {
+        var path = ApiRequest.NodePathOf(context, Prefix);
+        var method = context.Request.Method;
+        CaGuard.Check(path, subtree: method == "DELETE");
         return NodesCoreAsync(context, path, method);
     }
 
@@ -19,15 +39,13 @@ internal sealed partial class RegistryApi
         "POST" => CreateNodeAsync(context, path),
         "PUT" => SetNodeAsync(context, path),
         "DELETE" => DeleteNodeAsync(context, path),
-        _ => MethodNotAllowed(context, "GET, POST, PUT, DELETE"),
+        _ => ApiRoutes.MethodNotAllowed(context, "GET, POST, PUT, DELETE"),
     };
 
     private async Task GetNodeAsync(HttpContext context, string path)
     {
         var raw = Query.Bool(context, "raw");
         var children = Query.Bool(context, "children");
-        if (!await PrepareReadAsync(context).ConfigureAwait(false))
-            return;
         if (children)
         {
             var (result, index) = store.Read(s => (s.GetChildren(path), s.AppliedIndex));
@@ -66,17 +84,15 @@ internal sealed partial class RegistryApi
 
     private async Task CreateNodeAsync(HttpContext context, string path)
     {
-        var mode = ModeOf(context.Request.Query["mode"].ToString());
+        var mode = ApiRequest.ModeOf(context.Request.Query["mode"].ToString());
         var session = Query.Long(context, "session") ?? 0;
         var parents = Query.Bool(context, "parents");
-        var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
-        var data = await ReadDataAsync(context).ConfigureAwait(false);
-        var result = await WriteOwnedAsync(context, new CreateNode(HeaderFor(context, clientId, seq), path, data, mode, session, parents)).ConfigureAwait(false);
+        var (clientId, seq) = ApiRequest.IdempotencyOf(context);
+        var data = await ApiRequest.ReadDataAsync(context).ConfigureAwait(false);
+        var result = await writes.WriteOwnedAsync(context, new CreateNode(writes.Header(context, clientId, seq), path, data, mode, session, parents)).ConfigureAwait(false);
         if (!result.IsOk)
         {
-            await WriteFailureAsync(context, result, path).ConfigureAwait(false);
+            await writes.FailureAsync(context, result, path).ConfigureAwait(false);
             return;
         }
         await ApiJson.WriteAsync(context, 201, new WriteResponse(result.Path, ApiJson.Stat(result.Stat), result.Index),
@@ -86,14 +102,12 @@ internal sealed partial class RegistryApi
     private async Task SetNodeAsync(HttpContext context, string path)
     {
         var version = Query.Long(context, "version") ?? -1;
-        var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
-        var data = await ReadDataAsync(context).ConfigureAwait(false);
-        var result = await WriteOwnedAsync(context, new SetData(HeaderFor(context, clientId, seq), path, data, version)).ConfigureAwait(false);
+        var (clientId, seq) = ApiRequest.IdempotencyOf(context);
+        var data = await ApiRequest.ReadDataAsync(context).ConfigureAwait(false);
+        var result = await writes.WriteOwnedAsync(context, new SetData(writes.Header(context, clientId, seq), path, data, version)).ConfigureAwait(false);
         if (!result.IsOk)
         {
-            await WriteFailureAsync(context, result, path).ConfigureAwait(false);
+            await writes.FailureAsync(context, result, path).ConfigureAwait(false);
             return;
         }
         await ApiJson.WriteAsync(context, 200, new WriteResponse(result.Path ?? path, ApiJson.Stat(result.Stat), result.Index),
@@ -104,13 +118,11 @@ internal sealed partial class RegistryApi
     {
         var version = Query.Long(context, "version") ?? -1;
         var recursive = Query.Bool(context, "recursive");
-        var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
-        var result = await WriteOwnedAsync(context, new DeleteNode(HeaderFor(context, clientId, seq), path, version, recursive)).ConfigureAwait(false);
+        var (clientId, seq) = ApiRequest.IdempotencyOf(context);
+        var result = await writes.WriteOwnedAsync(context, new DeleteNode(writes.Header(context, clientId, seq), path, version, recursive)).ConfigureAwait(false);
         if (!result.IsOk)
         {
-            await WriteFailureAsync(context, result, path).ConfigureAwait(false);
+            await writes.FailureAsync(context, result, path).ConfigureAwait(false);
             return;
         }
         await ApiJson.WriteAsync(context, 200, new WriteResponse(null, null, result.Index), RegistryJson.Default.WriteResponse).ConfigureAwait(false);

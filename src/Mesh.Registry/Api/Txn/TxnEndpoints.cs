@@ -1,22 +1,35 @@
 using System.Text.Json;
+using Mesh.Registry.Api.Ca;
+using Mesh.Registry.Api.Forwarding;
+using Mesh.Registry.Api.Limits;
+using Mesh.Registry.Api.Writes;
 using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Paths;
 using Mesh.Registry.Core.Results;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
-namespace Mesh.Registry.Api;
+namespace Mesh.Registry.Api.Txn;
 
-internal sealed partial class RegistryApi
+/// <summary><c>POST /v1/txn</c>: several checks and writes applied atomically, or none of them; the body is read op by op into the contract's records.</summary>
+internal sealed class TxnEndpoints(ApiWriter writes, RegistryLimits limits)
 {
+    public void Map(IEndpointRouteBuilder api, LeaderFilter leader)
+    {
+        var txn = api.MapGroup("/v1/txn");
+        txn.MapPost("", TxnAsync).AddEndpointFilter(leader);
+        txn.MapOthers("", context => ApiRoutes.MethodNotAllowed(context, "POST"));
+    }
+
+
     private async Task TxnAsync(HttpContext context)
     {
-        var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
+        var (clientId, seq) = ApiRequest.IdempotencyOf(context);
         var ops = await ParseTxnAsync(context).ConfigureAwait(false);
-        AuthorizeWrites(context, ops);
-        var result = await WriteOwnedAsync(context, new Transaction(HeaderFor(context, clientId, seq), ops)).ConfigureAwait(false);
+        writes.AuthorizeWrites(context, ops);
+        var result = await writes.WriteOwnedAsync(context, new Transaction(writes.Header(context, clientId, seq), ops)).ConfigureAwait(false);
         if (result.FailedOp < 0 && result.IsOk)
         {
             var applied = new TxnOpResult[result.OpResults.Count];
@@ -32,7 +45,7 @@ internal sealed partial class RegistryApi
         var failed = result.FailedOp;
         var code = failed >= 0 && failed < result.OpResults.Count ? result.OpResults[failed].Error : result.Error;
         var path = failed >= 0 && failed < ops.Count ? ops[failed].Path : null;
-        var message = $"op {failed}: {QuotaMessage(context, code) ?? ApiErrors.MessageOf(code, path)}";
+        var message = $"op {failed}: {writes.QuotaMessage(context, code) ?? ApiErrors.MessageOf(code, path)}";
         var results = result.OpResults.Select(op => new TxnOpResult(null, null, null, op.Error == ErrorCode.Ok ? "Ok" : op.Error.ToString())).ToArray();
         await ApiJson.ErrorAsync(context, ApiErrors.StatusOf(code), new ErrorResponse(code.ToString(), message, FailedOp: failed, Results: results)).ConfigureAwait(false);
     }
@@ -88,12 +101,12 @@ internal sealed partial class RegistryApi
         var path = op.Path ?? throw ApiException.BadRequest($"op {i} has no path");
         if (!NodePath.IsValid(path))
             throw new ApiException(400, ApiErrors.InvalidPath, $"op {i}: '{path}' is not a valid node path");
-        GuardCa(path, subtree: op.Op == "delete");
+        CaGuard.Check(path, subtree: op.Op == "delete");
         var version = op.Version ?? -1;
         return op.Op switch
         {
             "check" => new CheckVersionOp(path, version),
-            "create" => new CreateOp(path, Data(op, i), ModeOf(op.Mode), op.Session ?? 0, op.Parents ?? false),
+            "create" => new CreateOp(path, Data(op, i), ApiRequest.ModeOf(op.Mode), op.Session ?? 0, op.Parents ?? false),
             "set" => new SetDataOp(path, Data(op, i), version),
             "delete" => new DeleteOp(path, version, op.Recursive ?? false),
             var other => throw ApiException.BadRequest($"op {i}: unknown op '{other}' (check, create, set, delete)"),

@@ -1,26 +1,47 @@
 using System.Globalization;
 using System.Text.Json;
+using Mesh.Registry.Api.Forwarding;
+using Mesh.Registry.Api.Writes;
 using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Sessions;
+using Mesh.Registry.Storage;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
-namespace Mesh.Registry.Api;
+namespace Mesh.Registry.Api.Sessions;
 
-internal sealed partial class RegistryApi
+/// <summary><c>/v1/sessions</c>: list and open sessions, keep one alive, close one. Everything but the list is a write (on the leader).</summary>
+internal sealed class SessionEndpoints(RegistryStore store, ApiWriter writes)
 {
+    private const string Prefix = "/v1/sessions";
+
+    public void Map(IEndpointRouteBuilder api, LeaderFilter leader)
+    {
+        var sessions = api.MapGroup(Prefix);
+        sessions.MapGet("", SessionsAsync).AddEndpointFilter(leader.ForReads());
+        sessions.MapPost("", SessionsAsync).AddEndpointFilter(leader);
+        sessions.MapDelete("/{id}", SessionsAsync).AddEndpointFilter(leader);
+        sessions.MapPut("/{id}/keepalive", SessionsAsync).AddEndpointFilter(leader);
+        sessions.MapOthers("/{**rest}", SessionsAsync);
+    }
+
+
     private const long DefaultSessionTtlMs = 10_000;
 
-    /// <param name="rest">What follows <c>/v1/sessions</c>: empty, <c>/{id}</c> or <c>/{id}/keepalive</c>.</param>
-    private Task SessionsAsync(HttpContext context, string rest, string method)
+    /// <summary>By what follows <c>/v1/sessions</c>: empty, <c>/{id}</c> or <c>/{id}/keepalive</c>; anything else is 404, a bad id 400, a wrong method 405.</summary>
+    private Task SessionsAsync(HttpContext context)
     {
+        var rest = context.Request.Path.Value![Prefix.Length..];
+        var method = context.Request.Method;
         if (rest.Length == 0 || rest == "/")
         {
             return method switch
             {
                 "GET" => ListSessionsAsync(context),
                 "POST" => OpenSessionAsync(context),
-                _ => MethodNotAllowed(context, "GET, POST"),
+                _ => ApiRoutes.MethodNotAllowed(context, "GET, POST"),
             };
         }
         var parts = rest[1..].Split('/');
@@ -29,14 +50,12 @@ internal sealed partial class RegistryApi
         if (!long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var id))
             throw ApiException.BadRequest($"'{parts[0]}' is not a session id");
         if (parts.Length == 2)
-            return Only(context, "PUT", () => KeepAliveAsync(context, id));
-        return Only(context, "DELETE", () => CloseSessionAsync(context, id));
+            return ApiRoutes.Only(context, "PUT", () => KeepAliveAsync(context, id));
+        return ApiRoutes.Only(context, "DELETE", () => CloseSessionAsync(context, id));
     }
 
     private async Task ListSessionsAsync(HttpContext context)
     {
-        if (!await PrepareReadAsync(context).ConfigureAwait(false))
-            return;
         var (sessions, index) = store.Read(s => (s.GetSessions(), s.AppliedIndex));
         context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
         var list = new SessionListResponse([.. sessions.Select(s => new Contracts.SessionInfo(s.Id, s.TtlMs, s.EphemeralCount))]);
@@ -45,14 +64,12 @@ internal sealed partial class RegistryApi
 
     private async Task OpenSessionAsync(HttpContext context)
     {
-        var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
+        var (clientId, seq) = ApiRequest.IdempotencyOf(context);
         var ttl = await ReadTtlAsync(context).ConfigureAwait(false);
-        var result = await writer.WriteAsync(new OpenSession(HeaderFor(context, clientId, seq), ttl), context.RequestAborted).ConfigureAwait(false);
+        var result = await writes.WriteAsync(new OpenSession(writes.Header(context, clientId, seq), ttl), context.RequestAborted).ConfigureAwait(false);
         if (!result.IsOk)
         {
-            await WriteFailureAsync(context, result, null).ConfigureAwait(false);
+            await writes.FailureAsync(context, result, null).ConfigureAwait(false);
             return;
         }
         await ApiJson.WriteAsync(context, 201, new SessionResponse(result.SessionId, result.TtlMs, result.Index),
@@ -61,19 +78,17 @@ internal sealed partial class RegistryApi
 
     private async Task KeepAliveAsync(HttpContext context, long id)
     {
-        var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
+        var (clientId, seq) = ApiRequest.IdempotencyOf(context);
         // Cheap refusal of unknown sessions without a log entry; the command re-checks.
         if (!store.Read(s => s.TryGetSession(id, out _)))
         {
             await ApiJson.ErrorAsync(context, Core.Results.ErrorCode.SessionExpired, null).ConfigureAwait(false);
             return;
         }
-        var result = await writer.WriteAsync(new KeepAlive(HeaderFor(context, clientId, seq), id), context.RequestAborted).ConfigureAwait(false);
+        var result = await writes.WriteAsync(new KeepAlive(writes.Header(context, clientId, seq), id), context.RequestAborted).ConfigureAwait(false);
         if (!result.IsOk)
         {
-            await WriteFailureAsync(context, result, null).ConfigureAwait(false);
+            await writes.FailureAsync(context, result, null).ConfigureAwait(false);
             return;
         }
         await ApiJson.WriteAsync(context, 200, new SessionResponse(result.SessionId, result.TtlMs), RegistryJson.Default.SessionResponse).ConfigureAwait(false);
@@ -81,13 +96,11 @@ internal sealed partial class RegistryApi
 
     private async Task CloseSessionAsync(HttpContext context, long id)
     {
-        var (clientId, seq) = IdempotencyOf(context);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
-        var result = await writer.WriteAsync(new CloseSession(HeaderFor(context, clientId, seq), id), context.RequestAborted).ConfigureAwait(false);
+        var (clientId, seq) = ApiRequest.IdempotencyOf(context);
+        var result = await writes.WriteAsync(new CloseSession(writes.Header(context, clientId, seq), id), context.RequestAborted).ConfigureAwait(false);
         if (!result.IsOk)
         {
-            await WriteFailureAsync(context, result, null).ConfigureAwait(false);
+            await writes.FailureAsync(context, result, null).ConfigureAwait(false);
             return;
         }
         await ApiJson.WriteAsync(context, 200, new WriteResponse(null, null, result.Index), RegistryJson.Default.WriteResponse).ConfigureAwait(false);

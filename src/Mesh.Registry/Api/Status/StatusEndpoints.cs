@@ -1,11 +1,27 @@
+using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Contracts;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
-namespace Mesh.Registry.Api;
+namespace Mesh.Registry.Api.Status;
 
-internal sealed partial class RegistryApi
+/// <summary><c>/v1/status</c> (this node's view of the cluster, with each member's lag), <c>/healthz</c> and <c>/readyz</c>; served by this node itself.</summary>
+internal sealed class StatusEndpoints(IConsensus consensus, MemberAddresses addresses, PeerStatusClient peers)
 {
+    public void Map(IEndpointRouteBuilder api)
+    {
+        api.MapGet("/healthz", context => ApiJson.WriteAsync(context, 200, new HealthResponse("ok"), RegistryJson.Default.HealthResponse));
+        api.MapOthers("/healthz", context => ApiRoutes.MethodNotAllowed(context, "GET"));
+        api.MapGet("/readyz", ReadyAsync);
+        api.MapOthers("/readyz", context => ApiRoutes.MethodNotAllowed(context, "GET"));
+        var status = api.MapGroup("/v1/status");
+        status.MapGet("", StatusAsync);
+        status.MapOthers("", context => ApiRoutes.MethodNotAllowed(context, "GET"));
+    }
+
+
     /// <summary>Applied entries a node may trail its commit index and still call itself ready.</summary>
     private const long ReadyApplyLag = 1000;
 
@@ -24,7 +40,7 @@ internal sealed partial class RegistryApi
         {
             var authorization = context.Request.Headers.Authorization.ToString();
             var remote = members.Where(m => !m.IsLocal).ToArray();
-            var applied = await Task.WhenAll(remote.Select(m => forwarder.AppliedIndexOfAsync(m.Id, authorization, PeerStatusTimeout, context.RequestAborted))).ConfigureAwait(false);
+            var applied = await peers.AppliedIndexesAsync(remote.Select(m => m.Id), authorization, PeerStatusTimeout, context.RequestAborted).ConfigureAwait(false);
             for (var i = 0; i < remote.Length; i++)
                 lags[remote[i].Id] = applied[i] is { } index ? Math.Max(0, commit - index) : null;
         }
@@ -39,7 +55,7 @@ internal sealed partial class RegistryApi
             [.. members.Select(member => new MemberStatus(
                 member.Id,
                 member.Address,
-                forwarder.ClientUrlOf(member.Id) is { } url ? url.ToString().TrimEnd('/') : null,
+                addresses.Known(member.Id) is { } url ? url.ToString().TrimEnd('/') : null,
                 member.Available,
                 member.IsLocal ? member.Lag : lags.GetValueOrDefault(member.Id)))]);
         await ApiJson.WriteAsync(context, 200, status, RegistryJson.Default.StatusResponse).ConfigureAwait(false);

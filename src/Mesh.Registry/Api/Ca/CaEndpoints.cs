@@ -1,22 +1,38 @@
-// The CA endpoints (docs/security.md, "mTLS and identity") and the guard that keeps the CA's own state out
-// of reach: no node, transaction, watch or recursive delete of the client API may touch /mesh/ca,
-// whose material holds the CA's private key. Only /v1/ca/root (public roots) is served.
 using System.Text.Json;
 using Mesh.Registry.Api.Access;
+using Mesh.Registry.Api.Forwarding;
+using Mesh.Registry.Api.Limits;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Contracts;
+using Mesh.Registry.Telemetry;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
-namespace Mesh.Registry.Api;
+namespace Mesh.Registry.Api.Ca;
 
-internal sealed partial class RegistryApi
+/// <summary>
+/// The CA endpoints (docs/security.md, "mTLS and identity"): the public roots, signing a workload
+/// certificate for a join token, and revoking a join token (a write, on the leader).
+/// </summary>
+internal sealed class CaEndpoints(RegistryCertificateAuthority ca, RegistryMetrics metrics, TimeSpan requestTimeout)
 {
-    private Task CaAsync(HttpContext context, string path) => path switch
+    public void Map(IEndpointRouteBuilder api, LeaderFilter leader, AnonymousGateFilter gate)
     {
-        "/v1/ca/root" => Only(context, "GET", () => CaRootAsync(context)),
-        "/v1/ca/sign" => Only(context, "POST", () => CaSignAsync(context)),
-        "/v1/ca/revoke" => Only(context, "POST", () => CaRevokeAsync(context)),
-        _ => ApiJson.ErrorAsync(context, 404, ApiErrors.NotFound, $"no such API path: {path}"),
+        var ca = api.MapGroup("/v1/ca");
+        ca.MapGet("/root", CaRootAsync).AddEndpointFilter(gate);
+        ca.MapPost("/sign", CaSignAsync).AddEndpointFilter(gate);
+        ca.MapPost("/revoke", CaRevokeAsync).AddEndpointFilter(leader);
+        ca.MapOthers("/{**rest}", CaAsync);
+    }
+
+
+    private Task CaAsync(HttpContext context) => context.Request.Path.Value switch
+    {
+        "/v1/ca/root" => ApiRoutes.Only(context, "GET", () => CaRootAsync(context)),
+        "/v1/ca/sign" => ApiRoutes.Only(context, "POST", () => CaSignAsync(context)),
+        "/v1/ca/revoke" => ApiRoutes.Only(context, "POST", () => CaRevokeAsync(context)),
+        _ => ApiRoutes.NotFoundAsync(context),
     };
 
     private async Task CaRootAsync(HttpContext context)
@@ -27,20 +43,9 @@ internal sealed partial class RegistryApi
 
     private async Task CaSignAsync(HttpContext context)
     {
-        CaSignRequest? request;
-        try
-        {
-            request = await JsonSerializer.DeserializeAsync(context.Request.Body, RegistryJson.Default.CaSignRequest, context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (JsonException e)
-        {
-            throw ApiException.BadRequest("the body is not a signing request { token, namespace, service, csr }: " + e.Message);
-        }
-
-        if (request is null)
-            throw ApiException.BadRequest("the body is not a signing request { token, namespace, service, csr }");
+        var request = await ReadBodyAsync(context, RegistryJson.Default.CaSignRequest, "a signing request { token, namespace, service, csr }").ConfigureAwait(false);
         // The join token may come as the bearer (checked before the body was read) instead of in the body.
-        if (string.IsNullOrEmpty(request.Token) && context.Items[CallerKey] is ApiCaller.Workload && BearerOf(context.Request) is { } bearer)
+        if (string.IsNullOrEmpty(request.Token) && ApiAccessFilter.CallerOf(context) is ApiCaller.Workload && BearerOf(context.Request) is { } bearer)
             request = request with { Token = bearer };
         var authority = CurrentCa();
         var (_, tokens) = ca.Current();
@@ -60,20 +65,25 @@ internal sealed partial class RegistryApi
         await WriteCaJsonAsync(context, JsonSerializer.SerializeToUtf8Bytes(signed, RegistryJson.Default.CaSignResponse)).ConfigureAwait(false);
     }
 
-    private async Task CaRevokeAsync(HttpContext context)
+    /// <summary>The body as <paramref name="what"/>; not JSON of that shape (or <c>null</c>) is a 400 naming it.</summary>
+    private static async Task<T> ReadBodyAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, string what)
+        where T : class
     {
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return;
-        CaRevokeRequest? request;
         try
         {
-            request = await JsonSerializer.DeserializeAsync(context.Request.Body, RegistryJson.Default.CaRevokeRequest, context.RequestAborted).ConfigureAwait(false);
+            return await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted).ConfigureAwait(false)
+                ?? throw ApiException.BadRequest($"the body is not {what}");
         }
         catch (JsonException e)
         {
-            throw ApiException.BadRequest("the body is not a revocation { token }: " + e.Message);
+            throw ApiException.BadRequest($"the body is not {what}: " + e.Message);
         }
-        if (request is not { Token.Length: > 0 })
+    }
+
+    private async Task CaRevokeAsync(HttpContext context)
+    {
+        var request = await ReadBodyAsync(context, RegistryJson.Default.CaRevokeRequest, "a revocation { token }").ConfigureAwait(false);
+        if (request.Token is not { Length: > 0 })
             throw ApiException.BadRequest("the body is not a revocation { token }");
 
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
@@ -103,15 +113,5 @@ internal sealed partial class RegistryApi
         context.Response.ContentType = "application/json";
         context.Response.Headers.CacheControl = "no-store";
         await context.Response.Body.WriteAsync(body, context.RequestAborted).ConfigureAwait(false);
-    }
-
-    /// <summary>Refuses (403 Forbidden) a request that would read, write, delete or watch the CA's state.</summary>
-    private static void GuardCa(string path, bool subtree)
-    {
-        if (subtree ? RegistryCertificateAuthority.ContainsCaPath(path) : RegistryCertificateAuthority.IsCaPath(path))
-        {
-            throw new ApiException(StatusCodes.Status403Forbidden, ApiErrors.Forbidden,
-                $"{RegistryCertificateAuthority.CaRoot} holds the certificate authority's state and is not served; use /v1/ca/root for the trust bundle");
-        }
     }
 }

@@ -3,9 +3,9 @@ using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Results;
 using Microsoft.AspNetCore.Http;
 
-namespace Mesh.Registry.Api;
+namespace Mesh.Registry.Api.Writes;
 
-internal sealed partial class RegistryApi
+internal sealed partial class ApiWriter
 {
     /// <summary>Attempts at a join token's write when the owner record changed between reading it and applying the write.</summary>
     private const int OwnershipAttempts = 3;
@@ -16,9 +16,9 @@ internal sealed partial class RegistryApi
     /// was allowed on still holds when the log applies it; the result is given back in the shape
     /// of the command that was asked for.
     /// </summary>
-    private async Task<ApplyResult> WriteOwnedAsync(HttpContext context, Command command)
+    public async Task<ApplyResult> WriteOwnedAsync(HttpContext context, Command command)
     {
-        if (!auth.Enabled || context.Items[CallerKey] is not ApiCaller.Workload workload)
+        if (!auth.Enabled || ApiAccessFilter.CallerOf(context) is not ApiCaller.Workload workload)
             return await writer.WriteAsync(command, context.RequestAborted).ConfigureAwait(false);
 
         IReadOnlyList<TxnOp> ops = command switch

@@ -1,0 +1,46 @@
+using Mesh.Registry.Api.Limits;
+using Microsoft.AspNetCore.Http;
+
+namespace Mesh.Registry.Api.Access;
+
+/// <summary>
+/// The access policy of docs/registry-api.md in front of every endpoint: with authentication on,
+/// a request without a known token is refused (401) and one its token does not allow (403),
+/// reading headers only, so a refused caller's body is never read. The caller is kept on the
+/// request for the checks that need its scope later (writes under /services, quotas).
+/// </summary>
+internal sealed class ApiAccessFilter(ApiAuthenticator auth) : IEndpointFilter
+{
+    private const string CallerKey = "mesh.caller";
+
+    /// <summary>Who sent the request; null when anonymous or when authentication is off (and the endpoint is not gated).</summary>
+    public static ApiCaller? CallerOf(HttpContext context) => context.Items[CallerKey] as ApiCaller;
+
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        var request = context.Request;
+        var path = request.Path.Value ?? "/";
+        // The anonymous gate lets a caller with a valid token skip it, so it needs to know.
+        var caller = auth.Enabled || AnonymousGate.Applies(request.Method, path) ? auth.Authenticate(request) : null;
+        if (auth.Enabled)
+        {
+            var decision = ApiAccessPolicy.Decide(caller, request.Method, path);
+            if (!decision.Allowed)
+            {
+                await RefuseAsync(context, decision).ConfigureAwait(false);
+                return Results.Empty;
+            }
+        }
+        context.Items[CallerKey] = caller;
+        return await next(invocation).ConfigureAwait(false);
+    }
+
+    private static Task RefuseAsync(HttpContext context, AccessDecision decision)
+    {
+        if (decision.Status == StatusCodes.Status401Unauthorized)
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        return ApiJson.ErrorAsync(context, decision.Status,
+            decision.Status == StatusCodes.Status401Unauthorized ? ApiErrors.Unauthenticated : ApiErrors.Forbidden, decision.Reason);
+    }
+}
