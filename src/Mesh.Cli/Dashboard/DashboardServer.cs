@@ -49,7 +49,7 @@ internal sealed partial class DashboardServer(string registryAddresses, IPEndPoi
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "Mesh.Dashboard", ContentRootPath = AppContext.BaseDirectory });
-        builder.Services.AddSingleton<IHostLifetime, Registry.Hosting.EmbeddedHostLifetime>();
+        builder.Services.AddSingleton<IHostLifetime, Common.Hosting.EmbeddedHostLifetime>();
         builder.Logging.ClearProviders();
         ListenOptions? bound = null;
         builder.WebHost.ConfigureKestrel(kestrel =>
