@@ -3,8 +3,8 @@
 // reads Current at every handshake, so new connections use the new certificate while open
 // connections carry on with the one they were made with — nothing is dropped. A failed renewal
 // is retried with backoff while the current certificate is still valid.
-using Mesh.Registry.Contracts;
 using Mesh.Common.Time;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client.Identity;
 

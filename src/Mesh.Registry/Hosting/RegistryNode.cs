@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
+using Mesh.Common.Time;
 using Mesh.Registry.Api;
 using Mesh.Registry.CertificateAuthority;
-using Mesh.Common.Time;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Sessions;
 using Mesh.Registry.Storage;
