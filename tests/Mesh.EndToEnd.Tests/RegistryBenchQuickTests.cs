@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Mesh.RegistryBench;
 
 namespace Mesh.EndToEnd.Tests;
@@ -11,25 +11,25 @@ namespace Mesh.EndToEnd.Tests;
 /// Runs the registry load client's quick mode (tests/bench/registry/run.sh --quick) against a real
 /// 3-node cluster of <c>mesh registry</c> child processes, so the benchmark harness keeps working.
 /// </summary>
-public sealed class RegistryBenchQuickTests : IAsyncLifetime
+public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
 {
     private readonly List<Process> _nodes = [];
     private readonly string _dataRoot = Path.Combine(Path.GetTempPath(), "mesh-e2e-regbench-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly int[] _clientPorts = new int[3];
-    private readonly int[] _raftPorts = new int[3];
+    private readonly FaultyTcpRelay[] _relays = new FaultyTcpRelay[3];
 
     public async Task InitializeAsync()
     {
         var meshDll = Path.Combine(AppContext.BaseDirectory, "mesh.dll");
         Assert.True(File.Exists(meshDll), $"mesh.dll not found next to the tests ({meshDll}); repo root {RepoRoot()}");
-        var ports = FreePorts(6);
+        // Nothing is picked in advance: every node listens on port 0 for clients and peers and
+        // names the ports it got in its start-up line. The members know each other by a relay
+        // in front of each node's Raft port (bound at port 0 here, first), which forwards once
+        // its node has named its port; each node publishes its client address itself.
         for (var i = 0; i < 3; i++)
-        {
-            _clientPorts[i] = ports[i];
-            _raftPorts[i] = ports[i + 3];
-        }
-
-        var peers = string.Join(',', Enumerable.Range(0, 3).Select(i => $"{i + 1}=127.0.0.1:{_raftPorts[i]}@127.0.0.1:{_clientPorts[i]}"));
+            _relays[i] = FaultyTcpRelay.StartWithoutTarget();
+        var peers = string.Join(',', Enumerable.Range(0, 3).Select(i => $"{i + 1}={_relays[i].Endpoint}"));
+        var started = Enumerable.Range(0, 3).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         for (var i = 0; i < 3; i++)
         {
             var psi = new ProcessStartInfo("dotnet")
@@ -39,19 +39,28 @@ public sealed class RegistryBenchQuickTests : IAsyncLifetime
                 UseShellExecute = false,
             };
             foreach (var a in new[] { meshDll, "registry", "--id", (i + 1).ToString(CultureInfo.InvariantCulture), "--peers", peers,
-                         "--data", Path.Combine(_dataRoot, $"n{i + 1}"), "--client", $"127.0.0.1:{_clientPorts[i]}" })
+                         "--data", Path.Combine(_dataRoot, $"n{i + 1}"), "--client", "127.0.0.1:0", "--listen-peer", "127.0.0.1:0" })
             {
                 psi.ArgumentList.Add(a);
             }
 
             var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start mesh registry");
-            p.OutputDataReceived += (_, _) => { };
+            var node = i;
+            p.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is not { } line || StartLine().Match(line) is not { Success: true } match)
+                    return;
+                _clientPorts[node] = IPEndPoint.Parse(match.Groups["client"].Value).Port;
+                _relays[node].SetTarget(IPEndPoint.Parse(match.Groups["peers"].Value));
+                started[node].TrySetResult();
+            };
             p.ErrorDataReceived += (_, _) => { };
             p.BeginOutputReadLine();
             p.BeginErrorReadLine();
             _nodes.Add(p);
         }
 
+        await Task.WhenAll(started.Select(t => t.Task)).WaitAsync(TimeSpan.FromSeconds(60));
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
         var deadline = DateTime.UtcNow.AddSeconds(20);
         while (true)
@@ -121,16 +130,8 @@ public sealed class RegistryBenchQuickTests : IAsyncLifetime
         return part is null ? double.NaN : double.Parse(part[(name.Length + 1)..], CultureInfo.InvariantCulture);
     }
 
-    private static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToArray();
-        foreach (var l in listeners)
-            l.Start();
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var l in listeners)
-            l.Stop();
-        return ports;
-    }
+    [GeneratedRegex(@"serving clients on https?://(?<client>[0-9.]+:[0-9]+)/?, peers on (?<peers>[0-9.]+:[0-9]+)")]
+    private static partial Regex StartLine();
 
     private static string RepoRoot()
     {
@@ -143,7 +144,7 @@ public sealed class RegistryBenchQuickTests : IAsyncLifetime
         return "(not found)";
     }
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         foreach (var p in _nodes)
         {
@@ -160,6 +161,12 @@ public sealed class RegistryBenchQuickTests : IAsyncLifetime
             p.Dispose();
         }
 
+        foreach (var relay in _relays)
+        {
+            if (relay is not null)
+                await relay.DisposeAsync();
+        }
+
         try
         {
             Directory.Delete(_dataRoot, recursive: true);
@@ -167,7 +174,5 @@ public sealed class RegistryBenchQuickTests : IAsyncLifetime
         catch (IOException)
         {
         }
-
-        return Task.CompletedTask;
     }
 }

@@ -34,7 +34,7 @@ internal sealed class LeaderForwarder : IDisposable
     /// connect failure proves nothing was sent.
     /// </summary>
     private readonly HttpMessageInvoker _writeClient;
-    private Dictionary<int, Uri> _clientUrls;
+    private readonly Dictionary<int, Uri> _clientUrls;
     private readonly Func<int, CancellationToken, ValueTask<IPEndPoint?>> _published;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<int, Uri> _publishedUrls = new();
     private readonly string _scheme;
@@ -74,9 +74,6 @@ internal sealed class LeaderForwarder : IDisposable
             return null;
         return _publishedUrls[id] = new Uri($"{_scheme}://{endPoint}");
     }
-
-    /// <summary>Replaces one member's client URL (a node that listened on port 0 learns its port after start). The map is swapped whole.</summary>
-    public void Rebind(int id, Uri url) => _clientUrls = new Dictionary<int, Uri>(_clientUrls) { [id] = url };
 
     public async Task ForwardAsync(HttpContext context, int leaderId, TimeSpan timeout)
     {

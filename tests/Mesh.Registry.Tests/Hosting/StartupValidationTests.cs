@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using Mesh.Registry.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -15,7 +16,7 @@ public sealed class StartupValidationTests
         Id = id,
         Members = peers.Length == 0 ? [] : ClusterMember.ParseList(peers),
         DataDirectory = data ?? TempDir(),
-        ClientEndPoint = new IPEndPoint(IPAddress.Loopback, clientPort ?? TestCluster.FreePort()),
+        ClientEndPoint = new IPEndPoint(IPAddress.Loopback, clientPort ?? 0),
         LoggerFactory = NullLoggerFactory.Instance,
     };
 
@@ -110,12 +111,14 @@ public sealed class StartupValidationTests
         Assert.Equal(2, code);
         Assert.Equal("mesh registry: --peers does not list this node's id 2 (ids: 1)", output.Trim());
 
-        var port = TestCluster.FreePort();
-        using var process = Start("registry", "--id", "1", "--data", TempDir(), "--client", $"127.0.0.1:{port}");
+        // Port 0 for clients and peers: the node names the client address it got in its start-up line.
+        var startLine = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var process = Start(line => { if (line.Contains("serving clients on", StringComparison.Ordinal)) startLine.TrySetResult(line); },
+            "registry", "--id", "1", "--data", TempDir(), "--client", "127.0.0.1:0");
         try
         {
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
-            var url = $"http://127.0.0.1:{port}";
+            var url = Regex.Match(await startLine.Task.WaitAsync(TimeSpan.FromSeconds(60)), @"serving clients on (http://[^/, ]+)").Groups[1].Value;
             var deadline = Stopwatch.StartNew();
             HttpResponseMessage? created = null;
             while (deadline.Elapsed < TimeSpan.FromSeconds(30))
@@ -142,15 +145,15 @@ public sealed class StartupValidationTests
         }
     }
 
-    private static Process Start(params string[] args)
+    private static Process Start(Action<string> onOutput, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh.dll"));
         foreach (var arg in args)
             start.ArgumentList.Add(arg);
         var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, e) => { if (e.Data is { } line) onOutput(line); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is { } line) onOutput(line); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;

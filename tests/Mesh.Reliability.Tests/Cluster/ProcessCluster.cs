@@ -1,3 +1,4 @@
+using Mesh.Testing;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;

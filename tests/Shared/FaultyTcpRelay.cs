@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Mesh.Reliability.Tests.Nemesis;
+namespace Mesh.Testing;
 
 /// <summary>How the relay treats traffic right now.</summary>
 internal enum RelayMode
@@ -29,13 +29,17 @@ internal enum RelayMode
 internal delegate bool LinkHeld(IPEndPoint remote, bool toTarget);
 
 /// <summary>
-/// A TCP relay to put between two processes (e.g. Raft peers) to inject network faults. It
-/// listens on 127.0.0.1 (or a given address) on a free port and forwards each accepted
-/// connection to <see cref="Target"/>. A partition is <see cref="RelayMode.BlackHole"/> (silent)
-/// or <see cref="RelayMode.DropNew"/> plus <see cref="CutConnections"/> (loud); healing is
+/// A TCP relay to put between two parts (Raft peers, a follower and its leader's client port) to
+/// inject network faults. It listens on 127.0.0.1 (or a given address) at port 0 and forwards
+/// each accepted connection to <see cref="Target"/>, which may be given later
+/// (<see cref="SetTarget"/>; connections wait for it), e.g. once a process started behind the
+/// relay names the port it got. A partition is <see cref="RelayMode.BlackHole"/> (silent) or
+/// <see cref="RelayMode.DropNew"/> plus <see cref="CutConnections"/> (loud); healing is
 /// <see cref="RelayMode.Pass"/>. With a <see cref="LinkHeld"/> the relay cuts links per
 /// connecting peer and per direction (one-way loss): held bytes wait, as TCP retransmits, and
-/// flow again when the link is restored.
+/// flow again when the link is restored. With <see cref="HoldAnswersToWrites"/> it forwards an
+/// HTTP request that is not a GET but holds the answer (<see cref="AnswerHeld"/>): the target
+/// handled the request and the caller never hears back until the connection is cut or closed.
 /// </summary>
 internal sealed class FaultyTcpRelay : IAsyncDisposable
 {
@@ -44,6 +48,8 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
     private readonly ConcurrentDictionary<int, RelayedConnection> _connections = new();
     private readonly Lock _modeLock = new();
     private readonly Task _acceptLoop;
+    private readonly TaskCompletionSource<EndPoint> _target = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _answerHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _modeChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private RelayMode _mode;
     private long _latencyTicks;
@@ -51,10 +57,12 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
 
     private readonly LinkHeld? _held;
 
-    private FaultyTcpRelay(EndPoint target, IPAddress bind, LinkHeld? held)
+    private FaultyTcpRelay(EndPoint? target, IPAddress bind, LinkHeld? held, bool holdAnswersToWrites)
     {
-        Target = target;
+        if (target is not null)
+            _target.SetResult(target);
         _held = held;
+        HoldAnswersToWrites = holdAnswersToWrites;
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(bind, 0));
         _listener.Listen(128);
@@ -63,15 +71,37 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
     }
 
     /// <summary>Starts a relay in <see cref="RelayMode.Pass"/> that forwards to <paramref name="target"/>.</summary>
-    public static FaultyTcpRelay Start(EndPoint target) => new(target, IPAddress.Loopback, null);
+    public static FaultyTcpRelay Start(EndPoint target) => new(target, IPAddress.Loopback, null, holdAnswersToWrites: false);
 
     /// <summary>A relay listening on <paramref name="bind"/> (port 0) that cuts links as <paramref name="held"/> says.</summary>
-    public static FaultyTcpRelay Start(EndPoint target, IPAddress bind, LinkHeld held) => new(target, bind, held);
+    public static FaultyTcpRelay Start(EndPoint target, IPAddress bind, LinkHeld held) => new(target, bind, held, holdAnswersToWrites: false);
 
-    /// <summary>Where to connect to go through the relay (a free port).</summary>
+    /// <summary>A relay whose target is given later by <see cref="SetTarget"/>.</summary>
+    public static FaultyTcpRelay StartWithoutTarget() => new(null, IPAddress.Loopback, null, holdAnswersToWrites: false);
+
+    /// <summary>A relay that holds the answer to every request but a GET (see <see cref="AnswerHeld"/>).</summary>
+    public static FaultyTcpRelay StartHoldingAnswersToWrites(EndPoint target) => new(target, IPAddress.Loopback, null, holdAnswersToWrites: true);
+
+    /// <summary>Where to connect to go through the relay (bound at port 0).</summary>
     public IPEndPoint Endpoint { get; }
 
-    public EndPoint Target { get; }
+    /// <summary>Where connections go; null until <see cref="SetTarget"/> when the relay started without one.</summary>
+    public EndPoint? Target => _target.Task.IsCompletedSuccessfully ? _target.Task.Result : null;
+
+    public bool HoldAnswersToWrites { get; }
+
+    /// <summary>Completes when an answer to a request other than a GET is first held.</summary>
+    public Task AnswerHeld => _answerHeld.Task;
+
+    /// <summary>Connections accepted so far (closed ones included).</summary>
+    public int Connections => Volatile.Read(ref _nextConnectionId);
+
+    /// <summary>Sets the target of a relay started without one; connections waiting for it go on.</summary>
+    public void SetTarget(EndPoint target)
+    {
+        if (!_target.TrySetResult(target))
+            throw new InvalidOperationException($"the relay already forwards to {Target}");
+    }
 
     public RelayMode Mode
     {
@@ -112,6 +142,20 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
             }
         }
         return cut;
+    }
+
+    /// <summary>
+    /// Stops listening (a new connection is refused, as to a dead process) and closes every
+    /// connection with a FIN, as the kernel does for a killed process with nothing unread.
+    /// </summary>
+    public void CloseAll()
+    {
+        _listener.Dispose();
+        foreach (var (id, connection) in _connections)
+        {
+            if (_connections.TryRemove(id, out _))
+                connection.Shutdown();
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -180,10 +224,11 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
             await WaitWhileHeldAsync(connection.Remote, toTarget: true, token);
             if (Mode == RelayMode.DropNew)
                 return false;
-            await connection.Upstream.ConnectAsync(Target, token);
+            await connection.Upstream.ConnectAsync(await _target.Task.WaitAsync(token), token);
+            var holdAnswer = HoldAnswersToWrites && await ForwardFirstRequestAsync(connection, token);
             var clean = await Task.WhenAll(
-                PumpAsync(connection.Client, connection.Upstream, connection.Remote, toTarget: true, token),
-                PumpAsync(connection.Upstream, connection.Client, connection.Remote, toTarget: false, token));
+                PumpAsync(connection.Client, connection.Upstream, connection.Remote, toTarget: true, holdAnswer: false, token),
+                PumpAsync(connection.Upstream, connection.Client, connection.Remote, toTarget: false, holdAnswer, token));
             return clean.All(c => c);
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
@@ -192,7 +237,18 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
         }
     }
 
-    private async Task<bool> PumpAsync(Socket from, Socket to, IPEndPoint? remote, bool toTarget, CancellationToken token)
+    /// <summary>Forwards the first bytes the client sends; true when they are not an HTTP GET (a write).</summary>
+    private static async Task<bool> ForwardFirstRequestAsync(RelayedConnection connection, CancellationToken token)
+    {
+        var first = new byte[16 * 1024];
+        var read = await connection.Client.ReceiveAsync(first, SocketFlags.None, token);
+        if (read == 0)
+            return false;
+        await connection.Upstream.SendAsync(first.AsMemory(0, read), SocketFlags.None, token);
+        return !first.AsSpan(0, read).StartsWith("GET "u8);
+    }
+
+    private async Task<bool> PumpAsync(Socket from, Socket to, IPEndPoint? remote, bool toTarget, bool holdAnswer, CancellationToken token)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -200,6 +256,12 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
             while (true)
             {
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None, token);
+                if (holdAnswer && read > 0)
+                {
+                    // The target answered a write: the caller never hears it until the connection is cut.
+                    _answerHeld.TrySetResult();
+                    await Task.Delay(Timeout.Infinite, token);
+                }
                 await WaitWhileBlackHoledAsync(token);
                 await WaitWhileHeldAsync(remote, toTarget, token);
                 if (read == 0)
@@ -277,6 +339,22 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
             _aborted.Dispose();
             Client.Dispose();
             Upstream.Dispose();
+        }
+
+        /// <summary>Closes both sockets with a FIN, whatever is in flight.</summary>
+        public void Shutdown()
+        {
+            foreach (var socket in new[] { Client, Upstream })
+            {
+                try
+                {
+                    socket.Shutdown(SocketShutdown.Both);
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                }
+                socket.Dispose();
+            }
         }
 
         /// <summary>Closes with RST rather than FIN, so the peer sees "connection reset".</summary>
