@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Mesh.RegistryBench;
@@ -16,19 +17,22 @@ public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
     private readonly List<Process> _nodes = [];
     private readonly string _dataRoot = Path.Combine(Path.GetTempPath(), "mesh-e2e-regbench-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly int[] _clientPorts = new int[3];
-    private readonly FaultyTcpRelay[] _relays = new FaultyTcpRelay[3];
 
     public async Task InitializeAsync()
     {
         var meshDll = Path.Combine(AppContext.BaseDirectory, "mesh.dll");
         Assert.True(File.Exists(meshDll), $"mesh.dll not found next to the tests ({meshDll}); repo root {RepoRoot()}");
-        // Nothing is picked in advance: every node listens on port 0 for clients and peers and
-        // names the ports it got in its start-up line. The members know each other by a relay
-        // in front of each node's Raft port (bound at port 0 here, first), which forwards once
-        // its node has named its port; each node publishes its client address itself.
-        for (var i = 0; i < 3; i++)
-            _relays[i] = FaultyTcpRelay.StartWithoutTarget();
-        var peers = string.Join(',', Enumerable.Range(0, 3).Select(i => $"{i + 1}={_relays[i].Endpoint}"));
+        // Nothing is picked in advance: this test binds each node's Raft listener on port 0 and
+        // hands it to the node as an inherited file descriptor (--listen-peer fd:N), so --peers
+        // names the ports before any node starts; each node listens for clients on port 0, names
+        // that port in its start-up line and publishes it to the other members.
+        var raft = Enumerable.Range(0, 3).Select(_ => new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp)).ToArray();
+        foreach (var socket in raft)
+        {
+            socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            socket.Listen();
+        }
+        var peers = string.Join(',', raft.Select((r, i) => $"{i + 1}={r.LocalEndPoint}"));
         var started = Enumerable.Range(0, 3).Select(_ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
         for (var i = 0; i < 3; i++)
         {
@@ -39,19 +43,19 @@ public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
                 UseShellExecute = false,
             };
             foreach (var a in new[] { meshDll, "registry", "--id", (i + 1).ToString(CultureInfo.InvariantCulture), "--peers", peers,
-                         "--data", Path.Combine(_dataRoot, $"n{i + 1}"), "--client", "127.0.0.1:0", "--listen-peer", "127.0.0.1:0" })
+                         "--data", Path.Combine(_dataRoot, $"n{i + 1}"), "--client", "127.0.0.1:0", "--listen-peer", $"fd:{raft[i].Handle}" })
             {
                 psi.ArgumentList.Add(a);
             }
 
-            var p = Process.Start(psi) ?? throw new InvalidOperationException("could not start mesh registry");
+            var p = InheritingSocket.Start(psi, raft[i]);
+            raft[i].Dispose(); // the node holds it now
             var node = i;
             p.OutputDataReceived += (_, e) =>
             {
                 if (e.Data is not { } line || StartLine().Match(line) is not { Success: true } match)
                     return;
                 _clientPorts[node] = IPEndPoint.Parse(match.Groups["client"].Value).Port;
-                _relays[node].SetTarget(IPEndPoint.Parse(match.Groups["peers"].Value));
                 started[node].TrySetResult();
             };
             p.ErrorDataReceived += (_, _) => { };
@@ -130,7 +134,7 @@ public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
         return part is null ? double.NaN : double.Parse(part[(name.Length + 1)..], CultureInfo.InvariantCulture);
     }
 
-    [GeneratedRegex(@"serving clients on https?://(?<client>[0-9.]+:[0-9]+)/?, peers on (?<peers>[0-9.]+:[0-9]+)")]
+    [GeneratedRegex(@"serving clients on https?://(?<client>[0-9.]+:[0-9]+)/?, peers on")]
     private static partial Regex StartLine();
 
     private static string RepoRoot()
@@ -144,7 +148,7 @@ public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
         return "(not found)";
     }
 
-    public async Task DisposeAsync()
+    public Task DisposeAsync()
     {
         foreach (var p in _nodes)
         {
@@ -161,12 +165,6 @@ public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
             p.Dispose();
         }
 
-        foreach (var relay in _relays)
-        {
-            if (relay is not null)
-                await relay.DisposeAsync();
-        }
-
         try
         {
             Directory.Delete(_dataRoot, recursive: true);
@@ -174,5 +172,7 @@ public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
         catch (IOException)
         {
         }
+
+        return Task.CompletedTask;
     }
 }

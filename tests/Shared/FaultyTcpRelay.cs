@@ -31,9 +31,7 @@ internal delegate bool LinkHeld(IPEndPoint remote, bool toTarget);
 /// <summary>
 /// A TCP relay to put between two parts (Raft peers, a follower and its leader's client port) to
 /// inject network faults. It listens on 127.0.0.1 (or a given address) at port 0 and forwards
-/// each accepted connection to <see cref="Target"/>, which may be given later
-/// (<see cref="SetTarget"/>; connections wait for it), e.g. once a process started behind the
-/// relay names the port it got. A partition is <see cref="RelayMode.BlackHole"/> (silent) or
+/// each accepted connection to <see cref="Target"/>. A partition is <see cref="RelayMode.BlackHole"/> (silent) or
 /// <see cref="RelayMode.DropNew"/> plus <see cref="CutConnections"/> (loud); healing is
 /// <see cref="RelayMode.Pass"/>. With a <see cref="LinkHeld"/> the relay cuts links per
 /// connecting peer and per direction (one-way loss): held bytes wait, as TCP retransmits, and
@@ -48,7 +46,6 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
     private readonly ConcurrentDictionary<int, RelayedConnection> _connections = new();
     private readonly Lock _modeLock = new();
     private readonly Task _acceptLoop;
-    private readonly TaskCompletionSource<EndPoint> _target = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _answerHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _modeChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private RelayMode _mode;
@@ -57,10 +54,9 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
 
     private readonly LinkHeld? _held;
 
-    private FaultyTcpRelay(EndPoint? target, IPAddress bind, LinkHeld? held, bool holdAnswersToWrites)
+    private FaultyTcpRelay(EndPoint target, IPAddress bind, LinkHeld? held, bool holdAnswersToWrites)
     {
-        if (target is not null)
-            _target.SetResult(target);
+        Target = target;
         _held = held;
         HoldAnswersToWrites = holdAnswersToWrites;
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -76,17 +72,13 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
     /// <summary>A relay listening on <paramref name="bind"/> (port 0) that cuts links as <paramref name="held"/> says.</summary>
     public static FaultyTcpRelay Start(EndPoint target, IPAddress bind, LinkHeld held) => new(target, bind, held, holdAnswersToWrites: false);
 
-    /// <summary>A relay whose target is given later by <see cref="SetTarget"/>.</summary>
-    public static FaultyTcpRelay StartWithoutTarget() => new(null, IPAddress.Loopback, null, holdAnswersToWrites: false);
-
     /// <summary>A relay that holds the answer to every request but a GET (see <see cref="AnswerHeld"/>).</summary>
     public static FaultyTcpRelay StartHoldingAnswersToWrites(EndPoint target) => new(target, IPAddress.Loopback, null, holdAnswersToWrites: true);
 
     /// <summary>Where to connect to go through the relay (bound at port 0).</summary>
     public IPEndPoint Endpoint { get; }
 
-    /// <summary>Where connections go; null until <see cref="SetTarget"/> when the relay started without one.</summary>
-    public EndPoint? Target => _target.Task.IsCompletedSuccessfully ? _target.Task.Result : null;
+    public EndPoint Target { get; }
 
     public bool HoldAnswersToWrites { get; }
 
@@ -95,13 +87,6 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
 
     /// <summary>Connections accepted so far (closed ones included).</summary>
     public int Connections => Volatile.Read(ref _nextConnectionId);
-
-    /// <summary>Sets the target of a relay started without one; connections waiting for it go on.</summary>
-    public void SetTarget(EndPoint target)
-    {
-        if (!_target.TrySetResult(target))
-            throw new InvalidOperationException($"the relay already forwards to {Target}");
-    }
 
     public RelayMode Mode
     {
@@ -224,7 +209,7 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
             await WaitWhileHeldAsync(connection.Remote, toTarget: true, token);
             if (Mode == RelayMode.DropNew)
                 return false;
-            await connection.Upstream.ConnectAsync(await _target.Task.WaitAsync(token), token);
+            await connection.Upstream.ConnectAsync(Target, token);
             var holdAnswer = HoldAnswersToWrites && await ForwardFirstRequestAsync(connection, token);
             var clean = await Task.WhenAll(
                 PumpAsync(connection.Client, connection.Upstream, connection.Remote, toTarget: true, holdAnswer: false, token),

@@ -18,8 +18,11 @@ namespace Mesh.Cli.Demo;
 /// policy does not allow, so its calls are denied), and the Shop routes and policy applied.
 /// Disposing it stops everything and deletes the data directory, so nothing is left behind.
 /// </summary>
-internal sealed class DemoMesh : IAsyncDisposable
+internal sealed class DemoMesh(Func<BoundListener>? bindListener = null) : IAsyncDisposable
 {
+    /// <summary>Binds one registry listener on loopback at port 0 (tests watch which sockets serve).</summary>
+    private readonly Func<BoundListener> _bindListener = bindListener ?? BoundListener.Loopback;
+
     private readonly string _dataRoot = Path.Combine(Path.GetTempPath(), "mesh-demo-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly RegistryNode?[] _registry = new RegistryNode?[3];
     private readonly List<ShopInstance> _instances = [];
@@ -76,7 +79,7 @@ internal sealed class DemoMesh : IAsyncDisposable
     /// </summary>
     private async Task StartRegistryAsync(CancellationToken cancellationToken)
     {
-        var listeners = Enumerable.Range(0, 3).Select(_ => (Peer: BoundListener.Loopback(), Client: BoundListener.Loopback())).ToArray();
+        var listeners = Enumerable.Range(0, 3).Select(_ => (Peer: _bindListener(), Client: _bindListener())).ToArray();
         try
         {
             _members = [.. listeners.Select((l, i) => new ClusterMember(i + 1, l.Peer.EndPoint, l.Client.EndPoint))];

@@ -27,6 +27,43 @@ public sealed class BoundListener : IDisposable
     /// <summary>Binds and listens on <paramref name="endPoint"/>; throws <see cref="SocketException"/> when it cannot.</summary>
     public static BoundListener Bind(IPEndPoint endPoint) => new(BindSocket(endPoint));
 
+    /// <summary>
+    /// The listening socket a launcher bound and left open across exec as file descriptor
+    /// <paramref name="descriptor"/> (as systemd socket activation does); throws
+    /// <see cref="ArgumentException"/> when that is not a listening TCP socket.
+    /// </summary>
+    public static BoundListener Inherited(int descriptor)
+    {
+        Socket socket;
+        try
+        {
+            socket = new Socket(new SafeSocketHandle(descriptor, ownsHandle: true));
+        }
+        catch (Exception e) when (e is SocketException or ArgumentException or NotSupportedException)
+        {
+            throw new ArgumentException($"file descriptor {descriptor} is not an open socket ({e.Message})", e);
+        }
+        if (socket.SocketType != SocketType.Stream || socket.LocalEndPoint is not IPEndPoint || !IsListening(socket))
+        {
+            socket.Dispose();
+            throw new ArgumentException($"file descriptor {descriptor} is not a listening TCP socket");
+        }
+        return new BoundListener(socket);
+    }
+
+    private static bool IsListening(Socket socket)
+    {
+        try
+        {
+            return (int)socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.AcceptConnection)! != 0;
+        }
+        catch (SocketException)
+        {
+            // The system cannot tell: the accept loop will.
+            return true;
+        }
+    }
+
     /// <summary>A listener on 127.0.0.1 at a port the system chooses.</summary>
     public static BoundListener Loopback() => Bind(new IPEndPoint(IPAddress.Loopback, 0));
 

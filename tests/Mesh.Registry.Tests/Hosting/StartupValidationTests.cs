@@ -111,6 +111,12 @@ public sealed class StartupValidationTests
         Assert.Equal(2, code);
         Assert.Equal("mesh registry: --peers does not list this node's id 2 (ids: 1)", output.Trim());
 
+        var noSocketData = TempDir();
+        (code, output) = await RunToExitAsync("registry", "--id", "1", "--data", noSocketData, "--client", "127.0.0.1:0", "--listen-peer", "fd:987");
+        Assert.Equal(2, code);
+        Assert.StartsWith("mesh registry: --listen-peer fd:987: file descriptor 987 is not an open socket", output.Trim());
+        Assert.False(Directory.Exists(noSocketData));
+
         // Port 0 for clients and peers: the node names the client address it got in its start-up line.
         var startLine = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
         using var process = Start(line => { if (line.Contains("serving clients on", StringComparison.Ordinal)) startLine.TrySetResult(line); },
