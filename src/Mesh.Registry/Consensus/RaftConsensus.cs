@@ -1,6 +1,5 @@
 using System.Net;
 using DotNext.Net.Cluster.Consensus.Raft;
-using DotNext.Net.Cluster.Consensus.Raft.Membership;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
 using Microsoft.Extensions.Logging;
 using RaftNotLeaderException = DotNext.Net.Cluster.Consensus.Raft.NotLeaderException;
@@ -152,16 +151,12 @@ internal sealed partial class RaftConsensus : IConsensus
             // of DotNext's 50%, 300 ms) bring a change to every node's watchers within ~60 ms.
             HeartbeatThreshold = 0.1,
             LoggerFactory = _options.LoggerFactory,
-            // Required in 6.12; null selects the built-in in-memory storage, seeded below. Must stay last.
+            // Required in 6.12; null selects the built-in in-memory storage, seeded below (DotNextWorkarounds). Must stay last.
             ConfigurationStorage = null,
         };
         if (_options.AdvertisedClientEndPoint is { } client)
             config.Metadata[ClientMetadataKey] = client.ToString();
-        var storage = (InMemoryClusterConfigurationStorage<EndPoint>)config.ConfigurationStorage!;
-        var builder = storage.CreateInitialConfigurationBuilder();
-        foreach (var member in _options.Members)
-            builder.Add(member.RaftEndPoint);
-        builder.Build();
+        DotNextWorkarounds.SeedInitialMembers(config, _options.Members.Select(m => m.RaftEndPoint));
 
         _cluster = new RaftCluster(config) { AuditTrail = _wal };
         _cluster.LeaderChanged += OnLeaderChanged;
