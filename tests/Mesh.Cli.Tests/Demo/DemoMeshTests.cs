@@ -1,5 +1,5 @@
 using System.Net;
-using Mesh.Cli.Demo;
+using Mesh.Demo;
 using Mesh.Registry.Hosting;
 
 namespace Mesh.Cli.Tests.Demo;
