@@ -1,9 +1,9 @@
-using Mesh.Testing;
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Mesh.Reliability.Tests.Nemesis;
+using Mesh.Testing;
 
 namespace Mesh.Reliability.Tests.Cluster;
 

@@ -1,7 +1,7 @@
-using Mesh.Testing;
 using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
+using Mesh.Testing;
 
 namespace Mesh.Reliability.Tests.Nemesis;
 
