@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using Mesh.Registry.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -8,7 +7,11 @@ using Xunit;
 
 namespace Mesh.Testing;
 
-/// <summary>N registry nodes in this process on free loopback ports, each with its own data directory.</summary>
+/// <summary>
+/// N registry nodes in this process on loopback, each with its own data directory. Every node's
+/// Raft and client listeners are bound on port 0 before any node starts, and the members are
+/// named by the addresses they got; a node restarted later binds its address again.
+/// </summary>
 internal sealed class TestCluster : IAsyncDisposable
 {
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
@@ -16,12 +19,13 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mesh-registry-tests", Guid.NewGuid().ToString("N"));
     private readonly Func<RegistryNodeOptions, RegistryNodeOptions> _configure;
 
+    private readonly (BoundListener Peer, BoundListener Client)[] _listeners;
+
     private TestCluster(int size, Func<RegistryNodeOptions, RegistryNodeOptions>? configure)
     {
         _configure = configure ?? (o => o);
-        Members = Enumerable.Range(1, size)
-            .Select(id => new ClusterMember(id, new IPEndPoint(IPAddress.Loopback, FreePort()), new IPEndPoint(IPAddress.Loopback, FreePort())))
-            .ToArray();
+        _listeners = Enumerable.Range(0, size).Select(_ => (BoundListener.Loopback(), BoundListener.Loopback())).ToArray();
+        Members = _listeners.Select((l, i) => new ClusterMember(i + 1, l.Peer.EndPoint, l.Client.EndPoint)).ToArray();
         Nodes = new RegistryNode?[size];
     }
 
@@ -32,22 +36,6 @@ internal sealed class TestCluster : IAsyncDisposable
     public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(15) };
 
     public static async Task<TestCluster> StartAsync(int size = 3, Func<RegistryNodeOptions, RegistryNodeOptions>? configure = null)
-    {
-        // A port found free can be taken (e.g. as an outgoing connection's local port) before
-        // the node binds it; then start over on new ports.
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await TryStartAsync(size, configure);
-            }
-            catch (StartupException e) when (attempt < 3 && e.Message.Contains("in use", StringComparison.Ordinal))
-            {
-            }
-        }
-    }
-
-    private static async Task<TestCluster> TryStartAsync(int size, Func<RegistryNodeOptions, RegistryNodeOptions>? configure)
     {
         var cluster = new TestCluster(size, configure);
         try
@@ -69,6 +57,8 @@ internal sealed class TestCluster : IAsyncDisposable
         Members = Members.Count == 1 ? [] : Members,
         DataDirectory = Path.Combine(_root, $"node{id}"),
         ClientEndPoint = Members[id - 1].ClientEndPoint!,
+        PeerListener = _listeners[id - 1].Peer,
+        ClientListener = _listeners[id - 1].Client,
         LoggerFactory = NullLoggerFactory.Instance,
     });
 
@@ -159,16 +149,14 @@ internal sealed class TestCluster : IAsyncDisposable
     public async Task<JsonElement> PostJsonAsync(RegistryNode node, string pathAndQuery, object body, HttpStatusCode expected) =>
         await JsonAsync(await Http.PostAsJsonAsync(Url(node, pathAndQuery), body), expected);
 
-    public static int FreePort()
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
-
     public async ValueTask DisposeAsync()
     {
         await Task.WhenAll(Enumerable.Range(1, Nodes.Length).Select(StopNodeAsync));
+        foreach (var (peer, client) in _listeners)
+        {
+            peer.Dispose();
+            client.Dispose();
+        }
         Http.Dispose();
         try
         {

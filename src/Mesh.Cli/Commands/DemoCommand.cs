@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Mesh.Cli.Demo;
+using Mesh.Demo;
 using Spectre.Console;
 
 namespace Mesh.Cli.Commands;

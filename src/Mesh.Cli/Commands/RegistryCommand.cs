@@ -25,12 +25,14 @@ internal static class RegistryCommand
         };
         var listenPeer = new Option<string?>("--listen-peer")
         {
-            Description = "host:port the Raft transport listens on (e.g. 0.0.0.0:7101), when it differs from this node's --peers address.",
+            Description = "host:port the Raft transport listens on (e.g. 0.0.0.0:7101), when it differs from this node's --peers address "
+                + "(a relay or NAT in front of it). Port 0: a port the system chooses, named in the start-up line. "
+                + "fd:N: a listening socket the launcher bound and passed as file descriptor N (several nodes on one host, each on port 0).",
         };
         var data = new Option<string>("--data") { Description = "Data directory (write-ahead log, snapshots). Created if missing.", Required = true };
         var client = new Option<string>("--client")
         {
-            Description = "host:port of the HTTP client API (and /metrics, /healthz, /readyz). Port 0 (single node only): any free port, named in the start-up line.",
+            Description = "host:port of the HTTP client API (and /metrics, /healthz, /readyz). Port 0: a port the system chooses, named in the start-up line and published to the other members.",
             DefaultValueFactory = _ => "127.0.0.1:7001",
         };
         var advertiseClient = new Option<string?>("--advertise-client")
@@ -113,7 +115,8 @@ internal static class RegistryCommand
                     DataDirectory = parseResult.GetValue(data)!,
                     ClientEndPoint = clientEndPoint,
                     AdvertisedClientEndPoint = EndPointOption("--advertise-client", parseResult.GetValue(advertiseClient)),
-                    PeerListenEndPoint = EndPointOption("--listen-peer", parseResult.GetValue(listenPeer)),
+                    PeerListenEndPoint = InheritedDescriptor(parseResult.GetValue(listenPeer)) is null ? EndPointOption("--listen-peer", parseResult.GetValue(listenPeer), allowAnyPort: true) : null,
+                    PeerListener = InheritedDescriptor(parseResult.GetValue(listenPeer)) is { } descriptor ? InheritedListener(descriptor) : null,
                     SnapshotEvery = Math.Max(100, parseResult.GetValue(snapshotEvery)),
                     TrustDomain = parseResult.GetValue(trustDomain)!,
                     CertificateLifetime = ParseLifetime(parseResult.GetValue(certLifetime)!),
@@ -153,11 +156,33 @@ internal static class RegistryCommand
         return command;
     }
 
-    private static IPEndPoint? EndPointOption(string name, string? text)
+    /// <summary>N of <c>--listen-peer fd:N</c>; null for an address.</summary>
+    private static int? InheritedDescriptor(string? text)
+    {
+        if (text is null || !text.StartsWith("fd:", StringComparison.Ordinal))
+            return null;
+        return int.TryParse(text.AsSpan(3), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var fd) && fd >= 3
+            ? fd
+            : throw new FormatException($"--listen-peer '{text}' is not fd:N with N a file descriptor number of 3 or more");
+    }
+
+    private static BoundListener InheritedListener(int descriptor)
+    {
+        try
+        {
+            return BoundListener.Inherited(descriptor);
+        }
+        catch (ArgumentException e)
+        {
+            throw new FormatException($"--listen-peer fd:{descriptor}: {e.Message}", e);
+        }
+    }
+
+    private static IPEndPoint? EndPointOption(string name, string? text, bool allowAnyPort = false)
     {
         if (text is null)
             return null;
-        if (!IPEndPoint.TryParse(text, out var endPoint) || endPoint.Port == 0)
+        if (!IPEndPoint.TryParse(text, out var endPoint) || (endPoint.Port == 0 && !(allowAnyPort && text.EndsWith(":0", StringComparison.Ordinal))))
             throw new FormatException($"{name} '{text}' is not an IP address with a port");
         return endPoint;
     }

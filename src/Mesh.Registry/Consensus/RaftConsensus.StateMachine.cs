@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Globalization;
 using DotNext.IO;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
 using Microsoft.Extensions.Logging;
@@ -61,7 +60,7 @@ internal sealed partial class RaftConsensus
 
         protected override async ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token)
         {
-            var index = long.Parse(snapshotFile.Name.AsSpan(0, snapshotFile.Name.IndexOf('-')), CultureInfo.InvariantCulture);
+            var index = DotNextWorkarounds.SnapshotIndex(snapshotFile);
             var stream = snapshotFile.OpenRead();
             await using (stream.ConfigureAwait(false))
             {

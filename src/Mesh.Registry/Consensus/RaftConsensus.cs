@@ -1,6 +1,5 @@
 using System.Net;
 using DotNext.Net.Cluster.Consensus.Raft;
-using DotNext.Net.Cluster.Consensus.Raft.Membership;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
 using Microsoft.Extensions.Logging;
 using RaftNotLeaderException = DotNext.Net.Cluster.Consensus.Raft.NotLeaderException;
@@ -8,8 +7,8 @@ using RaftNotLeaderException = DotNext.Net.Cluster.Consensus.Raft.NotLeaderExcep
 namespace Mesh.Registry.Consensus;
 
 /// <summary>
-/// <see cref="IConsensus"/> on DotNext.Net.Cluster: a <see cref="RaftCluster"/> over TCP with static
-/// membership, a <see cref="WriteAheadLog"/> and a <see cref="SimpleStateMachine"/> adapter that
+/// <see cref="IConsensus"/> on DotNext.Net.Cluster: a <see cref="RaftCluster"/> over TCP (on a socket
+/// bound before the start, see <see cref="PeerTransport"/>) with static membership, a <see cref="WriteAheadLog"/> and a <see cref="SimpleStateMachine"/> adapter that
 /// feeds <see cref="IReplicatedStateMachine"/>. Construction order matters and is the library's,
 /// not ours: restore the snapshot, then open the WAL (it reads the snapshot index to choose where
 /// replay starts), then start the cluster (which replays committed entries).
@@ -24,6 +23,7 @@ internal sealed partial class RaftConsensus : IConsensus
     private SnapshottingStateMachine? _stateMachine;
     private DurableWriteAheadLog? _wal;
     private RaftCluster? _cluster;
+    private PeerTransport.PeerConnectionFactory? _peerConnections;
     private Task _walWatch = Task.CompletedTask;
     private int _disposed;
     private int _closed = 1;
@@ -75,15 +75,31 @@ internal sealed partial class RaftConsensus : IConsensus
             return null;
         if (!member.IsRemote)
             return _options.AdvertisedClientEndPoint;
-        try
+        // Cached after the first exchange; asked over the Raft transport otherwise, again after a
+        // failed exchange (a busy or just-elected leader) for up to a second: a member that stays
+        // unreachable that long is as good as gone, and the caller answers "not sent".
+        for (var attempt = 1; ; attempt++)
         {
-            // Cached after the first exchange; asks the member over the Raft transport otherwise.
-            var metadata = member.TryGetMetadata() ?? await member.GetMetadataAsync(refresh: false, cancellationToken).ConfigureAwait(false);
-            return metadata.TryGetValue(ClientMetadataKey, out var text) && IPEndPoint.TryParse(text, out var endPoint) ? endPoint : null;
-        }
-        catch (Exception e) when (e is DotNext.Net.Cluster.MemberUnavailableException or OperationCanceledException or ObjectDisposedException or IOException)
-        {
-            return null;
+            try
+            {
+                var metadata = member.TryGetMetadata() ?? await member.GetMetadataAsync(refresh: false, cancellationToken).ConfigureAwait(false);
+                return metadata.TryGetValue(ClientMetadataKey, out var text) && IPEndPoint.TryParse(text, out var endPoint) ? endPoint : null;
+            }
+            catch (Exception e) when (e is DotNext.Net.Cluster.MemberUnavailableException or IOException && attempt < 20 && !cancellationToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return null;
+                }
+            }
+            catch (Exception e) when (e is DotNext.Net.Cluster.MemberUnavailableException or OperationCanceledException or ObjectDisposedException or IOException)
+            {
+                return null;
+            }
         }
     }
 
@@ -119,7 +135,8 @@ internal sealed partial class RaftConsensus : IConsensus
         }, _stateMachine);
 
         var self = _options.Members.Single(m => m.Id == _options.LocalId).RaftEndPoint;
-        var config = new RaftCluster.TcpConfiguration(_options.ListenEndPoint ?? ListenDefault(self))
+        _peerConnections = new PeerTransport.PeerConnectionFactory(_options.LoggerFactory);
+        var config = new RaftCluster.CustomTransportConfiguration(_options.Listener.EndPoint, PeerTransport.Server(_options.Listener, _options.LoggerFactory), _peerConnections)
         {
             // The members know this node by its --peers address, which may differ from where it
             // listens (a wildcard address, a relay or NAT in front of it).
@@ -133,18 +150,13 @@ internal sealed partial class RaftConsensus : IConsensus
             // wait for it: heartbeats every 10% of the election timeout (60 ms by default instead
             // of DotNext's 50%, 300 ms) bring a change to every node's watchers within ~60 ms.
             HeartbeatThreshold = 0.1,
-            TransmissionBlockSize = 65536,
             LoggerFactory = _options.LoggerFactory,
-            // Required in 6.12; null selects the built-in in-memory storage, seeded below. Must stay last.
+            // Required in 6.12; null selects the built-in in-memory storage, seeded below (DotNextWorkarounds). Must stay last.
             ConfigurationStorage = null,
         };
         if (_options.AdvertisedClientEndPoint is { } client)
             config.Metadata[ClientMetadataKey] = client.ToString();
-        var storage = (InMemoryClusterConfigurationStorage<EndPoint>)config.ConfigurationStorage!;
-        var builder = storage.CreateInitialConfigurationBuilder();
-        foreach (var member in _options.Members)
-            builder.Add(member.RaftEndPoint);
-        builder.Build();
+        DotNextWorkarounds.SeedInitialMembers(config, _options.Members.Select(m => m.RaftEndPoint));
 
         _cluster = new RaftCluster(config) { AuditTrail = _wal };
         _cluster.LeaderChanged += OnLeaderChanged;
@@ -338,6 +350,7 @@ internal sealed partial class RaftConsensus : IConsensus
         // RaftCluster does not own its audit trail.
         if (_wal is { } wal)
             await wal.DisposeAsync().ConfigureAwait(false);
+        _peerConnections?.Dispose();
         if (_stateMachine is { } stateMachine)
             await stateMachine.DisposeAsync().ConfigureAwait(false);
     }

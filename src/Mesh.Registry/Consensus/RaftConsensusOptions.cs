@@ -9,8 +9,8 @@ internal sealed record RaftConsensusOptions
 
     public required IReadOnlyList<ClusterMember> Members { get; init; }
 
-    /// <summary>Where the Raft transport listens; null: this node's address in <see cref="Members"/>.</summary>
-    public System.Net.IPEndPoint? ListenEndPoint { get; init; }
+    /// <summary>Where the Raft transport listens, bound before the start (this node's address in <see cref="Members"/> unless it listens apart).</summary>
+    public required BoundListener Listener { get; init; }
 
     /// <summary>Published to the other members as metadata (<see cref="RaftConsensus.ClientMetadataKey"/>); null: none.</summary>
     public System.Net.IPEndPoint? AdvertisedClientEndPoint { get; init; }

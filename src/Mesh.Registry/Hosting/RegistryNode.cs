@@ -57,18 +57,24 @@ public sealed partial class RegistryNode : IAsyncDisposable
     /// <summary>Throws <see cref="StartupException"/> (one-line message) for bad input or environment.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
-        Members = ResolveMembers(_options);
+        ValidateMembers(_options);
         ValidateCaOptions(_options);
         if (_options.Limits.Validate() is { } limitError)
             throw new StartupException(limitError);
         if (_options.ZooKeeper?.Validate() is { } zkError)
             throw new StartupException(zkError);
-        PortCheck.EnsureFree(_options.ClientEndPoint, "clients");
-        PortCheck.EnsureFree(_options.PeerListenEndPoint ?? RaftConsensus.ListenDefault(Members.Single(m => m.Id == _options.Id).RaftEndPoint), "peers");
         var loggerFactory = _options.LoggerFactory ?? (_ownedLoggerFactory = DefaultLoggerFactory());
         var logger = loggerFactory.CreateLogger<RegistryNode>();
         try
         {
+            // Both ports are bound (and held) before the data directory is touched: a port taken
+            // costs one line of error, not a data directory and a CA created for nothing, and a
+            // port asked for as 0 is known from here on (it is the address this node publishes).
+            var peerListener = _options.PeerListener ?? Own(BindOrFail(PeerListenEndPoint(_options), "peers"));
+            var clientListener = _options.ClientListener ?? Own(BindOrFail(_options.ClientEndPoint, "clients"));
+            _boundClientEndPoint = clientListener.EndPoint;
+            Members = ResolveMembers(_options, peerListener.EndPoint, AdvertisedClient(_options, clientListener.EndPoint));
+
             var directory = DataDirectory.Open(_options.DataDirectory, _options.Id, Members);
             Push(() => { directory.Dispose(); return ValueTask.CompletedTask; });
 
@@ -83,8 +89,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 WalDirectory = directory.WalDirectory,
                 SnapshotDirectory = directory.SnapshotDirectory,
                 SnapshotEvery = _options.SnapshotEvery,
-                ListenEndPoint = _options.PeerListenEndPoint,
-                AdvertisedClientEndPoint = AdvertisedClient(_options),
+                Listener = peerListener,
+                AdvertisedClientEndPoint = Members.Single(m => m.Id == Id).ClientEndPoint,
                 LowerElectionTimeout = _options.LowerElectionTimeout,
                 UpperElectionTimeout = _options.UpperElectionTimeout,
                 LoggerFactory = loggerFactory,
@@ -93,7 +99,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             Consensus = consensus;
             consensus.LeaderChanged += _ => metrics.LeaderChanged();
             metrics.Bind(consensus, Store);
-            var raftEndPoint = _options.PeerListenEndPoint ?? RaftConsensus.ListenDefault(Members.Single(m => m.Id == _options.Id).RaftEndPoint);
+            var raftEndPoint = peerListener.EndPoint;
             try
             {
                 await consensus.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -135,7 +141,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             var auth = new Api.Access.ApiAuthenticator(new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens);
             var anonymousGate = new Api.Limits.AnonymousGate(_options.Limits.AnonymousConcurrency);
             Push(() => { anonymousGate.Dispose(); return ValueTask.CompletedTask; });
-            var app = BuildWebApp(metrics.MeterName, forwarder => new RegistryApi(consensus, Store, writer,
+            var app = BuildWebApp(metrics.MeterName, clientListener, forwarder => new RegistryApi(consensus, Store, writer,
                 new Api.Forwarding.LeaderForwarder(forwarder, addresses, peerClients, _options.RequestTimeout), addresses, peers,
                 metrics, _options.RequestTimeout, ca, auth, _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>(),
                 _options.TimeProvider, _options.ClaimServiceNamesOnFirstUse));
@@ -147,10 +153,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
             catch (IOException e)
             {
                 var reason = e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException ? "the address is already in use" : e.Message;
-                throw new StartupException($"cannot listen for clients on {_options.ClientEndPoint}: {reason}", e);
+                throw new StartupException($"cannot listen for clients on {clientListener.EndPoint}: {reason}", e);
             }
-            if (_options.ClientEndPoint.Port == 0)
-                BindAnyPort(app, addresses);
             // Runs first on dispose: the node leaves the cluster at once, as a crash would, so a
             // stopping leader neither keeps leading behind a closed client port nor expires
             // sessions whose keep-alives can no longer reach it; then its client port closes,
@@ -175,9 +179,11 @@ public sealed partial class RegistryNode : IAsyncDisposable
         }
     }
 
-    private WebApplication BuildWebApp(string meterName, Func<Yarp.ReverseProxy.Forwarder.IHttpForwarder, RegistryApi> api)
+    private WebApplication BuildWebApp(string meterName, BoundListener clientListener, Func<Yarp.ReverseProxy.Forwarder.IHttpForwarder, RegistryApi> api)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        // Kestrel serves the socket bound at the start instead of binding one itself.
+        builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = _ => clientListener.Take());
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Mesh.Common.Hosting.EmbeddedHostLifetime>();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
@@ -186,7 +192,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             // Each endpoint sets its own body limit before reading (Api/Limits/BodyLimits.cs); this
             // is the limit of anything that does not.
             kestrel.Limits.MaxRequestBodySize = Api.Limits.BodyLimits.SmallBodyBytes;
-            kestrel.Listen(_options.ClientEndPoint, listen =>
+            kestrel.Listen(clientListener.EndPoint, listen =>
             {
                 listen.Protocols = HttpProtocols.Http1AndHttp2;
                 if (_options.TlsCertificate is { } certificate)
@@ -203,41 +209,55 @@ public sealed partial class RegistryNode : IAsyncDisposable
         return app;
     }
 
-    // A single node asked for port 0 listens where the system put it: that address is the one it
-    // names (ClientUrl, the start-up log line, the Mesh-Leader header).
-    private void BindAnyPort(WebApplication app, Api.Forwarding.MemberAddresses members)
-    {
-        var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
-            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses;
-        if (addresses?.FirstOrDefault() is not { } address)
-            throw new StartupException($"cannot tell which port the client listener on {_options.ClientEndPoint} was given");
-        _boundClientEndPoint = new IPEndPoint(_options.ClientEndPoint.Address, new Uri(address).Port);
-        Members = Members.Select(m => m.Id == Id ? m with { ClientEndPoint = _boundClientEndPoint } : m).ToArray();
-        members.Rebind(Id, ClientUrl);
-    }
-
-    private static IReadOnlyList<ClusterMember> ResolveMembers(RegistryNodeOptions options)
+    private static void ValidateMembers(RegistryNodeOptions options)
     {
         if (options.Members.Count == 0)
-        {
-            // Single-node mode still runs Raft (one voter elects itself) so the log, snapshots and
-            // recovery are the same code as in a cluster; its peer port is on loopback only.
-            return [new ClusterMember(options.Id, new IPEndPoint(IPAddress.Loopback, FreeLoopbackPort()), AdvertisedClient(options))];
-        }
-        if (options.ClientEndPoint.Port == 0)
-            throw new StartupException("--client port 0 (any free port) is only for a single-node registry: the other nodes need a fixed address to forward to");
+            return;
         if (options.Members.All(m => m.Id != options.Id))
             throw new StartupException($"--peers does not list this node's id {options.Id} (ids: {string.Join(", ", options.Members.Select(m => m.Id))})");
         if (options.Members.Count % 2 == 0)
             throw new StartupException($"--peers lists {options.Members.Count} members; use an odd number (1, 3 or 5): an even count tolerates no more failures than one fewer");
-        var self = options.Members.Single(m => m.Id == options.Id);
-        return options.Members.Select(m => m == self && m.ClientEndPoint is null ? m with { ClientEndPoint = AdvertisedClient(options) } : m).ToArray();
     }
 
-    /// <summary>The client address to publish: --advertise-client, else --client unless it is a wildcard address.</summary>
-    private static IPEndPoint? AdvertisedClient(RegistryNodeOptions options) =>
+    private static IReadOnlyList<ClusterMember> ResolveMembers(RegistryNodeOptions options, IPEndPoint peerListen, IPEndPoint? advertisedClient)
+    {
+        // Single-node mode still runs Raft (one voter elects itself) so the log, snapshots and
+        // recovery are the same code as in a cluster; its peer port is on loopback, where it was bound.
+        if (options.Members.Count == 0)
+            return [new ClusterMember(options.Id, peerListen, advertisedClient)];
+        var self = options.Members.Single(m => m.Id == options.Id);
+        return options.Members.Select(m => m == self && m.ClientEndPoint is null ? m with { ClientEndPoint = advertisedClient } : m).ToArray();
+    }
+
+    /// <summary>--listen-peer, else this node's --peers address (all interfaces at its port for a host name); a single node listens on loopback at any port.</summary>
+    private static IPEndPoint PeerListenEndPoint(RegistryNodeOptions options) =>
+        options.PeerListenEndPoint
+        ?? (options.Members.Count == 0
+            ? new IPEndPoint(IPAddress.Loopback, 0)
+            : RaftConsensus.ListenDefault(options.Members.Single(m => m.Id == options.Id).RaftEndPoint));
+
+    private BoundListener Own(BoundListener listener)
+    {
+        Push(() => { listener.Dispose(); return ValueTask.CompletedTask; });
+        return listener;
+    }
+
+    private static BoundListener BindOrFail(IPEndPoint endPoint, string purpose)
+    {
+        try
+        {
+            return BoundListener.Bind(endPoint);
+        }
+        catch (SocketException e)
+        {
+            throw new StartupException($"cannot listen for {purpose} on {endPoint}: {PortMessage(e)}", e);
+        }
+    }
+
+    /// <summary>The client address to publish: --advertise-client, else where the client listener was bound unless that is a wildcard address.</summary>
+    private static IPEndPoint? AdvertisedClient(RegistryNodeOptions options, IPEndPoint bound) =>
         options.AdvertisedClientEndPoint
-        ?? (options.ClientEndPoint.Address.Equals(IPAddress.Any) || options.ClientEndPoint.Address.Equals(IPAddress.IPv6Any) ? null : options.ClientEndPoint);
+        ?? (bound.Address.Equals(IPAddress.Any) || bound.Address.Equals(IPAddress.IPv6Any) ? null : bound);
 
     private static void ValidateCaOptions(RegistryNodeOptions options)
     {
@@ -252,16 +272,12 @@ public sealed partial class RegistryNode : IAsyncDisposable
         }
     }
 
-    private static int FreeLoopbackPort()
+    private static string PortMessage(Exception e) => e switch
     {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        socket.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)socket.LocalEndPoint!).Port;
-    }
-
-    private static string PortMessage(Exception e) => e is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse }
-        ? "the address is already in use"
-        : e.Message;
+        SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } => "the address is already in use",
+        SocketException { SocketErrorCode: SocketError.AccessDenied } => "permission denied",
+        _ => e.Message,
+    };
 
     private static ILoggerFactory DefaultLoggerFactory() => LoggerFactory.Create(b => b
         .AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss.fff "; })

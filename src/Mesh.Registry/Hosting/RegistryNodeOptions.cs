@@ -14,7 +14,7 @@ public sealed record RegistryNodeOptions
 
     public required string DataDirectory { get; init; }
 
-    /// <summary>Where the HTTP client API listens (<c>--client</c>).</summary>
+    /// <summary>Where the HTTP client API listens (<c>--client</c>); port 0: a port the system chooses, published to the cluster.</summary>
     public required IPEndPoint ClientEndPoint { get; init; }
 
     /// <summary>
@@ -30,6 +30,17 @@ public sealed record RegistryNodeOptions
     /// (its advertised peer address), e.g. a relay or NAT in front of a wildcard listener.
     /// </summary>
     public IPEndPoint? PeerListenEndPoint { get; init; }
+
+    /// <summary>
+    /// The Raft listener, bound by the launcher before the start (used instead of
+    /// <see cref="PeerListenEndPoint"/>): a launcher that starts several nodes on one host binds
+    /// each on port 0 and names the members by the addresses it got. A restart with the same
+    /// listener binds its address again.
+    /// </summary>
+    public BoundListener? PeerListener { get; init; }
+
+    /// <summary>The client API listener, bound by the launcher before the start (used instead of <see cref="ClientEndPoint"/>'s port).</summary>
+    public BoundListener? ClientListener { get; init; }
 
     /// <summary>Null: console logging at Warning, DotNext's own chatter at Error.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }

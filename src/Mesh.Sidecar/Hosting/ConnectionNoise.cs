@@ -3,6 +3,9 @@
 // check, an attacker) can cause these at will, so each is counted in
 // mesh.sidecar.connection.errors{direction,kind} and logged as at most one summary line per
 // interval, never with a stack trace: a thousand resets must not become a thousand log entries.
+// Kestrel's own HTTP/2 abuse verdicts (rapid reset: "exceeded the output operations maximum queue
+// size", logged at Critical with a stack trace per connection) are turned into the same count.
+using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using Microsoft.AspNetCore.Connections;
@@ -16,6 +19,13 @@ internal sealed partial class ConnectionNoise(TimeProvider time, ILogger logger,
     public const string Reset = "reset";
     public const string Handshake = "handshake";
     public const string Aborted = "aborted";
+    public const string Http2Abuse = "http2_abuse";
+
+    /// <summary>Kestrel's HTTP/2 log category; its Warning and above are verdicts on a client's connection.</summary>
+    public const string KestrelHttp2Category = "Microsoft.AspNetCore.Server.Kestrel.Http2";
+
+    /// <summary>The direction of each open connection, by Kestrel's connection id, for Kestrel's own verdicts.</summary>
+    private readonly ConcurrentDictionary<string, string> _directions = new(StringComparer.Ordinal);
 
     /// <summary>At most one summary line per this interval.</summary>
     public static readonly TimeSpan LogInterval = TimeSpan.FromSeconds(10);
@@ -34,6 +44,7 @@ internal sealed partial class ConnectionNoise(TimeProvider time, ILogger logger,
         var progress = tls ? new HandshakeProgress() : null;
         if (progress is not null)
             connection.Features.Set(progress);
+        _directions[connection.ConnectionId] = direction;
         try
         {
             await next(connection).ConfigureAwait(false);
@@ -42,6 +53,10 @@ internal sealed partial class ConnectionNoise(TimeProvider time, ILogger logger,
         {
             Report(direction, broke);
             return;
+        }
+        finally
+        {
+            _directions.TryRemove(connection.ConnectionId, out _);
         }
         if (progress is { Done: false, Silent: false })
             Report(direction, Handshake);
@@ -164,6 +179,35 @@ internal sealed partial class ConnectionNoise(TimeProvider time, ILogger logger,
             return;
         unreported = Interlocked.Exchange(ref _unreported, 0);
         Log.ConnectionErrors(logger, unreported, direction, kind, LogInterval);
+    }
+
+    /// <summary>
+    /// Receives Kestrel's HTTP/2 verdicts on a connection (registered for <see cref="KestrelHttp2Category"/>
+    /// only, which every other log provider drops): counts each as <see cref="Http2Abuse"/> on the
+    /// connection's direction, logged like every other connection error.
+    /// </summary>
+    internal sealed class KestrelHttp2Verdicts(Func<ConnectionNoise?> noise) : ILoggerProvider, ILogger
+    {
+        public ILogger CreateLogger(string categoryName) => this;
+
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (!IsEnabled(logLevel) || noise() is not { } target)
+                return;
+            var id = state is IReadOnlyList<KeyValuePair<string, object?>> fields
+                ? fields.FirstOrDefault(f => f.Key == "ConnectionId").Value as string
+                : null;
+            target.Report(id is not null && target._directions.TryGetValue(id, out var direction) ? direction : "inbound", Http2Abuse);
+        }
+
+        public void Dispose()
+        {
+        }
     }
 
     /// <summary>The TLS protocol a connection negotiated, read once at the handshake.</summary>

@@ -102,6 +102,11 @@ public sealed partial class SidecarHost : IAsyncDisposable
             configureLogging(builder.Logging);
         else
             builder.Logging.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
+        // Kestrel's HTTP/2 verdicts on a client (rapid reset and the like) are counted as connection noise, not logged as stack traces.
+        builder.Logging.AddProvider(new ConnectionNoise.KestrelHttp2Verdicts(() => _connectionNoise))
+            .AddFilter(ConnectionNoise.KestrelHttp2Category, LogLevel.None)
+            .AddFilter<ConnectionNoise.KestrelHttp2Verdicts>(ConnectionNoise.KestrelHttp2Category, LogLevel.Warning)
+            .AddFilter<ConnectionNoise.KestrelHttp2Verdicts>((category, _) => category == ConnectionNoise.KestrelHttp2Category);
         builder.Services.AddHttpForwarder();
         var tracing = new SidecarTracing(_config.Telemetry.Tracing.Enabled);
         builder.Services.AddSidecarTelemetry(_config, tracing);

@@ -1,5 +1,5 @@
 using System.Net;
-using Mesh.Cli.Demo;
+using Mesh.Demo;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

@@ -92,8 +92,7 @@ public sealed partial class DemoCommandTests
         Assert.NotEmpty(ports);
         foreach (var port in ports)
         {
-            using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-            probe.Start(); // throws if anything still listens there
+            Assert.False(ListeningSockets.IsListening(port), $"port {port} still listens after the demo exited");
         }
     }
 

@@ -13,10 +13,10 @@ public sealed class ForwardedWriteOutcomeTests
         // Every member's client address goes through a relay that holds the leader's answer to a
         // write, so the test can kill the leader after it applied the write and before the
         // follower hears back.
-        var relays = new Dictionary<int, RequestCuttingRelay>();
+        var relays = new Dictionary<int, FaultyTcpRelay>();
         await using var cluster = await TestCluster.StartAsync(configure: o => o with
         {
-            Members = o.Members.Select(m => m with { ClientEndPoint = Relay(m).EndPoint }).ToArray(),
+            Members = o.Members.Select(m => m with { ClientEndPoint = Relay(m).Endpoint }).ToArray(),
         });
         try
         {
@@ -27,7 +27,7 @@ public sealed class ForwardedWriteOutcomeTests
             var relay = relays[leader.Id];
             await relay.AnswerHeld.WaitAsync(TestCluster.Timeout);
             await cluster.StopNodeAsync(leader.Id);
-            relay.CutAll();
+            relay.CutConnections();
 
             using var response = await write.WaitAsync(TestCluster.Timeout);
             var body = await cluster.JsonAsync(response, HttpStatusCode.GatewayTimeout);
@@ -44,12 +44,12 @@ public sealed class ForwardedWriteOutcomeTests
                 await relay.DisposeAsync();
         }
 
-        RequestCuttingRelay Relay(ClusterMember member)
+        FaultyTcpRelay Relay(ClusterMember member)
         {
             lock (relays)
             {
                 if (!relays.TryGetValue(member.Id, out var relay))
-                    relays[member.Id] = relay = RequestCuttingRelay.Start(member.ClientEndPoint!, cutWrites: true);
+                    relays[member.Id] = relay = FaultyTcpRelay.StartHoldingAnswersToWrites(member.ClientEndPoint!);
                 return relay;
             }
         }
@@ -61,10 +61,10 @@ public sealed class ForwardedWriteOutcomeTests
         // A bodiless request whose connection ends before an answer is resent by the HTTP
         // handler itself; to a dead leader that resend is refused, which must not turn an
         // applied delete into "not applied".
-        var relays = new Dictionary<int, RequestCuttingRelay>();
+        var relays = new Dictionary<int, FaultyTcpRelay>();
         await using var cluster = await TestCluster.StartAsync(configure: o => o with
         {
-            Members = o.Members.Select(m => m with { ClientEndPoint = Relay(m).EndPoint }).ToArray(),
+            Members = o.Members.Select(m => m with { ClientEndPoint = Relay(m).Endpoint }).ToArray(),
         });
         try
         {
@@ -92,12 +92,12 @@ public sealed class ForwardedWriteOutcomeTests
                 await relay.DisposeAsync();
         }
 
-        RequestCuttingRelay Relay(ClusterMember member)
+        FaultyTcpRelay Relay(ClusterMember member)
         {
             lock (relays)
             {
                 if (!relays.TryGetValue(member.Id, out var relay))
-                    relays[member.Id] = relay = RequestCuttingRelay.Start(member.ClientEndPoint!, cutWrites: true);
+                    relays[member.Id] = relay = FaultyTcpRelay.StartHoldingAnswersToWrites(member.ClientEndPoint!);
                 return relay;
             }
         }
@@ -107,7 +107,8 @@ public sealed class ForwardedWriteOutcomeTests
     public async Task ForwardedWrite_LeaderUnreachableBeforeSending_IsAnsweredUnavailable()
     {
         // The leader's client address as the followers know it refuses connections: nothing is sent.
-        var refused = new IPEndPoint(IPAddress.Loopback, TestCluster.FreePort());
+        using var refusing = new RefusingPort();
+        var refused = new IPEndPoint(IPAddress.Loopback, refusing.Port);
         await using var cluster = await TestCluster.StartAsync(configure: o => o with
         {
             Members = o.Members.Select(m => m with { ClientEndPoint = refused }).ToArray(),

@@ -1,5 +1,5 @@
 using System.Net;
-using Mesh.Registry.Tests.Api;
+using Mesh.Registry.Hosting;
 
 namespace Mesh.Registry.Tests.Hosting;
 
@@ -31,17 +31,22 @@ public sealed class AdvertisedAddressTests
     {
         // Node 3 listens for Raft on its own port; the others reach it (and know it) by another
         // address, a relay in front of it, as behind NAT or a wildcard listener.
-        var listen = new IPEndPoint(IPAddress.Loopback, TestCluster.FreePort());
-        await using var relay = RequestCuttingRelay.Start(listen, cutWrites: false);
+        using var listen = BoundListener.Loopback();
+        await using var relay = FaultyTcpRelay.Start(listen.EndPoint);
         await using var cluster = await TestCluster.StartAsync(configure: o => o with
         {
-            Members = o.Members.Select(m => m.Id == 3 ? m with { RaftEndPoint = relay.EndPoint, ClientEndPoint = null } : m with { ClientEndPoint = null }).ToArray(),
-            PeerListenEndPoint = o.Id == 3 ? listen : null,
+            Members = o.Members.Select(m => m.Id == 3 ? m with { RaftEndPoint = relay.Endpoint, ClientEndPoint = null } : m with { ClientEndPoint = null }).ToArray(),
+            PeerListener = o.Id == 3 ? listen : o.PeerListener,
         });
-        var (path, index) = await cluster.CreateOnLeaderAsync("/adv/listen", "v1");
+        // Written through a follower: whichever node leads, a peer reaches node 3 through the
+        // relay (the leader's heartbeats, or the follower asking node 3, the leader, for its
+        // client address), since a leader itself never needs a connection from its followers.
+        var follower = cluster.Follower();
+        using var response = await cluster.Http.PostAsync(cluster.Url(follower, "/v1/nodes/adv/listen?parents=true"), new StringContent("v1"));
+        var index = (await cluster.JsonAsync(response, HttpStatusCode.Created)).GetProperty("index").GetInt64();
         await cluster.WaitAppliedAsync(index);
         var node3 = cluster.Nodes[2]!;
-        Assert.Equal("v1", await cluster.Http.GetStringAsync(cluster.Url(node3, $"/v1/nodes{path}?raw=true&stale=true")));
+        Assert.Equal("v1", await cluster.Http.GetStringAsync(cluster.Url(node3, "/v1/nodes/adv/listen?raw=true&stale=true")));
         Assert.True(relay.Connections > 0, "no peer connected through node 3's advertised address");
     }
 
@@ -49,11 +54,12 @@ public sealed class AdvertisedAddressTests
     public async Task Cluster_WithHostNamesInPeers_ElectsAndForwards()
     {
         // As in the StatefulSet: peers by name, each listening apart from its name.
-        var listen = Enumerable.Range(0, 3).Select(_ => new IPEndPoint(IPAddress.Loopback, TestCluster.FreePort())).ToArray();
+        var listeners = Enumerable.Range(0, 3).Select(_ => BoundListener.Loopback()).ToArray();
+        var listen = listeners.Select(l => l.EndPoint).ToArray();
         await using var cluster = await TestCluster.StartAsync(configure: o => o with
         {
             Members = o.Members.Select(m => m with { RaftEndPoint = new DnsEndPoint("localhost", listen[m.Id - 1].Port), ClientEndPoint = null }).ToArray(),
-            PeerListenEndPoint = listen[o.Id - 1],
+            PeerListener = listeners[o.Id - 1],
         });
         var follower = cluster.Follower();
         using var response = await cluster.Http.PostAsync(cluster.Url(follower, "/v1/nodes/adv/dns?parents=true"), new StringContent("v1"));

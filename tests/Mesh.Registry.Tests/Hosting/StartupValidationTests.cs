@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using Mesh.Registry.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -14,7 +15,7 @@ public sealed partial class StartupValidationTests
         Id = id,
         Members = peers.Length == 0 ? [] : ClusterMember.ParseList(peers),
         DataDirectory = data ?? TempDir(),
-        ClientEndPoint = new IPEndPoint(IPAddress.Loopback, clientPort ?? TestCluster.FreePort()),
+        ClientEndPoint = new IPEndPoint(IPAddress.Loopback, clientPort ?? 0),
         LoggerFactory = NullLoggerFactory.Instance,
     };
 
@@ -108,6 +109,12 @@ public sealed partial class StartupValidationTests
         var (code, output) = await MeshProcess.RunAsync("registry", "--id", "2", "--peers", "1=127.0.0.1:7101", "--data", TempDir());
         Assert.Equal(2, code);
         Assert.Equal("mesh registry: --peers does not list this node's id 2 (ids: 1)", output.Trim());
+
+        var noSocketData = TempDir();
+        (code, output) = await MeshProcess.RunAsync("registry", "--id", "1", "--data", noSocketData, "--client", "127.0.0.1:0", "--listen-peer", "fd:987");
+        Assert.Equal(2, code);
+        Assert.StartsWith("mesh registry: --listen-peer fd:987: file descriptor 987 is not an open socket", output.Trim());
+        Assert.False(Directory.Exists(noSocketData));
 
         // Port 0: the node says where it listens.
         await using var process = MeshProcess.Start("registry", "--id", "1", "--data", TempDir(), "--client", "127.0.0.1:0");

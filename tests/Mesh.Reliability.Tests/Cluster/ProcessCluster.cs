@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Mesh.Reliability.Tests.Nemesis;
+using Mesh.Testing;
 
 namespace Mesh.Reliability.Tests.Cluster;
 

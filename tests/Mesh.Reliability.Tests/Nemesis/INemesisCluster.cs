@@ -1,3 +1,4 @@
+using Mesh.Testing;
 namespace Mesh.Reliability.Tests.Nemesis;
 
 /// <summary>

@@ -14,7 +14,7 @@ internal sealed class MemberAddresses
     private readonly Func<int, CancellationToken, ValueTask<IPEndPoint?>> _published;
     private readonly ConcurrentDictionary<int, Uri> _publishedUrls = new();
     private readonly string _scheme;
-    private Dictionary<int, Uri> _configured;
+    private readonly Dictionary<int, Uri> _configured;
 
     /// <param name="members">Client addresses given in --peers (<c>@client</c>) win over published ones.</param>
     /// <param name="published">A member's client address as it publishes it to the cluster (member metadata).</param>
@@ -27,7 +27,7 @@ internal sealed class MemberAddresses
     }
 
     /// <summary>The client URL of member <paramref name="id"/> if known without asking it.</summary>
-    public Uri? Known(int id) => Volatile.Read(ref _configured).GetValueOrDefault(id) ?? _publishedUrls.GetValueOrDefault(id);
+    public Uri? Known(int id) => _configured.GetValueOrDefault(id) ?? _publishedUrls.GetValueOrDefault(id);
 
     /// <summary>The client URL of member <paramref name="id"/>: from --peers, else as it publishes it (asked once, then cached).</summary>
     public async ValueTask<Uri?> ResolveAsync(int id, CancellationToken cancellationToken)
@@ -42,6 +42,4 @@ internal sealed class MemberAddresses
     /// <summary>Drops a published address that refused a connection: the member may have restarted elsewhere, so it is asked again next time.</summary>
     public void Forget(int id) => _publishedUrls.TryRemove(id, out _);
 
-    /// <summary>Replaces one member's client URL (a node that listened on port 0 learns its port after start). The map is swapped whole.</summary>
-    public void Rebind(int id, Uri url) => Volatile.Write(ref _configured, new Dictionary<int, Uri>(_configured) { [id] = url });
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Mesh.Cli.Demo;
+namespace Mesh.Demo;
 
 /// <summary>What the demo saw, and whether it counts as a working mesh.</summary>
 internal sealed record DemoSummary(IReadOnlyList<(string Hop, long Total, long Ok, long Failed, long RateLimited, long Denied, double P50, double P99)> Hops,

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Mesh.Reliability.Tests.Nemesis;
+namespace Mesh.Testing;
 
 /// <summary>How the relay treats traffic right now.</summary>
 internal enum RelayMode
@@ -29,13 +29,15 @@ internal enum RelayMode
 internal delegate bool LinkHeld(IPEndPoint remote, bool toTarget);
 
 /// <summary>
-/// A TCP relay to put between two processes (e.g. Raft peers) to inject network faults. It
-/// listens on 127.0.0.1 (or a given address) on a free port and forwards each accepted
-/// connection to <see cref="Target"/>. A partition is <see cref="RelayMode.BlackHole"/> (silent)
-/// or <see cref="RelayMode.DropNew"/> plus <see cref="CutConnections"/> (loud); healing is
+/// A TCP relay to put between two parts (Raft peers, a follower and its leader's client port) to
+/// inject network faults. It listens on 127.0.0.1 (or a given address) at port 0 and forwards
+/// each accepted connection to <see cref="Target"/>. A partition is <see cref="RelayMode.BlackHole"/> (silent) or
+/// <see cref="RelayMode.DropNew"/> plus <see cref="CutConnections"/> (loud); healing is
 /// <see cref="RelayMode.Pass"/>. With a <see cref="LinkHeld"/> the relay cuts links per
 /// connecting peer and per direction (one-way loss): held bytes wait, as TCP retransmits, and
-/// flow again when the link is restored.
+/// flow again when the link is restored. With <see cref="HoldAnswersToWrites"/> it forwards an
+/// HTTP request that is not a GET but holds the answer (<see cref="AnswerHeld"/>): the target
+/// handled the request and the caller never hears back until the connection is cut or closed.
 /// </summary>
 internal sealed class FaultyTcpRelay : IAsyncDisposable
 {
@@ -44,6 +46,7 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
     private readonly ConcurrentDictionary<int, RelayedConnection> _connections = new();
     private readonly Lock _modeLock = new();
     private readonly Task _acceptLoop;
+    private readonly TaskCompletionSource _answerHeld = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _modeChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private RelayMode _mode;
     private long _latencyTicks;
@@ -52,10 +55,11 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
     private readonly LinkHeld? _held;
     private readonly TimeProvider _time;
 
-    private FaultyTcpRelay(EndPoint target, IPAddress bind, LinkHeld? held, TimeProvider? time = null)
+    private FaultyTcpRelay(EndPoint target, IPAddress bind, LinkHeld? held, bool holdAnswersToWrites, TimeProvider? time = null)
     {
         Target = target;
         _held = held;
+        HoldAnswersToWrites = holdAnswersToWrites;
         _time = time ?? TimeProvider.System;
         _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(bind, 0));
@@ -66,15 +70,26 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
 
     /// <summary>Starts a relay in <see cref="RelayMode.Pass"/> that forwards to <paramref name="target"/>.</summary>
     /// <param name="time">The clock of <see cref="Latency"/> (tests script it).</param>
-    public static FaultyTcpRelay Start(EndPoint target, TimeProvider? time = null) => new(target, IPAddress.Loopback, null, time);
+    public static FaultyTcpRelay Start(EndPoint target, TimeProvider? time = null) => new(target, IPAddress.Loopback, null, holdAnswersToWrites: false, time);
 
     /// <summary>A relay listening on <paramref name="bind"/> (port 0) that cuts links as <paramref name="held"/> says.</summary>
-    public static FaultyTcpRelay Start(EndPoint target, IPAddress bind, LinkHeld held) => new(target, bind, held);
+    public static FaultyTcpRelay Start(EndPoint target, IPAddress bind, LinkHeld held) => new(target, bind, held, holdAnswersToWrites: false);
 
-    /// <summary>Where to connect to go through the relay (a free port).</summary>
+    /// <summary>A relay that holds the answer to every request but a GET (see <see cref="AnswerHeld"/>).</summary>
+    public static FaultyTcpRelay StartHoldingAnswersToWrites(EndPoint target) => new(target, IPAddress.Loopback, null, holdAnswersToWrites: true);
+
+    /// <summary>Where to connect to go through the relay (bound at port 0).</summary>
     public IPEndPoint Endpoint { get; }
 
     public EndPoint Target { get; }
+
+    public bool HoldAnswersToWrites { get; }
+
+    /// <summary>Completes when an answer to a request other than a GET is first held.</summary>
+    public Task AnswerHeld => _answerHeld.Task;
+
+    /// <summary>Connections accepted so far (closed ones included).</summary>
+    public int Connections => Volatile.Read(ref _nextConnectionId);
 
     public RelayMode Mode
     {
@@ -115,6 +130,20 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
             }
         }
         return cut;
+    }
+
+    /// <summary>
+    /// Stops listening (a new connection is refused, as to a dead process) and closes every
+    /// connection with a FIN, as the kernel does for a killed process with nothing unread.
+    /// </summary>
+    public void CloseAll()
+    {
+        _listener.Dispose();
+        foreach (var (id, connection) in _connections)
+        {
+            if (_connections.TryRemove(id, out _))
+                connection.Shutdown();
+        }
     }
 
     public async ValueTask DisposeAsync()
@@ -184,9 +213,10 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
             if (Mode == RelayMode.DropNew)
                 return false;
             await connection.Upstream.ConnectAsync(Target, token);
+            var holdAnswer = HoldAnswersToWrites && await ForwardFirstRequestAsync(connection, token);
             var clean = await Task.WhenAll(
-                PumpAsync(connection.Client, connection.Upstream, connection.Remote, toTarget: true, token),
-                PumpAsync(connection.Upstream, connection.Client, connection.Remote, toTarget: false, token));
+                PumpAsync(connection.Client, connection.Upstream, connection.Remote, toTarget: true, holdAnswer: false, token),
+                PumpAsync(connection.Upstream, connection.Client, connection.Remote, toTarget: false, holdAnswer, token));
             return clean.All(c => c);
         }
         catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
@@ -195,7 +225,18 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
         }
     }
 
-    private async Task<bool> PumpAsync(Socket from, Socket to, IPEndPoint? remote, bool toTarget, CancellationToken token)
+    /// <summary>Forwards the first bytes the client sends; true when they are not an HTTP GET (a write).</summary>
+    private static async Task<bool> ForwardFirstRequestAsync(RelayedConnection connection, CancellationToken token)
+    {
+        var first = new byte[16 * 1024];
+        var read = await connection.Client.ReceiveAsync(first, SocketFlags.None, token);
+        if (read == 0)
+            return false;
+        await connection.Upstream.SendAsync(first.AsMemory(0, read), SocketFlags.None, token);
+        return !first.AsSpan(0, read).StartsWith("GET "u8);
+    }
+
+    private async Task<bool> PumpAsync(Socket from, Socket to, IPEndPoint? remote, bool toTarget, bool holdAnswer, CancellationToken token)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -203,6 +244,12 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
             while (true)
             {
                 var read = await from.ReceiveAsync(buffer, SocketFlags.None, token);
+                if (holdAnswer && read > 0)
+                {
+                    // The target answered a write: the caller never hears it until the connection is cut.
+                    _answerHeld.TrySetResult();
+                    await Task.Delay(Timeout.Infinite, token);
+                }
                 await WaitWhileBlackHoledAsync(token);
                 await WaitWhileHeldAsync(remote, toTarget, token);
                 if (read == 0)
@@ -280,6 +327,22 @@ internal sealed class FaultyTcpRelay : IAsyncDisposable
             _aborted.Dispose();
             Client.Dispose();
             Upstream.Dispose();
+        }
+
+        /// <summary>Closes both sockets with a FIN, whatever is in flight.</summary>
+        public void Shutdown()
+        {
+            foreach (var socket in new[] { Client, Upstream })
+            {
+                try
+                {
+                    socket.Shutdown(SocketShutdown.Both);
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException)
+                {
+                }
+                socket.Dispose();
+            }
         }
 
         /// <summary>Closes with RST rather than FIN, so the peer sees "connection reset".</summary>

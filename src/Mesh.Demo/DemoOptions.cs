@@ -1,7 +1,7 @@
-namespace Mesh.Cli.Demo;
+namespace Mesh.Demo;
 
 /// <summary>How <c>mesh demo</c> runs.</summary>
-internal sealed record DemoOptions
+public sealed record DemoOptions
 {
     /// <summary>Run this long, print a summary and exit; null runs until Ctrl+C.</summary>
     public TimeSpan? Duration { get; init; }

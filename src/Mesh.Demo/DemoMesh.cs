@@ -9,18 +9,21 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Mesh.Cli.Demo;
+namespace Mesh.Demo;
 
 /// <summary>
-/// The whole demo mesh in this process, on loopback ports bound at 0 (the registry's Raft ports
-/// excepted, see <see cref="RegistryPorts"/>): a 3-node registry in a temporary
+/// The whole demo mesh in this process, on loopback ports bound at 0 (the registry's listeners
+/// are bound before its nodes start, so the members can be named by them): a 3-node registry in a temporary
 /// data directory, the Shop services (frontend, catalog v1 ×2, catalog v2, inventory) each with
 /// its sidecar registered in the registry, an <c>intruder</c> (a mesh service that catalog's
 /// policy does not allow, so its calls are denied), and the Shop routes and policy applied.
 /// Disposing it stops everything and deletes the data directory, so nothing is left behind.
 /// </summary>
-internal sealed class DemoMesh : IAsyncDisposable
+internal sealed class DemoMesh(Func<BoundListener>? bindListener = null) : IAsyncDisposable
 {
+    /// <summary>Binds one registry listener on loopback at port 0 (tests watch which sockets serve).</summary>
+    private readonly Func<BoundListener> _bindListener = bindListener ?? BoundListener.Loopback;
+
     private readonly string _dataRoot = Path.Combine(Path.GetTempPath(), "mesh-demo-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly RegistryNode?[] _registry = new RegistryNode?[3];
     private readonly List<ShopInstance> _instances = [];
@@ -71,39 +74,39 @@ internal sealed class DemoMesh : IAsyncDisposable
             await Task.Delay(100, ready.Token);
     }
 
-    /// <summary>Starts the 3 nodes; on a port taken meanwhile, stops what started and tries fresh ports (see <see cref="RegistryPorts"/>).</summary>
+    /// <summary>
+    /// Starts the 3 nodes. Each node's Raft and client listeners are bound on port 0 first and
+    /// the members named by the addresses they got, so no port is picked and bound later.
+    /// </summary>
     private async Task StartRegistryAsync(CancellationToken cancellationToken)
     {
-        for (var attempt = 1; ; attempt++)
+        var listeners = Enumerable.Range(0, 3).Select(_ => (Peer: _bindListener(), Client: _bindListener())).ToArray();
+        try
         {
-            _members = [.. Enumerable.Range(1, 3).Select(id => new ClusterMember(id, RegistryPorts.Pick(), RegistryPorts.Pick()))];
-            var starts = Enumerable.Range(1, 3).Select(id => StartRegistryNodeAsync(id, attempt, cancellationToken)).ToArray();
-            try
+            _members = [.. listeners.Select((l, i) => new ClusterMember(i + 1, l.Peer.EndPoint, l.Client.EndPoint))];
+            await Task.WhenAll(Enumerable.Range(1, 3).Select(id => StartRegistryNodeAsync(id, listeners[id - 1], cancellationToken)));
+        }
+        finally
+        {
+            // Each node took its sockets; what a failed start left is closed here.
+            foreach (var (peer, client) in listeners)
             {
-                await Task.WhenAll(starts);
-                return;
-            }
-            catch when (attempt < RegistryPorts.Attempts && starts.Any(t => t.IsFaulted && RegistryPorts.IsAddressInUse(t.Exception)))
-            {
-                for (var i = 0; i < _registry.Length; i++)
-                {
-                    if (_registry[i] is { } started)
-                        await started.DisposeAsync();
-                    _registry[i] = null;
-                }
+                peer.Dispose();
+                client.Dispose();
             }
         }
     }
 
-    private async Task StartRegistryNodeAsync(int id, int attempt, CancellationToken cancellationToken)
+    private async Task StartRegistryNodeAsync(int id, (BoundListener Peer, BoundListener Client) listeners, CancellationToken cancellationToken)
     {
         var node = new RegistryNode(new RegistryNodeOptions
         {
             Id = id,
             Members = _members,
-            // A fresh directory per attempt: a node's directory remembers the members it started with.
-            DataDirectory = Path.Combine(_dataRoot, $"registry-{id}" + (attempt > 1 ? $"-{attempt}" : "")),
-            ClientEndPoint = _members[id - 1].ClientEndPoint!,
+            DataDirectory = Path.Combine(_dataRoot, $"registry-{id}"),
+            ClientEndPoint = listeners.Client.EndPoint,
+            PeerListener = listeners.Peer,
+            ClientListener = listeners.Client,
             LoggerFactory = NullLoggerFactory.Instance,
             JoinTokens = [Mesh.Registry.CertificateAuthority.JoinTokenGrant.Parse("shop=" + _joinToken)],
         });

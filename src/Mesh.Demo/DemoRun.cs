@@ -1,14 +1,14 @@
 using System.Diagnostics;
 using Spectre.Console;
 
-namespace Mesh.Cli.Demo;
+namespace Mesh.Demo;
 
 /// <summary>
 /// <c>mesh demo</c> from start to summary: brings the mesh up, drives traffic, shows it live,
 /// injects the chaos it was asked for, and at the end (duration or Ctrl+C) prints a summary and
 /// judges it: exit 0 only if traffic flowed through every hop.
 /// </summary>
-internal sealed class DemoRun(DemoOptions options, IAnsiConsole console, TextWriter output)
+public sealed class DemoRun(DemoOptions options, IAnsiConsole console, TextWriter output)
 {
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {

@@ -1,4 +1,4 @@
-namespace Mesh.Cli.Demo;
+namespace Mesh.Demo;
 
 /// <summary>
 /// What one hop (a service as its app saw it, or the traffic driver) did: requests by outcome and

@@ -2,7 +2,7 @@ using System.Globalization;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
-namespace Mesh.Cli.Demo;
+namespace Mesh.Demo;
 
 /// <summary>
 /// The demo's live view: every second, each hop's requests per second, success rate and

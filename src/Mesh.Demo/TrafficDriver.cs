@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Mesh.Samples.Shop;
 
-namespace Mesh.Cli.Demo;
+namespace Mesh.Demo;
 
 /// <summary>
 /// Sends a steady rate of requests to the frontend app (as its users would), recording what came

@@ -1,0 +1,56 @@
+using System.Net;
+using System.Net.Sockets;
+using Mesh.Registry.Hosting;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mesh.Registry.Consensus;
+
+/// <summary>
+/// The Raft transport's sockets. DotNext's built-in TCP transport creates and binds its listening
+/// socket itself from a configured address, so a member has to know its port before it listens:
+/// a cluster on one host had to pick free ports first and hope nobody took them. Its custom
+/// transport takes ASP.NET connection factories instead (the same Raft protocol over any
+/// stream); the server side here is Kestrel's socket transport serving a socket bound in advance
+/// (<see cref="BoundListener"/>), so a member can be named by the address its socket got.
+/// </summary>
+internal static class PeerTransport
+{
+    /// <summary>Serves the Raft protocol on <paramref name="listener"/>'s socket (taken now; a reopen binds its address again).</summary>
+    public static IConnectionListenerFactory Server(BoundListener listener, ILoggerFactory loggerFactory)
+    {
+        var socket = listener.Take();
+        var options = new SocketTransportOptions
+        {
+            NoDelay = true,
+            // Called once per bind with the configured address: the socket is already bound there.
+            CreateBoundListenSocket = _ => socket,
+        };
+        return new SocketTransportFactory(Options.Create(options), loggerFactory);
+    }
+
+    /// <summary>Outbound connections to peers: a plain TCP connect (a host name is resolved on every connect), wrapped as a pipe.</summary>
+    public sealed class PeerConnectionFactory(ILoggerFactory loggerFactory) : IConnectionFactory, IDisposable
+    {
+        private readonly SocketConnectionContextFactory _contexts = new(new SocketConnectionFactoryOptions(), loggerFactory.CreateLogger<PeerConnectionFactory>());
+
+        public async ValueTask<ConnectionContext> ConnectAsync(EndPoint endpoint, CancellationToken cancellationToken = default)
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
+                return _contexts.Create(socket);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose() => _contexts.Dispose();
+    }
+}
