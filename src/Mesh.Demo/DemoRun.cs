@@ -25,7 +25,7 @@ public sealed class DemoRun(DemoOptions options, IAnsiConsole console, TextWrite
 
         PrintWhereThingsAre(mesh);
         // The web dashboard, on a free loopback port, reading the demo's registry like `mesh dashboard` would.
-        await using var dashboard = new Dashboard.DashboardServer(mesh.RegistryAddresses, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await using var dashboard = new Mesh.Dashboard.DashboardServer(mesh.RegistryAddresses, new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
         await dashboard.StartAsync(cancellationToken);
         output.WriteLine($"dashboard: {dashboard.Url}   (or: mesh dashboard -r {mesh.RegistryAddresses.Split(',')[0]})");
         var driver = new TrafficDriver(mesh.Frontend.AppUrl, options.Rate);

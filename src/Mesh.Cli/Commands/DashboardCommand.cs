@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Net;
-using Mesh.Cli.Dashboard;
+using Mesh.Dashboard;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Cli.Commands;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using Mesh.Cli.Top;
+using Mesh.Dashboard.Metrics;
 using Mesh.Sidecar.Telemetry;
 
 namespace Mesh.Cli.Commands;

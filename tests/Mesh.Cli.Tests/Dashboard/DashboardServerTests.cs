@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Mesh.Cli.Dashboard;
+using Mesh.Dashboard;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mesh.Cli.Tests.Dashboard;

@@ -1,4 +1,4 @@
-using Mesh.Cli.Dashboard;
+using Mesh.Dashboard;
 using Mesh.Sidecar.Telemetry;
 
 namespace Mesh.Cli.Tests.Dashboard;

@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using Mesh.Cli.Dashboard;
+using Mesh.Dashboard;
 using Mesh.Registry.Client;
 
 namespace Mesh.Cli.Tests.Dashboard;

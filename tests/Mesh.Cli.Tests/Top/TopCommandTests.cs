@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Mesh.Cli.Top;
+using Mesh.Dashboard.Metrics;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Telemetry;

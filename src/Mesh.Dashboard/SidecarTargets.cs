@@ -7,7 +7,7 @@ using System.Net;
 using Mesh.Registry.Client;
 using Mesh.Registry.Contracts;
 
-namespace Mesh.Cli.Dashboard;
+namespace Mesh.Dashboard;
 
 internal static class SidecarTargets
 {

@@ -6,7 +6,7 @@ using System.Text.Json;
 using Mesh.Registry.Client;
 using Mesh.Sidecar.Telemetry;
 
-namespace Mesh.Cli.Dashboard;
+namespace Mesh.Dashboard;
 
 internal sealed record SidecarScrape(string Service, ServiceInstance Instance, Uri? AdminUrl, IReadOnlyList<PrometheusSample> Samples, JsonElement? ConfigDump, string? Error);
 

@@ -8,7 +8,7 @@ using System.Globalization;
 using System.Text.Json;
 using Mesh.Registry.Client;
 
-namespace Mesh.Cli.Dashboard;
+namespace Mesh.Dashboard;
 
 internal static class DashboardDocument
 {

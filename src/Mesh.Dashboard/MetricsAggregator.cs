@@ -5,10 +5,10 @@
 // counts. Pure: samples in, numbers out. Each sample carries the sidecar it came from
 // (SidecarLabel) and that sidecar's service (ServiceLabel), so equal label sets of two sidecars
 // stay apart and a sidecar's own counters can be put under its service.
-using Mesh.Cli.Top;
+using Mesh.Dashboard.Metrics;
 using Mesh.Sidecar.Telemetry;
 
-namespace Mesh.Cli.Dashboard;
+namespace Mesh.Dashboard;
 
 /// <summary>Golden signals of one window: <see cref="Requests"/> in it, per second, the non-5xx share, the 4xx share (refused: denied, rate-limited, not found), and latency quantiles in seconds (null without requests).</summary>
 internal sealed record Signals(double Requests, double Rps, double? SuccessRate, double? ClientErrorRate, double? P50, double? P99);

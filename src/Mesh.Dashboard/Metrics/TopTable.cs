@@ -5,7 +5,7 @@ using System.Globalization;
 using System.Text;
 using Mesh.Sidecar.Telemetry;
 
-namespace Mesh.Cli.Top;
+namespace Mesh.Dashboard.Metrics;
 
 internal sealed record ServiceRow(string Service, double Rps, double? SuccessRate, double? P50, double? P99);
 

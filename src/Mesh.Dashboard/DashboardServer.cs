@@ -16,7 +16,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Mesh.Cli.Dashboard;
+namespace Mesh.Dashboard;
 
 internal sealed partial class DashboardServer(string registryAddresses, IPEndPoint listen, ILogger logger, TimeProvider? timeProvider = null, TimeSpan? interval = null) : IAsyncDisposable
 {
@@ -115,7 +115,7 @@ internal sealed partial class DashboardServer(string registryAddresses, IPEndPoi
     }
 
     private static Stream Asset(string name) =>
-        Assembly.GetExecutingAssembly().GetManifestResourceStream("Mesh.Cli.Dashboard.Assets." + name)
+        Assembly.GetExecutingAssembly().GetManifestResourceStream("Mesh.Dashboard.Assets." + name)
         ?? throw new InvalidOperationException($"the dashboard asset {name} is not embedded");
 
     private static async Task Error(HttpResponse response, int status, string code, string message)
