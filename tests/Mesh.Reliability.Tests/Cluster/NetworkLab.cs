@@ -92,14 +92,15 @@ internal sealed class NetworkLab : IAsyncDisposable
         AddNamespace(RouterNamespace);
         Must("ip", "-n", RouterNamespace, "link", "set", "lo", "up");
         Must("ip", "netns", "exec", RouterNamespace, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1");
-        // root <-> router
-        var host = $"{_tag}h";
-        Must("ip", "link", "add", host, "type", "veth", "peer", "name", "h0", "netns", RouterNamespace);
-        Must("ip", "addr", "add", $"10.{s}.0.1/24", "dev", host);
-        Must("ip", "link", "set", host, "up");
+        // root <-> router. A host end left by an earlier lab of this process id (or one the
+        // kernel has not finished tearing down) would make the add fail with "File exists".
+        RemoveHostLink();
+        Must("ip", "link", "add", HostLink, "type", "veth", "peer", "name", "h0", "netns", RouterNamespace);
+        Must("ip", "addr", "add", $"10.{s}.0.1/24", "dev", HostLink);
+        Must("ip", "link", "set", HostLink, "up");
         Must("ip", "-n", RouterNamespace, "addr", "add", $"10.{s}.0.2/24", "dev", "h0");
         Must("ip", "-n", RouterNamespace, "link", "set", "h0", "up");
-        Must("ip", "route", "add", $"10.{s}.0.0/16", "via", $"10.{s}.0.2", "dev", host);
+        Must("ip", "route", "add", $"10.{s}.0.0/16", "via", $"10.{s}.0.2", "dev", HostLink);
         // router <-> each node
         for (var node = 0; node < Nodes; node++)
         {
@@ -129,12 +130,29 @@ internal sealed class NetworkLab : IAsyncDisposable
         _namespaces.Add(name);
     }
 
+    private string HostLink => $"{_tag}h";
+
     private void Remove()
     {
-        // Deleting a namespace deletes the veth ends in it, their peers, and the route over them.
+        // Deleting a namespace deletes the veth ends in it, their peers, and the route over them,
+        // but the kernel does that later, in a work queue; the next lab of this process must not
+        // find the old host end still there, so it is deleted here and waited for.
         foreach (var ns in Enumerable.Reverse(_namespaces))
             Run("ip", "netns", "del", ns);
         _namespaces.Clear();
+        RemoveHostLink();
+    }
+
+    private void RemoveHostLink()
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (Run("ip", "link", "show", HostLink).ExitCode == 0)
+        {
+            if (DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"network lab: the link {HostLink} from an earlier lab is still there after 20 s");
+            Run("ip", "link", "del", HostLink);
+            Thread.Sleep(100);
+        }
     }
 
     /// <summary>Deletes the namespaces of earlier runs whose test process is gone (a crashed run cannot clean up).</summary>
