@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Mesh.Testing;
 using Xunit.Abstractions;
 
 namespace Mesh.EndToEnd.Tests.Dashboard;
@@ -15,19 +16,12 @@ public sealed class DashboardBrowserTests(RunningDemo demo, ITestOutputHelper ou
     private static readonly string[] Pages = ["topology", "services", "routes", "rate-limits", "certificates", "registry"];
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
-    private bool Skipped()
-    {
-        if (HeadlessChromium.Unavailable() is not { } why)
-            return false;
-        output.WriteLine($"SKIPPED: the browser tests need chromium: {why}");
-        return true;
-    }
+    private static void RequireTools() => RequiredTool.Check(HeadlessChromium.Unavailable());
 
-    [Fact]
+    [SkippableFact]
     public async Task Dashboard_InABrowser_ShowsTheTopologyLiveNumbersAndTheIntrudersDenials_AndEveryPageIsCaptured()
     {
-        if (Skipped())
-            return;
+        RequireTools();
         await demo.SnapshotWithTrafficAsync(Deadline);
         await using var browser = await HeadlessChromium.StartAsync();
         await browser.NavigateAsync(demo.Dashboard);
@@ -75,11 +69,10 @@ public sealed class DashboardBrowserTests(RunningDemo demo, ITestOutputHelper ou
         output.WriteLine($"screenshots in {folder}");
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Dashboard_ByKeyboard_TabReachesTheSkipLinkThenThePages_AndEnterOpensOneWithFocusOnItsHeading()
     {
-        if (Skipped())
-            return;
+        RequireTools();
         await using var browser = await HeadlessChromium.StartAsync();
         await browser.NavigateAsync(demo.Dashboard);
         Assert.True(await browser.WaitForAsync("document.body.dataset.updated", Deadline));

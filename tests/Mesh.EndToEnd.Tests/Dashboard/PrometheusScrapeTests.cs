@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Mesh.Testing;
 using Xunit.Abstractions;
 
 namespace Mesh.EndToEnd.Tests.Dashboard;
@@ -19,14 +20,10 @@ public sealed partial class PrometheusScrapeTests(RunningDemo demo, ITestOutputH
     private static string Resolve(string expression) =>
         expression.Replace("$__rate_interval", "30s", StringComparison.Ordinal).Replace("$service", ".*", StringComparison.Ordinal);
 
-    [Fact]
+    [SkippableFact]
     public async Task Prometheus_ScrapingADemo_AnswersEveryDashboardAndDocumentedExpressionWithData()
     {
-        if (PrometheusServer.Unavailable() is { } why)
-        {
-            output.WriteLine($"SKIPPED: the Prometheus test needs prometheus: {why}");
-            return;
-        }
+        RequiredTool.Check(PrometheusServer.Unavailable());
 
         var snapshot = await demo.SnapshotWithTrafficAsync(TimeSpan.FromSeconds(60));
         var sidecars = snapshot.GetProperty("sidecars").EnumerateArray().Select(s => new Uri(s.GetProperty("admin").GetString()!).Authority).ToList();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mesh.Testing;
 using Xunit.Abstractions;
 
 namespace Mesh.EndToEnd.Tests.Interception;
@@ -6,17 +7,11 @@ namespace Mesh.EndToEnd.Tests.Interception;
 /// <summary>
 /// Issue #11 in real network namespaces: the app calls the remote service's address as if there
 /// were no mesh, and `mesh iptables` + the sidecar's original-destination routing do the rest.
-/// Runs as root (as CI does); elsewhere each test says why it did not run.
+/// Runs as root (as CI does); elsewhere each test is reported skipped, saying why.
 /// </summary>
-public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper output) : IClassFixture<InterceptedPods>
+public sealed class InterceptionTests(InterceptedPods pods) : IClassFixture<InterceptedPods>
 {
-    private bool Skipped()
-    {
-        if (pods.SkipReason is not { } why)
-            return false;
-        output.WriteLine($"SKIPPED: transparent interception needs real network namespaces: {why}");
-        return true;
-    }
+    private void RequireTools() => RequiredTool.Check(pods.SkipReason);
 
     /// <summary>Retries while the client sidecar is still learning the service's endpoints.</summary>
     private async Task<(int Status, string Body, int ExitCode)> CallUntilAnsweredAsync(string url, int? uid = null)
@@ -31,11 +26,10 @@ public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper ou
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task AnUnmodifiedCall_ToTheRemoteServicesAddress_IsIntercepted_CarriedOverMutualTls_AndAnswered()
     {
-        if (Skipped())
-            return;
+        RequireTools();
         var before = InboundTls();
 
         // Plain curl, as root: an app that knows nothing of the mesh.
@@ -50,11 +44,10 @@ public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper ou
         Assert.Equal(0, after.Plaintext);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task TheSidecarsOwnTraffic_IsNotLoopedBack()
     {
-        if (Skipped())
-            return;
+        RequireTools();
         var url = $"http://{pods.ServiceAddress}:{InterceptedPods.AppPort}/inventory/sku-42";
         Assert.Equal(200, (await CallUntilAnsweredAsync(url)).Status);
 
@@ -68,11 +61,10 @@ public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper ou
         Assert.Equal(200, InterceptedPods.Curl(pods.Network.Client, null, "http://127.0.0.1:15000/readyz").Status);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Http_ToADestinationTheMeshDoesNotKnow_PassesThroughUnchanged()
     {
-        if (Skipped())
-            return;
+        RequireTools();
 
         // The registry's client port is not a mesh service: intercepted, then sent on as it was.
         var (status, body, _) = await CallUntilAnsweredAsync($"http://{pods.ServiceAddress}:{InterceptedPods.RegistryPort}/readyz");
@@ -88,11 +80,10 @@ public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper ou
         Assert.Equal(200, again.Status);
     }
 
-    [Fact]
+    [SkippableFact]
     public void NonHttpTraffic_ToAnUnknownDestination_IsSplicedByteForByte()
     {
-        if (Skipped())
-            return;
+        RequireTools();
         const int port = 9009;
         // A one-shot TCP echo server in the server pod, outside the mesh.
         using var echo = PodProcess.Start("echo", pods.Network.Server, null,
@@ -113,11 +104,10 @@ public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper ou
         Assert.Equal("b'echo:\\x00\\x01hello'", reply.Trim());
     }
 
-    [Fact]
+    [SkippableFact]
     public void AServerFirstProtocol_IsPassedThroughOnceTheClientStaysSilent()
     {
-        if (Skipped())
-            return;
+        RequireTools();
         const int port = 9010;
         // Like SMTP or MySQL: the server speaks first, the client only listens.
         using var greeter = PodProcess.Start("greeter", pods.Network.Server, null,
@@ -141,11 +131,10 @@ public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper ou
         Assert.Contains("client said b'QUIT'", greeter.Output, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ExplicitMode_TheAppCallingTheOutboundPortByServiceName_StillWorks()
     {
-        if (Skipped())
-            return;
+        RequireTools();
         await CallUntilAnsweredAsync($"http://{pods.ServiceAddress}:{InterceptedPods.AppPort}/inventory/sku-1");
 
         var (status, body, _) = InterceptedPods.Curl(pods.Network.Client, null, "http://127.0.0.1:15001/inventory/sku-7", "-H", "Host: inventory");
@@ -165,16 +154,12 @@ public sealed class InterceptionTests(InterceptedPods pods, ITestOutputHelper ou
 }
 
 /// <summary>`mesh iptables --cleanup` in a namespace of its own: it must take back exactly what it added.</summary>
-public sealed class IptablesCleanupTests(ITestOutputHelper output)
+public sealed class IptablesCleanupTests
 {
-    [Fact]
+    [SkippableFact]
     public void Cleanup_RestoresTheNatTableExactlyAsItWas_KeepingOtherRules()
     {
-        if (PodNetwork.Unavailable() is { } why)
-        {
-            output.WriteLine($"SKIPPED: needs a network namespace to install rules in: {why}");
-            return;
-        }
+        RequiredTool.Check(PodNetwork.Unavailable());
         using var network = PodNetwork.Create();
         var ns = network.Client;
         var mesh = Path.Combine(AppContext.BaseDirectory, "mesh.dll");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text;
+using Mesh.Testing;
 using Xunit.Abstractions;
 
 namespace Mesh.Registry.Tests.ZooKeeper;
@@ -11,14 +12,10 @@ public sealed class RealClientTests(ITestOutputHelper output)
     private const string ZkCli = "/usr/share/zookeeper/bin/zkCli.sh";
     private const string Python = "/usr/bin/python3";
 
-    [Fact]
+    [SkippableFact]
     public async Task ZkCli_Script_CreatesGetsSetsListsStatsAndDeletes_OnTheRegistryTree()
     {
-        if (!File.Exists(ZkCli) || !File.Exists("/usr/bin/java"))
-        {
-            output.WriteLine($"SKIPPED: {ZkCli} or java is missing (scripts/install-test-deps.sh installs Debian's zookeeper)");
-            return;
-        }
+        RequiredTool.Check(File.Exists(ZkCli) && File.Exists("/usr/bin/java") ? null : $"{ZkCli} or java is missing (scripts/install-test-deps.sh installs Debian's zookeeper)");
         var (cluster, zk) = await ZkNodes.StartAsync();
         await using var _ = cluster;
         var node = cluster.Nodes[0]!;
@@ -59,14 +56,10 @@ public sealed class RealClientTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Kazoo_Smoke_EphemeralSequentialWatchesMultiErrorsAndLock()
     {
-        if (!File.Exists(Python) || (await RunAsync(Python, ["-c", "import kazoo"], "")).Code != 0)
-        {
-            output.WriteLine($"SKIPPED: {Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)");
-            return;
-        }
+        RequiredTool.Check(File.Exists(Python) && (await RunAsync(Python, ["-c", "import kazoo"], "")).Code == 0 ? null : $"{Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)");
         var (cluster, zk) = await ZkNodes.StartAsync();
         await using var _ = cluster;
         var script = Path.Combine(AppContext.BaseDirectory, "ZooKeeper", "kazoo_smoke.py");

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Mesh.Registry.ZooKeeper.Jute;
 using Mesh.Registry.ZooKeeper.Protocol;
 using Mesh.Registry.ZooKeeper.Protocol.Records;
+using Mesh.Testing;
 using Xunit.Abstractions;
 
 namespace Mesh.Registry.ZooKeeper.Tests.Kazoo;
@@ -10,7 +11,7 @@ namespace Mesh.Registry.ZooKeeper.Tests.Kazoo;
 /// Golden bytes from kazoo's own serializer (python3-kazoo): what kazoo sends, our codec reads and
 /// writes byte for byte; what our codec writes, kazoo's deserializers read back to the same values.
 /// </summary>
-public sealed class KazooSerializerTests(ITestOutputHelper output)
+public sealed class KazooSerializerTests
 {
     private const string RequestsScript = """
         import json
@@ -66,14 +67,10 @@ public sealed class KazooSerializerTests(ITestOutputHelper output)
 
     private static readonly Stat SampleStat = new(10, 11, 1_700_000_000_000, 1_700_000_000_500, 2, 3, 0, 0x1234, 2, 1, 12);
 
-    [Fact]
+    [SkippableFact]
     public void KazooRequests_ReadAndRewritten_AreByteForByteTheSame()
     {
-        if (KazooPython.Unavailable() is { } why)
-        {
-            output.WriteLine("SKIPPED: " + why);
-            return;
-        }
+        RequiredTool.Check(KazooPython.Unavailable());
         var (code, stdout, stderr) = KazooPython.Run(RequestsScript, "");
         Assert.True(code == 0, stderr);
         var golden = JsonSerializer.Deserialize<Dictionary<string, string>>(stdout)!;
@@ -111,14 +108,10 @@ public sealed class KazooSerializerTests(ITestOutputHelper output)
         Assert.Equal([OpCode.Create, OpCode.Delete, OpCode.SetData, OpCode.Check], ops.Select(o => o.Type));
     }
 
-    [Fact]
+    [SkippableFact]
     public void OurResponses_ReadByKazoo_GiveTheValuesWeWrote()
     {
-        if (KazooPython.Unavailable() is { } why)
-        {
-            output.WriteLine("SKIPPED: " + why);
-            return;
-        }
+        RequiredTool.Check(KazooPython.Unavailable());
         var input = new Dictionary<string, string>
         {
             ["connect"] = Hex(new ConnectResponse(0, 12_000, 77, [0xAB, 0xCD], false)),

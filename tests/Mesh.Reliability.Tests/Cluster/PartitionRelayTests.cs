@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Mesh.Testing;
 using Xunit.Abstractions;
 
 namespace Mesh.Reliability.Tests.Cluster;
@@ -13,14 +14,10 @@ namespace Mesh.Reliability.Tests.Cluster;
 [Collection(NetworkLabCollection.Name)]
 public sealed class PartitionRelayTests(ITestOutputHelper output)
 {
-    [Fact]
+    [SkippableFact]
     public async Task LeaderCutOffByTheRelays_MajorityElectsAnother_AndKeepsServingWrites()
     {
-        if (NetworkLab.Unavailable() is { } why)
-        {
-            output.WriteLine($"SKIPPED: needs network namespaces: {why}");
-            return;
-        }
+        RequiredTool.Check(NetworkLab.Unavailable());
         void Log(string line) => output.WriteLine(line);
         var root = Path.Combine(Path.GetTempPath(), $"mesh-relay-{Environment.ProcessId}-{Guid.NewGuid():N}");
         await using var lab = NetworkLab.Create(3, Log);

@@ -9,6 +9,7 @@ using Mesh.Reliability.Tests.Linearizability;
 using Mesh.Reliability.Tests.Nemesis;
 using Mesh.Reliability.Tests.Recording;
 using Mesh.Reliability.Tests.Workload;
+using Mesh.Testing;
 using Xunit.Abstractions;
 
 namespace Mesh.Reliability.Tests.Cluster;
@@ -51,7 +52,7 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
         CycleLength: TimeSpan.FromSeconds(6),
         Nodes: 3);
 
-    [Fact]
+    [SkippableFact]
     public Task RegistryCluster_UnderFaults_IsLinearizable_Durable_AndKeepsSessionsAndWatches() =>
         RunAsync("registry", Defaults, rawHttp: false);
 
@@ -60,7 +61,7 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
     /// links, one-way loss), with clients that speak bare HTTP, retry nothing, and take a 503 as
     /// "not applied". Long mode: <c>scripts/registry-partition-runs.sh</c>.
     /// </summary>
-    [Fact]
+    [SkippableFact]
     public Task RegistryCluster_UnderPartitions_RawHttpAnswersAreTrue_Linearizable_AndDurable() =>
         RunAsync("partitions", PartitionDefaults, rawHttp: true);
 
@@ -82,11 +83,7 @@ public sealed class RegistryFaultRunTests(ITestOutputHelper output)
             }
         }
 
-        if (NetworkLab.Unavailable() is { } why)
-        {
-            output.WriteLine($"SKIPPED: the registry fault run needs real partitions and cannot build them here: {why}");
-            return;
-        }
+        RequiredTool.Check(NetworkLab.Unavailable());
 
         var options = ReliabilitySettings.FromEnvironment(defaults: defaults);
         var workers = EnvInt("MESH_RELIABILITY_WORKERS", 4);
