@@ -18,7 +18,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Mesh.Dashboard;
 
-internal sealed partial class DashboardServer(string registryAddresses, IPEndPoint listen, ILogger logger, TimeProvider? timeProvider = null, TimeSpan? interval = null) : IAsyncDisposable
+internal sealed partial class DashboardServer(string registryAddresses, IPEndPoint listen, ILogger logger, TimeProvider? timeProvider = null, TimeSpan? interval = null, ScrapeNetworks? scrapeNetworks = null) : IAsyncDisposable
 {
     /// <summary>How often the mesh is looked at; the page polls as often.</summary>
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(2);
@@ -62,7 +62,7 @@ internal sealed partial class DashboardServer(string registryAddresses, IPEndPoi
         var app = builder.Build();
         app.Run(HandleAsync);
         _app = app;
-        _collector = new MeshCollector(_registry, _time);
+        _collector = new MeshCollector(_registry, _time, scrapeNetworks ?? ScrapeNetworks.Private);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         _port = bound!.IPEndPoint!.Port;
         _loop = Task.Run(() => LookAsync(_stop.Token), CancellationToken.None);

@@ -12,7 +12,7 @@ internal sealed record SidecarScrape(string Service, ServiceInstance Instance, U
 
 internal sealed record MeshObservation(long Timestamp, DateTimeOffset At, JsonElement? Status, string? RegistryError, IReadOnlyList<EndpointSet> Services, IReadOnlyList<SidecarScrape> Sidecars);
 
-internal sealed class MeshCollector(RegistryClient registry, TimeProvider time) : IDisposable
+internal sealed class MeshCollector(RegistryClient registry, TimeProvider time, ScrapeNetworks networks) : IDisposable
 {
     public const int MaxServices = 200;
     public const int MaxSidecars = 500;
@@ -22,10 +22,16 @@ internal sealed class MeshCollector(RegistryClient registry, TimeProvider time) 
     public static readonly TimeSpan RegistryTimeout = TimeSpan.FromSeconds(5);
     private const int Parallel = 8;
 
-    private readonly HttpClient _metrics = Client(MaxMetricsBytes);
-    private readonly HttpClient _configDump = Client(MaxConfigDumpBytes);
+    private readonly HttpClient _metrics = Client(MaxMetricsBytes, networks);
+    private readonly HttpClient _configDump = Client(MaxConfigDumpBytes, networks);
 
-    private static HttpClient Client(int maxBytes) => new(new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, ConnectTimeout = ScrapeTimeout })
+    private static HttpClient Client(int maxBytes, ScrapeNetworks networks) => new(new SocketsHttpHandler
+    {
+        UseProxy = false,
+        AllowAutoRedirect = false,
+        ConnectTimeout = ScrapeTimeout,
+        ConnectCallback = networks.ConnectAsync,
+    })
     {
         Timeout = ScrapeTimeout,
         MaxResponseContentBufferSize = maxBytes,
@@ -86,6 +92,7 @@ internal sealed class MeshCollector(RegistryClient registry, TimeProvider time) 
                 TaskCanceledException => $"no answer within {ScrapeTimeout.TotalSeconds:0} s",
                 HttpRequestException { StatusCode: { } code } => $"HTTP {(int)code}",
                 JsonException => "config_dump is not JSON",
+                HttpRequestException { InnerException: OutsideScrapeNetworksException outside } => outside.Message,
                 _ => e.Message,
             };
             return new SidecarScrape(service, instance, admin, [], null, reason);

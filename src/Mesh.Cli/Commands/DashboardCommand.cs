@@ -22,7 +22,12 @@ internal static class DashboardCommand
             Description = $"Address the page is served on (default {DefaultListen}; port 0 picks a free one). Keep it on loopback: the page has no login.",
             DefaultValueFactory = _ => DefaultListen,
         };
-        var command = new Command("dashboard", "Serve a live web dashboard of the mesh: topology, golden signals, endpoints, routes, rate limits, certificates, registry.") { registry, listen };
+        var scrapeNetworks = new Option<string>("--scrape-networks")
+        {
+            Description = $"Networks (CIDR, comma-separated) whose sidecars may be scraped; an instance registered at any other address is shown but not contacted (default: loopback and private ranges, {ScrapeNetworks.PrivateText}).",
+            DefaultValueFactory = _ => ScrapeNetworks.PrivateText,
+        };
+        var command = new Command("dashboard", "Serve a live web dashboard of the mesh: topology, golden signals, endpoints, routes, rate limits, certificates, registry.") { registry, listen, scrapeNetworks };
         command.SetAction(async (result, cancellationToken) =>
         {
             var error = result.InvocationConfiguration.Error;
@@ -33,8 +38,19 @@ internal static class DashboardCommand
                 return 2;
             }
 
+            ScrapeNetworks networks;
+            try
+            {
+                networks = ScrapeNetworks.Parse(result.GetValue(scrapeNetworks)!);
+            }
+            catch (FormatException e)
+            {
+                error.WriteLine($"mesh dashboard: --scrape-networks: {e.Message}");
+                return 2;
+            }
+
             using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole().SetMinimumLevel(LogLevel.Warning));
-            await using var server = new DashboardServer(result.GetValue(registry)!, endPoint, loggers.CreateLogger("Mesh.Dashboard"));
+            await using var server = new DashboardServer(result.GetValue(registry)!, endPoint, loggers.CreateLogger("Mesh.Dashboard"), scrapeNetworks: networks);
             try
             {
                 await server.StartAsync(cancellationToken);
