@@ -149,14 +149,17 @@ public sealed class AppProbeInjectionTests
 
     private static SidecarConfig SidecarConfig(string output)
     {
-        var configMap = Documents(output).Single(d => Scalar(d, "kind") == "ConfigMap");
-        return SidecarConfigLoader.Parse(Scalar(configMap["data"], "sidecar.yaml")!);
+        var deployment = Documents(output).Single(d => Scalar(d, "kind") == "Deployment");
+        return SidecarConfigLoader.Parse(Scalar(deployment["spec"]["template"]["metadata"]["annotations"], PodInjection.ConfigAnnotation)!);
     }
 
     private static YamlMappingNode Container(string output, string name)
     {
         var deployment = Documents(output).Single(d => Scalar(d, "kind") == "Deployment");
-        return ((YamlSequenceNode)deployment["spec"]["template"]["spec"]["containers"]).Children.Cast<YamlMappingNode>().Single(c => Scalar(c, "name") == name);
+        var spec = (YamlMappingNode)deployment["spec"]["template"]["spec"];
+        // The sidecar is an init container (native layout); the app's are containers.
+        return new[] { "containers", "initContainers" }.Where(f => spec.Children.ContainsKey(new YamlScalarNode(f)))
+            .SelectMany(f => ((YamlSequenceNode)spec[f]).Children.Cast<YamlMappingNode>()).Single(c => Scalar(c, "name") == name);
     }
 
     private static IEnumerable<YamlMappingNode> Documents(string text)
