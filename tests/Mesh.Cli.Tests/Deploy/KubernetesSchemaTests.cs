@@ -17,7 +17,7 @@ public sealed class KubernetesSchemaTests
     private static readonly string K8sDir = Path.Combine(RepoRoot.Path, "deploy", "k8s");
 
     public static TheoryData<string> ManifestFiles() =>
-        [.. Directory.GetFiles(K8sDir, "*.yaml").Select(Path.GetFileName).Where(f => f != "kustomization.yaml").Order(StringComparer.Ordinal)!];
+        [.. Directory.GetFiles(K8sDir, "*.yaml").Select(f => Path.GetFileName(f)).Where(f => f != "kustomization.yaml").Order(StringComparer.Ordinal)];
 
     [Theory]
     [MemberData(nameof(ManifestFiles))]
@@ -77,7 +77,9 @@ public sealed class KubernetesSchemaTests
     [Fact]
     public void AManifestWithAFieldTheApiDoesNotHave_IsRefused()
     {
-        var manifest = WorkloadFixtures.Workloads["Deployment"].Replace("image: web:1\n", "image: web:1\n              imagePullPolice: Always\n", StringComparison.Ordinal);
+        var manifest = WorkloadFixtures.Workloads["Deployment"].Replace("args: [\"migrate\"]\n", "args: [\"migrate\"]\n          imagePullPolice: Always\n", StringComparison.Ordinal);
+
+        Assert.NotEqual(WorkloadFixtures.Workloads["Deployment"], manifest);
 
         var e = Assert.Throws<Xunit.Sdk.XunitException>(() => Validate(manifest, "typo.yaml"));
 
@@ -105,7 +107,10 @@ public sealed class KubernetesSchemaTests
         }
         catch (Exception e)
         {
-            throw new Xunit.Sdk.XunitException($"{name} does not read as Kubernetes API objects: {e.Message} {e.InnerException?.Message}");
+            var reasons = new List<string>();
+            for (Exception? cause = e; cause is not null; cause = cause.InnerException)
+                reasons.Add(cause.Message);
+            throw new Xunit.Sdk.XunitException($"{name} does not read as Kubernetes API objects: {string.Join(" <- ", reasons)}");
         }
     }
 

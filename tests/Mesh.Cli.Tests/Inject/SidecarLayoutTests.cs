@@ -42,10 +42,11 @@ public sealed class SidecarLayoutTests
     }
 
     [Theory]
-    [InlineData(SidecarLayout.Native, "classic", "containers")]
-    [InlineData(SidecarLayout.Classic, "native", "initContainers")]
-    public void Inject_ThePodsLayoutAnnotation_OverridesTheOption(SidecarLayout option, string annotation, string where)
+    [InlineData("native", "classic", "containers")]
+    [InlineData("classic", "native", "initContainers")]
+    public void Inject_ThePodsLayoutAnnotation_OverridesTheOption(string optionName, string annotation, string where)
     {
+        SidecarLayouts.TryParse(optionName, out var option);
         var manifest = Deployment.Replace("    metadata:\n", $"    metadata:\n      annotations: {{ {SidecarLayouts.Annotation}: {annotation} }}\n", StringComparison.Ordinal);
 
         var pod = Pod(new ManifestInjector(new InjectOptions { Layout = option }).Inject(manifest, "m.yaml"));
@@ -79,10 +80,11 @@ public sealed class SidecarLayoutTests
     }
 
     [Theory]
-    [InlineData(SidecarLayout.Native)]
-    [InlineData(SidecarLayout.Classic)]
-    public void Inject_ABarePod_IsInjected(SidecarLayout layout)
+    [InlineData("native")]
+    [InlineData("classic")]
+    public void Inject_ABarePod_IsInjected(string layoutName)
     {
+        SidecarLayouts.TryParse(layoutName, out var layout);
         const string pod = "apiVersion: v1\nkind: Pod\nmetadata: { name: debug, namespace: shop }\nspec:\n  containers:\n    - name: debug\n      image: debug:1\n";
 
         var output = new ManifestInjector(new InjectOptions { Layout = layout }).Inject(pod, "m.yaml");
