@@ -4,7 +4,6 @@ using Mesh.Cli.Inject;
 using Mesh.Cli.Injector;
 using Mesh.Registry.Client;
 using Mesh.Registry.Client.Identity;
-using Mesh.Registry.Contracts;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Cli.Commands;
@@ -68,7 +67,7 @@ internal static class InjectorCommand
                         error.WriteLine($"mesh injector: give --cert and --key, or a token (--token or ${Mesh.Sidecar.Configuration.TlsConfig.JoinTokenVariable}) for a certificate from the mesh CA");
                         return 2;
                     }
-                    rotator = await MeshCaRotatorAsync(options.Registry, joinToken, result.GetValue(identity)!, cancellationToken);
+                    rotator = await MeshCaCertificate.StartAsync(options.Registry, joinToken, result.GetValue(identity)!, cancellationToken);
                     certificates = rotator;
                 }
             }
@@ -101,18 +100,5 @@ internal static class InjectorCommand
             return 0;
         });
         return command;
-    }
-
-    /// <summary>A certificate for <c>spiffe://DOMAIN/ns/NAMESPACE/sa/SERVICE</c> from the registry's CA, renewed at half its life.</summary>
-    private static async Task<CertificateRotator> MeshCaRotatorAsync(string registry, string joinToken, string identity, CancellationToken cancellationToken)
-    {
-        var parts = identity.Split('/');
-        if (parts.Length != 2)
-            throw new ArgumentException($"--identity: '{identity}' is not namespace/service");
-        var client = new RegistryClient(RegistryClientOptions.Parse(registry) with { Token = joinToken });
-        var root = await client.GetCaRootAsync(cancellationToken);
-        var rotator = CertificateRotator.ForRegistry(client, joinToken, SpiffeId.Create(root.TrustDomain, parts[0], parts[1]));
-        await rotator.StartAsync(cancellationToken);
-        return rotator;
     }
 }

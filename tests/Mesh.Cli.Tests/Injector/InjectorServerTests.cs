@@ -206,6 +206,10 @@ public sealed class InjectorServerTests
         if (!announced)
             content.Headers.ContentLength = null;
         using var request = new HttpRequestMessage(HttpMethod.Post, InjectorServer.NamespacePath) { Content = announced ? content : new ChunkedContent(content) };
+        // Refused before the body is read: the client must wait for the answer rather than write
+        // megabytes into a connection the server closes (the API server would then see an error and
+        // apply the failure policy, as for a 413).
+        request.Headers.ExpectContinue = true;
 
         using var response = await server.Client.SendAsync(request);
 
