@@ -54,6 +54,27 @@ public sealed class AppProbeInjectionTests
         Assert.IsType<YamlSequenceNode>(startup["httpHeaders"]);
     }
 
+    [Theory]
+    [InlineData("native")]
+    [InlineData("classic")]
+    public void Inject_InBothLayouts_AppProbesAreRewritten_InterceptionRunsFirst_AndTheSidecarRunsAsTheExcludedUser(string layoutName)
+    {
+        SidecarLayouts.TryParse(layoutName, out var layout);
+        var options = new InjectOptions { Layout = layout };
+
+        var output = new ManifestInjector(options).Inject(Manifest(), "m.yaml");
+
+        Assert.Equal("/app-health/web-readiness", Scalar(Container(output, "web")["readinessProbe"]["httpGet"], "path"));
+        Assert.Equal(["web-readiness", "web-startup"], SidecarConfig(output).AppProbes.Keys.Order(StringComparer.Ordinal));
+        var deployment = Documents(output).Single(d => Scalar(d, "kind") == "Deployment");
+        var init = (YamlMappingNode)((YamlSequenceNode)deployment["spec"]["template"]["spec"]["initContainers"]).Children[0];
+        Assert.Equal("mesh-init", Scalar(init, "name"));
+        var args = ((YamlSequenceNode)init["args"]).Children.Select(a => ((YamlScalarNode)a).Value).ToList();
+        var uid = options.ProxyUid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(uid, args[args.IndexOf("--proxy-uid") + 1]);
+        Assert.Equal(uid, Scalar(Container(output, "mesh-sidecar")["securityContext"], "runAsUser"));
+    }
+
     [Fact]
     public void Inject_NonHttpGetProbes_AreUntouched()
     {
