@@ -16,6 +16,7 @@ internal static class MeshCommandLine
         root.Subcommands.Add(SidecarCommand.Create());
         root.Subcommands.Add(CtlCommand.Create());
         root.Subcommands.Add(InjectCommand.Create());
+        root.Subcommands.Add(InjectorCommand.Create());
         root.Subcommands.Add(TopCommand.Create());
         root.Subcommands.Add(DashboardCommand.Create());
         root.Subcommands.Add(IptablesCommandLine.Create());
@@ -29,7 +30,7 @@ internal static class MeshCommandLine
 
     /// <summary>
     /// --help clears parse errors so that <c>mesh registry --help</c> works without the required
-    /// flags; but it also made <c>mesh injector --help</c> print the root help and exit 0, as if
+    /// flags; but it also made <c>mesh injectr --help</c> print the root help and exit 0, as if
     /// the typo were a command. A word the parser did not match is reported as an error instead.
     /// </summary>
     private sealed class UnknownCommandAwareHelp(HelpAction help) : SynchronousCommandLineAction

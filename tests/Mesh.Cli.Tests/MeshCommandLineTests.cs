@@ -40,7 +40,7 @@ public sealed class MeshCommandLineTests
     }
 
     [Theory]
-    [InlineData("injector --help")]
+    [InlineData("injectr --help")]
     [InlineData("ctl sevrices --help")]
     public void UnknownCommand_WithHelp_FailsNamingIt_InsteadOfPrintingHelp(string line)
     {
@@ -54,6 +54,7 @@ public sealed class MeshCommandLineTests
     [Theory]
     [InlineData("registry")] // has required flags: --help still works without them
     [InlineData("ctl")]
+    [InlineData("injector")]
     public void Help_OfAKnownCommand_StillExitsZero(string command)
     {
         var (exitCode, output, error) = Run(command, "--help");

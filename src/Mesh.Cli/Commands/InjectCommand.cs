@@ -12,7 +12,8 @@ internal static class InjectCommand
         var output = new Option<string?>("--output", "-o") { Description = "Write here instead of standard output." };
         var image = new Option<string>("--image") { Description = "The mesh image for the sidecar and init containers.", DefaultValueFactory = _ => new InjectOptions().Image };
         var registry = new Option<string>("--registry") { Description = "Registry address the sidecars use.", DefaultValueFactory = _ => new InjectOptions().Registry };
-        var command = new Command("inject", "Add the sidecar to Kubernetes Deployments in a manifest.") { file, output, image, registry };
+        var layout = InjectLayoutOption.Create();
+        var command = new Command("inject", "Add the sidecar to the Kubernetes workloads (Deployments, StatefulSets, DaemonSets, Jobs, CronJobs, Pods) in a manifest.") { file, output, image, registry, layout };
         command.SetAction(result =>
         {
             var path = result.GetValue(file)!;
@@ -20,7 +21,7 @@ internal static class InjectCommand
             try
             {
                 var text = path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
-                var injector = new ManifestInjector(new InjectOptions { Image = result.GetValue(image)!, Registry = result.GetValue(registry)! });
+                var injector = new ManifestInjector(new InjectOptions { Image = result.GetValue(image)!, Registry = result.GetValue(registry)!, Layout = result.GetValue(layout) });
                 var injected = injector.Inject(text, path == "-" ? "<stdin>" : path);
                 if (result.GetValue(output) is { } target)
                     File.WriteAllText(target, injected);
@@ -48,5 +49,27 @@ internal static class InjectCommand
             }
         });
         return command;
+    }
+}
+
+/// <summary><c>--layout native|classic</c>, shared by <c>mesh inject</c> and <c>mesh injector</c>.</summary>
+internal static class InjectLayoutOption
+{
+    public static Option<SidecarLayout> Create()
+    {
+        var option = new Option<SidecarLayout>("--layout")
+        {
+            Description = $"Where the sidecar goes: native (an init container with restartPolicy: Always, Kubernetes 1.29+) or classic (a container beside the app's). A pod's {SidecarLayouts.Annotation} annotation overrides it.",
+            DefaultValueFactory = _ => SidecarLayout.Native,
+            CustomParser = result =>
+            {
+                var text = result.Tokens.Count == 1 ? result.Tokens[0].Value : "";
+                if (SidecarLayouts.TryParse(text, out var layout))
+                    return layout;
+                result.AddError($"--layout: '{text}' is neither native nor classic");
+                return default;
+            },
+        };
+        return option;
     }
 }

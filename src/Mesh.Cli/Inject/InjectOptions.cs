@@ -1,6 +1,6 @@
 namespace Mesh.Cli.Inject;
 
-/// <summary>What <c>mesh inject</c> adds to each workload.</summary>
+/// <summary>What <c>mesh inject</c> and <c>mesh injector</c> add to each pod.</summary>
 internal sealed record InjectOptions
 {
     public string Image { get; init; } = "mesh:0.1.0";
@@ -15,4 +15,7 @@ internal sealed record InjectOptions
 
     /// <summary>The sidecar runs as this user so its own traffic is not redirected back to it.</summary>
     public int ProxyUid { get; init; } = 1337;
+
+    /// <summary>Where the sidecar goes when the pod's <see cref="SidecarLayouts.Annotation"/> does not say.</summary>
+    public SidecarLayout Layout { get; init; } = SidecarLayout.Native;
 }

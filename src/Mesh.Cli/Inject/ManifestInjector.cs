@@ -8,17 +8,28 @@ namespace Mesh.Cli.Inject;
 
 /// <summary>
 /// Adds the Mesh sidecar to Kubernetes workloads in a multi-document manifest, as
-/// <c>linkerd inject</c> does: for each Deployment, StatefulSet or DaemonSet it adds the
-/// interception init container, the sidecar container with probes and resources, the
-/// annotations, and a ConfigMap holding the sidecar's configuration. Every other document is
+/// <c>linkerd inject</c> does: for each workload (Deployment, StatefulSet, DaemonSet, ReplicaSet,
+/// Job, CronJob or bare Pod) it finds the pod template and applies <see cref="PodInjection"/>, the
+/// same transformation the <c>mesh injector</c> webhook applies to pods. Every other document is
 /// copied through byte for byte, and a workload already injected is left alone, so running it
 /// twice changes nothing.
 /// </summary>
 internal sealed class ManifestInjector(InjectOptions options)
 {
-    public const string StatusAnnotation = "mesh.dev/inject-status";
-    public const string ServiceAnnotation = "mesh.dev/service";
-    private static readonly HashSet<string> WorkloadKinds = ["Deployment", "StatefulSet", "DaemonSet"];
+    public const string StatusAnnotation = PodInjection.StatusAnnotation;
+    public const string ServiceAnnotation = PodInjection.ServiceAnnotation;
+
+    /// <summary>Each workload kind and the path of its pod template (empty: the document is the pod).</summary>
+    private static readonly Dictionary<string, string[]> TemplatePaths = new(StringComparer.Ordinal)
+    {
+        ["Deployment"] = ["spec", "template"],
+        ["StatefulSet"] = ["spec", "template"],
+        ["DaemonSet"] = ["spec", "template"],
+        ["ReplicaSet"] = ["spec", "template"],
+        ["Job"] = ["spec", "template"],
+        ["CronJob"] = ["spec", "jobTemplate", "spec", "template"],
+        ["Pod"] = [],
+    };
 
     /// <summary>Injects into <paramref name="text"/>; throws <see cref="ManifestException"/> listing every problem.</summary>
     public string Inject(string text, string sourceName)
@@ -26,35 +37,13 @@ internal sealed class ManifestInjector(InjectOptions options)
         var documents = ManifestDocuments.Split(text, sourceName);
         var problems = new List<string>();
         var output = new StringBuilder();
-        var existingConfigMaps = documents
-            .Where(d => Kind(d.Node) == "ConfigMap")
-            .Select(d => Scalar(d.Node, "metadata", "name"))
-            .ToHashSet(StringComparer.Ordinal);
 
         foreach (var document in documents)
         {
-            var kind = Kind(document.Node);
-            string rendered;
-            if (kind is not null && WorkloadKinds.Contains(kind))
-            {
-                var workload = new WorkloadInjection(document, sourceName, options, problems);
-                if (workload.AlreadyInjected || !workload.IsValid)
-                {
-                    rendered = document.Text;
-                }
-                else
-                {
-                    workload.Apply();
-                    rendered = ManifestDocuments.Render(document.Node!);
-                    var configMap = workload.ConfigMapName;
-                    if (!existingConfigMaps.Contains(configMap))
-                        rendered += "---\n" + ManifestDocuments.Render(workload.BuildConfigMap());
-                }
-            }
-            else
-            {
-                rendered = document.Text;
-            }
+            var rendered = document.Text;
+            if (Kind(document.Node) is { } kind && TemplatePaths.TryGetValue(kind, out var templatePath)
+                && InjectWorkload(document, kind, templatePath, sourceName, problems))
+                rendered = ManifestDocuments.Render(document.Node!);
 
             if (output.Length > 0)
                 output.Append("---\n");
@@ -64,6 +53,33 @@ internal sealed class ManifestInjector(InjectOptions options)
         if (problems.Count > 0)
             throw new ManifestException(problems);
         return output.ToString();
+    }
+
+    /// <summary>Injects one workload's pod template; true when it changed.</summary>
+    private bool InjectWorkload(ManifestDocument document, string kind, string[] templatePath, string sourceName, List<string> problems)
+    {
+        var root = document.Node as YamlMappingNode;
+        var name = Scalar(root, "metadata", "name") ?? "";
+        var line = (int)(root?.Start.Line ?? document.Start.Line);
+        var subject = $"{kind} '{name}'";
+        var where = $"{sourceName}:{line}: {subject}";
+        if (name.Length == 0)
+            problems.Add($"{where}: metadata.name is missing");
+
+        YamlNode? template = root;
+        foreach (var key in templatePath)
+            template = template is YamlMappingNode mapping && mapping.Children.TryGetValue(new YamlScalarNode(key), out var child) ? child : null;
+        var specPath = string.Join('.', templatePath.Append("spec"));
+        if (template is not YamlMappingNode templateMapping)
+        {
+            problems.Add($"{where}: {specPath} is missing");
+            return false;
+        }
+
+        var site = new PodSite(sourceName, line, subject, specPath, Scalar(root, "metadata", "namespace") ?? "default", name);
+        var result = PodInjection.Inject(templateMapping, site, options);
+        problems.AddRange(result.Problems);
+        return result.Status == PodInjectionStatus.Injected && name.Length > 0;
     }
 
     internal static string? Kind(YamlNode? node) => Scalar(node, "kind");

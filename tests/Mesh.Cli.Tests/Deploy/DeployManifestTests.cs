@@ -43,7 +43,7 @@ public sealed class DeployManifestTests
         var defaults = new { OutboundPort = listeners.Outbound.Port, InboundPort = listeners.Inbound.Port, AdminPort = listeners.Admin.Port };
         foreach (var (_, pod) in Workloads("shop-injected.yaml"))
         {
-            var sidecar = Sequence(pod, "spec", "containers").Single(c => Scalar(c, "name") == "mesh-sidecar");
+            var sidecar = Sequence(pod, "spec", "initContainers").Single(c => Scalar(c, "name") == "mesh-sidecar");
             var ports = Sequence(sidecar, "ports").ToDictionary(p => Scalar(p, "name")!, p => int.Parse(Scalar(p, "containerPort")!));
             Assert.Equal(defaults.OutboundPort, ports["mesh-outbound"]);
             Assert.Equal(defaults.InboundPort, ports["mesh-inbound"]);
@@ -63,9 +63,7 @@ public sealed class DeployManifestTests
         {
             var pod = Child(Child(workload, "spec"), "template");
             var where = $"shop-injected.yaml: {Scalar(workload, "kind")} {Scalar(workload, "metadata", "name")}";
-            var configMapName = Sequence(pod, "spec", "volumes").Select(v => Scalar(v, "configMap", "name")).Single(n => n is not null);
-            var configMap = documents.Single(d => Scalar(d, "kind") == "ConfigMap" && Scalar(d, "metadata", "name") == configMapName && Namespace(d) == Namespace(workload));
-            var sidecarConfig = Mesh.Sidecar.Configuration.SidecarConfigLoader.Parse(Scalar(configMap, "data", "sidecar.yaml")!);
+            var sidecarConfig = Mesh.Sidecar.Configuration.SidecarConfigLoader.Parse(Scalar(Child(pod, "metadata"), "annotations", PodInjection.ConfigAnnotation)!);
 
             foreach (var container in Sequence(pod, "spec", "containers").Where(c => Scalar(c, "name") != "mesh-sidecar"))
             {
@@ -79,7 +77,7 @@ public sealed class DeployManifestTests
                     var path = Scalar(httpGet, "path")!;
                     Assert.StartsWith(Mesh.Sidecar.Configuration.AppProbeConfig.AdminPathPrefix, path, StringComparison.Ordinal);
                     var probe = path[Mesh.Sidecar.Configuration.AppProbeConfig.AdminPathPrefix.Length..];
-                    Assert.True(sidecarConfig.AppProbes.TryGetValue(probe, out var target), $"{name}: {probe} is not in {configMapName}'s appProbes");
+                    Assert.True(sidecarConfig.AppProbes.TryGetValue(probe, out var target), $"{name}: {probe} is not in the appProbes of its sidecar config");
                     Assert.True(containerPorts.Contains(target.Port), $"{name}: appProbes.{probe} calls port {target.Port}, no port of the container");
                     checkedProbes++;
                 }
@@ -95,7 +93,7 @@ public sealed class DeployManifestTests
         var dockerfile = File.ReadAllText(Path.Combine(RepoRoot.Path, "deploy", "docker", "mesh.Dockerfile"));
         foreach (var (name, pod) in Workloads("shop-injected.yaml"))
         {
-            var sidecar = Sequence(pod, "spec", "containers").Single(c => Scalar(c, "name") == "mesh-sidecar");
+            var sidecar = Sequence(pod, "spec", "initContainers").Single(c => Scalar(c, "name") == "mesh-sidecar");
             var command = Sequence(sidecar, "command").Select(c => ((YamlScalarNode)c).Value!).ToArray();
             Assert.Equal(["mesh-sidecar"], command);
             Assert.Contains($"/usr/local/bin/{command[0]}", dockerfile, StringComparison.Ordinal);

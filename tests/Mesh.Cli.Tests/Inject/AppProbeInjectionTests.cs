@@ -54,6 +54,27 @@ public sealed class AppProbeInjectionTests
         Assert.IsType<YamlSequenceNode>(startup["httpHeaders"]);
     }
 
+    [Theory]
+    [InlineData("native")]
+    [InlineData("classic")]
+    public void Inject_InBothLayouts_AppProbesAreRewritten_InterceptionRunsFirst_AndTheSidecarRunsAsTheExcludedUser(string layoutName)
+    {
+        SidecarLayouts.TryParse(layoutName, out var layout);
+        var options = new InjectOptions { Layout = layout };
+
+        var output = new ManifestInjector(options).Inject(Manifest(), "m.yaml");
+
+        Assert.Equal("/app-health/web-readiness", Scalar(Container(output, "web")["readinessProbe"]["httpGet"], "path"));
+        Assert.Equal(["web-readiness", "web-startup"], SidecarConfig(output).AppProbes.Keys.Order(StringComparer.Ordinal));
+        var deployment = Documents(output).Single(d => Scalar(d, "kind") == "Deployment");
+        var init = (YamlMappingNode)((YamlSequenceNode)deployment["spec"]["template"]["spec"]["initContainers"]).Children[0];
+        Assert.Equal("mesh-init", Scalar(init, "name"));
+        var args = ((YamlSequenceNode)init["args"]).Children.Select(a => ((YamlScalarNode)a).Value).ToList();
+        var uid = options.ProxyUid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(uid, args[args.IndexOf("--proxy-uid") + 1]);
+        Assert.Equal(uid, Scalar(Container(output, "mesh-sidecar")["securityContext"], "runAsUser"));
+    }
+
     [Fact]
     public void Inject_NonHttpGetProbes_AreUntouched()
     {
@@ -149,14 +170,17 @@ public sealed class AppProbeInjectionTests
 
     private static SidecarConfig SidecarConfig(string output)
     {
-        var configMap = Documents(output).Single(d => Scalar(d, "kind") == "ConfigMap");
-        return SidecarConfigLoader.Parse(Scalar(configMap["data"], "sidecar.yaml")!);
+        var deployment = Documents(output).Single(d => Scalar(d, "kind") == "Deployment");
+        return SidecarConfigLoader.Parse(Scalar(deployment["spec"]["template"]["metadata"]["annotations"], PodInjection.ConfigAnnotation)!);
     }
 
     private static YamlMappingNode Container(string output, string name)
     {
         var deployment = Documents(output).Single(d => Scalar(d, "kind") == "Deployment");
-        return ((YamlSequenceNode)deployment["spec"]["template"]["spec"]["containers"]).Children.Cast<YamlMappingNode>().Single(c => Scalar(c, "name") == name);
+        var spec = (YamlMappingNode)deployment["spec"]["template"]["spec"];
+        // The sidecar is an init container (native layout); the app's are containers.
+        return new[] { "containers", "initContainers" }.Where(f => spec.Children.ContainsKey(new YamlScalarNode(f)))
+            .SelectMany(f => ((YamlSequenceNode)spec[f]).Children.Cast<YamlMappingNode>()).Single(c => Scalar(c, "name") == name);
     }
 
     private static IEnumerable<YamlMappingNode> Documents(string text)

@@ -19,28 +19,29 @@ public sealed class ManifestInjectorTests
         {
             var pod = (YamlMappingNode)deployment["spec"]["template"];
             Assert.Equal("injected", Scalar(pod["metadata"]["annotations"], ManifestInjector.StatusAnnotation));
-            var containers = ((YamlSequenceNode)pod["spec"]["containers"]).Children.Cast<YamlMappingNode>().ToList();
-            var sidecar = Assert.Single(containers, c => Scalar(c, "name") == "mesh-sidecar");
+            var initContainers = ((YamlSequenceNode)pod["spec"]["initContainers"]).Children.Cast<YamlMappingNode>().ToList();
+            var sidecar = Assert.Single(initContainers, c => Scalar(c, "name") == "mesh-sidecar");
             Assert.Equal("/readyz", Scalar(sidecar["readinessProbe"]["httpGet"], "path"));
             Assert.Equal("/healthz", Scalar(sidecar["livenessProbe"]["httpGet"], "path"));
             Assert.Equal("15000", Scalar(sidecar["readinessProbe"]["httpGet"], "port"));
             Assert.NotNull(Scalar(sidecar["resources"]["limits"], "memory"));
             var ports = ((YamlSequenceNode)sidecar["ports"]).Children.Select(p => Scalar(p, "containerPort")).ToList();
             Assert.Equal(["15001", "15006", "15000"], ports);
-            var init = Assert.Single(((YamlSequenceNode)pod["spec"]["initContainers"]).Children);
-            Assert.Equal("mesh-init", Scalar(init, "name"));
+            // The interception step first, then the (native) sidecar.
+            Assert.Equal(["mesh-init", "mesh-sidecar"], initContainers.Select(c => Scalar(c, "name")));
         }
     }
 
     [Fact]
-    public void Inject_EveryDeployment_GetsAConfigMapWithItsServiceName()
+    public void Inject_EveryDeployment_GetsItsSidecarConfigInAPodAnnotationWithItsServiceName()
     {
         var output = _injector.Inject(File.ReadAllText(SamplePath), SamplePath);
 
-        var configMaps = Documents(output).Where(d => Scalar(d, "kind") == "ConfigMap").ToList();
-        Assert.Equal(["frontend-mesh-sidecar", "catalog-v1-mesh-sidecar", "catalog-v2-mesh-sidecar", "inventory-mesh-sidecar"],
-            configMaps.Select(c => Scalar(c["metadata"], "name")));
-        var catalogV2 = Scalar(configMaps[2]["data"], "sidecar.yaml")!;
+        // No other object: the pod reads the annotation back through a downwardAPI volume, so a webhook can inject it too.
+        Assert.DoesNotContain(Documents(output), d => Scalar(d, "kind") == "ConfigMap");
+        var deployments = Documents(output).Where(d => Scalar(d, "kind") == "Deployment").ToList();
+        Assert.Equal(["frontend", "catalog-v1", "catalog-v2", "inventory"], deployments.Select(d => Scalar(d["metadata"], "name")));
+        var catalogV2 = SidecarYaml(deployments[2]);
         Assert.Contains("name: catalog", catalogV2);
         Assert.Contains("version: v2", catalogV2);
     }
@@ -50,10 +51,10 @@ public sealed class ManifestInjectorTests
     {
         var output = _injector.Inject(File.ReadAllText(SamplePath), SamplePath);
 
-        foreach (var configMap in Documents(output).Where(d => Scalar(d, "kind") == "ConfigMap"))
+        foreach (var deployment in Documents(output).Where(d => Scalar(d, "kind") == "Deployment"))
         {
             // The sidecar container would refuse to start on anything the loader rejects.
-            var config = Mesh.Sidecar.Configuration.SidecarConfigLoader.Parse(Scalar(configMap["data"], "sidecar.yaml")!);
+            var config = Mesh.Sidecar.Configuration.SidecarConfigLoader.Parse(SidecarYaml(deployment));
             Assert.Equal(15001, config.Listeners.Outbound.Port);
             Assert.Equal(15006, config.Listeners.Inbound.Port);
             Assert.Equal(15000, config.Listeners.Admin.Port);
@@ -74,7 +75,7 @@ public sealed class ManifestInjectorTests
 
         foreach (var deployment in Documents(output).Where(d => Scalar(d, "kind") == "Deployment"))
         {
-            var containers = ((YamlSequenceNode)deployment["spec"]["template"]["spec"]["containers"]).Children.Cast<YamlMappingNode>();
+            var containers = ((YamlSequenceNode)deployment["spec"]["template"]["spec"]["initContainers"]).Children.Cast<YamlMappingNode>();
             var sidecar = containers.Single(c => Scalar(c, "name") == "mesh-sidecar");
             var env = ((YamlSequenceNode)sidecar["env"]).Children.Cast<YamlMappingNode>()
                 .Single(e => Scalar(e, "name") == Mesh.Sidecar.Configuration.TlsConfig.JoinTokenVariable);
@@ -140,6 +141,26 @@ public sealed class ManifestInjectorTests
         Assert.Contains("Deployment 'a': spec.template.spec is missing", ex.Problems[0]);
         Assert.Contains("StatefulSet 'b': spec.template.spec.containers must list at least one container", ex.Problems[1]);
     }
+
+    [Fact]
+    public void Inject_TheSidecarConfigVolume_MountsThePodsConfigAnnotationAsTheFileTheSidecarReads()
+    {
+        var output = _injector.Inject(File.ReadAllText(SamplePath), SamplePath);
+
+        foreach (var deployment in Documents(output).Where(d => Scalar(d, "kind") == "Deployment"))
+        {
+            var spec = deployment["spec"]["template"]["spec"];
+            var volume = ((YamlSequenceNode)spec["volumes"]).Children.Cast<YamlMappingNode>().Single(v => Scalar(v, "name") == "mesh-config");
+            var item = (YamlMappingNode)((YamlSequenceNode)volume["downwardAPI"]["items"]).Children.Single();
+            Assert.Equal($"metadata.annotations['{PodInjection.ConfigAnnotation}']", Scalar(item["fieldRef"], "fieldPath"));
+            var sidecar = ((YamlSequenceNode)spec["initContainers"]).Children.Cast<YamlMappingNode>().Single(c => Scalar(c, "name") == "mesh-sidecar");
+            var mount = ((YamlSequenceNode)sidecar["volumeMounts"]).Children.Cast<YamlMappingNode>().Single(m => Scalar(m, "name") == "mesh-config");
+            var args = ((YamlSequenceNode)sidecar["args"]).Children.Select(a => ((YamlScalarNode)a).Value).ToList();
+            Assert.Equal(args[args.IndexOf("--config") + 1], $"{Scalar(mount, "mountPath")}/{Scalar(item, "path")}");
+        }
+    }
+
+    private static string SidecarYaml(YamlMappingNode workload) => Scalar(workload["spec"]["template"]["metadata"]["annotations"], PodInjection.ConfigAnnotation)!;
 
     private static IEnumerable<YamlMappingNode> Documents(string text)
     {
