@@ -25,8 +25,6 @@ internal static class PeerTransport
         var options = new SocketTransportOptions
         {
             NoDelay = true,
-            UnsafePreferInlineScheduling = true,
-            WaitForDataBeforeAllocatingBuffer = false,
             // Called once per bind with the configured address: the socket is already bound there.
             CreateBoundListenSocket = _ => socket,
         };
