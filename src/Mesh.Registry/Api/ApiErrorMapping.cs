@@ -16,11 +16,26 @@ namespace Mesh.Registry.Api;
 /// </summary>
 internal sealed class ApiErrorMapping(ILogger logger)
 {
-    public async Task InvokeAsync(HttpContext context, RequestDelegate next)
+    public Task InvokeAsync(HttpContext context, RequestDelegate next)
+    {
+        Task request;
+        try
+        {
+            request = next(context);
+        }
+        catch (Exception e)
+        {
+            request = Task.FromException(e);
+        }
+        // A request answered without waiting costs no state machine here.
+        return request.IsCompletedSuccessfully ? Task.CompletedTask : MapAsync(context, request);
+    }
+
+    private async Task MapAsync(HttpContext context, Task request)
     {
         try
         {
-            await next(context).ConfigureAwait(false);
+            await request.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {

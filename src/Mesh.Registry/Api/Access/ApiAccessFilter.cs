@@ -16,7 +16,8 @@ internal sealed class ApiAccessFilter(ApiAuthenticator auth) : IEndpointFilter
     /// <summary>Who sent the request; null when anonymous or when authentication is off (and the endpoint is not gated).</summary>
     public static ApiCaller? CallerOf(HttpContext context) => context.Items[CallerKey] as ApiCaller;
 
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    // Not async: a request let through costs no state machine (every API request passes here).
+    public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
         var request = context.Request;
@@ -27,20 +28,21 @@ internal sealed class ApiAccessFilter(ApiAuthenticator auth) : IEndpointFilter
         {
             var decision = ApiAccessPolicy.Decide(caller, request.Method, path);
             if (!decision.Allowed)
-            {
-                await RefuseAsync(context, decision).ConfigureAwait(false);
-                return Results.Empty;
-            }
+                return RefuseAsync(context, decision);
         }
-        context.Items[CallerKey] = caller;
-        return await next(invocation).ConfigureAwait(false);
+        // Kept only when there is one: an absent caller reads as null, and most requests (no
+        // authentication) then leave HttpContext.Items unallocated.
+        if (caller is not null)
+            context.Items[CallerKey] = caller;
+        return next(invocation);
     }
 
-    private static Task RefuseAsync(HttpContext context, AccessDecision decision)
+    private static async ValueTask<object?> RefuseAsync(HttpContext context, AccessDecision decision)
     {
         if (decision.Status == StatusCodes.Status401Unauthorized)
             context.Response.Headers.WWWAuthenticate = "Bearer";
-        return ApiJson.ErrorAsync(context, decision.Status,
-            decision.Status == StatusCodes.Status401Unauthorized ? ApiErrors.Unauthenticated : ApiErrors.Forbidden, decision.Reason);
+        await ApiJson.ErrorAsync(context, decision.Status,
+            decision.Status == StatusCodes.Status401Unauthorized ? ApiErrors.Unauthenticated : ApiErrors.Forbidden, decision.Reason).ConfigureAwait(false);
+        return Results.Empty;
     }
 }

@@ -51,31 +51,47 @@ internal sealed class LeaderFilter : IEndpointFilter
         new(_consensus, _addresses, _forwarder, _metrics, _requestTimeout, _time, read: true,
             servedHere is null ? context => Query.Bool(context, "stale") : context => Query.Bool(context, "stale") || servedHere(context));
 
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    // Not async: a request served here without waiting (a stale read, a write on the leader)
+    // costs no state machine; only the read barrier, the wait for a leader and forwarding do.
+    public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
         if (_servedHere(context))
-            return await next(invocation).ConfigureAwait(false);
-        if (!await EnsureLeaderAsync(context).ConfigureAwait(false))
-            return Results.Empty;
-        if (_read)
-            await ReadBarrierAsync(context).ConfigureAwait(false);
-        return await next(invocation).ConfigureAwait(false);
+            return next(invocation);
+        var forwarded = context.Request.Headers.ContainsKey(LeaderForwarder.ForwardedHeader);
+        if (!IsLeader)
+            return FollowerAsync(invocation, next, forwarded);
+        NameSelf(context, forwarded);
+        return _read ? AfterReadBarrierAsync(invocation, next) : next(invocation);
     }
 
     private bool IsLeader => _consensus.Role is ConsensusRole.Leader or ConsensusRole.Standalone;
 
-    /// <summary>True when this node leads; otherwise the request has been forwarded (or answered 503).</summary>
-    private async Task<bool> EnsureLeaderAsync(HttpContext context)
+    /// <summary>The leader names itself too, so a client that landed on it keeps sending here.</summary>
+    private void NameSelf(HttpContext context, bool forwarded)
     {
-        var forwarded = context.Request.Headers.ContainsKey(LeaderForwarder.ForwardedHeader);
-        if (IsLeader)
-        {
-            // The leader names itself too, so a client that landed on it keeps sending here.
-            if (!forwarded && _addresses.Known(_consensus.LocalId) is { } self)
-                context.Response.Headers[LeaderForwarder.LeaderHeader] = self.ToString().TrimEnd('/');
-            return true;
-        }
+        if (!forwarded && _addresses.Known(_consensus.LocalId) is { } self)
+            context.Response.Headers[LeaderForwarder.LeaderHeader] = LeaderForwarder.HeaderValueOf(self);
+    }
+
+    private async ValueTask<object?> AfterReadBarrierAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        await ReadBarrierAsync(invocation.HttpContext).ConfigureAwait(false);
+        return await next(invocation).ConfigureAwait(false);
+    }
+
+    private async ValueTask<object?> FollowerAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next, bool forwarded)
+    {
+        if (!await EnsureLeaderAsync(invocation.HttpContext, forwarded).ConfigureAwait(false))
+            return Results.Empty;
+        if (_read)
+            await ReadBarrierAsync(invocation.HttpContext).ConfigureAwait(false);
+        return await next(invocation).ConfigureAwait(false);
+    }
+
+    /// <summary>On a follower: true when this node has become the leader meanwhile; otherwise the request has been forwarded (or answered 503).</summary>
+    private async Task<bool> EnsureLeaderAsync(HttpContext context, bool forwarded)
+    {
         if (forwarded)
         {
             await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable, "this node is no longer the leader; retry").ConfigureAwait(false);

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -22,6 +23,10 @@ internal sealed class LeaderForwarder(IHttpForwarder forwarder, MemberAddresses 
     /// <summary>On answers to writes and linearizable reads: the leader's client URL (whether it answered itself or a follower forwarded).</summary>
     public const string LeaderHeader = "Mesh-Leader";
 
+    // A member's URL without the trailing slash, as Mesh-Leader and the forwarding destination
+    // name it: made once per URL (members' URLs are made once and kept) instead of per request.
+    private static readonly ConditionalWeakTable<Uri, string> HeaderValues = new();
+
     // HTTP/1.1 as the API's clients use it: one request per connection for writes (over TLS, ALPN
     // could otherwise pick HTTP/2, which multiplexes). The timeout is of inactivity: the leader
     // answers a write within its own request timeout.
@@ -31,6 +36,9 @@ internal sealed class LeaderForwarder(IHttpForwarder forwarder, MemberAddresses 
         VersionPolicy = HttpVersionPolicy.RequestVersionOrLower,
         ActivityTimeout = timeout,
     };
+
+    /// <summary>How <c>Mesh-Leader</c> names the member at <paramref name="url"/>: its URL without the trailing slash.</summary>
+    public static string HeaderValueOf(Uri url) => HeaderValues.GetValue(url, static u => u.ToString().TrimEnd('/'));
 
     public async Task ForwardAsync(HttpContext context, int leaderId)
     {
@@ -58,7 +66,7 @@ internal sealed class LeaderForwarder(IHttpForwarder forwarder, MemberAddresses 
         // A write without a body (a DELETE) is sent with an empty one (see LeaderTransformer).
         if (write && context.Features.Get<IHttpRequestBodyDetectionFeature>() is not { CanHaveBody: true })
             context.Request.Headers.ContentLength = 0;
-        var error = await forwarder.SendAsync(context, leader.ToString().TrimEnd('/'), write ? clients.Writes : clients.Reads, _config,
+        var error = await forwarder.SendAsync(context, HeaderValueOf(leader), write ? clients.Writes : clients.Reads, _config,
             new LeaderTransformer(leader, leaderId, write)).ConfigureAwait(false);
         if (error != ForwarderError.None)
             await AnswerFailureAsync(context, error, leaderId, write).ConfigureAwait(false);

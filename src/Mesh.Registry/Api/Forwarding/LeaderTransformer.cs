@@ -50,7 +50,7 @@ internal sealed class LeaderTransformer(Uri leader, int leaderId, bool write) : 
             return false; // no answer: LeaderForwarder answers from the error
         var response = httpContext.Response;
         // Tells the client where the leader is, so its next writes can skip this hop.
-        response.Headers[LeaderForwarder.LeaderHeader] = leader.ToString().TrimEnd('/');
+        response.Headers[LeaderForwarder.LeaderHeader] = LeaderForwarder.HeaderValueOf(leader);
         if (write && (int)proxyResponse.StatusCode >= 500 && !await IsDefiniteFailureAsync(proxyResponse, cancellationToken).ConfigureAwait(false))
         {
             // A 5xx the leader did not mark "not applied" (a crash mid-request, a proxy in

@@ -6,11 +6,12 @@ namespace Mesh.Registry.Api.Limits;
 /// <summary>On the open endpoints that do work: a caller without a valid token waits for none of the <see cref="AnonymousGate"/>'s permits; with every permit taken it gets 429.</summary>
 internal sealed class AnonymousGateFilter(AnonymousGate gate) : IEndpointFilter
 {
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next) =>
+        ApiAccessFilter.CallerOf(invocation.HttpContext) is not null ? next(invocation) : GatedAsync(invocation, next);
+
+    private async ValueTask<object?> GatedAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
-        if (ApiAccessFilter.CallerOf(context) is not null)
-            return await next(invocation).ConfigureAwait(false);
         using var lease = gate.TryEnter();
         if (lease is null)
         {

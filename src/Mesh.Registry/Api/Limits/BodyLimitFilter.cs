@@ -12,22 +12,29 @@ internal sealed class BodyLimitFilter(RegistryLimits limits) : IEndpointFilter
 {
     private const string LimitKey = "mesh.body-limit";
 
-    /// <summary>The limit set on this request, if the filter ran.</summary>
+    /// <summary>The limit set on this request, if the filter ran and the request can have a body.</summary>
     public static BodyLimit? LimitOf(HttpContext context) => context.Items[LimitKey] as BodyLimit?;
 
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    // Not async: a request let through costs no state machine.
+    public ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
+        // A request without a body (most reads) has nothing to limit: nothing to set, keep or refuse.
+        if (context.Features.Get<IHttpRequestBodyDetectionFeature>() is { CanHaveBody: false })
+            return next(invocation);
         var limit = BodyLimits.For(context.Request.Method, context.Request.Path.Value ?? "/", limits);
         context.Items[LimitKey] = limit;
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
             sizeFeature.MaxRequestBodySize = limit.Bytes;
         if (context.Request.ContentLength > limit.Bytes)
-        {
-            await RefuseAsync(context, limit, context.Request.ContentLength).ConfigureAwait(false);
-            return Results.Empty;
-        }
-        return await next(invocation).ConfigureAwait(false);
+            return RefuseDeclaredAsync(context, limit);
+        return next(invocation);
+    }
+
+    private static async ValueTask<object?> RefuseDeclaredAsync(HttpContext context, BodyLimit limit)
+    {
+        await RefuseAsync(context, limit, context.Request.ContentLength).ConfigureAwait(false);
+        return Results.Empty;
     }
 
     /// <summary>413, naming the limit. The connection is closed: the rest of the body is not read.</summary>

@@ -16,11 +16,15 @@ internal sealed partial class ApiWriter
     /// was allowed on still holds when the log applies it; the result is given back in the shape
     /// of the command that was asked for.
     /// </summary>
-    public async Task<ApplyResult> WriteOwnedAsync(HttpContext context, Command command)
-    {
-        if (!auth.Enabled || ApiAccessFilter.CallerOf(context) is not ApiCaller.Workload workload)
-            return await writer.WriteAsync(command, context.RequestAborted).ConfigureAwait(false);
+    // Not async for the common case (no join token): a write waits for its commit, and an async
+    // layer here would cost a state machine per write.
+    public Task<ApplyResult> WriteOwnedAsync(HttpContext context, Command command) =>
+        !auth.Enabled || ApiAccessFilter.CallerOf(context) is not ApiCaller.Workload workload
+            ? writer.WriteAsync(command, context.RequestAborted)
+            : WriteGuardedAsync(context, command, workload);
 
+    private async Task<ApplyResult> WriteGuardedAsync(HttpContext context, Command command, ApiCaller.Workload workload)
+    {
         IReadOnlyList<TxnOp> ops = command switch
         {
             CreateNode c => [new CreateOp(c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents)],
