@@ -169,7 +169,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             // Pushed last, so it closes first: ZooKeeper clients move to another node at once.
             if (_options.ZooKeeper is { } zk)
                 ZooKeeperEndPoint = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens,
-                    _options.TimeProvider, loggerFactory, Push, cancellationToken).ConfigureAwait(false);
+                    _options.TimeProvider, loggerFactory, metrics, Push, cancellationToken).ConfigureAwait(false);
             Log.Started(logger, _options.Id, ClientUrl, raftEndPoint);
         }
         catch

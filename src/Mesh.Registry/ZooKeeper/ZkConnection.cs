@@ -6,6 +6,7 @@ using Mesh.Registry.ZooKeeper.Jute;
 using Mesh.Registry.ZooKeeper.Protocol;
 using Mesh.Registry.ZooKeeper.Protocol.Records;
 using Mesh.Registry.ZooKeeper.Sessions;
+using Mesh.Registry.ZooKeeper.Watches;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -24,6 +25,8 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ZkSession? _session;
     private long _delivered;
+    private bool _openedHere;
+    private bool _closedSession;
 
     public int WatchCount => _session?.Watches.Count ?? 0;
 
@@ -70,6 +73,29 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         {
             // A graceful close: what was written (a last reply, an error answer) reaches the client first.
             await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
+            await CloseUnauthenticatedAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A session this connection opened and that never authenticated is closed with it rather than
+    /// left to expire: otherwise connecting and hanging up would leave a live registry session (up to
+    /// the longest timeout) per connect. A ZooKeeper client authenticates right after connecting, so
+    /// only a client that drops in between loses its new session (it gets SessionExpired and starts
+    /// another). In open mode sessions need no authentication and are left to their timeout.
+    /// </summary>
+    private async Task CloseUnauthenticatedAsync()
+    {
+        if (!_openedHere || _closedSession || _session is not { } session || session.Access != ZkAccess.None)
+            return;
+        try
+        {
+            using var timeout = new CancellationTokenSource(HandshakeTimeout);
+            await server.Writer.WriteAsync(new CloseSession(server.Writer.Header(), session.SessionId), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException or QuorumUnavailableException or OperationCanceledException or InvalidOperationException)
+        {
+            // Best effort: the session then expires after its timeout.
         }
     }
 
@@ -112,6 +138,10 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 await SendAsync(ZkConnect.Rejected, cancellationToken).ConfigureAwait(false);
                 return false;
             case ZkConnectDecision.OpenNew open:
+                // Rate-limited per address before anything is written: opening a session is a
+                // replicated write made before any token is checked (ZkAdmission).
+                if (!server.Admission.TryOpenSession(connection.RemoteEndPoint))
+                    return false;
                 var opened = await server.Writer.WriteAsync(new OpenSession(server.Writer.Header(), open.TimeoutMs), cancellationToken).ConfigureAwait(false);
                 if (!opened.IsOk)
                 {
@@ -119,6 +149,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                     return false;
                 }
                 Start(opened.SessionId, (int)opened.TtlMs);
+                _openedHere = true;
                 break;
             case ZkConnectDecision.Resume resume:
                 Start(resume.SessionId, resume.TimeoutMs);
@@ -151,6 +182,11 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             server.Received();
             var request = ZkRequest.Decode(frame);
             var step = session.Handle(request, server.Store.Hub.AppliedIndex);
+            if (step is not ZkStep.Answer && ZkWatchLimit.Exceeds(session.Watches, request, server.Options.MaxWatchesPerSession))
+            {
+                server.Admission.WatchLimitReached(connection.RemoteEndPoint, session.SessionId);
+                step = new ZkStep.Answer(ZkReply.Fail(request.Xid, server.Store.Hub.AppliedIndex, ZkError.ThrottledOp));
+            }
             if (!await ExecuteAsync(session, step, cancellationToken).ConfigureAwait(false))
                 return;
         }
@@ -184,6 +220,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 await ReplyAsync(() => new ZkReply(Xids.Auth, server.Store.Hub.AppliedIndex, access is null ? ZkError.AuthFailed : ZkError.Ok), cancellationToken).ConfigureAwait(false);
                 return access is not null;
             case ZkStep.CloseSession close:
+                _closedSession = true;
                 var ended = await server.Writer.WriteAsync(new CloseSession(server.Writer.Header(), session.SessionId), cancellationToken).ConfigureAwait(false);
                 await ReplyAsync(() => new ZkReply(close.Xid, ended.Index, ZkError.Ok), cancellationToken).ConfigureAwait(false);
                 return false;

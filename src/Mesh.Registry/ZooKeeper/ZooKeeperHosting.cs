@@ -4,6 +4,7 @@ using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Hosting;
 using Mesh.Registry.Storage;
+using Mesh.Registry.Telemetry;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Registry.ZooKeeper;
@@ -13,9 +14,9 @@ internal static partial class ZooKeeperHosting
 {
     public static async Task<IPEndPoint> StartAsync(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, RegistryWriter writer,
         ApiTokens operators, Func<JoinTokenRegistry> joinTokens, TimeProvider time, ILoggerFactory loggerFactory,
-        Action<Func<ValueTask>> onDispose, CancellationToken cancellationToken)
+        RegistryMetrics metrics, Action<Func<ValueTask>> onDispose, CancellationToken cancellationToken)
     {
-        var server = new ZooKeeperServer(options, consensus, store, writer, new ZkCredentials(operators, joinTokens), time, loggerFactory);
+        var server = new ZooKeeperServer(options, consensus, store, writer, new ZkCredentials(operators, joinTokens), time, loggerFactory, metrics);
         onDispose(server.DisposeAsync);
         await server.StartAsync(cancellationToken).ConfigureAwait(false);
         var endPoint = server.EndPoint!;

@@ -5,6 +5,7 @@ using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Hosting;
 using Mesh.Registry.Storage;
+using Mesh.Registry.Telemetry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -31,7 +32,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
     private (long Index, byte[]? Key) _key = (-1, null);
 
     public ZooKeeperServer(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, RegistryWriter writer,
-        ZkCredentials credentials, TimeProvider time, ILoggerFactory loggerFactory)
+        ZkCredentials credentials, TimeProvider time, ILoggerFactory loggerFactory, RegistryMetrics? metrics = null)
     {
         Options = options;
         Consensus = consensus;
@@ -41,7 +42,11 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
         Time = time;
         LoggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<ZooKeeperServer>();
+        Admission = new ZkAdmission(options, metrics, time, _logger);
     }
+
+    /// <summary>The connection, session and watch limits applied before any token is checked.</summary>
+    public ZkAdmission Admission { get; }
 
     public ZooKeeperOptions Options { get; }
 
@@ -91,6 +96,12 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
 
     public async Task ServeAsync(ConnectionContext connection)
     {
+        using var slot = Admission.TryConnect(connection.RemoteEndPoint);
+        if (slot is null)
+        {
+            connection.Abort();
+            return;
+        }
         var client = new ZkConnection(this, connection, _logger);
         _connections[client] = 0;
         try
@@ -153,6 +164,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
         }
         await _app.DisposeAsync().ConfigureAwait(false);
         _app = null;
+        Admission.Dispose();
     }
 }
 
