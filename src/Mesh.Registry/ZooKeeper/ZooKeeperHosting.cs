@@ -4,7 +4,9 @@ using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Hosting;
 using Mesh.Registry.Storage;
+using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Telemetry;
+using Mesh.Registry.ZooKeeper.Forwarding;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Registry.ZooKeeper;
@@ -14,9 +16,11 @@ internal static partial class ZooKeeperHosting
 {
     public static async Task<IPEndPoint> StartAsync(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, RegistryWriter writer,
         ApiTokens operators, Func<JoinTokenRegistry> joinTokens, TimeProvider time, ILoggerFactory loggerFactory,
-        RegistryMetrics metrics, Action<Func<ValueTask>> onDispose, CancellationToken cancellationToken)
+        RegistryMetrics metrics, MemberAddresses addresses, PeerClients clients, TimeSpan requestTimeout, Action<Func<ValueTask>> onDispose, CancellationToken cancellationToken)
     {
-        var server = new ZooKeeperServer(options, consensus, store, writer, new ZkCredentials(operators, joinTokens), time, loggerFactory, metrics);
+        var key = new ZkSessionKey(store);
+        var leader = new ZkLeaderClient(consensus, writer, addresses, clients, key, time, requestTimeout);
+        var server = new ZooKeeperServer(options, consensus, store, leader, key, new ZkCredentials(operators, joinTokens), time, loggerFactory, metrics);
         onDispose(server.DisposeAsync);
         await server.StartAsync(cancellationToken).ConfigureAwait(false);
         var endPoint = server.EndPoint!;
