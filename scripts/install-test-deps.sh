@@ -18,8 +18,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import kazoo' >/dev/null 2>&1 || need+=(python3-kazoo)
 [ -x /usr/share/zookeeper/bin/zkCli.sh ] || need+=(zookeeper)
-# kazoo's own test suite (tests/kazoo-suite) runs under pytest and imports mock.
-[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pytest, mock' >/dev/null 2>&1 || need+=(python3-pytest python3-mock)
+# kazoo's own test suite (tests/kazoo-suite) runs under pytest and imports mock and objgraph.
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pytest, mock, objgraph' >/dev/null 2>&1 || need+=(python3-pytest python3-mock python3-objgraph)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "not root: skipping install of ${need[*]}"

@@ -7,7 +7,7 @@ exclusion was made; exits non-zero when a test that is not excluded fails.
 
 usage: run_kazoo_suite.py [--subset] [--timeout SECONDS] [--junit FILE] [--list-failures]
   --subset   a short subset for CI (the files in SUBSET); default: the whole suite
-Needs /usr/bin/python3 with python3-kazoo, python3-pytest and python3-mock, and the built
+Needs /usr/bin/python3 with python3-kazoo, python3-pytest, python3-mock and python3-objgraph, and the built
 mesh CLI (dotnet build -c Release; or MESH_DLL=path/to/mesh.dll).
 """
 import argparse
@@ -31,6 +31,20 @@ EXCLUDED = {
     "test_gevent_handler.py": "needs gevent, which Debian's python3-kazoo does not bring",
 }
 
+# Tests that run and fail today, and why (docs/zookeeper.md, "Not yet"); reported, not hidden.
+KNOWN = {
+    "TestAuthentication": "digest credentials are registry tokens, not ZooKeeper users: kazoo's test users are refused",
+    "test_create_acl_duplicate": "per-node ACLs are not kept",
+    "test_create_makepath_incompatible_acls": "per-node ACLs are not kept",
+    "test_get_acls": "per-node ACLs are not kept",
+    "test_set_acls": "per-node ACLs are not kept",
+    "test_default_acl": "per-node ACLs are not kept",
+    "test_create_null_data": "null data reads back as empty",
+    "test_set_null_data": "null data reads back as empty",
+    "test_create_sequence": "a sequential create whose path ends in / is refused",
+    "test_read_only": "the server is never read-only",
+}
+
 # The CI subset: files that exercise the core protocol and recipes and run in about a minute.
 SUBSET = ["test_build.py", "test_paths.py", "test_exceptions.py", "test_counter.py", "test_party.py",
           "test_barrier.py", "test_election.py", "test_lock.py", "test_watchers.py"]
@@ -50,20 +64,20 @@ def main():
         if f in EXCLUDED:
             continue
         targets.append(os.path.join(TESTS, f))
-    for key in EXCLUDED:
-        if "::" in key and key.split("::")[0] in files:
-            deselect += ["--deselect", os.path.join(TESTS, key)]
+    classes = [key.split("::")[1] for key in EXCLUDED if "::" in key and key.split("::")[0] in files]
+    if classes:
+        deselect = ["-k", " and ".join("not " + c for c in classes)]
 
     junit = args.junit or os.path.join(tempfile.mkdtemp(prefix="mesh-kazoo-junit-"), "junit.xml")
     env = dict(os.environ)
     env["PYTHONPATH"] = HERE + os.pathsep + env.get("PYTHONPATH", "")
     # test_build compares this with what the server's envi command reports.
     env.setdefault("ZOOKEEPER_VERSION", "3.8.0")
-    command = [sys.executable, "-m", "pytest", "-p", "mesh_kazoo_plugin", "-p", "no:cacheprovider", "-q",
+    command = [sys.executable, "-m", "pytest", "-p", "mesh_kazoo_plugin", "-p", "no:cacheprovider", "-q", "--continue-on-collection-errors",
                "--junitxml", junit, "-o", "junit_family=xunit1"] + deselect + targets
     try:
-        subprocess.run(command, env=env, cwd=tempfile.gettempdir(), timeout=args.timeout,
-                       stdout=subprocess.DEVNULL if not args.list_failures else None)
+        quiet = None if args.list_failures else subprocess.DEVNULL
+        subprocess.run(command, env=env, cwd=tempfile.gettempdir(), timeout=args.timeout, stdout=quiet, stderr=quiet)
     except subprocess.TimeoutExpired:
         print("the suite did not finish in %d s" % args.timeout)
         return 2
@@ -74,7 +88,7 @@ def report(junit, files):
     counts = collections.OrderedDict((f, collections.Counter()) for f in files)
     failures = []
     for case in ET.parse(junit).getroot().iter("testcase"):
-        module = case.get("classname", "").split(".")
+        module = (case.get("classname") or case.get("name", "")).split(".")
         name = next((m for m in module if m.startswith("test_")), "?") + ".py"
         counts.setdefault(name, collections.Counter())
         if case.find("failure") is not None or case.find("error") is not None:
@@ -99,7 +113,8 @@ def report(junit, files):
         print("%-28s %7d %7d %9s  %s" % (f, c["passed"], c["failed"], excluded, "; ".join(why)))
     print("total: %d passed, %d failed" % (total["passed"], total["failed"]))
     for failure in failures:
-        print("FAILED " + failure)
+        why = next((reason for key, reason in KNOWN.items() if key in failure.split(".")[-1].split("::")), "")
+        print("FAILED " + failure + ("  (" + why + ")" if why else ""))
     return 1 if total["failed"] else 0
 
 
