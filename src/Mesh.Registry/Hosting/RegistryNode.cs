@@ -145,8 +145,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 new Api.Forwarding.LeaderForwarder(forwarder, addresses, peerClients, _options.RequestTimeout), addresses, peers,
                 metrics, _options.RequestTimeout, ca, auth, _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>(),
                 _options.TimeProvider, _options.ClaimServiceNamesOnFirstUse),
-                // The leader's side of ZooKeeper forwarding, where followers send their sessions' writes.
-                web => { if (_options.ZooKeeper is not null) ZooKeeper.Forwarding.ZkLeaderEndpoints.Map(web, consensus, writer, new ZooKeeper.Forwarding.ZkSessionKey(Store), _options.RequestTimeout); });
+                // The leader's side of ZooKeeper forwarding, where followers send their sessions'
+                // writes; on every node, so a leader started without --zk still takes them.
+                web => ZooKeeper.Forwarding.ZkLeaderEndpoints.Map(web, consensus, writer, new ZooKeeper.Forwarding.ZkSessionKey(Store), _options.RequestTimeout));
             Push(app.DisposeAsync);
             try
             {

@@ -91,7 +91,8 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             return;
         try
         {
-            using var timeout = new CancellationTokenSource(HandshakeTimeout);
+            // Short: this also runs while the node stops, which must not wait on it.
+            using var timeout = new CancellationTokenSource(CatchUpWait);
             await server.Leader.WriteAsync(new CloseSession(server.Leader.Header(), session.SessionId), timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException or QuorumUnavailableException or OperationCanceledException or InvalidOperationException)
