@@ -1,10 +1,10 @@
 using System.Net;
 using Mesh.Registry.Api.Access;
+using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Hosting;
 using Mesh.Registry.Storage;
-using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Telemetry;
 using Mesh.Registry.ZooKeeper.Forwarding;
 using Microsoft.Extensions.Logging;
