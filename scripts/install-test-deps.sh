@@ -4,7 +4,7 @@
 # they are missing; and what Native AOT needs to publish the native mesh-sidecar (a C compiler and
 # linker, zlib); chromium (headless, for the dashboard's browser tests) and prometheus (scrapes a
 # running demo); and for the ZooKeeper protocol tests, Debian's kazoo (the reference serializer and
-# client, for /usr/bin/python3) and zookeeper (zkCli). Tests that need them and cannot have them say so and are skipped.
+# client, for /usr/bin/python3, with pytest and mock to run its own suite) and zookeeper (zkCli). Tests that need them and cannot have them say so and are skipped.
 set -uo pipefail
 need=()
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
@@ -18,6 +18,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import kazoo' >/dev/null 2>&1 || need+=(python3-kazoo)
 [ -x /usr/share/zookeeper/bin/zkCli.sh ] || need+=(zookeeper)
+# kazoo's own test suite (tests/kazoo-suite) runs under pytest and imports mock and objgraph.
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pytest, mock, objgraph' >/dev/null 2>&1 || need+=(python3-pytest python3-mock python3-objgraph)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "not root: skipping install of ${need[*]}"

@@ -10,6 +10,8 @@ internal sealed class ZooKeeperOptionSet
 {
     private static readonly ZkSessionLimits Defaults = new();
 
+    private static readonly ZooKeeperOptions DefaultOptions = new() { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) };
+
     private readonly Option<string?> _endPoint = new("--zk")
     {
         Description = "host:port to serve the ZooKeeper client protocol on (e.g. 127.0.0.1:2181; port 0: any free port, named in the start-up log). Off when omitted.",
@@ -38,8 +40,36 @@ internal sealed class ZooKeeperOptionSet
         DefaultValueFactory = _ => Defaults.MaxTimeoutMs,
     };
 
+    private readonly Option<int> _perAddress = new("--zk-max-client-cnxns")
+    {
+        Description = "Open ZooKeeper connections one client IP address may hold (ZooKeeper's maxClientCnxns); more are closed at once.",
+        DefaultValueFactory = _ => DefaultOptions.MaxConnectionsPerAddress,
+    };
+
+    private readonly Option<int> _total = new("--zk-max-connections")
+    {
+        Description = "Open ZooKeeper connections in total; more are closed at once.",
+        DefaultValueFactory = _ => DefaultOptions.MaxConnections,
+    };
+
+    private readonly Option<int> _sessionRate = new("--zk-session-rate")
+    {
+        Description = "New ZooKeeper sessions one client IP address may open per second (bursts of twice that); a connect over it is closed unanswered.",
+        DefaultValueFactory = _ => DefaultOptions.SessionsPerSecondPerAddress,
+    };
+
+    private readonly Option<int> _watches = new("--zk-max-watches")
+    {
+        Description = "Watches one ZooKeeper session may keep; a request that would set more is answered ThrottledOp (-127).",
+        DefaultValueFactory = _ => DefaultOptions.MaxWatchesPerSession,
+    };
+
     public void AddTo(Command command)
     {
+        command.Options.Add(_perAddress);
+        command.Options.Add(_total);
+        command.Options.Add(_sessionRate);
+        command.Options.Add(_watches);
         command.Options.Add(_endPoint);
         command.Options.Add(_open);
         command.Options.Add(_words);
@@ -63,6 +93,10 @@ internal sealed class ZooKeeperOptionSet
             Open = parseResult.GetValue(_open),
             FourLetterWords = words,
             SessionLimits = new ZkSessionLimits(parseResult.GetValue(_minTimeout), parseResult.GetValue(_maxTimeout)),
+            MaxConnectionsPerAddress = parseResult.GetValue(_perAddress),
+            MaxConnections = parseResult.GetValue(_total),
+            SessionsPerSecondPerAddress = parseResult.GetValue(_sessionRate),
+            MaxWatchesPerSession = parseResult.GetValue(_watches),
         };
     }
 }

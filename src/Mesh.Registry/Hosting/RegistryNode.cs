@@ -144,7 +144,10 @@ public sealed partial class RegistryNode : IAsyncDisposable
             var app = BuildWebApp(metrics.MeterName, clientListener, forwarder => new RegistryApi(consensus, Store, writer,
                 new Api.Forwarding.LeaderForwarder(forwarder, addresses, peerClients, _options.RequestTimeout), addresses, peers,
                 metrics, _options.RequestTimeout, ca, auth, _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>(),
-                _options.TimeProvider, _options.ClaimServiceNamesOnFirstUse));
+                _options.TimeProvider, _options.ClaimServiceNamesOnFirstUse),
+                // The leader's side of ZooKeeper forwarding, where followers send their sessions'
+                // writes; on every node, so a leader started without --zk still takes them.
+                web => ZooKeeper.Forwarding.ZkLeaderEndpoints.Map(web, consensus, writer, new ZooKeeper.Forwarding.ZkSessionKey(Store), _options.RequestTimeout));
             Push(app.DisposeAsync);
             try
             {
@@ -169,7 +172,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             // Pushed last, so it closes first: ZooKeeper clients move to another node at once.
             if (_options.ZooKeeper is { } zk)
                 ZooKeeperEndPoint = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens,
-                    _options.TimeProvider, loggerFactory, Push, cancellationToken).ConfigureAwait(false);
+                    _options.TimeProvider, loggerFactory, metrics, addresses, peerClients, _options.RequestTimeout, Push, cancellationToken).ConfigureAwait(false);
             Log.Started(logger, _options.Id, ClientUrl, raftEndPoint);
         }
         catch
@@ -179,7 +182,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
         }
     }
 
-    private WebApplication BuildWebApp(string meterName, BoundListener clientListener, Func<Yarp.ReverseProxy.Forwarder.IHttpForwarder, RegistryApi> api)
+    private WebApplication BuildWebApp(string meterName, BoundListener clientListener, Func<Yarp.ReverseProxy.Forwarder.IHttpForwarder, RegistryApi> api, Action<WebApplication> more)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         // Kestrel serves the socket bound at the start instead of binding one itself.
@@ -205,6 +208,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
         builder.Services.AddOpenTelemetry().WithMetrics(m => m.AddMeter(meterName, "DotNext.*").AddPrometheusExporter());
         var app = builder.Build();
         app.UseOpenTelemetryPrometheusScrapingEndpoint();
+        more(app);
         api(app.Services.GetRequiredService<Yarp.ReverseProxy.Forwarder.IHttpForwarder>()).Map(app);
         return app;
     }

@@ -18,6 +18,7 @@ internal sealed class RegistryMetrics : IDisposable
     private readonly Counter<long> _forwarded;
     private readonly Counter<long> _caSigned;
     private readonly Counter<long> _caRefused;
+    private readonly Counter<long> _zkRefused;
     private readonly Histogram<double> _snapshotDuration;
     private long _snapshotBytes = -1;
 
@@ -33,6 +34,7 @@ internal sealed class RegistryMetrics : IDisposable
         _forwarded = _meter.CreateCounter<long>("mesh.registry.forwarded.requests", description: "Requests forwarded to the leader");
         _caSigned = _meter.CreateCounter<long>("mesh.registry.ca.signed", description: "Workload certificates signed by this node");
         _caRefused = _meter.CreateCounter<long>("mesh.registry.ca.refused", description: "Signing requests refused (join token or bad request)");
+        _zkRefused = _meter.CreateCounter<long>("mesh.registry.zookeeper.refused", description: "ZooKeeper connections, sessions or watches refused by a limit (tag reason)");
         _snapshotDuration = _meter.CreateHistogram("mesh.registry.snapshot.duration", "s", "Time to serialize one snapshot of the state", null, buckets);
     }
 
@@ -100,6 +102,8 @@ internal sealed class RegistryMetrics : IDisposable
     public void CaSigned() => _caSigned.Add(1);
 
     public void CaSignRefused() => _caRefused.Add(1);
+
+    public void ZooKeeperRefused(string reason) => _zkRefused.Add(1, new KeyValuePair<string, object?>("reason", reason));
 
     public void Dispose() => _meter.Dispose();
 }

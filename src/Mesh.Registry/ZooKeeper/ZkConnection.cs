@@ -6,6 +6,7 @@ using Mesh.Registry.ZooKeeper.Jute;
 using Mesh.Registry.ZooKeeper.Protocol;
 using Mesh.Registry.ZooKeeper.Protocol.Records;
 using Mesh.Registry.ZooKeeper.Sessions;
+using Mesh.Registry.ZooKeeper.Watches;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
@@ -20,10 +21,13 @@ namespace Mesh.Registry.ZooKeeper;
 internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionContext connection, ILogger logger)
 {
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan CatchUpWait = TimeSpan.FromSeconds(2);
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ZkSession? _session;
     private long _delivered;
+    private bool _openedHere;
+    private bool _closedSession;
 
     public int WatchCount => _session?.Watches.Count ?? 0;
 
@@ -70,6 +74,30 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         {
             // A graceful close: what was written (a last reply, an error answer) reaches the client first.
             await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
+            await CloseUnauthenticatedAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// A session this connection opened and that never authenticated is closed with it rather than
+    /// left to expire: otherwise connecting and hanging up would leave a live registry session (up to
+    /// the longest timeout) per connect. A ZooKeeper client authenticates right after connecting, so
+    /// only a client that drops in between loses its new session (it gets SessionExpired and starts
+    /// another). In open mode sessions need no authentication and are left to their timeout.
+    /// </summary>
+    private async Task CloseUnauthenticatedAsync()
+    {
+        if (!_openedHere || _closedSession || _session is not { } session || session.Access != ZkAccess.None)
+            return;
+        try
+        {
+            // Short: this also runs while the node stops, which must not wait on it.
+            using var timeout = new CancellationTokenSource(CatchUpWait);
+            await server.Leader.WriteAsync(new CloseSession(server.Leader.Header(), session.SessionId), timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException or QuorumUnavailableException or OperationCanceledException or InvalidOperationException)
+        {
+            // Best effort: the session then expires after its timeout.
         }
     }
 
@@ -101,6 +129,10 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             Log.Refused(logger, connection.RemoteEndPoint?.ToString() ?? "?", "the cluster has no CA material yet to derive session passwords from");
             return false;
         }
+        // A client that has seen more than this node has applied (it was on a node further ahead) is
+        // given a moment for this node to catch up, rather than refused at once.
+        if (request.LastZxidSeen > server.Store.Hub.AppliedIndex)
+            await server.Leader.TryWaitAppliedAsync(request.LastZxidSeen, CatchUpWait, deadline.Token).ConfigureAwait(false);
         var decision = server.Store.Read(s => ZkConnect.Decide(request, s.AppliedIndex, server.Options.SessionLimits,
             id => s.TryGetSession(id, out var info) ? info : null, key));
         switch (decision)
@@ -112,13 +144,18 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 await SendAsync(ZkConnect.Rejected, cancellationToken).ConfigureAwait(false);
                 return false;
             case ZkConnectDecision.OpenNew open:
-                var opened = await server.Writer.WriteAsync(new OpenSession(server.Writer.Header(), open.TimeoutMs), cancellationToken).ConfigureAwait(false);
+                // Rate-limited per address before anything is written: opening a session is a
+                // replicated write made before any token is checked (ZkAdmission).
+                if (!server.Admission.TryOpenSession(connection.RemoteEndPoint))
+                    return false;
+                var opened = await server.Leader.WriteAsync(new OpenSession(server.Leader.Header(), open.TimeoutMs), cancellationToken).ConfigureAwait(false);
                 if (!opened.IsOk)
                 {
                     Log.Refused(logger, connection.RemoteEndPoint?.ToString() ?? "?", $"the session could not be opened: {opened.Error}");
                     return false;
                 }
                 Start(opened.SessionId, (int)opened.TtlMs);
+                _openedHere = true;
                 break;
             case ZkConnectDecision.Resume resume:
                 Start(resume.SessionId, resume.TimeoutMs);
@@ -151,13 +188,37 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             server.Received();
             var request = ZkRequest.Decode(frame);
             var step = session.Handle(request, server.Store.Hub.AppliedIndex);
-            if (!await ExecuteAsync(session, step, cancellationToken).ConfigureAwait(false))
+            if (step is not ZkStep.Answer && ZkWatchLimit.Exceeds(session.Watches, request, server.Options.MaxWatchesPerSession))
+            {
+                server.Admission.WatchLimitReached(connection.RemoteEndPoint, session.SessionId);
+                step = new ZkStep.Answer(ZkReply.Fail(request.Xid, server.Store.Hub.AppliedIndex, ZkError.ThrottledOp));
+            }
+            if (!await ExecuteAsync(session, request.Xid, step, cancellationToken).ConfigureAwait(false))
                 return;
         }
     }
 
-    /// <summary>Runs one step and sends its reply; false when the connection must close after it.</summary>
-    private async Task<bool> ExecuteAsync(ZkSession session, ZkStep step, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one step and sends its reply; false when the connection must close after it. A write or
+    /// sync that could not be completed (no leader, the leader unreachable, or the outcome unknown)
+    /// is answered ConnectionLoss and the connection closed: ZooKeeper's own answer when a client
+    /// cannot know whether its request was applied, never a success or a clean failure.
+    /// </summary>
+    private async Task<bool> ExecuteAsync(ZkSession session, int xid, ZkStep step, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await RunStepAsync(session, step, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException or QuorumUnavailableException or TimeoutException)
+        {
+            Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", "a write or sync could not be completed, answered ConnectionLoss: " + e.Message);
+            await ReplyAsync(() => ZkReply.Fail(xid, server.Store.Hub.AppliedIndex, ZkError.ConnectionLoss), cancellationToken).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    private async Task<bool> RunStepAsync(ZkSession session, ZkStep step, CancellationToken cancellationToken)
     {
         switch (step)
         {
@@ -168,11 +229,12 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 await ReplyAsync(() => server.Store.Read(read.Run), cancellationToken).ConfigureAwait(false);
                 return true;
             case ZkStep.Write write:
-                var result = await server.Writer.WriteAsync(write.Command(server.Writer.Header()), cancellationToken).ConfigureAwait(false);
+                var result = await server.Leader.WriteAsync(write.Command(server.Leader.Header()), cancellationToken).ConfigureAwait(false);
                 await ReplyAsync(() => server.Store.Read(s => write.Complete(result, s)), cancellationToken).ConfigureAwait(false);
                 return true;
             case ZkStep.Sync sync:
-                await server.Consensus.WaitForAppliedAsync(server.Consensus.CommitIndex, cancellationToken).ConfigureAwait(false);
+                // On a follower: the leader's commit index (after a read barrier there), applied here.
+                await server.Leader.SyncAsync(cancellationToken).ConfigureAwait(false);
                 await ReplyAsync(() => new ZkReply(sync.Xid, server.Store.Hub.AppliedIndex, ZkError.Ok, new PathResponse(sync.Path)), cancellationToken).ConfigureAwait(false);
                 return true;
             case ZkStep.Authenticate auth:
@@ -184,7 +246,8 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 await ReplyAsync(() => new ZkReply(Xids.Auth, server.Store.Hub.AppliedIndex, access is null ? ZkError.AuthFailed : ZkError.Ok), cancellationToken).ConfigureAwait(false);
                 return access is not null;
             case ZkStep.CloseSession close:
-                var ended = await server.Writer.WriteAsync(new CloseSession(server.Writer.Header(), session.SessionId), cancellationToken).ConfigureAwait(false);
+                _closedSession = true;
+                var ended = await server.Leader.WriteAsync(new CloseSession(server.Leader.Header(), session.SessionId), cancellationToken).ConfigureAwait(false);
                 await ReplyAsync(() => new ZkReply(close.Xid, ended.Index, ZkError.Ok), cancellationToken).ConfigureAwait(false);
                 return false;
             default:
@@ -263,20 +326,42 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         }
     }
 
-    /// <summary>Keeps the registry session alive while the connection is open: the client's pings are answered here, the registry's TTL is renewed every third of it.</summary>
+    /// <summary>
+    /// Keeps the registry session alive while the connection is open: the client's pings are
+    /// answered here, the registry's TTL is renewed every third of it (forwarded to the leader on a
+    /// follower), and at once when a session resumes here, as ZooKeeper touches a session on
+    /// reconnect. One failed renewal is retried a period later; after two in a row the client is
+    /// better off on another node.
+    /// </summary>
     private async Task KeepAliveAsync(CancellationToken cancellationToken)
     {
         var session = _session!;
         var period = TimeSpan.FromMilliseconds(Math.Max(session.TimeoutMs / 3, 250));
+        var failures = 0;
+        var wait = _openedHere;
         try
         {
             while (true)
             {
-                await Task.Delay(period, server.Time, cancellationToken).ConfigureAwait(false);
-                var result = await server.Writer.WriteAsync(new KeepAlive(server.Writer.Header(), session.SessionId), cancellationToken).ConfigureAwait(false);
-                if (!result.IsOk)
+                if (wait)
+                    await Task.Delay(period, server.Time, cancellationToken).ConfigureAwait(false);
+                wait = true;
+                try
                 {
-                    // Expired: the client learns it when it reconnects (timeout 0).
+                    var result = await server.Leader.WriteAsync(new KeepAlive(server.Leader.Header(), session.SessionId), cancellationToken).ConfigureAwait(false);
+                    if (!result.IsOk)
+                    {
+                        // Expired: the client learns it when it reconnects (timeout 0).
+                        connection.Abort();
+                        return;
+                    }
+                    failures = 0;
+                }
+                catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException or QuorumUnavailableException or InvalidOperationException)
+                {
+                    if (++failures < 2)
+                        continue;
+                    Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", "cannot keep the session alive: " + e.Message);
                     connection.Abort();
                     return;
                 }
@@ -284,12 +369,6 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         }
         catch (OperationCanceledException)
         {
-        }
-        catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException or QuorumUnavailableException or InvalidOperationException)
-        {
-            // Without a leader to renew the session, the client is better off on another node.
-            Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", "cannot keep the session alive: " + e.Message);
-            connection.Abort();
         }
     }
 
@@ -314,7 +393,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         [LoggerMessage(2, LogLevel.Information, "ZooKeeper client {Remote}: connection refused: {Reason}")]
         public static partial void Refused(ILogger logger, string remote, string reason);
 
-        [LoggerMessage(3, LogLevel.Information, "ZooKeeper client {Remote}: this node does not lead and ZooKeeper writes are not forwarded yet; connection closed so the client tries the next server")]
+        [LoggerMessage(3, LogLevel.Information, "ZooKeeper client {Remote}: no leader could take the request; connection closed so the client tries again")]
         public static partial void NotLeader(ILogger logger, string remote);
 
         [LoggerMessage(4, LogLevel.Information, "ZooKeeper client {Remote}: connection dropped: {Reason}")]

@@ -1,9 +1,12 @@
 using System.Net;
 using Mesh.Registry.Api.Access;
+using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Hosting;
 using Mesh.Registry.Storage;
+using Mesh.Registry.Telemetry;
+using Mesh.Registry.ZooKeeper.Forwarding;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Registry.ZooKeeper;
@@ -13,9 +16,11 @@ internal static partial class ZooKeeperHosting
 {
     public static async Task<IPEndPoint> StartAsync(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, RegistryWriter writer,
         ApiTokens operators, Func<JoinTokenRegistry> joinTokens, TimeProvider time, ILoggerFactory loggerFactory,
-        Action<Func<ValueTask>> onDispose, CancellationToken cancellationToken)
+        RegistryMetrics metrics, MemberAddresses addresses, PeerClients clients, TimeSpan requestTimeout, Action<Func<ValueTask>> onDispose, CancellationToken cancellationToken)
     {
-        var server = new ZooKeeperServer(options, consensus, store, writer, new ZkCredentials(operators, joinTokens), time, loggerFactory);
+        var key = new ZkSessionKey(store);
+        var leader = new ZkLeaderClient(consensus, writer, addresses, clients, key, time, requestTimeout);
+        var server = new ZooKeeperServer(options, consensus, store, leader, key, new ZkCredentials(operators, joinTokens), time, loggerFactory, metrics);
         onDispose(server.DisposeAsync);
         await server.StartAsync(cancellationToken).ConfigureAwait(false);
         var endPoint = server.EndPoint!;

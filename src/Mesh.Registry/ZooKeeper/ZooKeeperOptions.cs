@@ -25,10 +25,41 @@ public sealed record ZooKeeperOptions
     /// <summary>Four-letter words answered (<c>--zk-4lw</c>); others are ignored and the connection closed.</summary>
     public IReadOnlySet<string> FourLetterWords { get; init; } = AllFourLetterWords;
 
+    /// <summary>Open connections one remote address may hold (<c>--zk-max-client-cnxns</c>, ZooKeeper's <c>maxClientCnxns</c>); more are closed at once.</summary>
+    public int MaxConnectionsPerAddress { get; init; } = 60;
+
+    /// <summary>Open connections in total (<c>--zk-max-connections</c>); more are closed at once.</summary>
+    public int MaxConnections { get; init; } = 2_000;
+
+    /// <summary>
+    /// New sessions one remote address may open per second (<c>--zk-session-rate</c>), with bursts of
+    /// <see cref="SessionBurstPerAddress"/>: each is a replicated write made before the client has
+    /// authenticated. A connect over the rate is closed without an answer. Resumed sessions do not count.
+    /// </summary>
+    public int SessionsPerSecondPerAddress { get; init; } = 20;
+
+    /// <summary>The token bucket's size for <see cref="SessionsPerSecondPerAddress"/>: twice the rate, unless set.</summary>
+    public int SessionBurstPerAddress
+    {
+        get => _sessionBurst ?? 2 * SessionsPerSecondPerAddress;
+        init => _sessionBurst = value;
+    }
+
+    /// <summary>Watches one session may keep (<c>--zk-max-watches</c>); a request that would set more is answered ThrottledOp.</summary>
+    public int MaxWatchesPerSession { get; init; } = 10_000;
+
+    private readonly int? _sessionBurst;
+
     public string? Validate()
     {
         if (SessionLimits.Validate() is { } limits)
             return limits;
+        if (MaxConnectionsPerAddress < 1 || MaxConnections < 1)
+            return $"--zk-max-client-cnxns ({MaxConnectionsPerAddress}) and --zk-max-connections ({MaxConnections}) must be at least 1";
+        if (SessionsPerSecondPerAddress < 1 || SessionBurstPerAddress < 1)
+            return $"--zk-session-rate ({SessionsPerSecondPerAddress}) must be at least 1";
+        if (MaxWatchesPerSession < 1)
+            return $"--zk-max-watches ({MaxWatchesPerSession}) must be at least 1";
         var unknown = FourLetterWords.Where(w => !AllFourLetterWords.Contains(w)).ToArray();
         return unknown.Length > 0
             ? $"--zk-4lw: unknown four-letter word(s) {string.Join(", ", unknown)} (known: {string.Join(", ", AllFourLetterWords.Order())})"

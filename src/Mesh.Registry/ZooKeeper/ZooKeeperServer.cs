@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using System.Net;
-using System.Security.Cryptography;
-using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Hosting;
 using Mesh.Registry.Storage;
+using Mesh.Registry.Telemetry;
+using Mesh.Registry.ZooKeeper.Forwarding;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -17,31 +17,35 @@ namespace Mesh.Registry.ZooKeeper;
 /// The ZooKeeper client port of one registry node: a Kestrel listener whose connections speak
 /// ZooKeeper's protocol over the same replicated tree as the HTTP API (docs/zookeeper.md). Reads
 /// are served from this node's applied state; writes and session changes are proposed through
-/// the same <see cref="RegistryWriter"/> as the HTTP API's, so they need this node to lead.
+/// the same <see cref="RegistryWriter"/> as the HTTP API's on the leader, and forwarded to the
+/// leader from a follower (<see cref="ZkLeaderClient"/>).
 /// </summary>
 internal sealed class ZooKeeperServer : IAsyncDisposable
 {
-    private static readonly byte[] KeyLabel = "mesh zookeeper session passwords v1"u8.ToArray();
-
     private readonly ConcurrentDictionary<ZkConnection, byte> _connections = new();
     private readonly ILogger _logger;
     private WebApplication? _app;
     private long _received;
     private long _sent;
-    private (long Index, byte[]? Key) _key = (-1, null);
+    private readonly ZkSessionKey _sessionKey;
 
-    public ZooKeeperServer(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, RegistryWriter writer,
-        ZkCredentials credentials, TimeProvider time, ILoggerFactory loggerFactory)
+    public ZooKeeperServer(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, ZkLeaderClient leader, ZkSessionKey key,
+        ZkCredentials credentials, TimeProvider time, ILoggerFactory loggerFactory, RegistryMetrics? metrics = null)
     {
         Options = options;
         Consensus = consensus;
         Store = store;
-        Writer = writer;
+        Leader = leader;
+        _sessionKey = key;
         Credentials = credentials;
         Time = time;
         LoggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<ZooKeeperServer>();
+        Admission = new ZkAdmission(options, metrics, time, _logger);
     }
+
+    /// <summary>The connection, session and watch limits applied before any token is checked.</summary>
+    public ZkAdmission Admission { get; }
 
     public ZooKeeperOptions Options { get; }
 
@@ -49,7 +53,8 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
 
     public RegistryStore Store { get; }
 
-    public RegistryWriter Writer { get; }
+    /// <summary>Where writes go: proposed here on the leader, forwarded to it from a follower.</summary>
+    public ZkLeaderClient Leader { get; }
 
     public ZkCredentials Credentials { get; }
 
@@ -91,6 +96,12 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
 
     public async Task ServeAsync(ConnectionContext connection)
     {
+        using var slot = Admission.TryConnect(connection.RemoteEndPoint);
+        if (slot is null)
+        {
+            connection.Abort();
+            return;
+        }
         var client = new ZkConnection(this, connection, _logger);
         _connections[client] = 0;
         try
@@ -107,23 +118,8 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
 
     public void Sent() => Interlocked.Increment(ref _sent);
 
-    /// <summary>
-    /// The key session passwords are derived from: a hash of the CA material, which every node
-    /// holds in its replicated state (and never serves), so any node can check a password another
-    /// node gave. Null until the leader has created the CA.
-    /// </summary>
-    public byte[]? SessionKey()
-    {
-        var node = Store.Read(s => s.GetNode(RegistryCertificateAuthority.MaterialPath));
-        if (!node.IsOk)
-            return null;
-        var cached = _key;
-        if (cached.Index == node.Stat.ModifiedIndex)
-            return cached.Key;
-        var key = SHA256.HashData([.. KeyLabel, .. node.Data.Span]);
-        _key = (node.Stat.ModifiedIndex, key);
-        return key;
-    }
+    /// <summary>The key session passwords are derived from (<see cref="ZkSessionKey"/>); null until the leader has created the CA.</summary>
+    public byte[]? SessionKey() => _sessionKey.Current();
 
     public ZkServerFacts Facts()
     {
@@ -153,6 +149,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
         }
         await _app.DisposeAsync().ConfigureAwait(false);
         _app = null;
+        Admission.Dispose();
     }
 }
 

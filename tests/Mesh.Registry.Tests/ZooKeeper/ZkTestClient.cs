@@ -167,16 +167,18 @@ internal sealed class ZkTestClient : IAsyncDisposable
 internal static class ZkNodes
 {
     public static async Task<(TestCluster Cluster, IPEndPoint ZooKeeper)> StartAsync(
-        bool open = true, IReadOnlyList<Mesh.Registry.Api.Access.ApiTokenGrant>? tokens = null, Mesh.Registry.ZooKeeper.Sessions.ZkSessionLimits? limits = null)
+        bool open = true, IReadOnlyList<Mesh.Registry.Api.Access.ApiTokenGrant>? tokens = null, Mesh.Registry.ZooKeeper.Sessions.ZkSessionLimits? limits = null,
+        Func<Mesh.Registry.ZooKeeper.ZooKeeperOptions, Mesh.Registry.ZooKeeper.ZooKeeperOptions>? configure = null)
     {
+        var options = new Mesh.Registry.ZooKeeper.ZooKeeperOptions
+        {
+            EndPoint = new IPEndPoint(IPAddress.Loopback, 0),
+            Open = open,
+            SessionLimits = limits ?? new(),
+        };
         var cluster = await TestCluster.StartAsync(1, o => o with
         {
-            ZooKeeper = new Mesh.Registry.ZooKeeper.ZooKeeperOptions
-            {
-                EndPoint = new IPEndPoint(IPAddress.Loopback, 0),
-                Open = open,
-                SessionLimits = limits ?? new(),
-            },
+            ZooKeeper = configure is null ? options : configure(options),
             ApiTokens = tokens ?? [],
         });
         var node = cluster.Nodes[0]!;

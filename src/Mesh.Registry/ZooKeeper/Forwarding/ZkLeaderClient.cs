@@ -1,0 +1,159 @@
+using System.Buffers.Binary;
+using System.Net;
+using Mesh.Registry.Api.Forwarding;
+using Mesh.Registry.Consensus;
+using Mesh.Registry.Core.Commands;
+using Mesh.Registry.Core.Results;
+using Mesh.Registry.Hosting;
+
+namespace Mesh.Registry.ZooKeeper.Forwarding;
+
+/// <summary>
+/// Where a ZooKeeper session's writes go: proposed here on the leader, forwarded to the leader's
+/// client API (<see cref="ZkLeaderEndpoints"/>) on a follower, through the same peer addresses and
+/// HTTP clients the HTTP API forwards with. A forwarded write returns only once this node has
+/// applied it, so the session's next read here reflects it. Failures are definite:
+/// <see cref="NotLeaderException"/> when nothing was proposed (no leader, no connection to it, or
+/// it no longer leads), <see cref="OutcomeUnknownException"/> when the write may or may not have
+/// been applied. The connection answers both with ConnectionLoss, ZooKeeper's word for "unknown".
+/// </summary>
+internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer, MemberAddresses? addresses, PeerClients? clients,
+    ZkSessionKey key, TimeProvider time, TimeSpan timeout)
+{
+    private static readonly TimeSpan LeaderPoll = TimeSpan.FromMilliseconds(25);
+
+    public bool IsLeader => consensus.Role is ConsensusRole.Leader or ConsensusRole.Standalone;
+
+    public CommandHeader Header() => writer.Header();
+
+    public async Task<ApplyResult> WriteAsync(Command command, CancellationToken cancellationToken)
+    {
+        if (IsLeader)
+        {
+            try
+            {
+                return await writer.WriteAsync(command, cancellationToken).ConfigureAwait(false);
+            }
+            catch (NotLeaderException)
+            {
+                // Lost the lead before proposing anything: forward to the new leader.
+            }
+        }
+        var body = CommandCodec.Encode(command with { Header = writer.Header() });
+        var answer = await PostAsync(ZkLeaderEndpoints.WritePath, body, write: true, cancellationToken).ConfigureAwait(false);
+        ApplyResult result;
+        try
+        {
+            result = ZkResultCodec.Decode(answer);
+        }
+        catch (FormatException e)
+        {
+            throw new OutcomeUnknownException("the leader's answer to a forwarded ZooKeeper write could not be read: " + e.Message, e);
+        }
+        await WaitAppliedAsync(result.Index, "the forwarded write", cancellationToken).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Waits until this node has applied everything the leader had committed when asked (ZooKeeper's sync); returns that index.</summary>
+    public async Task<long> SyncAsync(CancellationToken cancellationToken)
+    {
+        long index;
+        if (IsLeader)
+        {
+            index = consensus.CommitIndex;
+        }
+        else
+        {
+            var stamp = new byte[8];
+            BinaryPrimitives.WriteInt64BigEndian(stamp, writer.NowMs);
+            var answer = await PostAsync(ZkLeaderEndpoints.SyncPath, stamp, write: false, cancellationToken).ConfigureAwait(false);
+            if (answer.Length != 8)
+                throw new NotLeaderException(null);
+            index = BinaryPrimitives.ReadInt64BigEndian(answer);
+        }
+        await WaitAppliedAsync(index, "sync", cancellationToken).ConfigureAwait(false);
+        return index;
+    }
+
+    /// <summary>Waits (up to <paramref name="limit"/>) for this node to apply <paramref name="index"/>; false when it did not.</summary>
+    public async Task<bool> TryWaitAppliedAsync(long index, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(limit);
+        try
+        {
+            await consensus.WaitForAppliedAsync(index, deadline.Token).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    private async Task WaitAppliedAsync(long index, string what, CancellationToken cancellationToken)
+    {
+        if (!await TryWaitAppliedAsync(index, timeout, cancellationToken).ConfigureAwait(false))
+            throw new OutcomeUnknownException($"{what} is committed at {index} but this node did not apply it within {timeout.TotalSeconds:0.#} s");
+    }
+
+    private async Task<byte[]> PostAsync(string path, byte[] body, bool write, CancellationToken cancellationToken)
+    {
+        if (addresses is null || clients is null)
+            throw new NotLeaderException(consensus.LeaderId);
+        var leader = consensus.LeaderId;
+        var started = time.GetTimestamp();
+        while ((leader is null || leader == consensus.LocalId) && time.GetElapsedTime(started) < Api.Forwarding.LeaderFilter.LeaderWait)
+        {
+            await Task.Delay(LeaderPoll, time, cancellationToken).ConfigureAwait(false);
+            leader = consensus.LeaderId;
+        }
+        if (leader is null || leader == consensus.LocalId)
+            throw new NotLeaderException(null);
+        using var lookup = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        lookup.CancelAfter(timeout);
+        var url = await addresses.ResolveAsync(leader.Value, lookup.Token).ConfigureAwait(false)
+            ?? throw new NotLeaderException(leader);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(url, path)) { Content = new ByteArrayContent(body), Version = HttpVersion.Version11 };
+        request.Headers.TryAddWithoutValidation(ZkLeaderEndpoints.ProofHeader, key.Prove(body) ?? "");
+        if (write)
+            request.Headers.ConnectionClose = true;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout + TimeSpan.FromSeconds(1));
+        HttpResponseMessage response;
+        try
+        {
+            response = await (write ? clients.Writes : clients.Reads).SendAsync(request, deadline.Token).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
+        {
+            // No connection was made (writes never reuse one): nothing was sent.
+            addresses.Forget(leader.Value);
+            throw new NotLeaderException(leader);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new OutcomeUnknownException($"forwarded to the leader (node {leader}) but no answer came back: {e.Message}", e);
+        }
+        using (response)
+        {
+            byte[] content;
+            try
+            {
+                content = await response.Content.ReadAsByteArrayAsync(deadline.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                throw new OutcomeUnknownException($"the leader's (node {leader}) answer broke off: {e.Message}", e);
+            }
+            return response.StatusCode switch
+            {
+                HttpStatusCode.OK => content,
+                HttpStatusCode.ServiceUnavailable or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest => throw new NotLeaderException(leader),
+                _ => throw new OutcomeUnknownException($"the leader (node {leader}) answered {(int)response.StatusCode} to a forwarded ZooKeeper request"),
+            };
+        }
+    }
+}

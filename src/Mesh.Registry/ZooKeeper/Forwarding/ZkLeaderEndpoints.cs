@@ -1,0 +1,114 @@
+using System.Buffers.Binary;
+using Mesh.Registry.Api;
+using Mesh.Registry.Consensus;
+using Mesh.Registry.Core.Commands;
+using Mesh.Registry.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace Mesh.Registry.ZooKeeper.Forwarding;
+
+/// <summary>
+/// The leader's side of ZooKeeper forwarding, on the client API: a follower's ZooKeeper session
+/// sends its writes (and session opens, keep-alives and closes) here as encoded registry commands,
+/// and asks here for the index a <c>sync</c> must reach. Only nodes of the cluster can call these:
+/// each request carries an HMAC of its body under a key derived from the replicated CA material
+/// (<see cref="ZkSessionKey"/>), and a write's command time must be within <see cref="MaxSkew"/> of
+/// the leader's clock, so a captured request cannot be replayed later. Answers are definite: 503
+/// when nothing was proposed (this node does not lead), 504 when the outcome is unknown, 200 with
+/// the result otherwise.
+/// </summary>
+internal static class ZkLeaderEndpoints
+{
+    public const string WritePath = "/v1/internal/zookeeper/write";
+    public const string SyncPath = "/v1/internal/zookeeper/sync";
+    public const string ProofHeader = "Mesh-Zk-Proof";
+
+    public static readonly TimeSpan MaxSkew = TimeSpan.FromSeconds(30);
+
+    private const long MaxBody = 2 * 1024 * 1024;
+
+    public static void Map(WebApplication app, IConsensus consensus, RegistryWriter writer, ZkSessionKey key, TimeSpan requestTimeout)
+    {
+        app.MapPost(WritePath, async context =>
+        {
+            if (await ReadProvenAsync(context, key) is not { } body)
+                return;
+            Command command;
+            try
+            {
+                command = CommandCodec.Decode(body);
+            }
+            catch (CommandFormatException e)
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status400BadRequest, ApiErrors.BadRequest, "not a registry command: " + e.Message);
+                return;
+            }
+            if (command is not (CreateNode or SetData or DeleteNode or Transaction or OpenSession or KeepAlive or CloseSession)
+                || Math.Abs(writer.NowMs - command.Header.TimeMs) > MaxSkew.TotalMilliseconds)
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status400BadRequest, ApiErrors.BadRequest, "not a ZooKeeper write, or stamped too far from this node's clock");
+                return;
+            }
+            try
+            {
+                // Stamped with the leader's clock, as every write is.
+                var result = await writer.WriteAsync(command with { Header = writer.Header() }, context.RequestAborted);
+                context.Response.ContentType = "application/octet-stream";
+                await context.Response.Body.WriteAsync(ZkResultCodec.Encode(result), context.RequestAborted);
+            }
+            catch (NotLeaderException)
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable, "this node does not lead; nothing was proposed");
+            }
+            catch (Exception e) when (e is OutcomeUnknownException or InvalidOperationException)
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.OutcomeUnknown, e.Message);
+            }
+        });
+
+        app.MapPost(SyncPath, async context =>
+        {
+            if (await ReadProvenAsync(context, key) is null)
+                return;
+            if (consensus.Role is not (ConsensusRole.Leader or ConsensusRole.Standalone))
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable, "this node does not lead");
+                return;
+            }
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            deadline.CancelAfter(requestTimeout);
+            try
+            {
+                // After the barrier the commit index covers every write acknowledged before the sync.
+                await consensus.ReadBarrierAsync(deadline.Token);
+            }
+            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status503ServiceUnavailable, ApiErrors.Unavailable, "the read barrier did not complete in time");
+                return;
+            }
+            var index = new byte[8];
+            BinaryPrimitives.WriteInt64BigEndian(index, consensus.CommitIndex);
+            context.Response.ContentType = "application/octet-stream";
+            await context.Response.Body.WriteAsync(index, context.RequestAborted);
+        });
+    }
+
+    /// <summary>The body when its proof holds; otherwise answers 403 (or 413) and returns null.</summary>
+    private static async Task<byte[]?> ReadProvenAsync(HttpContext context, ZkSessionKey key)
+    {
+        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+            limit.MaxRequestBodySize = MaxBody;
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        var body = buffer.ToArray();
+        if (!key.Verify(body, context.Request.Headers[ProofHeader].ToString()))
+        {
+            await ApiJson.ErrorAsync(context, StatusCodes.Status403Forbidden, ApiErrors.Forbidden, "only registry nodes may forward ZooKeeper requests");
+            return null;
+        }
+        return body;
+    }
+}

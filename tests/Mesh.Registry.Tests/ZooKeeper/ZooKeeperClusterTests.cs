@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Mesh.Registry.Hosting;
+using Mesh.Registry.ZooKeeper.Protocol;
+using Mesh.Registry.ZooKeeper.Protocol.Records;
+using Mesh.Testing;
+using Xunit.Abstractions;
+
+namespace Mesh.Registry.Tests.ZooKeeper;
+
+/// <summary>
+/// A 3-node registry serving ZooKeeper on every node: followers forward writes, new sessions and
+/// keep-alives to the leader, and a session moves between nodes. Clients: the bare test client and
+/// kazoo (Debian's python3-kazoo) given all three nodes' addresses.
+/// </summary>
+public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
+{
+    private const string Python = "/usr/bin/python3";
+
+    private static async Task<TestCluster> StartClusterAsync()
+    {
+        var cluster = await TestCluster.StartAsync(3, o => o with
+        {
+            ZooKeeper = new Mesh.Registry.ZooKeeper.ZooKeeperOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Open = true },
+        });
+        // Session passwords are derived from the CA material the leader creates right after start.
+        await Eventually.TrueAsync(() => cluster.Nodes.All(n => n!.Store.Read(s => s.GetNode(Mesh.Registry.CertificateAuthority.RegistryCertificateAuthority.MaterialPath).IsOk)),
+            "every node has the CA material");
+        return cluster;
+    }
+
+    /// <summary>The first follower first, then the leader, then the other follower.</summary>
+    private static string Hosts(TestCluster cluster, RegistryNode first) =>
+        string.Join(',', new[] { first }.Concat(cluster.Nodes.Where(n => n is not null && n != first).OrderByDescending(n => n!.IsLeader)).Select(n => n!.ZooKeeperEndPoint!.ToString()));
+
+    [Fact]
+    public async Task Follower_ForwardsWritesAndNewSessions_AndItsRepliesReflectThem()
+    {
+        await using var cluster = await StartClusterAsync();
+        var leader = await cluster.WaitForLeaderAsync();
+        var follower = cluster.Follower();
+        await using var client = await ZkTestClient.ConnectAsync(follower.ZooKeeperEndPoint!);
+        Assert.True(leader.Store.Read(s => s.TryGetSession(client.Session.SessionId, out _)), "the session was opened through the leader");
+
+        var (created, body, _) = await client.CallAsync(OpCode.Create2, new CreateRequest("/via-follower", "x"u8.ToArray(), Acl.OpenUnsafe, (int)ZkCreateFlags.Ephemeral));
+        Assert.Equal(0, created.Err);
+        Assert.Equal(client.Session.SessionId, ZkTestClient.Parse<Create2Response>(body).Stat.EphemeralOwner);
+        // The reply came once this follower applied the write: a read here sees it.
+        Assert.True(follower.Store.Read(s => s.AppliedIndex) >= created.Zxid);
+        var (read, data, _) = await client.CallAsync(OpCode.GetData, new PathWatchRequest("/via-follower", false));
+        Assert.Equal((0, "x"), (read.Err, Encoding.UTF8.GetString(ZkTestClient.Parse<GetDataResponse>(data).Data!)));
+        Assert.True(leader.Store.Read(s => s.Exists("/via-follower").IsOk));
+
+        // A definite error answered by the leader comes back as that error.
+        var (exists, _, _) = await client.CallAsync(OpCode.Create, new CreateRequest("/via-follower", [], Acl.OpenUnsafe, 0));
+        Assert.Equal((int)ZkError.NodeExists, exists.Err);
+
+        // sync answers once the follower has what the leader had committed.
+        var (_, index) = await cluster.CreateOnLeaderAsync("/leader-made", "y");
+        var (synced, _, _) = await client.CallAsync(OpCode.Sync, new PathRequest("/"));
+        Assert.Equal(0, synced.Err);
+        Assert.True(synced.Zxid >= index);
+
+        // The session stays alive past its timeout on keep-alives the follower forwards.
+        var expiresAfter = Stopwatch.StartNew();
+        while (expiresAfter.Elapsed < TimeSpan.FromMilliseconds(client.Session.TimeOut * 1.5))
+        {
+            var (ping, _, _) = await client.CallAsync(OpCode.Ping, null);
+            Assert.Equal(0, ping.Err);
+            await Task.Delay(1_000);
+        }
+        Assert.True(leader.Store.Read(s => s.TryGetSession(client.Session.SessionId, out _)), "the session outlived its timeout");
+    }
+
+    [Fact]
+    public async Task Follower_WithNoLeaderToForwardTo_AnswersConnectionLoss_NeverSuccessOrAFailure()
+    {
+        await using var cluster = await StartClusterAsync();
+        var leader = await cluster.WaitForLeaderAsync();
+        var follower = cluster.Follower();
+        await using var client = await ZkTestClient.ConnectAsync(follower.ZooKeeperEndPoint!);
+        // Without a majority no write can commit: the follower cannot know an outcome.
+        foreach (var other in cluster.Nodes.Where(n => n is not null && n != follower).ToArray())
+            await cluster.StopNodeAsync(other!.Id);
+        var (answer, _, _) = await client.CallAsync(OpCode.Create, new CreateRequest("/no-quorum", [], Acl.OpenUnsafe, 0));
+        Assert.Equal((int)ZkError.ConnectionLoss, answer.Err);
+        Assert.True(await client.ClosedByServerAsync());
+        Assert.False(follower.Store.Read(s => s.Exists("/no-quorum").IsOk));
+        _ = leader;
+    }
+
+    [Fact]
+    public async Task Session_MovesToAnotherNode_WithItsEphemerals_AndSetWatchesThereFiresTheChangeItMissed()
+    {
+        await using var cluster = await StartClusterAsync();
+        await cluster.WaitForLeaderAsync();
+        var followers = cluster.Nodes.Where(n => n is { IsLeader: false }).ToArray();
+        var (first, second) = (followers[0]!, followers[1]!);
+        var client = await ZkTestClient.ConnectAsync(first.ZooKeeperEndPoint!);
+        var session = client.Session;
+        await client.CallAsync(OpCode.Create, new CreateRequest("/moving", [], Acl.OpenUnsafe, (int)ZkCreateFlags.Ephemeral));
+        await client.CallAsync(OpCode.Create, new CreateRequest("/watched", "1"u8.ToArray(), Acl.OpenUnsafe, 0));
+        var (read, _, _) = await client.CallAsync(OpCode.GetData, new PathWatchRequest("/watched", true));
+        await client.DisposeAsync();
+        await cluster.StopNodeAsync(first.Id);
+
+        // Changed while the client was between nodes.
+        var response = await cluster.Http.PutAsync(cluster.Url(cluster.Nodes.First(n => n is { IsLeader: true })!, "/v1/nodes/watched"), new ByteArrayContent("2"u8.ToArray()));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+
+        await using var moved = await ZkTestClient.OpenAsync(second.ZooKeeperEndPoint!);
+        var resumed = await moved.HandshakeAsync(new ConnectRequest(0, read.Zxid, session.TimeOut, session.SessionId, session.Passwd, false));
+        Assert.Equal(session.SessionId, resumed!.Value.SessionId);
+        var (set, _, fired) = await moved.CallAsync(OpCode.SetWatches, new SetWatchesBody(new SetWatchesRequest(read.Zxid, ["/watched"], [], [], [], [])));
+        Assert.Equal(0, set.Err);
+        Assert.Equal([new WatcherEvent((int)WatcherEventType.NodeDataChanged, (int)KeeperState.SyncConnected, "/watched")], fired);
+        var (exists, _, _) = await moved.CallAsync(OpCode.Exists, new PathWatchRequest("/moving", false));
+        Assert.Equal(0, exists.Err);
+    }
+
+    [Fact]
+    public async Task Kazoo_WithAllThreeNodes_WritesEphemeralsMultiSyncAndWatches_ThroughAFollower()
+    {
+        if (!await KazooInstalledAsync())
+            return;
+        await using var cluster = await StartClusterAsync();
+        await cluster.WaitForLeaderAsync();
+        await using var kazoo = Kazoo.Start("follower", Hosts(cluster, cluster.Follower()));
+        var (code, text) = await kazoo.WaitExitAsync();
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+        Assert.EndsWith("ok\n", text);
+    }
+
+    [Fact]
+    public async Task Kazoo_TheNodeItIsOnStops_TheSessionMovesWithItsEphemeralsAndWatches()
+    {
+        if (!await KazooInstalledAsync())
+            return;
+        await using var cluster = await StartClusterAsync();
+        await cluster.WaitForLeaderAsync();
+        var follower = cluster.Follower();
+        await using var kazoo = Kazoo.Start("move", Hosts(cluster, follower));
+        await kazoo.WaitForLineAsync("ready");
+        // Stopping a node closes its ZooKeeper port first and leaves the cluster at once, as a crash would.
+        await cluster.StopNodeAsync(follower.Id);
+        await kazoo.SendLineAsync("go");
+        var (code, text) = await kazoo.WaitExitAsync();
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+        Assert.EndsWith("ok\n", text);
+    }
+
+    [Fact]
+    public async Task Kazoo_SessionTimeoutPassesDuringAnOutage_TheSessionIsExpiredAndItsEphemeralsGone()
+    {
+        if (!await KazooInstalledAsync())
+            return;
+        await using var cluster = await StartClusterAsync();
+        var leader = await cluster.WaitForLeaderAsync();
+        var follower = cluster.Follower();
+        // kazoo reaches its node through a relay, so the test can cut it off and let it back.
+        await using var relay = FaultyTcpRelay.Start(follower.ZooKeeperEndPoint!);
+        await using var kazoo = Kazoo.Start("expire", relay.Endpoint.ToString(), "4");
+        var session = long.Parse((await kazoo.WaitForLineAsync("ready")).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(leader.Store.Read(s => s.GetSessions().Single(x => x.Id == session).EphemeralCount) == 1);
+
+        relay.Mode = RelayMode.DropNew;
+        relay.CutConnections();
+        await Eventually.TrueAsync(() => !leader.Store.Read(s => s.TryGetSession(session, out _)), "the session expires while its client is cut off");
+        Assert.DoesNotContain(leader.Store.Read(s => s.GetChildren("/").Children), c => c.StartsWith("x-", StringComparison.Ordinal));
+        relay.Mode = RelayMode.Pass;
+        await kazoo.SendLineAsync("go");
+        var (code, text) = await kazoo.WaitExitAsync();
+        output.WriteLine(text);
+        Assert.True(code == 0, text);
+        Assert.EndsWith("ok\n", text);
+    }
+
+    private sealed record SetWatchesBody(SetWatchesRequest Request) : IJuteWritable
+    {
+        public void Write(Mesh.Registry.ZooKeeper.Jute.JuteWriter writer) => Request.Write(writer, version2: false);
+    }
+
+    private async Task<bool> KazooInstalledAsync()
+    {
+        if (File.Exists(Python))
+        {
+            await using var probe = Kazoo.StartRaw(["-c", "import kazoo"]);
+            if ((await probe.WaitExitAsync()).Code == 0)
+                return true;
+        }
+        output.WriteLine($"SKIPPED: {Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)");
+        return false;
+    }
+
+    /// <summary>kazoo_cluster.py as a process the test talks to line by line; killed on dispose, bounded to 2 minutes.</summary>
+    private sealed class Kazoo : IAsyncDisposable
+    {
+        private readonly Process _process;
+        private readonly StringBuilder _text = new();
+        private readonly List<string> _lines = [];
+        private readonly CancellationTokenSource _limit = new(TimeSpan.FromMinutes(2));
+
+        private Kazoo(IEnumerable<string> arguments)
+        {
+            var start = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var argument in arguments)
+                start.ArgumentList.Add(argument);
+            _process = Process.Start(start)!;
+            _process.OutputDataReceived += (_, e) => Add(e.Data, stdout: true);
+            _process.ErrorDataReceived += (_, e) => Add(e.Data, stdout: false);
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+        }
+
+        public static Kazoo Start(params string[] arguments) =>
+            new([Path.Combine(AppContext.BaseDirectory, "ZooKeeper", "kazoo_cluster.py"), .. arguments]);
+
+        public static Kazoo StartRaw(string[] arguments) => new(arguments);
+
+        private void Add(string? line, bool stdout)
+        {
+            if (line is null)
+                return;
+            lock (_text)
+            {
+                _text.Append(line).Append('\n');
+                if (stdout)
+                    _lines.Add(line);
+            }
+        }
+
+        public async Task<string> WaitForLineAsync(string prefix)
+        {
+            while (true)
+            {
+                lock (_text)
+                {
+                    if (_lines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) is { } line)
+                        return line;
+                    if (_process.HasExited || _limit.IsCancellationRequested)
+                        throw new InvalidOperationException($"kazoo never printed '{prefix}':\n{_text}");
+                }
+                await Task.Delay(50);
+            }
+        }
+
+        public async Task SendLineAsync(string line)
+        {
+            await _process.StandardInput.WriteLineAsync(line);
+            await _process.StandardInput.FlushAsync();
+        }
+
+        public async Task<(int Code, string Output)> WaitExitAsync()
+        {
+            try
+            {
+                await _process.WaitForExitAsync(_limit.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                _process.Kill(entireProcessTree: true);
+                lock (_text)
+                    throw new TimeoutException($"kazoo did not finish in 2 minutes; output so far:\n{_text}");
+            }
+            lock (_text)
+                return (_process.ExitCode, _text.ToString());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+            _process.Dispose();
+            _limit.Dispose();
+        }
+    }
+}

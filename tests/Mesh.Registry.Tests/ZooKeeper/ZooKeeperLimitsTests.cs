@@ -1,0 +1,219 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Mesh.Registry.Api.Access;
+using Mesh.Registry.ZooKeeper.Protocol;
+using Mesh.Registry.ZooKeeper.Protocol.Records;
+using Mesh.Testing;
+
+namespace Mesh.Registry.Tests.ZooKeeper;
+
+/// <summary>The ZooKeeper port's limits before any token is checked: connections per address and in total, new sessions per address, watches per session.</summary>
+public sealed class ZooKeeperLimitsTests(Xunit.Abstractions.ITestOutputHelper output)
+{
+    private const string AdminToken = "zookeeper-admin-token-0123456789";
+
+    [Fact]
+    public async Task ConnectFlood_FromOneAddress_IsRefusedByLimits_AndTheNodeKeepsServingAnAuthenticatedClient()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync(open: false, tokens: [new ApiTokenGrant(ApiTokenRole.Admin, AdminToken)],
+            configure: o => o with { MaxConnectionsPerAddress = 60, SessionsPerSecondPerAddress = 20, SessionBurstPerAddress = 40 });
+        await using var _ = cluster;
+        var node = cluster.Nodes[0]!;
+        await using var client = await ZkTestClient.ConnectAsync(zk);
+        await AuthenticateAsync(client);
+        var (created, _, _) = await client.CallAsync(OpCode.Create, new CreateRequest("/before-flood", [], Acl.OpenUnsafe, 0));
+        Assert.Equal(0, created.Err);
+        var baseline = node.Store.Read(s => s.GetSessions().Count);
+
+        // 2,000 connects from 127.0.0.1, 100 at a time, each asking for a new session and hanging
+        // up without authenticating; bounded to 30 s. Live sessions are sampled all along.
+        const int connects = 2_000;
+        var attempted = 0;
+        var answered = 0;
+        var maxSessions = 0;
+        using var flood = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var sampler = Task.Run(async () =>
+        {
+            while (!flood.IsCancellationRequested)
+            {
+                var live = node.Store.Read(s => s.GetSessions().Count);
+                InterlockedMax(ref maxSessions, live);
+                await Task.Delay(5);
+            }
+        });
+        await Parallel.ForEachAsync(Enumerable.Range(0, connects), new ParallelOptions { MaxDegreeOfParallelism = 100, CancellationToken = flood.Token }, async (_, ct) =>
+        {
+            Interlocked.Increment(ref attempted);
+            if (await TryNewSessionAsync(zk, ct))
+                Interlocked.Increment(ref answered);
+        }).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing | ConfigureAwaitOptions.ContinueOnCapturedContext);
+        await flood.CancelAsync();
+        await sampler;
+
+        output.WriteLine($"{attempted} connects, {answered} got a session, at most {maxSessions} live sessions (baseline {baseline})");
+        Assert.True(attempted >= 500, $"only {attempted} connects were made");
+        // Most were refused (connection cap or session rate); the sessions that were opened were
+        // closed with their unauthenticated connections, so the node never held more than the
+        // connections one address may keep open, plus the authenticated client.
+        Assert.True(answered < attempted / 2, $"{answered} of {attempted} connects got a session");
+        Assert.True(maxSessions <= baseline + 60, $"the node held {maxSessions} sessions during the flood ({baseline} before it)");
+        await Eventually.TrueAsync(() => node.Store.Read(s => s.GetSessions().Count) == baseline, "the flood's sessions are closed, only the authenticated client's is left");
+
+        // The authenticated client was never disturbed.
+        var (read, body, _) = await client.CallAsync(OpCode.GetChildren, new PathWatchRequest("/", false));
+        Assert.Equal(0, read.Err);
+        Assert.Contains("before-flood", ZkTestClient.Parse<StringListResponse>(body).Items);
+        var (after, _, _) = await client.CallAsync(OpCode.Create, new CreateRequest("/after-flood", [], Acl.OpenUnsafe, 0));
+        Assert.Equal(0, after.Err);
+        // And no connection of the flood is left open: only this client and the mntr connection itself.
+        await Eventually.TrueAsync(async () => await AliveConnectionsAsync(zk) <= 2, "the flood's connections are gone");
+    }
+
+    [Fact]
+    public async Task ConnectionsPerAddress_OverTheCap_AreClosedAtOnce_AndASlotFreesWhenOneCloses()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync(configure: o => o with { MaxConnectionsPerAddress = 3 });
+        await using var _ = cluster;
+        var held = new List<ZkTestClient>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+                held.Add(await ZkTestClient.ConnectAsync(zk));
+            await using (var fourth = await ZkTestClient.OpenAsync(zk))
+                Assert.True(await fourth.ClosedByServerAsync());
+
+            await held[0].DisposeAsync();
+            held.RemoveAt(0);
+            await using var again = await Eventually.ObjectAsync(async () =>
+            {
+                var client = await ZkTestClient.OpenAsync(zk);
+                if (await client.HandshakeAsync(new ConnectRequest(0, 0, 10_000, 0, new byte[16], false)) is { SessionId: > 0 })
+                    return client;
+                await client.DisposeAsync();
+                return null;
+            }, "a slot frees once a connection closes");
+            var (ping, _, _) = await again.CallAsync(OpCode.Ping, null);
+            Assert.Equal(0, ping.Err);
+        }
+        finally
+        {
+            foreach (var client in held)
+                await client.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task TotalConnections_OverTheCap_AreClosedAtOnce()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync(configure: o => o with { MaxConnections = 2 });
+        await using var _ = cluster;
+        await using var first = await ZkTestClient.ConnectAsync(zk);
+        await using var second = await ZkTestClient.ConnectAsync(zk);
+        await using var third = await ZkTestClient.OpenAsync(zk);
+        Assert.True(await third.ClosedByServerAsync());
+        var (ping, _, _) = await first.CallAsync(OpCode.Ping, null);
+        Assert.Equal(0, ping.Err);
+    }
+
+    [Fact]
+    public async Task NewSessions_OverTheRatePerAddress_AreClosedUnanswered_ButResumesAreNot()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync(configure: o => o with { SessionsPerSecondPerAddress = 1, SessionBurstPerAddress = 2 });
+        await using var _ = cluster;
+        await using var first = await ZkTestClient.ConnectAsync(zk);
+        await using var second = await ZkTestClient.ConnectAsync(zk);
+        // The bucket is empty: a third new session within the same moment is refused (at most one
+        // token can have come back since, so of two more tries at least one is refused).
+        var refused = 0;
+        for (var i = 0; i < 2; i++)
+        {
+            await using var extra = await ZkTestClient.OpenAsync(zk);
+            if (await extra.HandshakeAsync(new ConnectRequest(0, 0, 10_000, 0, new byte[16], false)) is null)
+                refused++;
+        }
+        Assert.True(refused >= 1);
+        // Resuming a session is no new write: never limited.
+        for (var i = 0; i < 3; i++)
+        {
+            await using var resumed = await ZkTestClient.ConnectAsync(zk, first.Session.SessionId, first.Session.Passwd);
+            Assert.Equal(first.Session.SessionId, resumed.Session.SessionId);
+        }
+    }
+
+    [Fact]
+    public async Task Watches_OverTheCapPerSession_AreAnsweredThrottled_AndTheSessionCarriesOn()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync(configure: o => o with { MaxWatchesPerSession = 3 });
+        await using var _ = cluster;
+        await using var client = await ZkTestClient.ConnectAsync(zk);
+        for (var i = 0; i < 3; i++)
+        {
+            var (set, _, _) = await client.CallAsync(OpCode.Exists, new PathWatchRequest($"/w{i}", true));
+            Assert.Equal((int)ZkError.NoNode, set.Err);
+        }
+        var (fourth, _, _) = await client.CallAsync(OpCode.GetData, new PathWatchRequest("/", true));
+        Assert.Equal((int)ZkError.ThrottledOp, fourth.Err);
+        var (many, _, _) = await client.CallAsync(OpCode.SetWatches, new SetWatchesBody(new SetWatchesRequest(0, ["/a", "/b"], [], [], [], [])));
+        Assert.Equal((int)ZkError.ThrottledOp, many.Err);
+        var (recursive, _, _) = await client.CallAsync(OpCode.AddWatch, new AddWatchRequest("/", (int)AddWatchMode.PersistentRecursive));
+        Assert.Equal((int)ZkError.ThrottledOp, recursive.Err);
+
+        // Reads without a watch still work, and a fired watch frees its place.
+        var (plain, _, _) = await client.CallAsync(OpCode.GetData, new PathWatchRequest("/", false));
+        Assert.Equal(0, plain.Err);
+        var (created, _, fired) = await client.CallAsync(OpCode.Create, new CreateRequest("/w0", [], Acl.OpenUnsafe, 0));
+        Assert.Equal(0, created.Err);
+        Assert.Single(fired);
+        var (again, _, _) = await client.CallAsync(OpCode.GetData, new PathWatchRequest("/", true));
+        Assert.Equal(0, again.Err);
+    }
+
+    private static async Task AuthenticateAsync(ZkTestClient client)
+    {
+        await client.SendAsync(OpCode.Auth, new AuthPacket(0, "digest", Encoding.UTF8.GetBytes("ops:" + AdminToken)), Xids.Auth);
+        var (authed, _) = (await client.ReadReplyAsync())!.Value;
+        Assert.Equal((Xids.Auth, 0), (authed.Xid, authed.Err));
+    }
+
+    /// <summary>One connect asking for a new session, then a hang-up; true when the node answered with a session.</summary>
+    private static async Task<bool> TryNewSessionAsync(IPEndPoint zk, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var client = await ZkTestClient.OpenAsync(zk);
+            return await client.HandshakeAsync(new ConnectRequest(0, 0, 30_000, 0, new byte[16], false)).WaitAsync(cancellationToken) is { SessionId: > 0 };
+        }
+        catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
+        {
+            return false; // closed at once, or reset
+        }
+    }
+
+    private static async Task<int> AliveConnectionsAsync(IPEndPoint zk)
+    {
+        await using var client = await ZkTestClient.OpenAsync(zk);
+        await client.SendRawAsync("mntr"u8.ToArray());
+        var text = await client.ReadToEndAsync();
+        var line = text.Split('\n').Single(l => l.StartsWith("zk_num_alive_connections", StringComparison.Ordinal));
+        return int.Parse(line.Split('\t')[1], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private sealed record SetWatchesBody(SetWatchesRequest Request) : IJuteWritable
+    {
+        public void Write(Mesh.Registry.ZooKeeper.Jute.JuteWriter writer) => Request.Write(writer, version2: false);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        var current = Volatile.Read(ref target);
+        while (value > current)
+        {
+            var seen = Interlocked.CompareExchange(ref target, value, current);
+            if (seen == current)
+                return;
+            current = seen;
+        }
+    }
+}
