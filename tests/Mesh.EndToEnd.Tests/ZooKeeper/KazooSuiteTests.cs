@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Mesh.Testing;
 using Xunit.Abstractions;
 
 namespace Mesh.EndToEnd.Tests.ZooKeeper;
@@ -13,14 +14,10 @@ public sealed class KazooSuiteTests(ITestOutputHelper output)
 {
     private const string Python = "/usr/bin/python3";
 
-    [Fact]
+    [SkippableFact]
     public async Task KazooSuite_CiSubset_PassesAgainstAThreeNodeRegistry()
     {
-        if (!File.Exists(Python) || (await RunAsync(["-c", "import kazoo, pytest, mock"], TimeSpan.FromSeconds(30))).Code != 0)
-        {
-            output.WriteLine($"SKIPPED: {Python} with python3-kazoo, python3-pytest and python3-mock is missing (scripts/install-test-deps.sh installs them)");
-            return;
-        }
+        RequiredTool.Check(File.Exists(Python) && (await RunAsync(["-c", "import kazoo, pytest, mock"], TimeSpan.FromSeconds(30))).Code == 0 ? null : $"{Python} with python3-kazoo, python3-pytest and python3-mock is missing (scripts/install-test-deps.sh installs them)");
         var script = Path.Combine(AppContext.BaseDirectory, "kazoo-suite", "run_kazoo_suite.py");
         var (code, text) = await RunAsync([script, "--subset", "--timeout", "400"], TimeSpan.FromMinutes(8));
         output.WriteLine(text);

@@ -119,11 +119,10 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
         Assert.Equal(0, exists.Err);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Kazoo_WithAllThreeNodes_WritesEphemeralsMultiSyncAndWatches_ThroughAFollower()
     {
-        if (!await KazooInstalledAsync())
-            return;
+        await RequireKazooAsync();
         await using var cluster = await StartClusterAsync();
         await cluster.WaitForLeaderAsync();
         await using var kazoo = Kazoo.Start("follower", Hosts(cluster, cluster.Follower()));
@@ -133,11 +132,10 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
         Assert.EndsWith("ok\n", text);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Kazoo_TheNodeItIsOnStops_TheSessionMovesWithItsEphemeralsAndWatches()
     {
-        if (!await KazooInstalledAsync())
-            return;
+        await RequireKazooAsync();
         await using var cluster = await StartClusterAsync();
         await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
@@ -152,11 +150,10 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
         Assert.EndsWith("ok\n", text);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Kazoo_SessionTimeoutPassesDuringAnOutage_TheSessionIsExpiredAndItsEphemeralsGone()
     {
-        if (!await KazooInstalledAsync())
-            return;
+        await RequireKazooAsync();
         await using var cluster = await StartClusterAsync();
         var leader = await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
@@ -183,16 +180,15 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
         public void Write(Mesh.Registry.ZooKeeper.Jute.JuteWriter writer) => Request.Write(writer, version2: false);
     }
 
-    private async Task<bool> KazooInstalledAsync()
+    private static async Task RequireKazooAsync()
     {
+        var installed = false;
         if (File.Exists(Python))
         {
             await using var probe = Kazoo.StartRaw(["-c", "import kazoo"]);
-            if ((await probe.WaitExitAsync()).Code == 0)
-                return true;
+            installed = (await probe.WaitExitAsync()).Code == 0;
         }
-        output.WriteLine($"SKIPPED: {Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)");
-        return false;
+        RequiredTool.Check(installed ? null : $"{Python} with python3-kazoo (scripts/install-test-deps.sh installs it)");
     }
 
     /// <summary>kazoo_cluster.py as a process the test talks to line by line; killed on dispose, bounded to 2 minutes.</summary>
