@@ -72,8 +72,13 @@ internal sealed partial class EndpointCatalog(IEndpointSource source, TimeProvid
 
     private static readonly Mesh.Common.Time.Backoff WatchBackoff = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10));
 
+    private int _disposed;
+
+    /// <summary>Stops every watch; a second call does nothing (the host stops the catalog before its container disposes it).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {

@@ -171,8 +171,13 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
         activity.Dispose();
     }
 
+    private int _disposed;
+
+    /// <summary>Flushes the access log; a second call does nothing (the host stops telemetry before its container disposes it).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         if (_accessLog is not null)
             await _accessLog.DisposeAsync().ConfigureAwait(false);
         _metrics?.Dispose();

@@ -73,4 +73,19 @@ public sealed class EndpointCatalogTests
         Assert.False(await again);
         Assert.Equal(1, source.Watches);
     }
+
+    [Fact]
+    public async Task DisposeAsync_CalledTwice_StopsTheWatchesOnceAndDoesNotThrow()
+    {
+        var source = new ScriptedSource((_, token) => OnceThenQuiet(new("catalog", 7, [Instance]), token));
+        var catalog = new EndpointCatalog(source, new FakeTimeProvider(), NullLogger.Instance);
+        var cluster = catalog.GetOrWatch("catalog");
+        await Eventually.TrueAsync(() => cluster.Snapshot.IsKnown, "the catalog never watched");
+
+        // The host stops the catalog, then its container disposes it again.
+        await catalog.DisposeAsync();
+        await catalog.DisposeAsync();
+
+        Assert.Equal(1, source.Watches);
+    }
 }
