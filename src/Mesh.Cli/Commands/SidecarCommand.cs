@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Hosting;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Cli.Commands;
 

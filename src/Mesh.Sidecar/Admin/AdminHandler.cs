@@ -7,6 +7,8 @@ using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Hosting;
 using Microsoft.AspNetCore.Http;
+using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Outbound.Routing;
 
 namespace Mesh.Sidecar.Admin;
 

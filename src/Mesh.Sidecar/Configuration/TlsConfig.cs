@@ -2,6 +2,7 @@
 // mutual TLS, and how it proves its service to the registry's CA to get its certificate.
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Configuration;
 

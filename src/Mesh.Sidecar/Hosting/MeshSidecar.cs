@@ -8,6 +8,7 @@ using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Registration;
 using Mesh.Sidecar.Security;
 using Microsoft.Extensions.Logging;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Hosting;
 

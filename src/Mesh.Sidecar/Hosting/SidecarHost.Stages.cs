@@ -14,6 +14,7 @@ using Mesh.Sidecar.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
+using Mesh.Sidecar.Connections;
 using IMeterFactory = System.Diagnostics.Metrics.IMeterFactory;
 
 namespace Mesh.Sidecar.Hosting;

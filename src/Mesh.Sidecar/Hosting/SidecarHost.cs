@@ -24,6 +24,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
+using Mesh.Sidecar.Core;
+using Mesh.Sidecar.Connections;
 
 namespace Mesh.Sidecar.Hosting;
 

@@ -8,6 +8,8 @@ using Mesh.Sidecar.Security;
 using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
+using Mesh.Sidecar.Core;
+using Mesh.Sidecar.Outbound.Routing;
 
 namespace Mesh.Sidecar.Inbound;
 

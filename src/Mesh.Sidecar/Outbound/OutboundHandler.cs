@@ -17,6 +17,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Polly;
 using Polly.Timeout;
 using Yarp.ReverseProxy.Forwarder;
+using Mesh.Sidecar.Core;
+using Mesh.Sidecar.Outbound.LoadBalancing;
 
 namespace Mesh.Sidecar.Outbound;
 
@@ -108,7 +110,8 @@ internal sealed class OutboundHandler(
         }
         finally
         {
-            telemetry.RequestCompleted(new RequestRecord(scope, context, route, outbound?.LastCluster?.Service, outbound?.LastEndpoint, outbound?.Attempt ?? 0));
+            telemetry.RequestCompleted(new RequestRecord(scope, context, route?.Name, outbound?.LastCluster?.Service ?? route?.Backends[0].Service,
+                outbound?.LastEndpoint?.Endpoint, outbound?.LastEndpoint?.DestinationPrefix, outbound?.Attempt ?? 0));
         }
     }
 

@@ -6,6 +6,7 @@ using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Outbound;
 

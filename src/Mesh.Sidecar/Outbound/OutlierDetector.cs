@@ -4,6 +4,7 @@
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Telemetry;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Outbound;
 
@@ -48,7 +49,7 @@ internal sealed class OutlierDetector(TimeProvider timeProvider, ISidecarTelemet
             Volatile.Write(ref endpoint.ConsecutiveFailures, 0);
             Volatile.Write(ref endpoint.EjectedUntil, now + (long)(duration.TotalSeconds * timeProvider.TimestampFrequency));
         }
-        telemetry?.EndpointEjected(cluster.Service, endpoint);
+        telemetry?.EndpointEjected(cluster.Service);
         cluster.Rebuild();
     }
 }

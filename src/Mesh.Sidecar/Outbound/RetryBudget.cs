@@ -4,6 +4,7 @@
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Telemetry;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Outbound;
 
@@ -36,10 +37,10 @@ internal sealed class RetryBudget
     {
         if (TryWithdraw())
         {
-            _telemetry?.RetryScheduled(route, service);
+            _telemetry?.RetryScheduled(route.Name, service);
             return true;
         }
-        _telemetry?.RetryBudgetExhausted(route, service);
+        _telemetry?.RetryBudgetExhausted(route.Name, service);
         return false;
     }
 

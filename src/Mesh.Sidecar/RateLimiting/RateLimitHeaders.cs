@@ -7,6 +7,7 @@
 using System.Globalization;
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.RateLimiting;
 

@@ -7,6 +7,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.RateLimiting;
 

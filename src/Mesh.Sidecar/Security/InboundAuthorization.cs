@@ -3,6 +3,7 @@
 // `x-mesh-denied-reason` when it says no. Policies are a snapshot swapped whole on change.
 using System.Text;
 using Microsoft.AspNetCore.Http;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Security;
 

@@ -7,6 +7,7 @@ using System.Text;
 using Mesh.Registry.Client;
 using Mesh.Registry.Contracts;
 using Microsoft.Extensions.Logging;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Security;
 

@@ -9,6 +9,7 @@ using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Hosting;
 using Microsoft.Extensions.Logging;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Security;
 

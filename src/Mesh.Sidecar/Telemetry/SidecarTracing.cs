@@ -8,6 +8,7 @@
 // (the forwarder copies it; the HttpClient propagator is disabled in ProxyHandlers).
 using System.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Telemetry;
 

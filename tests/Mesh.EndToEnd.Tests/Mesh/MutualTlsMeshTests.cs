@@ -4,6 +4,7 @@ using Mesh.Registry.Client;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Http;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.EndToEnd.Tests.Mesh;
 

@@ -1,5 +1,6 @@
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Hosting;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Tests.Configuration;
 

@@ -12,6 +12,7 @@ using Mesh.Sidecar.Tests.Security;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Tests.Hostile;
 

@@ -5,6 +5,7 @@ using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Tests.Outbound;
 

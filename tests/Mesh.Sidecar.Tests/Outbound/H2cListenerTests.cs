@@ -7,6 +7,7 @@ using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Mesh.Sidecar.Connections;
 
 namespace Mesh.Sidecar.Tests.Outbound;
 

@@ -3,6 +3,7 @@ using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Microsoft.Extensions.Time.Testing;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Tests.Outbound;
 

@@ -6,6 +6,7 @@ using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Tests.Outbound;
 

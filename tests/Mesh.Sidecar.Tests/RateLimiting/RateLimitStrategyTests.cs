@@ -3,6 +3,7 @@ using System.Threading.RateLimiting;
 using Mesh.Sidecar.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Tests.RateLimiting;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Mesh.Sidecar.Security;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Tests.Security;
 

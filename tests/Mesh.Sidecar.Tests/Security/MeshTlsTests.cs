@@ -5,6 +5,7 @@ using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Security;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Tests.Security;
 

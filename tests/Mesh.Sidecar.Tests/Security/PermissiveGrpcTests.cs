@@ -3,6 +3,7 @@ using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Tests.Security;
 

@@ -1,5 +1,6 @@
 using Mesh.Registry.Client.Identity;
 using Mesh.Sidecar.Security;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Tests.Security;
 

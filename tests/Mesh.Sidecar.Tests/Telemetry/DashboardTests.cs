@@ -8,6 +8,7 @@ using Mesh.Sidecar.Tests.Security;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Tests.Telemetry;
 

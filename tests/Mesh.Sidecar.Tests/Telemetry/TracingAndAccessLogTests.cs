@@ -5,6 +5,7 @@ using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Telemetry;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Tests.Telemetry;
 

@@ -8,6 +8,7 @@ using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Benchmarks;
 

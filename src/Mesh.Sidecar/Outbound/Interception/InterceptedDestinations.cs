@@ -5,6 +5,7 @@
 using System.Net;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Outbound.Interception;
 

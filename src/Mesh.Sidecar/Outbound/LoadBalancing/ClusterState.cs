@@ -3,6 +3,7 @@
 // read the current snapshot; they never take the lock.
 using System.Collections.Frozen;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Outbound.LoadBalancing;
 

@@ -2,6 +2,7 @@
 // from the immutable MeshEndpoint and carried over when discovery sends a new snapshot.
 using System.Net;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Outbound.LoadBalancing;
 

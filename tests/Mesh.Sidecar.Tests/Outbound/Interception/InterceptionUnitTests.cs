@@ -4,6 +4,7 @@ using System.Text;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound.Interception;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Tests.Outbound.Interception;
 

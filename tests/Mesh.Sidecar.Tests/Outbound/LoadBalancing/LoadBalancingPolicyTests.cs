@@ -1,6 +1,8 @@
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Tests.TestSupport;
+using Mesh.Sidecar.Core;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Tests.Outbound.LoadBalancing;
 
@@ -93,7 +95,7 @@ public sealed class LoadBalancingPolicyTests
     {
         var policies = LoadBalancingPolicies.CreateAll(new Random(1));
 
-        foreach (var name in LoadBalancingPolicies.Names)
+        foreach (var name in LoadBalancingPolicyNames.Names)
             Assert.Equal(name, policies[name.ToLowerInvariant()].Name);
         Assert.Null(new WeightedRandomPolicy(new Random(1)).Pick(EndpointSet.Empty));
     }

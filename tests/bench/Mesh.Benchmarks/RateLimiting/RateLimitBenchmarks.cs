@@ -5,6 +5,7 @@
 using BenchmarkDotNet.Attributes;
 using Mesh.Sidecar.RateLimiting;
 using Microsoft.AspNetCore.Http;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Benchmarks.RateLimiting;
 

@@ -1,6 +1,7 @@
 using Mesh.Sidecar.Security;
+using Mesh.Sidecar.Configuration;
 
-namespace Mesh.Sidecar.Tests.Security;
+namespace Mesh.Sidecar.Tests.Configuration;
 
 public sealed class AuthorizationPolicyReaderTests
 {

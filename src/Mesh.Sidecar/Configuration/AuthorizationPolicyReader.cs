@@ -4,8 +4,9 @@
 // is reported at once, each with its path and line.
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
+using Mesh.Sidecar.Configuration;
 
-namespace Mesh.Sidecar.Security;
+namespace Mesh.Sidecar.Configuration;
 
 internal sealed class AuthorizationPolicyException(IReadOnlyList<string> errors, string source)
     : Exception($"{source}: {errors.Count} problem(s) in authorization policies:\n  " + string.Join("\n  ", errors))

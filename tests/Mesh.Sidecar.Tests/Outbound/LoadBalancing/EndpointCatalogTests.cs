@@ -2,8 +2,10 @@ using System.Runtime.CompilerServices;
 using Mesh.Sidecar.Discovery;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using Mesh.Sidecar.Core;
+using Mesh.Sidecar.Outbound.LoadBalancing;
 
-namespace Mesh.Sidecar.Tests.Discovery;
+namespace Mesh.Sidecar.Tests.Outbound.LoadBalancing;
 
 /// <summary>The catalog's watches on scripted time: re-watching after a failure, and discovery on demand.</summary>
 public sealed class EndpointCatalogTests

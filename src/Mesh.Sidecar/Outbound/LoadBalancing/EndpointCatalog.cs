@@ -2,10 +2,10 @@
 // watch on the IEndpointSource. Watches start on first use (a route names the service) or at
 // startup for the services the source already knows.
 using System.Collections.Concurrent;
-using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Discovery;
 using Microsoft.Extensions.Logging;
 
-namespace Mesh.Sidecar.Discovery;
+namespace Mesh.Sidecar.Outbound.LoadBalancing;
 
 internal sealed partial class EndpointCatalog(IEndpointSource source, TimeProvider timeProvider, ILogger logger) : IAsyncDisposable
 {
