@@ -7,6 +7,7 @@
 using System.Net;
 using System.Reflection;
 using System.Text.Json;
+using Mesh.Common.Time;
 using Mesh.Registry.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -15,7 +16,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Mesh.Common.Time;
 
 namespace Mesh.Dashboard;
 

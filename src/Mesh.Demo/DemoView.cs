@@ -1,7 +1,7 @@
 using System.Globalization;
+using Mesh.Common.Time;
 using Spectre.Console;
 using Spectre.Console.Rendering;
-using Mesh.Common.Time;
 
 namespace Mesh.Demo;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Mesh.Sidecar.Configuration;
-using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Core;
+using Mesh.Sidecar.Hosting;
 
 namespace Mesh.Cli.Commands;
 

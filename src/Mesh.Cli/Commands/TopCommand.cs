@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Mesh.Common.Time;
 using Mesh.Dashboard.Metrics;
 using Mesh.Sidecar.Telemetry;
-using Mesh.Common.Time;
 
 namespace Mesh.Cli.Commands;
 

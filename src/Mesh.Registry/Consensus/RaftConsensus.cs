@@ -1,9 +1,9 @@
 using System.Net;
 using DotNext.Net.Cluster.Consensus.Raft;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using Mesh.Common.Time;
 using Microsoft.Extensions.Logging;
 using RaftNotLeaderException = DotNext.Net.Cluster.Consensus.Raft.NotLeaderException;
-using Mesh.Common.Time;
 
 namespace Mesh.Registry.Consensus;
 

@@ -6,9 +6,9 @@ using System.Text.Json;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Hosting;
-using Microsoft.AspNetCore.Http;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
+using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Admin;
 

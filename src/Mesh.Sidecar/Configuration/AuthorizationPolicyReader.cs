@@ -2,9 +2,9 @@
 // with an `authorization:` list of policies (sidecar.yaml, `mesh ctl apply`) or a single policy
 // (`service:` + `rules:`, as stored under /config/policies/authz/ in the registry). Every problem
 // is reported at once, each with its path and line.
+using Mesh.Sidecar.Configuration;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
-using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Configuration;
 

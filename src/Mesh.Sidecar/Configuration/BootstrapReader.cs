@@ -1,11 +1,11 @@
 // Reads sidecar.yaml section by section; each section checks its own fields and the reader keeps
 // going after a problem, so one run reports them all.
 using System.Net;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.RateLimiting;
 using YamlDotNet.RepresentationModel;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Configuration;
 

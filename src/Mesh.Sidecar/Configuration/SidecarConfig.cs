@@ -1,10 +1,10 @@
 // The bootstrap configuration of one sidecar (`sidecar.yaml`), as immutable records.
 // Produced only by SidecarConfigLoader, which validates everything and reports every problem at
 // once; the records themselves hold already-defaulted, valid values.
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.RateLimiting;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Configuration;
 

@@ -1,8 +1,8 @@
 // The `tls:` section of sidecar.yaml (docs/security.md, "mTLS and identity"): whether this sidecar speaks
 // mutual TLS, and how it proves its service to the registry's CA to get its certificate.
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Configuration;
 

@@ -2,6 +2,7 @@
 // them: it builds each on first use, after Build, so the stages that need the app's
 // ILoggerFactory or IMeterFactory get this host's own, and disposes them with the app.
 using Mesh.Sidecar.Admin;
+using Mesh.Sidecar.Connections;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Forwarder;
 using Mesh.Sidecar.Inbound;
@@ -14,7 +15,6 @@ using Mesh.Sidecar.Telemetry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
-using Mesh.Sidecar.Connections;
 using IMeterFactory = System.Diagnostics.Metrics.IMeterFactory;
 
 namespace Mesh.Sidecar.Hosting;

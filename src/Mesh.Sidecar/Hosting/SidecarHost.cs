@@ -6,6 +6,8 @@ using System.Collections.Immutable;
 using System.Net;
 using Mesh.Sidecar.Admin;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Connections;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Forwarder;
 using Mesh.Sidecar.Inbound;
@@ -24,8 +26,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Yarp.ReverseProxy.Forwarder;
-using Mesh.Sidecar.Core;
-using Mesh.Sidecar.Connections;
 
 namespace Mesh.Sidecar.Hosting;
 

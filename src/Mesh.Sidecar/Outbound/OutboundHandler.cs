@@ -4,11 +4,13 @@
 // whether to go again. Telemetry records every request once, whichever way it ends. Proxy-made
 // errors are 503/504 with `x-mesh-error`.
 using System.Net;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Forwarder;
 using Mesh.Sidecar.Guard;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Outbound.Interception;
+using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Telemetry;
@@ -17,8 +19,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Polly;
 using Polly.Timeout;
 using Yarp.ReverseProxy.Forwarder;
-using Mesh.Sidecar.Core;
-using Mesh.Sidecar.Outbound.LoadBalancing;
 
 namespace Mesh.Sidecar.Outbound;
 

@@ -1,12 +1,12 @@
 // One request going out through the outbound listener, across its attempts. It is also the YARP
 // transformer for those attempts: it keeps the caller's Host header (the remote sidecar and app
 // see the logical service name) and withholds a response the route's RetryPolicy retries.
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Yarp.ReverseProxy.Forwarder;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Outbound;
 

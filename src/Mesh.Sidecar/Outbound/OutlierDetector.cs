@@ -2,9 +2,9 @@
 // ejections (capped), unless too many of its service are ejected already. Ejections rebuild the
 // cluster snapshot, so pickers never see ejected endpoints and never check per request.
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Telemetry;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Outbound;
 

@@ -2,9 +2,9 @@
 // so retries cannot multiply load on a struggling service. One-second buckets in a ring; counts
 // are approximate under races, which is fine for a budget.
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Telemetry;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Outbound;
 

@@ -6,8 +6,8 @@
 // Sent on rejections only, so an admitted request formats nothing.
 using System.Globalization;
 using System.Text;
-using Microsoft.AspNetCore.Http;
 using Mesh.Sidecar.Configuration;
+using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.RateLimiting;
 

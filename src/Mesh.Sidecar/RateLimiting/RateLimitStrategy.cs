@@ -6,8 +6,8 @@
 // builds a new generation, swapped whole; requests in flight finish on the one they started with.
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.Http;
 using Mesh.Sidecar.Configuration;
+using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.RateLimiting;
 

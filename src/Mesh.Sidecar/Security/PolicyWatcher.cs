@@ -6,8 +6,8 @@ using System.Collections.Immutable;
 using System.Text;
 using Mesh.Registry.Client;
 using Mesh.Registry.Contracts;
-using Microsoft.Extensions.Logging;
 using Mesh.Sidecar.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace Mesh.Sidecar.Security;
 

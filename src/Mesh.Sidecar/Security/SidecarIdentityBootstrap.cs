@@ -7,9 +7,9 @@ using Mesh.Registry.Client;
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Hosting;
 using Microsoft.Extensions.Logging;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Security;
 

@@ -6,14 +6,14 @@ using System.Net;
 using System.Text.Json;
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
+using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Connections;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Yarp.ReverseProxy.Forwarder;
-using Mesh.Sidecar.Core;
-using Mesh.Sidecar.Configuration;
-using Mesh.Sidecar.Connections;
 
 namespace Mesh.Sidecar.Security;
 

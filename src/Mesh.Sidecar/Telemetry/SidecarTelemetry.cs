@@ -5,6 +5,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Forwarder;
 using Mesh.Sidecar.Hosting;
@@ -12,7 +13,6 @@ using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Http;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Telemetry;
 

@@ -3,9 +3,9 @@
 // stopped (SIGTERM, then kill) when the tests are done.
 using System.Diagnostics;
 using System.Net.Http.Json;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Mesh.Testing;
-using System.Text.Json;
 
 namespace Mesh.EndToEnd.Tests.Dashboard;
 

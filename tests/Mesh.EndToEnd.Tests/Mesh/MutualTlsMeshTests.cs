@@ -1,10 +1,10 @@
 using System.Net;
 using System.Text;
 using Mesh.Registry.Client;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Http;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.EndToEnd.Tests.Mesh;
 

@@ -12,16 +12,9 @@ public sealed class TickerTests
     public async Task RunAsync_Ticking_CallsAtOnceThenEveryIntervalOnTheClock()
     {
         var time = new ScriptedTime();
-        var ticks = new List<DateTimeOffset>();
-        var ticked = new SemaphoreSlim(0);
         using var stop = new CancellationTokenSource();
 
-        var run = Ticker.RunAsync(Interval, _ =>
-        {
-            ticks.Add(time.GetUtcNow());
-            ticked.Release();
-            return Task.CompletedTask;
-        }, stop.Token, time);
+        var (run, ticks, ticked) = Start(time, stop.Token, waitFirst: false);
         Assert.True(await ticked.WaitAsync(Wait));
         for (var i = 0; i < 3; i++)
         {
@@ -39,16 +32,9 @@ public sealed class TickerTests
     {
         var time = new ScriptedTime();
         var start = time.GetUtcNow();
-        var ticks = new List<DateTimeOffset>();
-        var ticked = new SemaphoreSlim(0);
         using var stop = new CancellationTokenSource();
 
-        var run = Ticker.RunAsync(Interval, _ =>
-        {
-            ticks.Add(time.GetUtcNow());
-            ticked.Release();
-            return Task.CompletedTask;
-        }, stop.Token, time, waitFirst: true);
+        var (run, ticks, ticked) = Start(time, stop.Token, waitFirst: true);
         await time.AdvanceWhenWaitingAsync(Interval);
         Assert.True(await ticked.WaitAsync(Wait));
         await stop.CancelAsync();
@@ -88,5 +74,19 @@ public sealed class TickerTests
             Ticker.RunAsync(Interval, _ => Task.FromException(new IOException("scrape failed")), CancellationToken.None, new ScriptedTime()));
 
         Assert.Equal("scrape failed", failure.Message);
+    }
+
+    /// <summary>A ticker that notes the clock at every tick and releases <c>Ticked</c>.</summary>
+    private static (Task Run, List<DateTimeOffset> Ticks, SemaphoreSlim Ticked) Start(ScriptedTime time, CancellationToken stop, bool waitFirst)
+    {
+        var ticks = new List<DateTimeOffset>();
+        var ticked = new SemaphoreSlim(0);
+        var run = Ticker.RunAsync(Interval, _ =>
+        {
+            ticks.Add(time.GetUtcNow());
+            ticked.Release();
+            return Task.CompletedTask;
+        }, stop, time, waitFirst);
+        return (run, ticks, ticked);
     }
 }

@@ -1,5 +1,5 @@
-using Mesh.Sidecar.Security;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Security;
 
 namespace Mesh.Sidecar.Tests.Configuration;
 

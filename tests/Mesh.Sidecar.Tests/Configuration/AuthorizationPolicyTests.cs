@@ -1,7 +1,7 @@
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
-using Mesh.Sidecar.Security;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Security;
 
 namespace Mesh.Sidecar.Tests.Configuration;
 

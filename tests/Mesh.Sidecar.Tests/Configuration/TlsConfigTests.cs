@@ -1,6 +1,6 @@
 using Mesh.Sidecar.Configuration;
-using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Core;
+using Mesh.Sidecar.Hosting;
 
 namespace Mesh.Sidecar.Tests.Configuration;
 

@@ -1,11 +1,11 @@
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Tests.Outbound;
 

@@ -3,11 +3,11 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Connections;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
-using Mesh.Sidecar.Connections;
 
 namespace Mesh.Sidecar.Tests.Outbound;
 

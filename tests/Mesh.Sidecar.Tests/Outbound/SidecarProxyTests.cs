@@ -2,11 +2,11 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Tests.Outbound;
 

@@ -1,9 +1,9 @@
 using System.Net;
 using System.Threading.RateLimiting;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
-using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Tests.RateLimiting;
 

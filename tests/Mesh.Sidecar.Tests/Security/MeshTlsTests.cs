@@ -4,8 +4,8 @@ using System.Security.Cryptography.X509Certificates;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
-using Mesh.Sidecar.Security;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Security;
 
 namespace Mesh.Sidecar.Tests.Security;
 

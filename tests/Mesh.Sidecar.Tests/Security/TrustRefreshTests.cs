@@ -1,6 +1,6 @@
 using Mesh.Registry.Client.Identity;
-using Mesh.Sidecar.Security;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Security;
 
 namespace Mesh.Sidecar.Tests.Security;
 

@@ -2,13 +2,13 @@ using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Mesh.Registry.Hosting;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
 using Mesh.Sidecar.Tests.Security;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
-using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Tests.Telemetry;
 

@@ -2,13 +2,13 @@
 // Run: dotnet run -c Release --project tests/bench/Mesh.Benchmarks -- --filter '*Sidecar*'
 using BenchmarkDotNet.Attributes;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Benchmarks;
 

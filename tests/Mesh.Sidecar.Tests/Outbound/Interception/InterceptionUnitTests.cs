@@ -2,9 +2,9 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound.Interception;
-using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Tests.Outbound.Interception;
 

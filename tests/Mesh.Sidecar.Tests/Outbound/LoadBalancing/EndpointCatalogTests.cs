@@ -1,9 +1,9 @@
 using System.Runtime.CompilerServices;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Outbound.LoadBalancing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using Mesh.Sidecar.Core;
-using Mesh.Sidecar.Outbound.LoadBalancing;
 
 namespace Mesh.Sidecar.Tests.Outbound.LoadBalancing;
 

@@ -1,8 +1,8 @@
+using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Tests.TestSupport;
-using Mesh.Sidecar.Core;
-using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Tests.Outbound.LoadBalancing;
 
