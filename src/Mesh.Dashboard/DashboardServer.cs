@@ -7,6 +7,7 @@
 using System.Net;
 using System.Reflection;
 using System.Text.Json;
+using Mesh.Common.Time;
 using Mesh.Registry.Client;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -130,14 +131,14 @@ internal sealed partial class DashboardServer(string registryAddresses, IPEndPoi
     }
 
     /// <summary>Looks every interval; the snapshot always holds the last look and the window before it.</summary>
-    private async Task LookAsync(CancellationToken cancellationToken)
+    private Task LookAsync(CancellationToken cancellationToken)
     {
         MeshObservation? previous = null;
-        while (!cancellationToken.IsCancellationRequested)
+        return Ticker.RunAsync(_interval, async token =>
         {
             try
             {
-                var look = await _collector!.CollectAsync(cancellationToken).ConfigureAwait(false);
+                var look = await _collector!.CollectAsync(token).ConfigureAwait(false);
                 var window = previous is null ? TimeSpan.Zero : _time.GetElapsedTime(previous.Timestamp, look.Timestamp);
                 var metrics = previous is null ? null : MetricsAggregator.Aggregate(
                     [.. previous.Sidecars.SelectMany(s => s.Samples)], [.. look.Sidecars.SelectMany(s => s.Samples)], window);
@@ -147,25 +148,12 @@ internal sealed partial class DashboardServer(string registryAddresses, IPEndPoi
                 Volatile.Write(ref _snapshot, buffer.WrittenSpan.ToArray());
                 previous = look;
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
+            catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
             {
                 // One bad look must not end the dashboard: say so and look again.
                 Log.LookFailed(logger, e);
             }
-
-            try
-            {
-                await Task.Delay(_interval, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-        }
+        }, cancellationToken, _time);
     }
 
     public async ValueTask DisposeAsync()

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mesh.Common.Time;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -31,38 +32,20 @@ internal sealed class DemoView(DemoMesh mesh, TrafficDriver driver, IAnsiConsole
         var tick = TimeSpan.FromSeconds(plainOutput is null ? 1 : 5);
         if (plainOutput is not null)
         {
-            while (!cancellationToken.IsCancellationRequested)
+            await Ticker.RunAsync(tick, _ =>
             {
-                if (!await DelayAsync(tick, cancellationToken))
-                    break;
                 plainOutput.WriteLine(PlainLine(elapsed(), tick));
-            }
-
+                return Task.CompletedTask;
+            }, cancellationToken, waitFirst: true);
             return;
         }
 
-        await console.Live(new Text("starting…")).AutoClear(false).StartAsync(async live =>
-        {
-            while (!cancellationToken.IsCancellationRequested)
+        await console.Live(new Text("starting…")).AutoClear(false).StartAsync(live =>
+            Ticker.RunAsync(tick, _ =>
             {
-                if (!await DelayAsync(tick, cancellationToken))
-                    break;
                 live.UpdateTarget(Render(elapsed(), tick));
-            }
-        });
-    }
-
-    private static async Task<bool> DelayAsync(TimeSpan tick, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(tick, cancellationToken);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
+                return Task.CompletedTask;
+            }, cancellationToken, waitFirst: true));
     }
 
     private IRenderable Render(TimeSpan elapsed, TimeSpan window)

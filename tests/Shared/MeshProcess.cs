@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.RegularExpressions;
 using Xunit;
 
@@ -19,8 +18,9 @@ internal sealed record MeshRun(int ExitCode, string Stdout, string Stderr)
 /// The one way tests run the built binaries (<c>mesh.dll</c>, <c>mesh-sidecar.dll</c>, copied next
 /// to the tests by a project reference) as real processes: <see cref="RunAsync(string[])"/> to the
 /// end with both outputs captured, or <see cref="Start(string[])"/> for a server that a test waits
-/// on line by line, signals and stops. A process is never left behind: a timeout or dispose kills
-/// it with its children.
+/// on line by line, signals and stops. <see cref="StartCommand"/> starts any other command the same
+/// way (a mesh process inside a network namespace, a registry node the nemesis crashes). A process
+/// is never left behind: a timeout or dispose kills it with its children.
 /// </summary>
 internal sealed class MeshProcess : IAsyncDisposable
 {
@@ -30,12 +30,15 @@ internal sealed class MeshProcess : IAsyncDisposable
 
     private static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
-    private readonly StringBuilder _output = new();
+    // Lines printed so far, standard output and error interleaved; the oldest go first past _linesKept.
+    private readonly Queue<string> _lines = new();
+    private readonly int _linesKept;
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Found)> _waiters = [];
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private MeshProcess(ProcessStartInfo start)
+    private MeshProcess(ProcessStartInfo start, int? linesKept = null)
     {
+        _linesKept = linesKept ?? int.MaxValue;
         Process = new Process { StartInfo = start, EnableRaisingEvents = true };
         Process.OutputDataReceived += (_, e) => OnLine(e.Data);
         Process.ErrorDataReceived += (_, e) => OnLine(e.Data);
@@ -49,13 +52,28 @@ internal sealed class MeshProcess : IAsyncDisposable
 
     public int Id => Process.Id;
 
-    /// <summary>Every line printed so far, standard output and error interleaved as they came.</summary>
+    public bool HasExited => Process.HasExited;
+
+    /// <summary>The exit code once the process has exited (128 + signal when killed), else null.</summary>
+    public int? ExitCode => Process.HasExited ? Process.ExitCode : null;
+
+    /// <summary>Every line printed so far (the last ones, when started with a limit), standard output and error interleaved as they came.</summary>
     public string Output
     {
         get
         {
-            lock (_output)
-                return _output.ToString();
+            lock (_lines)
+                return string.Concat(_lines.Select(l => l + "\n"));
+        }
+    }
+
+    /// <summary>The lines of <see cref="Output"/>.</summary>
+    public IReadOnlyList<string> Lines
+    {
+        get
+        {
+            lock (_lines)
+                return [.. _lines];
         }
     }
 
@@ -116,15 +134,40 @@ internal sealed class MeshProcess : IAsyncDisposable
     public static MeshProcess StartDll(string dll, params string[] args) => new(StartInfo(dll, args));
 
     /// <summary>
+    /// Starts <paramref name="fileName"/> with <paramref name="args"/> (no shell) and keeps what it
+    /// prints: every line, or the last <paramref name="linesKept"/> for a process that runs long.
+    /// </summary>
+    public static MeshProcess StartCommand(
+        string fileName,
+        IEnumerable<string> args,
+        IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null,
+        int? linesKept = null)
+    {
+        var start = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
+        };
+        foreach (var arg in args)
+            start.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
+        return new(start, linesKept);
+    }
+
+    /// <summary>
     /// The first line (already printed or still to come) that <paramref name="match"/> accepts. Fails
     /// the test with the output so far when the process exits first or <paramref name="timeout"/> passes.
     /// </summary>
     public async Task<string> WaitForLineAsync(Func<string, bool> match, TimeSpan timeout)
     {
         var found = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        lock (_output)
+        lock (_lines)
         {
-            foreach (var line in _output.ToString().Split('\n'))
+            foreach (var line in _lines)
             {
                 if (match(line.TrimEnd('\r')))
                     return line.TrimEnd('\r');
@@ -162,11 +205,32 @@ internal sealed class MeshProcess : IAsyncDisposable
         return Process.ExitCode;
     }
 
+    /// <summary>SIGTERM, up to <paramref name="grace"/> for a clean exit, then SIGKILL to whatever is left.</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        if (!Process.HasExited && Signal(Sigterm))
+            await Task.WhenAny(_exited.Task, Task.Delay(grace));
+        await KillAsync();
+    }
+
+    /// <summary>SIGKILL to the process and its children, then waits until it is reaped; nothing if it already exited.</summary>
+    public async Task KillAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            if (!Process.HasExited)
+                Process.Kill(entireProcessTree: true);
+        }
+        catch (InvalidOperationException)
+        {
+            // exited between the check and the kill
+        }
+        await Process.WaitForExitAsync(cancellationToken);
+    }
+
     public async ValueTask DisposeAsync()
     {
-        if (!Process.HasExited)
-            Process.Kill(entireProcessTree: true);
-        await Process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        await KillAsync().WaitAsync(TimeSpan.FromSeconds(10));
         Process.Dispose();
     }
 
@@ -175,9 +239,11 @@ internal sealed class MeshProcess : IAsyncDisposable
         if (line is null)
             return;
         List<TaskCompletionSource<string>> found = [];
-        lock (_output)
+        lock (_lines)
         {
-            _output.Append(line).Append('\n');
+            _lines.Enqueue(line);
+            while (_lines.Count > _linesKept)
+                _lines.Dequeue();
             for (var i = _waiters.Count - 1; i >= 0; i--)
             {
                 if (_waiters[i].Match(line))

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Hosting;
 
 namespace Mesh.Cli.Commands;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Mesh.Common.Time;
 using Mesh.Dashboard.Metrics;
 using Mesh.Sidecar.Telemetry;
 
@@ -40,17 +41,16 @@ internal static class TopCommand
             {
                 var (before, _) = await ScrapeAllAsync(http, urls, cancellationToken);
                 var started = Stopwatch.GetTimestamp();
-                while (true)
+                await Ticker.RunAsync(period, async token =>
                 {
-                    await Task.Delay(period, cancellationToken);
-                    var (after, unreachable) = await ScrapeAllAsync(http, urls, cancellationToken);
+                    var (after, unreachable) = await ScrapeAllAsync(http, urls, token);
                     var elapsed = Stopwatch.GetElapsedTime(started);
                     started = Stopwatch.GetTimestamp();
                     var table = TopTable.Format(TopTable.Compute(before, after, elapsed), unreachable);
                     if (parseResult.GetValue(once))
                     {
                         await output.WriteAsync(table);
-                        return 0;
+                        return false;
                     }
                     var heading = $"mesh top  {TimeProvider.System.GetLocalNow():HH:mm:ss}  every {period.TotalSeconds:0.###}s";
                     // On a terminal: clear the screen and redraw, like top(1).
@@ -58,7 +58,9 @@ internal static class TopCommand
                         ? ClearScreen + heading + "  (Ctrl+C to quit)\n\n" + table
                         : heading + "\n" + table + "\n");
                     before = after;
-                }
+                    return true;
+                }, cancellationToken, waitFirst: true);
+                return 0;
             }
             catch (OperationCanceledException)
             {

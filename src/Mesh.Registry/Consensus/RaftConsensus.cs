@@ -1,6 +1,7 @@
 using System.Net;
 using DotNext.Net.Cluster.Consensus.Raft;
 using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using Mesh.Common.Time;
 using Microsoft.Extensions.Logging;
 using RaftNotLeaderException = DotNext.Net.Cluster.Consensus.Raft.NotLeaderException;
 
@@ -293,36 +294,31 @@ internal sealed partial class RaftConsensus : IConsensus
     /// reloads its snapshot and log as after a restart, keeps its term and vote, and catches up
     /// from the leader. Without this the node would refuse every append until restarted.
     /// </summary>
-    private async Task WatchLogAsync(CancellationToken stopping)
+    private Task WatchLogAsync(CancellationToken stopping)
     {
         var open = true;
-        while (!stopping.IsCancellationRequested)
+        return Ticker.RunAsync(TimeSpan.FromMilliseconds(200), async token =>
         {
             try
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), stopping).ConfigureAwait(false);
                 var failure = _wal?.Failure;
                 if (open && failure is null)
-                    continue;
+                    return;
                 if (open)
                     Log.LogFailed(_logger, _options.LocalId, failure!.Message);
                 open = false;
                 await CloseAsync().ConfigureAwait(false);
-                await OpenAsync(stopping).ConfigureAwait(false);
+                await OpenAsync(token).ConfigureAwait(false);
                 open = true;
                 Reopens++;
                 Log.LogReopened(_logger, _options.LocalId, Wal.LastCommittedEntryIndex);
             }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
+            catch (Exception e) when (e is not OperationCanceledException || !token.IsCancellationRequested)
             {
                 // Reopening failed (e.g. the peer port not yet released): try again shortly.
                 Log.ReopenFailed(_logger, _options.LocalId, e);
             }
-        }
+        }, stopping, waitFirst: true);
     }
 
     /// <summary>

@@ -36,9 +36,8 @@ internal sealed partial class SessionExpiryLoop(
         var reset = await writer.WriteAsync(new ResetSessionDeadlines(writer.Header(), writer.NowMs), leading).ConfigureAwait(false);
         Log.DeadlinesReset(logger, reset.Index);
         var lastExpire = time.GetTimestamp();
-        while (true)
+        await Ticker.RunAsync(CheckInterval, async token =>
         {
-            await Task.Delay(CheckInterval, time, leading).ConfigureAwait(false);
             var now = writer.NowMs;
             var due = store.Read(s =>
             {
@@ -50,12 +49,12 @@ internal sealed partial class SessionExpiryLoop(
                 return false;
             });
             if (!due && time.GetElapsedTime(lastExpire) < IdleExpireInterval)
-                continue;
-            var result = await writer.WriteAsync(new ExpireSessions(writer.Header(), now), leading).ConfigureAwait(false);
+                return;
+            var result = await writer.WriteAsync(new ExpireSessions(writer.Header(), now), token).ConfigureAwait(false);
             lastExpire = time.GetTimestamp();
             if (result.ExpiredSessions.Count > 0)
                 Log.Expired(logger, result.ExpiredSessions.Count, result.Index);
-        }
+        }, leading, time, waitFirst: true).ConfigureAwait(false);
     }
 
     private int _disposed;

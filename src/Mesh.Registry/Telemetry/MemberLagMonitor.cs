@@ -1,3 +1,4 @@
+using Mesh.Common.Time;
 using Mesh.Registry.Api.Status;
 using Mesh.Registry.Consensus;
 
@@ -26,35 +27,25 @@ internal sealed class MemberLagMonitor(IConsensus consensus, PeerStatusClient pe
 
     public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
 
-    private async Task RunAsync(CancellationToken stop)
+    private Task RunAsync(CancellationToken stop) => Ticker.RunAsync(RefreshInterval, async token =>
     {
-        while (!stop.IsCancellationRequested)
+        IReadOnlyDictionary<int, long> lags;
+        try
         {
-            IReadOnlyDictionary<int, long> lags;
-            try
-            {
-                lags = await RefreshAsync(stop).ConfigureAwait(false);
-            }
-            catch (Exception) when (!stop.IsCancellationRequested)
-            {
-                // E.g. the consensus is stopping; the table is left out until a refresh works again.
-                lags = new Dictionary<int, long>();
-            }
-            catch (Exception)
-            {
-                return;
-            }
-            Volatile.Write(ref _lags, lags);
-            try
-            {
-                await Task.Delay(RefreshInterval, time, stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            lags = await RefreshAsync(token).ConfigureAwait(false);
         }
-    }
+        catch (Exception) when (!token.IsCancellationRequested)
+        {
+            // E.g. the consensus is stopping; the table is left out until a refresh works again.
+            lags = new Dictionary<int, long>();
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+        Volatile.Write(ref _lags, lags);
+        return true;
+    }, stop, time);
 
     private async Task<IReadOnlyDictionary<int, long>> RefreshAsync(CancellationToken stop)
     {

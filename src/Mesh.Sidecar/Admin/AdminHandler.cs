@@ -6,6 +6,8 @@ using System.Text.Json;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Hosting;
+using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Outbound.Routing;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Admin;

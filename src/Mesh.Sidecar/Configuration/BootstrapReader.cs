@@ -1,6 +1,7 @@
 // Reads sidecar.yaml section by section; each section checks its own fields and the reader keeps
 // going after a problem, so one run reports them all.
 using System.Net;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.RateLimiting;
@@ -270,8 +271,8 @@ internal sealed partial class BootstrapReader(YamlReader reader)
         if (map is null)
             return defaults;
         var loadBalancing = map.String("loadBalancing");
-        if (loadBalancing is not null && !LoadBalancingPolicies.IsKnown(loadBalancing))
-            reader.Error(map.Get("loadBalancing")!, map.Child("loadBalancing"), $"unknown policy '{loadBalancing}'; known: {string.Join(", ", LoadBalancingPolicies.Names)}");
+        if (loadBalancing is not null && !LoadBalancingPolicyNames.IsKnown(loadBalancing))
+            reader.Error(map.Get("loadBalancing")!, map.Child("loadBalancing"), $"unknown policy '{loadBalancing}'; known: {string.Join(", ", LoadBalancingPolicyNames.Names)}");
         var result = new RouteDefaults
         {
             Timeout = map.Duration("timeout") ?? defaults.Timeout,
@@ -334,7 +335,7 @@ internal sealed partial class BootstrapReader(YamlReader reader)
                     Zone = entry.String("zone") ?? "",
                     Labels = labels,
                     // The operator wrote this in the sidecar's own file, so it may name the peer's namespace.
-                    IdentityNamespace = labels.TryGetValue(Security.SidecarSecurity.NamespaceLabel, out var ns)
+                    IdentityNamespace = labels.TryGetValue(MeshEndpoint.NamespaceLabel, out var ns)
                         && Mesh.Registry.Contracts.SpiffeId.ValidateSegment(ns, "namespace") is null ? ns : null,
                 });
                 entry.ReportUnknownFields();

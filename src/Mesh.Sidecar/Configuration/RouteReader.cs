@@ -43,8 +43,8 @@ internal sealed class RouteReader(YamlReader reader)
             reader.Error(node, map.Child("service"), "is required (or give split: entries with service:)");
 
         var loadBalancing = map.String("loadBalancing");
-        if (loadBalancing is not null && !LoadBalancingPolicies.IsKnown(loadBalancing))
-            reader.Error(map.Get("loadBalancing")!, map.Child("loadBalancing"), $"unknown policy '{loadBalancing}'; known: {string.Join(", ", LoadBalancingPolicies.Names)}");
+        if (loadBalancing is not null && !LoadBalancingPolicyNames.IsKnown(loadBalancing))
+            reader.Error(map.Get("loadBalancing")!, map.Child("loadBalancing"), $"unknown policy '{loadBalancing}'; known: {string.Join(", ", LoadBalancingPolicyNames.Names)}");
 
         var route = new RouteConfig
         {

@@ -1,6 +1,7 @@
 // The bootstrap configuration of one sidecar (`sidecar.yaml`), as immutable records.
 // Produced only by SidecarConfigLoader, which validates everything and reports every problem at
 // once; the records themselves hold already-defaulted, valid values.
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.RateLimiting;
@@ -29,7 +30,7 @@ public sealed record SidecarConfig
     /// <summary>mTLS between sidecars (`tls:`); off by default.</summary>
     public TlsConfig Tls { get; init; } = new();
     /// <summary>Inline authorization policies (`authorization:`); the registry adds more under /config/policies.</summary>
-    public IReadOnlyList<Security.AuthorizationPolicy> Authorization { get; init; } = [];
+    public IReadOnlyList<Mesh.Sidecar.Configuration.AuthorizationPolicy> Authorization { get; init; } = [];
     /// <summary>Metrics, tracing and access logs (`telemetry:`).</summary>
     public TelemetryConfig Telemetry { get; init; } = new();
     /// <summary>Transparent interception on the outbound listener (`interception:`).</summary>

@@ -1,5 +1,6 @@
 // The `tls:` section of sidecar.yaml (docs/security.md, "mTLS and identity"): whether this sidecar speaks
 // mutual TLS, and how it proves its service to the registry's CA to get its certificate.
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
 

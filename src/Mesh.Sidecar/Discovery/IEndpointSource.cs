@@ -1,5 +1,7 @@
 // The plug-in point for endpoint discovery. StaticEndpointSource serves sidecar.yaml's
 // `endpoints:`; a registry-backed source (watching /services/{service}/instances) plugs in here.
+using Mesh.Sidecar.Core;
+
 namespace Mesh.Sidecar.Discovery;
 
 internal interface IEndpointSource

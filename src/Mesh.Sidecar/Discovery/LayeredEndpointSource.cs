@@ -1,5 +1,7 @@
 // Endpoints from sidecar.yaml where it names a service, from the registry for every other one:
 // a static `endpoints:` entry is a local override (development, or a service outside the mesh).
+using Mesh.Sidecar.Core;
+
 namespace Mesh.Sidecar.Discovery;
 
 internal sealed class LayeredEndpointSource(StaticEndpointSource local, IEndpointSource registry) : IEndpointSource

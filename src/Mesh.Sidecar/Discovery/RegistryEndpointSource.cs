@@ -2,6 +2,7 @@
 // /services/{service}/instances, resumed by index after reconnects (RegistryWatches).
 using System.Runtime.CompilerServices;
 using Mesh.Registry.Client;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Discovery;
 

@@ -3,6 +3,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Discovery;
 

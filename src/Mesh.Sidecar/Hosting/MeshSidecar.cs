@@ -4,6 +4,7 @@
 // Without registry addresses it runs on sidecar.yaml alone (static endpoints and routes).
 using Mesh.Registry.Client;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Registration;
 using Mesh.Sidecar.Security;

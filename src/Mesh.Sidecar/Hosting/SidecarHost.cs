@@ -6,6 +6,8 @@ using System.Collections.Immutable;
 using System.Net;
 using Mesh.Sidecar.Admin;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Connections;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Forwarder;
 using Mesh.Sidecar.Inbound;
@@ -35,16 +37,14 @@ public sealed partial class SidecarHost : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _compileLock = new();
     private WebApplication? _app;
+    // The stages the host calls itself, resolved from the app's services after Build; the
+    // container owns them (SidecarHost.Stages.cs).
     private EndpointCatalog? _catalog;
     private RouteCompiler? _compiler;
-    private ForwarderClients? _clients;
     private readonly OwnConnections _ownConnections = new();
-    private HttpPassthrough? _httpPassthrough;
     private OutboundHandler? _outbound;
     private InboundHandler? _inbound;
     private AdminHandler? _admin;
-    private AppHealthProbes? _appProbes;
-    private SidecarRateLimits? _rateLimits;
     private SidecarTelemetry? _telemetry;
     private ConnectionNoise? _connectionNoise;
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
@@ -111,38 +111,30 @@ public sealed partial class SidecarHost : IAsyncDisposable
         var tracing = new SidecarTracing(_config.Telemetry.Tracing.Enabled);
         builder.Services.AddSidecarTelemetry(_config, tracing);
         builder.Services.AddSingleton(_options.TimeProvider);
+        AddStages(builder.Services, tracing);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         var listeners = new Dictionary<ListenerKind, ListenOptions>();
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, listeners));
 
         var app = builder.Build();
         _app = app;
-        _logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Mesh.Sidecar");
+        var services = app.Services;
+        _logger = services.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
         var time = _options.TimeProvider;
-        var random = _options.Random ?? Random.Shared;
-        var endpointSource = _options.EndpointSource ?? new StaticEndpointSource(_config.Endpoints);
         var routeSource = _options.RouteSource ?? new StaticRouteSource(_config.Routes);
-        var forwarder = app.Services.GetRequiredService<IHttpForwarder>();
 
         // Every meter of this sidecar comes from its host's factory, so several sidecars in one
         // process (tests, the demo) each export only their own numbers.
-        var meterFactory = app.Services.GetService<System.Diagnostics.Metrics.IMeterFactory>();
-        if (meterFactory is not null)
+        if (services.GetService<System.Diagnostics.Metrics.IMeterFactory>() is { } meterFactory)
             Security?.Metrics.UseMeterFactory(meterFactory);
-        _catalog = new EndpointCatalog(endpointSource, time, _logger);
-        _rateLimits = new SidecarRateLimits(_config.RateLimits, _options.RateLimitShare, time, meterFactory: meterFactory);
-        _compiler = new RouteCompiler(_config.Defaults, _catalog, LoadBalancingPolicies.CreateAll(random), time, _rateLimits);
-        _clients = new ForwarderClients(_config);
-        _telemetry = new SidecarTelemetry(_config, time, meterFactory, tracing: tracing);
-        _telemetry.Bind(_state, _catalog);
-        _telemetry.CertificateNotAfter = () => Security?.CertificateExpiresAt;
-        _connectionNoise = new ConnectionNoise(time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Mesh.Sidecar.Connections"), _telemetry.ConnectionError);
-        var intercepted = new InterceptedDestinations(_config.Interception.Services, KnownEndpoints);
-        _outbound = new OutboundHandler(_state, forwarder, _clients, new RetryBudget(_config.Defaults.RetryBudget, time, _telemetry), new OutlierDetector(time, _telemetry), new EndpointPicker(random), _catalog, _telemetry, Security,
-            intercepted, _httpPassthrough = new HttpPassthrough(forwarder, _ownConnections, _config.Upstream.ConnectTimeout));
-        _inbound = new InboundHandler(_state, forwarder, _clients, _telemetry, Security, _rateLimits.Inbound);
-        _admin = new AdminHandler(_config, _state, _catalog, time, TelemetryServices.MetricsEndpoint(app, _config), Security,
-            _appProbes = new AppHealthProbes(_config.AppProbes), _rateLimits);
+        _catalog = services.GetRequiredService<EndpointCatalog>();
+        _compiler = services.GetRequiredService<RouteCompiler>();
+        _telemetry = services.GetRequiredService<SidecarTelemetry>();
+        _connectionNoise = services.GetRequiredService<ConnectionNoise>();
+        var intercepted = services.GetRequiredService<InterceptedDestinations>();
+        _outbound = services.GetRequiredService<OutboundHandler>();
+        _inbound = services.GetRequiredService<InboundHandler>();
+        _admin = services.GetRequiredService<AdminHandler>();
         app.Run(Dispatch);
 
         _catalog.ServicesChanged += Recompile;
@@ -206,12 +198,9 @@ public sealed partial class SidecarHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await StopAsync(new CancellationToken(canceled: true)).ConfigureAwait(false);
+        // The app's container disposes the stages it built.
         if (_app is not null)
             await _app.DisposeAsync().ConfigureAwait(false);
-        _clients?.Dispose();
-        _httpPassthrough?.Dispose();
-        _appProbes?.Dispose();
-        _rateLimits?.Dispose();
         _stopping.Dispose();
     }
 

@@ -1,8 +1,10 @@
 // The inbound path: traffic from remote sidecars goes to the local app over the cached app
 // invoker. While draining, HTTP/1.1 responses say `Connection: close` so callers move on.
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Forwarder;
 using Mesh.Sidecar.Guard;
 using Mesh.Sidecar.Hosting;
+using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Security;
 using Mesh.Sidecar.Telemetry;

@@ -4,11 +4,13 @@
 // whether to go again. Telemetry records every request once, whichever way it ends. Proxy-made
 // errors are 503/504 with `x-mesh-error`.
 using System.Net;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Forwarder;
 using Mesh.Sidecar.Guard;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Outbound.Interception;
+using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Telemetry;
@@ -108,7 +110,8 @@ internal sealed class OutboundHandler(
         }
         finally
         {
-            telemetry.RequestCompleted(new RequestRecord(scope, context, route, outbound?.LastCluster?.Service, outbound?.LastEndpoint, outbound?.Attempt ?? 0));
+            telemetry.RequestCompleted(new RequestRecord(scope, context, route?.Name, outbound?.LastCluster?.Service ?? route?.Backends[0].Service,
+                outbound?.LastEndpoint?.Endpoint, outbound?.LastEndpoint?.DestinationPrefix, outbound?.Attempt ?? 0));
         }
     }
 

@@ -1,6 +1,7 @@
 // One request going out through the outbound listener, across its attempts. It is also the YARP
 // transformer for those attempts: it keeps the caller's Host header (the remote sidecar and app
 // see the logical service name) and withholds a response the route's RetryPolicy retries.
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Telemetry;

@@ -2,6 +2,7 @@
 // ejections (capped), unless too many of its service are ejected already. Ejections rebuild the
 // cluster snapshot, so pickers never see ejected endpoints and never check per request.
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Telemetry;
 
@@ -48,7 +49,7 @@ internal sealed class OutlierDetector(TimeProvider timeProvider, ISidecarTelemet
             Volatile.Write(ref endpoint.ConsecutiveFailures, 0);
             Volatile.Write(ref endpoint.EjectedUntil, now + (long)(duration.TotalSeconds * timeProvider.TimestampFrequency));
         }
-        telemetry?.EndpointEjected(cluster.Service, endpoint);
+        telemetry?.EndpointEjected(cluster.Service);
         cluster.Rebuild();
     }
 }

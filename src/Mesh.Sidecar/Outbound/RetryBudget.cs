@@ -2,6 +2,7 @@
 // so retries cannot multiply load on a struggling service. One-second buckets in a ring; counts
 // are approximate under races, which is fine for a budget.
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Telemetry;
 
@@ -36,10 +37,10 @@ internal sealed class RetryBudget
     {
         if (TryWithdraw())
         {
-            _telemetry?.RetryScheduled(route, service);
+            _telemetry?.RetryScheduled(route.Name, service);
             return true;
         }
-        _telemetry?.RetryBudgetExhausted(route, service);
+        _telemetry?.RetryBudgetExhausted(route.Name, service);
         return false;
     }
 

@@ -1,6 +1,7 @@
 // How /config_dump shows rate limits: the configured limit and the numbers in force on this
 // sidecar (after the mesh-wide share) and the partitions kept; for a route, per stage entry.
 using System.Text.Json;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.RateLimiting;
 

@@ -6,6 +6,7 @@
 // Sent on rejections only, so an admitted request formats nothing.
 using System.Globalization;
 using System.Text;
+using Mesh.Sidecar.Configuration;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.RateLimiting;

@@ -6,6 +6,7 @@
 // builds a new generation, swapped whole; requests in flight finish on the one they started with.
 using System.Diagnostics.CodeAnalysis;
 using System.Threading.RateLimiting;
+using Mesh.Sidecar.Configuration;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.RateLimiting;

@@ -2,6 +2,7 @@
 // service's authorization policy for the caller's SPIFFE id, and answers 403 with the reason in
 // `x-mesh-denied-reason` when it says no. Policies are a snapshot swapped whole on change.
 using System.Text;
+using Mesh.Sidecar.Configuration;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Security;

@@ -4,6 +4,7 @@
 // Kestrel's HTTPS middleware that hands plaintext connections straight to the HTTP layer.
 using System.Security.Authentication;
 using Mesh.Registry.Client.Identity;
+using Mesh.Sidecar.Configuration;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;

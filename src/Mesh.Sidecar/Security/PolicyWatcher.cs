@@ -6,6 +6,7 @@ using System.Collections.Immutable;
 using System.Text;
 using Mesh.Registry.Client;
 using Mesh.Registry.Contracts;
+using Mesh.Sidecar.Configuration;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Sidecar.Security;

@@ -7,6 +7,7 @@ using Mesh.Registry.Client;
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Hosting;
 using Microsoft.Extensions.Logging;
 

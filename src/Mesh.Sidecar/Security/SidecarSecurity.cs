@@ -6,6 +6,9 @@ using System.Net;
 using System.Text.Json;
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
+using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Connections;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
@@ -22,12 +25,8 @@ public sealed class SidecarSecurity : IAsyncDisposable
     /// <summary>On a 403 from the inbound authorization policy: which rule (or none) said no.</summary>
     public const string DeniedReasonHeader = InboundAuthorization.DeniedReasonHeader;
 
-    /// <summary>
-    /// An endpoint label naming the destination's namespace. Informational on registered instances
-    /// (an instance cannot vouch for itself: callers expect the owner record's namespace); in a
-    /// sidecar.yaml `endpoints:` entry it names the peer's namespace (<see cref="MeshEndpoint.IdentityNamespace"/>).
-    /// </summary>
-    public const string NamespaceLabel = "namespace";
+    /// <inheritdoc cref="MeshEndpoint.NamespaceLabel"/>
+    public const string NamespaceLabel = MeshEndpoint.NamespaceLabel;
 
     private readonly IAsyncDisposable? _owned;
     private int _trustUpdates;
@@ -126,7 +125,7 @@ public sealed class SidecarSecurity : IAsyncDisposable
         if (HttpProtocol.IsHttp2(context.Request.Protocol))
             Interlocked.Increment(ref _http2Requests);
         // The protocol as read at the handshake: the live TLS feature throws once the connection is gone.
-        var tls = context.Features.Get<Hosting.ConnectionNoise.NegotiatedTls>();
+        var tls = context.Features.Get<Mesh.Sidecar.Connections.ConnectionNoise.NegotiatedTls>();
         if (tls is null)
             Interlocked.Increment(ref _plaintextRequests);
         else if (tls.Protocol == System.Security.Authentication.SslProtocols.Tls13)

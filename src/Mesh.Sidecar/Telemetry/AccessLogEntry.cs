@@ -1,6 +1,7 @@
 // One access log line. Built on the request path only when access logs are on; serialized by the
 // background writer, never by the request.
 using System.Text.Json;
+using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Telemetry;
 

@@ -5,6 +5,8 @@
 using System.Diagnostics.Metrics;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Hosting;
+using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Outbound.Routing;
 
 namespace Mesh.Sidecar.Telemetry;
 

@@ -5,6 +5,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Forwarder;
 using Mesh.Sidecar.Hosting;
@@ -68,9 +69,9 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
         // A caller that went away before the response started: nginx's 499, so it is not a 200.
         var status = context.RequestAborted.IsCancellationRequested && !response.HasStarted ? 499 : response.StatusCode;
         var inbound = scope.Direction == RequestDirection.Inbound;
-        var route = record.Route?.Name ?? NoRoute;
-        var service = inbound ? _config.Service.Name : record.DestinationService ?? record.Route?.Backends[0].Service ?? UnknownService;
-        var version = inbound ? _config.Service.Version : record.Endpoint?.Endpoint.Version ?? "";
+        var route = record.Route ?? NoRoute;
+        var service = inbound ? _config.Service.Name : record.DestinationService ?? UnknownService;
+        var version = inbound ? _config.Service.Version : record.Endpoint?.Version ?? "";
         var caller = inbound ? CallerOf(context) : _config.Service.Name;
         string? error = status >= 500 ? response.Headers[MeshErrors.Header].ToString() : null;
         if (error is { Length: 0 })
@@ -109,7 +110,7 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
             Path = context.Request.Path.Value ?? "/",
             Route = route,
             Service = service,
-            Upstream = inbound ? _config.App.Address : record.Endpoint?.DestinationPrefix,
+            Upstream = inbound ? _config.App.Address : record.Upstream,
             Status = status,
             DurationMs = elapsed.TotalMilliseconds,
             RequestBytes = context.Request.ContentLength,
@@ -123,13 +124,13 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
 
     public void InjectTraceContext(HttpRequestMessage proxyRequest) => _tracing.Inject(proxyRequest);
 
-    public void RetryScheduled(CompiledRoute route, string service) =>
-        _metrics?.Retries.Add(1, new KeyValuePair<string, object?>("route", route.Name), new KeyValuePair<string, object?>("destination_service", service));
+    public void RetryScheduled(string route, string service) =>
+        _metrics?.Retries.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("destination_service", service));
 
-    public void RetryBudgetExhausted(CompiledRoute route, string service) =>
-        _metrics?.BudgetExhausted.Add(1, new KeyValuePair<string, object?>("route", route.Name), new KeyValuePair<string, object?>("destination_service", service));
+    public void RetryBudgetExhausted(string route, string service) =>
+        _metrics?.BudgetExhausted.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("destination_service", service));
 
-    public void EndpointEjected(string service, EndpointState endpoint) =>
+    public void EndpointEjected(string service) =>
         _metrics?.Ejections.Add(1, new KeyValuePair<string, object?>("destination_service", service));
 
     private static string CallerOf(HttpContext context) =>
@@ -157,9 +158,9 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
             activity.SetTag("mesh.destination.service", service);
             if (record.Endpoint is { } endpoint)
             {
-                activity.SetTag("mesh.endpoint.id", endpoint.Endpoint.Id);
-                activity.SetTag("server.address", endpoint.Endpoint.Address);
-                activity.SetTag("server.port", endpoint.Endpoint.Port);
+                activity.SetTag("mesh.endpoint.id", endpoint.Id);
+                activity.SetTag("server.address", endpoint.Address);
+                activity.SetTag("server.port", endpoint.Port);
             }
             if (record.Attempts > 1)
                 activity.SetTag("mesh.retries", record.Attempts - 1);
@@ -171,8 +172,13 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
         activity.Dispose();
     }
 
+    private int _disposed;
+
+    /// <summary>Flushes the access log; a second call does nothing (the host stops telemetry before its container disposes it).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         if (_accessLog is not null)
             await _accessLog.DisposeAsync().ConfigureAwait(false);
         _metrics?.Dispose();

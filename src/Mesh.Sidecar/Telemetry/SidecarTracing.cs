@@ -7,6 +7,7 @@
 // With tracing off (no otlpEndpoint) no span is made and traceparent passes through untouched
 // (the forwarder copies it; the HttpClient propagator is disabled in ProxyHandlers).
 using System.Diagnostics;
+using Mesh.Sidecar.Core;
 using Microsoft.AspNetCore.Http;
 
 namespace Mesh.Sidecar.Telemetry;

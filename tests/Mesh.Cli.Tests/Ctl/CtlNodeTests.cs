@@ -45,6 +45,22 @@ public sealed class CtlNodeTests : IAsyncLifetime
         Assert.Equal(5, stat.RootElement.GetProperty("dataLength").GetInt32());
     }
 
+    [Fact]
+    public async Task GetStat_PrintsTheSameFieldsAndValuesAsTheHttpApisStat()
+    {
+        Assert.Equal(0, (await CtlAsync("create", "/stat-wire", "hello")).ExitCode);
+        using var http = new HttpClient();
+        using var api = JsonDocument.Parse(await http.GetStringAsync(new Uri(_cluster.Nodes[0]!.ClientUrl, "/v1/nodes/stat-wire")));
+
+        var (exitCode, output, error) = await CtlAsync("get", "/stat-wire", "--stat");
+
+        Assert.True(exitCode == 0, error);
+        using var printed = JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]);
+        Assert.Equal(
+            api.RootElement.GetProperty("stat").EnumerateObject().Select(p => (p.Name, p.Value.GetRawText())),
+            printed.RootElement.EnumerateObject().Select(p => (p.Name, p.Value.GetRawText())));
+    }
+
     [Theory]
     [InlineData("30s", "30")]
     [InlineData("1500ms", "1.5")]

@@ -3,57 +3,26 @@
 // stopped (SIGTERM, then kill) when the tests are done.
 using System.Diagnostics;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
+using Mesh.Testing;
 
 namespace Mesh.EndToEnd.Tests.Dashboard;
 
 public sealed class RunningDemo : IAsyncLifetime
 {
-    private readonly StringBuilder _output = new();
-    private Process? _process;
+    private static readonly Regex DashboardLine = new(@"^dashboard: (\S+)");
+    private MeshProcess? _process;
 
     public Uri Dashboard { get; private set; } = null!;
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-                return _output.ToString();
-        }
-    }
+    public string Output => _process?.Output ?? "";
 
     public async Task InitializeAsync()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mesh.dll"));
-        foreach (var arg in new[] { "demo", "--plain", "--duration", "300s" })
-            start.ArgumentList.Add(arg);
-        _process = Process.Start(start)!;
-        var dashboard = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _process.OutputDataReceived += (_, e) =>
-        {
-            lock (_output)
-                _output.AppendLine(e.Data);
-            if (e.Data is { } line && line.StartsWith("dashboard: ", StringComparison.Ordinal))
-                dashboard.TrySetResult(new Uri(line["dashboard: ".Length..].Split(' ')[0]));
-        };
-        _process.ErrorDataReceived += (_, e) =>
-        {
-            lock (_output)
-                _output.AppendLine(e.Data);
-        };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-        try
-        {
-            Dashboard = await dashboard.Task.WaitAsync(TimeSpan.FromSeconds(120));
-        }
-        catch (TimeoutException)
-        {
-            throw new InvalidOperationException("mesh demo printed no dashboard address within 120 s:\n" + Output);
-        }
+        _process = MeshProcess.Start("demo", "--plain", "--duration", "300s");
+        var line = await _process.WaitForMatchAsync(DashboardLine, TimeSpan.FromSeconds(120));
+        Dashboard = new Uri(line.Groups[1].Value);
     }
 
     /// <summary>The dashboard's JSON once it has a window in which frontend → catalog → inventory carried traffic.</summary>
@@ -84,20 +53,9 @@ public sealed class RunningDemo : IAsyncLifetime
     {
         if (_process is null)
             return;
-        if (!_process.HasExited)
-        {
-            _ = Kill(_process.Id, 15); // SIGTERM: the demo stops everything and deletes its data
-            using var graceful = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            try
-            {
-                await _process.WaitForExitAsync(graceful.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-        }
-        _process.Dispose();
+        // SIGTERM first: the demo stops everything and deletes its data.
+        await _process.StopAsync(TimeSpan.FromSeconds(30));
+        await _process.DisposeAsync();
     }
 
     /// <summary>The repository's root (where the docs, the Grafana dashboard and artifacts/ are).</summary>
@@ -110,9 +68,6 @@ public sealed class RunningDemo : IAsyncLifetime
         }
         throw new InvalidOperationException("Mesh.sln not found above " + AppContext.BaseDirectory);
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 }
 
 [CollectionDefinition(Name)]

@@ -143,15 +143,14 @@ public sealed class InterceptedPods : IAsyncLifetime
     /// <summary>Everything the pods' processes printed, for failure messages.</summary>
     public string Logs() => string.Join('\n', _processes.Select(p => $"--- {p.Name}{(p.HasExited ? " (exited)" : "")}\n{p.Output}"));
 
-    public Task DisposeAsync()
+    public async Task DisposeAsync()
     {
         foreach (var process in _processes)
-            process.Dispose();
+            await process.DisposeAsync();
         _processes.Clear();
         _network?.Dispose();
         _network = null;
         if (_directory.Length > 0 && Directory.Exists(_directory))
             Directory.Delete(_directory, recursive: true);
-        return Task.CompletedTask;
     }
 }

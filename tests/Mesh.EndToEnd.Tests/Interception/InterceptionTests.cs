@@ -81,20 +81,18 @@ public sealed class InterceptionTests(InterceptedPods pods) : IClassFixture<Inte
     }
 
     [SkippableFact]
-    public void NonHttpTraffic_ToAnUnknownDestination_IsSplicedByteForByte()
+    public async Task NonHttpTraffic_ToAnUnknownDestination_IsSplicedByteForByte()
     {
         RequireTools();
         const int port = 9009;
         // A one-shot TCP echo server in the server pod, outside the mesh.
-        using var echo = PodProcess.Start("echo", pods.Network.Server, null,
+        await using var echo = PodProcess.Start("echo", pods.Network.Server, null,
         [
             "python3", "-c",
             $"import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('{pods.ServiceAddress}',{port}))\ns.listen()\nprint('listening',flush=True)\n"
             + "c,_=s.accept()\nd=c.recv(100)\nc.sendall(b'echo:'+d)\nc.close()",
         ]);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!echo.Output.Contains("listening", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-            Thread.Sleep(50);
+        await echo.WaitForTextAsync("listening", TimeSpan.FromSeconds(10));
 
         // Binary, not HTTP: the sidecar must not try to parse it.
         var (exitCode, reply) = PodNetwork.Exec(pods.Network.Client, null, "python3", "-c",
@@ -105,29 +103,25 @@ public sealed class InterceptionTests(InterceptedPods pods) : IClassFixture<Inte
     }
 
     [SkippableFact]
-    public void AServerFirstProtocol_IsPassedThroughOnceTheClientStaysSilent()
+    public async Task AServerFirstProtocol_IsPassedThroughOnceTheClientStaysSilent()
     {
         RequireTools();
         const int port = 9010;
         // Like SMTP or MySQL: the server speaks first, the client only listens.
-        using var greeter = PodProcess.Start("greeter", pods.Network.Server, null,
+        await using var greeter = PodProcess.Start("greeter", pods.Network.Server, null,
         [
             "python3", "-c",
             $"import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(('{pods.ServiceAddress}',{port}))\ns.listen()\nprint('listening',flush=True)\n"
             + "c,_=s.accept()\nc.sendall(b'220 hello\\r\\n')\nprint('client said', c.recv(100), flush=True)\nc.close()",
         ]);
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!greeter.Output.Contains("listening", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-            Thread.Sleep(50);
+        await greeter.WaitForTextAsync("listening", TimeSpan.FromSeconds(10));
 
         var (exitCode, reply) = PodNetwork.Exec(pods.Network.Client, null, "python3", "-c",
             $"import socket\ns=socket.create_connection(('{pods.ServiceAddress}',{port}),timeout=10)\nprint(s.recv(100))\ns.sendall(b'QUIT')\ns.close()");
 
         Assert.True(exitCode == 0, reply + greeter.Output);
         Assert.Equal("b'220 hello\\r\\n'", reply.Trim());
-        deadline = DateTime.UtcNow.AddSeconds(10);
-        while (!greeter.Output.Contains("client said", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-            Thread.Sleep(50);
+        await greeter.WaitForTextAsync("client said", TimeSpan.FromSeconds(10));
         Assert.Contains("client said b'QUIT'", greeter.Output, StringComparison.Ordinal);
     }
 

@@ -21,7 +21,7 @@ public sealed class LoopGuardTests
             var config = Path.Combine(directory, "sidecar.yaml");
             File.WriteAllText(config, "service: { name: frontend }\ndrainTime: 0s\n");
             var mesh = Path.Combine(AppContext.BaseDirectory, "mesh.dll");
-            using var sidecar = PodProcess.Start("sidecar", network.Client, null, ["dotnet", mesh, "sidecar", "--config", config]);
+            await using var sidecar = PodProcess.Start("sidecar", network.Client, null, ["dotnet", mesh, "sidecar", "--config", config]);
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (InterceptedPods.Curl(network.Client, null, "http://127.0.0.1:15000/healthz").Status != 200)
             {
@@ -37,9 +37,7 @@ public sealed class LoopGuardTests
             // A loop would end in curl's own timeout (status 0), not in the sidecar's 502.
             Assert.Equal(502, status);
             Assert.Contains("x-mesh-error: upstream-unavailable", body, StringComparison.OrdinalIgnoreCase);
-            deadline = DateTime.UtcNow.AddSeconds(5);
-            while (!sidecar.Output.Contains("redirected back to it", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
-                await Task.Delay(100);
+            await sidecar.WaitForTextAsync("redirected back to it", TimeSpan.FromSeconds(5));
             Assert.Contains("run the sidecar as the uid given to `mesh iptables --proxy-uid`", sidecar.Output, StringComparison.Ordinal);
         }
         finally

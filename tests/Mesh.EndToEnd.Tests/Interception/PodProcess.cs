@@ -1,76 +1,37 @@
-using System.Diagnostics;
-using System.Text;
+using Mesh.Testing;
 
 namespace Mesh.EndToEnd.Tests.Interception;
 
 /// <summary>
 /// A long-running child process inside a network namespace (a process cannot be moved into one
-/// in-process), its output kept for diagnostics; killed with its children on dispose.
+/// in-process): a <see cref="MeshProcess"/> started through <c>ip netns exec</c>, named for the
+/// failure messages; killed with its children on dispose.
 /// </summary>
-internal sealed class PodProcess : IDisposable
+internal sealed class PodProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
-
-    private PodProcess(string name, Process process)
+    private PodProcess(string name, MeshProcess process)
     {
         Name = name;
-        _process = process;
+        Process = process;
     }
 
     public string Name { get; }
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-                return _output.ToString();
-        }
-    }
+    public MeshProcess Process { get; }
 
-    public bool HasExited => _process.HasExited;
+    public string Output => Process.Output;
+
+    public bool HasExited => Process.HasExited;
 
     public static PodProcess Start(string name, string ns, int? uid, string[] command, IReadOnlyDictionary<string, string>? environment = null)
     {
         var argv = PodNetwork.InNamespace(ns, uid, command);
-        var start = new ProcessStartInfo(argv[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in argv.Skip(1))
-            start.ArgumentList.Add(argument);
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
-            start.Environment[key] = value;
-        var process = new Process { StartInfo = start };
-        var pod = new PodProcess(name, process);
-        process.OutputDataReceived += (_, e) => pod.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => pod.Append(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return pod;
+        return new PodProcess(name, MeshProcess.StartCommand(argv[0], argv.Skip(1), environment));
     }
 
-    private void Append(string? line)
-    {
-        if (line is null)
-            return;
-        lock (_output)
-            _output.AppendLine(line);
-    }
+    /// <summary>Waits for a line containing <paramref name="text"/>, failing the test with the output after <paramref name="timeout"/> or an exit.</summary>
+    public Task WaitForTextAsync(string text, TimeSpan timeout) =>
+        Process.WaitForLineAsync(line => line.Contains(text, StringComparison.Ordinal), timeout);
 
-    public void Dispose()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                _process.WaitForExit(5000);
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            // never started or already gone
-        }
-        _process.Dispose();
-    }
+    public ValueTask DisposeAsync() => Process.DisposeAsync();
 }

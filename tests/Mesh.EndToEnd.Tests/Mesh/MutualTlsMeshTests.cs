@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using Mesh.Registry.Client;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Http;

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
+using Mesh.Testing;
 
 namespace Mesh.Reliability.Tests.Nemesis;
 
@@ -16,20 +16,24 @@ internal enum ProcessRunState
 
 /// <summary>
 /// A child process the nemesis can crash (SIGKILL), freeze (SIGSTOP), thaw (SIGCONT) and restart
-/// with the same command line — a registry node under test. Its recent output is kept for the
-/// report of a failed run.
+/// with the same command line — a registry node under test. Each incarnation is a
+/// <see cref="MeshProcess"/>; the recent output of all of them is kept for the report of a failed run.
 /// </summary>
-internal sealed partial class NemesisProcess : IAsyncDisposable
+internal sealed class NemesisProcess : IAsyncDisposable
 {
     private const int OutputLinesKept = 200;
 
-    private readonly ProcessStartInfo _startInfo;
-    private readonly Queue<string> _output = new();
-    private Process _process;
+    private readonly string _fileName;
+    private readonly string[] _arguments;
+    private readonly IReadOnlyDictionary<string, string>? _environment;
+    private readonly string? _workingDirectory;
+    // The last lines of the incarnations before the current one.
+    private readonly Queue<string> _earlierOutput = new();
+    private MeshProcess _process;
 
-    private NemesisProcess(ProcessStartInfo startInfo)
+    private NemesisProcess(string fileName, string[] arguments, IReadOnlyDictionary<string, string>? environment, string? workingDirectory)
     {
-        _startInfo = startInfo;
+        (_fileName, _arguments, _environment, _workingDirectory) = (fileName, arguments, environment, workingDirectory);
         _process = Launch();
     }
 
@@ -38,26 +42,12 @@ internal sealed partial class NemesisProcess : IAsyncDisposable
         string fileName,
         IEnumerable<string> arguments,
         IReadOnlyDictionary<string, string>? environment = null,
-        string? workingDirectory = null)
-    {
-        var start = new ProcessStartInfo(fileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = false,
-            UseShellExecute = false,
-            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
-        };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-            start.Environment[name] = value;
-        return new NemesisProcess(start);
-    }
+        string? workingDirectory = null) =>
+        new(fileName, [.. arguments], environment, workingDirectory);
 
-    public string FileName => _startInfo.FileName;
+    public string FileName => _fileName;
 
-    public IReadOnlyList<string> Arguments => _startInfo.ArgumentList.ToArray();
+    public IReadOnlyList<string> Arguments => _arguments;
 
     /// <summary>The id of the current incarnation (it changes on restart).</summary>
     public int Pid => _process.Id;
@@ -68,57 +58,47 @@ internal sealed partial class NemesisProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>The exit code of the current incarnation once it has exited (128 + signal when killed).</summary>
-    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+    public int? ExitCode => _process.ExitCode;
 
     /// <summary>The last lines the process wrote (stdout and stderr interleaved), across restarts.</summary>
     public IReadOnlyList<string> RecentOutput
     {
-        get { lock (_output) return _output.ToArray(); }
+        get
+        {
+            lock (_earlierOutput)
+                return [.. _earlierOutput.Concat(_process.Lines).TakeLast(OutputLinesKept)];
+        }
     }
 
     public ProcessRunState State => _process.HasExited ? ProcessRunState.Gone : StateOf(_process.Id);
 
     /// <summary>SIGKILL, then waits until the process is reaped. A no-op if it already exited.</summary>
-    public async Task KillAsync(CancellationToken cancellationToken = default)
-    {
-        if (!_process.HasExited)
-        {
-            try
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-            catch (InvalidOperationException)
-            {
-                // exited between the check and the kill
-            }
-        }
-        await _process.WaitForExitAsync(cancellationToken);
-    }
+    public Task KillAsync(CancellationToken cancellationToken = default) => _process.KillAsync(cancellationToken);
 
     /// <summary>SIGSTOP: the process is frozen (its sockets stay open, its peers see silence).</summary>
-    public void Pause() => Signal(_process.Id, SignalNumber.Stop);
+    public void Pause() => Signal(SignalNumber.Stop);
 
     /// <summary>SIGCONT: a paused process carries on.</summary>
-    public void Resume() => Signal(_process.Id, SignalNumber.Continue);
+    public void Resume() => Signal(SignalNumber.Continue);
 
     /// <summary>Kills the current incarnation if it still runs, and starts the same command again.</summary>
     public async Task RestartAsync(CancellationToken cancellationToken = default)
     {
         await KillAsync(cancellationToken);
-        _process.Dispose();
+        lock (_earlierOutput)
+        {
+            foreach (var line in _process.Lines)
+                _earlierOutput.Enqueue(line);
+            while (_earlierOutput.Count > OutputLinesKept)
+                _earlierOutput.Dequeue();
+        }
+        await _process.DisposeAsync();
         _process = Launch();
         Restarts++;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            // A stopped process still dies of SIGKILL; no need to thaw it first.
-            await KillAsync();
-        }
-        _process.Dispose();
-    }
+    // A stopped process still dies of SIGKILL; no need to thaw it first.
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 
     /// <summary>Reads the state letter of <c>/proc/PID/stat</c>; Unknown where there is no procfs.</summary>
     public static ProcessRunState StateOf(int pid)
@@ -148,28 +128,8 @@ internal sealed partial class NemesisProcess : IAsyncDisposable
         };
     }
 
-    private Process Launch()
-    {
-        var process = new Process { StartInfo = _startInfo };
-        process.OutputDataReceived += (_, e) => Keep(e.Data);
-        process.ErrorDataReceived += (_, e) => Keep(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private void Keep(string? line)
-    {
-        if (line is null)
-            return;
-        lock (_output)
-        {
-            _output.Enqueue(line);
-            while (_output.Count > OutputLinesKept)
-                _output.Dequeue();
-        }
-    }
+    private MeshProcess Launch() =>
+        MeshProcess.StartCommand(_fileName, _arguments, _environment, _workingDirectory, OutputLinesKept);
 
     private enum SignalNumber
     {
@@ -177,7 +137,7 @@ internal sealed partial class NemesisProcess : IAsyncDisposable
         Continue,
     }
 
-    private static void Signal(int pid, SignalNumber signal)
+    private void Signal(SignalNumber signal)
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS())
             throw new PlatformNotSupportedException("SIGSTOP/SIGCONT need a Unix");
@@ -189,10 +149,7 @@ internal sealed partial class NemesisProcess : IAsyncDisposable
             (SignalNumber.Stop, true) => 17,
             _ => 19,
         };
-        if (Kill(pid, number) != 0)
-            throw new InvalidOperationException($"kill({pid}, {number}) failed: errno {Marshal.GetLastPInvokeError()}");
+        if (!_process.Signal(number))
+            throw new InvalidOperationException($"kill({_process.Id}, {number}) failed: errno {Marshal.GetLastPInvokeError()}");
     }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
 }

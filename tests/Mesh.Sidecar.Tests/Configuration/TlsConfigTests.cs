@@ -1,4 +1,5 @@
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Hosting;
 
 namespace Mesh.Sidecar.Tests.Configuration;

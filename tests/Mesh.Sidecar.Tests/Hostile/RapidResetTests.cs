@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Text;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
 using Mesh.Sidecar.Tests.Security;

@@ -1,4 +1,5 @@
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.Outbound.LoadBalancing;

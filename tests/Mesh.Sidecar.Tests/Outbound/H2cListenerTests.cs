@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Connections;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Tests.TestSupport;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Threading.RateLimiting;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;

@@ -1,4 +1,5 @@
 using System.Net;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Security;
 
 namespace Mesh.Sidecar.Tests.Security;

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Security;
 
 namespace Mesh.Sidecar.Tests.Security;

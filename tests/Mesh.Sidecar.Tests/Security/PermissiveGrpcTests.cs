@@ -1,4 +1,5 @@
 using System.Net;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
 using Mesh.Sidecar.Tests.TestSupport;

@@ -1,5 +1,6 @@
 using System.Net;
 using Mesh.Registry.Client.Identity;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections.Features;

@@ -1,4 +1,5 @@
 using Mesh.Registry.Client.Identity;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Security;
 
 namespace Mesh.Sidecar.Tests.Security;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Mesh.Registry.Hosting;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Hosting;
 using Mesh.Sidecar.Security;
 using Mesh.Sidecar.Tests.Security;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Telemetry;
 using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;

@@ -2,6 +2,7 @@
 // Run: dotnet run -c Release --project tests/bench/Mesh.Benchmarks -- --filter '*Sidecar*'
 using BenchmarkDotNet.Attributes;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound;
 using Mesh.Sidecar.Outbound.LoadBalancing;

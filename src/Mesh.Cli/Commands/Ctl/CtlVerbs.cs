@@ -12,8 +12,11 @@ internal static class CtlVerbs
 {
     private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
 
-    /// <summary>The stat as the HTTP API spells it (camelCase), not as the C# record does.</summary>
-    private static readonly JsonSerializerOptions StatJson = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    /// <summary>
+    /// The stat as the HTTP API spells it (camelCase), not as the C# record does: the wire
+    /// contract's own serializer, indented for reading.
+    /// </summary>
+    private static readonly JsonSerializerOptions StatJson = new(RegistryJson.Default.Options) { WriteIndented = true };
 
     public static IEnumerable<Command> Create(Option<string> registry)
     {

@@ -4,6 +4,7 @@
 // not the service's). Null: not a mesh destination.
 using System.Net;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 
 namespace Mesh.Sidecar.Outbound.Interception;

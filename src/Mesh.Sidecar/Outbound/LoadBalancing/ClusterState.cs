@@ -2,6 +2,7 @@
 // change builds a new immutable ClusterSnapshot that is swapped in whole. Requests only ever
 // read the current snapshot; they never take the lock.
 using System.Collections.Frozen;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 
 namespace Mesh.Sidecar.Outbound.LoadBalancing;

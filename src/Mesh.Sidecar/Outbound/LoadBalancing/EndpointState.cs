@@ -1,6 +1,7 @@
 // The mutable runtime state of one endpoint (in-flight count, failures, ejection), kept apart
 // from the immutable MeshEndpoint and carried over when discovery sends a new snapshot.
 using System.Net;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 
 namespace Mesh.Sidecar.Outbound.LoadBalancing;

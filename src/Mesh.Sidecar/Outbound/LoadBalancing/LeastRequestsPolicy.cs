@@ -1,9 +1,11 @@
 // The endpoint with the fewest requests in flight from this sidecar (O(n) scan; first wins ties).
+using Mesh.Sidecar.Configuration;
+
 namespace Mesh.Sidecar.Outbound.LoadBalancing;
 
 internal sealed class LeastRequestsPolicy : ILoadBalancingPolicy
 {
-    public string Name => LoadBalancingPolicies.LeastRequests;
+    public string Name => LoadBalancingPolicyNames.LeastRequests;
 
     public EndpointState? Pick(EndpointSet endpoints)
     {

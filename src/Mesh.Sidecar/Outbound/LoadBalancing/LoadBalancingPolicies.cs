@@ -1,19 +1,11 @@
-// The built-in policy names (what `loadBalancing:` accepts) and the lookup by name.
+// The built-in policies by name (the names are Configuration's LoadBalancingPolicyNames).
 using System.Collections.Frozen;
+using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Outbound.LoadBalancing;
 
 internal static class LoadBalancingPolicies
 {
-    public const string WeightedRandom = "WeightedRandom";
-    public const string RoundRobin = "RoundRobin";
-    public const string LeastRequests = "LeastRequests";
-    public const string PowerOfTwoChoices = "PowerOfTwoChoices";
-
-    public static readonly IReadOnlyList<string> Names = [WeightedRandom, RoundRobin, LeastRequests, PowerOfTwoChoices];
-
-    public static bool IsKnown(string name) => Names.Contains(name, StringComparer.OrdinalIgnoreCase);
-
     /// <summary>One instance of each built-in policy, sharing <paramref name="random"/>.</summary>
     public static FrozenDictionary<string, ILoadBalancingPolicy> CreateAll(Random random) =>
         new ILoadBalancingPolicy[]

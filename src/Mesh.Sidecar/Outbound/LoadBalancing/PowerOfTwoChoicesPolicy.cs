@@ -1,9 +1,11 @@
 // Two endpoints at random, the less busy one wins: near least-requests balance at O(1).
+using Mesh.Sidecar.Configuration;
+
 namespace Mesh.Sidecar.Outbound.LoadBalancing;
 
 internal sealed class PowerOfTwoChoicesPolicy(Random random) : ILoadBalancingPolicy
 {
-    public string Name => LoadBalancingPolicies.PowerOfTwoChoices;
+    public string Name => LoadBalancingPolicyNames.PowerOfTwoChoices;
 
     public EndpointState? Pick(EndpointSet endpoints)
     {

@@ -1,9 +1,11 @@
 // Each endpoint in turn, ignoring weights.
+using Mesh.Sidecar.Configuration;
+
 namespace Mesh.Sidecar.Outbound.LoadBalancing;
 
 internal sealed class RoundRobinPolicy : ILoadBalancingPolicy
 {
-    public string Name => LoadBalancingPolicies.RoundRobin;
+    public string Name => LoadBalancingPolicyNames.RoundRobin;
 
     public EndpointState? Pick(EndpointSet endpoints)
     {

@@ -69,7 +69,7 @@ internal sealed class RouteCompiler(
         var retries = config.Retries ?? defaults.Retries;
         var policyName = config.LoadBalancing ?? defaults.LoadBalancing;
         if (!policies.TryGetValue(policyName, out var policy))
-            policy = policies[LoadBalancingPolicies.WeightedRandom];
+            policy = policies[LoadBalancingPolicyNames.WeightedRandom];
         return new CompiledRoute(
             config,
             isImplicit,

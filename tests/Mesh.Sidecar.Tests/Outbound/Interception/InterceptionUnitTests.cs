@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound.Interception;
 

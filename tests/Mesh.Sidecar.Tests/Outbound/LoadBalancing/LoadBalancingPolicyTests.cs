@@ -1,3 +1,5 @@
+using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Tests.TestSupport;
@@ -93,7 +95,7 @@ public sealed class LoadBalancingPolicyTests
     {
         var policies = LoadBalancingPolicies.CreateAll(new Random(1));
 
-        foreach (var name in LoadBalancingPolicies.Names)
+        foreach (var name in LoadBalancingPolicyNames.Names)
             Assert.Equal(name, policies[name.ToLowerInvariant()].Name);
         Assert.Null(new WeightedRandomPolicy(new Random(1)).Pick(EndpointSet.Empty));
     }

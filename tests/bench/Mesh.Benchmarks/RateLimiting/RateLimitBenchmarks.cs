@@ -3,6 +3,7 @@
 // non-binding limits so every request is admitted. Must not allocate.
 // Run: dotnet run -c Release --project tests/bench/Mesh.Benchmarks -- --filter '*RateLimit*'
 using BenchmarkDotNet.Attributes;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.RateLimiting;
 using Microsoft.AspNetCore.Http;
 

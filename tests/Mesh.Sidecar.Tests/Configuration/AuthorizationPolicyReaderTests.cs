@@ -1,6 +1,7 @@
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Security;
 
-namespace Mesh.Sidecar.Tests.Security;
+namespace Mesh.Sidecar.Tests.Configuration;
 
 public sealed class AuthorizationPolicyReaderTests
 {

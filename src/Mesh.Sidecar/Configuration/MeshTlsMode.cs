@@ -1,4 +1,4 @@
-namespace Mesh.Sidecar.Security;
+namespace Mesh.Sidecar.Configuration;
 
 /// <summary>How a sidecar's inbound listener treats callers.</summary>
 public enum MeshTlsMode

@@ -2,10 +2,11 @@
 // with an `authorization:` list of policies (sidecar.yaml, `mesh ctl apply`) or a single policy
 // (`service:` + `rules:`, as stored under /config/policies/authz/ in the registry). Every problem
 // is reported at once, each with its path and line.
+using Mesh.Sidecar.Configuration;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 
-namespace Mesh.Sidecar.Security;
+namespace Mesh.Sidecar.Configuration;
 
 internal sealed class AuthorizationPolicyException(IReadOnlyList<string> errors, string source)
     : Exception($"{source}: {errors.Count} problem(s) in authorization policies:\n  " + string.Join("\n  ", errors))

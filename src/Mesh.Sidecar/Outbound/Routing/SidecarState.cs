@@ -3,7 +3,7 @@
 using System.Collections.Immutable;
 using Mesh.Sidecar.Outbound.Routing;
 
-namespace Mesh.Sidecar.Hosting;
+namespace Mesh.Sidecar.Outbound.Routing;
 
 internal sealed class SidecarState
 {

@@ -1,7 +1,7 @@
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.RateLimiting;
 
-namespace Mesh.Sidecar.Tests.RateLimiting;
+namespace Mesh.Sidecar.Tests.Configuration;
 
 public sealed class RateLimitConfigTests
 {

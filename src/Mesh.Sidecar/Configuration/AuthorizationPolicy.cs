@@ -3,7 +3,7 @@
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
 
-namespace Mesh.Sidecar.Security;
+namespace Mesh.Sidecar.Configuration;
 
 public enum AuthorizationAction
 {

@@ -11,7 +11,7 @@ using System.Security.Authentication;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 
-namespace Mesh.Sidecar.Hosting;
+namespace Mesh.Sidecar.Connections;
 
 internal sealed partial class ConnectionNoise(TimeProvider time, ILogger logger, Action<string, string>? count = null)
 {

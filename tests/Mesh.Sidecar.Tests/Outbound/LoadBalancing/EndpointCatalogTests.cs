@@ -1,9 +1,11 @@
 using System.Runtime.CompilerServices;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Outbound.LoadBalancing;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Mesh.Sidecar.Tests.Discovery;
+namespace Mesh.Sidecar.Tests.Outbound.LoadBalancing;
 
 /// <summary>The catalog's watches on scripted time: re-watching after a failure, and discovery on demand.</summary>
 public sealed class EndpointCatalogTests
@@ -71,6 +73,21 @@ public sealed class EndpointCatalogTests
         // The clock never moved, so an answer now is one that did not wait out the 2 s again.
         Assert.True(again.IsCompleted);
         Assert.False(await again);
+        Assert.Equal(1, source.Watches);
+    }
+
+    [Fact]
+    public async Task DisposeAsync_CalledTwice_StopsTheWatchesOnceAndDoesNotThrow()
+    {
+        var source = new ScriptedSource((_, token) => OnceThenQuiet(new("catalog", 7, [Instance]), token));
+        var catalog = new EndpointCatalog(source, new FakeTimeProvider(), NullLogger.Instance);
+        var cluster = catalog.GetOrWatch("catalog");
+        await Eventually.TrueAsync(() => cluster.Snapshot.IsKnown, "the catalog never watched");
+
+        // The host stops the catalog, then its container disposes it again.
+        await catalog.DisposeAsync();
+        await catalog.DisposeAsync();
+
         Assert.Equal(1, source.Watches);
     }
 }

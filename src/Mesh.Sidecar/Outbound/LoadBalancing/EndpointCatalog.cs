@@ -2,10 +2,10 @@
 // watch on the IEndpointSource. Watches start on first use (a route names the service) or at
 // startup for the services the source already knows.
 using System.Collections.Concurrent;
-using Mesh.Sidecar.Outbound.LoadBalancing;
+using Mesh.Sidecar.Discovery;
 using Microsoft.Extensions.Logging;
 
-namespace Mesh.Sidecar.Discovery;
+namespace Mesh.Sidecar.Outbound.LoadBalancing;
 
 internal sealed partial class EndpointCatalog(IEndpointSource source, TimeProvider timeProvider, ILogger logger) : IAsyncDisposable
 {
@@ -72,8 +72,13 @@ internal sealed partial class EndpointCatalog(IEndpointSource source, TimeProvid
 
     private static readonly Mesh.Common.Time.Backoff WatchBackoff = new(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10));
 
+    private int _disposed;
+
+    /// <summary>Stops every watch; a second call does nothing (the host stops the catalog before its container disposes it).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+            return;
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {

@@ -1,7 +1,7 @@
 // What discovery tells the sidecar about a service: an immutable snapshot of its instances,
 // replaced whole on every change. The registry stores each instance at
 // /services/{service}/instances/{id} as JSON {address, port, weight, version, zone, labels}.
-namespace Mesh.Sidecar.Discovery;
+namespace Mesh.Sidecar.Core;
 
 public sealed record ServiceEndpoints(string Service, long Index, IReadOnlyList<MeshEndpoint> Endpoints);
 
@@ -24,6 +24,13 @@ public sealed record MeshEndpoint
     /// namespace. Never taken from the instance's labels.
     /// </summary>
     public string? IdentityNamespace { get; init; }
+
+    /// <summary>
+    /// An endpoint label naming the destination's namespace. Informational on registered instances
+    /// (an instance cannot vouch for itself: callers expect the owner record's namespace); in a
+    /// sidecar.yaml `endpoints:` entry it names the peer's namespace (<see cref="IdentityNamespace"/>).
+    /// </summary>
+    public const string NamespaceLabel = "namespace";
 
     private static readonly IReadOnlyDictionary<string, string> Empty = new Dictionary<string, string>();
 }

@@ -1,8 +1,9 @@
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
+using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Security;
 
-namespace Mesh.Sidecar.Tests.Security;
+namespace Mesh.Sidecar.Tests.Configuration;
 
 public sealed class AuthorizationPolicyTests
 {

@@ -3,7 +3,7 @@
 // come from RateLimitOptions.Validate(), and every error carries file:line: path.
 using Mesh.Sidecar.Configuration;
 
-namespace Mesh.Sidecar.RateLimiting;
+namespace Mesh.Sidecar.Configuration;
 
 internal sealed class RateLimitReader(YamlReader reader)
 {

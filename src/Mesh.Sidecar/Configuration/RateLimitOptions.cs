@@ -2,7 +2,7 @@
 // keys, the queue bound and whether the numbers are for the whole service (mesh-wide, split
 // among its live sidecars). Immutable; Validate() names every bad field, and the strategy refuses
 // invalid options when it is built, not on the first request.
-namespace Mesh.Sidecar.RateLimiting;
+namespace Mesh.Sidecar.Configuration;
 
 public enum RateLimitKind
 {

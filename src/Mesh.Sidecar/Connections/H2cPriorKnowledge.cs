@@ -9,7 +9,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 
-namespace Mesh.Sidecar.Hosting;
+namespace Mesh.Sidecar.Connections;
 
 internal sealed class H2cPriorKnowledge
 {

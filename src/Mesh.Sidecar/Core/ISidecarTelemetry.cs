@@ -1,12 +1,11 @@
 // What the request path tells telemetry. Handlers, the outlier detector and the retry decision
 // report events here; one listener (SidecarTelemetry) turns them into meters, spans and access
-// log lines, so no stage depends on OpenTelemetry or on what is switched on.
+// log lines, so no stage depends on OpenTelemetry or on what is switched on. It speaks in names,
+// not in the Outbound stage's types, because it sits below every stage that reports to it.
 using System.Diagnostics;
-using Mesh.Sidecar.Outbound.LoadBalancing;
-using Mesh.Sidecar.Outbound.Routing;
 using Microsoft.AspNetCore.Http;
 
-namespace Mesh.Sidecar.Telemetry;
+namespace Mesh.Sidecar.Core;
 
 internal enum RequestDirection
 {
@@ -20,13 +19,17 @@ internal enum RequestDirection
 /// <summary>Taken when a request arrives: its start time and its span (null when tracing is off).</summary>
 internal readonly record struct RequestScope(RequestDirection Direction, long StartTimestamp, Activity? Activity);
 
-/// <summary>What a finished request reports. Route, service and endpoint are null where the request never got that far.</summary>
+/// <summary>
+/// What a finished request reports. Route, service and endpoint are null where the request never
+/// got that far; <paramref name="Upstream"/> is the endpoint's address as forwarded to.
+/// </summary>
 internal readonly record struct RequestRecord(
     RequestScope Scope,
     HttpContext Context,
-    CompiledRoute? Route = null,
+    string? Route = null,
     string? DestinationService = null,
-    EndpointState? Endpoint = null,
+    MeshEndpoint? Endpoint = null,
+    string? Upstream = null,
     int Attempts = 0);
 
 internal interface ISidecarTelemetry
@@ -38,9 +41,9 @@ internal interface ISidecarTelemetry
     /// <summary>Writes the current sidecar span into the forwarded request's traceparent (no-op without one).</summary>
     void InjectTraceContext(HttpRequestMessage proxyRequest);
 
-    void RetryScheduled(CompiledRoute route, string service);
+    void RetryScheduled(string route, string service);
 
-    void RetryBudgetExhausted(CompiledRoute route, string service);
+    void RetryBudgetExhausted(string route, string service);
 
-    void EndpointEjected(string service, EndpointState endpoint);
+    void EndpointEjected(string service);
 }
