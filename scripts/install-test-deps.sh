@@ -18,6 +18,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium fonts-liberation)
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import kazoo' >/dev/null 2>&1 || need+=(python3-kazoo)
 [ -x /usr/share/zookeeper/bin/zkCli.sh ] || need+=(zookeeper)
+# java's source launcher runs the differential test's real ZooKeeper on port 0; it needs a JDK
+command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "not root: skipping install of ${need[*]}"

@@ -72,8 +72,7 @@ internal static class ZkWrites
     private static IJuteWritable? Body(OpCode op, string path, NodeStat stat, RegistryStateMachine state) => op switch
     {
         OpCode.Create => new PathResponse(path),
-        // A node just created has no children: its pzxid is its czxid.
-        OpCode.Create2 or OpCode.CreateContainer => new Create2Response(path, ZkStats.From(stat, stat.CreatedIndex)),
+        OpCode.Create2 or OpCode.CreateContainer => new Create2Response(path, ZkStats.From(stat)),
         OpCode.SetData => new StatResponse(ZkStats.Of(state, path, stat)),
         _ => null,
     };
@@ -83,10 +82,12 @@ internal static class ZkWrites
         switch (body)
         {
             case CreateRequest create:
-                if (Refuse(session, create.Path) is { } createError)
-                    return (null, createError);
                 if (Mode(type, create.Flags) is not { } mode)
                     return (null, ZkError.BadArguments);
+                // A sequential path may end in '/' (the suffix is the whole name); the core checks the rest.
+                var named = mode.IsSequential() && create.Path is { Length: > 2 } p && p[^1] == '/' ? p[..^1] : create.Path;
+                if (Refuse(session, named) is { } createError)
+                    return (null, createError);
                 if (create.Acl is not { Count: > 0 } acl)
                     return (null, ZkError.InvalidAcl);
                 // Per-node ACLs are not kept (the token policy decides access): only the open ACL is accepted.
@@ -96,6 +97,9 @@ internal static class ZkWrites
             case SetDataRequest set:
                 return Refuse(session, set.Path) is { } setError ? (null, setError) : (new SetDataOp(set.Path!, set.Data ?? [], set.Version), null);
             case DeleteRequest delete:
+                // ZooKeeper refuses deleting its own subtree's root as a bad argument.
+                if (delete.Path == ZkSystemTree.Root)
+                    return (null, ZkError.BadArguments);
                 return Refuse(session, delete.Path) is { } deleteError ? (null, deleteError) : (new DeleteOp(delete.Path!, delete.Version), null);
             case CheckVersionRequest check:
                 return (ZkSession.Invalid(check.Path) ?? session.Access.CanRead(check.Path!)) is { } checkError
@@ -107,7 +111,8 @@ internal static class ZkWrites
         }
     }
 
-    private static ZkError? Refuse(ZkSession session, string? path) => ZkSession.Invalid(path) ?? session.Access.CanWrite(path!);
+    private static ZkError? Refuse(ZkSession session, string? path) =>
+        ZkSession.Invalid(path) ?? ZkSystemTree.RefuseWrite(path!) ?? session.Access.CanWrite(path!);
 
     /// <summary>
     /// The create flags as a registry mode. A container (createContainer, flag 4) is created as a

@@ -28,7 +28,7 @@ public sealed class ZkSessionTests
     }
 
     [Fact]
-    public void Create_Sequential_AppendsTenDigitsFromTheParentsCversion()
+    public void Create_Sequential_AppendsTenDigitsCountingTheParentsChildCreations()
     {
         var s = _zk.Open();
         _zk.Send(s, OpCode.Create, Create("/q"));
