@@ -21,12 +21,27 @@ internal static class ZkWrites
         var (op, error) = ToTxnOp(session, request.Op, (IJuteWritable)request.Body!);
         if (error is { } refused)
             return ZkSession.Fail(xid, zxid, refused);
+        var plan = session.Access.PlanWrite([op!]);
+        if (plan.Error is { } planError)
+            return ZkSession.Fail(xid, zxid, planError);
+        if (plan.Guards.Count > 0)
+        {
+            // Guards and the op in one transaction; the reply is the op's own result.
+            var guards = plan.Guards.Count;
+            return new ZkStep.Write(
+                header => new Transaction(header with { Quota = plan.Quota }, [.. plan.Guards, op!]),
+                (result, state) => result.FailedOp is >= 0 and var failed && failed < guards
+                    ? ZkReply.Fail(xid, result.Index, ZkError.NoAuth)
+                    : result.IsOk
+                        ? new ZkReply(xid, result.Index, ZkError.Ok, Body(request.Op, result.OpResults[guards].Path, result.OpResults[guards].Stat, state))
+                        : ZkReply.Fail(xid, result.Index, ZkErrors.From(result.Error)));
+        }
         return new ZkStep.Write(
-            header => op! switch
+            header => (header with { Quota = plan.Quota }, op!) switch
             {
-                CreateOp c => new CreateNode(header, c.Path, c.Data, c.Mode, c.SessionId),
-                SetDataOp s => new SetData(header, s.Path, s.Data, s.ExpectedVersion),
-                DeleteOp d => new DeleteNode(header, d.Path, d.ExpectedVersion),
+                (var h, CreateOp c) => new CreateNode(h, c.Path, c.Data, c.Mode, c.SessionId),
+                (var h, SetDataOp s) => new SetData(h, s.Path, s.Data, s.ExpectedVersion),
+                (var h, DeleteOp d) => new DeleteNode(h, d.Path, d.ExpectedVersion),
                 _ => throw new InvalidOperationException($"no single command for {op!.GetType().Name}"),
             },
             (result, state) => result.IsOk
@@ -46,19 +61,26 @@ internal static class ZkWrites
                 return new ZkStep.Answer(new ZkReply(xid, zxid, ZkError.Ok, Failed(ops.Count, i, refused)));
             txn[i] = op!;
         }
+        var plan = session.Access.PlanWrite(txn);
+        if (plan.Error is { } planError)
+            return new ZkStep.Answer(new ZkReply(xid, zxid, ZkError.Ok, Failed(ops.Count, 0, planError)));
+        var guards = plan.Guards.Count;
         return new ZkStep.Write(
-            header => new Transaction(header, txn),
+            header => new Transaction(header with { Quota = plan.Quota }, [.. plan.Guards, .. txn]),
             (result, state) =>
             {
+                // A failed guard: the ownership the write was allowed on changed; the first op answers NoAuth.
+                if (result.FailedOp >= 0 && result.FailedOp < guards)
+                    return new ZkReply(xid, result.Index, ZkError.Ok, Failed(ops.Count, 0, ZkError.NoAuth));
                 // The reply header says Ok even when an op failed: the per-op results say which (as in ZooKeeper).
                 if (result.FailedOp >= 0)
-                    return new ZkReply(xid, result.Index, ZkError.Ok, Failed(ops.Count, result.FailedOp, ZkErrors.From(result.Error)));
+                    return new ZkReply(xid, result.Index, ZkError.Ok, Failed(ops.Count, result.FailedOp - guards, ZkErrors.From(result.Error)));
                 if (!result.IsOk)
                     return ZkReply.Fail(xid, result.Index, ZkErrors.From(result.Error));
                 var results = new List<MultiResult>(ops.Count);
                 for (var i = 0; i < ops.Count; i++)
                 {
-                    var op = result.OpResults[i];
+                    var op = result.OpResults[guards + i];
                     results.Add(new MultiResult((int)ops[i].Type, 0, Body(ops[i].Type, op.Path, op.Stat, state)));
                 }
                 return new ZkReply(xid, result.Index, ZkError.Ok, new MultiResponse(results));

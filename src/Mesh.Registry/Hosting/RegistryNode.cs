@@ -144,7 +144,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             var app = BuildWebApp(metrics.MeterName, clientListener, forwarder => new RegistryApi(consensus, Store, writer,
                 new Api.Forwarding.LeaderForwarder(forwarder, addresses, peerClients, _options.RequestTimeout), addresses, peers,
                 metrics, _options.RequestTimeout, ca, auth, _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>(),
-                _options.TimeProvider, _options.ClaimServiceNamesOnFirstUse));
+                _options.TimeProvider, _options.ClaimServiceNamesOnFirstUse, _options.CuratorBasePath));
             Push(app.DisposeAsync);
             try
             {
@@ -169,7 +169,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             // Pushed last, so it closes first: ZooKeeper clients move to another node at once.
             if (_options.ZooKeeper is { } zk)
                 ZooKeeperEndPoint = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens,
-                    _options.TimeProvider, loggerFactory, Push, cancellationToken).ConfigureAwait(false);
+                    _options.Limits, _options.ClaimServiceNamesOnFirstUse, _options.TimeProvider, loggerFactory, Push, cancellationToken).ConfigureAwait(false);
             Log.Started(logger, _options.Id, ClientUrl, raftEndPoint);
         }
         catch

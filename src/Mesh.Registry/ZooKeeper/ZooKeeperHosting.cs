@@ -12,10 +12,10 @@ namespace Mesh.Registry.ZooKeeper;
 internal static partial class ZooKeeperHosting
 {
     public static async Task<IPEndPoint> StartAsync(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, RegistryWriter writer,
-        ApiTokens operators, Func<JoinTokenRegistry> joinTokens, TimeProvider time, ILoggerFactory loggerFactory,
+        ApiTokens operators, Func<JoinTokenRegistry> joinTokens, Api.Limits.RegistryLimits limits, bool claimServiceNames, TimeProvider time, ILoggerFactory loggerFactory,
         Action<Func<ValueTask>> onDispose, CancellationToken cancellationToken)
     {
-        var server = new ZooKeeperServer(options, consensus, store, writer, new ZkCredentials(operators, joinTokens), time, loggerFactory);
+        var server = new ZooKeeperServer(options, consensus, store, writer, new ZkCredentials(operators, joinTokens, store, limits, claimServiceNames), time, loggerFactory);
         onDispose(server.DisposeAsync);
         await server.StartAsync(cancellationToken).ConfigureAwait(false);
         var endPoint = server.EndPoint!;
