@@ -167,7 +167,8 @@ internal sealed class ZkTestClient : IAsyncDisposable
 internal static class ZkNodes
 {
     public static async Task<(TestCluster Cluster, IPEndPoint ZooKeeper)> StartAsync(
-        bool open = true, IReadOnlyList<Mesh.Registry.Api.Access.ApiTokenGrant>? tokens = null, Mesh.Registry.ZooKeeper.Sessions.ZkSessionLimits? limits = null)
+        bool open = true, IReadOnlyList<Mesh.Registry.Api.Access.ApiTokenGrant>? tokens = null, Mesh.Registry.ZooKeeper.Sessions.ZkSessionLimits? limits = null,
+        IReadOnlyList<Mesh.Registry.CertificateAuthority.JoinTokenGrant>? joinTokens = null)
     {
         var cluster = await TestCluster.StartAsync(1, o => o with
         {
@@ -178,6 +179,7 @@ internal static class ZkNodes
                 SessionLimits = limits ?? new(),
             },
             ApiTokens = tokens ?? [],
+            JoinTokens = joinTokens ?? [],
         });
         var node = cluster.Nodes[0]!;
         // Session passwords are derived from the CA material the leader creates right after start.
