@@ -6,12 +6,14 @@ which is how a Curator app's instance goes away.
 
 usage: curator_register.py HOSTS TOKEN BASE NAME ADDRESS PORT"""
 import json
+import logging
 import sys
 import time
 import uuid
 
 from kazoo.client import KazooClient
 
+logging.basicConfig(level=logging.ERROR)  # kazoo's connection chatter off stderr; errors stay
 hosts, token, base, name, address, port = sys.argv[1:7]
 zk = KazooClient(hosts=hosts, timeout=10, auth_data=[('digest', 'app:' + token)])
 zk.start(timeout=30)

@@ -125,28 +125,26 @@ class CreateContainer(Create2):
     type = 19
 
 
-class AllChildrenNumber(object):
-    type = 104
+class PathOnly(object):
+    """A request whose body is one path (kazoo 2.8 lacks these ops)."""
 
     def __init__(self, path):
         self.path = path
 
     def serialize(self):
         return write_string(self.path)
+
+
+class AllChildrenNumber(PathOnly):
+    type = 104
 
     @classmethod
     def deserialize(cls, bytes, offset):
         return int_struct.unpack_from(bytes, offset)[0]
 
 
-class Ephemerals(object):
+class Ephemerals(PathOnly):
     type = 103
-
-    def __init__(self, path):
-        self.path = path
-
-    def serialize(self):
-        return write_string(self.path)
 
     @classmethod
     def deserialize(cls, bytes, offset):
