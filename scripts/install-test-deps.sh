@@ -20,6 +20,8 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/share/zookeeper/bin/zkCli.sh ] || need+=(zookeeper)
 # kazoo's own test suite (tests/kazoo-suite) runs under pytest and imports mock and objgraph.
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pytest, mock, objgraph' >/dev/null 2>&1 || need+=(python3-pytest python3-mock python3-objgraph)
+# java's source launcher runs the differential test's real ZooKeeper on port 0; it needs a JDK
+command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
   echo "not root: skipping install of ${need[*]}"

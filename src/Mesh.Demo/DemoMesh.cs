@@ -38,6 +38,9 @@ internal sealed class DemoMesh(Func<BoundListener>? bindListener = null) : IAsyn
 
     public string RegistryAddresses => string.Join(',', _members.Select(m => $"http://{m.ClientEndPoint}"));
 
+    /// <summary>The nodes' ZooKeeper ports (open mode, loopback only), for zkCli's -server; a client given all of them finds the leader, which takes writes.</summary>
+    public string ZooKeeperAddresses => string.Join(',', RegistryNodes.Select(n => n.ZooKeeperEndPoint));
+
     public Dictionary<string, HopStats> Stats { get; } = new(StringComparer.Ordinal)
     {
         ["frontend"] = new("frontend"),
@@ -109,6 +112,8 @@ internal sealed class DemoMesh(Func<BoundListener>? bindListener = null) : IAsyn
             ClientListener = listeners.Client,
             LoggerFactory = NullLoggerFactory.Instance,
             JoinTokens = [Mesh.Registry.CertificateAuthority.JoinTokenGrant.Parse("shop=" + _joinToken)],
+            // The ZooKeeper port, open (no auth) as fits a demo on loopback: zkCli and Curator apps work against it.
+            ZooKeeper = new Mesh.Registry.ZooKeeper.ZooKeeperOptions { EndPoint = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0), Open = true },
         });
         await node.StartAsync(cancellationToken);
         _registry[id - 1] = node;

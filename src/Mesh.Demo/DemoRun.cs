@@ -52,6 +52,7 @@ public sealed class DemoRun(DemoOptions options, IAnsiConsole console, TextWrite
     private void PrintWhereThingsAre(DemoMesh mesh)
     {
         output.WriteLine($"registry: {mesh.RegistryAddresses}   (try: mesh ctl -r {mesh.RegistryAddresses.Split(',')[0]} endpoints catalog)");
+        output.WriteLine($"zookeeper: {mesh.ZooKeeperAddresses}   (try: zkCli.sh -server {mesh.ZooKeeperAddresses} ls /services)");
         foreach (var instance in mesh.Instances)
         {
             var admin = instance.Sidecar.Host.AdminUrl;

@@ -12,33 +12,41 @@ namespace Mesh.Registry.Core;
 //   "MESHSNAP" version:u32-as-varint appliedIndex:fixed64
 //   sessions: count (id ttl deadline [quotaOwner])*           ascending id
 //   nodes:    count root-node child*                          pre-order, children by name
-//             node = [name] data version cversion cindex mindex ctime mtime owner [quotaOwner] childCount
+//             node = [name] data version cversion cindex mindex ctime mtime owner [quotaOwner] [pindex] childCount
 //   dedup:    count (clientId seq lastSeen result)*           ascending client id
 //   crc32c:u32 over all of the above, then "MESHEND."
 //
 // Everything is written in a canonical order, so equal states give equal bytes. Per-session
 // ephemeral sets are not stored: they are rebuilt from the nodes' owners; nor is quota usage.
-// Version 2 adds the quota owner (a string, empty for none) to sessions and nodes; a state
-// with no quota owner is written as version 1, which older builds read.
+// Version 2 added the quota owner (a string, empty for none) to sessions and nodes; version 3
+// adds each node's child-modified index (ZooKeeper's pzxid) after the quota owner, and to the
+// stats kept in dedup results. Versions 1 and 2 are still read: their pzxid is taken as the
+// latest creation among the node and its live children, the best the old data allows.
 public sealed partial class RegistryStateMachine
 {
     /// <summary>Version of the snapshot format this build writes and reads.</summary>
-    public const int SnapshotFormatVersion = 2;
+    public const int SnapshotFormatVersion = 3;
 
     private const int SnapshotFormatWithoutOwners = 1;
+
+    private const int SnapshotFormatWithoutChildIndex = 2;
 
     private static ReadOnlySpan<byte> SnapshotMagic => "MESHSNAP"u8;
 
     private static ReadOnlySpan<byte> SnapshotEndMagic => "MESHEND."u8;
 
     /// <summary>Writes the whole state to <paramref name="stream"/> (which stays open).</summary>
-    public void WriteSnapshot(Stream stream)
+    public void WriteSnapshot(Stream stream) => WriteSnapshot(stream, SnapshotFormatVersion);
+
+    /// <summary>Writes an older format (tests prove old snapshots still restore); format 1 drops quota owners, 1 and 2 drop pzxid.</summary>
+    internal void WriteSnapshot(Stream stream, int format)
     {
         ArgumentNullException.ThrowIfNull(stream);
         var w = new SnapshotWriter(stream);
-        var owners = _usage.Count > 0;
+        var owners = format != SnapshotFormatWithoutOwners;
+        var childIndex = format == SnapshotFormatVersion;
         w.Raw(SnapshotMagic);
-        w.Varint(owners ? (ulong)SnapshotFormatVersion : SnapshotFormatWithoutOwners);
+        w.Varint((ulong)format);
         w.Fixed64(AppliedIndex);
 
         var sessions = GetSessions();
@@ -55,7 +63,7 @@ public sealed partial class RegistryStateMachine
         }
 
         w.Varint((ulong)_nodes.Count);
-        WriteNode(w, _nodes[NodePath.Root], isRoot: true, owners);
+        WriteNode(w, _nodes[NodePath.Root], isRoot: true, owners, childIndex);
 
         var clients = _dedup.Sorted();
         w.Varint((ulong)clients.Count);
@@ -64,7 +72,7 @@ public sealed partial class RegistryStateMachine
             w.Guid(client);
             w.Signed(entry.Sequence);
             w.Signed(entry.LastSeenMs);
-            WriteResult(w, entry.Result);
+            WriteResult(w, entry.Result, childIndex);
         }
 
         w.Finish(SnapshotEndMagic);
@@ -81,13 +89,14 @@ public sealed partial class RegistryStateMachine
         var r = new SnapshotReader(stream);
         r.Magic(SnapshotMagic, "magic");
         var version = r.Varint();
-        if (version is not (SnapshotFormatWithoutOwners or SnapshotFormatVersion))
+        if (version is not (SnapshotFormatWithoutOwners or SnapshotFormatWithoutChildIndex or SnapshotFormatVersion))
         {
             throw new SnapshotFormatException(
-                $"unsupported snapshot format version {version} (this build reads {SnapshotFormatWithoutOwners} and {SnapshotFormatVersion}), or the snapshot is corrupted");
+                $"unsupported snapshot format version {version} (this build reads {SnapshotFormatWithoutOwners} to {SnapshotFormatVersion}), or the snapshot is corrupted");
         }
 
-        var owners = version == SnapshotFormatVersion ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
+        var owners = version != SnapshotFormatWithoutOwners ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
+        var childIndex = version == SnapshotFormatVersion;
         var sm = new RegistryStateMachine { AppliedIndex = r.Fixed64() };
         var sessionCount = r.Count(int.MaxValue, "session count");
         for (var i = 0; i < sessionCount; i++)
@@ -106,14 +115,14 @@ public sealed partial class RegistryStateMachine
         // bounds what a corrupted count can make us reserve.
         var plausible = stream.CanSeek ? Math.Max(0, (stream.Length - stream.Position) / 10) : 1 << 20;
         sm._nodes.EnsureCapacity((int)Math.Min(nodeCount, plausible));
-        sm.ReadNodes(r, nodeCount, owners);
+        sm.ReadNodes(r, nodeCount, owners, childIndex);
         sm.RecountUsage();
 
         var clientCount = r.Count(int.MaxValue, "client count");
         for (var i = 0; i < clientCount; i++)
         {
             var client = r.Guid();
-            var entry = new DedupTable.Entry(r.Signed(), r.Signed(), ReadResult(r));
+            var entry = new DedupTable.Entry(r.Signed(), r.Signed(), ReadResult(r, childIndex));
             sm._dedup.Add(client, entry);
         }
 
@@ -149,7 +158,7 @@ public sealed partial class RegistryStateMachine
         return shared;
     }
 
-    private static void WriteNode(SnapshotWriter w, Node node, bool isRoot, bool owners)
+    private static void WriteNode(SnapshotWriter w, Node node, bool isRoot, bool owners, bool childIndex)
     {
         if (!isRoot)
         {
@@ -169,17 +178,22 @@ public sealed partial class RegistryStateMachine
             w.String(node.Owner ?? string.Empty);
         }
 
+        if (childIndex)
+        {
+            w.Signed(node.ChildModifiedIndex);
+        }
+
         w.Varint((ulong)node.ChildCount);
         if (node.Children is { } children)
         {
             foreach (var child in children)
             {
-                WriteNode(w, child, isRoot: false, owners);
+                WriteNode(w, child, isRoot: false, owners, childIndex);
             }
         }
     }
 
-    private void ReadNodes(SnapshotReader r, int nodeCount, Dictionary<string, string>? owners)
+    private void ReadNodes(SnapshotReader r, int nodeCount, Dictionary<string, string>? owners, bool childIndex)
     {
         if (nodeCount < 1)
         {
@@ -187,7 +201,7 @@ public sealed partial class RegistryStateMachine
         }
 
         var root = _nodes[NodePath.Root];
-        var rootChildren = ReadNodeFields(r, root, owners);
+        var rootChildren = ReadNodeFields(r, root, owners, childIndex);
         var read = 1;
         var stack = new Stack<(string Path, Node Node, int Left)>();
         stack.Push((NodePath.Root, root, rootChildren));
@@ -207,7 +221,7 @@ public sealed partial class RegistryStateMachine
 
             var name = r.String(NodePath.MaxLength * 3);
             var node = new Node(name);
-            var children = ReadNodeFields(r, node, owners);
+            var children = ReadNodeFields(r, node, owners, childIndex);
             var path = NodePath.Combine(parentPath, name);
             if (parent.EphemeralOwner != 0 || !NodePath.IsValid(path) || !_nodes.TryAdd(path, node))
             {
@@ -221,6 +235,10 @@ public sealed partial class RegistryStateMachine
             }
 
             siblings.Add(node);
+            if (!childIndex)
+            {
+                parent.ChildModifiedIndex = Math.Max(parent.ChildModifiedIndex, node.CreatedIndex);
+            }
             if (node.EphemeralOwner != 0)
             {
                 if (!_sessions.TryGetValue(node.EphemeralOwner, out var owner))
@@ -240,7 +258,7 @@ public sealed partial class RegistryStateMachine
         }
     }
 
-    private static int ReadNodeFields(SnapshotReader r, Node node, Dictionary<string, string>? owners)
+    private static int ReadNodeFields(SnapshotReader r, Node node, Dictionary<string, string>? owners, bool childIndex)
     {
         node.Data = r.Bytes(NodeLimits.MaxDataBytes);
         node.Version = r.Signed();
@@ -251,16 +269,17 @@ public sealed partial class RegistryStateMachine
         node.ModifiedTime = r.Signed();
         node.EphemeralOwner = r.Signed();
         node.Owner = ReadOwner(r, owners);
+        node.ChildModifiedIndex = childIndex ? r.Signed() : node.CreatedIndex;
         return r.Count(int.MaxValue, "child count");
     }
 
-    private static void WriteResult(SnapshotWriter w, ApplyResult result)
+    private static void WriteResult(SnapshotWriter w, ApplyResult result, bool childIndex)
     {
         w.Signed(result.Index);
         w.Byte((byte)result.Error);
         w.String(result.Path ?? string.Empty);
         w.Byte(result.Path is null ? (byte)0 : (byte)1);
-        WriteStat(w, result.Stat);
+        WriteStat(w, result.Stat, childIndex);
         w.Signed(result.SessionId);
         w.Signed(result.TtlMs);
         w.Signed(result.FailedOp);
@@ -269,7 +288,7 @@ public sealed partial class RegistryStateMachine
         {
             w.Byte((byte)op.Error);
             w.String(op.Path);
-            WriteStat(w, op.Stat);
+            WriteStat(w, op.Stat, childIndex);
         }
 
         w.Varint((ulong)result.ExpiredSessions.Count);
@@ -279,20 +298,20 @@ public sealed partial class RegistryStateMachine
         }
     }
 
-    private static ApplyResult ReadResult(SnapshotReader r)
+    private static ApplyResult ReadResult(SnapshotReader r, bool childIndex)
     {
         var index = r.Signed();
         var error = (ErrorCode)r.Byte();
         var path = r.String(int.MaxValue);
         var hasPath = r.Byte() != 0;
-        var stat = ReadStat(r);
+        var stat = ReadStat(r, childIndex);
         var sessionId = r.Signed();
         var ttl = r.Signed();
         var failedOp = (int)r.Signed();
         var ops = new OpResult[r.Count(1 << 20, "transaction op count")];
         for (var i = 0; i < ops.Length; i++)
         {
-            ops[i] = new OpResult((ErrorCode)r.Byte(), r.String(int.MaxValue), ReadStat(r));
+            ops[i] = new OpResult((ErrorCode)r.Byte(), r.String(int.MaxValue), ReadStat(r, childIndex));
         }
 
         var expired = new long[r.Count(1 << 20, "expired session count")];
@@ -315,7 +334,7 @@ public sealed partial class RegistryStateMachine
         };
     }
 
-    private static void WriteStat(SnapshotWriter w, NodeStat s)
+    private static void WriteStat(SnapshotWriter w, NodeStat s, bool childIndex)
     {
         w.Signed(s.Version);
         w.Signed(s.ChildVersion);
@@ -326,8 +345,12 @@ public sealed partial class RegistryStateMachine
         w.Signed(s.EphemeralOwner);
         w.Signed(s.DataLength);
         w.Signed(s.NumChildren);
+        if (childIndex)
+        {
+            w.Signed(s.ChildModifiedIndex);
+        }
     }
 
-    private static NodeStat ReadStat(SnapshotReader r) =>
-        new(r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), (int)r.Signed(), (int)r.Signed());
+    private static NodeStat ReadStat(SnapshotReader r, bool childIndex) =>
+        new(r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), (int)r.Signed(), (int)r.Signed(), childIndex ? r.Signed() : 0);
 }

@@ -75,6 +75,7 @@ public sealed partial class RegistryStateMachine
                     _nodes.Remove(entry.Path!);
                     entry.Parent!.RemoveChild(entry.Node);
                     entry.Parent.ChildVersion--;
+                    entry.Parent.ChildModifiedIndex = entry.ModifiedIndex;
                     if (entry.Node.EphemeralOwner != 0)
                     {
                         _sessions[entry.Node.EphemeralOwner].Ephemerals.Remove(entry.Path!);
@@ -86,6 +87,7 @@ public sealed partial class RegistryStateMachine
                     _nodes.Add(entry.Path!, entry.Node);
                     entry.Parent!.AddChild(entry.Node);
                     entry.Parent.ChildVersion--;
+                    entry.Parent.ChildModifiedIndex = entry.ModifiedIndex;
                     if (entry.Node.EphemeralOwner != 0)
                     {
                         _sessions[entry.Node.EphemeralOwner].Ephemerals.Add(entry.Path!);

@@ -13,8 +13,10 @@ public sealed partial class RegistryStateMachine
 {
     private OpResult CreateNode(string path, ReadOnlyMemory<byte> data, CreateMode mode, long sessionId, bool createParents)
     {
-        // Order of checks: path, data size, session, existence of parent/node.
-        if (!NodePath.IsValid(path) || (mode.IsSequential() && path.Length + NodeLimits.SequenceDigits > NodePath.MaxLength))
+        // Order of checks: path, data size, session, existence of parent/node. A sequential path
+        // may end in '/' (the suffix is then the whole name), as in ZooKeeper.
+        var named = mode.IsSequential() && path is { Length: > 2 } && path[^1] == '/' ? path[..^1] : path;
+        if (!NodePath.IsValid(named) || (mode.IsSequential() && path.Length + NodeLimits.SequenceDigits > NodePath.MaxLength))
         {
             return new OpResult(ErrorCode.InvalidPath, path ?? string.Empty, default);
         }
@@ -35,7 +37,7 @@ public sealed partial class RegistryStateMachine
             return new OpResult(ErrorCode.NodeExists, path, default);
         }
 
-        var parentPath = NodePath.Parent(path);
+        var parentPath = ReferenceEquals(named, path) ? NodePath.Parent(path) : named;
         if (_nodes.TryGetValue(parentPath, out var parent))
         {
             if (parent.EphemeralOwner != 0)
@@ -66,8 +68,10 @@ public sealed partial class RegistryStateMachine
             parent = CreateMissing(parentPath);
         }
 
+        // ZooKeeper numbers by child creations: ChildVersion counts creations and deletions, and
+        // every deletion removed a created child, so creations = (ChildVersion + ChildCount) / 2.
         var finalPath = mode.IsSequential()
-            ? string.Concat(path, parent.ChildVersion.ToString("D10", CultureInfo.InvariantCulture))
+            ? string.Concat(path, ((parent.ChildVersion + parent.ChildCount) / 2).ToString("D10", CultureInfo.InvariantCulture))
             : path;
         if (_nodes.ContainsKey(finalPath))
         {
@@ -79,6 +83,7 @@ public sealed partial class RegistryStateMachine
             Data = data,
             CreatedIndex = _index,
             ModifiedIndex = _index,
+            ChildModifiedIndex = _index,
             CreatedTime = _time,
             ModifiedTime = _time,
             EphemeralOwner = session?.Id ?? 0,
@@ -98,7 +103,7 @@ public sealed partial class RegistryStateMachine
             parent = CreateMissing(parentPath);
         }
 
-        var node = new Node(NodePath.Name(path)) { CreatedIndex = _index, ModifiedIndex = _index, CreatedTime = _time, ModifiedTime = _time, Owner = _quota?.Owner };
+        var node = new Node(NodePath.Name(path)) { CreatedIndex = _index, ModifiedIndex = _index, ChildModifiedIndex = _index, CreatedTime = _time, ModifiedTime = _time, Owner = _quota?.Owner };
         AddNode(path, node, parentPath, parent, null);
         return node;
     }
@@ -196,11 +201,12 @@ public sealed partial class RegistryStateMachine
     private void AddNode(string path, Node node, string parentPath, Node parent, Session? session)
     {
         _nodes.Add(path, node);
+        _undo?.Add(UndoEntry.Created(path, node, parent));
         parent.AddChild(node);
         parent.ChildVersion++;
+        parent.ChildModifiedIndex = _index;
         session?.Ephemerals.Add(path);
         Count(node.Owner, 1, node.Data.Length, 0);
-        _undo?.Add(UndoEntry.Created(path, node, parent));
         _events.Add(new ChangeEvent(_index, ChangeEventType.Created, path));
         _events.Add(new ChangeEvent(_index, ChangeEventType.ChildrenChanged, parentPath));
     }
@@ -208,15 +214,16 @@ public sealed partial class RegistryStateMachine
     private void RemoveNode(string path, Node node, string parentPath, Node parent)
     {
         _nodes.Remove(path);
+        _undo?.Add(UndoEntry.Deleted(path, node, parent));
         parent.RemoveChild(node);
         parent.ChildVersion++;
+        parent.ChildModifiedIndex = _index;
         if (node.EphemeralOwner != 0)
         {
             _sessions[node.EphemeralOwner].Ephemerals.Remove(path);
         }
 
         Count(node.Owner, -1, -node.Data.Length, 0);
-        _undo?.Add(UndoEntry.Deleted(path, node, parent));
         _events.Add(new ChangeEvent(_index, ChangeEventType.Deleted, path));
         _events.Add(new ChangeEvent(_index, ChangeEventType.ChildrenChanged, parentPath));
     }

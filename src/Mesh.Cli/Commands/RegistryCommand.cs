@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using Mesh.Registry.Api.Access;
 using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Contracts;
+using Mesh.Registry.Core.Paths;
 using Mesh.Registry.Hosting;
 
 namespace Mesh.Cli.Commands;
@@ -88,11 +89,17 @@ internal static class RegistryCommand
             DefaultValueFactory = _ => "first-use",
         };
         serviceClaims.AcceptOnlyFromAmong("first-use", "admin");
+        var curatorBasePath = new Option<string>("--curator-base-path")
+        {
+            Description = "Where apps registering the Apache Curator service-discovery way keep BASE/NAME/ID instance nodes "
+                + "(Curator's basePath, docs/zookeeper.md); they are listed as instances of NAME.",
+            DefaultValueFactory = _ => "/services",
+        };
 
         var command = new Command("registry", "Run one node of the replicated registry cluster.")
         {
             id, peers, listenPeer, data, client, advertiseClient, snapshotEvery, trustDomain, certLifetime, joinToken, joinTokensFile,
-            tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile, serviceClaims,
+            tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile, serviceClaims, curatorBasePath,
         };
         var limits = new RegistryLimitOptions();
         limits.AddTo(command);
@@ -127,6 +134,9 @@ internal static class RegistryCommand
                     Limits = limits.Read(parseResult),
                     ClaimServiceNamesOnFirstUse = parseResult.GetValue(serviceClaims) != "admin",
                     ZooKeeper = zooKeeper.Read(parseResult),
+                    CuratorBasePath = NodePath.IsValid(parseResult.GetValue(curatorBasePath)) && parseResult.GetValue(curatorBasePath) != NodePath.Root
+                        ? parseResult.GetValue(curatorBasePath)!
+                        : throw new FormatException($"--curator-base-path '{parseResult.GetValue(curatorBasePath)}' is not a node path below the root such as /services"),
                 });
                 await node.StartAsync(cancellationToken);
             }

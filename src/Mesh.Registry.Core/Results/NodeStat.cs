@@ -5,8 +5,9 @@ namespace Mesh.Registry.Core.Results;
 /// made the change; times are Unix milliseconds carried by those commands.
 /// </summary>
 /// <param name="Version">Number of data changes since creation (0 on create).</param>
-/// <param name="ChildVersion">Number of child creations and deletions; also the next sequential suffix.</param>
+/// <param name="ChildVersion">Number of child creations and deletions. The next sequential suffix counts creations only: (ChildVersion + NumChildren) / 2, as ZooKeeper numbers them.</param>
 /// <param name="EphemeralOwner">Owning session id, 0 for persistent nodes.</param>
+/// <param name="ChildModifiedIndex">Index of the last child creation or deletion (ZooKeeper's pzxid); the creation index until then.</param>
 public readonly record struct NodeStat(
     long Version,
     long ChildVersion,
@@ -16,4 +17,5 @@ public readonly record struct NodeStat(
     long ModifiedTime,
     long EphemeralOwner,
     int DataLength,
-    int NumChildren);
+    int NumChildren,
+    long ChildModifiedIndex = 0);

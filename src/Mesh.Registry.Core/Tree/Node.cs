@@ -18,6 +18,9 @@ internal sealed class Node(string name)
     public long ModifiedIndex;
     public long CreatedTime;
     public long ModifiedTime;
+
+    /// <summary>Index of the last child creation or deletion (ZooKeeper's pzxid); the creation index until then.</summary>
+    public long ChildModifiedIndex;
     public long EphemeralOwner;
 
     /// <summary>The quota owner (namespace) that created this node, or null.</summary>
@@ -27,7 +30,7 @@ internal sealed class Node(string name)
     public int ChildCount => Children?.Count ?? 0;
 
     public NodeStat Stat => new(
-        Version, ChildVersion, CreatedIndex, ModifiedIndex, CreatedTime, ModifiedTime, EphemeralOwner, Data.Length, ChildCount);
+        Version, ChildVersion, CreatedIndex, ModifiedIndex, CreatedTime, ModifiedTime, EphemeralOwner, Data.Length, ChildCount, ChildModifiedIndex);
 
     public string[] ChildNames()
     {

@@ -7,7 +7,10 @@ internal enum UndoKind : byte
     DataSet,
 }
 
-/// <summary>One change made inside a transaction, with what is needed to take it back.</summary>
+/// <summary>
+/// One change made inside a transaction, with what is needed to take it back. For a created or
+/// deleted node, <c>ModifiedIndex</c> holds the parent's child-modified index (pzxid) before it.
+/// </summary>
 internal readonly record struct UndoEntry(
     UndoKind Kind,
     string? Path,
@@ -18,9 +21,9 @@ internal readonly record struct UndoEntry(
     long ModifiedIndex,
     long ModifiedTime)
 {
-    public static UndoEntry Created(string path, Node node, Node parent) => new(UndoKind.Created, path, node, parent, default, 0, 0, 0);
+    public static UndoEntry Created(string path, Node node, Node parent) => new(UndoKind.Created, path, node, parent, default, 0, parent.ChildModifiedIndex, 0);
 
-    public static UndoEntry Deleted(string path, Node node, Node parent) => new(UndoKind.Deleted, path, node, parent, default, 0, 0, 0);
+    public static UndoEntry Deleted(string path, Node node, Node parent) => new(UndoKind.Deleted, path, node, parent, default, 0, parent.ChildModifiedIndex, 0);
 
     public static UndoEntry DataSet(Node node, ReadOnlyMemory<byte> data, long version, long modifiedIndex, long modifiedTime) =>
         new(UndoKind.DataSet, null, node, null, data, version, modifiedIndex, modifiedTime);

@@ -39,6 +39,8 @@ internal static class ZkReads
             case CheckVersionRequest check:
                 if (Check(session, check.Path) is { } checkError)
                     return ZkReply.Fail(xid, zxid, checkError);
+                if (ZkSystemTree.Contains(check.Path!))
+                    return check.Version is -1 or 0 ? new ZkReply(xid, zxid, ZkError.Ok) : ZkReply.Fail(xid, zxid, ZkError.BadVersion);
                 var exists = state.Exists(check.Path!);
                 if (!exists.IsOk)
                     return ZkReply.Fail(xid, zxid, ZkErrors.From(exists.Error));
@@ -59,6 +61,12 @@ internal static class ZkReads
     private static ZkReply Exists(ZkSession session, RegistryStateMachine state, int xid, PathWatchRequest read)
     {
         var zxid = state.AppliedIndex;
+        if (ZkSystemTree.Contains(read.Path!))
+        {
+            if (read.Watch)
+                session.Watches.AddData(read.Path!, zxid);
+            return new ZkReply(xid, zxid, ZkError.Ok, new StatResponse(ZkSystemTree.StatOf(read.Path!)));
+        }
         var result = state.Exists(read.Path!);
         // Also on NoNode: an exists watch waits for the node's creation.
         if (read.Watch && result.Error is ErrorCode.Ok or ErrorCode.NoNode)
@@ -71,6 +79,12 @@ internal static class ZkReads
     private static ZkReply GetData(ZkSession session, RegistryStateMachine state, int xid, string path, bool watch)
     {
         var zxid = state.AppliedIndex;
+        if (ZkSystemTree.Contains(path))
+        {
+            if (watch)
+                session.Watches.AddData(path, zxid);
+            return new ZkReply(xid, zxid, ZkError.Ok, new GetDataResponse([], ZkSystemTree.StatOf(path)));
+        }
         var node = state.GetNode(path);
         if (!node.IsOk)
             return ZkReply.Fail(xid, zxid, ZkErrors.From(node.Error));
@@ -82,19 +96,29 @@ internal static class ZkReads
     private static ZkReply GetChildren(ZkSession session, RegistryStateMachine state, int xid, string path, bool watch, bool withStat)
     {
         var zxid = state.AppliedIndex;
+        if (ZkSystemTree.Contains(path))
+        {
+            if (watch)
+                session.Watches.AddChild(path, zxid);
+            var names = ZkSystemTree.Children(path);
+            return new ZkReply(xid, zxid, ZkError.Ok, withStat ? new GetChildren2Response(names, ZkSystemTree.StatOf(path)) : new StringListResponse(names));
+        }
         var children = state.GetChildren(path);
         if (!children.IsOk)
             return ZkReply.Fail(xid, zxid, ZkErrors.From(children.Error));
         if (watch)
             session.Watches.AddChild(path, zxid);
+        var listed = path == NodePath.Root ? ZkSystemTree.WithSystemChild(children.Children) : [.. children.Children];
         IJuteWritable body = withStat
-            ? new GetChildren2Response([.. children.Children], ZkStats.Of(state, path, children.Stat))
-            : new StringListResponse([.. children.Children]);
+            ? new GetChildren2Response(listed, ZkStats.Of(state, path, children.Stat))
+            : new StringListResponse(listed);
         return new ZkReply(xid, zxid, ZkError.Ok, body);
     }
 
     private static ZkReply GetAcl(RegistryStateMachine state, int xid, string path)
     {
+        if (ZkSystemTree.Contains(path))
+            return new ZkReply(xid, state.AppliedIndex, ZkError.Ok, new GetAclResponse(ZkSystemTree.AclOf(path), ZkSystemTree.StatOf(path)));
         var result = state.Exists(path);
         return result.IsOk
             ? new ZkReply(xid, state.AppliedIndex, ZkError.Ok, new GetAclResponse(Acl.OpenUnsafe, ZkStats.Of(state, path, result.Stat)))
@@ -108,7 +132,7 @@ internal static class ZkReads
     private static ZkReply SetAcl(ZkSession session, RegistryStateMachine state, int xid, SetAclRequest request)
     {
         var zxid = state.AppliedIndex;
-        if ((ZkSession.Invalid(request.Path) ?? session.Access.CanWrite(request.Path!)) is { } error)
+        if ((ZkSession.Invalid(request.Path) ?? ZkSystemTree.RefuseWrite(request.Path!) ?? session.Access.CanWrite(request.Path!)) is { } error)
             return ZkReply.Fail(xid, zxid, error);
         if (request.Acl is not { Count: > 0 } acl)
             return ZkReply.Fail(xid, zxid, ZkError.InvalidAcl);
@@ -125,10 +149,13 @@ internal static class ZkReads
     private static ZkReply CountDescendants(RegistryStateMachine state, int xid, string path)
     {
         var zxid = state.AppliedIndex;
+        if (ZkSystemTree.Contains(path))
+            return new ZkReply(xid, zxid, ZkError.Ok, new IntResponse(ZkSystemTree.Children(path).Count));
         var root = state.GetChildren(path);
         if (!root.IsOk)
             return ZkReply.Fail(xid, zxid, ZkErrors.From(root.Error));
-        var count = 0;
+        // The root also holds ZooKeeper's /zookeeper, /zookeeper/config and /zookeeper/quota.
+        var count = path == NodePath.Root && !state.Exists(ZkSystemTree.Root).IsOk ? 3 : 0;
         var pending = new Stack<string>();
         pending.Push(path);
         while (pending.Count > 0)
@@ -183,7 +210,9 @@ internal static class ZkReads
         foreach (var path in Readable(session, request.DataWatches))
         {
             var node = state.Exists(path);
-            if (!node.IsOk)
+            if (ZkSystemTree.Contains(path))
+                session.Watches.AddData(path, zxid);
+            else if (!node.IsOk)
                 fired.Add(ZkReply.Notification(zxid, WatcherEventType.NodeDeleted, path));
             else if (node.Stat.ModifiedIndex > seen)
                 fired.Add(ZkReply.Notification(zxid, WatcherEventType.NodeDataChanged, path));
@@ -192,7 +221,7 @@ internal static class ZkReads
         }
         foreach (var path in Readable(session, request.ExistWatches))
         {
-            if (state.Exists(path).IsOk)
+            if (state.Exists(path).IsOk || ZkSystemTree.Contains(path))
                 fired.Add(ZkReply.Notification(zxid, WatcherEventType.NodeCreated, path));
             else
                 session.Watches.AddData(path, zxid);
@@ -200,9 +229,11 @@ internal static class ZkReads
         foreach (var path in Readable(session, request.ChildWatches))
         {
             var node = state.Exists(path);
-            if (!node.IsOk)
+            if (ZkSystemTree.Contains(path))
+                session.Watches.AddChild(path, zxid);
+            else if (!node.IsOk)
                 fired.Add(ZkReply.Notification(zxid, WatcherEventType.NodeDeleted, path));
-            else if (ZkStats.Of(state, path, node.Stat).Pzxid > seen)
+            else if (node.Stat.ChildModifiedIndex > seen)
                 fired.Add(ZkReply.Notification(zxid, WatcherEventType.NodeChildrenChanged, path));
             else
                 session.Watches.AddChild(path, zxid);

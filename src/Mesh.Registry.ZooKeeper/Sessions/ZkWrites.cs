@@ -21,12 +21,27 @@ internal static class ZkWrites
         var (op, error) = ToTxnOp(session, request.Op, (IJuteWritable)request.Body!);
         if (error is { } refused)
             return ZkSession.Fail(xid, zxid, refused);
+        var plan = session.Access.PlanWrite([op!]);
+        if (plan.Error is { } planError)
+            return ZkSession.Fail(xid, zxid, planError);
+        if (plan.Guards.Count > 0)
+        {
+            // Guards and the op in one transaction; the reply is the op's own result.
+            var guards = plan.Guards.Count;
+            return new ZkStep.Write(
+                header => new Transaction(header with { Quota = plan.Quota }, [.. plan.Guards, op!]),
+                (result, state) => result.FailedOp is >= 0 and var failed && failed < guards
+                    ? ZkReply.Fail(xid, result.Index, ZkError.NoAuth)
+                    : result.IsOk
+                        ? new ZkReply(xid, result.Index, ZkError.Ok, Body(request.Op, result.OpResults[guards].Path, result.OpResults[guards].Stat, state))
+                        : ZkReply.Fail(xid, result.Index, ZkErrors.From(result.Error)));
+        }
         return new ZkStep.Write(
-            header => op! switch
+            header => (header with { Quota = plan.Quota }, op!) switch
             {
-                CreateOp c => new CreateNode(header, c.Path, c.Data, c.Mode, c.SessionId),
-                SetDataOp s => new SetData(header, s.Path, s.Data, s.ExpectedVersion),
-                DeleteOp d => new DeleteNode(header, d.Path, d.ExpectedVersion),
+                (var h, CreateOp c) => new CreateNode(h, c.Path, c.Data, c.Mode, c.SessionId),
+                (var h, SetDataOp s) => new SetData(h, s.Path, s.Data, s.ExpectedVersion),
+                (var h, DeleteOp d) => new DeleteNode(h, d.Path, d.ExpectedVersion),
                 _ => throw new InvalidOperationException($"no single command for {op!.GetType().Name}"),
             },
             (result, state) => result.IsOk
@@ -46,19 +61,26 @@ internal static class ZkWrites
                 return new ZkStep.Answer(new ZkReply(xid, zxid, ZkError.Ok, Failed(ops.Count, i, refused)));
             txn[i] = op!;
         }
+        var plan = session.Access.PlanWrite(txn);
+        if (plan.Error is { } planError)
+            return new ZkStep.Answer(new ZkReply(xid, zxid, ZkError.Ok, Failed(ops.Count, 0, planError)));
+        var guards = plan.Guards.Count;
         return new ZkStep.Write(
-            header => new Transaction(header, txn),
+            header => new Transaction(header with { Quota = plan.Quota }, [.. plan.Guards, .. txn]),
             (result, state) =>
             {
+                // A failed guard: the ownership the write was allowed on changed; the first op answers NoAuth.
+                if (result.FailedOp >= 0 && result.FailedOp < guards)
+                    return new ZkReply(xid, result.Index, ZkError.Ok, Failed(ops.Count, 0, ZkError.NoAuth));
                 // The reply header says Ok even when an op failed: the per-op results say which (as in ZooKeeper).
                 if (result.FailedOp >= 0)
-                    return new ZkReply(xid, result.Index, ZkError.Ok, Failed(ops.Count, result.FailedOp, ZkErrors.From(result.Error)));
+                    return new ZkReply(xid, result.Index, ZkError.Ok, Failed(ops.Count, result.FailedOp - guards, ZkErrors.From(result.Error)));
                 if (!result.IsOk)
                     return ZkReply.Fail(xid, result.Index, ZkErrors.From(result.Error));
                 var results = new List<MultiResult>(ops.Count);
                 for (var i = 0; i < ops.Count; i++)
                 {
-                    var op = result.OpResults[i];
+                    var op = result.OpResults[guards + i];
                     results.Add(new MultiResult((int)ops[i].Type, 0, Body(ops[i].Type, op.Path, op.Stat, state)));
                 }
                 return new ZkReply(xid, result.Index, ZkError.Ok, new MultiResponse(results));
@@ -72,8 +94,7 @@ internal static class ZkWrites
     private static IJuteWritable? Body(OpCode op, string path, NodeStat stat, RegistryStateMachine state) => op switch
     {
         OpCode.Create => new PathResponse(path),
-        // A node just created has no children: its pzxid is its czxid.
-        OpCode.Create2 or OpCode.CreateContainer => new Create2Response(path, ZkStats.From(stat, stat.CreatedIndex)),
+        OpCode.Create2 or OpCode.CreateContainer => new Create2Response(path, ZkStats.From(stat)),
         OpCode.SetData => new StatResponse(ZkStats.Of(state, path, stat)),
         _ => null,
     };
@@ -83,10 +104,12 @@ internal static class ZkWrites
         switch (body)
         {
             case CreateRequest create:
-                if (Refuse(session, create.Path) is { } createError)
-                    return (null, createError);
                 if (Mode(type, create.Flags) is not { } mode)
                     return (null, ZkError.BadArguments);
+                // A sequential path may end in '/' (the suffix is the whole name); the core checks the rest.
+                var named = mode.IsSequential() && create.Path is { Length: > 2 } p && p[^1] == '/' ? p[..^1] : create.Path;
+                if (Refuse(session, named) is { } createError)
+                    return (null, createError);
                 if (create.Acl is not { Count: > 0 } acl)
                     return (null, ZkError.InvalidAcl);
                 // Per-node ACLs are not kept (the token policy decides access): only the open ACL is accepted.
@@ -96,6 +119,9 @@ internal static class ZkWrites
             case SetDataRequest set:
                 return Refuse(session, set.Path) is { } setError ? (null, setError) : (new SetDataOp(set.Path!, set.Data ?? [], set.Version), null);
             case DeleteRequest delete:
+                // ZooKeeper refuses deleting its own subtree's root as a bad argument.
+                if (delete.Path == ZkSystemTree.Root)
+                    return (null, ZkError.BadArguments);
                 return Refuse(session, delete.Path) is { } deleteError ? (null, deleteError) : (new DeleteOp(delete.Path!, delete.Version), null);
             case CheckVersionRequest check:
                 return (ZkSession.Invalid(check.Path) ?? session.Access.CanRead(check.Path!)) is { } checkError
@@ -107,7 +133,8 @@ internal static class ZkWrites
         }
     }
 
-    private static ZkError? Refuse(ZkSession session, string? path) => ZkSession.Invalid(path) ?? session.Access.CanWrite(path!);
+    private static ZkError? Refuse(ZkSession session, string? path) =>
+        ZkSession.Invalid(path) ?? ZkSystemTree.RefuseWrite(path!) ?? session.Access.CanWrite(path!);
 
     /// <summary>
     /// The create flags as a registry mode. A container (createContainer, flag 4) is created as a

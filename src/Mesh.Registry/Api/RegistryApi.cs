@@ -42,7 +42,8 @@ internal sealed class RegistryApi(
     AnonymousGate anonymousGate,
     ILogger logger,
     TimeProvider time,
-    bool claimServiceNames = true)
+    bool claimServiceNames = true,
+    string curatorBasePath = Services.CuratorInstances.DefaultBasePath)
 {
     public void Map(WebApplication app)
     {
@@ -58,7 +59,7 @@ internal sealed class RegistryApi(
         new TxnEndpoints(writes, limits).Map(api, leader);
         new SessionEndpoints(store, writes).Map(api, leader);
         new WatchEndpoints(store).Map(api);
-        new ServiceEndpoints(store).Map(api, leader);
+        new ServiceEndpoints(store, curatorBasePath).Map(api, leader);
         new CaEndpoints(ca, metrics, requestTimeout).Map(api, leader, new AnonymousGateFilter(anonymousGate));
         api.MapOthers("/{**path}", ApiRoutes.NotFoundAsync);
     }

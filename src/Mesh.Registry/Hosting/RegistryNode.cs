@@ -144,7 +144,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             var app = BuildWebApp(metrics.MeterName, clientListener, forwarder => new RegistryApi(consensus, Store, writer,
                 new Api.Forwarding.LeaderForwarder(forwarder, addresses, peerClients, _options.RequestTimeout), addresses, peers,
                 metrics, _options.RequestTimeout, ca, auth, _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>(),
-                _options.TimeProvider, _options.ClaimServiceNamesOnFirstUse),
+                _options.TimeProvider, _options.ClaimServiceNamesOnFirstUse, _options.CuratorBasePath),
                 // The leader's side of ZooKeeper forwarding, where followers send their sessions'
                 // writes; on every node, so a leader started without --zk still takes them.
                 web => ZooKeeper.Forwarding.ZkLeaderEndpoints.Map(web, consensus, writer, new ZooKeeper.Forwarding.ZkSessionKey(Store), _options.RequestTimeout));
@@ -172,7 +172,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             // Pushed last, so it closes first: ZooKeeper clients move to another node at once.
             if (_options.ZooKeeper is { } zk)
                 ZooKeeperEndPoint = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens,
-                    _options.TimeProvider, loggerFactory, metrics, addresses, peerClients, _options.RequestTimeout, Push, cancellationToken).ConfigureAwait(false);
+                    _options.Limits, _options.ClaimServiceNamesOnFirstUse, _options.TimeProvider, loggerFactory, metrics, addresses, peerClients, _options.RequestTimeout, Push, cancellationToken).ConfigureAwait(false);
             Log.Started(logger, _options.Id, ClientUrl, raftEndPoint);
         }
         catch

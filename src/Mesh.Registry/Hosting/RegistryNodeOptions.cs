@@ -95,6 +95,13 @@ public sealed record RegistryNodeOptions
     /// </summary>
     public bool ClaimServiceNamesOnFirstUse { get; init; } = true;
 
+    /// <summary>
+    /// Where apps registering the Apache Curator service-discovery way keep their instances
+    /// (<c>--curator-base-path</c>, Curator's <c>basePath</c>): <c>BASE/NAME/ID</c> nodes holding a
+    /// JSON ServiceInstance are listed as instances of NAME. Default /services, Curator's own default.
+    /// </summary>
+    public string CuratorBasePath { get; init; } = Api.Services.CuratorInstances.DefaultBasePath;
+
     /// <summary>Serve the ZooKeeper client protocol too (<c>--zk host:port</c>); null = not served. See docs/zookeeper.md.</summary>
     public ZooKeeper.ZooKeeperOptions? ZooKeeper { get; init; }
 }

@@ -1,6 +1,10 @@
 using System.Text;
 using Mesh.Registry.Api.Access;
+using Mesh.Registry.Api.Limits;
 using Mesh.Registry.CertificateAuthority;
+using Mesh.Registry.Core.Commands;
+using Mesh.Registry.Core.Quotas;
+using Mesh.Registry.Storage;
 using Mesh.Registry.ZooKeeper.Protocol;
 using Mesh.Registry.ZooKeeper.Sessions;
 
@@ -9,10 +13,13 @@ namespace Mesh.Registry.ZooKeeper;
 /// <summary>
 /// Digest authentication mapped onto the registry's tokens: <c>addauth digest NAME:TOKEN</c> where
 /// TOKEN is an operator token (<c>admin</c>: read and write; <c>read</c>: read only) or a join token
-/// (read only over ZooKeeper for now: the HTTP API's per-service ownership and quota checks are not
-/// applied on this port yet). NAME is ignored.
+/// (read, and write under <c>/services/SERVICE/</c> for the services its scope allows, with the HTTP
+/// API's checks: the namespace must own SERVICE, or claim it on first use, in the same replicated
+/// transaction as the write (<see cref="ServiceOwnership"/>), and what it creates counts against its
+/// namespace's quota). NAME is ignored.
 /// </summary>
-internal sealed class ZkCredentials(ApiTokens operators, Func<JoinTokenRegistry> joinTokens)
+internal sealed class ZkCredentials(
+    ApiTokens operators, Func<JoinTokenRegistry> joinTokens, RegistryStore store, RegistryLimits limits, bool claimServiceNames)
 {
     private static readonly IZkAccess ReadOnly = ZkAccess.Custom(_ => null, _ => ZkError.NoAuth);
 
@@ -30,6 +37,20 @@ internal sealed class ZkCredentials(ApiTokens operators, Func<JoinTokenRegistry>
             return null;
         if (operators.RoleOf(token) is { } role)
             return role == ApiTokenRole.Admin ? ZkAccess.Open : ReadOnly;
-        return joinTokens().ScopeOf(token) is not null ? ReadOnly : null;
+        return joinTokens().ScopeOf(token) is { } scope ? Workload(scope) : null;
+    }
+
+    private IZkAccess Workload(JoinTokenScope scope)
+    {
+        var caller = new ApiCaller.Workload(scope);
+        var quota = new Quota(scope.Namespace, limits.QuotaNodes, limits.QuotaBytes, limits.QuotaSessions);
+        return ZkAccess.Custom(
+            _ => null,
+            path => ApiAccessPolicy.DecideWrite(caller, path).Allowed ? null : ZkError.NoAuth,
+            ops =>
+            {
+                var plan = ServiceOwnership.Plan(scope, ops, path => store.Read(s => s.GetNode(path)), claimServiceNames);
+                return plan.Decision.Allowed ? new ZkWritePlan(plan.Guards, quota) : ZkWritePlan.Refuse(ZkError.NoAuth);
+            });
     }
 }

@@ -129,6 +129,17 @@ public sealed class DeployManifestTests
     }
 
     [Fact]
+    public void Registry_ServesZooKeeperOn2181_ThroughItsClientService()
+    {
+        var documents = Load("registry.yaml");
+        var statefulSet = documents.Single(d => Scalar(d, "kind") == "StatefulSet");
+        var container = Sequence(Child(Child(statefulSet, "spec"), "template"), "spec", "containers").Single();
+        Assert.Contains("--zk 0.0.0.0:2181", ((YamlScalarNode)Sequence(container, "args").Single()).Value!);
+        var service = documents.Single(d => Scalar(d, "kind") == "Service" && Scalar(d, "metadata", "name") == "mesh-registry");
+        Assert.Contains(Sequence(Child(service, "spec"), "ports"), p => Scalar(p, "name") == "zookeeper" && Scalar(p, "port") == "2181");
+    }
+
+    [Fact]
     public void EverySecretKeyAPodReads_IsInSecretsYaml()
     {
         var secrets = Load("secrets.yaml").Where(d => Scalar(d, "kind") == "Secret")

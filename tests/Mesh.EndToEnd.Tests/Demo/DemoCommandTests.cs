@@ -13,6 +13,8 @@ public sealed partial class DemoCommandTests
         Assert.True(exitCode == 0, output);
         Assert.Contains("result: OK", output);
         Assert.Contains("over mTLS (TLS 1.3)", output);
+        // Every registry node's ZooKeeper port, for zkCli -server.
+        Assert.Matches(@"(?m)^zookeeper: 127\.0\.0\.1:\d+,127\.0\.0\.1:\d+,127\.0\.0\.1:\d+ ", output);
         foreach (var hop in new[] { "driver", "frontend", "catalog v1", "catalog v2", "inventory" })
         {
             var row = Regex.Match(output, $@"(?m)^\s+{hop}\s+(\d+)\s+(\d+)\s+(\d+)");

@@ -80,7 +80,9 @@ internal sealed class ReferenceModel
     {
         var ephemeral = mode is 1 or 3;
         var sequential = mode is 2 or 3;
-        if (!ValidPath(path) || (sequential && path.Length + 10 > 4096))
+        // A sequential path may end in '/': the suffix is then the whole name.
+        var named = sequential && path is { Length: > 2 } && path[^1] == '/' ? path[..^1] : path;
+        if (!ValidPath(named) || (sequential && path.Length + 10 > 4096))
         {
             return Error("InvalidPath", path);
         }
@@ -100,7 +102,7 @@ internal sealed class ReferenceModel
             return Error("NodeExists", path);
         }
 
-        var parent = ParentOf(path);
+        var parent = named == path ? ParentOf(path) : named;
         if (_nodes.TryGetValue(parent, out var p))
         {
             if (p.Owner != 0)
@@ -134,7 +136,8 @@ internal sealed class ReferenceModel
             }
         }
 
-        var final = sequential ? path + _nodes[parent].CVersion.ToString("0000000000", CultureInfo.InvariantCulture) : path;
+        // ZooKeeper numbers by child creations; cversion counts deletions too.
+        var final = sequential ? path + ((_nodes[parent].CVersion + ChildrenOf(parent).Count) / 2).ToString("0000000000", CultureInfo.InvariantCulture) : path;
         if (_nodes.ContainsKey(final))
         {
             return Error("NodeExists", final);
@@ -296,7 +299,7 @@ internal sealed class ReferenceModel
     public Core.Results.NodeStat StatOf(string path)
     {
         var n = _nodes[path];
-        return new(n.Version, n.CVersion, n.CIndex, n.MIndex, n.CTime, n.MTime, n.Owner, n.Data.Length, ChildrenOf(path).Count);
+        return new(n.Version, n.CVersion, n.CIndex, n.MIndex, n.CTime, n.MTime, n.Owner, n.Data.Length, ChildrenOf(path).Count, n.PIndex);
     }
 
     private void Kill(long id)
@@ -321,9 +324,9 @@ internal sealed class ReferenceModel
 
     private void Add(string path, byte[] data, long owner)
     {
-        _nodes[path] = new MNode(data, 0, 0, _index, _index, _time, _time, owner);
+        _nodes[path] = new MNode(data, 0, 0, _index, _index, _time, _time, owner, _index);
         var parent = ParentOf(path);
-        _nodes[parent] = _nodes[parent] with { CVersion = _nodes[parent].CVersion + 1 };
+        _nodes[parent] = _nodes[parent] with { CVersion = _nodes[parent].CVersion + 1, PIndex = _index };
         _events.Add($"Created {path}");
         _events.Add($"ChildrenChanged {parent}");
     }
@@ -332,7 +335,7 @@ internal sealed class ReferenceModel
     {
         _nodes.Remove(path);
         var parent = ParentOf(path);
-        _nodes[parent] = _nodes[parent] with { CVersion = _nodes[parent].CVersion + 1 };
+        _nodes[parent] = _nodes[parent] with { CVersion = _nodes[parent].CVersion + 1, PIndex = _index };
         _events.Add($"Deleted {path}");
         _events.Add($"ChildrenChanged {parent}");
     }
@@ -346,7 +349,7 @@ internal sealed class ReferenceModel
     private static MResult Error(string code, string path) => new() { Error = code, Path = path };
 }
 
-internal sealed record MNode(byte[] Data, long Version, long CVersion, long CIndex, long MIndex, long CTime, long MTime, long Owner);
+internal sealed record MNode(byte[] Data, long Version, long CVersion, long CIndex, long MIndex, long CTime, long MTime, long Owner, long PIndex = 0);
 
 internal sealed record MResult
 {

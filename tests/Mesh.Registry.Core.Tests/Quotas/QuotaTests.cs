@@ -98,13 +98,15 @@ public sealed class QuotaTests
     }
 
     [Fact]
-    public void Snapshot_WithOwners_RestoresUsage_AndWithoutOwners_IsFormatVersion1()
+    public void Snapshot_WithOwners_RestoresUsage_AndFormatVersion1WithoutOwners_IsStillRead()
     {
         var plain = new Registry();
         plain.Create("/a", "x");
         using var plainBytes = new MemoryStream();
-        plain.Machine.WriteSnapshot(plainBytes);
-        Assert.Equal(1, plainBytes.ToArray()[8]); // the varint after "MESHSNAP": older builds read it
+        plain.Machine.WriteSnapshot(plainBytes, 1);
+        Assert.Equal(1, plainBytes.ToArray()[8]); // the varint after "MESHSNAP"
+        plainBytes.Position = 0;
+        Assert.Equal("x", System.Text.Encoding.UTF8.GetString(RegistryStateMachine.ReadSnapshot(plainBytes).GetNode("/a").Data.Span));
 
         var r = new Registry();
         r.Apply(new OpenSession(Quoted(r, Shop), 10_000));
@@ -112,7 +114,7 @@ public sealed class QuotaTests
         r.Create("/admin", "zz");
         using var stream = new MemoryStream();
         r.Machine.WriteSnapshot(stream);
-        Assert.Equal(2, stream.ToArray()[8]);
+        Assert.Equal(RegistryStateMachine.SnapshotFormatVersion, stream.ToArray()[8]);
         stream.Position = 0;
         var restored = RegistryStateMachine.ReadSnapshot(stream);
 

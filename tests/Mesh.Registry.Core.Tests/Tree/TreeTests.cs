@@ -17,7 +17,7 @@ public sealed class TreeTests
         Assert.Equal("/a", result.Path);
         var node = r.Machine.GetNode("/a");
         Assert.Equal("hello", r.Data("/a"));
-        Assert.Equal(new NodeStat(0, 0, 1, 1, r.Time, r.Time, 0, 5, 0), node.Stat);
+        Assert.Equal(new NodeStat(0, 0, 1, 1, r.Time, r.Time, 0, 5, 0, 1), node.Stat);
         Assert.Equal(1, r.Machine.AppliedIndex);
     }
 

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Text;
 using Mesh.Testing;
 using Xunit.Abstractions;
 
@@ -35,7 +33,7 @@ public sealed class RealClientTests(ITestOutputHelper output)
             ls /
             quit
             """;
-        var (code, text) = await RunAsync(ZkCli, ["-server", zk.ToString()], script);
+        var (code, text) = await ToolProcess.RunAsync(ZkCli, ["-server", zk.ToString()], script);
         output.WriteLine(text);
         Assert.Equal(0, code);
         var cliIndex = node.Store.Read(s => s.AppliedIndex);
@@ -59,42 +57,14 @@ public sealed class RealClientTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Kazoo_Smoke_EphemeralSequentialWatchesMultiErrorsAndLock()
     {
-        RequiredTool.Check(File.Exists(Python) && (await RunAsync(Python, ["-c", "import kazoo"], "")).Code == 0 ? null : $"{Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)");
+        RequiredTool.Check(File.Exists(Python) && (await ToolProcess.RunAsync(Python, ["-c", "import kazoo"], "")).Code == 0 ? null : $"{Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)");
         var (cluster, zk) = await ZkNodes.StartAsync();
         await using var _ = cluster;
         var script = Path.Combine(AppContext.BaseDirectory, "ZooKeeper", "kazoo_smoke.py");
-        var (code, text) = await RunAsync(Python, [script, zk.ToString()], "");
+        var (code, text) = await ToolProcess.RunAsync(Python, [script, zk.ToString()], "");
         output.WriteLine(text);
         Assert.True(code == 0, text);
         Assert.EndsWith("ok\n", text);
         Assert.False(cluster.Nodes[0]!.Store.Read(s => s.Exists("/smoke/services/other").IsOk));
-    }
-
-    /// <summary>Runs a tool with stdin, bounded to 2 minutes; returns its exit code and stdout+stderr.</summary>
-    private static async Task<(int Code, string Output)> RunAsync(string file, string[] arguments, string input)
-    {
-        var start = new ProcessStartInfo(file) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var text = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (text) text.Append(e.Data).Append('\n'); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null && !e.Data.Contains(" INFO ", StringComparison.Ordinal)) lock (text) text.Append(e.Data).Append('\n'); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        await process.StandardInput.WriteAsync(input);
-        process.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{file} did not finish in 2 minutes; output so far:\n{text}");
-        }
-        lock (text)
-            return (process.ExitCode, text.ToString());
     }
 }

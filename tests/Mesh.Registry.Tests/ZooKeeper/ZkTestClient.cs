@@ -168,7 +168,8 @@ internal static class ZkNodes
 {
     public static async Task<(TestCluster Cluster, IPEndPoint ZooKeeper)> StartAsync(
         bool open = true, IReadOnlyList<Mesh.Registry.Api.Access.ApiTokenGrant>? tokens = null, Mesh.Registry.ZooKeeper.Sessions.ZkSessionLimits? limits = null,
-        Func<Mesh.Registry.ZooKeeper.ZooKeeperOptions, Mesh.Registry.ZooKeeper.ZooKeeperOptions>? configure = null)
+        Func<Mesh.Registry.ZooKeeper.ZooKeeperOptions, Mesh.Registry.ZooKeeper.ZooKeeperOptions>? configure = null,
+        IReadOnlyList<Mesh.Registry.CertificateAuthority.JoinTokenGrant>? joinTokens = null)
     {
         var options = new Mesh.Registry.ZooKeeper.ZooKeeperOptions
         {
@@ -180,6 +181,7 @@ internal static class ZkNodes
         {
             ZooKeeper = configure is null ? options : configure(options),
             ApiTokens = tokens ?? [],
+            JoinTokens = joinTokens ?? [],
         });
         var node = cluster.Nodes[0]!;
         // Session passwords are derived from the CA material the leader creates right after start.

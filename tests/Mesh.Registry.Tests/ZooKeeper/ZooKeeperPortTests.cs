@@ -223,4 +223,38 @@ public sealed class ZooKeeperPortTests
         Assert.Equal((int)ZkError.AuthFailed, failed.Err);
         Assert.True(await intruder.ClosedByServerAsync());
     }
+
+    [Fact]
+    public async Task JoinToken_WritesOnlyUnderItsOwnServices_WithTheHttpApisOwnershipClaim()
+    {
+        const string shopToken = "shop-join-token-over-zookeeper-01";
+        const string benchToken = "bench-join-token-over-zookeeper-1";
+        var (cluster, zk) = await ZkNodes.StartAsync(open: false,
+            joinTokens: [Mesh.Registry.CertificateAuthority.JoinTokenGrant.Parse("shop=" + shopToken), Mesh.Registry.CertificateAuthority.JoinTokenGrant.Parse("bench=" + benchToken)]);
+        await using var _ = cluster;
+        await using var shop = await AuthenticatedAsync(zk, shopToken);
+
+        // The first registration claims the name for namespace shop, in the same transaction.
+        var (created, _, _) = await shop.CallAsync(OpCode.Create, Create("/services/web/i-1", "{}", ZkCreateFlags.Ephemeral));
+        Assert.Equal(0, created.Err);
+        var owner = cluster.Nodes[0]!.Store.Read(s => s.GetNode("/services/web").Data.ToArray());
+        Assert.Equal("shop", Mesh.Registry.Contracts.ServiceOwner.Parse(owner, out var invalid)?.Namespace);
+        Assert.Null(invalid);
+        // Not a join token's to change: routes, and the owner record itself.
+        Assert.Equal((int)ZkError.NoAuth, (await shop.CallAsync(OpCode.Create, Create("/config/routes/x"))).Header.Err);
+        Assert.Equal((int)ZkError.NoAuth, (await shop.CallAsync(OpCode.SetData, new SetDataRequest("/services/web", [], -1))).Header.Err);
+
+        // Another namespace may not register web.
+        await using var bench = await AuthenticatedAsync(zk, benchToken);
+        Assert.Equal((int)ZkError.NoAuth, (await bench.CallAsync(OpCode.Create, Create("/services/web/i-2", "{}", ZkCreateFlags.Ephemeral))).Header.Err);
+        Assert.Equal(0, (await bench.CallAsync(OpCode.Create, Create("/services/batch/i-1", "{}", ZkCreateFlags.Ephemeral))).Header.Err);
+    }
+
+    private static async Task<ZkTestClient> AuthenticatedAsync(IPEndPoint zk, string token)
+    {
+        var client = await ZkTestClient.ConnectAsync(zk);
+        await client.SendAsync(OpCode.Auth, new AuthPacket(0, "digest", Encoding.UTF8.GetBytes("app:" + token)), Xids.Auth);
+        Assert.Equal(0, (await client.ReadReplyAsync())!.Value.Header.Err);
+        return client;
+    }
 }

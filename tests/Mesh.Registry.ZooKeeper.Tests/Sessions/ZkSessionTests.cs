@@ -28,7 +28,7 @@ public sealed class ZkSessionTests
     }
 
     [Fact]
-    public void Create_Sequential_AppendsTenDigitsFromTheParentsCversion()
+    public void Create_Sequential_AppendsTenDigitsCountingTheParentsChildCreations()
     {
         var s = _zk.Open();
         _zk.Send(s, OpCode.Create, Create("/q"));
@@ -183,6 +183,45 @@ public sealed class ZkSessionTests
         Assert.Equal(ZkError.Ok, failed.Error);
         Assert.Equal([0, (int)ZkError.NoNode, (int)ZkError.RuntimeInconsistency], MultiResults(failed).Select(r => r.Err));
         Assert.Equal(ZkError.NoNode, _zk.Send(s, OpCode.Exists, new PathWatchRequest("/n", false)).Reply.Error);
+    }
+
+    [Fact]
+    public void GuardedWrite_RunsTheAccessGuardsInTheSameTransaction_AndAnswersWithTheOpsOwnResults()
+    {
+        // An access that creates /owner before every write, as a join token's ownership claim does.
+        var guarded = ZkAccess.Custom(_ => null, _ => null, _ => new ZkWritePlan([new Core.Commands.CreateOp("/owner", default)], null));
+        var s = _zk.Open(access: guarded);
+        var open = _zk.Open();
+
+        var (_, created) = _zk.Send(s, OpCode.Create2, Create("/a", "x"));
+        Assert.Equal(("/a", 1), (ZkHarness.Body<Create2Response>(created).Path, ZkHarness.Body<Create2Response>(created).Stat.DataLength));
+        Assert.True(_zk.State.Exists("/owner").IsOk);
+
+        // The guard fails now (/owner exists, as when ownership changed meanwhile): NoAuth, nothing changed.
+        var (_, refused) = _zk.Send(s, OpCode.Create, Create("/b"));
+        Assert.Equal(ZkError.NoAuth, refused.Error);
+        Assert.False(_zk.State.Exists("/b").IsOk);
+        var (_, refusedMulti) = _zk.Send(s, OpCode.Multi, new MultiBody([new MultiOp(OpCode.Create, Create("/b")), new MultiOp(OpCode.Create, Create("/c"))]));
+        Assert.Equal([(int)ZkError.NoAuth, (int)ZkError.RuntimeInconsistency], MultiResults(refusedMulti).Select(r => r.Err));
+
+        // A multi's results and failures are numbered without the guard.
+        _zk.Send(open, OpCode.Delete, new DeleteRequest("/owner", -1));
+        var (_, ok) = _zk.Send(s, OpCode.Multi, new MultiBody([new MultiOp(OpCode.Create, Create("/m")), new MultiOp(OpCode.SetData, new SetDataRequest("/m", [7], 0))]));
+        Assert.Equal([1, 5], MultiResults(ok).Select(r => r.Type));
+        _zk.Send(open, OpCode.Delete, new DeleteRequest("/owner", -1));
+        var (_, failed) = _zk.Send(s, OpCode.Multi, new MultiBody([new MultiOp(OpCode.Create, Create("/n")), new MultiOp(OpCode.Delete, new DeleteRequest("/missing", -1))]));
+        Assert.Equal([0, (int)ZkError.NoNode], MultiResults(failed).Select(r => r.Err));
+    }
+
+    [Fact]
+    public void RefusedWritePlan_AnswersItsError_AndProposesNothing()
+    {
+        var refusing = ZkAccess.Custom(_ => null, _ => null, _ => ZkWritePlan.Refuse(ZkError.NoAuth));
+        var s = _zk.Open(access: refusing);
+        var index = _zk.Index;
+
+        Assert.Equal(ZkError.NoAuth, _zk.Send(s, OpCode.Create, Create("/a")).Reply.Error);
+        Assert.Equal(index, _zk.Index);
     }
 
     [Fact]

@@ -11,8 +11,12 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Mesh.Registry.Api.Services;
 
-/// <summary><c>/v1/services</c>: the service names, and one service's owner and instances (a blocking query with <c>after</c>).</summary>
-internal sealed class ServiceEndpoints(RegistryStore store)
+/// <summary>
+/// <c>/v1/services</c>: the service names, and one service's owner and instances (a blocking query
+/// with <c>after</c>). Instances are the sidecars' and those registered the Curator way under
+/// <paramref name="curatorBasePath"/> (<see cref="CuratorInstances"/>).
+/// </summary>
+internal sealed class ServiceEndpoints(RegistryStore store, string curatorBasePath = CuratorInstances.DefaultBasePath)
 {
     private const string Prefix = "/v1/services";
     private const string ServicesRoot = "/services";
@@ -28,9 +32,12 @@ internal sealed class ServiceEndpoints(RegistryStore store)
 
     private async Task ServicesAsync(HttpContext context)
     {
-        var (children, index) = store.Read(s => (s.GetChildren(ServicesRoot), s.AppliedIndex));
+        var (children, index) = store.Read(s => (curatorBasePath == ServicesRoot
+            ? s.GetChildren(ServicesRoot).Children
+            : (IReadOnlyList<string>)[.. s.GetChildren(ServicesRoot).Children.Union(s.GetChildren(curatorBasePath).Children, StringComparer.Ordinal).Order(StringComparer.Ordinal)],
+            s.AppliedIndex));
         context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
-        await ApiJson.WriteAsync(context, 200, new ServicesResponse(index, children.Children), RegistryJson.Default.ServicesResponse).ConfigureAwait(false);
+        await ApiJson.WriteAsync(context, 200, new ServicesResponse(index, children), RegistryJson.Default.ServicesResponse).ConfigureAwait(false);
     }
 
     private async Task ServiceAsync(HttpContext context)
@@ -45,7 +52,20 @@ internal sealed class ServiceEndpoints(RegistryStore store)
         {
             // A blocking query is a watch: served from this node's applied state, like /v1/watch.
             // The service node itself is watched too: its data is the owner record callers verify.
-            await store.Hub.WaitAsync(servicePath, recursive: true, from, ApiRequest.WaitOf(context), context.RequestAborted).ConfigureAwait(false);
+            var wait = ApiRequest.WaitOf(context);
+            if (curatorBasePath == ServicesRoot)
+            {
+                await store.Hub.WaitAsync(servicePath, recursive: true, from, wait, context.RequestAborted).ConfigureAwait(false);
+            }
+            else
+            {
+                // Curator instances live elsewhere: whichever subtree changes first answers.
+                using var either = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+                await Task.WhenAny(
+                    store.Hub.WaitAsync(servicePath, recursive: true, from, wait, either.Token),
+                    store.Hub.WaitAsync(NodePath.Combine(curatorBasePath, name), recursive: true, from, wait, either.Token)).ConfigureAwait(false);
+                await either.CancelAsync().ConfigureAwait(false);
+            }
         }
 
         var (instances, owner, index) = store.Read(s =>
@@ -59,6 +79,7 @@ internal sealed class ServiceEndpoints(RegistryStore store)
                 if (node.IsOk)
                     list.Add(InstanceOf(child, node.Data));
             }
+            list.AddRange(CuratorInstances.Read(s, curatorBasePath, name));
             return (list, owner, s.AppliedIndex);
         });
         // The state may be ahead of the event that woke us; report what was read so the next

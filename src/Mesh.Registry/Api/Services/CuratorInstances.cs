@@ -1,0 +1,78 @@
+using System.Text.Json;
+using Mesh.Registry.Contracts;
+using Mesh.Registry.Core;
+using Mesh.Registry.Core.Paths;
+
+namespace Mesh.Registry.Api.Services;
+
+/// <summary>
+/// Apps that register the Apache Curator service-discovery way (over the ZooKeeper port) are
+/// endpoints of the mesh too: Curator keeps one node per instance at <c>BASE/NAME/ID</c>, its
+/// data a JSON ServiceInstance (<c>name, id, address, port, sslPort, payload,
+/// registrationTimeUTC, serviceType, uriSpec</c>), ephemeral for the session that registered it.
+/// This reads them next to the sidecars' own <c>/services/NAME/instances/ID</c> when a service is
+/// listed, so callers' sidecars route to them, <c>mesh ctl endpoints</c> shows them, and they go
+/// when the Curator session ends. Nothing is copied: the Curator node is the record. Pure.
+/// </summary>
+internal static class CuratorInstances
+{
+    /// <summary>Curator's default base path, which is also the mesh's services root.</summary>
+    public const string DefaultBasePath = "/services";
+
+    /// <summary>
+    /// The Curator instances of <paramref name="service"/> under <paramref name="basePath"/> in
+    /// <paramref name="state"/>. Children that are not a Curator ServiceInstance (the sidecars'
+    /// <c>instances</c> node when the base is /services, anything else) are skipped.
+    /// </summary>
+    public static List<ServiceInstanceResponse> Read(RegistryStateMachine state, string basePath, string service)
+    {
+        var found = new List<ServiceInstanceResponse>();
+        var servicePath = NodePath.Combine(basePath, service);
+        foreach (var id in state.GetChildren(servicePath).Children)
+        {
+            var node = state.GetNode(NodePath.Combine(servicePath, id));
+            if (node.IsOk && Parse(id, node.Data.Span) is { } instance)
+                found.Add(instance);
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// A Curator ServiceInstance as a mesh endpoint, or null when the data is not one: it must be a
+    /// JSON object with a string <c>address</c> and a <c>port</c> (or, without one, an
+    /// <c>sslPort</c>) between 1 and 65535. The node name is the instance id. Curator has no
+    /// weight, version or zone: the weight is the mesh's default (100), and the labels say where
+    /// the instance came from and its serviceType.
+    /// </summary>
+    public static ServiceInstanceResponse? Parse(string id, ReadOnlySpan<byte> data)
+    {
+        if (data.IsEmpty || data[0] != (byte)'{')
+            return null;
+        try
+        {
+            var reader = new Utf8JsonReader(data);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            if (!root.TryGetProperty("address", out var address) || address.ValueKind != JsonValueKind.String
+                || string.IsNullOrEmpty(address.GetString()))
+            {
+                return null;
+            }
+            if ((Port(root, "port") ?? Port(root, "sslPort")) is not { } port)
+                return null;
+            var labels = new Dictionary<string, string>(StringComparer.Ordinal) { ["registration"] = "curator" };
+            if (root.TryGetProperty("serviceType", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() is { Length: > 0 } kind)
+                labels["curator.serviceType"] = kind;
+            return new ServiceInstanceResponse(id, address.GetString(), port, Weight: 100, Labels: labels);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static int? Port(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var port) && port is > 0 and <= 65535
+            ? port
+            : null;
+}
