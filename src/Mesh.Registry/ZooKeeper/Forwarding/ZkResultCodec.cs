@@ -9,7 +9,7 @@ namespace Mesh.Registry.ZooKeeper.Forwarding;
 /// </summary>
 internal static class ZkResultCodec
 {
-    private const byte Version = 1;
+    private const byte Version = 2; // 2: the stat carries pzxid (ChildModifiedIndex)
 
     public static byte[] Encode(ApplyResult result)
     {
@@ -77,8 +77,9 @@ internal static class ZkResultCodec
         w.Write(s.EphemeralOwner);
         w.Write(s.DataLength);
         w.Write(s.NumChildren);
+        w.Write(s.ChildModifiedIndex);
     }
 
     private static NodeStat ReadStat(BinaryReader r) =>
-        new(r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32());
+        new(r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt64(), r.ReadInt32(), r.ReadInt32(), r.ReadInt64());
 }
