@@ -91,6 +91,7 @@ internal sealed class WatchStream
     {
         TaskCompletionSource? signal;
         Action? interrupted = null;
+        var queued = false;
         lock (_gate)
         {
             if (index <= After || _cutAt >= 0 || _endReason is not null)
@@ -107,13 +108,14 @@ internal sealed class WatchStream
                 _queue.Enqueue((index, line));
                 _lastEnqueued = index;
                 _pendingChanged(1);
+                queued = true;
             }
             signal = _signal;
             _signal = null;
         }
         signal?.TrySetResult();
-        interrupted?.Invoke();
-        return interrupted is null;
+        Interrupt(interrupted);
+        return queued;
     }
 
     /// <summary>Ends the stream with <paramref name="reason"/>; its writer sends a resume record.</summary>
@@ -131,7 +133,26 @@ internal sealed class WatchStream
             interrupted = Interrupted;
         }
         signal?.TrySetResult();
-        interrupted?.Invoke();
+        Interrupt(interrupted);
+    }
+
+    // Off the fan-out's thread (which holds its lock): the writer's flush may continue inline and close the stream.
+    private static void Interrupt(Action? interrupted)
+    {
+        if (interrupted is not null)
+            ThreadPool.UnsafeQueueUserWorkItem(static action => Run(action), interrupted, preferLocal: false);
+    }
+
+    private static void Run(Action interrupted)
+    {
+        try
+        {
+            interrupted();
+        }
+        catch (Exception e) when (e is ObjectDisposedException or InvalidOperationException)
+        {
+            // The response completed in the meantime: nothing is left to interrupt.
+        }
     }
 
     /// <summary>Moves every queued record into <paramref name="into"/>; none once cut.</summary>

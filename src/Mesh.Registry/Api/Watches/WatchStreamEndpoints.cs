@@ -126,15 +126,33 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits l
         // Every matching change up to here has been written.
         private long _complete = stream.After;
         private long _lastProgress = -1;
+        private int _open = 1;
 
         public async Task RunAsync()
+        {
+            try
+            {
+                await WriteAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                // Kestrel reuses the body writer for the connection's next request: an interruption queued late must not reach it.
+                Volatile.Write(ref _open, 0);
+            }
+        }
+
+        private async Task WriteAsync()
         {
             var response = context.Response;
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = "application/x-ndjson";
             response.Headers.CacheControl = "no-store";
             response.Headers["X-Mesh-Index"] = stream.StartIndex.ToString(CultureInfo.InvariantCulture);
-            stream.Interrupted = _body.CancelPendingFlush;
+            stream.Interrupted = () =>
+            {
+                if (Volatile.Read(ref _open) == 1)
+                    _body.CancelPendingFlush();
+            };
             var aborted = context.RequestAborted;
             var tick = fanout.NextTick;
             var first = true;
