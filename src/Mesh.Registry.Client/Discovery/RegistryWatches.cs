@@ -27,38 +27,48 @@ public static class RegistryWatches
     public static async IAsyncEnumerable<EndpointSet> WatchServiceAsync(
         this RegistryClient client, string service, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        await foreach (var set in StreamOrPollAsync(client, token => StreamServiceAsync(client, service, token),
+            (from, token) => PollServiceAsync(client, service, from?.Index, token), cancellationToken).ConfigureAwait(false))
+            yield return set;
+    }
+
+    /// <summary>
+    /// The stream's snapshots while the client streams watches; long polls otherwise, or from the
+    /// last snapshot on once the registry turns out to have no streaming watches (an older version).
+    /// </summary>
+    private static async IAsyncEnumerable<T> StreamOrPollAsync<T>(
+        RegistryClient client, Func<CancellationToken, IAsyncEnumerable<T>> stream, Func<T?, CancellationToken, IAsyncEnumerable<T>> poll,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+        where T : class
+    {
+        T? last = null;
         if (Streams(client))
         {
-            var stream = StreamServiceAsync(client, service, cancellationToken).GetAsyncEnumerator(cancellationToken);
-            long? index = null;
+            var snapshots = stream(cancellationToken).GetAsyncEnumerator(cancellationToken);
             try
             {
                 while (true)
                 {
                     try
                     {
-                        if (!await stream.MoveNextAsync().ConfigureAwait(false))
+                        if (!await snapshots.MoveNextAsync().ConfigureAwait(false))
                             yield break;
                     }
                     catch (RegistryException) when (client.Watcher.Unsupported)
                     {
                         break;
                     }
-                    index = stream.Current.Index;
-                    yield return stream.Current;
+                    last = snapshots.Current;
+                    yield return last;
                 }
             }
             finally
             {
-                await stream.DisposeAsync().ConfigureAwait(false);
+                await snapshots.DisposeAsync().ConfigureAwait(false);
             }
-            // An older registry: long polls from where the stream was.
-            await foreach (var set in PollServiceAsync(client, service, index, cancellationToken).ConfigureAwait(false))
-                yield return set;
-            yield break;
         }
-        await foreach (var set in PollServiceAsync(client, service, null, cancellationToken).ConfigureAwait(false))
-            yield return set;
+        await foreach (var snapshot in poll(last, cancellationToken).ConfigureAwait(false))
+            yield return snapshot;
     }
 
     /// <summary>
@@ -156,36 +166,8 @@ public static class RegistryWatches
     public static async IAsyncEnumerable<ConfigSnapshot> WatchConfigAsync(
         this RegistryClient client, string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        if (Streams(client))
-        {
-            var stream = StreamConfigAsync(client, prefix, cancellationToken).GetAsyncEnumerator(cancellationToken);
-            ConfigSnapshot? seen = null;
-            try
-            {
-                while (true)
-                {
-                    try
-                    {
-                        if (!await stream.MoveNextAsync().ConfigureAwait(false))
-                            yield break;
-                    }
-                    catch (RegistryException) when (client.Watcher.Unsupported)
-                    {
-                        break;
-                    }
-                    seen = stream.Current;
-                    yield return stream.Current;
-                }
-            }
-            finally
-            {
-                await stream.DisposeAsync().ConfigureAwait(false);
-            }
-            await foreach (var snapshot in PollConfigAsync(client, prefix, seen, cancellationToken).ConfigureAwait(false))
-                yield return snapshot;
-            yield break;
-        }
-        await foreach (var snapshot in PollConfigAsync(client, prefix, null, cancellationToken).ConfigureAwait(false))
+        await foreach (var snapshot in StreamOrPollAsync(client, token => StreamConfigAsync(client, prefix, token),
+            (from, token) => PollConfigAsync(client, prefix, from, token), cancellationToken).ConfigureAwait(false))
             yield return snapshot;
     }
 

@@ -22,7 +22,8 @@ internal sealed class WatchStreamReader : IAsyncDisposable
     {
         using var timeout = new CancellationTokenSource(TestCluster.Timeout);
         var response = await http.GetAsync(new Uri(node, "/v1/watch-stream?" + query), HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        if (response.StatusCode != HttpStatusCode.OK)
+            Assert.Fail($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(timeout.Token)}");
         Assert.Equal("application/x-ndjson", response.Content.Headers.ContentType?.MediaType);
         return new WatchStreamReader(response, await response.Content.ReadAsStreamAsync(timeout.Token));
     }
