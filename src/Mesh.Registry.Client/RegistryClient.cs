@@ -280,5 +280,23 @@ public sealed partial class RegistryClient : IDisposable
 
     internal RegistryTransport Transport => _transport;
 
-    public void Dispose() => _transport.Dispose();
+    private RegistryWatcher? _watcher;
+
+    /// <summary>The one streaming watch of this client, opened on first use.</summary>
+    internal RegistryWatcher Watcher
+    {
+        get
+        {
+            if (Volatile.Read(ref _watcher) is { } watcher)
+                return watcher;
+            var created = new RegistryWatcher(this);
+            return Interlocked.CompareExchange(ref _watcher, created, null) ?? created;
+        }
+    }
+
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _transport.Dispose();
+    }
 }

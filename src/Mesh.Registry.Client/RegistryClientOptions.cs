@@ -20,6 +20,16 @@ public sealed record RegistryClientOptions
     /// <summary>How long a watch blocks on the server before answering with no change.</summary>
     public TimeSpan WatchWait { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Watch endpoints, routes, policies and the trust bundle over one streaming watch per client
+    /// (<c>GET /v1/watch-stream</c>) instead of a long poll per watched thing. A registry without
+    /// streaming watches is long-polled as before.
+    /// </summary>
+    public bool StreamWatches { get; init; } = true;
+
+    /// <summary>A streaming watch that says nothing (not even a progress mark) for this long is taken for dead and resumed on another node.</summary>
+    public TimeSpan WatchStreamIdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Sent as <c>Authorization: Bearer TOKEN</c> on every request: an operator token or a join token. Null: none.</summary>
     public string? Token { get; init; }
 

@@ -22,6 +22,7 @@ namespace Mesh.Registry.Contracts;
 [JsonSerializable(typeof(SessionResponse))]
 [JsonSerializable(typeof(SessionListResponse))]
 [JsonSerializable(typeof(WatchResponse))]
+[JsonSerializable(typeof(WatchStreamRecord))]
 [JsonSerializable(typeof(ServicesResponse))]
 [JsonSerializable(typeof(ServiceResponse))]
 [JsonSerializable(typeof(InstanceDocument))]

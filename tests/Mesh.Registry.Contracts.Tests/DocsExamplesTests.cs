@@ -16,6 +16,9 @@ public sealed class DocsExamplesTests
     [Fact]
     public void WatchExample_IsAWatchResponse() => AssertExample("## Watches", RegistryJson.Default.WatchResponse);
 
+    [Fact]
+    public void StreamingWatchExample_IsAWatchStreamRecord() => AssertExample("## Streaming watches", RegistryJson.Default.WatchStreamRecord);
+
     private static void AssertExample<T>(string heading, JsonTypeInfo<T> type)
     {
         var example = JsonNode.Parse(ExampleAfter(heading));

@@ -44,8 +44,29 @@ internal sealed class RegistryLimitOptions
         DefaultValueFactory = _ => Defaults.QuotaSessions,
     };
 
+    private readonly Option<int> _maxWatchesPerStream = new("--max-watches-per-stream")
+    {
+        Description = "Most watches (prefix, path, trust) one streaming watch may carry; more is 400 TooManyWatches.",
+        DefaultValueFactory = _ => Defaults.MaxWatchesPerStream,
+    };
+
+    private readonly Option<int> _maxWatchStreams = new("--max-watch-streams")
+    {
+        Description = "Streaming watches one caller (address and credential) may hold open on a node; more is 429 TooManyRequests.",
+        DefaultValueFactory = _ => Defaults.MaxWatchStreamsPerCaller,
+    };
+
+    private readonly Option<int> _watchStreamBuffer = new("--watch-stream-buffer")
+    {
+        Description = "Records a streaming watch's reader may fall behind before it is cut off with a resume record.",
+        DefaultValueFactory = _ => Defaults.WatchStreamBufferRecords,
+    };
+
     public void AddTo(Command command)
     {
+        command.Options.Add(_maxWatchesPerStream);
+        command.Options.Add(_maxWatchStreams);
+        command.Options.Add(_watchStreamBuffer);
         command.Options.Add(_maxTxnOps);
         command.Options.Add(_maxTxnBytes);
         command.Options.Add(_anonymousConcurrency);
@@ -63,5 +84,8 @@ internal sealed class RegistryLimitOptions
         QuotaNodes = parseResult.GetValue(_quotaNodes),
         QuotaBytes = parseResult.GetValue(_quotaBytes),
         QuotaSessions = parseResult.GetValue(_quotaSessions),
+        MaxWatchesPerStream = parseResult.GetValue(_maxWatchesPerStream),
+        MaxWatchStreamsPerCaller = parseResult.GetValue(_maxWatchStreams),
+        WatchStreamBufferRecords = parseResult.GetValue(_watchStreamBuffer),
     };
 }

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using Mesh.Common.Time;
+using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client;
 
@@ -8,18 +9,126 @@ namespace Mesh.Registry.Client;
 /// Streams of immutable snapshots built on the registry's index-based watches: a first snapshot
 /// at once, then a new one after every change, resuming from the last index seen after a
 /// reconnect or a failover, so no change is skipped (several quick changes may arrive as one
-/// snapshot that reflects all of them).
+/// snapshot that reflects all of them). With <see cref="RegistryClientOptions.StreamWatches"/>
+/// (the default) every watch of one client rides its one streaming watch
+/// (<see cref="RegistryWatcher"/>); otherwise, or against a registry without streaming watches,
+/// each is a long poll of its own.
 /// </summary>
 public static class RegistryWatches
 {
+    private static bool Streams(RegistryClient client) => client.Options.StreamWatches && !client.Watcher.Unsupported;
+
     // A registry that does not answer is asked again soon, then less often (up to 1 s).
     private static readonly Backoff RetryBackoff = new(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(1));
 
     private static RetryLoop Retry(RegistryClient client) => new(RetryBackoff, client.Options.TimeProvider);
 
-    /// <summary>The live instances of <paramref name="service"/>, now and after each change.</summary>
+    /// <summary>The live instances of <paramref name="service"/> (and its owner), now and after each change.</summary>
     public static async IAsyncEnumerable<EndpointSet> WatchServiceAsync(
         this RegistryClient client, string service, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var set in StreamOrPollAsync(client, token => StreamServiceAsync(client, service, token),
+            (from, token) => PollServiceAsync(client, service, from?.Index, token), cancellationToken).ConfigureAwait(false))
+            yield return set;
+    }
+
+    /// <summary>
+    /// The stream's snapshots while the client streams watches; long polls otherwise, or from the
+    /// last snapshot on once the registry turns out to have no streaming watches (an older version).
+    /// </summary>
+    private static async IAsyncEnumerable<T> StreamOrPollAsync<T>(
+        RegistryClient client, Func<CancellationToken, IAsyncEnumerable<T>> stream, Func<T?, CancellationToken, IAsyncEnumerable<T>> poll,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+        where T : class
+    {
+        T? last = null;
+        if (Streams(client))
+        {
+            var snapshots = stream(cancellationToken).GetAsyncEnumerator(cancellationToken);
+            try
+            {
+                while (true)
+                {
+                    try
+                    {
+                        if (!await snapshots.MoveNextAsync().ConfigureAwait(false))
+                            yield break;
+                    }
+                    catch (RegistryException) when (client.Watcher.Unsupported)
+                    {
+                        break;
+                    }
+                    last = snapshots.Current;
+                    yield return last;
+                }
+            }
+            finally
+            {
+                await snapshots.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        await foreach (var snapshot in poll(last, cancellationToken).ConfigureAwait(false))
+            yield return snapshot;
+    }
+
+    /// <summary>
+    /// The service's instances read once, then again after each change the stream reports: with a
+    /// blocking query just before the change's index, which the node the stream came from answers
+    /// at once from its own state (no trip to the leader) and any other node once it applied it.
+    /// </summary>
+    private static async IAsyncEnumerable<EndpointSet> StreamServiceAsync(
+        RegistryClient client, string service, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var retry = Retry(client);
+        var failures = 0;
+        EndpointSet? last = null;
+        while (last is null)
+        {
+            try
+            {
+                last = await client.GetServiceAsync(service, null, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        using var subscription = client.Watcher.Subscribe(StreamWatch.Prefix(ServicePaths.Service(service)), last.Index);
+        yield return last;
+        while (true)
+        {
+            var at = await subscription.NextChangeAsync(last.Index, cancellationToken).ConfigureAwait(false);
+            EndpointSet next;
+            try
+            {
+                next = at == RegistryWatcher.Subscription.Reread
+                    ? await client.GetServiceAsync(service, null, null, cancellationToken).ConfigureAwait(false)
+                    : await client.GetServiceAsync(service, at - 1, null, cancellationToken).ConfigureAwait(false);
+                failures = 0;
+            }
+            catch (RegistryException e) when (!cancellationToken.IsCancellationRequested && e.Code == RegistryErrorCodes.IndexCompacted)
+            {
+                next = await client.GetServiceAsync(service, null, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            if (next.Index > last.Index && !next.SameInstancesAs(last))
+            {
+                last = next;
+                yield return next;
+            }
+            else if (next.Index > last.Index)
+            {
+                last = last with { Index = next.Index };
+            }
+        }
+    }
+
+    private static async IAsyncEnumerable<EndpointSet> PollServiceAsync(
+        RegistryClient client, string service, long? from, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         EndpointSet? last = null;
         var retry = Retry(client);
@@ -29,7 +138,7 @@ public static class RegistryWatches
             EndpointSet? next;
             try
             {
-                next = await client.GetServiceAsync(service, last?.Index, null, cancellationToken).ConfigureAwait(false);
+                next = await client.GetServiceAsync(service, last?.Index ?? from, null, cancellationToken).ConfigureAwait(false);
                 failures = 0;
             }
             catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
@@ -57,7 +166,121 @@ public static class RegistryWatches
     public static async IAsyncEnumerable<ConfigSnapshot> WatchConfigAsync(
         this RegistryClient client, string prefix, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        await foreach (var snapshot in StreamOrPollAsync(client, token => StreamConfigAsync(client, prefix, token),
+            (from, token) => PollConfigAsync(client, prefix, from, token), cancellationToken).ConfigureAwait(false))
+            yield return snapshot;
+    }
+
+    /// <summary>The documents read once, then again after each change the stream reports under the prefix.</summary>
+    private static async IAsyncEnumerable<ConfigSnapshot> StreamConfigAsync(
+        RegistryClient client, string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var retry = Retry(client);
+        var failures = 0;
         ConfigSnapshot? last = null;
+        while (last is null)
+        {
+            try
+            {
+                last = await ReadConfigAsync(client, prefix, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        using var subscription = client.Watcher.Subscribe(StreamWatch.Prefix(prefix), last.Index);
+        yield return last;
+        while (true)
+        {
+            await subscription.NextChangeAsync(last.Index, cancellationToken).ConfigureAwait(false);
+            ConfigSnapshot next;
+            try
+            {
+                next = await ReadConfigAsync(client, prefix, cancellationToken).ConfigureAwait(false);
+                failures = 0;
+            }
+            catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            if (!SameDocuments(last, next))
+                last = next with { Index = Math.Max(last.Index, next.Index) };
+            else
+            {
+                last = last with { Index = Math.Max(last.Index, next.Index) };
+                continue;
+            }
+            yield return last;
+        }
+    }
+
+    /// <summary>
+    /// The CA's trust bundle (<c>GET /v1/ca/root</c>), now and after each change of its roots,
+    /// which the streaming watch reports (<c>trust=true</c>). Needs streaming watches.
+    /// </summary>
+    public static async IAsyncEnumerable<CaRootResponse> WatchTrustBundleAsync(
+        this RegistryClient client, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var retry = Retry(client);
+        var failures = 0;
+        // The index first, the bundle after: a change between the two is told, and read again.
+        var from = -1L;
+        CaRootResponse? last = null;
+        while (last is null)
+        {
+            try
+            {
+                if (from < 0)
+                    from = await client.CurrentIndexAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+                last = await client.GetCaRootAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        using var subscription = client.Watcher.Subscribe(StreamWatch.TrustBundle, from);
+        yield return last;
+        var seen = from;
+        while (true)
+        {
+            long at;
+            try
+            {
+                at = await subscription.NextChangeAsync(seen, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RegistryException) when (client.Watcher.Unsupported)
+            {
+                at = -1; // an older registry has no stream to tell: certificate renewals re-read the bundle
+            }
+            if (at < 0)
+                yield break;
+            seen = at == RegistryWatcher.Subscription.Reread ? seen : Math.Max(seen, at);
+            CaRootResponse next;
+            try
+            {
+                next = await client.GetCaRootAsync(cancellationToken).ConfigureAwait(false);
+                failures = 0;
+            }
+            catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
+            {
+                await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+            if (next != last)
+            {
+                last = next;
+                yield return next;
+            }
+        }
+    }
+
+    private static async IAsyncEnumerable<ConfigSnapshot> PollConfigAsync(
+        RegistryClient client, string prefix, ConfigSnapshot? from, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ConfigSnapshot? last = from;
         var retry = Retry(client);
         var failures = 0;
         while (!cancellationToken.IsCancellationRequested)

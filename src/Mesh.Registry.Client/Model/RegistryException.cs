@@ -48,6 +48,11 @@ public static class RegistryErrorCodes
     public const string NotEmpty = "NotEmpty";
     public const string SessionExpired = "SessionExpired";
     public const string IndexCompacted = "IndexCompacted";
+    public const string InvalidPath = "InvalidPath";
+
+    /// <summary>An API path the registry does not serve (for a watch stream: a registry older than streaming watches).</summary>
+    public const string NotFound = "NotFound";
+    public const string TooManyWatches = "TooManyWatches";
     public const string Unavailable = "Unavailable";
     public const string Timeout = "Timeout";
 

@@ -228,6 +228,50 @@ internal sealed class RegistryTransport : IDisposable
             Volatile.Write(ref _leader, index);
     }
 
+    /// <summary>
+    /// Opens a long response (a streaming watch) at <paramref name="pathAndQuery"/>, built anew per
+    /// attempt: on the current address, then the next one after a failure, waiting a little more
+    /// each round, until one answers 200 or an error that retrying cannot fix (a 4xx other than
+    /// 429), which is thrown. Watchers ride out a registry restart, so there is no deadline but
+    /// <paramref name="cancellationToken"/>. Returns the response with its body unread.
+    /// </summary>
+    public async Task<(HttpResponseMessage Response, Uri Endpoint)> OpenStreamAsync(Func<string> pathAndQuery, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var endpoint = CurrentEndpoint;
+            HttpResponseMessage? response = null;
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(endpoint, pathAndQuery().TrimStart('/')));
+                using var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                headers.CancelAfter(_timeout);
+                response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headers.Token).ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                    return (response, endpoint);
+                var error = await ReadErrorAsync(response, cancellationToken).ConfigureAwait(false);
+                response.Dispose();
+                if ((int)response.StatusCode is >= 400 and < 500 and not 429)
+                    throw error;
+            }
+            catch (Exception ex) when (IsTransportFailure(ex) || ex is OperationCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                response?.Dispose();
+            }
+            MoveOn(endpoint);
+            await Task.Delay(Failover.NextDelay(attempt + 1), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Moves the current address past <paramref name="endpoint"/> (unless another caller already did): it failed or ended a stream.</summary>
+    public void MoveOn(Uri endpoint)
+    {
+        var current = Volatile.Read(ref _current);
+        if (_endpoints[current % _endpoints.Length] == endpoint)
+            Interlocked.CompareExchange(ref _current, current + 1, current);
+    }
+
     public async Task<T> SendJsonAsync<T>(
         Func<HttpRequestMessage> build, JsonTypeInfo<T> type, bool write, CancellationToken cancellationToken, TimeSpan? attemptTimeout = null)
     {

@@ -24,6 +24,7 @@ internal static class ApiErrors
     public const string TooManyOps = "TooManyOps";
     public const string TooManyRequests = "TooManyRequests";
     public const string Conflict = "Conflict";
+    public const string TooManyWatches = "TooManyWatches";
 
     public static int StatusOf(ErrorCode code) => code switch
     {

@@ -59,6 +59,7 @@ internal sealed class RegistryApi(
         new TxnEndpoints(writes, limits).Map(api, leader);
         new SessionEndpoints(store, writes).Map(api, leader);
         new WatchEndpoints(store).Map(api);
+        new WatchStreamEndpoints(store, limits).Map(api);
         new ServiceEndpoints(store, curatorBasePath).Map(api, leader);
         new CaEndpoints(ca, metrics, requestTimeout).Map(api, leader, new AnonymousGateFilter(anonymousGate));
         api.MapOthers("/{**path}", ApiRoutes.NotFoundAsync);

@@ -80,7 +80,13 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
             var metrics = new RegistryMetrics(_options.Id);
             Push(() => { metrics.Dispose(); return ValueTask.CompletedTask; });
-            Store = new RegistryStore(new WatchHub(_options.WatchHistory), metrics);
+            Store = new RegistryStore(new WatchHub(_options.WatchHistory, new WatchFanoutOptions
+            {
+                BufferRecords = _options.Limits.WatchStreamBufferRecords,
+                MaxStreamsPerCaller = _options.Limits.MaxWatchStreamsPerCaller,
+                ProgressInterval = _options.Limits.WatchProgressInterval,
+                TimeProvider = _options.TimeProvider,
+            }), metrics);
 
             var consensus = new RaftConsensus(new RaftConsensusOptions
             {
@@ -169,6 +175,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(1));
                 await app.StopAsync(grace.Token).ConfigureAwait(false);
             });
+            // Before the client port closes: streaming watches end with a resume mark, so their readers move on at once.
+            Push(() => { Store.Hub.Fanout.Dispose(); return ValueTask.CompletedTask; });
             // Pushed last, so it closes first: ZooKeeper clients move to another node at once.
             if (_options.ZooKeeper is { } zk)
                 ZooKeeperEndPoint = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens,

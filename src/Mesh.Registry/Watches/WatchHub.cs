@@ -23,11 +23,15 @@ internal sealed class WatchHub
     private TaskCompletionSource _changed = NewSignal();
     private int _waiters;
 
-    public WatchHub(int capacity = 100_000)
+    public WatchHub(int capacity = 100_000, WatchFanoutOptions? streams = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _ring = new ChangeEvent[capacity];
+        Fanout = new WatchFanout(this, streams ?? new WatchFanoutOptions());
     }
+
+    /// <summary>The streaming watches, fed from <see cref="Publish"/> after the long polls are woken.</summary>
+    public WatchFanout Fanout { get; }
 
     public long AppliedIndex => Volatile.Read(ref _appliedIndex);
 
@@ -51,12 +55,13 @@ internal sealed class WatchHub
             signal = SwapSignal();
         }
         signal.TrySetResult();
+        Fanout.Reset(index);
     }
 
     /// <summary>Records the events of the command applied at <paramref name="index"/> and wakes the waiters.</summary>
     public void Publish(long index, IReadOnlyList<ChangeEvent> events)
     {
-        TaskCompletionSource signal;
+        TaskCompletionSource? signal;
         lock (_gate)
         {
             foreach (var e in events)
@@ -73,11 +78,32 @@ internal sealed class WatchHub
             }
             if (index > _appliedIndex)
                 _appliedIndex = index;
-            if (events.Count == 0)
-                return;
-            signal = SwapSignal();
+            signal = events.Count == 0 ? null : SwapSignal();
         }
-        signal.TrySetResult();
+        signal?.TrySetResult();
+        Fanout.Dispatch(index, events);
+    }
+
+    /// <summary>
+    /// Every kept event with an index in (<paramref name="after"/>, <paramref name="upTo"/>], in
+    /// order; throws <see cref="IndexCompactedException"/> when history no longer reaches back to <paramref name="after"/>.
+    /// </summary>
+    public List<ChangeEvent> ReadRange(long after, long upTo)
+    {
+        lock (_gate)
+        {
+            if (after < _historyStart)
+                throw new IndexCompactedException(after, _historyStart);
+            var events = new List<ChangeEvent>();
+            for (var i = FirstAfter(after); i < _count; i++)
+            {
+                var e = _ring[(_head + i) % _ring.Length];
+                if (e.Index > upTo)
+                    break;
+                events.Add(e);
+            }
+            return events;
+        }
     }
 
     /// <summary>

@@ -22,6 +22,7 @@ public sealed class MeshSidecar : IAsyncDisposable
     private readonly RateLimiting.MeshShare _share = new();
     private RateLimiting.RegistryMeshShare? _registryShare;
     private PolicyWatcher? _policies;
+    private TrustBundleWatcher? _trust;
     private int _disposed;
 
     public MeshSidecar(SidecarConfig config, ILoggerFactory? loggerFactory = null, SidecarHostOptions? options = null)
@@ -106,6 +107,11 @@ public sealed class MeshSidecar : IAsyncDisposable
             _host.Security = security;
             _policies = new PolicyWatcher(_client, security.Authorization, _config.Authorization, _loggerFactory.CreateLogger<PolicyWatcher>());
             _policies.Start();
+            if (_client.Options.StreamWatches)
+            {
+                _trust = new TrustBundleWatcher(_client, security, _loggerFactory.CreateLogger<TrustBundleWatcher>());
+                _trust.Start();
+            }
         }
 
         await _host.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -167,6 +173,8 @@ public sealed class MeshSidecar : IAsyncDisposable
             await _registrar.DisposeAsync().ConfigureAwait(false);
         if (_policies is not null)
             await _policies.DisposeAsync().ConfigureAwait(false);
+        if (_trust is not null)
+            await _trust.DisposeAsync().ConfigureAwait(false);
         if (_host.Security is { } security)
             await security.DisposeAsync().ConfigureAwait(false);
         _client?.Dispose();

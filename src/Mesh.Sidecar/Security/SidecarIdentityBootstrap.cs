@@ -69,13 +69,26 @@ internal static partial class SidecarIdentityBootstrap
     {
         try
         {
-            var latest = TrustBundle.FromResponse(await client.GetCaRootAsync(cancellationToken).ConfigureAwait(false));
+            ApplyTrust(await client.GetCaRootAsync(cancellationToken).ConfigureAwait(false), security, logger);
+        }
+        catch (Exception e) when (e is RegistryException or HttpRequestException or OperationCanceledException)
+        {
+            Log.TrustRefreshFailed(logger, e.Message);
+        }
+    }
+
+    /// <summary>Takes <paramref name="root"/> as the trust bundle if its roots changed (and it is for our trust domain). A bundle that does not parse is logged and left.</summary>
+    public static void ApplyTrust(CaRootResponse root, SidecarSecurity security, ILogger logger)
+    {
+        try
+        {
+            var latest = TrustBundle.FromResponse(root);
             if (latest.TrustDomain != security.Trust.TrustDomain)
                 Log.TrustDomainChanged(logger, security.Trust.TrustDomain, latest.TrustDomain);
             else if (security.RefreshTrust(latest))
                 Log.TrustUpdated(logger, latest.Roots.Count);
         }
-        catch (Exception e) when (e is RegistryException or HttpRequestException or OperationCanceledException or ArgumentException or System.Security.Cryptography.CryptographicException)
+        catch (Exception e) when (e is ArgumentException or System.Security.Cryptography.CryptographicException)
         {
             Log.TrustRefreshFailed(logger, e.Message);
         }

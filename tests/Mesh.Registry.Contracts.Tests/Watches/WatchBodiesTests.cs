@@ -18,4 +18,14 @@ public sealed class WatchBodiesTests
     [Fact]
     public void WatchResponse_WithoutEvents_HasAnEmptyList() =>
         RoundTrips(new WatchResponse(60, []), RegistryJson.Default.WatchResponse, """{"index":60,"events":[]}""");
+
+    [Fact]
+    public void WatchStreamRecord_Change_HasTypeIndexAndPath() =>
+        RoundTrips(new WatchStreamRecord(ChangeEvent.Created, 55, "/services/catalog/instances/a"), RegistryJson.Default.WatchStreamRecord,
+            """{"type":"created","index":55,"path":"/services/catalog/instances/a"}""");
+
+    [Fact]
+    public void WatchStreamRecord_Resume_HasNoPath() =>
+        RoundTrips(new WatchStreamRecord(WatchStreamRecord.Resume, 70, Message: "this registry node is stopping"), RegistryJson.Default.WatchStreamRecord,
+            """{"type":"resume","index":70,"message":"this registry node is stopping"}""");
 }

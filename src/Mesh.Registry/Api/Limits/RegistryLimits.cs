@@ -25,6 +25,18 @@ public sealed record RegistryLimits
     /// <summary>Live sessions a join token's namespace may hold (<c>--quota-sessions</c>).</summary>
     public long QuotaSessions { get; init; } = 1_000;
 
+    /// <summary>Watches (paths and the trust bundle) one <c>GET /v1/watch-stream</c> may carry (<c>--max-watches-per-stream</c>).</summary>
+    public int MaxWatchesPerStream { get; init; } = 512;
+
+    /// <summary>Watch streams one caller (address and credential) may hold open on one node (<c>--max-watch-streams</c>).</summary>
+    public int MaxWatchStreamsPerCaller { get; init; } = 1_024;
+
+    /// <summary>Records a watch stream's reader may fall behind before it is cut off with a resume mark (<c>--watch-stream-buffer</c>).</summary>
+    public int WatchStreamBufferRecords { get; init; } = 4_096;
+
+    /// <summary>How often a watch stream gets a progress mark (this node's applied index) when it advanced.</summary>
+    public TimeSpan WatchProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Names the first out-of-range value, or null.</summary>
     public string? Validate() =>
         MaxTxnOps < 1 ? $"--max-txn-ops {MaxTxnOps} must be at least 1"
@@ -34,5 +46,9 @@ public sealed record RegistryLimits
         : QuotaNodes < 1 ? $"--quota-nodes {QuotaNodes} must be at least 1"
         : QuotaBytes < 0 ? $"--quota-bytes {QuotaBytes} must not be negative"
         : QuotaSessions < 1 ? $"--quota-sessions {QuotaSessions} must be at least 1"
+        : MaxWatchesPerStream < 1 ? $"--max-watches-per-stream {MaxWatchesPerStream} must be at least 1"
+        : MaxWatchStreamsPerCaller < 1 ? $"--max-watch-streams {MaxWatchStreamsPerCaller} must be at least 1"
+        : WatchStreamBufferRecords < 1 ? $"--watch-stream-buffer {WatchStreamBufferRecords} must be at least 1"
+        : WatchProgressInterval <= TimeSpan.Zero ? $"the watch progress interval {WatchProgressInterval} must be positive"
         : null;
 }

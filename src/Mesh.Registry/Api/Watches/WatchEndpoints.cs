@@ -37,16 +37,8 @@ internal sealed class WatchEndpoints(RegistryStore store)
         {
             // A recursive watch above /mesh/ca does not see the CA's nodes change.
             if (!recursive || !CertificateAuthority.RegistryCertificateAuthority.IsCaPath(e.Path))
-                events.Add(new Contracts.ChangeEvent(e.Index, TypeName(e.Type), e.Path));
+                events.Add(new Contracts.ChangeEvent(e.Index, Registry.Watches.WatchRecords.TypeName(e.Type), e.Path));
         }
         await ApiJson.WriteAsync(context, 200, new WatchResponse(result.Index, events), RegistryJson.Default.WatchResponse).ConfigureAwait(false);
     }
-
-    private static string TypeName(ChangeEventType type) => type switch
-    {
-        ChangeEventType.Created => Contracts.ChangeEvent.Created,
-        ChangeEventType.DataChanged => Contracts.ChangeEvent.DataChanged,
-        ChangeEventType.Deleted => Contracts.ChangeEvent.Deleted,
-        _ => Contracts.ChangeEvent.ChildrenChanged,
-    };
 }

@@ -1,0 +1,236 @@
+// One streaming watch shared by everything a process watches (a sidecar's endpoints, routes,
+// policies and trust bundle): subscribers come and go, and the stream is reopened with the new
+// set of watches from where it was, so the registry holds one connection per client, not one
+// long poll per watched thing. Subscribers are told "something you watch changed at index N" and
+// read the state themselves, so a change told twice only costs a read.
+using Mesh.Registry.Contracts;
+
+namespace Mesh.Registry.Client;
+
+/// <summary>The streaming watch behind <see cref="RegistryWatches"/>; one per <see cref="RegistryClient"/>.</summary>
+internal sealed class RegistryWatcher : IDisposable
+{
+    private readonly RegistryClient _client;
+    private readonly Lock _gate = new();
+    private readonly List<Subscription> _subscriptions = [];
+    private readonly CancellationTokenSource _stop = new();
+    private CancellationTokenSource? _connection;
+    private TaskCompletionSource _setChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _loop;
+    private long _resume = -1;
+    private int _unsupported;
+
+    public RegistryWatcher(RegistryClient client) => _client = client;
+
+    /// <summary>The registry answered that it has no streaming watches (an older version): watch with long polls instead.</summary>
+    public bool Unsupported => Volatile.Read(ref _unsupported) == 1;
+
+    /// <summary>Streams opened so far (a reconnect or a new set of watches opens one).</summary>
+    public int Connections { get; private set; }
+
+    /// <summary>
+    /// Starts watching <paramref name="watch"/> for changes after <paramref name="after"/> (the
+    /// index of the state the subscriber has read). Dispose the subscription to stop.
+    /// </summary>
+    public Subscription Subscribe(StreamWatch watch, long after)
+    {
+        var subscription = new Subscription(this, watch, after);
+        TaskCompletionSource changed;
+        lock (_gate)
+        {
+            _subscriptions.Add(subscription);
+            _loop ??= Task.Run(() => RunAsync(_stop.Token));
+            changed = _setChanged;
+            _setChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
+            // The open stream does not carry the new watch: reopen it.
+            _connection?.Cancel();
+        }
+        changed.TrySetResult();
+        return subscription;
+    }
+
+    private void Remove(Subscription subscription)
+    {
+        // The stream keeps carrying the watch until the next reopen; its records are just not told to anyone.
+        lock (_gate)
+            _subscriptions.Remove(subscription);
+    }
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            Subscription[] current;
+            Task setChanged;
+            long after;
+            using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop);
+            lock (_gate)
+            {
+                current = [.. _subscriptions];
+                setChanged = _setChanged.Task;
+                _connection = connection;
+                // From the oldest index someone still needs: subscribers that joined since the last
+                // open have read the state at their own index.
+                after = _resume;
+                foreach (var subscription in current)
+                {
+                    if (!subscription.Carried)
+                        after = after < 0 ? subscription.After : Math.Min(after, subscription.After);
+                }
+                // Everyone is complete up to where this stream starts, not further, until it says so.
+                _resume = after;
+            }
+            if (current.Length == 0)
+            {
+                await setChanged.WaitAsync(stop).ConfigureAwait(false);
+                continue;
+            }
+            foreach (var subscription in current)
+                subscription.Carried = true;
+            var watches = current.Select(s => s.Watch).Distinct().ToList();
+            try
+            {
+                Connections++;
+                await foreach (var record in _client.StreamWatchAsync(watches, Math.Max(0, after), connection.Token).ConfigureAwait(false))
+                {
+                    // Safe to reopen after: a change index means all before it were sent (its own may be half sent).
+                    var resume = record.Type == WatchStreamRecord.Progress ? record.Index : record.Index - 1;
+                    lock (_gate)
+                    {
+                        _resume = Math.Max(_resume, resume);
+                        current = [.. _subscriptions];
+                    }
+                    if (record.Type == WatchStreamRecord.Progress)
+                        continue;
+                    foreach (var subscription in current)
+                    {
+                        if (subscription.Watch.Covers(record))
+                            subscription.Notify(record.Index);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (!stop.IsCancellationRequested)
+            {
+                // The set of watches changed: reopen with it.
+            }
+            catch (RegistryException e) when (e.Code == RegistryErrorCodes.IndexCompacted && !stop.IsCancellationRequested)
+            {
+                // Nobody keeps the changes since we were last here: everyone re-reads, and the stream starts from now.
+                await RestartFromNowAsync(current, stop).ConfigureAwait(false);
+            }
+            catch (RegistryException e) when (!stop.IsCancellationRequested)
+            {
+                // Refused (not found on an older registry, a bad path, too many watches): the subscribers hear why.
+                if (e.Code == RegistryErrorCodes.NotFound)
+                    Volatile.Write(ref _unsupported, 1);
+                lock (_gate)
+                {
+                    foreach (var subscription in current)
+                        _subscriptions.Remove(subscription);
+                }
+                foreach (var subscription in current)
+                    subscription.Fail(e);
+            }
+            finally
+            {
+                lock (_gate)
+                    _connection = null;
+            }
+        }
+    }
+
+    private async Task RestartFromNowAsync(Subscription[] current, CancellationToken stop)
+    {
+        while (true)
+        {
+            try
+            {
+                var now = await _client.CurrentIndexAsync(cancellationToken: stop).ConfigureAwait(false);
+                lock (_gate)
+                    _resume = now;
+                break;
+            }
+            catch (RegistryException)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), stop).ConfigureAwait(false);
+            }
+        }
+        foreach (var subscription in current)
+            subscription.AskReread();
+    }
+
+    /// <summary>Stops the stream; subscribers still waiting are cancelled with it.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_stop.IsCancellationRequested)
+                return;
+            _stop.Cancel();
+        }
+    }
+
+    /// <summary>One subscriber's view: the latest index at which something it watches changed.</summary>
+    internal sealed class Subscription(RegistryWatcher owner, StreamWatch watch, long after) : IDisposable
+    {
+        /// <summary>Told to read again whatever the index (the history it needed is gone).</summary>
+        public const long Reread = long.MaxValue;
+
+        private readonly Lock _gate = new();
+        private long _changedAt = after;
+        private Exception? _failure;
+        private TaskCompletionSource? _signal;
+
+        public StreamWatch Watch { get; } = watch;
+
+        public long After { get; } = after;
+
+        /// <summary>Set once a stream that carries this watch from <see cref="After"/> was opened.</summary>
+        public bool Carried { get; set; }
+
+        public void Notify(long index) => Signal(() => _changedAt = Math.Max(_changedAt, index));
+
+        public void AskReread() => Signal(() => _changedAt = Reread);
+
+        public void Fail(Exception failure) => Signal(() => _failure = failure);
+
+        /// <summary>The index of a change after <paramref name="after"/> (or <see cref="Reread"/>); throws what the registry refused.</summary>
+        public async Task<long> NextChangeAsync(long after, CancellationToken cancellationToken)
+        {
+            while (true)
+            {
+                Task wait;
+                lock (_gate)
+                {
+                    if (_failure is not null)
+                        throw _failure;
+                    if (_changedAt > after)
+                    {
+                        var at = _changedAt;
+                        if (at == Reread)
+                            _changedAt = after;
+                        return at;
+                    }
+                    _signal ??= new(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wait = _signal.Task;
+                }
+                using var stopped = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, owner._stop.Token);
+                await wait.WaitAsync(stopped.Token).ConfigureAwait(false);
+            }
+        }
+
+        public void Dispose() => owner.Remove(this);
+
+        private void Signal(Action change)
+        {
+            TaskCompletionSource? signal;
+            lock (_gate)
+            {
+                change();
+                signal = _signal;
+                _signal = null;
+            }
+            signal?.TrySetResult();
+        }
+    }
+}

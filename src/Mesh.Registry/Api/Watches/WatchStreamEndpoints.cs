@@ -1,0 +1,220 @@
+using System.Buffers;
+using System.Globalization;
+using System.IO.Pipelines;
+using Mesh.Registry.Api.Access;
+using Mesh.Registry.Api.Ca;
+using Mesh.Registry.Api.Limits;
+using Mesh.Registry.Contracts;
+using Mesh.Registry.Core.Paths;
+using Mesh.Registry.Storage;
+using Mesh.Registry.Watches;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Mesh.Registry.Api.Watches;
+
+/// <summary>
+/// <c>GET /v1/watch-stream?prefix=P&amp;path=Q&amp;trust=true&amp;after=N</c>: one long response of
+/// newline-delimited <see cref="WatchStreamRecord"/>s carrying every change after N under the
+/// watched paths, with progress marks while nothing changes, served from this node's applied
+/// state (docs/registry-api.md, "Streaming watches"). The records come ready-encoded from the
+/// node's <see cref="WatchFanout"/>; this endpoint only copies them to the socket.
+/// </summary>
+internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits limits)
+{
+    public const string Path = "/v1/watch-stream";
+
+    /// <summary>How long the last record (the resume mark) may take to leave before the connection is dropped.</summary>
+    private static readonly TimeSpan FinalFlush = TimeSpan.FromSeconds(5);
+
+    public void Map(IEndpointRouteBuilder api)
+    {
+        api.MapGet(Path, StreamAsync);
+        api.MapOthers(Path, context => ApiRoutes.MethodNotAllowed(context, "GET"));
+    }
+
+    private async Task StreamAsync(HttpContext context)
+    {
+        var targets = TargetsOf(context, limits.MaxWatchesPerStream);
+        var after = Query.Long(context, "after") ?? store.AppliedIndex;
+        if (after < 0)
+            throw ApiException.BadRequest($"after={after} is not an index; indexes are 0 or more");
+        var fanout = store.Hub.Fanout;
+        WatchStream stream;
+        try
+        {
+            stream = fanout.Subscribe(targets, CallerOf(context), after);
+        }
+        catch (TooManyStreamsException e)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            throw new ApiException(StatusCodes.Status429TooManyRequests, ApiErrors.TooManyRequests, e.Message);
+        }
+        try
+        {
+            await new StreamWriter(context, stream, fanout).RunAsync().ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The reader went away.
+        }
+        finally
+        {
+            stream.Interrupted = null;
+            fanout.Unsubscribe(stream);
+        }
+    }
+
+    /// <summary>The watches a request asks for; every problem is a 400 that names it.</summary>
+    internal static List<WatchTarget> TargetsOf(HttpContext context, int maxWatches)
+    {
+        var targets = new List<WatchTarget>();
+        foreach (var (name, values) in context.Request.Query)
+        {
+            switch (name)
+            {
+                case "prefix":
+                case "path":
+                    foreach (var value in values)
+                        targets.Add(new WatchTarget(name == "prefix" ? WatchKind.Prefix : WatchKind.Exact, NodePathOf(name, value)));
+                    break;
+                case "trust":
+                    if (Query.Bool(context, "trust"))
+                        targets.Add(WatchTarget.Trust);
+                    break;
+                case "after":
+                    break;
+                default:
+                    throw ApiException.BadRequest($"unknown parameter '{name}'; a watch stream takes prefix=PATH, path=PATH, trust=true and after=INDEX");
+            }
+        }
+        if (targets.Count == 0)
+            throw ApiException.BadRequest("a watch stream needs at least one watch: prefix=PATH (a node and everything below it), path=PATH (one node) or trust=true (the CA's trust bundle)");
+        if (targets.Count > maxWatches)
+            throw new ApiException(StatusCodes.Status400BadRequest, ApiErrors.TooManyWatches, $"{targets.Count} watches on one stream; at most {maxWatches} are allowed (--max-watches-per-stream)");
+        return targets;
+    }
+
+    private static string NodePathOf(string parameter, string? value)
+    {
+        if (string.IsNullOrEmpty(value) || !NodePath.IsValid(value))
+            throw new ApiException(StatusCodes.Status400BadRequest, ApiErrors.InvalidPath, $"{parameter}='{value}' is not a valid node path (absolute, like /services/catalog)");
+        CaGuard.Check(value, subtree: false);
+        return value;
+    }
+
+    /// <summary>The per-caller limit counts by address and credential: sidecars on one host sharing a join token share it.</summary>
+    private static string CallerOf(HttpContext context)
+    {
+        var who = ApiAccessFilter.CallerOf(context) switch
+        {
+            ApiCaller.Operator { Role: ApiTokenRole.Admin } => "an admin token",
+            ApiCaller.Operator => "a read token",
+            ApiCaller.Workload workload => $"a join token for {workload.Scope}",
+            _ => "no token",
+        };
+        return $"{context.Connection.RemoteIpAddress} with {who}";
+    }
+
+    /// <summary>Copies one stream's records to its response and keeps track of the index the reader can resume after.</summary>
+    private sealed class StreamWriter(HttpContext context, WatchStream stream, WatchFanout fanout)
+    {
+        private readonly PipeWriter _body = context.Response.BodyWriter;
+        private readonly List<(long Index, byte[] Line)> _batch = [];
+
+        // Every matching change up to here has been written.
+        private long _complete = stream.After;
+        private long _lastProgress = -1;
+        private int _open = 1;
+
+        public async Task RunAsync()
+        {
+            try
+            {
+                await WriteAsync().ConfigureAwait(false);
+            }
+            finally
+            {
+                // Kestrel reuses the body writer for the connection's next request: an interruption queued late must not reach it.
+                Volatile.Write(ref _open, 0);
+            }
+        }
+
+        private async Task WriteAsync()
+        {
+            var response = context.Response;
+            response.StatusCode = StatusCodes.Status200OK;
+            response.ContentType = "application/x-ndjson";
+            response.Headers.CacheControl = "no-store";
+            response.Headers["X-Mesh-Index"] = stream.StartIndex.ToString(CultureInfo.InvariantCulture);
+            stream.Interrupted = () =>
+            {
+                if (Volatile.Read(ref _open) == 1)
+                    _body.CancelPendingFlush();
+            };
+            var aborted = context.RequestAborted;
+            var tick = fanout.NextTick;
+            var first = true;
+            while (true)
+            {
+                var dispatched = fanout.DispatchedIndex;
+                _batch.Clear();
+                stream.Drain(_batch);
+                foreach (var (index, line) in _batch)
+                {
+                    // Records of an index follow all records of lower indexes.
+                    _complete = Math.Max(_complete, index - 1);
+                    _body.Write(line);
+                }
+                var ended = stream.CutAt >= 0 || stream.EndReason is not null;
+                if (ended)
+                {
+                    await FinishAsync().ConfigureAwait(false);
+                    return;
+                }
+                // Queue empty, not cut: everything dispatched before the drain is written.
+                _complete = Math.Max(_complete, dispatched);
+                if ((first || tick.IsCompleted) && _complete > _lastProgress)
+                {
+                    _body.Write(WatchRecords.Line(new WatchStreamRecord(WatchStreamRecord.Progress, _complete)));
+                    _lastProgress = _complete;
+                }
+                if (tick.IsCompleted)
+                    tick = fanout.NextTick;
+                first = false;
+                var flushed = await _body.FlushAsync(aborted).ConfigureAwait(false);
+                if (flushed.IsCompleted)
+                    return;
+                if (flushed.IsCanceled)
+                    continue;
+                await Task.WhenAny(stream.WaitAsync(), tick).WaitAsync(aborted).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>The last record: where to resume, and why the stream ends. A reader that does not take even that loses its connection.</summary>
+        private async Task FinishAsync()
+        {
+            var cut = stream.CutAt;
+            var reason = cut >= 0
+                ? $"the reader fell more than {fanout.Options.BufferRecords} records behind (at index {cut}); reconnect with after={_complete}"
+                : $"{stream.EndReason}; reconnect with after={_complete}";
+            _body.Write(WatchRecords.Line(new WatchStreamRecord(WatchStreamRecord.Resume, _complete, Message: reason)));
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            deadline.CancelAfter(FinalFlush);
+            try
+            {
+                // The cut may have cancelled the flush in progress, which leaves one cancelled flush to come.
+                for (var attempt = 0; attempt < 2; attempt++)
+                {
+                    if (!(await _body.FlushAsync(deadline.Token).ConfigureAwait(false)).IsCanceled)
+                        break;
+                }
+            }
+            catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                context.Abort();
+            }
+        }
+    }
+}

@@ -1,0 +1,310 @@
+using Mesh.Registry.CertificateAuthority;
+using Mesh.Registry.Contracts;
+using Mesh.Registry.Core.Events;
+using ChangeEvent = Mesh.Registry.Core.Events.ChangeEvent;
+
+namespace Mesh.Registry.Watches;
+
+/// <summary>How streaming watches are served by one node: records a reader may fall behind, how often quiet streams get a progress mark, streams per caller.</summary>
+internal sealed record WatchFanoutOptions
+{
+    public int BufferRecords { get; init; } = 4_096;
+
+    public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    public int MaxStreamsPerCaller { get; init; } = 1_024;
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
+
+/// <summary>A caller holds as many streams as it may.</summary>
+internal sealed class TooManyStreamsException(string caller, int limit)
+    : Exception($"{caller} already holds {limit} watch streams on this node, the most one caller may; close one or watch more paths on one stream");
+
+/// <summary>
+/// Streaming watches (<c>GET /v1/watch-stream</c>) on this node, fed from its apply loop through
+/// <see cref="WatchHub.Publish"/>. Streams are indexed by what they watch (exact path, path
+/// prefix, trust bundle), so an applied change costs a few dictionary lookups (its path and its
+/// ancestors) plus one queue append per stream that wants it, not a scan of every stream; the
+/// change is encoded at most once and the same bytes are queued to every stream. Each stream's
+/// queue is bounded (<see cref="WatchStream"/>). A stream that subscribes with an older index is
+/// first given the kept history after it, so joining, resuming and failing over lose nothing.
+/// </summary>
+internal sealed class WatchFanout : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly WatchHub _hub;
+    private readonly WatchFanoutOptions _options;
+    private readonly Dictionary<string, HashSet<WatchStream>> _exact = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, HashSet<WatchStream>> _prefix = new(StringComparer.Ordinal);
+    private readonly HashSet<WatchStream> _trust = [];
+    private readonly HashSet<WatchStream> _all = [];
+    private readonly Dictionary<string, int> _perCaller = new(StringComparer.Ordinal);
+    private ITimer? _ticker;
+    private TaskCompletionSource _tick = NewTick();
+    private long _dispatched;
+    private long _sequence;
+    private long _buffered;
+    private string? _stopped;
+
+    public WatchFanout(WatchHub hub, WatchFanoutOptions options)
+    {
+        _hub = hub;
+        _options = options;
+        _dispatched = hub.AppliedIndex;
+    }
+
+    public WatchFanoutOptions Options => _options;
+
+    /// <summary>Every change up to this index has been queued to the streams that want it.</summary>
+    public long DispatchedIndex => Volatile.Read(ref _dispatched);
+
+    /// <summary>Records queued and not yet taken by their writers, over all streams.</summary>
+    public long BufferedRecords => Interlocked.Read(ref _buffered);
+
+    public int Streams
+    {
+        get { lock (_gate) return _all.Count; }
+    }
+
+    /// <summary>Completes at the next progress tick.</summary>
+    public Task NextTick => Volatile.Read(ref _tick).Task;
+
+    /// <summary>
+    /// Opens a stream of the changes after <paramref name="after"/> that <paramref name="targets"/>
+    /// cover. Throws <see cref="IndexCompactedException"/> when the history no longer reaches back
+    /// to <paramref name="after"/>, <see cref="TooManyStreamsException"/> over the per-caller limit.
+    /// </summary>
+    public WatchStream Subscribe(IReadOnlyList<WatchTarget> targets, string caller, long after)
+    {
+        lock (_gate)
+        {
+            if (_stopped is not null)
+                throw new InvalidOperationException(_stopped);
+            var held = _perCaller.GetValueOrDefault(caller);
+            if (held >= _options.MaxStreamsPerCaller)
+                throw new TooManyStreamsException(caller, _options.MaxStreamsPerCaller);
+            _perCaller[caller] = held + 1;
+            // One timer for every stream, from the first: each writer waits on the shared tick, not a timer of its own.
+            _ticker ??= _options.TimeProvider.CreateTimer(
+                _ => Interlocked.Exchange(ref _tick, NewTick()).TrySetResult(), null, _options.ProgressInterval, _options.ProgressInterval);
+        }
+        try
+        {
+            var stream = new WatchStream(targets, caller, after, _options.BufferRecords, AddBuffered);
+            // The history up to what was dispatched, read without holding up the apply loop...
+            var upTo = DispatchedIndex;
+            if (after < upTo)
+                CatchUp(stream, after, upTo);
+            lock (_gate)
+            {
+                // ...then what was dispatched meanwhile, and from here on the live changes.
+                var now = _dispatched;
+                if (now > upTo && after < now)
+                    CatchUp(stream, Math.Max(after, upTo), now);
+                Register(stream);
+                stream.StartIndex = Math.Max(after, now);
+                if (_stopped is not null)
+                    stream.End(_stopped);
+            }
+            return stream;
+        }
+        catch
+        {
+            Release(caller);
+            throw;
+        }
+    }
+
+    public void Unsubscribe(WatchStream stream)
+    {
+        lock (_gate)
+        {
+            if (!_all.Remove(stream))
+                return;
+            foreach (var target in stream.Targets)
+            {
+                switch (target.Kind)
+                {
+                    case WatchKind.Exact:
+                        Remove(_exact, target.Path, stream);
+                        break;
+                    case WatchKind.Prefix:
+                        Remove(_prefix, target.Path, stream);
+                        break;
+                    default:
+                        _trust.Remove(stream);
+                        break;
+                }
+            }
+            ReleaseLocked(stream.Caller);
+        }
+        stream.Clear();
+    }
+
+    /// <summary>Queues the changes of the command applied at <paramref name="index"/> to the streams that want them (the apply loop's thread).</summary>
+    public void Dispatch(long index, IReadOnlyList<ChangeEvent> events)
+    {
+        lock (_gate)
+        {
+            foreach (var change in events)
+            {
+                var sequence = ++_sequence;
+                if (RegistryCertificateAuthority.IsCaPath(change.Path))
+                {
+                    // The CA's nodes are never shown; a trust-bundle watcher hears that the roots changed.
+                    if (_trust.Count > 0 && IsTrustChange(change))
+                    {
+                        var trustLine = TrustLine(index);
+                        foreach (var stream in _trust)
+                            Deliver(stream, sequence, index, trustLine);
+                    }
+                    continue;
+                }
+                byte[]? line = null;
+                if (_exact.TryGetValue(change.Path, out var exact))
+                {
+                    line ??= WatchRecords.Change(change);
+                    foreach (var stream in exact)
+                        Deliver(stream, sequence, index, line);
+                }
+                if (_prefix.Count > 0)
+                {
+                    var prefixes = _prefix.GetAlternateLookup<ReadOnlySpan<char>>();
+                    var path = change.Path.AsSpan();
+                    // The path itself, then each ancestor up to the root.
+                    for (var end = path.Length; end > 0; end = path[..end].LastIndexOf('/'))
+                    {
+                        if (prefixes.TryGetValue(path[..end], out var streams))
+                        {
+                            line ??= WatchRecords.Change(change);
+                            foreach (var stream in streams)
+                                Deliver(stream, sequence, index, line);
+                        }
+                    }
+                    if (path.Length > 1 && _prefix.TryGetValue("/", out var root))
+                    {
+                        line ??= WatchRecords.Change(change);
+                        foreach (var stream in root)
+                            Deliver(stream, sequence, index, line);
+                    }
+                }
+            }
+            if (index > _dispatched)
+                Volatile.Write(ref _dispatched, index);
+        }
+    }
+
+    /// <summary>A snapshot replaced the state at <paramref name="index"/>: the changes before it are gone, so every stream ends and resumes (or re-reads).</summary>
+    public void Reset(long index)
+    {
+        lock (_gate)
+        {
+            // Ended before the index moves: a writer that sees the new index also sees its stream ended,
+            // so it never reports the skipped changes as sent.
+            foreach (var stream in _all)
+                stream.End($"this node installed a snapshot at index {index}");
+            Volatile.Write(ref _dispatched, index);
+        }
+    }
+
+    /// <summary>Stops the progress ticks and ends every stream (the node is stopping): their readers resume on another node.</summary>
+    public void Dispose()
+    {
+        List<WatchStream> streams;
+        lock (_gate)
+        {
+            _stopped ??= "this registry node is stopping";
+            streams = [.. _all];
+        }
+        _ticker?.Dispose();
+        foreach (var stream in streams)
+            stream.End(_stopped);
+        Interlocked.Exchange(ref _tick, NewTick()).TrySetResult();
+    }
+
+    private void CatchUp(WatchStream stream, long after, long upTo)
+    {
+        var wantsTrust = stream.WantsTrustBundle;
+        foreach (var change in _hub.ReadRange(after, upTo))
+        {
+            if (RegistryCertificateAuthority.IsCaPath(change.Path))
+            {
+                if (wantsTrust && IsTrustChange(change))
+                    stream.TryEnqueue(change.Index, TrustLine(change.Index));
+            }
+            else if (stream.Matches(change.Path))
+            {
+                stream.TryEnqueue(change.Index, WatchRecords.Change(change));
+            }
+        }
+    }
+
+    private static bool IsTrustChange(ChangeEvent change) =>
+        change.Path == RegistryCertificateAuthority.MaterialPath && change.Type is ChangeEventType.Created or ChangeEventType.DataChanged;
+
+    private static byte[] TrustLine(long index) => WatchRecords.Line(new WatchStreamRecord(WatchStreamRecord.TrustBundle, index));
+
+    private static void Deliver(WatchStream stream, long sequence, long index, byte[] line)
+    {
+        // A stream with overlapping watches (/a and /a/b) gets each change once.
+        if (stream.LastDeliveredSequence == sequence)
+            return;
+        stream.LastDeliveredSequence = sequence;
+        stream.TryEnqueue(index, line);
+    }
+
+    private void Register(WatchStream stream)
+    {
+        _all.Add(stream);
+        foreach (var target in stream.Targets)
+        {
+            switch (target.Kind)
+            {
+                case WatchKind.Exact:
+                    Add(_exact, target.Path, stream);
+                    break;
+                case WatchKind.Prefix:
+                    Add(_prefix, target.Path, stream);
+                    break;
+                default:
+                    _trust.Add(stream);
+                    break;
+            }
+        }
+    }
+
+    private static void Add(Dictionary<string, HashSet<WatchStream>> index, string path, WatchStream stream)
+    {
+        if (!index.TryGetValue(path, out var streams))
+            index[path] = streams = [];
+        streams.Add(stream);
+    }
+
+    private static void Remove(Dictionary<string, HashSet<WatchStream>> index, string path, WatchStream stream)
+    {
+        if (index.TryGetValue(path, out var streams) && streams.Remove(stream) && streams.Count == 0)
+            index.Remove(path);
+    }
+
+    private void Release(string caller)
+    {
+        lock (_gate)
+            ReleaseLocked(caller);
+    }
+
+    private void ReleaseLocked(string caller)
+    {
+        if (_perCaller.TryGetValue(caller, out var held))
+        {
+            if (held <= 1)
+                _perCaller.Remove(caller);
+            else
+                _perCaller[caller] = held - 1;
+        }
+    }
+
+    private void AddBuffered(int delta) => Interlocked.Add(ref _buffered, delta);
+
+    private static TaskCompletionSource NewTick() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

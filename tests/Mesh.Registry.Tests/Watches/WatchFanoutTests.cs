@@ -1,0 +1,157 @@
+using System.Text;
+using System.Text.Json;
+using Mesh.Registry.CertificateAuthority;
+using Mesh.Registry.Contracts;
+using Mesh.Registry.Core.Events;
+using Mesh.Registry.Watches;
+using ChangeEvent = Mesh.Registry.Core.Events.ChangeEvent;
+
+namespace Mesh.Registry.Tests.Watches;
+
+public sealed class WatchFanoutTests
+{
+    [Fact]
+    public void Dispatch_ChangeWantedByManyStreams_QueuesTheSameBytesToEach()
+    {
+        var hub = new WatchHub();
+        var streams = Enumerable.Range(0, 50)
+            .Select(i => hub.Fanout.Subscribe([new WatchTarget(i % 2 == 0 ? WatchKind.Prefix : WatchKind.Exact, i % 2 == 0 ? "/a" : "/a/b")], "c" + i, 0))
+            .ToList();
+
+        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.Created, "/a/b")]);
+
+        var lines = streams.Select(s => Assert.Single(Drain(s)).Line).ToList();
+        Assert.All(lines, line => Assert.Same(lines[0], line));
+        var record = Parse(lines[0]);
+        Assert.Equal(new WatchStreamRecord(Contracts.ChangeEvent.Created, 1, "/a/b"), record);
+    }
+
+    [Fact]
+    public void Dispatch_OverlappingWatchesOfOneStream_SendEachChangeOnce()
+    {
+        var hub = new WatchHub();
+        var stream = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/"), new(WatchKind.Prefix, "/a"), new(WatchKind.Exact, "/a/b")], "c", 0);
+
+        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.Created, "/a/b"), new ChangeEvent(1, ChangeEventType.ChildrenChanged, "/a")]);
+
+        Assert.Equal(["/a/b", "/a"], Drain(stream).Select(r => Parse(r.Line).Path));
+    }
+
+    [Fact]
+    public void Dispatch_PathsOutsideTheWatches_AreNotQueued()
+    {
+        var hub = new WatchHub();
+        var stream = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a"), new(WatchKind.Exact, "/x")], "c", 0);
+
+        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.Created, "/ab"), new ChangeEvent(1, ChangeEventType.Created, "/x/y"), new ChangeEvent(1, ChangeEventType.Created, "/")]);
+
+        Assert.Empty(Drain(stream));
+        Assert.Equal(1, hub.Fanout.DispatchedIndex);
+    }
+
+    [Fact]
+    public void Dispatch_ReaderFallsBehindItsBound_StreamIsCutAndHoldsNothing()
+    {
+        var hub = new WatchHub(streams: new WatchFanoutOptions { BufferRecords = 2 });
+        var stream = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "c", 0);
+
+        for (var i = 1; i <= 5; i++)
+            hub.Publish(i, [new ChangeEvent(i, ChangeEventType.DataChanged, "/a")]);
+
+        Assert.Equal(3, stream.CutAt);
+        Assert.Empty(Drain(stream));
+        Assert.Equal(0, hub.Fanout.BufferedRecords);
+    }
+
+    [Fact]
+    public void Dispatch_OneCommandLargerThanTheBound_IsQueuedWhole()
+    {
+        var hub = new WatchHub(streams: new WatchFanoutOptions { BufferRecords = 1 });
+        var stream = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "c", 0);
+
+        hub.Publish(1, [.. Enumerable.Range(0, 5).Select(i => new ChangeEvent(1, ChangeEventType.Created, $"/a/{i}"))]);
+
+        Assert.Equal(-1, stream.CutAt);
+        Assert.Equal(5, Drain(stream).Count);
+    }
+
+    [Fact]
+    public void Subscribe_AfterAnOlderIndex_GetsTheKeptHistoryFirst()
+    {
+        var hub = new WatchHub();
+        for (var i = 1; i <= 4; i++)
+            hub.Publish(i, [new ChangeEvent(i, ChangeEventType.DataChanged, i % 2 == 0 ? "/a" : "/b")]);
+
+        var stream = hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "c", 1);
+        hub.Publish(5, [new ChangeEvent(5, ChangeEventType.DataChanged, "/a")]);
+
+        Assert.Equal([2L, 4L, 5L], Drain(stream).Select(r => r.Index));
+        Assert.Equal(4, stream.StartIndex);
+    }
+
+    [Fact]
+    public void Subscribe_AfterOlderThanHistory_ThrowsIndexCompacted()
+    {
+        var hub = new WatchHub(capacity: 2);
+        for (var i = 1; i <= 4; i++)
+            hub.Publish(i, [new ChangeEvent(i, ChangeEventType.DataChanged, "/a")]);
+
+        Assert.Throws<IndexCompactedException>(() => hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "c", 1));
+        // The refused stream does not count against its caller.
+        Assert.Equal(0, hub.Fanout.Streams);
+    }
+
+    [Fact]
+    public void Subscribe_OverTheCallersLimit_Throws_OtherCallersStillServed()
+    {
+        var hub = new WatchHub(streams: new WatchFanoutOptions { MaxStreamsPerCaller = 2 });
+        var first = hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "c", 0);
+        hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "c", 0);
+
+        Assert.Throws<TooManyStreamsException>(() => hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "c", 0));
+        hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "d", 0);
+        hub.Fanout.Unsubscribe(first);
+        hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "c", 0);
+    }
+
+    [Fact]
+    public void Dispatch_CaChanges_HiddenFromPathWatches_TrustWatchersToldTheBundleChanged()
+    {
+        var hub = new WatchHub();
+        var everything = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/")], "c", 0);
+        var trust = hub.Fanout.Subscribe([WatchTarget.Trust], "c", 0);
+
+        hub.Publish(1, [
+            new ChangeEvent(1, ChangeEventType.Created, RegistryCertificateAuthority.MaterialPath),
+            new ChangeEvent(1, ChangeEventType.ChildrenChanged, RegistryCertificateAuthority.CaRoot),
+            new ChangeEvent(1, ChangeEventType.ChildrenChanged, "/mesh")]);
+
+        Assert.Equal(["/mesh"], Drain(everything).Select(r => Parse(r.Line).Path));
+        Assert.Equal(new WatchStreamRecord(WatchStreamRecord.TrustBundle, 1), Parse(Assert.Single(Drain(trust)).Line));
+    }
+
+    [Fact]
+    public void Reset_EndsEveryStream()
+    {
+        var hub = new WatchHub();
+        var stream = hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "c", 0);
+
+        hub.Reset(10);
+
+        Assert.Contains("snapshot at index 10", stream.EndReason);
+        Assert.True(stream.WaitAsync().IsCompleted);
+    }
+
+    private static List<(long Index, byte[] Line)> Drain(WatchStream stream)
+    {
+        var lines = new List<(long, byte[])>();
+        stream.Drain(lines);
+        return lines;
+    }
+
+    private static WatchStreamRecord Parse(byte[] line)
+    {
+        Assert.Equal((byte)'\n', line[^1]);
+        return JsonSerializer.Deserialize(Encoding.UTF8.GetString(line), RegistryJson.Default.WatchStreamRecord)!;
+    }
+}

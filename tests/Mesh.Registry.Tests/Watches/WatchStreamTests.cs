@@ -1,0 +1,230 @@
+using System.Net;
+using System.Net.Sockets;
+using Mesh.Registry.Contracts;
+
+namespace Mesh.Registry.Tests.Watches;
+
+/// <summary><c>GET /v1/watch-stream</c> on real nodes over real sockets.</summary>
+public sealed class WatchStreamTests
+{
+    private static readonly int Watchers = int.TryParse(Environment.GetEnvironmentVariable("MESH_TEST_WATCHERS"), out var n) ? n : 200;
+
+    [Fact]
+    public async Task WatchStream_OneChange_ReachesEveryStreamOnEveryNode()
+    {
+        await using var cluster = await TestCluster.StartAsync(3);
+        // Every node has applied the parent before the streams start from its index.
+        await cluster.WaitAppliedAsync((await cluster.CreateOnLeaderAsync("/config/routes", "")).Index);
+        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { Timeout = Timeout.InfiniteTimeSpan };
+        var nodes = cluster.Nodes.Select(n => n!).ToArray();
+        var streams = new List<WatchStreamReader>();
+        try
+        {
+            for (var i = 0; i < Watchers; i++)
+            {
+                var stream = await WatchStreamReader.OpenAsync(http, nodes[i % nodes.Length].ClientUrl, "prefix=/config/routes&path=/elsewhere");
+                Assert.Equal(WatchStreamRecord.Progress, (await stream.NextAsync())!.Type);
+                streams.Add(stream);
+            }
+            Assert.Equal(Watchers, nodes.Sum(n => n.Store.Hub.Fanout.Streams));
+
+            var (path, index) = await cluster.CreateOnLeaderAsync("/config/routes/r1", "route");
+
+            var seen = await Task.WhenAll(streams.Select(s => s.UntilAsync(r => r.Path == path)));
+            Assert.All(seen, records =>
+            {
+                Assert.Equal(new WatchStreamRecord(ChangeEvent.Created, index, path), records[^1]);
+                Assert.All(records.SkipLast(1), r => Assert.Equal(WatchStreamRecord.Progress, r.Type));
+            });
+        }
+        finally
+        {
+            foreach (var stream in streams)
+                await stream.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task WatchStream_ReopenedOnAnotherNodeAfterItsLastIndex_GetsExactlyTheChangesMissed()
+    {
+        await using var cluster = await TestCluster.StartAsync(3, FastProgress);
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        var first = cluster.Nodes[0]!;
+        var second = cluster.Nodes[1]!;
+        var (_, start) = await cluster.CreateOnLeaderAsync("/a", "");
+
+        long resumeAfter;
+        await using (var stream = await WatchStreamReader.OpenAsync(http, first.ClientUrl, $"prefix=/a&after={start}"))
+        {
+            var (_, one) = await cluster.CreateOnLeaderAsync("/a/1", "");
+            var records = await stream.UntilAsync(r => r.Type == WatchStreamRecord.Progress && r.Index >= one);
+            Assert.Equal(["/a/1", "/a"], records.Where(r => r.IsChange).Select(r => r.Path));
+            resumeAfter = records[^1].Index;
+        }
+
+        var (_, two) = await cluster.CreateOnLeaderAsync("/a/2", "");
+        await cluster.CreateOnLeaderAsync("/b", "");
+        var (_, three) = await cluster.CreateOnLeaderAsync("/a/3", "");
+        await cluster.WaitAppliedAsync(three);
+
+        await using var resumed = await WatchStreamReader.OpenAsync(http, second.ClientUrl, $"prefix=/a&after={resumeAfter}");
+        var missed = await resumed.UntilAsync(r => r.Type == WatchStreamRecord.Progress && r.Index >= three);
+        Assert.Equal(
+            [(two, "/a/2"), (two, "/a"), (three, "/a/3"), (three, "/a")],
+            missed.Where(r => r.IsChange).Select(r => (r.Index, r.Path!)));
+    }
+
+    [Fact]
+    public async Task WatchStream_QuietStream_GetsProgressMarksWithTheAppliedIndex()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, FastProgress);
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        var node = cluster.Nodes[0]!;
+        await using var stream = await WatchStreamReader.OpenAsync(http, node.ClientUrl, "path=/quiet");
+        var (_, index) = await cluster.CreateOnLeaderAsync("/elsewhere", "");
+
+        var records = await stream.UntilAsync(r => r.Index >= index);
+
+        Assert.All(records, r => Assert.Equal(WatchStreamRecord.Progress, r.Type));
+        Assert.Equal(records.Select(r => r.Index).Order(), records.Select(r => r.Index));
+    }
+
+    [Fact]
+    public async Task WatchStream_SlowReader_IsCutOffWithAResumeRecord_BufferStaysBounded_ResumeMissesNothing()
+    {
+        const int Buffer = 16;
+        await using var cluster = await TestCluster.StartAsync(1, o => o with { Limits = o.Limits with { WatchStreamBufferRecords = Buffer } });
+        var node = cluster.Nodes[0]!;
+        var fanout = node.Store.Hub.Fanout;
+        await cluster.CreateOnLeaderAsync("/slow", "");
+        // A reader with a tiny socket window that takes a record now and then.
+        using var slowHttp = new HttpClient(new SocketsHttpHandler { ConnectCallback = SmallWindowAsync }) { Timeout = Timeout.InfiniteTimeSpan };
+        var slow = await WatchStreamReader.OpenAsync(slowHttp, node.ClientUrl, "prefix=/slow");
+        var read = new List<WatchStreamRecord>();
+        var reading = Task.Run(async () =>
+        {
+            while (await slow.NextAsync() is { } record)
+            {
+                read.Add(record);
+                await Task.Delay(100);
+            }
+        });
+
+        var name = new string('n', 1500);
+        var written = new List<(long Index, string Path)>();
+        var mostBuffered = 0L;
+        for (var i = 0; i < 600 && fanout.Streams > 0 && !reading.IsCompleted; i++)
+        {
+            var (path, index) = await cluster.CreateOnLeaderAsync($"/slow/{name}{i:D4}", "");
+            written.Add((index, path));
+            mostBuffered = Math.Max(mostBuffered, fanout.BufferedRecords);
+        }
+
+        await reading.WaitAsync(TestCluster.Timeout);
+        await slow.DisposeAsync();
+        // Never more than the bound plus one command's records waited in the node for this reader.
+        Assert.InRange(mostBuffered, 0, Buffer + 2);
+        var resume = read[^1];
+        Assert.Equal(WatchStreamRecord.Resume, resume.Type);
+        Assert.Contains("fell more than 16 records behind", resume.Message);
+        Assert.True(resume.Index < written[^1].Index, $"cut at {resume.Index}, the last write was {written[^1].Index}");
+
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        await using var again = await WatchStreamReader.OpenAsync(http, node.ClientUrl, $"prefix=/slow&after={resume.Index}");
+        var rest = await again.UntilAsync(r => r.Path == written[^1].Path);
+        // Every create reached the reader exactly once across the cut (a command cut in half is sent again whole).
+        var created = read.Concat(rest).Where(r => r.Type == ChangeEvent.Created).Select(r => (r.Index, r.Path!)).ToList();
+        Assert.Equal(written, created.Distinct());
+        Assert.All(rest.Where(r => r.IsChange), r => Assert.True(r.Index > resume.Index));
+        await Eventually.TrueAsync(() => fanout.Streams == 1 && fanout.BufferedRecords == 0, "the cut stream was not released");
+    }
+
+    [Theory]
+    [InlineData("", 400, "BadRequest", "at least one watch")]
+    [InlineData("prefix=relative", 400, "InvalidPath", "prefix='relative'")]
+    [InlineData("path=/a/", 400, "InvalidPath", "path='/a/'")]
+    [InlineData("prefix=/a&colour=red", 400, "BadRequest", "unknown parameter 'colour'")]
+    [InlineData("prefix=/a&after=abc", 400, "BadRequest", "after='abc' is not an integer")]
+    [InlineData("prefix=/a&after=-5", 400, "BadRequest", "after=-5")]
+    [InlineData("prefix=/a&trust=maybe", 400, "BadRequest", "trust='maybe'")]
+    [InlineData("prefix=/1&prefix=/2&path=/3&path=/4&trust=true", 400, "TooManyWatches", "5 watches on one stream; at most 4")]
+    [InlineData("prefix=/mesh/ca", 403, "Forbidden", "/v1/ca/root")]
+    public async Task WatchStream_BadRequest_IsRefusedWithACodeNamingTheProblem(string query, int status, string code, string message)
+    {
+        await using var cluster = await TestCluster.StartAsync(1, o => o with { Limits = o.Limits with { MaxWatchesPerStream = 4 } });
+        using var response = await cluster.Http.GetAsync(cluster.Url(cluster.Nodes[0]!, "/v1/watch-stream?" + query));
+        var body = await cluster.JsonAsync(response, (HttpStatusCode)status);
+        Assert.Equal(code, body.GetProperty("error").GetString());
+        Assert.Contains(message, body.GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task WatchStream_AfterOlderThanTheKeptHistory_Is410IndexCompacted()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, o => o with { WatchHistory = 4 });
+        for (var i = 0; i < 8; i++)
+            await cluster.CreateOnLeaderAsync($"/h{i}", "");
+
+        using var response = await cluster.Http.GetAsync(cluster.Url(cluster.Nodes[0]!, "/v1/watch-stream?prefix=/&after=1"));
+
+        var body = await cluster.JsonAsync(response, HttpStatusCode.Gone);
+        Assert.Equal("IndexCompacted", body.GetProperty("error").GetString());
+    }
+
+    [Fact]
+    public async Task WatchStream_MoreStreamsThanACallerMayHold_Is429_AndAClosedStreamFreesItsPlace()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, o => o with { Limits = o.Limits with { MaxWatchStreamsPerCaller = 2 } });
+        var node = cluster.Nodes[0]!;
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        var one = await WatchStreamReader.OpenAsync(http, node.ClientUrl, "prefix=/a");
+        await using var two = await WatchStreamReader.OpenAsync(http, node.ClientUrl, "prefix=/a");
+
+        using (var refused = await cluster.Http.GetAsync(cluster.Url(node, "/v1/watch-stream?prefix=/a")))
+        {
+            var body = await cluster.JsonAsync(refused, HttpStatusCode.TooManyRequests);
+            Assert.Contains("already holds 2 watch streams", body.GetProperty("message").GetString());
+        }
+
+        await one.DisposeAsync();
+        await Eventually.TrueAsync(() => node.Store.Hub.Fanout.Streams == 1, "the closed stream was not released");
+        await using var three = await WatchStreamReader.OpenAsync(http, node.ClientUrl, "prefix=/a");
+    }
+
+    [Fact]
+    public async Task WatchStream_NodeStopping_EndsItsStreamsWithAResumeRecord()
+    {
+        await using var cluster = await TestCluster.StartAsync(3);
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        var follower = cluster.Follower();
+        var (_, index) = await cluster.CreateOnLeaderAsync("/x", "");
+        await cluster.WaitAppliedAsync(index);
+        await using var stream = await WatchStreamReader.OpenAsync(http, follower.ClientUrl, $"prefix=/x&after={index}");
+        Assert.Equal(WatchStreamRecord.Progress, (await stream.NextAsync())!.Type);
+
+        await cluster.StopNodeAsync(follower.Id);
+
+        var last = await stream.NextAsync();
+        Assert.Equal(WatchStreamRecord.Resume, last!.Type);
+        Assert.True(last.Index >= index);
+        Assert.Contains("stopping", last.Message);
+    }
+
+    private static Mesh.Registry.Hosting.RegistryNodeOptions FastProgress(Mesh.Registry.Hosting.RegistryNodeOptions options) =>
+        options with { Limits = options.Limits with { WatchProgressInterval = TimeSpan.FromMilliseconds(100) } };
+
+    private static async ValueTask<Stream> SmallWindowAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    {
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = 2048 };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+}
