@@ -237,6 +237,12 @@ internal sealed class WatchFanout : IDisposable
             {
                 stream.TryEnqueue(change.Index, WatchRecords.Change(change));
             }
+            // More history than the stream may hold: cutting it now would send "resume from
+            // `after`" before a byte went out, and the reader would come back to the same cut for
+            // ever. A re-read is what gets such a reader going again.
+            if (stream.CutAt >= 0)
+                throw new IndexCompactedException(after, stream.CutAt,
+                    $"More than {_options.BufferRecords} changes this stream watches came after index {after}, more than a stream may catch up on; re-read and watch from the read's index.");
         }
     }
 
