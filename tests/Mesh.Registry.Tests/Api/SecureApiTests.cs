@@ -139,7 +139,10 @@ public sealed class SecureApiTests : IAsyncLifetime
             var rootRequest = new CertificateRequest("CN=Registry Test Root", rootKey, HashAlgorithmName.SHA256);
             rootRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
             rootRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign, true));
-            Root = rootRequest.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+            // One clock reading for both: a leaf may not outlive its issuer, and two readings can
+            // straddle a second boundary (it failed once in CI that way).
+            var now = DateTimeOffset.UtcNow;
+            Root = rootRequest.CreateSelfSigned(now.AddMinutes(-5), now.AddDays(1));
 
             using var serverKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var serverRequest = new CertificateRequest("CN=registry", serverKey, HashAlgorithmName.SHA256);
@@ -147,7 +150,7 @@ public sealed class SecureApiTests : IAsyncLifetime
             names.AddIpAddress(IPAddress.Loopback);
             serverRequest.CertificateExtensions.Add(names.Build());
             serverRequest.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-            using var signed = serverRequest.Create(Root, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3, 4]);
+            using var signed = serverRequest.Create(Root, now.AddMinutes(-5), now.AddDays(1), [1, 2, 3, 4]);
             Server = signed.CopyWithPrivateKey(serverKey);
         }
 
