@@ -115,7 +115,7 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
         var url = await addresses.ResolveAsync(leader.Value, lookup.Token).ConfigureAwait(false)
             ?? throw new NotLeaderException(leader);
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(url, path)) { Content = new ByteArrayContent(body), Version = HttpVersion.Version11 };
-        request.Headers.TryAddWithoutValidation(ZkLeaderEndpoints.ProofHeader, key.Prove(body) ?? "");
+        request.Headers.TryAddWithoutValidation(ZkLeaderEndpoints.ProofHeader, key.Prove(body, writer.NowMs) ?? "");
         if (write)
             request.Headers.ConnectionClose = true;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

@@ -13,7 +13,7 @@ namespace Mesh.Registry.ZooKeeper.Forwarding;
 internal sealed class ZkSessionKey(RegistryStore store)
 {
     private static readonly byte[] KeyLabel = "mesh zookeeper session passwords v1"u8.ToArray();
-    private static readonly byte[] ProofLabel = "mesh zookeeper forwarded write v1"u8.ToArray();
+    private static readonly byte[] ProofLabel = "mesh zookeeper forwarded request v2"u8.ToArray();
 
     private (long Index, byte[]? Key) _key = (-1, null);
 
@@ -30,14 +30,12 @@ internal sealed class ZkSessionKey(RegistryStore store)
         return key;
     }
 
-    /// <summary>The proof a forwarded request carries: an HMAC of its body under a key derived from <see cref="Current"/>.</summary>
-    public string? Prove(ReadOnlySpan<byte> body) =>
-        Current() is { } key ? Convert.ToBase64String(HMACSHA256.HashData(SHA256.HashData([.. ProofLabel, .. key]), body)) : null;
+    /// <summary>The <see cref="ForwardProof"/> header for a forwarded request's body; null until the CA exists.</summary>
+    public string? Prove(ReadOnlySpan<byte> body, long timeMs) =>
+        ProofKey() is { } proofKey ? ForwardProof.Create(proofKey, body, timeMs) : null;
 
-    public bool Verify(ReadOnlySpan<byte> body, string? proof)
-    {
-        if (proof is null || Prove(body) is not { } expected)
-            return false;
-        return CryptographicOperations.FixedTimeEquals(System.Text.Encoding.ASCII.GetBytes(expected), System.Text.Encoding.ASCII.GetBytes(proof));
-    }
+    /// <summary>Whether a forwarded request's header comes from a node of the cluster; its body is checked with <see cref="ForwardProof.Covers"/>.</summary>
+    public bool IsFromNode(ForwardProof proof, long nowMs) => ProofKey() is { } proofKey && proof.IsSignedBy(proofKey, nowMs);
+
+    private byte[]? ProofKey() => Current() is { } key ? SHA256.HashData([.. ProofLabel, .. key]) : null;
 }

@@ -42,7 +42,7 @@ public sealed partial class SignFloodTests(ITestOutputHelper output)
         }, "the registry never served its CA root");
         Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("v1/nodes/flood-probe", new StringContent("0"))).StatusCode);
         await Task.Delay(1000); // let start-up allocations settle
-        var before = ResidentBytes(registry);
+        var before = ResidentMemory.Of(registry);
 
         // Two rounds: if memory held on to anything per flood, the second would end higher.
         var rounds = new List<(long Peak, long After)>();
@@ -53,12 +53,12 @@ public sealed partial class SignFloodTests(ITestOutputHelper output)
         for (var round = 0; round < 2; round++)
         {
             using var stop = new CancellationTokenSource();
-            var peak = ResidentBytes(registry);
+            var peak = ResidentMemory.Of(registry);
             var sampler = Task.Run(async () =>
             {
                 while (!stop.IsCancellationRequested)
                 {
-                    peak = Math.Max(peak, ResidentBytes(registry));
+                    peak = Math.Max(peak, ResidentMemory.Of(registry));
                     await Task.Delay(50);
                 }
             });
@@ -81,12 +81,12 @@ public sealed partial class SignFloodTests(ITestOutputHelper output)
             (ok, failed, slowest) = (ok + served.Ok, failed + served.Failed, served.Slowest > slowest ? served.Slowest : slowest);
             failures.AddRange(served.Failures);
             await Task.Delay(10_000);
-            rounds.Add((peak, ResidentBytes(registry)));
+            rounds.Add((peak, ResidentMemory.Of(registry)));
         }
 
         var statuses = string.Join(", ", flood.GroupBy(f => f.Status).OrderBy(g => g.Key).Select(g => $"{g.Key}: {g.Count()}"));
-        output.WriteLine($"registry RSS: before {Mb(before)}; " + string.Join("; ", rounds.Select((r, i) => $"flood {i + 1}: peak {Mb(r.Peak)}, 10 s after {Mb(r.After)}")));
-        output.WriteLine($"flood: {flood.Count} requests of {Mb(BodyBytes)} from {Attackers} concurrent attackers in two 5 s rounds; answers {statuses}; body bytes the attackers got to send: max {Mb(flood.Max(f => f.Sent))}, total {Mb(flood.Sum(f => f.Sent))} of {Mb(flood.Count * BodyBytes)} offered (what sat in socket buffers until the answer was seen)");
+        output.WriteLine($"registry RSS: before {ResidentMemory.Mb(before)}; " + string.Join("; ", rounds.Select((r, i) => $"flood {i + 1}: peak {ResidentMemory.Mb(r.Peak)}, 10 s after {ResidentMemory.Mb(r.After)}")));
+        output.WriteLine($"flood: {flood.Count} requests of {ResidentMemory.Mb(BodyBytes)} from {Attackers} concurrent attackers in two 5 s rounds; answers {statuses}; body bytes the attackers got to send: max {ResidentMemory.Mb(flood.Max(f => f.Sent))}, total {ResidentMemory.Mb(flood.Sum(f => f.Sent))} of {ResidentMemory.Mb(flood.Count * BodyBytes)} offered (what sat in socket buffers until the answer was seen)");
         output.WriteLine($"other clients during the floods: {ok} ok, {failed} failed, slowest {slowest.TotalMilliseconds:0} ms {string.Join("; ", failures)}");
 
         Assert.All(flood, f => Assert.Contains(f.Status, new[] { 413, 429 }));
@@ -96,7 +96,7 @@ public sealed partial class SignFloodTests(ITestOutputHelper output)
         Assert.All(flood.Where(f => f.Chunked && f.Status == 413), f => Assert.Contains("may be at most 16 KiB; this one is larger", f.Message, StringComparison.Ordinal));
         Assert.Equal(0, failed);
         Assert.True(ok > 0);
-        Assert.All(rounds, r => Assert.True(r.Peak - before < 1024L * 1024 * 1024, $"RSS grew from {Mb(before)} to {Mb(r.Peak)}"));
+        Assert.All(rounds, r => Assert.True(r.Peak - before < 1024L * 1024 * 1024, $"RSS grew from {ResidentMemory.Mb(before)} to {ResidentMemory.Mb(r.Peak)}"));
     }
 
     // One attacker: the head of a 15 MB signing request, then the body in 64 KiB pieces every
@@ -170,18 +170,6 @@ public sealed partial class SignFloodTests(ITestOutputHelper output)
         }
         return (ok, failed, slowest, failures);
     }
-
-    private static long ResidentBytes(Process process)
-    {
-        foreach (var line in File.ReadLines($"/proc/{process.Id}/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
-        }
-        return 0;
-    }
-
-    private static string Mb(long bytes) => $"{bytes / (1024.0 * 1024):0.0} MB";
 
     [GeneratedRegex(@"serving clients on (http://[0-9.]+:[0-9]+)")]
     private static partial Regex ServingLine();
