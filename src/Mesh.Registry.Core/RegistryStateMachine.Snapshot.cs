@@ -72,7 +72,7 @@ public sealed partial class RegistryStateMachine
             w.Guid(client);
             w.Signed(entry.Sequence);
             w.Signed(entry.LastSeenMs);
-            WriteResult(w, entry.Result, childIndex);
+            ApplyResultCodec.Write(w, entry.Result, childIndex);
         }
 
         w.Finish(SnapshotEndMagic);
@@ -122,7 +122,7 @@ public sealed partial class RegistryStateMachine
         for (var i = 0; i < clientCount; i++)
         {
             var client = r.Guid();
-            var entry = new DedupTable.Entry(r.Signed(), r.Signed(), ReadResult(r, childIndex));
+            var entry = new DedupTable.Entry(r.Signed(), r.Signed(), ApplyResultCodec.Read(r, childIndex));
             sm._dedup.Add(client, entry);
         }
 
@@ -272,85 +272,4 @@ public sealed partial class RegistryStateMachine
         node.ChildModifiedIndex = childIndex ? r.Signed() : node.CreatedIndex;
         return r.Count(int.MaxValue, "child count");
     }
-
-    private static void WriteResult(SnapshotWriter w, ApplyResult result, bool childIndex)
-    {
-        w.Signed(result.Index);
-        w.Byte((byte)result.Error);
-        w.String(result.Path ?? string.Empty);
-        w.Byte(result.Path is null ? (byte)0 : (byte)1);
-        WriteStat(w, result.Stat, childIndex);
-        w.Signed(result.SessionId);
-        w.Signed(result.TtlMs);
-        w.Signed(result.FailedOp);
-        w.Varint((ulong)result.OpResults.Count);
-        foreach (var op in result.OpResults)
-        {
-            w.Byte((byte)op.Error);
-            w.String(op.Path);
-            WriteStat(w, op.Stat, childIndex);
-        }
-
-        w.Varint((ulong)result.ExpiredSessions.Count);
-        foreach (var id in result.ExpiredSessions)
-        {
-            w.Signed(id);
-        }
-    }
-
-    private static ApplyResult ReadResult(SnapshotReader r, bool childIndex)
-    {
-        var index = r.Signed();
-        var error = (ErrorCode)r.Byte();
-        var path = r.String(int.MaxValue);
-        var hasPath = r.Byte() != 0;
-        var stat = ReadStat(r, childIndex);
-        var sessionId = r.Signed();
-        var ttl = r.Signed();
-        var failedOp = (int)r.Signed();
-        var ops = new OpResult[r.Count(1 << 20, "transaction op count")];
-        for (var i = 0; i < ops.Length; i++)
-        {
-            ops[i] = new OpResult((ErrorCode)r.Byte(), r.String(int.MaxValue), ReadStat(r, childIndex));
-        }
-
-        var expired = new long[r.Count(1 << 20, "expired session count")];
-        for (var i = 0; i < expired.Length; i++)
-        {
-            expired[i] = r.Signed();
-        }
-
-        return new ApplyResult
-        {
-            Index = index,
-            Error = error,
-            Path = hasPath ? path : null,
-            Stat = stat,
-            SessionId = sessionId,
-            TtlMs = ttl,
-            FailedOp = failedOp,
-            OpResults = ops,
-            ExpiredSessions = expired,
-        };
-    }
-
-    private static void WriteStat(SnapshotWriter w, NodeStat s, bool childIndex)
-    {
-        w.Signed(s.Version);
-        w.Signed(s.ChildVersion);
-        w.Signed(s.CreatedIndex);
-        w.Signed(s.ModifiedIndex);
-        w.Signed(s.CreatedTime);
-        w.Signed(s.ModifiedTime);
-        w.Signed(s.EphemeralOwner);
-        w.Signed(s.DataLength);
-        w.Signed(s.NumChildren);
-        if (childIndex)
-        {
-            w.Signed(s.ChildModifiedIndex);
-        }
-    }
-
-    private static NodeStat ReadStat(SnapshotReader r, bool childIndex) =>
-        new(r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), (int)r.Signed(), (int)r.Signed(), childIndex ? r.Signed() : 0);
 }
