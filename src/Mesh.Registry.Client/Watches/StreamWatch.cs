@@ -29,6 +29,12 @@ public readonly record struct StreamWatch(StreamWatchKind Kind, string Path)
             return record.Type == Contracts.WatchStreamRecord.TrustBundle;
         if (!record.IsChange || record.Path is not { } path)
             return false;
+        // A Curator instance under another base path counts as a change of its /services/NAME too.
+        return Matches(path) || Kind == StreamWatchKind.Prefix && record.ServicePath == Path;
+    }
+
+    private bool Matches(string path)
+    {
         if (Kind == StreamWatchKind.Node || path == Path)
             return path == Path;
         return Path == "/" || (path.Length > Path.Length && path[Path.Length] == '/' && path.StartsWith(Path, StringComparison.Ordinal));

@@ -12,8 +12,10 @@ namespace Mesh.Registry.Contracts;
 /// <item><c>resume</c>: the last line; the node ends the stream (a reader too slow, the node
 /// stopping or installing a snapshot, see <see cref="Message"/>); reconnect with <c>after=</c><see cref="Index"/>.</item>
 /// </list>
+/// A change of a Curator instance under another base path than <c>/services</c> also carries
+/// <see cref="ServicePath"/>, the <c>/services/NAME</c> it counts as for prefix watches.
 /// </summary>
-public sealed record WatchStreamRecord(string Type, long Index, string? Path = null, string? Message = null)
+public sealed record WatchStreamRecord(string Type, long Index, string? Path = null, string? Message = null, string? ServicePath = null)
 {
     public const string Progress = "progress";
     public const string TrustBundle = "trustBundle";

@@ -86,6 +86,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 MaxStreamsPerCaller = _options.Limits.MaxWatchStreamsPerCaller,
                 ProgressInterval = _options.Limits.WatchProgressInterval,
                 TimeProvider = _options.TimeProvider,
+                AliasOf = _options.CuratorBasePath == Api.Services.CuratorInstances.DefaultBasePath ? null
+                    : path => Api.Services.CuratorInstances.ServicePathOf(_options.CuratorBasePath, path),
             }), metrics);
 
             var consensus = new RaftConsensus(new RaftConsensusOptions
@@ -180,7 +182,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             // Pushed last, so it closes first: ZooKeeper clients move to another node at once.
             if (_options.ZooKeeper is { } zk)
                 ZooKeeperEndPoint = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens,
-                    _options.Limits, _options.ClaimServiceNamesOnFirstUse, _options.TimeProvider, loggerFactory, metrics, addresses, peerClients, _options.RequestTimeout, Push, cancellationToken).ConfigureAwait(false);
+                    _options.Limits, _options.ClaimServiceNamesOnFirstUse, _options.CuratorBasePath, _options.TimeProvider, loggerFactory, metrics, addresses, peerClients, _options.RequestTimeout, Push, cancellationToken).ConfigureAwait(false);
             Log.Started(logger, _options.Id, ClientUrl, raftEndPoint);
         }
         catch

@@ -15,6 +15,13 @@ internal sealed record WatchFanoutOptions
     public int MaxStreamsPerCaller { get; init; } = 1_024;
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Another path a change counts as for prefix watches on exactly that path, or null: the
+    /// service whose Curator instance changed (<see cref="Api.Services.CuratorInstances.ServicePathOf"/>),
+    /// so a stream watching <c>/services/NAME</c> hears of its Curator instances under another base path.
+    /// </summary>
+    public Func<string, string?>? AliasOf { get; init; }
 }
 
 /// <summary>A caller holds as many streams as it may.</summary>
@@ -162,9 +169,10 @@ internal sealed class WatchFanout : IDisposable
                     continue;
                 }
                 byte[]? line = null;
+                var alias = _options.AliasOf?.Invoke(change.Path);
                 if (_exact.TryGetValue(change.Path, out var exact))
                 {
-                    line ??= WatchRecords.Change(change);
+                    line ??= WatchRecords.Change(change, alias);
                     foreach (var stream in exact)
                         Deliver(stream, sequence, index, line);
                 }
@@ -177,15 +185,21 @@ internal sealed class WatchFanout : IDisposable
                     {
                         if (prefixes.TryGetValue(path[..end], out var streams))
                         {
-                            line ??= WatchRecords.Change(change);
+                            line ??= WatchRecords.Change(change, alias);
                             foreach (var stream in streams)
                                 Deliver(stream, sequence, index, line);
                         }
                     }
                     if (path.Length > 1 && _prefix.TryGetValue("/", out var root))
                     {
-                        line ??= WatchRecords.Change(change);
+                        line ??= WatchRecords.Change(change, alias);
                         foreach (var stream in root)
+                            Deliver(stream, sequence, index, line);
+                    }
+                    if (alias is not null && _prefix.TryGetValue(alias, out var aliased))
+                    {
+                        line ??= WatchRecords.Change(change, alias);
+                        foreach (var stream in aliased)
                             Deliver(stream, sequence, index, line);
                     }
                 }
@@ -233,9 +247,9 @@ internal sealed class WatchFanout : IDisposable
                 if (wantsTrust && IsTrustChange(change))
                     stream.TryEnqueue(change.Index, TrustLine(change.Index));
             }
-            else if (stream.Matches(change.Path))
+            else if (_options.AliasOf?.Invoke(change.Path) is var alias && (stream.Matches(change.Path) || alias is not null && stream.WatchesPrefix(alias)))
             {
-                stream.TryEnqueue(change.Index, WatchRecords.Change(change));
+                stream.TryEnqueue(change.Index, WatchRecords.Change(change, alias));
             }
             // More history than the stream may hold: cutting it now would send "resume from
             // `after`" before a byte went out, and the reader would come back to the same cut for

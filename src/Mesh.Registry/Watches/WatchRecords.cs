@@ -10,7 +10,8 @@ internal static class WatchRecords
 {
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
-    public static byte[] Change(Core.Events.ChangeEvent change) => Line(new WatchStreamRecord(TypeName(change.Type), change.Index, change.Path));
+    public static byte[] Change(Core.Events.ChangeEvent change, string? servicePath = null) =>
+        Line(new WatchStreamRecord(TypeName(change.Type), change.Index, change.Path, ServicePath: servicePath));
 
     public static byte[] Line(WatchStreamRecord record)
     {

@@ -73,6 +73,17 @@ internal sealed class WatchStream
         return false;
     }
 
+    /// <summary>Whether one of the stream's targets is a prefix watch on exactly <paramref name="path"/>.</summary>
+    public bool WatchesPrefix(string path)
+    {
+        foreach (var target in Targets)
+        {
+            if (target.Kind == WatchKind.Prefix && string.Equals(target.Path, path, StringComparison.Ordinal))
+                return true;
+        }
+        return false;
+    }
+
     public bool WantsTrustBundle
     {
         get

@@ -16,10 +16,14 @@ namespace Mesh.Registry.ZooKeeper;
 /// (read, and write under <c>/services/SERVICE/</c> for the services its scope allows, with the HTTP
 /// API's checks: the namespace must own SERVICE, or claim it on first use, in the same replicated
 /// transaction as the write (<see cref="ServiceOwnership"/>), and what it creates counts against its
-/// namespace's quota). NAME is ignored.
+/// namespace's quota). NAME is ignored. Under a Curator base path other than /services
+/// (<c>--curator-base-path</c>), a join token may also write <c>BASE/SERVICE</c> and below for the
+/// same services, with the same ownership checks on <c>/services/SERVICE</c>, and create
+/// <c>BASE</c> itself: the nodes a Curator app makes when it registers.
 /// </summary>
 internal sealed class ZkCredentials(
-    ApiTokens operators, Func<JoinTokenRegistry> joinTokens, RegistryStore store, RegistryLimits limits, bool claimServiceNames)
+    ApiTokens operators, Func<JoinTokenRegistry> joinTokens, RegistryStore store, RegistryLimits limits, bool claimServiceNames,
+    string curatorBasePath = Api.Services.CuratorInstances.DefaultBasePath)
 {
     private static readonly IZkAccess ReadOnly = ZkAccess.Custom(_ => null, _ => ZkError.NoAuth);
 
@@ -46,11 +50,23 @@ internal sealed class ZkCredentials(
         var quota = new Quota(scope.Namespace, limits.QuotaNodes, limits.QuotaBytes, limits.QuotaSessions);
         return ZkAccess.Custom(
             _ => null,
-            path => ApiAccessPolicy.DecideWrite(caller, path).Allowed ? null : ZkError.NoAuth,
+            path => ApiAccessPolicy.DecideWrite(caller, path).Allowed || CuratorWriteAllowed(scope, path) ? null : ZkError.NoAuth,
             ops =>
             {
-                var plan = ServiceOwnership.Plan(scope, ops, path => store.Read(s => s.GetNode(path)), claimServiceNames);
+                // The Curator base itself only comes into being: no one namespace may change or remove it.
+                if (ops.Any(op => op.Path == curatorBasePath && op is not CreateOp))
+                    return ZkWritePlan.Refuse(ZkError.NoAuth);
+                var plan = ServiceOwnership.Plan(scope, ops, path => store.Read(s => s.GetNode(path)), claimServiceNames, ServiceOf);
                 return plan.Decision.Allowed ? new ZkWritePlan(plan.Guards, quota) : ZkWritePlan.Refuse(ZkError.NoAuth);
             });
     }
+
+    private bool CuratorWriteAllowed(JoinTokenScope scope, string path) =>
+        curatorBasePath != Api.Services.CuratorInstances.DefaultBasePath
+        && (path == curatorBasePath || Api.Services.CuratorInstances.ServiceOf(curatorBasePath, path) is { } service && (scope.Service is null || scope.Service == service));
+
+    // The service a write is to: /services/SERVICE/..., or BASE/SERVICE[/...] under the Curator base.
+    private string? ServiceOf(string path) =>
+        ApiAccessPolicy.ServiceOf(path)
+        ?? (curatorBasePath == Api.Services.CuratorInstances.DefaultBasePath ? null : Api.Services.CuratorInstances.ServiceOf(curatorBasePath, path));
 }

@@ -5,7 +5,6 @@ using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client;
 using Mesh.Registry.ZooKeeper;
 using Microsoft.AspNetCore.Http;
-using Xunit.Abstractions;
 
 namespace Mesh.EndToEnd.Tests.ZooKeeper;
 
@@ -14,18 +13,15 @@ namespace Mesh.EndToEnd.Tests.ZooKeeper;
 /// (kazoo writing Curator's JSON ServiceInstance as an ephemeral node, with a join token) is an
 /// endpoint of the mesh. A real 3-node registry, a real sidecar, a real Kestrel app.
 /// </summary>
-public sealed class CuratorDiscoveryTests(ITestOutputHelper output)
+public sealed class CuratorDiscoveryTests
 {
     private const string Python = "/usr/bin/python3";
 
-    [Fact]
+    [SkippableFact]
     public async Task CuratorRegisteredApp_IsListedByCtlEndpoints_GetsTrafficThroughASidecar_AndGoesWithItsSession()
     {
-        if (!File.Exists(Python) || !await KazooInstalledAsync())
-        {
-            output.WriteLine($"SKIPPED: {Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)");
-            return;
-        }
+        const string basePath = "/services";
+        RequiredTool.Check(File.Exists(Python) && await KazooInstalledAsync() ? null : $"{Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)");
         await using var mesh = await MeshFixture.StartAsync(o => o with
         {
             ZooKeeper = new ZooKeeperOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) },
@@ -36,9 +32,14 @@ public sealed class CuratorDiscoveryTests(ITestOutputHelper output)
         var (_, frontend) = await mesh.AddServiceAsync("frontend");
         // Every node's port: a follower closes a connection that writes, and the client moves on to the leader.
         var zk = string.Join(',', mesh.Cluster.Nodes.Select(n => n!.ZooKeeperEndPoint));
+        using var http = MeshFixture.Through(frontend, "legacy");
+        // The frontend's sidecar starts watching legacy now, while it has no instance: it hears of
+        // the Curator instance from its watch stream.
+        using (var before = await http.GetAsync("/"))
+            Assert.False(before.IsSuccessStatusCode);
 
-        // The app registers itself with shop's join token, as a Curator app with basePath /services would.
-        using var registration = Register(zk, MeshFixture.ShopToken, "legacy", app.Url);
+        // The app registers itself with shop's join token, as a Curator app with this basePath would.
+        using var registration = Register(zk, MeshFixture.ShopToken, basePath, "legacy", app.Url);
         var id = await registration.StandardOutput.ReadLineAsync();
         Assert.True(Guid.TryParse(id, out _), $"registration answered '{id}': {(id is null ? await registration.StandardError.ReadToEndAsync() : "")}");
 
@@ -50,7 +51,6 @@ public sealed class CuratorDiscoveryTests(ITestOutputHelper output)
         // Secure naming as over HTTP: the first registration claimed the name for namespace shop.
         Assert.Equal("shop", (await client.GetServiceOwnerAsync("legacy"))?.Namespace);
 
-        using var http = MeshFixture.Through(frontend, "legacy");
         Assert.Equal("legacy/curator", await Eventually.ObjectAsync(async () =>
         {
             using var response = await http.GetAsync("/");
@@ -58,7 +58,7 @@ public sealed class CuratorDiscoveryTests(ITestOutputHelper output)
         }, "the frontend's sidecar routes to the Curator-registered app"));
 
         // A join token scoped to another service may not register legacy over ZooKeeper either.
-        using (var intruder = Register(zk, MeshFixture.CatalogToken, "legacy", app.Url))
+        using (var intruder = Register(zk, MeshFixture.CatalogToken, basePath, "legacy", app.Url))
         {
             Assert.Equal("refused NoAuthError", await intruder.StandardOutput.ReadLineAsync());
             intruder.StandardInput.Close();
@@ -76,11 +76,61 @@ public sealed class CuratorDiscoveryTests(ITestOutputHelper output)
         }, "the frontend's sidecar stops routing to an instance whose session ended");
     }
 
-    private static Process Register(string zooKeeper, string token, string service, Uri app)
+    /// <summary>
+    /// Under another base path (as Dubbo's /dubbo), the caller's sidecar already watching the
+    /// service hears of the Curator instance from its stream (the node maps BASE/NAME/ID onto
+    /// /services/NAME), and of its going. The join token writes there with the same secure naming
+    /// as under /services: the first registration claims the name, another scope is refused.
+    /// </summary>
+    [SkippableFact]
+    public async Task CuratorRegisteredApp_UnderAnotherBasePath_ReachesTheSidecarAlreadyWatchingTheService_AndGoesWithItsSession()
+    {
+        RequiredTool.Check(File.Exists(Python) && await KazooInstalledAsync() ? null : $"{Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)");
+        await using var mesh = await MeshFixture.StartAsync(o => o with
+        {
+            ZooKeeper = new ZooKeeperOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) },
+            CuratorBasePath = "/dubbo",
+        });
+        await WaitForCaAsync(await mesh.Cluster.WaitForLeaderAsync());
+        await using var app = await TestApp.StartAsync(context => context.Response.WriteAsync("legacy/dubbo"));
+        var (_, frontend) = await mesh.AddServiceAsync("frontend");
+        using var http = MeshFixture.Through(frontend, "legacy");
+        using (var before = await http.GetAsync("/"))
+            Assert.False(before.IsSuccessStatusCode);
+
+        var zk = string.Join(',', mesh.Cluster.Nodes.Select(n => n!.ZooKeeperEndPoint));
+        using var registration = Register(zk, MeshFixture.ShopToken, "/dubbo", "legacy", app.Url);
+        var id = await registration.StandardOutput.ReadLineAsync();
+        Assert.True(Guid.TryParse(id, out _), $"registration answered '{id}': {(id is null ? await registration.StandardError.ReadToEndAsync() : "")}");
+        using var client = mesh.Client();
+        Assert.Equal(id, Assert.Single((await client.GetServiceAsync("legacy")).Instances).Id);
+        Assert.Equal("legacy/dubbo", await Eventually.ObjectAsync(async () =>
+        {
+            using var response = await http.GetAsync("/");
+            return response.IsSuccessStatusCode ? await response.Content.ReadAsStringAsync() : null;
+        }, "the frontend's sidecar routes to the Curator instance under /dubbo"));
+        Assert.Equal("shop", (await client.GetServiceOwnerAsync("legacy"))?.Namespace);
+        using (var intruder = Register(zk, MeshFixture.CatalogToken, "/dubbo", "legacy", app.Url))
+        {
+            Assert.Equal("refused NoAuthError", await intruder.StandardOutput.ReadLineAsync());
+            intruder.StandardInput.Close();
+            await intruder.WaitForExitAsync();
+        }
+
+        registration.StandardInput.Close();
+        await registration.WaitForExitAsync();
+        await Eventually.TrueAsync(async () =>
+        {
+            using var response = await http.GetAsync("/");
+            return !response.IsSuccessStatusCode;
+        }, "the frontend's sidecar stops routing to an instance whose session ended");
+    }
+
+    private static Process Register(string zooKeeper, string token, string basePath, string service, Uri app)
     {
         var script = Path.Combine(AppContext.BaseDirectory, "ZooKeeper", "curator_register.py");
         var start = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in new[] { script, zooKeeper, token, "/services", service, "127.0.0.1", app.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var argument in new[] { script, zooKeeper, token, basePath, service, "127.0.0.1", app.Port.ToString(System.Globalization.CultureInfo.InvariantCulture) })
             start.ArgumentList.Add(argument);
         return Process.Start(start)!;
     }

@@ -50,6 +50,23 @@ public sealed class WatchFanoutTests
     }
 
     [Fact]
+    public void Dispatch_ChangeWithAnAlias_ReachesPrefixWatchesOnExactlyTheAlias_LiveAndOnCatchUp()
+    {
+        // As a node with --curator-base-path /dubbo maps a Curator instance onto its service.
+        var hub = new WatchHub(streams: new WatchFanoutOptions { AliasOf = path => path.StartsWith("/dubbo/", StringComparison.Ordinal) ? "/services/catalog" : null });
+        var service = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/services/catalog")], "sidecar", 0);
+        var all = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/services")], "operator", 0);
+
+        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.Created, "/dubbo/catalog/i1")]);
+        var late = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/services/catalog")], "late", 0);
+
+        var expected = new WatchStreamRecord(Contracts.ChangeEvent.Created, 1, "/dubbo/catalog/i1", ServicePath: "/services/catalog");
+        Assert.Equal(expected, Parse(Assert.Single(Drain(service)).Line));
+        Assert.Equal(expected, Parse(Assert.Single(Drain(late)).Line));
+        Assert.Empty(Drain(all));
+    }
+
+    [Fact]
     public void Dispatch_ReaderFallsBehindItsBound_StreamIsCutAndHoldsNothing()
     {
         var hub = new WatchHub(streams: new WatchFanoutOptions { BufferRecords = 2 });

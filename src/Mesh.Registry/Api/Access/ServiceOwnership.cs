@@ -23,13 +23,16 @@ internal sealed record OwnershipPlan(IReadOnlyList<TxnOp> Guards, AccessDecision
 internal static class ServiceOwnership
 {
     /// <param name="claimOnFirstUse">False: a name nobody owns is refused until an admin claims it.</param>
-    public static OwnershipPlan Plan(JoinTokenScope scope, IEnumerable<TxnOp> ops, Func<string, NodeResult> read, bool claimOnFirstUse = true)
+    /// <param name="serviceOf">The service an op's path belongs to (default: strictly under <c>/services/SERVICE/</c>).</param>
+    public static OwnershipPlan Plan(JoinTokenScope scope, IEnumerable<TxnOp> ops, Func<string, NodeResult> read, bool claimOnFirstUse = true,
+        Func<string, string?>? serviceOf = null)
     {
+        serviceOf ??= ApiAccessPolicy.ServiceOf;
         var guards = new List<TxnOp>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var op in ops)
         {
-            if (op is CheckVersionOp || ApiAccessPolicy.ServiceOf(op.Path) is not { } service || !seen.Add(service))
+            if (op is CheckVersionOp || serviceOf(op.Path) is not { } service || !seen.Add(service))
                 continue;
             var path = ServicePaths.Service(service);
             var node = read(path);

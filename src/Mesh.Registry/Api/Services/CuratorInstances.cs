@@ -37,6 +37,27 @@ internal static class CuratorInstances
         return found;
     }
 
+    /// <summary>The service NAME of <c>BASE/NAME</c> or a path below it; null for anything else.</summary>
+    public static string? ServiceOf(string basePath, string path)
+    {
+        if (path.Length <= basePath.Length + 1 || !path.StartsWith(basePath, StringComparison.Ordinal) || path[basePath.Length] != '/')
+            return null;
+        var rest = path.AsSpan(basePath.Length + 1);
+        var slash = rest.IndexOf('/');
+        return (slash < 0 ? rest : rest[..slash]).ToString();
+    }
+
+    /// <summary>
+    /// The mesh service path (<c>/services/NAME</c>) a change at <paramref name="changePath"/> is a
+    /// Curator instance change of: BASE/NAME or BASE/NAME/ID under a base other than /services
+    /// (there the path is the service's already); null for anything else.
+    /// </summary>
+    public static string? ServicePathOf(string basePath, string changePath) =>
+        basePath != DefaultBasePath && ServiceOf(basePath, changePath) is { } name
+        && changePath.AsSpan(basePath.Length + 1).Count('/') <= 1
+            ? string.Concat(DefaultBasePath, "/", name)
+            : null;
+
     /// <summary>
     /// A Curator ServiceInstance as a mesh endpoint, or null when the data is not one: it must be a
     /// JSON object with a string <c>address</c> and a <c>port</c> (or, without one, an

@@ -49,4 +49,16 @@ public sealed class CuratorInstancesTests
         Assert.Equal(["6f1c"], CuratorInstances.Read(state, "/services", "legacy").Select(i => i.Id));
         Assert.Empty(CuratorInstances.Read(state, "/curator", "legacy"));
     }
+
+    [Theory]
+    [InlineData("/dubbo", "/dubbo/catalog/3f2a", "/services/catalog")]
+    [InlineData("/dubbo", "/dubbo/catalog", "/services/catalog")]
+    [InlineData("/dubbo", "/dubbo", null)]
+    [InlineData("/dubbo", "/dubbo/catalog/3f2a/deeper", null)]
+    [InlineData("/dubbo", "/dubboX/catalog", null)]
+    [InlineData("/dubbo", "/services/catalog/instances/a", null)]
+    [InlineData("/a/b", "/a/b/catalog/1", "/services/catalog")]
+    [InlineData("/services", "/services/catalog/1", null)]
+    public void ServicePathOf_ACuratorInstanceChange_IsItsServicesPath(string basePath, string changePath, string? servicePath) =>
+        Assert.Equal(servicePath, CuratorInstances.ServicePathOf(basePath, changePath));
 }
