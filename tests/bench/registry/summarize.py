@@ -76,8 +76,9 @@ def ratio(a, b):
 
 print('\nThroughput tests (median over clean runs; * = no clean run; ratio = Mesh / peer, >1 is Mesh faster)')
 hdr = f"{'test':22}" + ''.join(f"{s + ' ops/s':>12}{'p50/p99 ms':>14}" for s in systems)
-if 'etcd3' in systems: hdr += f"{'M/etcd':>8}"
-if 'zk3' in systems: hdr += f"{'M/zk':>8}"
+mesh = 'mesh3' in systems
+if mesh and 'etcd3' in systems: hdr += f"{'M/etcd':>8}"
+if mesh and 'zk3' in systems: hdr += f"{'M/zk':>8}"
 if 'meshzk' in systems and 'zk3' in systems: hdr += f"{'Mzk/zk':>8}"
 print(hdr)
 for t, by in summary.items():
@@ -88,8 +89,8 @@ for t, by in summary.items():
         v = by.get(s)
         line += f"{(fmt(v['ops_s']) + ('*' if v['contaminated'] else '')) if v else '-':>12}{(fmt(v['p50_ms'], '%.2f') + '/' + fmt(v['p99_ms'], '%.1f')) if v else '-':>14}"
     m = by.get('mesh3', {}).get('ops_s')
-    if 'etcd3' in systems: line += f"{ratio(m, by.get('etcd3', {}).get('ops_s')):>8}"
-    if 'zk3' in systems: line += f"{ratio(m, by.get('zk3', {}).get('ops_s')):>8}"
+    if mesh and 'etcd3' in systems: line += f"{ratio(m, by.get('etcd3', {}).get('ops_s')):>8}"
+    if mesh and 'zk3' in systems: line += f"{ratio(m, by.get('zk3', {}).get('ops_s')):>8}"
     if 'meshzk' in systems and 'zk3' in systems: line += f"{ratio(by.get('meshzk', {}).get('ops_s'), by.get('zk3', {}).get('ops_s')):>8}"
     print(line)
 
