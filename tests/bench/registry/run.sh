@@ -10,6 +10,7 @@
 #                 (comma-separated; default mesh3,meshzk, with --peers all four; meshzk needs a JDK and zookeeper.jar)
 #   PORT_BASE=27000 (env): Mesh client ports +1..3, Raft ports +101..103, ZooKeeper ports +201..203
 #   --rounds N    repeat the perf shapes N times (default 1); --failovers N leader kills per system (default 3)
+#   BENCH_TESTS="seq-write-2000 ..." (env): run only these shapes
 # Output: $RUN/results.txt (one line per test), the table on stdout, and
 #         tests/bench/results/registry-YYYY-MM-DD.json (not in --quick mode unless JSON_OUT is set).
 set -euo pipefail
@@ -186,6 +187,9 @@ shape() {    # shape <system> <test>: the client arguments, empty if the system 
 }
 TESTS=(seq-write-2000 conc-write-1x32-10s conc-write-8x4-10s seq-read-2000 seq-read-stale-2000
        read-1x32-10s read-stale-1x32-10s watch-100 watch-1000 churn-1000)
+# BENCH_TESTS (env): a subset of the above, e.g. "seq-write-2000 conc-write-1x32-10s" (with --failovers 0)
+# shellcheck disable=SC2206
+[ -n "${BENCH_TESTS:-}" ] && TESTS=($BENCH_TESTS)
 
 n=${#SYSTEMS[@]}
 for r in $(seq "$ROUNDS"); do
