@@ -9,14 +9,17 @@ using Mesh.RegistryBench;
 namespace Mesh.EndToEnd.Tests;
 
 /// <summary>
-/// Runs the registry load client's quick mode (tests/bench/registry/run.sh --quick) against a real
-/// 3-node cluster of <c>mesh registry</c> child processes, so the benchmark harness keeps working.
+/// Runs the registry load clients' quick modes (tests/bench/registry/run.sh --quick) against a real
+/// 3-node cluster of <c>mesh registry</c> child processes, so the benchmark harness keeps working:
+/// Mesh.RegistryBench over HTTP, and the bench's ZooKeeper client (peers/zkbench/ZkBench.java, on
+/// the official Java client) against the nodes' <c>--zk</c> ports, the bench's meshzk system.
 /// </summary>
 public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
 {
     private readonly List<Process> _nodes = [];
     private readonly string _dataRoot = Path.Combine(Path.GetTempPath(), "mesh-e2e-regbench-" + Guid.NewGuid().ToString("N")[..8]);
     private readonly int[] _clientPorts = new int[3];
+    private readonly int[] _zkPorts = new int[3];
 
     public async Task InitializeAsync()
     {
@@ -43,7 +46,8 @@ public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
                 UseShellExecute = false,
             };
             foreach (var a in new[] { meshDll, "registry", "--id", (i + 1).ToString(CultureInfo.InvariantCulture), "--peers", peers,
-                         "--data", Path.Combine(_dataRoot, $"n{i + 1}"), "--client", "127.0.0.1:0", "--listen-peer", $"fd:{raft[i].Handle}" })
+                         "--data", Path.Combine(_dataRoot, $"n{i + 1}"), "--client", "127.0.0.1:0", "--listen-peer", $"fd:{raft[i].Handle}",
+                         "--zk", "127.0.0.1:0", "--zk-open" })
             {
                 psi.ArgumentList.Add(a);
             }
@@ -53,7 +57,12 @@ public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
             var node = i;
             p.OutputDataReceived += (_, e) =>
             {
-                if (e.Data is not { } line || StartLine().Match(line) is not { Success: true } match)
+                if (e.Data is not { } line)
+                    return;
+                // The ZooKeeper port is named first, then the client API's.
+                if (ZooKeeperLine().Match(line) is { Success: true } zk)
+                    _zkPorts[node] = IPEndPoint.Parse(zk.Groups["zk"].Value).Port;
+                if (StartLine().Match(line) is not { Success: true } match)
                     return;
                 _clientPorts[node] = IPEndPoint.Parse(match.Groups["client"].Value).Port;
                 started[node].TrySetResult();
@@ -117,6 +126,44 @@ public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
         Assert.All(tests, t => Assert.Equal(0, t.GetProperty("errors").GetInt64()));
     }
 
+    [SkippableFact(Timeout = 120_000)]
+    public async Task Quick_mode_of_the_zookeeper_client_against_the_zk_ports_produces_numbers_for_every_shape()
+    {
+        const string jar = "/usr/share/java/zookeeper.jar";
+        RequiredTool.Check(!File.Exists("/usr/bin/javac") ? "no JDK (javac) for java's source launcher (scripts/install-test-deps.sh installs default-jdk-headless)"
+            : !File.Exists(jar) ? $"no {jar} (Debian's zookeeper package)" : null);
+        Assert.All(_zkPorts, p => Assert.True(p > 0, "a node did not name its ZooKeeper port"));
+        var source = Path.Combine(AppContext.BaseDirectory, "bench", "ZkBench.java");
+        var psi = new ProcessStartInfo("/usr/bin/java") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "-cp", $"{jar}:/usr/share/java/slf4j-nop.jar", source, string.Join(',', _zkPorts.Select(p => $"127.0.0.1:{p}")), "quick" })
+            psi.ArgumentList.Add(a);
+        using var java = Process.Start(psi)!;
+        var stdout = java.StandardOutput.ReadToEndAsync();
+        var stderr = java.StandardError.ReadToEndAsync();
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(100));
+        try
+        {
+            await java.WaitForExitAsync(bound.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            java.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        var text = await stdout + await stderr;
+        Assert.True(java.ExitCode == 0, $"exit code {java.ExitCode}:\n{text}");
+        var lines = text.Split('\n', StringSplitOptions.TrimEntries);
+        Assert.DoesNotContain(lines, l => l.StartsWith("errors=", StringComparison.Ordinal) && l != "errors=0");
+        foreach (var shape in new[] { "seq", "cwrite sessions=1 outstanding=8", "rseq", "read sessions=1 outstanding=8", "watch watchers=5" })
+        {
+            var line = lines.SingleOrDefault(l => l.StartsWith($"RESULT {shape} ops=", StringComparison.Ordinal));
+            Assert.True(line is not null, $"no RESULT line for '{shape}':\n{text}");
+            Assert.True(Field(line, "ops") > 0 && Field(line, "p99_ms") >= Field(line, "p50_ms"), $"bad numbers in: {line}");
+        }
+        Assert.Contains(lines, l => l.StartsWith("EXTRA watch", StringComparison.Ordinal) && l.Contains("missed=0", StringComparison.Ordinal));
+    }
+
     private static double Field(string line, string name)
     {
         var part = line.Split(' ').FirstOrDefault(p => p.StartsWith(name + "=", StringComparison.Ordinal));
@@ -125,6 +172,9 @@ public sealed partial class RegistryBenchQuickTests : IAsyncLifetime
 
     [GeneratedRegex(@"serving clients on https?://(?<client>[0-9.]+:[0-9]+)/?, peers on")]
     private static partial Regex StartLine();
+
+    [GeneratedRegex(@"ZooKeeper clients on (?<zk>[0-9.]+:[0-9]+),")]
+    private static partial Regex ZooKeeperLine();
 
     private static string RepoRoot()
     {

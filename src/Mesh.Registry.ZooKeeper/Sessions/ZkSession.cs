@@ -73,7 +73,7 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
                 or OpCode.GetAcl or OpCode.GetAllChildrenNumber or OpCode.GetEphemerals or OpCode.Check
                 or OpCode.MultiRead or OpCode.SetAcl:
                 return new ZkStep.Read(state => ZkReads.Run(this, state, request));
-            case OpCode.Create or OpCode.Create2 or OpCode.CreateContainer or OpCode.Delete or OpCode.SetData or OpCode.Multi:
+            case var op when IsWrite(op):
                 return ZkWrites.Plan(this, request, zxid);
             default:
                 // createTTL (ZooKeeper too refuses it unless extended types are enabled), reconfig,
@@ -81,6 +81,14 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
                 return Fail(xid, zxid, ZkError.Unimplemented);
         }
     }
+
+    /// <summary>
+    /// The ops that become a <see cref="ZkStep.Write"/> (or an error answer). Planning one reads
+    /// nothing but the request and the session's access, so the edge may plan and propose it
+    /// while earlier writes of the session are still in flight.
+    /// </summary>
+    public static bool IsWrite(OpCode op) =>
+        op is OpCode.Create or OpCode.Create2 or OpCode.CreateContainer or OpCode.Delete or OpCode.SetData or OpCode.Multi;
 
     private ZkStep AddWatch(int xid, long zxid, AddWatchRequest add)
     {

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Core.Commands;
@@ -17,6 +18,8 @@ namespace Mesh.Registry.ZooKeeper;
 /// sends (replies and watch notifications) goes out under one gate, and before a reply at zxid N
 /// every change up to N has been shown to the session's watches, so a notification always comes
 /// before the reply that reflects its change. Any protocol error closes this connection only.
+/// On the leader, consecutive writes are pipelined (<c>ZkConnection.Pipeline.cs</c>); replies are
+/// flushed once per batch of requests the client had already sent, not once each.
 /// </summary>
 internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionContext connection, ILogger logger)
 {
@@ -28,12 +31,14 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
     private long _delivered;
     private bool _openedHere;
     private bool _closedSession;
+    private bool _unflushed;
 
     public int WatchCount => _session?.Watches.Count ?? 0;
 
     public async Task RunAsync()
     {
         using var closed = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        _closing = closed;
         var remote = connection.RemoteEndPoint?.ToString() ?? "?";
         try
         {
@@ -178,24 +183,72 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         var input = connection.Transport.Input;
         // ZooKeeper drops a connection that sends nothing (not even a ping) for a session timeout.
         var idle = TimeSpan.FromMilliseconds(session.TimeoutMs);
-        while (true)
+        try
         {
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            deadline.CancelAfter(idle);
-            var frame = await ZkFrames.ReadAsync(input, deadline.Token).ConfigureAwait(false);
-            if (frame is null)
-                return;
-            server.Received();
-            var request = ZkRequest.Decode(frame);
-            var step = session.Handle(request, server.Store.Hub.AppliedIndex);
-            if (step is not ZkStep.Answer && ZkWatchLimit.Exceeds(session.Watches, request, server.Options.MaxWatchesPerSession))
+            while (true)
             {
-                server.Admission.WatchLimitReached(connection.RemoteEndPoint, session.SessionId);
-                step = new ZkStep.Answer(ZkReply.Fail(request.Xid, server.Store.Hub.AppliedIndex, ZkError.ThrottledOp));
+                using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                deadline.CancelAfter(idle);
+                var frame = await ZkFrames.ReadAsync(input, deadline.Token).ConfigureAwait(false);
+                if (frame is null)
+                    return;
+                server.Received();
+                var request = ZkRequest.Decode(frame);
+                while (request is not null)
+                {
+                    (var open, request) = await ServeOneAsync(session, request, cancellationToken).ConfigureAwait(false);
+                    if (!open)
+                        return;
+                }
+                // Replies to requests the client had already sent go out together: one flush per batch.
+                if (!ZkFrames.HasBufferedFrame(input))
+                    await FlushAsync(cancellationToken).ConfigureAwait(false);
             }
-            if (!await ExecuteAsync(session, request.Xid, step, cancellationToken).ConfigureAwait(false))
-                return;
         }
+        finally
+        {
+            await SettlePipelineAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// One request: pipelined when it is a write this node proposes itself; otherwise run once every
+    /// earlier write is answered. A write on a follower is forwarded with the writes the client sent
+    /// right after it (<see cref="ForwardWritesAsync"/>), which may leave the next request carried.
+    /// </summary>
+    private async Task<(bool Open, ZkRequest? Carried)> ServeOneAsync(ZkSession session, ZkRequest request, CancellationToken cancellationToken)
+    {
+        if (ZkSession.IsWrite(request.Op))
+        {
+            // Planning a write depends on nothing an earlier request changes in the session (an auth
+            // is not pipelined, so it has run), so it is planned at once.
+            if (Plan(session, request) is ZkStep.Write write)
+            {
+                if (server.Leader.IsLeader)
+                    return (await PipelineAsync(request.Xid, write, cancellationToken).ConfigureAwait(false), null);
+                if (!await DrainPipelineAsync().ConfigureAwait(false))
+                    return (false, null);
+                return await ForwardWritesAsync(session, request.Xid, write, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        if (!await DrainPipelineAsync().ConfigureAwait(false))
+            return (false, null);
+        // Planned after the writes before it are applied, so its zxid is not behind theirs.
+        var step = Plan(session, request);
+        // What waits on the leader must not hold back replies already written.
+        if (step is not (ZkStep.Answer or ZkStep.Read))
+            await FlushAsync(cancellationToken).ConfigureAwait(false);
+        return (await ExecuteAsync(session, request.Xid, step, cancellationToken).ConfigureAwait(false), null);
+    }
+
+    /// <summary>The session's step for a request, or ThrottledOp when it could take the session past its watch limit.</summary>
+    private ZkStep Plan(ZkSession session, ZkRequest request)
+    {
+        var step = session.Handle(request, server.Store.Hub.AppliedIndex);
+        if (step is ZkStep.Answer || !ZkWatchLimit.Exceeds(session.Watches, request, server.Options.MaxWatchesPerSession))
+            return step;
+        server.Admission.WatchLimitReached(connection.RemoteEndPoint, session.SessionId);
+        return new ZkStep.Answer(ZkReply.Fail(request.Xid, server.Store.Hub.AppliedIndex, ZkError.ThrottledOp));
     }
 
     /// <summary>
@@ -204,16 +257,20 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
     /// is answered ConnectionLoss and the connection closed: ZooKeeper's own answer when a client
     /// cannot know whether its request was applied, never a success or a clean failure.
     /// </summary>
-    private async Task<bool> ExecuteAsync(ZkSession session, int xid, ZkStep step, CancellationToken cancellationToken)
+    private Task<bool> ExecuteAsync(ZkSession session, int xid, ZkStep step, CancellationToken cancellationToken) =>
+        AnswerOrLoseAsync(xid, () => RunStepAsync(session, step, cancellationToken), cancellationToken);
+
+    /// <summary>Runs <paramref name="run"/>; a write or sync whose outcome cannot be known is answered ConnectionLoss and false returned.</summary>
+    private async Task<bool> AnswerOrLoseAsync(int xid, Func<Task<bool>> run, CancellationToken cancellationToken)
     {
         try
         {
-            return await RunStepAsync(session, step, cancellationToken).ConfigureAwait(false);
+            return await run().ConfigureAwait(false);
         }
         catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException or QuorumUnavailableException or TimeoutException)
         {
             Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", "a write or sync could not be completed, answered ConnectionLoss: " + e.Message);
-            await ReplyAsync(() => ZkReply.Fail(xid, server.Store.Hub.AppliedIndex, ZkError.ConnectionLoss), cancellationToken).ConfigureAwait(false);
+            await ReplyAsync(() => ZkReply.Fail(xid, server.Store.Hub.AppliedIndex, ZkError.ConnectionLoss), cancellationToken, flush: true).ConfigureAwait(false);
             return false;
         }
     }
@@ -243,32 +300,67 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                     session.Access = access;
                 else
                     Log.AuthFailed(logger, connection.RemoteEndPoint?.ToString() ?? "?", auth.Packet.Scheme ?? "(none)");
-                await ReplyAsync(() => new ZkReply(Xids.Auth, server.Store.Hub.AppliedIndex, access is null ? ZkError.AuthFailed : ZkError.Ok), cancellationToken).ConfigureAwait(false);
+                await ReplyAsync(() => new ZkReply(Xids.Auth, server.Store.Hub.AppliedIndex, access is null ? ZkError.AuthFailed : ZkError.Ok), cancellationToken, flush: access is null).ConfigureAwait(false);
                 return access is not null;
             case ZkStep.CloseSession close:
                 _closedSession = true;
                 var ended = await server.Leader.WriteAsync(new CloseSession(server.Leader.Header(), session.SessionId), cancellationToken).ConfigureAwait(false);
-                await ReplyAsync(() => new ZkReply(close.Xid, ended.Index, ZkError.Ok), cancellationToken).ConfigureAwait(false);
+                await ReplyAsync(() => new ZkReply(close.Xid, ended.Index, ZkError.Ok), cancellationToken, flush: true).ConfigureAwait(false);
                 return false;
             default:
                 throw new InvalidOperationException($"unknown step {step.GetType().Name}");
         }
     }
 
-    /// <summary>Under the gate: builds the reply, shows the session every change up to its zxid, sends the notifications, then the reply.</summary>
-    private async Task ReplyAsync(Func<ZkReply> build, CancellationToken cancellationToken)
+    /// <summary>
+    /// Under the gate: builds the reply, shows the session every change up to its zxid, and writes
+    /// the notifications, then the reply. Not flushed unless asked: the serve loop flushes once the
+    /// client has no more requests waiting (<see cref="FlushAsync"/>).
+    /// </summary>
+    private async Task ReplyAsync(Func<ZkReply> build, CancellationToken cancellationToken, bool flush = false)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var reply = build();
             await DeliverAsync(reply.Zxid, cancellationToken).ConfigureAwait(false);
-            await SendAsync(reply.ToFrame(), cancellationToken).ConfigureAwait(false);
+            Write(reply.ToFrame());
+            if (flush)
+                await FlushUnderGateAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Sends what replies and notifications were written and not yet flushed.</summary>
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await FlushUnderGateAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async ValueTask FlushUnderGateAsync(CancellationToken cancellationToken)
+    {
+        if (!_unflushed)
+            return;
+        _unflushed = false;
+        await connection.Transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Write(byte[] frame)
+    {
+        server.Sent();
+        connection.Transport.Output.Write(frame);
+        _unflushed = true;
     }
 
     /// <summary>Under the gate: feeds the session every applied change after the last one it saw (waiting for those up to <paramref name="upTo"/>) and sends what fires.</summary>
@@ -292,7 +384,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             }
         }
         foreach (var notification in session.Outbox)
-            await SendAsync(notification.ToFrame(), cancellationToken).ConfigureAwait(false);
+            Write(notification.ToFrame());
         session.ClearOutbox();
     }
 
@@ -309,6 +401,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 try
                 {
                     await DeliverAsync(0, cancellationToken).ConfigureAwait(false);
+                    await FlushUnderGateAsync(cancellationToken).ConfigureAwait(false);
                 }
                 finally
                 {

@@ -52,6 +52,28 @@ internal static class ZkFrames
         }
     }
 
+    /// <summary>
+    /// True when a whole frame is already buffered (the client sent more requests than were read):
+    /// the serve loop then writes the replies without flushing them one by one. Consumes nothing.
+    /// </summary>
+    public static bool HasBufferedFrame(PipeReader input)
+    {
+        if (!input.TryRead(out var result))
+            return false;
+        var buffer = result.Buffer;
+        var whole = false;
+        if (buffer.Length >= 4)
+        {
+            Span<byte> prefix = stackalloc byte[4];
+            buffer.Slice(0, 4).CopyTo(prefix);
+            var length = BinaryPrimitives.ReadInt32BigEndian(prefix);
+            // A bad length is the next ReadAsync's to report; here it only means "flush now".
+            whole = length is >= 0 and <= ZkLimits.MaxFrameBytes && buffer.Length >= 4 + length;
+        }
+        input.AdvanceTo(buffer.Start);
+        return whole;
+    }
+
     private static bool TryTake(ref ReadOnlySequence<byte> buffer, out byte[]? frame)
     {
         frame = null;

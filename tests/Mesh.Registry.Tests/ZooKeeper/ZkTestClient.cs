@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using System.Text;
+using Mesh.Registry.Api.Access;
 using Mesh.Registry.Hosting;
 using Mesh.Registry.ZooKeeper.Jute;
 using Mesh.Registry.ZooKeeper.Protocol;
@@ -193,5 +195,58 @@ internal static class ZkNodes
             await Task.Delay(20);
         }
         return (cluster, node.ZooKeeperEndPoint!);
+    }
+}
+
+/// <summary>
+/// Writes and reads sent back to back on one session, so the node reads them while earlier writes
+/// are still in flight (pipelined on the leader, forwarded in batches from a follower), and the
+/// checks that they were applied and answered in request order.
+/// </summary>
+internal static class ZkPipelineScript
+{
+    public static async Task RunAsync(IPEndPoint zk, int rounds = 300)
+    {
+        await using var client = await ZkTestClient.ConnectAsync(zk);
+        Assert.Equal(0, (await client.CallAsync(OpCode.Create, Create("/q"))).Header.Err);
+        Assert.Equal(0, (await client.CallAsync(OpCode.Create, Create("/v"))).Header.Err);
+
+        // Each setData names the version the one before it leaves, so any reordering fails one
+        // with BadVersion; each sequential create must get the next suffix; each getData right
+        // after a create must find what it created.
+        var bytes = new List<byte>();
+        var xid = 100;
+        for (var i = 0; i < rounds; i++)
+        {
+            bytes.AddRange(Frame(++xid, OpCode.Create, Create("/q/n-", ZkCreateFlags.PersistentSequential)));
+            bytes.AddRange(Frame(++xid, OpCode.GetData, new PathWatchRequest($"/q/n-{i:D10}", false)));
+            bytes.AddRange(Frame(++xid, OpCode.SetData, new SetDataRequest("/v", Encoding.UTF8.GetBytes($"{i}"), i)));
+        }
+        await client.SendRawAsync([.. bytes]);
+
+        var lastZxid = 0L;
+        for (var i = 0; i < rounds * 3; i++)
+        {
+            var (header, body) = (await client.ReadReplyAsync())!.Value;
+            Assert.Equal((101 + i, 0), (header.Xid, header.Err));
+            Assert.True(header.Zxid >= lastZxid, $"reply {header.Xid} went back to zxid {header.Zxid} from {lastZxid}");
+            lastZxid = header.Zxid;
+            if (i % 3 == 0)
+                Assert.Equal($"/q/n-{i / 3:D10}", ZkTestClient.Parse<PathResponse>(body).Path);
+        }
+        var (read, data, _) = await client.CallAsync(OpCode.GetData, new PathWatchRequest("/v", false));
+        Assert.Equal(0, read.Err);
+        var v = ZkTestClient.Parse<GetDataResponse>(data);
+        Assert.Equal(($"{rounds - 1}", rounds), (Encoding.UTF8.GetString(v.Data!), v.Stat.Version));
+    }
+
+    private static CreateRequest Create(string path, ZkCreateFlags flags = ZkCreateFlags.Persistent) => new(path, [], Acl.OpenUnsafe, (int)flags);
+
+    private static byte[] Frame(int xid, OpCode op, IJuteWritable body)
+    {
+        var writer = new JuteWriter();
+        new RequestHeader(xid, (int)op).Write(writer);
+        body.Write(writer);
+        return writer.ToFrame();
     }
 }

@@ -74,6 +74,14 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Follower_ForwardsPipelinedWritesTogether_AppliedAndAnsweredInRequestOrder()
+    {
+        await using var cluster = await StartClusterAsync();
+        await cluster.WaitForLeaderAsync();
+        await ZkPipelineScript.RunAsync(cluster.Follower().ZooKeeperEndPoint!);
+    }
+
+    [Fact]
     public async Task Follower_WithNoLeaderToForwardTo_AnswersConnectionLoss_NeverSuccessOrAFailure()
     {
         await using var cluster = await StartClusterAsync();

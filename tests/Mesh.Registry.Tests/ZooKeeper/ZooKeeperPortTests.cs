@@ -172,6 +172,14 @@ public sealed class ZooKeeperPortTests
     }
 
     [Fact]
+    public async Task PipelinedWrites_AreAppliedInRequestOrder_AndAReadAfterAWriteSeesIt()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync();
+        await using var _ = cluster;
+        await ZkPipelineScript.RunAsync(zk);
+    }
+
+    [Fact]
     public async Task UnsupportedOp_AnswersUnimplemented_AndTheConnectionCarriesOn()
     {
         var (cluster, zk) = await ZkNodes.StartAsync();

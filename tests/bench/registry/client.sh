@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# usage: client.sh mesh3|etcd3|zk3 <mode> args...   -- runs that system's load client (used by run.sh)
-# needs BENCH_DLL, MESH_EPS, PIDDIR (Mesh pid files in $PIDDIR/mesh) and REG_WORK in the environment.
+# usage: client.sh mesh3|meshzk|etcd3|zk3 <mode> args...   -- runs that system's load client (used by run.sh)
+# needs BENCH_DLL, MESH_EPS, MESH_ZK, PIDDIR (Mesh pid files in $PIDDIR/mesh) and REG_WORK in the environment.
+# meshzk is Mesh's --zk ports driven by zk3's client (peers/zkbench, the official Java client), unchanged.
 s=$1; shift
 case $s in
   mesh3) exec dotnet "$BENCH_DLL" --endpoints "$MESH_EPS" \
            --pids "1=$(cat "$PIDDIR/mesh/n1.pid"),2=$(cat "$PIDDIR/mesh/n2.pid"),3=$(cat "$PIDDIR/mesh/n3.pid")" "$@";;
   etcd3) exec "$REG_WORK"/etcdbench/run.sh http://127.0.0.1:2379,http://127.0.0.1:22379,http://127.0.0.1:32379 "$@";;
   zk3)   exec "$REG_WORK"/zkbench/run.sh 127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183 "$@";;
+  meshzk) exec "$REG_WORK"/zkbench/run.sh "$MESH_ZK" "$@";;
   *) echo "unknown system $s" >&2; exit 2;;
 esac

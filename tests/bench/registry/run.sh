@@ -2,26 +2,30 @@
 # Registry load benchmark: Mesh (and, with --peers, etcd 3.4 and ZooKeeper 3.8) as 3-node clusters on
 # 127.0.0.1, the same load shapes against each, one comparison table. See README.md next to this file.
 #
-# usage: tests/bench/registry/run.sh [--quick] [--peers] [--rounds N] [--failovers N] [--no-build]
+# usage: tests/bench/registry/run.sh [--quick] [--peers] [--systems LIST] [--rounds N] [--failovers N] [--no-build]
 #   --quick       smoke mode for CI: tiny counts, one round, Mesh only, a few seconds after the build
 #   --peers       also install (Debian packages; needs root) and start etcd and ZooKeeper clusters and
 #                 run the same shapes against them, interleaved test by test
-#   PORT_BASE=27000 (env): Mesh client ports +1..3, Raft ports +101..103
+#   --systems L   which of mesh3 (HTTP), meshzk (Mesh over the ZooKeeper protocol), etcd3, zk3 to run
+#                 (comma-separated; default mesh3,meshzk, with --peers all four; meshzk needs a JDK and zookeeper.jar)
+#   PORT_BASE=27000 (env): Mesh client ports +1..3, Raft ports +101..103, ZooKeeper ports +201..203
 #   --rounds N    repeat the perf shapes N times (default 1); --failovers N leader kills per system (default 3)
+#   BENCH_TESTS="seq-write-2000 ..." (env): run only these shapes
 # Output: $RUN/results.txt (one line per test), the table on stdout, and
 #         tests/bench/results/registry-YYYY-MM-DD.json (not in --quick mode unless JSON_OUT is set).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-QUICK=0 PEERS=0 ROUNDS=1 FAILOVERS=3 BUILD=1
+QUICK=0 PEERS=0 ROUNDS=1 FAILOVERS=3 BUILD=1 WANT=
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1;;
     --peers) PEERS=1;;
+    --systems) WANT=$2; shift;;
     --rounds) ROUNDS=$2; shift;;
     --failovers) FAILOVERS=$2; shift;;
     --no-build) BUILD=0;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
   shift
@@ -38,8 +42,8 @@ cleanup() {
   local f
   for f in "$PIDDIR"/mesh/*.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; rm -f "$f"; done
   if [ $PEERS = 1 ]; then
-    "$REG_WORK"/zk/stop.sh n1 n2 n3 >/dev/null 2>&1 || true
-    "$REG_WORK"/etcd/stop.sh e1 e2 e3 >/dev/null 2>&1 || true
+    [ -x "$REG_WORK"/zk/stop.sh ] && "$REG_WORK"/zk/stop.sh n1 n2 n3 >/dev/null 2>&1
+    [ -x "$REG_WORK"/etcd/stop.sh ] && "$REG_WORK"/etcd/stop.sh e1 e2 e3 >/dev/null 2>&1
   fi
 }
 trap cleanup EXIT
@@ -52,19 +56,38 @@ if [ $BUILD = 1 ]; then
 fi
 MESH_DLL=$ROOT/artifacts/bin/Mesh.Cli/release/mesh.dll
 BENCH_DLL=$ROOT/artifacts/bin/Mesh.RegistryBench/release/Mesh.RegistryBench.dll
-# Ports: client API $PORT_BASE+1..3, Raft $PORT_BASE+101..103 (not docs/registry.md's 7001: the machine is shared).
+# Ports: client API $PORT_BASE+1..3, Raft $PORT_BASE+101..103, ZooKeeper +201..203 (not docs/registry.md's
+# 7001 nor ZooKeeper's 2181: the machine is shared, and the zk3 peer uses 2181-2183).
 PB=${PORT_BASE:-27000}
 cport() { echo $((PB + $1)); }
 rport() { echo $((PB + 100 + $1)); }
+zport() { echo $((PB + 200 + $1)); }
 MESH_PEERS=1=127.0.0.1:$(rport 1)@127.0.0.1:$(cport 1),2=127.0.0.1:$(rport 2)@127.0.0.1:$(cport 2),3=127.0.0.1:$(rport 3)@127.0.0.1:$(cport 3)
 MESH_EPS=http://127.0.0.1:$(cport 1),http://127.0.0.1:$(cport 2),http://127.0.0.1:$(cport 3)
-export BENCH_DLL MESH_EPS
+MESH_ZK=127.0.0.1:$(zport 1),127.0.0.1:$(zport 2),127.0.0.1:$(zport 3)
+ZKBENCH_DIR=$REG_WORK/zkbench
+export BENCH_DLL MESH_EPS MESH_ZK ZKBENCH_DIR
 
-mesh_start() {
-  local i=$1
-  nohup dotnet "$MESH_DLL" registry --id "$i" --peers $MESH_PEERS --data "$RUN/mesh/n$i" --client 127.0.0.1:"$(cport "$i")" \
-    >> "$RUN/mesh/n$i.log" 2>&1 < /dev/null &
-  echo $! > "$PIDDIR/mesh/n$i.pid"
+# One cluster serves both Mesh systems: mesh3 over HTTP, meshzk over --zk. Open mode (the Java client
+# logs in with nothing) and the per-address limits raised for the watch shapes' 1,000 sessions from
+# one address, as zoo.cfg here sets maxClientCnxns=0 (no limit).
+# A script, not a function: failover.sh restarts a killed node (meshzk) with it too.
+cat > "$RUN/mesh-start.sh" <<EOF
+#!/usr/bin/env bash
+# usage: mesh-start.sh N|nN -- starts registry node N in the background, its PID in $PIDDIR/mesh/nN.pid
+i=\${1#n}
+nohup dotnet "$MESH_DLL" registry --id "\$i" --peers "$MESH_PEERS" --data "$RUN/mesh/n\$i" --client "127.0.0.1:\$(($PB + i))" \\
+  --zk "127.0.0.1:\$(($PB + 200 + i))" --zk-open --zk-max-client-cnxns 5000 --zk-max-connections 5000 --zk-session-rate 5000 \\
+  >> "$RUN/mesh/n\$i.log" 2>&1 < /dev/null &
+echo \$! > "$PIDDIR/mesh/n\$i.pid"
+EOF
+chmod +x "$RUN/mesh-start.sh"
+mesh_start() { "$RUN/mesh-start.sh" "$1"; }
+zk_client_ready() { command -v javac >/dev/null && [ -f /usr/share/java/zookeeper.jar ]; }
+zk_client_build() {   # the Java ZooKeeper load client, used for zk3 and meshzk alike
+  mkdir -p "$ZKBENCH_DIR"
+  cp "$HERE"/peers/zkbench/ZkBench.java "$HERE"/peers/zkbench/run.sh "$ZKBENCH_DIR"/
+  (cd "$ZKBENCH_DIR" && javac -cp /usr/share/java/zookeeper.jar -d . ZkBench.java)
 }
 mesh_wait() {   # all three ready (a leader known, applied state caught up), at most 30 s
   local k i ok
@@ -80,9 +103,11 @@ mesh_wait() {   # all three ready (a leader known, applied state caught up), at 
 mesh_pids() { echo "1=$(cat "$PIDDIR/mesh/n1.pid"),2=$(cat "$PIDDIR/mesh/n2.pid"),3=$(cat "$PIDDIR/mesh/n3.pid")"; }
 
 for i in 1 2 3; do
-  if (exec 3<>/dev/tcp/127.0.0.1/"$(cport $i)") 2>/dev/null || (exec 3<>/dev/tcp/127.0.0.1/"$(rport $i)") 2>/dev/null; then
-    echo "port $(cport $i) or $(rport $i) is in use (another registry?); stop it or set PORT_BASE" >&2; exit 1
-  fi
+  for port in "$(cport $i)" "$(rport $i)" "$(zport $i)"; do
+    if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+      echo "port $port is in use (another registry?); stop it or set PORT_BASE" >&2; exit 1
+    fi
+  done
 done
 echo "== starting Mesh 3-node registry in $RUN"
 for i in 1 2 3; do mesh_start $i; done
@@ -91,49 +116,80 @@ mesh_wait
 if [ $QUICK = 1 ]; then
   json=${JSON_OUT:-$RUN/quick.json}
   timeout 90 dotnet "$BENCH_DLL" --endpoints $MESH_EPS --pids "$(mesh_pids)" --warmup 0.3 --json "$json" suite --quick
+  # meshzk: the ZooKeeper load client's shapes at tiny counts against the --zk ports (needs a JDK).
+  if zk_client_ready; then
+    zk_client_build
+    timeout 90 "$HERE/client.sh" meshzk quick
+  else
+    echo "meshzk smoke skipped: no javac or /usr/share/java/zookeeper.jar (apt-get install default-jdk-headless zookeeper)"
+  fi
   echo "quick run OK; JSON in $json"
   exit 0
 fi
 
-SYSTEMS=(mesh3)
+if [ -n "$WANT" ]; then
+  IFS=, read -r -a SYSTEMS <<< "$WANT"
+elif [ $PEERS = 1 ]; then
+  SYSTEMS=(mesh3 meshzk etcd3 zk3)
+else
+  SYSTEMS=(mesh3 meshzk)
+fi
+has() { [[ " ${SYSTEMS[*]} " == *" $1 "* ]]; }
+for s in "${SYSTEMS[@]}"; do
+  case $s in mesh3|meshzk) ;; etcd3|zk3) [ $PEERS = 1 ] || { echo "$s needs --peers" >&2; exit 2; };; *) echo "unknown system $s" >&2; exit 2;; esac
+done
+if has meshzk && [ $PEERS = 0 ] && ! zk_client_ready; then
+  echo "meshzk needs javac and /usr/share/java/zookeeper.jar (apt-get install default-jdk-headless zookeeper); left out" >&2
+  SYSTEMS=(mesh3)
+fi
 if [ $PEERS = 1 ]; then
-  echo "== peers: installing/building in $REG_WORK, starting etcd and ZooKeeper"
-  "$HERE/peers/setup.sh" >/dev/null
+  peers=(zk)   # also for meshzk: the ZooKeeper client comes with ZooKeeper's package
+  has etcd3 && peers+=(etcd)
+  echo "== peers: installing/building ${peers[*]} in $REG_WORK"
+  "$HERE/peers/setup.sh" "${peers[@]}" >/dev/null
   "$REG_WORK"/zk/stop.sh n1 n2 n3 >/dev/null 2>&1 || true
   "$REG_WORK"/etcd/stop.sh e1 e2 e3 >/dev/null 2>&1 || true
   rm -rf "$REG_WORK"/zk/n? "$REG_WORK"/etcd/e?.data "$REG_WORK"/failover
-  "$REG_WORK"/zk/mkconf.sh
-  "$REG_WORK"/zk/start.sh n1 n2 n3 >/dev/null
-  "$REG_WORK"/etcd/start.sh e1 e2 e3 >/dev/null
-  ln -sfn "$REG_WORK/zk" "$PIDDIR/zk"; ln -sfn "$REG_WORK/etcd" "$PIDDIR/etcd"
+  z=-; e=-
+  if has zk3; then
+    "$REG_WORK"/zk/mkconf.sh; "$REG_WORK"/zk/start.sh n1 n2 n3 >/dev/null; ln -sfn "$REG_WORK/zk" "$PIDDIR/zk"; z=0
+  fi
+  if has etcd3; then
+    "$REG_WORK"/etcd/start.sh e1 e2 e3 >/dev/null; ln -sfn "$REG_WORK/etcd" "$PIDDIR/etcd"; e=0
+  fi
   for k in $(seq 60); do
-    z=$("$REG_WORK"/zk/status.sh | grep -cE "leader|follower" || true)
-    e=$("$REG_WORK"/etcd/status.sh 2>/dev/null | grep -c "3\.4\." || true)
-    [ "$z" = 3 ] && [ "$e" = 3 ] && break; sleep 1
+    [ "$z" != - ] && z=$("$REG_WORK"/zk/status.sh | grep -cE "leader|follower" || true)
+    [ "$e" != - ] && e=$("$REG_WORK"/etcd/status.sh 2>/dev/null | grep -c "3\.4\." || true)
+    [[ $z == [-3] ]] && [[ $e == [-3] ]] && break; sleep 1
   done
   echo "   zk members up: $z, etcd members up: $e"
-  SYSTEMS=(mesh3 etcd3 zk3)
+elif has meshzk; then
+  zk_client_build
 fi
 
 shape() {    # shape <system> <test>: the client arguments, empty if the system has no such shape
-  local s=$1 t=$2 stale=stale
+  local s=$1 t=$2 stale=stale zkc=0
   [ "$s" = etcd3 ] && stale=serializable
+  case $s in zk3|meshzk) zkc=1;; esac   # the ZooKeeper client (zk3 and Mesh's --zk ports)
   case $t in
     seq-write-2000) echo "seq 2000";;
     conc-write-1x32-10s) echo "cwrite 1 32 10";;
     conc-write-8x4-10s) echo "cwrite 8 4 10";;
-    seq-read-2000) [ "$s" != zk3 ] && echo "rseq 2000";;              # ZooKeeper reads are local only
-    seq-read-stale-2000) [ "$s" = zk3 ] && echo "rseq 2000" || echo "rseq 2000 $stale";;
-    read-1x32-10s) [ "$s" != zk3 ] && echo "read 1 32 10";;
-    read-stale-1x32-10s) [ "$s" = zk3 ] && echo "read 1 32 10" || echo "read 1 32 10 $stale";;
-    watch-100) [ "$s" = mesh3 ] && echo "watch 100 10";;            # watch shapes: Mesh client only so far
-    watch-1000) [ "$s" = mesh3 ] && echo "watch 1000 5";;
+    seq-read-2000) [ $zkc = 0 ] && echo "rseq 2000";;                 # ZooKeeper reads are local only
+    seq-read-stale-2000) [ $zkc = 1 ] && echo "rseq 2000" || echo "rseq 2000 $stale";;
+    read-1x32-10s) [ $zkc = 0 ] && echo "read 1 32 10";;
+    read-stale-1x32-10s) [ $zkc = 1 ] && echo "read 1 32 10" || echo "read 1 32 10 $stale";;
+    watch-100) [ "$s" != etcd3 ] && echo "watch 100 10";;           # watch shapes: no etcd client for them yet
+    watch-1000) [ "$s" != etcd3 ] && echo "watch 1000 5";;
     churn-1000) [ "$s" = mesh3 ] && echo "churn 1000 6";;          # instances register and leave
   esac
   return 0
 }
 TESTS=(seq-write-2000 conc-write-1x32-10s conc-write-8x4-10s seq-read-2000 seq-read-stale-2000
        read-1x32-10s read-stale-1x32-10s watch-100 watch-1000 churn-1000)
+# BENCH_TESTS (env): a subset of the above, e.g. "seq-write-2000 conc-write-1x32-10s" (with --failovers 0)
+# shellcheck disable=SC2206
+[ -n "${BENCH_TESTS:-}" ] && TESTS=($BENCH_TESTS)
 
 n=${#SYSTEMS[@]}
 for r in $(seq "$ROUNDS"); do
@@ -143,7 +199,9 @@ for r in $(seq "$ROUNDS"); do
       s=${SYSTEMS[$(( (ti + r + k) % n ))]}   # rotate which system goes first
       a=$(shape "$s" "$t"); [ -z "$a" ] && continue
       # shellcheck disable=SC2086
-      "$HERE/measure.sh" "$s r$r $t" timeout 120 "$HERE/client.sh" "$s" $a || echo "   ($s $t failed)" >&2
+      # 1,000 ZooKeeper sessions take a while to open and close (each a replicated write on Mesh)
+      limit=120; [ "$t" = watch-1000 ] && limit=300
+      "$HERE/measure.sh" "$s r$r $t" timeout $limit "$HERE/client.sh" "$s" $a || echo "   ($s $t failed)" >&2
     done
   done
 done
@@ -164,6 +222,9 @@ for f in $(seq "$FAILOVERS"); do
       zk3)
         for k in $(seq 30); do [ "$("$REG_WORK"/zk/status.sh | grep -cE 'leader|follower' || true)" = 3 ] && break; sleep 1; done; sleep 2
         timeout 90 "$REG_WORK"/failover.sh zk KILL | tee -a "$RESULTS";;
+      meshzk)   # the Java probe over --zk; the leader SIGKILLed 5 s in and restarted 12 s later, as for zk3
+        mesh_wait; sleep 2
+        MESH_PIDDIR=$PIDDIR/mesh MESH_RESTART=$RUN/mesh-start.sh REG_WORK=$REG_WORK timeout 90 "$HERE/peers/failover.sh" meshzk KILL | tee -a "$RESULTS";;
     esac
   done
 done

@@ -6,7 +6,8 @@ usage: summarize.py RESULTS.txt [--json OUT.json] [--compare OLD.json]
 Lines: "<system> <round> <test> | RESULT ... [EXTRA ...] | wall=.. server_cpu=.. client_cpu=.. foreign_cpu=.. cores=N"
 and "FAILOVER <sys> ..." lines. Per (system, test) it keeps the runs whose foreign CPU (other
 processes on the shared machine) was <= 10% of the machine ("clean"; if none is clean, all runs,
-flagged "*"), prints the median, and a comparison table Mesh vs etcd vs ZooKeeper with ratios.
+flagged "*"), prints the median, and a comparison table Mesh vs etcd vs ZooKeeper with ratios; meshzk
+(Mesh over the ZooKeeper protocol, driven by ZooKeeper's own client) is compared with zk3.
 Derived from shared/bench/registry/summarize.py (same RESULT format).
 """
 import collections, json, os, platform, re, statistics, subprocess, sys, datetime
@@ -23,7 +24,7 @@ for l in open(path):
     l = l.strip()
     if l.startswith('FAILOVER'):
         kv = dict(p.split('=', 1) for p in l.split()[2:] if '=' in p)
-        sysn = {'mesh': 'mesh3', 'etcd': 'etcd3', 'zk': 'zk3'}[l.split()[1]]
+        sysn = {'mesh': 'mesh3', 'etcd': 'etcd3', 'zk': 'zk3', 'meshzk': 'meshzk'}[l.split()[1]]
         def num(k):
             try: return float(kv.get(k, 'nan'))
             except ValueError: return float('nan')
@@ -32,7 +33,7 @@ for l in open(path):
         if gap != gap: gap = num('max_gap_ms')
         failovers[sysn].append(dict(first_ok_ms=first, max_gap_ms=gap, line=l))
         continue
-    if '|' not in l or not l.split()[0] in ('mesh3', 'etcd3', 'zk3'):
+    if '|' not in l or not l.split()[0] in ('mesh3', 'meshzk', 'etcd3', 'zk3'):
         continue
     label, res, meta = [x.strip() for x in l.split('|')]
     sysn, rep, test = label.split()
@@ -67,7 +68,7 @@ for s, fs in failovers.items():
         n=len(fs), first_ok_ms_median=med([f['first_ok_ms'] for f in fs]), max_gap_ms_median=med([f['max_gap_ms'] for f in fs]),
         max_gap_ms_max=max(f['max_gap_ms'] for f in fs), runs=fs)
 
-systems = [s for s in ('mesh3', 'etcd3', 'zk3') if any(s in v for v in summary.values())]
+systems = [s for s in ('mesh3', 'meshzk', 'etcd3', 'zk3') if any(s in v for v in summary.values())]
 def fmt(x, f='%.0f'):
     return '-' if x is None or x != x else f % x
 def ratio(a, b):
@@ -75,8 +76,10 @@ def ratio(a, b):
 
 print('\nThroughput tests (median over clean runs; * = no clean run; ratio = Mesh / peer, >1 is Mesh faster)')
 hdr = f"{'test':22}" + ''.join(f"{s + ' ops/s':>12}{'p50/p99 ms':>14}" for s in systems)
-if 'etcd3' in systems: hdr += f"{'M/etcd':>8}"
-if 'zk3' in systems: hdr += f"{'M/zk':>8}"
+mesh = 'mesh3' in systems
+if mesh and 'etcd3' in systems: hdr += f"{'M/etcd':>8}"
+if mesh and 'zk3' in systems: hdr += f"{'M/zk':>8}"
+if 'meshzk' in systems and 'zk3' in systems: hdr += f"{'Mzk/zk':>8}"
 print(hdr)
 for t, by in summary.items():
     if t == 'failover' or t.startswith(('watch', 'churn')):
@@ -86,8 +89,9 @@ for t, by in summary.items():
         v = by.get(s)
         line += f"{(fmt(v['ops_s']) + ('*' if v['contaminated'] else '')) if v else '-':>12}{(fmt(v['p50_ms'], '%.2f') + '/' + fmt(v['p99_ms'], '%.1f')) if v else '-':>14}"
     m = by.get('mesh3', {}).get('ops_s')
-    if 'etcd3' in systems: line += f"{ratio(m, by.get('etcd3', {}).get('ops_s')):>8}"
-    if 'zk3' in systems: line += f"{ratio(m, by.get('zk3', {}).get('ops_s')):>8}"
+    if mesh and 'etcd3' in systems: line += f"{ratio(m, by.get('etcd3', {}).get('ops_s')):>8}"
+    if mesh and 'zk3' in systems: line += f"{ratio(m, by.get('zk3', {}).get('ops_s')):>8}"
+    if 'meshzk' in systems and 'zk3' in systems: line += f"{ratio(by.get('meshzk', {}).get('ops_s'), by.get('zk3', {}).get('ops_s')):>8}"
     print(line)
 
 watch = [(t, by) for t, by in summary.items() if t.startswith(('watch', 'churn'))]
@@ -100,10 +104,23 @@ if watch:
                   f"missed {fmt(e.get('missed'))}  errors {v['errors']}  server CPU {fmt(e.get('server_cores'), '%.2f')} cores  "
                   f"RSS {fmt(e.get('server_rss_mib'))} MiB (3 nodes)  write p50 {fmt(e.get('write_p50_ms'), '%.1f')} ms")
 if 'failover' in summary:
-    print('\nLeader kill -9 (probe: a write every ~5 ms, 200 ms deadline for Mesh/etcd)')
+    print('\nLeader kill -9 (probe: a write every ~5 ms, 200 ms deadline for mesh3/etcd; the ZooKeeper client has none)')
     for s, v in summary['failover'].items():
         print(f"{s:6} trials {v['n']}  kill -> first write started after it: median {fmt(v['first_ok_ms_median'])} ms  "
               f"largest write gap: median {fmt(v['max_gap_ms_median'])} ms, max {fmt(v['max_gap_ms_max'])} ms")
+
+# Mesh over the ZooKeeper protocol vs ZooKeeper, both driven by the same Java client: one line per shape.
+pairs = [(t, by['meshzk'], by['zk3']) for t, by in summary.items() if 'meshzk' in by and 'zk3' in by]
+if pairs:
+    print('\nmeshzk / zk3 (same client; throughput: >1 is Mesh faster; watch latency and failover: <1 is Mesh faster)')
+    for t, a, b in pairs:
+        if t == 'failover':
+            print(f"  {t:22} first write after kill {ratio(a['first_ok_ms_median'], b['first_ok_ms_median'])}  "
+                  f"largest gap {ratio(a['max_gap_ms_median'], b['max_gap_ms_median'])}")
+        elif t.startswith(('watch', 'churn')):
+            print(f"  {t:22} p50 {ratio(a['p50_ms'], b['p50_ms'])}  p99 {ratio(a['p99_ms'], b['p99_ms'])}")
+        else:
+            print(f"  {t:22} ops/s {ratio(a['ops_s'], b['ops_s'])}  p50 {ratio(a['p50_ms'], b['p50_ms'])}")
 
 if 'json' in opt:
     def uname():

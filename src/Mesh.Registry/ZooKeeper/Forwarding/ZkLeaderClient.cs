@@ -54,6 +54,32 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
         return result;
     }
 
+    /// <summary>
+    /// From a follower: consecutive writes of one session in one request, proposed by the leader in
+    /// this order. Returns the results of the leading writes that were applied (this node has
+    /// applied them too) and the failure of the first that was not (null when all were): a
+    /// <see cref="NotLeaderException"/> when nothing from it on was proposed, an
+    /// <see cref="OutcomeUnknownException"/> otherwise. Throws those for the batch as a whole.
+    /// </summary>
+    public async Task<(IReadOnlyList<ApplyResult> Applied, Exception? Failure)> WriteBatchAsync(IReadOnlyList<Command> commands, CancellationToken cancellationToken)
+    {
+        var body = ZkBatchCodec.EncodeCommands([.. commands.Select(c => CommandCodec.Encode(c with { Header = writer.Header() }))]);
+        var answer = await PostAsync(ZkLeaderEndpoints.BatchWritePath, body, write: true, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<ApplyResult> applied;
+        Exception? failure;
+        try
+        {
+            (applied, failure) = ZkBatchCodec.DecodeOutcomes(answer, commands.Count);
+        }
+        catch (FormatException e)
+        {
+            throw new OutcomeUnknownException("the leader's answer to forwarded ZooKeeper writes could not be read: " + e.Message, e);
+        }
+        if (applied.Count > 0)
+            await WaitAppliedAsync(applied.Max(a => a.Index), "the forwarded writes", cancellationToken).ConfigureAwait(false);
+        return (applied, failure);
+    }
+
     /// <summary>Waits until this node has applied everything the leader had committed when asked (ZooKeeper's sync); returns that index.</summary>
     public async Task<long> SyncAsync(CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using Mesh.Registry.Api;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Core.Commands;
+using Mesh.Registry.Core.Results;
 using Mesh.Registry.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -23,6 +24,12 @@ namespace Mesh.Registry.ZooKeeper.Forwarding;
 internal static class ZkLeaderEndpoints
 {
     public const string WritePath = "/v1/internal/zookeeper/write";
+
+    /// <summary>Consecutive writes of one session (<see cref="ZkBatchCodec"/>), proposed in order, each answered.</summary>
+    public const string BatchWritePath = "/v1/internal/zookeeper/writes";
+
+    /// <summary>Writes in one forwarded batch, at most.</summary>
+    public const int MaxBatch = 64;
     public const string SyncPath = "/v1/internal/zookeeper/sync";
     public const string ProofHeader = "Mesh-Zk-Proof";
 
@@ -34,22 +41,8 @@ internal static class ZkLeaderEndpoints
         {
             if (await ReadProvenAsync(context, key, writer.NowMs) is not { } body)
                 return;
-            Command command;
-            try
-            {
-                command = CommandCodec.Decode(body);
-            }
-            catch (CommandFormatException e)
-            {
-                await ApiJson.ErrorAsync(context, StatusCodes.Status400BadRequest, ApiErrors.BadRequest, "not a registry command: " + e.Message);
+            if (await DecodeAsync(context, writer, [body]) is not [var command])
                 return;
-            }
-            if (command is not (CreateNode or SetData or DeleteNode or Transaction or OpenSession or KeepAlive or CloseSession)
-                || Math.Abs(writer.NowMs - command.Header.TimeMs) > ForwardProof.MaxSkew.TotalMilliseconds)
-            {
-                await ApiJson.ErrorAsync(context, StatusCodes.Status400BadRequest, ApiErrors.BadRequest, "not a ZooKeeper write, or stamped too far from this node's clock");
-                return;
-            }
             try
             {
                 // Stamped with the leader's clock, as every write is.
@@ -65,6 +58,55 @@ internal static class ZkLeaderEndpoints
             {
                 await ApiJson.ErrorAsync(context, StatusCodes.Status504GatewayTimeout, ApiErrors.OutcomeUnknown, e.Message);
             }
+        });
+
+        app.MapPost(BatchWritePath, async context =>
+        {
+            if (await ReadProvenAsync(context, key, writer.NowMs) is not { } body)
+                return;
+            IReadOnlyList<byte[]> encoded;
+            try
+            {
+                encoded = ZkBatchCodec.DecodeCommands(body, MaxBatch);
+            }
+            catch (FormatException e)
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status400BadRequest, ApiErrors.BadRequest, e.Message);
+                return;
+            }
+            if (await DecodeAsync(context, writer, encoded) is not { } commands)
+                return;
+            // Proposed one after the other without waiting (each is in the log before the next is
+            // proposed), so they apply in the session's order; one that is not proposed stops the
+            // rest, so none after it is applied without it.
+            var writes = new List<Task<ApplyResult>>(commands.Count);
+            foreach (var command in commands)
+            {
+                var write = writer.WriteAsync(command with { Header = writer.Header() }, context.RequestAborted);
+                writes.Add(write);
+                if (write.IsFaulted && write.Exception?.InnerException is NotLeaderException)
+                    break;
+            }
+            var outcomes = new List<(ZkBatchCodec.Outcome, byte[])>(commands.Count);
+            foreach (var write in writes)
+            {
+                try
+                {
+                    outcomes.Add((ZkBatchCodec.Outcome.Applied, ZkResultCodec.Encode(await write)));
+                }
+                catch (NotLeaderException)
+                {
+                    outcomes.Add((ZkBatchCodec.Outcome.NotProposed, []));
+                }
+                catch (Exception e) when (e is OutcomeUnknownException or InvalidOperationException)
+                {
+                    outcomes.Add((ZkBatchCodec.Outcome.Unknown, System.Text.Encoding.UTF8.GetBytes(e.Message)));
+                }
+            }
+            while (outcomes.Count < commands.Count)
+                outcomes.Add((ZkBatchCodec.Outcome.NotProposed, []));
+            context.Response.ContentType = "application/octet-stream";
+            await context.Response.Body.WriteAsync(ZkBatchCodec.EncodeOutcomes(outcomes), context.RequestAborted);
         });
 
         app.MapPost(SyncPath, async context =>
@@ -93,6 +135,33 @@ internal static class ZkLeaderEndpoints
             context.Response.ContentType = "application/octet-stream";
             await context.Response.Body.WriteAsync(index, context.RequestAborted);
         });
+    }
+
+    /// <summary>The commands when every one is a ZooKeeper write stamped near this node's clock; otherwise answers 400 and returns null.</summary>
+    private static async Task<IReadOnlyList<Command>?> DecodeAsync(HttpContext context, RegistryWriter writer, IReadOnlyList<byte[]> encoded)
+    {
+        var commands = new List<Command>(encoded.Count);
+        foreach (var bytes in encoded)
+        {
+            Command command;
+            try
+            {
+                command = CommandCodec.Decode(bytes);
+            }
+            catch (CommandFormatException e)
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status400BadRequest, ApiErrors.BadRequest, "not a registry command: " + e.Message);
+                return null;
+            }
+            if (command is not (CreateNode or SetData or DeleteNode or Transaction or OpenSession or KeepAlive or CloseSession)
+                || Math.Abs(writer.NowMs - command.Header.TimeMs) > ForwardProof.MaxSkew.TotalMilliseconds)
+            {
+                await ApiJson.ErrorAsync(context, StatusCodes.Status400BadRequest, ApiErrors.BadRequest, "not a ZooKeeper write, or stamped too far from this node's clock");
+                return null;
+            }
+            commands.Add(command);
+        }
+        return commands;
     }
 
     /// <summary>
