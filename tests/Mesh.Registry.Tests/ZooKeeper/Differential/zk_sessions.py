@@ -237,6 +237,21 @@ step('create null data', lambda: raw(a, Create2(ROOT + '/null', None, OPEN_ACL_U
 step('get null data', lambda: a.get(ROOT + '/null'))
 step('create empty data', lambda: a.create(ROOT + '/empty', b''))
 step('get empty data', lambda: a.get(ROOT + '/empty'))
+step('set null data', lambda: a.set(ROOT + '/empty', None))
+step('get data set to null', lambda: a.get(ROOT + '/empty'))
+step('set data over null', lambda: a.set(ROOT + '/null', b'now'))
+step('get data set over null', lambda: a.get(ROOT + '/null'))
+
+
+def multi_null():
+    t = a.transaction()
+    t.create(ROOT + '/multi-null', None)
+    t.set_data(ROOT + '/null', None)
+    return t.commit()
+
+
+step('multi create and set null data', multi_null)
+step('get null data made by multi', lambda: (a.get(ROOT + '/multi-null'), a.get(ROOT + '/null')))
 
 # --- errors ---
 step('create existing', lambda: a.create(ROOT + '/n'))
@@ -251,6 +266,8 @@ step('create trailing slash existing parent', lambda: raw(a, Create2(ROOT + '/',
 step('create under ephemeral', lambda: a.create(ROOT + '/eph', ephemeral=True) and a.create(ROOT + '/eph/child'))
 step('delete root', lambda: a.delete('/'))
 step('create with bad acl', lambda: raw(a, Create2(ROOT + '/acl', b'', [], 0)))
+step('create with a repeated open acl', lambda: raw(a, Create2(ROOT + '/acl2', b'', OPEN_ACL_UNSAFE * 2, 0)))
+step('acl of a node created with a repeated acl', lambda: [(acl.perms, acl.id.scheme, acl.id.id) for acl in a.get_acls(ROOT + '/acl2')[0]])
 
 # --- sequential nodes ---
 step('sequential 1', lambda: a.create(ROOT + '/seq/item-', b'', sequence=True, makepath=True))
