@@ -157,6 +157,25 @@ class Ephemerals(PathOnly):
         return sorted(paths)
 
 
+class WhoAmI(object):
+    """whoAmI (ZooKeeper 3.7+; kazoo 2.8 lacks it): the session's identities as (scheme, user) pairs."""
+    type = 107
+
+    def serialize(self):
+        return bytearray()
+
+    @classmethod
+    def deserialize(cls, bytes, offset):
+        count = int_struct.unpack_from(bytes, offset)[0]
+        offset += int_struct.size
+        infos = []
+        for _ in range(max(count, 0)):
+            scheme, offset = read_string(bytes, offset)
+            user, offset = read_string(bytes, offset)
+            infos.append((scheme, user))
+        return infos
+
+
 class SetWatches(object):
     type = 101
 
@@ -420,6 +439,7 @@ step('create container', lambda: raw(a, CreateContainer(ROOT + '/box', b'', OPEN
 step('child of container', lambda: a.create(ROOT + '/box/x', b''))
 step('delete child of container', lambda: a.delete(ROOT + '/box/x'))
 step('sync', lambda: a.sync(ROOT))
+step('whoAmI', lambda: raw(a, WhoAmI()))
 step('get acls', lambda: [[(acl.perms, acl.id.scheme, acl.id.id) for acl in a.get_acls(ROOT)[0]], a.get_acls(ROOT)[1]])
 step('exists /zookeeper', lambda: a.exists('/zookeeper'))
 step('children /zookeeper', lambda: sorted(a.get_children('/zookeeper')))
