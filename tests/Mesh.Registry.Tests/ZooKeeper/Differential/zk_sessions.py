@@ -121,6 +121,17 @@ def raw(zk, request):
     return result.get(timeout=10)
 
 
+def read_vector(bytes, offset, read_one):
+    """A jute vector: its count, then each element as read_one(bytes, offset) -> (value, offset)."""
+    count = int_struct.unpack_from(bytes, offset)[0]
+    offset += int_struct.size
+    values = []
+    for _ in range(max(count, 0)):
+        value, offset = read_one(bytes, offset)
+        values.append(value)
+    return values
+
+
 class CreateContainer(Create2):
     type = 19
 
@@ -148,13 +159,7 @@ class Ephemerals(PathOnly):
 
     @classmethod
     def deserialize(cls, bytes, offset):
-        count = int_struct.unpack_from(bytes, offset)[0]
-        offset += int_struct.size
-        paths = []
-        for _ in range(max(count, 0)):
-            path, offset = read_string(bytes, offset)
-            paths.append(path)
-        return sorted(paths)
+        return sorted(read_vector(bytes, offset, read_string))
 
 
 class WhoAmI(object):
@@ -166,14 +171,13 @@ class WhoAmI(object):
 
     @classmethod
     def deserialize(cls, bytes, offset):
-        count = int_struct.unpack_from(bytes, offset)[0]
-        offset += int_struct.size
-        infos = []
-        for _ in range(max(count, 0)):
-            scheme, offset = read_string(bytes, offset)
-            user, offset = read_string(bytes, offset)
-            infos.append((scheme, user))
-        return infos
+        return read_vector(bytes, offset, read_client_info)
+
+
+def read_client_info(bytes, offset):
+    scheme, offset = read_string(bytes, offset)
+    user, offset = read_string(bytes, offset)
+    return (scheme, user), offset
 
 
 class SetWatches(object):
