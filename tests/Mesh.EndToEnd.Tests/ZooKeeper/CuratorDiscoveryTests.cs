@@ -5,7 +5,6 @@ using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Client;
 using Mesh.Registry.ZooKeeper;
 using Microsoft.AspNetCore.Http;
-using Xunit.Abstractions;
 
 namespace Mesh.EndToEnd.Tests.ZooKeeper;
 
@@ -14,18 +13,14 @@ namespace Mesh.EndToEnd.Tests.ZooKeeper;
 /// (kazoo writing Curator's JSON ServiceInstance as an ephemeral node, with a join token) is an
 /// endpoint of the mesh. A real 3-node registry, a real sidecar, a real Kestrel app.
 /// </summary>
-public sealed class CuratorDiscoveryTests(ITestOutputHelper output)
+public sealed class CuratorDiscoveryTests
 {
     private const string Python = "/usr/bin/python3";
 
-    [Fact]
+    [SkippableFact]
     public async Task CuratorRegisteredApp_IsListedByCtlEndpoints_GetsTrafficThroughASidecar_AndGoesWithItsSession()
     {
-        if (!File.Exists(Python) || !await KazooInstalledAsync())
-        {
-            output.WriteLine($"SKIPPED: {Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)");
-            return;
-        }
+        RequiredTool.Check(File.Exists(Python) && await KazooInstalledAsync() ? null : $"{Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)");
         await using var mesh = await MeshFixture.StartAsync(o => o with
         {
             ZooKeeper = new ZooKeeperOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0) },

@@ -25,17 +25,12 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         ["set /zookeeper/quota"] = "as above: ZooKeeper lets clients write /zookeeper/quota",
     };
 
-    [Fact]
+    [SkippableFact]
     public async Task ScriptedSessions_AnswerAsZooKeeper38Answers()
     {
-        var missing = RealZooKeeper.Missing()
+        RequiredTool.Check(RealZooKeeper.Missing()
             ?? (!File.Exists(Python) || (await ToolProcess.RunAsync(Python, ["-c", "import kazoo"], "")).Code != 0
-                ? $"{Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)" : null);
-        if (missing is not null)
-        {
-            output.WriteLine("SKIPPED: " + missing);
-            return;
-        }
+                ? $"{Python} with python3-kazoo is missing (scripts/install-test-deps.sh installs it)" : null));
         string zooKeeper;
         await using (var real = await RealZooKeeper.StartAsync())
             zooKeeper = await RunScriptAsync(real.EndPoint.ToString());
