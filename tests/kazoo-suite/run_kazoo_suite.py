@@ -7,7 +7,8 @@ exclusion was made; exits non-zero when a test that is not excluded fails.
 
 usage: run_kazoo_suite.py [--subset] [--timeout SECONDS] [--junit FILE] [--list-failures]
   --subset   a short subset for CI (the files in SUBSET); default: the whole suite
-Needs /usr/bin/python3 with python3-kazoo, python3-pytest, python3-mock and python3-objgraph, and the built
+Needs /usr/bin/python3 with python3-kazoo, python3-pytest, python3-mock and python3-objgraph (the whole suite
+also python3-eventlet and python3-gevent), and the built
 mesh CLI (dotnet build -c Release; or MESH_DLL=path/to/mesh.dll).
 """
 import argparse
