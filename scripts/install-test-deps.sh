@@ -20,6 +20,8 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/share/zookeeper/bin/zkCli.sh ] || need+=(zookeeper)
 # kazoo's own test suite (tests/kazoo-suite) runs under pytest and imports mock and objgraph.
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import pytest, mock, objgraph' >/dev/null 2>&1 || need+=(python3-pytest python3-mock python3-objgraph)
+# Its eventlet and gevent handler files run the client tests again under those handlers.
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import eventlet, gevent' >/dev/null 2>&1 || need+=(python3-eventlet python3-gevent)
 # java's source launcher runs the differential test's real ZooKeeper on port 0; it needs a JDK
 command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -21,15 +21,18 @@ namespace Mesh.Registry.Core;
 // Version 2 added the quota owner (a string, empty for none) to sessions and nodes; version 3
 // adds each node's child-modified index (ZooKeeper's pzxid) after the quota owner, and to the
 // stats kept in dedup results. Versions 1 and 2 are still read: their pzxid is taken as the
-// latest creation among the node and its live children, the best the old data allows.
+// latest creation among the node and its live children, the best the old data allows. Version 4
+// stores node data as (length + 1) bytes, 0 meaning null data (NodeData.Null, ZooKeeper's null).
 public sealed partial class RegistryStateMachine
 {
     /// <summary>Version of the snapshot format this build writes and reads.</summary>
-    public const int SnapshotFormatVersion = 3;
+    public const int SnapshotFormatVersion = 4;
 
     private const int SnapshotFormatWithoutOwners = 1;
 
     private const int SnapshotFormatWithoutChildIndex = 2;
+
+    private const int SnapshotFormatWithoutNullData = 3;
 
     private static ReadOnlySpan<byte> SnapshotMagic => "MESHSNAP"u8;
 
@@ -38,13 +41,14 @@ public sealed partial class RegistryStateMachine
     /// <summary>Writes the whole state to <paramref name="stream"/> (which stays open).</summary>
     public void WriteSnapshot(Stream stream) => WriteSnapshot(stream, SnapshotFormatVersion);
 
-    /// <summary>Writes an older format (tests prove old snapshots still restore); format 1 drops quota owners, 1 and 2 drop pzxid.</summary>
+    /// <summary>Writes an older format (tests prove old snapshots still restore); format 1 drops quota owners, 1 and 2 drop pzxid, 1 to 3 write null data as empty.</summary>
     internal void WriteSnapshot(Stream stream, int format)
     {
         ArgumentNullException.ThrowIfNull(stream);
         var w = new SnapshotWriter(stream);
         var owners = format != SnapshotFormatWithoutOwners;
-        var childIndex = format == SnapshotFormatVersion;
+        var childIndex = format >= SnapshotFormatWithoutNullData;
+        var nullable = format == SnapshotFormatVersion;
         w.Raw(SnapshotMagic);
         w.Varint((ulong)format);
         w.Fixed64(AppliedIndex);
@@ -63,7 +67,7 @@ public sealed partial class RegistryStateMachine
         }
 
         w.Varint((ulong)_nodes.Count);
-        WriteNode(w, _nodes[NodePath.Root], isRoot: true, owners, childIndex);
+        WriteNode(w, _nodes[NodePath.Root], isRoot: true, owners, childIndex, nullable);
 
         var clients = _dedup.Sorted();
         w.Varint((ulong)clients.Count);
@@ -89,14 +93,15 @@ public sealed partial class RegistryStateMachine
         var r = new SnapshotReader(stream);
         r.Magic(SnapshotMagic, "magic");
         var version = r.Varint();
-        if (version is not (SnapshotFormatWithoutOwners or SnapshotFormatWithoutChildIndex or SnapshotFormatVersion))
+        if (version is not (SnapshotFormatWithoutOwners or SnapshotFormatWithoutChildIndex or SnapshotFormatWithoutNullData or SnapshotFormatVersion))
         {
             throw new SnapshotFormatException(
                 $"unsupported snapshot format version {version} (this build reads {SnapshotFormatWithoutOwners} to {SnapshotFormatVersion}), or the snapshot is corrupted");
         }
 
         var owners = version != SnapshotFormatWithoutOwners ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
-        var childIndex = version == SnapshotFormatVersion;
+        var childIndex = version >= SnapshotFormatWithoutNullData;
+        var nullable = version == SnapshotFormatVersion;
         var sm = new RegistryStateMachine { AppliedIndex = r.Fixed64() };
         var sessionCount = r.Count(int.MaxValue, "session count");
         for (var i = 0; i < sessionCount; i++)
@@ -115,7 +120,7 @@ public sealed partial class RegistryStateMachine
         // bounds what a corrupted count can make us reserve.
         var plausible = stream.CanSeek ? Math.Max(0, (stream.Length - stream.Position) / 10) : 1 << 20;
         sm._nodes.EnsureCapacity((int)Math.Min(nodeCount, plausible));
-        sm.ReadNodes(r, nodeCount, owners, childIndex);
+        sm.ReadNodes(r, nodeCount, owners, childIndex, nullable);
         sm.RecountUsage();
 
         var clientCount = r.Count(int.MaxValue, "client count");
@@ -158,14 +163,23 @@ public sealed partial class RegistryStateMachine
         return shared;
     }
 
-    private static void WriteNode(SnapshotWriter w, Node node, bool isRoot, bool owners, bool childIndex)
+    private static void WriteNode(SnapshotWriter w, Node node, bool isRoot, bool owners, bool childIndex, bool nullable)
     {
         if (!isRoot)
         {
             w.String(node.Name);
         }
 
-        w.Bytes(node.Data.Span);
+        if (nullable)
+        {
+            w.Varint(NodeData.IsNull(node.Data) ? 0 : (ulong)node.Data.Length + 1);
+            w.Raw(node.Data.Span);
+        }
+        else
+        {
+            w.Bytes(node.Data.Span);
+        }
+
         w.Signed(node.Version);
         w.Signed(node.ChildVersion);
         w.Signed(node.CreatedIndex);
@@ -188,12 +202,12 @@ public sealed partial class RegistryStateMachine
         {
             foreach (var child in children)
             {
-                WriteNode(w, child, isRoot: false, owners, childIndex);
+                WriteNode(w, child, isRoot: false, owners, childIndex, nullable);
             }
         }
     }
 
-    private void ReadNodes(SnapshotReader r, int nodeCount, Dictionary<string, string>? owners, bool childIndex)
+    private void ReadNodes(SnapshotReader r, int nodeCount, Dictionary<string, string>? owners, bool childIndex, bool nullable)
     {
         if (nodeCount < 1)
         {
@@ -201,7 +215,7 @@ public sealed partial class RegistryStateMachine
         }
 
         var root = _nodes[NodePath.Root];
-        var rootChildren = ReadNodeFields(r, root, owners, childIndex);
+        var rootChildren = ReadNodeFields(r, root, owners, childIndex, nullable);
         var read = 1;
         var stack = new Stack<(string Path, Node Node, int Left)>();
         stack.Push((NodePath.Root, root, rootChildren));
@@ -221,7 +235,7 @@ public sealed partial class RegistryStateMachine
 
             var name = r.String(NodePath.MaxLength * 3);
             var node = new Node(name);
-            var children = ReadNodeFields(r, node, owners, childIndex);
+            var children = ReadNodeFields(r, node, owners, childIndex, nullable);
             var path = NodePath.Combine(parentPath, name);
             if (parent.EphemeralOwner != 0 || !NodePath.IsValid(path) || !_nodes.TryAdd(path, node))
             {
@@ -258,9 +272,9 @@ public sealed partial class RegistryStateMachine
         }
     }
 
-    private static int ReadNodeFields(SnapshotReader r, Node node, Dictionary<string, string>? owners, bool childIndex)
+    private static int ReadNodeFields(SnapshotReader r, Node node, Dictionary<string, string>? owners, bool childIndex, bool nullable)
     {
-        node.Data = r.Bytes(NodeLimits.MaxDataBytes);
+        node.Data = nullable ? r.NullableBytes(NodeLimits.MaxDataBytes) : r.Bytes(NodeLimits.MaxDataBytes);
         node.Version = r.Signed();
         node.ChildVersion = r.Signed();
         node.CreatedIndex = r.Signed();

@@ -16,6 +16,14 @@ internal static class InheritingSocket
 
     public static Process Start(ProcessStartInfo start, Socket socket)
     {
+        var process = new Process { StartInfo = start };
+        Start(process, socket);
+        return process;
+    }
+
+    /// <summary>Starts <paramref name="process"/> (its events already wired) inheriting <paramref name="socket"/>.</summary>
+    public static void Start(Process process, Socket socket)
+    {
         var fd = (int)socket.Handle;
         lock (Spawning)
         {
@@ -23,7 +31,7 @@ internal static class InheritingSocket
                 throw new InvalidOperationException($"fcntl(F_SETFD) failed on fd {fd}: errno {Marshal.GetLastPInvokeError()}");
             try
             {
-                return Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}");
+                process.Start();
             }
             finally
             {

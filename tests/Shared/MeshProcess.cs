@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 using Xunit;
@@ -36,14 +37,17 @@ internal sealed class MeshProcess : IAsyncDisposable
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Found)> _waiters = [];
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private MeshProcess(ProcessStartInfo start, int? linesKept = null)
+    private MeshProcess(ProcessStartInfo start, int? linesKept = null, Socket? inherited = null)
     {
         _linesKept = linesKept ?? int.MaxValue;
         Process = new Process { StartInfo = start, EnableRaisingEvents = true };
         Process.OutputDataReceived += (_, e) => OnLine(e.Data);
         Process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         Process.Exited += (_, _) => _exited.TrySetResult();
-        Process.Start();
+        if (inherited is null)
+            Process.Start();
+        else
+            InheritingSocket.Start(Process, inherited);
         Process.BeginOutputReadLine();
         Process.BeginErrorReadLine();
     }
@@ -129,6 +133,12 @@ internal sealed class MeshProcess : IAsyncDisposable
 
     /// <summary>Starts <c>mesh ARGS</c> and keeps what it prints.</summary>
     public static MeshProcess Start(params string[] args) => new(StartInfo(Mesh, args));
+
+    /// <summary>
+    /// Starts <c>mesh ARGS</c> handing it <paramref name="socket"/> as an open file descriptor (its
+    /// number is <c>socket.Handle</c>, e.g. for <c>--listen-peer fd:N</c>) and keeps what it prints.
+    /// </summary>
+    public static MeshProcess StartInheriting(Socket socket, params string[] args) => new(StartInfo(Mesh, args), inherited: socket);
 
     /// <summary>Starts <paramref name="dll"/> with <paramref name="args"/> and keeps what it prints.</summary>
     public static MeshProcess StartDll(string dll, params string[] args) => new(StartInfo(dll, args));

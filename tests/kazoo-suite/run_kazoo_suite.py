@@ -7,7 +7,8 @@ exclusion was made; exits non-zero when a test that is not excluded fails.
 
 usage: run_kazoo_suite.py [--subset] [--timeout SECONDS] [--junit FILE] [--list-failures]
   --subset   a short subset for CI (the files in SUBSET); default: the whole suite
-Needs /usr/bin/python3 with python3-kazoo, python3-pytest, python3-mock and python3-objgraph, and the built
+Needs /usr/bin/python3 with python3-kazoo, python3-pytest, python3-mock and python3-objgraph (the whole suite
+also python3-eventlet and python3-gevent), and the built
 mesh CLI (dotnet build -c Release; or MESH_DLL=path/to/mesh.dll).
 """
 import argparse
@@ -27,27 +28,23 @@ TESTS = os.path.join(os.path.dirname(kazoo.__file__), "tests")
 EXCLUDED = {
     "test_sasl.py": "SASL is not implemented (answered Unimplemented, -6); the registry's digest mapping replaces it",
     "test_client.py::TestReconfig": "reconfig is not implemented: the registry's membership is static (--peers)",
-    "test_eventlet_handler.py": "needs eventlet, which Debian's python3-kazoo does not bring",
-    "test_gevent_handler.py": "needs gevent, which Debian's python3-kazoo does not bring",
 }
 
 # Tests that run and fail today, and why (docs/zookeeper.md, "Not yet"); reported, not hidden.
 KNOWN = {
     "TestAuthentication": "digest credentials are registry tokens, not ZooKeeper users: kazoo's test users are refused",
-    "test_create_acl_duplicate": "per-node ACLs are not kept",
-    "test_create_makepath_incompatible_acls": "per-node ACLs are not kept",
-    "test_get_acls": "per-node ACLs are not kept",
-    "test_set_acls": "per-node ACLs are not kept",
-    "test_default_acl": "per-node ACLs are not kept",
-    "test_create_null_data": "null data reads back as empty",
-    "test_set_null_data": "null data reads back as empty",
-    "test_create_sequence": "a sequential create whose path ends in / is refused",
-    "test_read_only": "the server is never read-only",
+    "test_create_makepath_incompatible_acls": "per-node ACLs are not kept (a digest-only ACL is refused as InvalidACL)",
+    "test_get_acls": "per-node ACLs are not kept (a digest-only ACL is refused as InvalidACL)",
+    "test_set_acls": "per-node ACLs are not kept (a digest-only ACL is refused)",
+    "test_default_acl": "per-node ACLs are not kept, and kazoo's digest test user is not a registry token",
+    "test_read_only": "needs server restarts and read-only mode: the server is never read-only",
 }
 
 # The CI subset: files that exercise the core protocol and recipes and run in about a minute.
 SUBSET = ["test_build.py", "test_paths.py", "test_exceptions.py", "test_counter.py", "test_party.py",
-          "test_barrier.py", "test_election.py", "test_lock.py", "test_watchers.py"]
+          "test_barrier.py", "test_election.py", "test_lock.py", "test_watchers.py", "test_hosts.py",
+          "test_security.py", "test_utils.py", "test_retry.py", "test_interrupt.py", "test_threading_handler.py",
+          "test_queue.py", "test_lease.py"]
 
 
 def main():

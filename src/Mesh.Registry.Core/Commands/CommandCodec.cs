@@ -7,10 +7,11 @@ namespace Mesh.Registry.Core.Commands;
 /// <summary>
 /// The log entry format of commands: compact binary, versioned.
 /// <code>
-/// command  = version:u8(1 or 2) kind:u8 header [quota, version 2 only] body
+/// command  = version:u8(1 to 4) kind:u8 header [quota, versions 2 and 4] body
 /// header   = clientId:16 bytes (Guid.ToByteArray order) sequence:zigzag-varint timeMs:zigzag-varint
 /// quota    = owner:string maxNodes:zigzag maxBytes:zigzag maxSessions:zigzag
 /// string   = length:varint utf8-bytes      data = length:varint bytes
+///                                          (versions 3 and 4: (length + 1):varint bytes, 0 = null)
 /// </code>
 /// Bodies: create = path data mode:u8 session:zigzag flags:u8(1 = create parents);
 /// set = path data version:zigzag; delete = path version:zigzag flags:u8(1 = recursive);
@@ -19,7 +20,8 @@ namespace Mesh.Registry.Core.Commands;
 /// Decoding checks every length against the bytes left, so garbage fails fast with a
 /// <see cref="CommandFormatException"/>, never a huge allocation or a hang.
 /// Strings must be valid UTF-16 (no unpaired surrogate) to be encoded. A command without a quota
-/// is written as version 1, so nodes of an older build still read it.
+/// is written as version 1, so nodes of an older build still read it; likewise only a command that
+/// carries null data (<see cref="NodeData.Null"/>) is written as version 3 (4 with a quota).
 /// </summary>
 public static class CommandCodec
 {
@@ -27,6 +29,11 @@ public static class CommandCodec
 
     /// <summary>The version of commands that carry a <see cref="CommandHeader.Quota"/>.</summary>
     public const byte QuotaFormatVersion = 2;
+
+    /// <summary>Versions 1 and 2 with data that may be null (<see cref="NodeData.Null"/>).</summary>
+    public const byte NullableDataFormatVersion = 3;
+
+    public const byte NullableDataQuotaFormatVersion = 4;
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -41,9 +48,16 @@ public static class CommandCodec
     {
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(output);
-        var w = new Writer(output);
         var quota = command.Header.Quota;
-        w.Byte(quota is null ? FormatVersion : QuotaFormatVersion);
+        var nullable = CarriesNullData(command);
+        var w = new Writer(output, nullable);
+        w.Byte((quota, nullable) switch
+        {
+            (null, false) => FormatVersion,
+            (_, false) => QuotaFormatVersion,
+            (null, true) => NullableDataFormatVersion,
+            _ => NullableDataQuotaFormatVersion,
+        });
         w.Byte((byte)KindOf(command));
         w.Guid(command.Header.ClientId);
         w.Signed(command.Header.Sequence);
@@ -58,10 +72,10 @@ public static class CommandCodec
         switch (command)
         {
             case CreateNode c:
-                WriteCreate(ref w, c.Path, c.Data.Span, c.Mode, c.SessionId, c.CreateParents);
+                WriteCreate(ref w, c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents);
                 break;
             case SetData c:
-                WriteSet(ref w, c.Path, c.Data.Span, c.ExpectedVersion);
+                WriteSet(ref w, c.Path, c.Data, c.ExpectedVersion);
                 break;
             case DeleteNode c:
                 WriteDelete(ref w, c.Path, c.ExpectedVersion, c.Recursive);
@@ -79,11 +93,11 @@ public static class CommandCodec
                             break;
                         case CreateOp o:
                             w.Byte((byte)OpKind.Create);
-                            WriteCreate(ref w, o.Path, o.Data.Span, o.Mode, o.SessionId, o.CreateParents);
+                            WriteCreate(ref w, o.Path, o.Data, o.Mode, o.SessionId, o.CreateParents);
                             break;
                         case SetDataOp o:
                             w.Byte((byte)OpKind.Set);
-                            WriteSet(ref w, o.Path, o.Data.Span, o.ExpectedVersion);
+                            WriteSet(ref w, o.Path, o.Data, o.ExpectedVersion);
                             break;
                         case DeleteOp o:
                             w.Byte((byte)OpKind.Delete);
@@ -120,14 +134,16 @@ public static class CommandCodec
     {
         var r = new Reader(bytes);
         var version = r.Byte();
-        if (version is not (FormatVersion or QuotaFormatVersion))
+        if (version is not (FormatVersion or QuotaFormatVersion or NullableDataFormatVersion or NullableDataQuotaFormatVersion))
         {
-            throw new CommandFormatException($"unsupported command format version {version} (this build reads {FormatVersion} and {QuotaFormatVersion})");
+            throw new CommandFormatException($"unsupported command format version {version} (this build reads {FormatVersion} to {NullableDataQuotaFormatVersion})");
         }
+
+        r.NullableData = version >= NullableDataFormatVersion;
 
         var kind = r.Byte();
         var header = new CommandHeader(r.Guid(), r.Signed(), r.Signed());
-        if (version == QuotaFormatVersion)
+        if (version is QuotaFormatVersion or NullableDataQuotaFormatVersion)
         {
             header = header with { Quota = new Quotas.Quota(r.String(), r.Signed(), r.Signed(), r.Signed()) };
         }
@@ -159,7 +175,7 @@ public static class CommandCodec
         return new CreateNode(header, path, data, mode, session, parents);
     }
 
-    private static (string Path, byte[] Data, CreateMode Mode, long Session, bool Parents) ReadCreateBody(ref Reader r)
+    private static (string Path, ReadOnlyMemory<byte> Data, CreateMode Mode, long Session, bool Parents) ReadCreateBody(ref Reader r)
     {
         var path = r.String();
         var data = r.Data();
@@ -210,19 +226,27 @@ public static class CommandCodec
         return new Transaction(header, ops);
     }
 
-    private static void WriteCreate(ref Writer w, string path, ReadOnlySpan<byte> data, CreateMode mode, long session, bool parents)
+    private static bool CarriesNullData(Command command) => command switch
+    {
+        CreateNode c => NodeData.IsNull(c.Data),
+        SetData c => NodeData.IsNull(c.Data),
+        Transaction c => c.Ops.Any(o => o is CreateOp { Data: var d } && NodeData.IsNull(d) || o is SetDataOp { Data: var e } && NodeData.IsNull(e)),
+        _ => false,
+    };
+
+    private static void WriteCreate(ref Writer w, string path, ReadOnlyMemory<byte> data, CreateMode mode, long session, bool parents)
     {
         w.String(path);
-        w.Bytes(data);
+        w.Data(data);
         w.Byte((byte)mode);
         w.Signed(session);
         w.Byte(parents ? (byte)1 : (byte)0);
     }
 
-    private static void WriteSet(ref Writer w, string path, ReadOnlySpan<byte> data, long version)
+    private static void WriteSet(ref Writer w, string path, ReadOnlyMemory<byte> data, long version)
     {
         w.String(path);
-        w.Bytes(data);
+        w.Data(data);
         w.Signed(version);
     }
 
@@ -269,7 +293,7 @@ public static class CommandCodec
         Delete = 4,
     }
 
-    private ref struct Writer(IBufferWriter<byte> output)
+    private ref struct Writer(IBufferWriter<byte> output, bool nullableData)
     {
         private readonly IBufferWriter<byte> _output = output;
 
@@ -287,6 +311,22 @@ public static class CommandCodec
         {
             value.TryWriteBytes(_output.GetSpan(16));
             _output.Advance(16);
+        }
+
+        public readonly void Data(ReadOnlyMemory<byte> data)
+        {
+            if (!nullableData)
+            {
+                Bytes(data.Span);
+                return;
+            }
+
+            Varint(NodeData.IsNull(data) ? 0 : (ulong)data.Length + 1);
+            if (data.Length > 0)
+            {
+                data.Span.CopyTo(_output.GetSpan(data.Length));
+                _output.Advance(data.Length);
+            }
         }
 
         public readonly void Bytes(ReadOnlySpan<byte> value)
@@ -326,6 +366,9 @@ public static class CommandCodec
         private readonly ReadOnlySpan<byte> _bytes = bytes;
 
         public int Position { get; private set; }
+
+        /// <summary>Data lengths are stored plus one, 0 meaning null (format versions 3 and 4).</summary>
+        public bool NullableData { get; set; }
 
         public readonly int Remaining => _bytes.Length - Position;
 
@@ -383,7 +426,22 @@ public static class CommandCodec
             return value;
         }
 
-        public byte[] Data() => Take().ToArray();
+        public ReadOnlyMemory<byte> Data()
+        {
+            if (!NullableData)
+            {
+                return Take().ToArray();
+            }
+
+            var at = Position;
+            var length = Varint();
+            if (length == 0)
+            {
+                return NodeData.Null;
+            }
+
+            return Slice(length - 1, at).ToArray();
+        }
 
         public string String()
         {
@@ -402,7 +460,11 @@ public static class CommandCodec
         private ReadOnlySpan<byte> Take()
         {
             var at = Position;
-            var length = Varint();
+            return Slice(Varint(), at);
+        }
+
+        private ReadOnlySpan<byte> Slice(ulong length, int at)
+        {
             if (length > (ulong)Remaining)
             {
                 throw new CommandFormatException($"length {length} at byte {at} exceeds the {Remaining} bytes left");

@@ -82,6 +82,18 @@ internal sealed class SnapshotReader(Stream stream)
         return length == 0 ? [] : BytesOfLength(length);
     }
 
+    /// <summary>Data stored as (length + 1) bytes, 0 meaning <see cref="Tree.NodeData.Null"/>.</summary>
+    public ReadOnlyMemory<byte> NullableBytes(int maxLength)
+    {
+        var stored = Count((long)maxLength + 1, "data length");
+        return stored switch
+        {
+            0 => Tree.NodeData.Null,
+            1 => Array.Empty<byte>(),
+            _ => BytesOfLength(stored - 1),
+        };
+    }
+
     public string String(int maxBytes)
     {
         var length = Count(maxBytes, "string length");

@@ -1,6 +1,7 @@
 using Mesh.Registry.Core;
 using Mesh.Registry.Core.Paths;
 using Mesh.Registry.Core.Results;
+using Mesh.Registry.Core.Tree;
 using Mesh.Registry.ZooKeeper.Protocol;
 using Mesh.Registry.ZooKeeper.Protocol.Records;
 
@@ -90,7 +91,7 @@ internal static class ZkReads
             return ZkReply.Fail(xid, zxid, ZkErrors.From(node.Error));
         if (watch)
             session.Watches.AddData(path, zxid);
-        return new ZkReply(xid, zxid, ZkError.Ok, new GetDataResponse(node.Data.ToArray(), ZkStats.Of(state, path, node.Stat)));
+        return new ZkReply(xid, zxid, ZkError.Ok, new GetDataResponse(NodeData.IsNull(node.Data) ? null : node.Data.ToArray(), ZkStats.Of(state, path, node.Stat)));
     }
 
     private static ZkReply GetChildren(ZkSession session, RegistryStateMachine state, int xid, string path, bool watch, bool withStat)
@@ -141,7 +142,7 @@ internal static class ZkReads
             return ZkReply.Fail(xid, zxid, ZkErrors.From(result.Error));
         if (request.Version is not (-1 or 0))
             return ZkReply.Fail(xid, zxid, ZkError.BadVersion);
-        if (!acl.SequenceEqual(Acl.OpenUnsafe))
+        if (!acl.Distinct().SequenceEqual(Acl.OpenUnsafe))
             return ZkReply.Fail(xid, zxid, ZkError.Unimplemented);
         return new ZkReply(xid, zxid, ZkError.Ok, new StatResponse(ZkStats.Of(state, request.Path!, result.Stat)));
     }

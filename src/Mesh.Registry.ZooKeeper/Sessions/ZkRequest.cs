@@ -37,8 +37,8 @@ public sealed record ZkRequest(int Xid, OpCode Op, object? Body)
             OpCode.AddWatch => AddWatchRequest.Read(ref reader),
             OpCode.RemoveWatches or OpCode.CheckWatches => RemoveWatchesRequest.Read(ref reader),
             OpCode.Auth => AuthPacket.Read(ref reader),
-            OpCode.Ping or OpCode.CloseSession => null,
-            // Not decoded (reconfig, SASL, whoAmI, deleteContainer, unknown numbers): the body is
+            OpCode.Ping or OpCode.CloseSession or OpCode.WhoAmI => null,
+            // Not decoded (reconfig, SASL, deleteContainer, unknown numbers): the body is
             // skipped and the request answered Unimplemented, as ZooKeeper does for what it lacks.
             _ => Skip(ref reader),
         };

@@ -26,6 +26,9 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
 
     public ZkWatchTable Watches { get; } = new();
 
+    /// <summary>What <c>whoAmI</c> answers: the client's address (scheme <c>ip</c>), then each identity it authenticated as; the edge fills it.</summary>
+    public IReadOnlyList<ClientInfo> Identities { get; set; } = [];
+
     /// <summary>Notifications waiting to be sent, oldest first.</summary>
     public IReadOnlyList<ZkReply> Outbox => _outbox;
 
@@ -52,6 +55,8 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
                 return new ZkStep.CloseSession(xid);
             case OpCode.Auth:
                 return new ZkStep.Authenticate((AuthPacket)request.Body!);
+            case OpCode.WhoAmI:
+                return new ZkStep.Answer(new ZkReply(xid, zxid, ZkError.Ok, new WhoAmIResponse(Identities)));
             case OpCode.Sync:
                 var sync = ((PathRequest)request.Body!).Path;
                 if ((Invalid(sync) ?? Access.CanRead(sync!)) is { } syncError)
@@ -77,7 +82,7 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
                 return ZkWrites.Plan(this, request, zxid);
             default:
                 // createTTL (ZooKeeper too refuses it unless extended types are enabled), reconfig,
-                // SASL, whoAmI, deleteContainer and unknown op codes.
+                // SASL, deleteContainer and unknown op codes.
                 return Fail(xid, zxid, ZkError.Unimplemented);
         }
     }

@@ -112,12 +112,13 @@ internal static class ZkWrites
                     return (null, createError);
                 if (create.Acl is not { Count: > 0 } acl)
                     return (null, ZkError.InvalidAcl);
-                // Per-node ACLs are not kept (the token policy decides access): only the open ACL is accepted.
-                if (!acl.SequenceEqual(Acl.OpenUnsafe))
+                // Per-node ACLs are not kept (the token policy decides access): only the open ACL is
+                // accepted, repeated or not (ZooKeeper drops repeated entries).
+                if (!acl.Distinct().SequenceEqual(Acl.OpenUnsafe))
                     return (null, ZkError.InvalidAcl);
-                return (new CreateOp(create.Path!, create.Data ?? [], mode, mode.IsEphemeral() ? session.SessionId : 0), null);
+                return (new CreateOp(create.Path!, NodeData.From(create.Data), mode, mode.IsEphemeral() ? session.SessionId : 0), null);
             case SetDataRequest set:
-                return Refuse(session, set.Path) is { } setError ? (null, setError) : (new SetDataOp(set.Path!, set.Data ?? [], set.Version), null);
+                return Refuse(session, set.Path) is { } setError ? (null, setError) : (new SetDataOp(set.Path!, NodeData.From(set.Data), set.Version), null);
             case DeleteRequest delete:
                 // ZooKeeper refuses deleting its own subtree's root as a bad argument.
                 if (delete.Path == ZkSystemTree.Root)

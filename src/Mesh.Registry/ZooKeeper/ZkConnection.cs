@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Net;
 using System.Text;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Core.Commands;
@@ -172,7 +173,10 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
 
     private void Start(long sessionId, int timeoutMs)
     {
-        _session = new ZkSession(sessionId, timeoutMs, server.Options.Open ? ZkAccess.Open : ZkAccess.None);
+        _session = new ZkSession(sessionId, timeoutMs, server.Options.Open ? ZkAccess.Open : ZkAccess.None)
+        {
+            Identities = [new ClientInfo("ip", (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "")],
+        };
         // Watches are set at read indexes at or after this: nothing before it can fire one.
         _delivered = server.Store.Hub.AppliedIndex;
     }
@@ -297,7 +301,10 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             case ZkStep.Authenticate auth:
                 var access = server.Credentials.Authenticate(auth.Packet.Scheme, auth.Packet.Auth);
                 if (access is not null)
+                {
                     session.Access = access;
+                    session.Identities = [.. session.Identities, new ClientInfo("digest", ZkCredentials.UserOf(auth.Packet.Auth))];
+                }
                 else
                     Log.AuthFailed(logger, connection.RemoteEndPoint?.ToString() ?? "?", auth.Packet.Scheme ?? "(none)");
                 await ReplyAsync(() => new ZkReply(Xids.Auth, server.Store.Hub.AppliedIndex, access is null ? ZkError.AuthFailed : ZkError.Ok), cancellationToken, flush: access is null).ConfigureAwait(false);

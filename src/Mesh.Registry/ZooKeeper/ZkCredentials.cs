@@ -44,6 +44,14 @@ internal sealed class ZkCredentials(
         return joinTokens().ScopeOf(token) is { } scope ? Workload(scope) : null;
     }
 
+    /// <summary>NAME of <c>NAME:TOKEN</c>, which <c>whoAmI</c> reports as ZooKeeper reports a digest user.</summary>
+    public static string UserOf(byte[]? auth)
+    {
+        var text = auth is null ? "" : Encoding.UTF8.GetString(auth);
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? text : text[..colon];
+    }
+
     private IZkAccess Workload(JoinTokenScope scope)
     {
         var caller = new ApiCaller.Workload(scope);

@@ -16,8 +16,6 @@ namespace Mesh.Registry.Tests.ZooKeeper;
 /// </summary>
 public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
 {
-    private const string Python = "/usr/bin/python3";
-
     private static async Task<TestCluster> StartClusterAsync()
     {
         var cluster = await TestCluster.StartAsync(3, o => o with
@@ -130,10 +128,10 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Kazoo_WithAllThreeNodes_WritesEphemeralsMultiSyncAndWatches_ThroughAFollower()
     {
-        await RequireKazooAsync();
+        await KazooCluster.RequireAsync();
         await using var cluster = await StartClusterAsync();
         await cluster.WaitForLeaderAsync();
-        await using var kazoo = Kazoo.Start("follower", Hosts(cluster, cluster.Follower()));
+        await using var kazoo = KazooCluster.Start("follower", Hosts(cluster, cluster.Follower()));
         var (code, text) = await kazoo.WaitExitAsync();
         output.WriteLine(text);
         Assert.True(code == 0, text);
@@ -143,11 +141,11 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Kazoo_TheNodeItIsOnStops_TheSessionMovesWithItsEphemeralsAndWatches()
     {
-        await RequireKazooAsync();
+        await KazooCluster.RequireAsync();
         await using var cluster = await StartClusterAsync();
         await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
-        await using var kazoo = Kazoo.Start("move", Hosts(cluster, follower));
+        await using var kazoo = KazooCluster.Start("move", Hosts(cluster, follower));
         await kazoo.WaitForLineAsync("ready");
         // Stopping a node closes its ZooKeeper port first and leaves the cluster at once, as a crash would.
         await cluster.StopNodeAsync(follower.Id);
@@ -161,13 +159,13 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Kazoo_SessionTimeoutPassesDuringAnOutage_TheSessionIsExpiredAndItsEphemeralsGone()
     {
-        await RequireKazooAsync();
+        await KazooCluster.RequireAsync();
         await using var cluster = await StartClusterAsync();
         var leader = await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
         // kazoo reaches its node through a relay, so the test can cut it off and let it back.
         await using var relay = FaultyTcpRelay.Start(follower.ZooKeeperEndPoint!);
-        await using var kazoo = Kazoo.Start("expire", relay.Endpoint.ToString(), "4");
+        await using var kazoo = KazooCluster.Start("expire", relay.Endpoint.ToString(), "4");
         var session = long.Parse((await kazoo.WaitForLineAsync("ready")).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(leader.Store.Read(s => s.GetSessions().Single(x => x.Id == session).EphemeralCount) == 1);
 
@@ -186,102 +184,5 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     private sealed record SetWatchesBody(SetWatchesRequest Request) : IJuteWritable
     {
         public void Write(Mesh.Registry.ZooKeeper.Jute.JuteWriter writer) => Request.Write(writer, version2: false);
-    }
-
-    private static async Task RequireKazooAsync()
-    {
-        var installed = false;
-        if (File.Exists(Python))
-        {
-            await using var probe = Kazoo.StartRaw(["-c", "import kazoo"]);
-            installed = (await probe.WaitExitAsync()).Code == 0;
-        }
-        RequiredTool.Check(installed ? null : $"{Python} with python3-kazoo (scripts/install-test-deps.sh installs it)");
-    }
-
-    /// <summary>kazoo_cluster.py as a process the test talks to line by line; killed on dispose, bounded to 2 minutes.</summary>
-    private sealed class Kazoo : IAsyncDisposable
-    {
-        private readonly Process _process;
-        private readonly StringBuilder _text = new();
-        private readonly List<string> _lines = [];
-        private readonly CancellationTokenSource _limit = new(TimeSpan.FromMinutes(2));
-
-        private Kazoo(IEnumerable<string> arguments)
-        {
-            var start = new ProcessStartInfo(Python) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var argument in arguments)
-                start.ArgumentList.Add(argument);
-            _process = Process.Start(start)!;
-            _process.OutputDataReceived += (_, e) => Add(e.Data, stdout: true);
-            _process.ErrorDataReceived += (_, e) => Add(e.Data, stdout: false);
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public static Kazoo Start(params string[] arguments) =>
-            new([Path.Combine(AppContext.BaseDirectory, "ZooKeeper", "kazoo_cluster.py"), .. arguments]);
-
-        public static Kazoo StartRaw(string[] arguments) => new(arguments);
-
-        private void Add(string? line, bool stdout)
-        {
-            if (line is null)
-                return;
-            lock (_text)
-            {
-                _text.Append(line).Append('\n');
-                if (stdout)
-                    _lines.Add(line);
-            }
-        }
-
-        public async Task<string> WaitForLineAsync(string prefix)
-        {
-            while (true)
-            {
-                lock (_text)
-                {
-                    if (_lines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal)) is { } line)
-                        return line;
-                    if (_process.HasExited || _limit.IsCancellationRequested)
-                        throw new InvalidOperationException($"kazoo never printed '{prefix}':\n{_text}");
-                }
-                await Task.Delay(50);
-            }
-        }
-
-        public async Task SendLineAsync(string line)
-        {
-            await _process.StandardInput.WriteLineAsync(line);
-            await _process.StandardInput.FlushAsync();
-        }
-
-        public async Task<(int Code, string Output)> WaitExitAsync()
-        {
-            try
-            {
-                await _process.WaitForExitAsync(_limit.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                _process.Kill(entireProcessTree: true);
-                lock (_text)
-                    throw new TimeoutException($"kazoo did not finish in 2 minutes; output so far:\n{_text}");
-            }
-            lock (_text)
-                return (_process.ExitCode, _text.ToString());
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-                await _process.WaitForExitAsync();
-            }
-            _process.Dispose();
-            _limit.Dispose();
-        }
     }
 }

@@ -209,6 +209,23 @@ public sealed class ZooKeeperPortTests
     }
 
     [Fact]
+    public async Task WhoAmI_ListsTheClientAddress_ThenTheDigestUserItAuthenticatedAs_NeverTheToken()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync(open: false, tokens: [new ApiTokenGrant(ApiTokenRole.Admin, AdminToken)]);
+        await using var _ = cluster;
+        await using var client = await ZkTestClient.ConnectAsync(zk);
+        var (before, body, _) = await client.CallAsync(OpCode.WhoAmI, null);
+        Assert.Equal(0, before.Err);
+        Assert.Equal([new ClientInfo("ip", "127.0.0.1")], ZkTestClient.Parse<WhoAmIResponse>(body).ClientInfo);
+
+        await client.SendAsync(OpCode.Auth, new AuthPacket(0, "digest", Encoding.UTF8.GetBytes("ops:" + AdminToken)), Xids.Auth);
+        Assert.Equal(0, (await client.ReadReplyAsync())!.Value.Header.Err);
+        var (after, authed, _) = await client.CallAsync(OpCode.WhoAmI, null);
+        Assert.Equal(0, after.Err);
+        Assert.Equal([new ClientInfo("ip", "127.0.0.1"), new ClientInfo("digest", "ops")], ZkTestClient.Parse<WhoAmIResponse>(authed).ClientInfo);
+    }
+
+    [Fact]
     public async Task WithoutOpenMode_EveryOpNeedsDigestAuthWithARegistryToken_AndTheCaIsNeverServed()
     {
         var (cluster, zk) = await ZkNodes.StartAsync(open: false, tokens: [new ApiTokenGrant(ApiTokenRole.Admin, AdminToken)]);

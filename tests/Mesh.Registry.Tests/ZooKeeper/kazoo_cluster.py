@@ -12,6 +12,7 @@ import sys
 import threading
 
 from kazoo.client import KazooClient
+from kazoo.retry import KazooRetry
 from kazoo.protocol.states import KazooState
 
 WAIT = 30
@@ -101,10 +102,15 @@ def move(zk, first_port):
     check(KazooState.LOST not in states, "the session was never lost")
     check(zk.client_id == session, "the same session moved to another node")
     check(peer_port(zk) != first_port, "now on another node")
-    check(zk.get("/m/e")[0] == b"mine", "its ephemeral survived the move")
-    zk.set("/m/w", b"changed")
+    # When the node it was on led the cluster, the one it moved to may still forward to the dead
+    # leader until a new one is elected: that request is answered ConnectionLoss (its outcome
+    # unknown) and the connection closed, as a ZooKeeper follower that lost its leader does, so
+    # a client retries. Both writes are idempotent.
+    retry = KazooRetry(max_tries=-1, delay=0.2, max_delay=1, deadline=WAIT, ignore_expire=False)
+    check(retry(zk.get, "/m/e")[0] == b"mine", "its ephemeral survived the move")
+    retry(zk.set, "/m/w", b"changed")
     check(data_event.wait(WAIT), "the data watch set before the move fired after it: %r" % data_seen)
-    zk.create("/m/new", b"")
+    retry(zk.ensure_path, "/m/new")
     check(child_event.wait(WAIT), "the children watch set before the move fired after it: %r" % children_seen)
 
 

@@ -89,3 +89,32 @@ public sealed record WatcherEvent(int Type, int State, string? Path) : IJuteReco
 
     public void Write(JuteWriter writer) => writer.Int(Type).Int(State).String(Path);
 }
+
+/// <summary><c>org.apache.zookeeper.data.ClientInfo</c>: one identity a session holds (scheme <c>ip</c> with its address, <c>digest</c> with its user name).</summary>
+public readonly record struct ClientInfo(string? AuthScheme, string? User)
+{
+    public static ClientInfo Read(ref JuteReader reader) => new(reader.ReadString(), reader.ReadString());
+
+    public void Write(JuteWriter writer) => writer.String(AuthScheme).String(User);
+}
+
+/// <summary><c>WhoAmIResponse</c>: the identities of the session, as ZooKeeper lists them (address first, then each authentication).</summary>
+public sealed record WhoAmIResponse(IReadOnlyList<ClientInfo> ClientInfo) : IJuteRecord<WhoAmIResponse>
+{
+    public static WhoAmIResponse Read(ref JuteReader reader)
+    {
+        // Each takes at least 8 bytes (two string lengths).
+        var count = Math.Max(0, reader.ReadCount("vector<ClientInfo>", 8));
+        var infos = new List<ClientInfo>(count);
+        for (var i = 0; i < count; i++)
+            infos.Add(Records.ClientInfo.Read(ref reader));
+        return new(infos);
+    }
+
+    public void Write(JuteWriter writer)
+    {
+        writer.Int(ClientInfo.Count);
+        foreach (var info in ClientInfo)
+            info.Write(writer);
+    }
+}

@@ -20,7 +20,6 @@ public sealed class DifferentialTests(ITestOutputHelper output)
     /// </summary>
     private static readonly Dictionary<string, string> KnownDifferences = new(StringComparer.Ordinal)
     {
-        ["get null data"] = "the registry keeps no difference between null and empty data (it would need a command format change): getData answers an empty buffer",
         ["create trailing slash"] = "a non-sequential path ending in '/' is BadArguments before its parent is looked up; ZooKeeper answers NoNode when the parent is missing",
         ["create under /zookeeper"] = "/zookeeper is read-only here (NoAuth); ZooKeeper lets clients create below it",
         ["set /zookeeper/quota"] = "as above: ZooKeeper lets clients write /zookeeper/quota",

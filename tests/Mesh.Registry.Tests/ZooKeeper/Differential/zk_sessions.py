@@ -121,6 +121,17 @@ def raw(zk, request):
     return result.get(timeout=10)
 
 
+def read_vector(bytes, offset, read_one):
+    """A jute vector: its count, then each element as read_one(bytes, offset) -> (value, offset)."""
+    count = int_struct.unpack_from(bytes, offset)[0]
+    offset += int_struct.size
+    values = []
+    for _ in range(max(count, 0)):
+        value, offset = read_one(bytes, offset)
+        values.append(value)
+    return values
+
+
 class CreateContainer(Create2):
     type = 19
 
@@ -148,13 +159,25 @@ class Ephemerals(PathOnly):
 
     @classmethod
     def deserialize(cls, bytes, offset):
-        count = int_struct.unpack_from(bytes, offset)[0]
-        offset += int_struct.size
-        paths = []
-        for _ in range(max(count, 0)):
-            path, offset = read_string(bytes, offset)
-            paths.append(path)
-        return sorted(paths)
+        return sorted(read_vector(bytes, offset, read_string))
+
+
+class WhoAmI(object):
+    """whoAmI (ZooKeeper 3.7+; kazoo 2.8 lacks it): the session's identities as (scheme, user) pairs."""
+    type = 107
+
+    def serialize(self):
+        return bytearray()
+
+    @classmethod
+    def deserialize(cls, bytes, offset):
+        return read_vector(bytes, offset, read_client_info)
+
+
+def read_client_info(bytes, offset):
+    scheme, offset = read_string(bytes, offset)
+    user, offset = read_string(bytes, offset)
+    return (scheme, user), offset
 
 
 class SetWatches(object):
@@ -237,6 +260,21 @@ step('create null data', lambda: raw(a, Create2(ROOT + '/null', None, OPEN_ACL_U
 step('get null data', lambda: a.get(ROOT + '/null'))
 step('create empty data', lambda: a.create(ROOT + '/empty', b''))
 step('get empty data', lambda: a.get(ROOT + '/empty'))
+step('set null data', lambda: a.set(ROOT + '/empty', None))
+step('get data set to null', lambda: a.get(ROOT + '/empty'))
+step('set data over null', lambda: a.set(ROOT + '/null', b'now'))
+step('get data set over null', lambda: a.get(ROOT + '/null'))
+
+
+def multi_null():
+    t = a.transaction()
+    t.create(ROOT + '/multi-null', None)
+    t.set_data(ROOT + '/null', None)
+    return t.commit()
+
+
+step('multi create and set null data', multi_null)
+step('get null data made by multi', lambda: (a.get(ROOT + '/multi-null'), a.get(ROOT + '/null')))
 
 # --- errors ---
 step('create existing', lambda: a.create(ROOT + '/n'))
@@ -251,6 +289,8 @@ step('create trailing slash existing parent', lambda: raw(a, Create2(ROOT + '/',
 step('create under ephemeral', lambda: a.create(ROOT + '/eph', ephemeral=True) and a.create(ROOT + '/eph/child'))
 step('delete root', lambda: a.delete('/'))
 step('create with bad acl', lambda: raw(a, Create2(ROOT + '/acl', b'', [], 0)))
+step('create with a repeated open acl', lambda: raw(a, Create2(ROOT + '/acl2', b'', OPEN_ACL_UNSAFE * 2, 0)))
+step('acl of a node created with a repeated acl', lambda: [(acl.perms, acl.id.scheme, acl.id.id) for acl in a.get_acls(ROOT + '/acl2')[0]])
 
 # --- sequential nodes ---
 step('sequential 1', lambda: a.create(ROOT + '/seq/item-', b'', sequence=True, makepath=True))
@@ -403,6 +443,7 @@ step('create container', lambda: raw(a, CreateContainer(ROOT + '/box', b'', OPEN
 step('child of container', lambda: a.create(ROOT + '/box/x', b''))
 step('delete child of container', lambda: a.delete(ROOT + '/box/x'))
 step('sync', lambda: a.sync(ROOT))
+step('whoAmI', lambda: raw(a, WhoAmI()))
 step('get acls', lambda: [[(acl.perms, acl.id.scheme, acl.id.id) for acl in a.get_acls(ROOT)[0]], a.get_acls(ROOT)[1]])
 step('exists /zookeeper', lambda: a.exists('/zookeeper'))
 step('children /zookeeper', lambda: sorted(a.get_children('/zookeeper')))
