@@ -2,26 +2,31 @@
 # Registry load benchmark: Mesh (and, with --peers, etcd 3.4 and ZooKeeper 3.8) as 3-node clusters on
 # 127.0.0.1, the same load shapes against each, one comparison table. See README.md next to this file.
 #
-# usage: tests/bench/registry/run.sh [--quick] [--peers] [--rounds N] [--failovers N] [--no-build]
+# usage: tests/bench/registry/run.sh [--quick] [--peers] [--scale] [--sidecars N] [--rounds N] [--failovers N] [--no-build]
 #   --quick       smoke mode for CI: tiny counts, one round, Mesh only, a few seconds after the build
 #   --peers       also install (Debian packages; needs root) and start etcd and ZooKeeper clusters and
 #                 run the same shapes against them, interleaved test by test
 #   PORT_BASE=27000 (env): Mesh client ports +1..3, Raft ports +101..103
+#   --scale       only the mesh-scale shapes instead: streaming watch fan-out at 1,000 and 10,000 watchers (etcd's
+#                 watch fan-out next to it with --peers; ZooKeeper is not started) and --sidecars N (default
+#                 1,000) simulated sidecars; output tests/bench/results/registry-scale-YYYY-MM-DD.json
 #   --rounds N    repeat the perf shapes N times (default 1); --failovers N leader kills per system (default 3)
 # Output: $RUN/results.txt (one line per test), the table on stdout, and
 #         tests/bench/results/registry-YYYY-MM-DD.json (not in --quick mode unless JSON_OUT is set).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-QUICK=0 PEERS=0 ROUNDS=1 FAILOVERS=3 BUILD=1
+QUICK=0 PEERS=0 SCALE=0 SIDECARS=1000 ROUNDS=1 FAILOVERS=3 BUILD=1
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1;;
     --peers) PEERS=1;;
+    --scale) SCALE=1;;
+    --sidecars) SIDECARS=$2; shift;;
     --rounds) ROUNDS=$2; shift;;
     --failovers) FAILOVERS=$2; shift;;
     --no-build) BUILD=0;;
-    -h|--help) sed -n '2,12p' "$0"; exit 0;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
   shift
@@ -59,10 +64,20 @@ rport() { echo $((PB + 100 + $1)); }
 MESH_PEERS=1=127.0.0.1:$(rport 1)@127.0.0.1:$(cport 1),2=127.0.0.1:$(rport 2)@127.0.0.1:$(cport 2),3=127.0.0.1:$(rport 3)@127.0.0.1:$(cport 3)
 MESH_EPS=http://127.0.0.1:$(cport 1),http://127.0.0.1:$(cport 2),http://127.0.0.1:$(cport 3)
 export BENCH_DLL MESH_EPS
+SCALE_JOIN_TOKEN=bench=bench-join-token-0123456789
+# 10,000 watchers: a connection each in the client, about a third of them in each server.
+if [ $SCALE = 1 ]; then
+  ulimit -n "$(ulimit -Hn)"
+  [ "$(ulimit -n)" -ge 16384 ] || { echo "--scale needs 16384 open files (ulimit -n is $(ulimit -n))" >&2; exit 1; }
+fi
 
+# The scale shapes hold up to 10,000 streams from one address (one caller) and give the simulated
+# sidecars a join token for their certificates; every shape opens one connection per simulated client.
+MESH_ARGS=()
+[ $SCALE = 1 ] && MESH_ARGS=(--max-watch-streams 20000 --join-token "$SCALE_JOIN_TOKEN")
 mesh_start() {
   local i=$1
-  nohup dotnet "$MESH_DLL" registry --id "$i" --peers $MESH_PEERS --data "$RUN/mesh/n$i" --client 127.0.0.1:"$(cport "$i")" \
+  nohup dotnet "$MESH_DLL" registry --id "$i" --peers $MESH_PEERS --data "$RUN/mesh/n$i" --client 127.0.0.1:"$(cport "$i")" "${MESH_ARGS[@]}" \
     >> "$RUN/mesh/n$i.log" 2>&1 < /dev/null &
   echo $! > "$PIDDIR/mesh/n$i.pid"
 }
@@ -103,16 +118,18 @@ if [ $PEERS = 1 ]; then
   "$REG_WORK"/etcd/stop.sh e1 e2 e3 >/dev/null 2>&1 || true
   rm -rf "$REG_WORK"/zk/n? "$REG_WORK"/etcd/e?.data "$REG_WORK"/failover
   "$REG_WORK"/zk/mkconf.sh
-  "$REG_WORK"/zk/start.sh n1 n2 n3 >/dev/null
+  [ $SCALE = 0 ] && "$REG_WORK"/zk/start.sh n1 n2 n3 >/dev/null
   "$REG_WORK"/etcd/start.sh e1 e2 e3 >/dev/null
-  ln -sfn "$REG_WORK/zk" "$PIDDIR/zk"; ln -sfn "$REG_WORK/etcd" "$PIDDIR/etcd"
+  [ $SCALE = 0 ] && ln -sfn "$REG_WORK/zk" "$PIDDIR/zk"
+  ln -sfn "$REG_WORK/etcd" "$PIDDIR/etcd"
   for k in $(seq 60); do
-    z=$("$REG_WORK"/zk/status.sh | grep -cE "leader|follower" || true)
+    z=3; [ $SCALE = 0 ] && z=$("$REG_WORK"/zk/status.sh | grep -cE "leader|follower" || true)
     e=$("$REG_WORK"/etcd/status.sh 2>/dev/null | grep -c "3\.4\." || true)
     [ "$z" = 3 ] && [ "$e" = 3 ] && break; sleep 1
   done
   echo "   zk members up: $z, etcd members up: $e"
   SYSTEMS=(mesh3 etcd3 zk3)
+  [ $SCALE = 1 ] && SYSTEMS=(mesh3 etcd3)
 fi
 
 shape() {    # shape <system> <test>: the client arguments, empty if the system has no such shape
@@ -129,11 +146,15 @@ shape() {    # shape <system> <test>: the client arguments, empty if the system 
     watch-100) [ "$s" = mesh3 ] && echo "watch 100 10";;            # watch shapes: Mesh client only so far
     watch-1000) [ "$s" = mesh3 ] && echo "watch 1000 5";;
     churn-1000) [ "$s" = mesh3 ] && echo "churn 1000 6";;          # instances register and leave
+    swatch-1000) [ "$s" != zk3 ] && echo "swatch 1000 10";;         # streaming watches (etcd: gRPC watch streams)
+    swatch-10000) [ "$s" != zk3 ] && echo "swatch 10000 10";;
+    sidecars) [ "$s" = mesh3 ] && echo "sidecars 60 --sidecars $SIDECARS --join-token $SCALE_JOIN_TOKEN";;
   esac
   return 0
 }
 TESTS=(seq-write-2000 conc-write-1x32-10s conc-write-8x4-10s seq-read-2000 seq-read-stale-2000
        read-1x32-10s read-stale-1x32-10s watch-100 watch-1000 churn-1000)
+if [ $SCALE = 1 ]; then TESTS=(swatch-1000 swatch-10000 sidecars); FAILOVERS=0; fi
 
 n=${#SYSTEMS[@]}
 for r in $(seq "$ROUNDS"); do
@@ -143,7 +164,7 @@ for r in $(seq "$ROUNDS"); do
       s=${SYSTEMS[$(( (ti + r + k) % n ))]}   # rotate which system goes first
       a=$(shape "$s" "$t"); [ -z "$a" ] && continue
       # shellcheck disable=SC2086
-      "$HERE/measure.sh" "$s r$r $t" timeout 120 "$HERE/client.sh" "$s" $a || echo "   ($s $t failed)" >&2
+      "$HERE/measure.sh" "$s r$r $t" timeout $([ $SCALE = 1 ] && echo 420 || echo 120) "$HERE/client.sh" "$s" $a || echo "   ($s $t failed)" >&2
     done
   done
 done
@@ -168,6 +189,6 @@ for f in $(seq "$FAILOVERS"); do
   done
 done
 
-json=${JSON_OUT:-$ROOT/tests/bench/results/registry-$(date +%F).json}
+json=${JSON_OUT:-$ROOT/tests/bench/results/registry-$([ $SCALE = 1 ] && echo scale-)$(date +%F).json}
 python3 "$HERE/summarize.py" "$RESULTS" --json "$json"
 echo "results: $RESULTS ; JSON: $json"
