@@ -108,7 +108,7 @@ public static partial class BenchRunner
             var lat = new LatencyRecorder(live.Length * 1000);
             var routeLat = new LatencyRecorder(live.Length * 1000);
             var endpointLat = new LatencyRecorder(live.Length * 1000);
-            long missed = 0, rounds = 0;
+            long missed = 0, rounds = 0, writeErrors = 0;
             var instance = 0;
             try
             {
@@ -118,20 +118,31 @@ public static partial class BenchRunner
                     var route = rounds % 2 == 0;
                     var sent = Stopwatch.GetTimestamp();
                     string marker;
-                    if (route)
+                    try
                     {
-                        marker = $"r{rounds}";
-                        await writer.SetupCreateAsync($"{ServicePaths.RoutesRoot}/bench-{_run}-{marker}", Encoding.UTF8.GetBytes("{}"), ct, parents: true).ConfigureAwait(false);
+                        if (route)
+                        {
+                            marker = $"r{rounds}";
+                            await writer.SetupCreateAsync($"{ServicePaths.RoutesRoot}/bench-{_run}-{marker}", Encoding.UTF8.GetBytes("{}"), ct, parents: true).ConfigureAwait(false);
+                        }
+                        else if (rounds % 4 == 1)
+                        {
+                            marker = $"i{instance}";
+                            await writer.SetupCreateAsync($"/services/{SharedService}/instances/{marker}", InstanceJson(marker), ct, parents: true).ConfigureAwait(false);
+                        }
+                        else
+                        {
+                            marker = $"-i{instance++}";
+                            await writer.DeleteAsync($"/services/{SharedService}/instances/{marker[1..]}", ct).ConfigureAwait(false);
+                        }
                     }
-                    else if (rounds % 4 == 1)
+                    catch (HttpRequestException e)
                     {
-                        marker = $"i{instance}";
-                        await writer.CreateAsync($"/services/{SharedService}/instances/{marker}", InstanceJson(marker), ct, parents: true).ConfigureAwait(false);
-                    }
-                    else
-                    {
-                        marker = $"-i{instance++}";
-                        await writer.DeleteAsync($"/services/{SharedService}/instances/{marker[1..]}", ct).ConfigureAwait(false);
+                        // The cluster refused the round's write (no leader, overloaded): counted, and the next round goes on.
+                        writeErrors++;
+                        Log($"round {rounds}: the write failed: {e.Message}");
+                        rounds++;
+                        continue;
                     }
 
                     var acked = Stopwatch.GetTimestamp();
@@ -159,16 +170,20 @@ public static partial class BenchRunner
 
                 var elapsed = sw.Elapsed.TotalSeconds;
                 var selfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - selfCpu0;
-                var r = lat.ToResult($"sidecars n={shape.Sidecars}", elapsed) with { Errors = missed + failures.Count };
+                var r = lat.ToResult($"sidecars n={shape.Sidecars}", elapsed) with { Errors = missed + failures.Count + writeErrors };
                 r.Extra["sidecars"] = live.Length;
                 r.Extra["failed_start"] = failures.Count;
                 r.Extra["rounds"] = rounds;
                 r.Extra["missed"] = missed;
+                r.Extra["write_errors"] = writeErrors;
                 r.Extra["start_s"] = startSeconds;
                 r.Extra["start_p50_ms"] = startLat.ToResult("x", startSeconds).P50Ms;
                 r.Extra["route_p99_ms"] = routeLat.ToResult("x", elapsed).P99Ms;
                 r.Extra["endpoints_p99_ms"] = endpointLat.ToResult("x", elapsed).P99Ms;
                 r.Extra["renewals"] = live.Sum(s => s.Renewals);
+                r.Extra["watch_failures"] = live.Sum(s => s.WatchFailures);
+                if (live.FirstOrDefault(s => s.LastWatchFailure is not null) is { } failed)
+                    Log($"a watch failed: {failed.LastWatchFailure}");
                 r.Extra["client_cpu_s"] = selfCpu;
                 steady.Report(r.Extra, elapsed);
                 var rssHeld = steady.Rss().Sum(kv => kv.Value - rssIdle[kv.Key]);
@@ -223,6 +238,7 @@ public static partial class BenchRunner
         private CertificateRotator? _rotator;
         private int _snapshots;
         private int _renewals;
+        private int _watchFailures;
         private readonly int _watchCount;
 
         private SimulatedSidecar(MeshClient client, int watches, CancellationToken stop)
@@ -320,7 +336,17 @@ public static partial class BenchRunner
             catch (OperationCanceledException) when (_stop.IsCancellationRequested)
             {
             }
+            catch (Exception e) when (!_stop.IsCancellationRequested)
+            {
+                // A watch that gave up (a real sidecar would report it unhealthy): counted.
+                Interlocked.Increment(ref _watchFailures);
+                LastWatchFailure = e.Message;
+            }
         }
+
+        public int WatchFailures => Volatile.Read(ref _watchFailures);
+
+        public string? LastWatchFailure { get; private set; }
 
         private void RoutesChanged(ConfigSnapshot snapshot)
         {
@@ -372,10 +398,18 @@ public static partial class BenchRunner
             {
             }
 
-            if (_registration is not null)
-                await _registration.DisposeAsync().ConfigureAwait(false);
-            if (_session is not null)
-                await _session.DisposeAsync().ConfigureAwait(false);
+            // A sidecar going away deregisters and closes its session; a cluster that cannot take that now expires them later.
+            try
+            {
+                if (_registration is not null)
+                    await _registration.DisposeAsync().ConfigureAwait(false);
+                if (_session is not null)
+                    await _session.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RegistryException or HttpRequestException or OperationCanceledException or TimeoutException)
+            {
+            }
+
             if (_rotator is not null)
                 await _rotator.DisposeAsync().ConfigureAwait(false);
             _client.Dispose();

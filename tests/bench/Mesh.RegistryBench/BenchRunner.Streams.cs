@@ -96,8 +96,9 @@ public static partial class BenchRunner
                     {
                         return;
                     }
-                    catch (Exception ex) when (ex is HttpRequestException or IOException or JsonException)
+                    catch (Exception ex) when (!stop.IsCancellationRequested)
                     {
+                        // Counted, and the stream reopened after its last index, as a client would.
                         if (Interlocked.Increment(ref errors) < 5)
                             Log($"stream error ({(first ? "opening" : "reading")}) {ex.Message}");
                         await Task.Delay(50, CancellationToken.None).ConfigureAwait(false);
