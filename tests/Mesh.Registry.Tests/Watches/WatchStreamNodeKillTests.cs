@@ -97,7 +97,7 @@ public sealed partial class WatchStreamNodeKillTests(ITestOutputHelper output) :
                 $"not every watcher reached index {last}", TimeSpan.FromSeconds(60));
 
             // What was committed, read back from the survivors: every child of the parent and the index that created it.
-            var children = await writer.ListAsync(Parent);
+            var children = await writer.GetChildrenAsync(Parent);
             var committed = new List<(long Index, string Path)>();
             foreach (var name in children.Children)
             {
