@@ -139,22 +139,7 @@ public static partial class BenchRunner
                     var acked = Stopwatch.GetTimestamp();
                     writeLat.Add(acked - sent);
 
-                    var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
-                    while (wakeIndex.Any(x => x < idx) && Stopwatch.GetTimestamp() < deadline)
-                        await Task.Delay(2, ct).ConfigureAwait(false);
-                    cpuUsage.Sample();
-                    for (var w = 0; w < watchers; w++)
-                    {
-                        if (Volatile.Read(ref wakeIndex[w]) < idx)
-                        {
-                            missed++;
-                            continue;
-                        }
-
-                        var t = Volatile.Read(ref wakeTicks[w]);
-                        lat.Add(Math.Max(0, t - acked)); // a stream can see the change before the writer reads the ack
-                        fromSend.Add(t - sent);
-                    }
+                    missed += await TallyRoundAsync(wakeIndex, wakeTicks, idx, sent, acked, lat, fromSend, cpuUsage.Sample, ct).ConfigureAwait(false);
                 }
             }
             finally
@@ -187,6 +172,34 @@ public static partial class BenchRunner
             r.Extra["rss_per_stream_kib"] = watchers > 0 ? held * 1024 / watchers : double.NaN;
             Report(r);
             return r;
+        }
+
+        /// <summary>
+        /// One round's wake-ups: waits (at most 10 s) until every watcher saw index <paramref name="idx"/>, then records
+        /// each one's time from the acknowledgment and from the send; returns how many never saw it.
+        /// </summary>
+        private static async Task<long> TallyRoundAsync(long[] wakeIndex, long[] wakeTicks, long idx, long sent, long acked,
+            LatencyRecorder lat, LatencyRecorder fromSend, Action sample, CancellationToken ct)
+        {
+            var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
+            while (wakeIndex.Any(x => x < idx) && Stopwatch.GetTimestamp() < deadline)
+                await Task.Delay(2, ct).ConfigureAwait(false);
+            sample();
+            var missed = 0L;
+            for (var w = 0; w < wakeIndex.Length; w++)
+            {
+                if (Volatile.Read(ref wakeIndex[w]) < idx)
+                {
+                    missed++;
+                    continue;
+                }
+
+                var t = Volatile.Read(ref wakeTicks[w]);
+                lat.Add(Math.Max(0, t - acked)); // a watcher can see the change before the writer reads the ack
+                fromSend.Add(t - sent);
+            }
+
+            return missed;
         }
     }
 }

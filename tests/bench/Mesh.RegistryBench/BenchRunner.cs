@@ -503,22 +503,8 @@ public static partial class BenchRunner
                     writeLat.Add(acked - sent);
                     lastIndex = idx;
 
-                    var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
-                    while (wakeIndex.Any(x => x < idx) && Stopwatch.GetTimestamp() < deadline)
-                        await Task.Delay(2, ct).ConfigureAwait(false);
-                    maxRss = Math.Max(maxRss, pids.Values.Sum(ProcStat.RssMiB));
-                    for (var w = 0; w < watchers; w++)
-                    {
-                        if (Volatile.Read(ref wakeIndex[w]) < idx)
-                        {
-                            missed++;
-                            continue;
-                        }
-
-                        var t = Volatile.Read(ref wakeTicks[w]);
-                        lat.Add(Math.Max(0, t - acked)); // a watcher can wake before the writer reads the ack
-                        fromSend.Add(t - sent);
-                    }
+                    missed += await TallyRoundAsync(wakeIndex, wakeTicks, idx, sent, acked, lat, fromSend,
+                        () => maxRss = Math.Max(maxRss, pids.Values.Sum(ProcStat.RssMiB)), ct).ConfigureAwait(false);
                 }
             }
             finally
