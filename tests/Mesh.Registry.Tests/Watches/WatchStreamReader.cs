@@ -32,8 +32,11 @@ internal sealed class WatchStreamReader : IAsyncDisposable
     public static async Task<WatchStreamReader> OpenPostAsync(HttpClient http, Uri node, string form)
     {
         using var timeout = new CancellationTokenSource(TestCluster.Timeout);
-        using var body = new StringContent(form, System.Text.Encoding.ASCII, "application/x-www-form-urlencoded");
-        var response = await http.PostAsync(new Uri(node, "/v1/watch-stream"), body, timeout.Token);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(node, "/v1/watch-stream"))
+        {
+            Content = new StringContent(form, System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"),
+        };
+        var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
         if (response.StatusCode != HttpStatusCode.OK)
             Assert.Fail($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(timeout.Token)}");
         return new WatchStreamReader(response, await response.Content.ReadAsStreamAsync(timeout.Token));

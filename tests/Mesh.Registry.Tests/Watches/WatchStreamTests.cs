@@ -46,7 +46,8 @@ public sealed class WatchStreamTests
 
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
-        Assert.Contains(named, text, StringComparison.Ordinal);
+        using var json = System.Text.Json.JsonDocument.Parse(text);
+        Assert.Contains(named, json.RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
     }
 
     [Fact]
