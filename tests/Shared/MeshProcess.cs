@@ -37,17 +37,18 @@ internal sealed class MeshProcess : IAsyncDisposable
     private readonly List<(Func<string, bool> Match, TaskCompletionSource<string> Found)> _waiters = [];
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private MeshProcess(ProcessStartInfo start, int? linesKept = null, Socket? inherited = null)
+    private MeshProcess(ProcessStartInfo start, int? linesKept = null, Func<ProcessStartInfo, Process>? spawn = null)
     {
         _linesKept = linesKept ?? int.MaxValue;
-        Process = new Process { StartInfo = start, EnableRaisingEvents = true };
+        Process = spawn?.Invoke(start) ?? new Process { StartInfo = start };
+        Process.EnableRaisingEvents = true;
         Process.OutputDataReceived += (_, e) => OnLine(e.Data);
         Process.ErrorDataReceived += (_, e) => OnLine(e.Data);
         Process.Exited += (_, _) => _exited.TrySetResult();
-        if (inherited is null)
+        if (spawn is null)
             Process.Start();
-        else
-            InheritingSocket.Start(Process, inherited);
+        else if (Process.HasExited)
+            _exited.TrySetResult(); // exited before anyone listened
         Process.BeginOutputReadLine();
         Process.BeginErrorReadLine();
     }
@@ -138,10 +139,16 @@ internal sealed class MeshProcess : IAsyncDisposable
     /// Starts <c>mesh ARGS</c> handing it <paramref name="socket"/> as an open file descriptor (its
     /// number is <c>socket.Handle</c>, e.g. for <c>--listen-peer fd:N</c>) and keeps what it prints.
     /// </summary>
-    public static MeshProcess StartInheriting(Socket socket, params string[] args) => new(StartInfo(Mesh, args), inherited: socket);
+    public static MeshProcess StartInheriting(Socket socket, params string[] args) => Start(start => InheritingSocket.Start(start, socket), args);
 
     /// <summary>Starts <paramref name="dll"/> with <paramref name="args"/> and keeps what it prints.</summary>
     public static MeshProcess StartDll(string dll, params string[] args) => new(StartInfo(dll, args));
+
+    /// <summary>
+    /// Starts <c>mesh ARGS</c> through <paramref name="spawn"/>, which starts the process it is given
+    /// (e.g. <c>psi =&gt; InheritingSocket.Start(psi, socket)</c>, to hand it a listener bound at port 0).
+    /// </summary>
+    public static MeshProcess Start(Func<ProcessStartInfo, Process> spawn, params string[] args) => new(StartInfo(Mesh, args), spawn: spawn);
 
     /// <summary>
     /// Starts <paramref name="fileName"/> with <paramref name="args"/> (no shell) and keeps what it

@@ -235,7 +235,11 @@ internal sealed class RegistryTransport : IDisposable
     /// 429), which is thrown. Watchers ride out a registry restart, so there is no deadline but
     /// <paramref name="cancellationToken"/>. Returns the response with its body unread.
     /// </summary>
-    public async Task<(HttpResponseMessage Response, Uri Endpoint)> OpenStreamAsync(Func<string> pathAndQuery, CancellationToken cancellationToken)
+    public Task<(HttpResponseMessage Response, Uri Endpoint)> OpenStreamAsync(Func<string> pathAndQuery, CancellationToken cancellationToken) =>
+        OpenStreamAsync(endpoint => new HttpRequestMessage(HttpMethod.Get, new Uri(endpoint, pathAndQuery().TrimStart('/'))), cancellationToken);
+
+    /// <summary>As above, with the request <paramref name="build"/> makes for an address (a POST with a body, say).</summary>
+    public async Task<(HttpResponseMessage Response, Uri Endpoint)> OpenStreamAsync(Func<Uri, HttpRequestMessage> build, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -244,7 +248,7 @@ internal sealed class RegistryTransport : IDisposable
             HttpResponseMessage? response = null;
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(endpoint, pathAndQuery().TrimStart('/')));
+                using var request = build(endpoint);
                 using var headers = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 headers.CancelAfter(_timeout);
                 response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, headers.Token).ConfigureAwait(false);

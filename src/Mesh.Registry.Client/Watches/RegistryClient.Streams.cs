@@ -7,6 +7,9 @@ namespace Mesh.Registry.Client;
 
 public sealed partial class RegistryClient
 {
+    /// <summary>Longest watch query sent in the URL; longer ones go in a POST body.</summary>
+    internal const int MaxStreamQueryLength = 4096;
+
     /// <summary>
     /// A streaming watch (<c>GET /v1/watch-stream</c>): every change after <paramref name="after"/>
     /// that <paramref name="watches"/> cover, in index order, each exactly once, with the server's
@@ -30,10 +33,19 @@ public sealed partial class RegistryClient
         }
         var resume = new StreamResume(after);
         var query = string.Join('&', watches.Select(w => w.Query));
+        // The server's request line holds 8 KiB: more watches go in a form body (POST, the same parameters).
+        var post = query.Length > MaxStreamQueryLength;
         while (true)
         {
+            var parameters = $"{query}&after={resume.Complete.ToString(CultureInfo.InvariantCulture)}";
             var (response, endpoint) = await _transport.OpenStreamAsync(
-                () => $"v1/watch-stream?{query}&after={resume.Complete.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
+                address => post
+                    ? new HttpRequestMessage(HttpMethod.Post, new Uri(address, "v1/watch-stream"))
+                    {
+                        Content = new StringContent(parameters, System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"),
+                    }
+                    : new HttpRequestMessage(HttpMethod.Get, new Uri(address, "v1/watch-stream?" + parameters)),
+                cancellationToken).ConfigureAwait(false);
             using (response)
             {
                 resume.Reconnected();

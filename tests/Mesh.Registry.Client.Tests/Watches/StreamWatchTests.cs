@@ -52,6 +52,30 @@ public sealed class StreamWatchTests
     }
 
     [Fact]
+    public async Task StreamWatch_MoreWatchesThanAUrlHolds_GoInABody_AndStream()
+    {
+        await using var cluster = await TestCluster.StartAsync(1);
+        using var client = ClusterClients.For(cluster);
+        var start = (await client.CreateAsync("/many", [])).Index;
+        // 300 watches of ~45 bytes: past the 8 KiB a request line may hold, so the client must POST them.
+        var watches = Enumerable.Range(0, 300).Select(i => StreamWatch.Prefix($"/many/a-rather-long-name-number-{i:D3}")).ToList();
+        using var done = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var first = Task.Run(async () =>
+        {
+            await foreach (var record in client.StreamWatchAsync(watches, start, done.Token))
+            {
+                if (record.IsChange)
+                    return record;
+            }
+            return null;
+        });
+
+        var index = (await client.CreateAsync(watches[299].Path, [])).Index;
+
+        Assert.Equal(new WatchStreamRecord(ChangeEvent.Created, index, watches[299].Path), await first);
+    }
+
+    [Fact]
     public async Task StreamWatch_AfterOlderThanEveryNodesHistory_ThrowsIndexCompacted()
     {
         await using var cluster = await TestCluster.StartAsync(1, o => o with { WatchHistory = 4 });

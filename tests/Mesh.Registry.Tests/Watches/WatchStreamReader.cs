@@ -28,6 +28,20 @@ internal sealed class WatchStreamReader : IAsyncDisposable
         return new WatchStreamReader(response, await response.Content.ReadAsStreamAsync(timeout.Token));
     }
 
+    /// <summary>Opens <c>POST /v1/watch-stream</c> with <paramref name="form"/> (the GET's parameters) as the body.</summary>
+    public static async Task<WatchStreamReader> OpenPostAsync(HttpClient http, Uri node, string form)
+    {
+        using var timeout = new CancellationTokenSource(TestCluster.Timeout);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(node, "/v1/watch-stream"))
+        {
+            Content = new StringContent(form, System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"),
+        };
+        var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+        if (response.StatusCode != HttpStatusCode.OK)
+            Assert.Fail($"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(timeout.Token)}");
+        return new WatchStreamReader(response, await response.Content.ReadAsStreamAsync(timeout.Token));
+    }
+
     /// <summary>The next record; null when the stream ended.</summary>
     public async Task<WatchStreamRecord?> NextAsync(TimeSpan? timeout = null)
     {

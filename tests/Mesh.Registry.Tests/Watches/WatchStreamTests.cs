@@ -10,6 +10,47 @@ public sealed class WatchStreamTests
     private static readonly int Watchers = int.TryParse(Environment.GetEnvironmentVariable("MESH_TEST_WATCHERS"), out var n) ? n : 200;
 
     [Fact]
+    public async Task WatchStream_PostedWithMoreWatchesThanAUrlHolds_StreamsTheirChanges()
+    {
+        await using var cluster = await TestCluster.StartAsync(1);
+        var node = cluster.Nodes[0]!;
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        // 400 watches of ~55 bytes: 22 KB, well past the 8 KiB request line a GET has.
+        var paths = Enumerable.Range(0, 400).Select(i => $"/services/a-rather-long-service-name-number-{i:D3}/instances").ToList();
+        var form = string.Join('&', paths.Select(p => "prefix=" + Uri.EscapeDataString(p)));
+        Assert.True(form.Length > 16 * 1024);
+
+        await using var stream = await WatchStreamReader.OpenPostAsync(http, node.ClientUrl, form);
+        Assert.Equal(WatchStreamRecord.Progress, (await stream.NextAsync())!.Type);
+        await cluster.CreateOnLeaderAsync("/services", "");
+        await cluster.CreateOnLeaderAsync(paths[399][..^"/instances".Length], "");
+        var (path, index) = await cluster.CreateOnLeaderAsync(paths[399], "");
+
+        var records = await stream.UntilAsync(r => r.Path == path);
+        Assert.Equal(new WatchStreamRecord(ChangeEvent.Created, index, path), records[^1]);
+    }
+
+    [Theory]
+    [InlineData("text/plain", "prefix=%2Fa", "", "application/x-www-form-urlencoded")]
+    [InlineData("application/x-www-form-urlencoded", "prefix=%2Fa", "?after=1", "not in the URL")]
+    [InlineData("application/x-www-form-urlencoded", "colour=red", "", "unknown parameter 'colour'")]
+    [InlineData("application/x-www-form-urlencoded", "prefix=relative", "", "prefix='relative'")]
+    public async Task WatchStream_BadPost_Is400NamingTheProblem(string contentType, string body, string query, string named)
+    {
+        await using var cluster = await TestCluster.StartAsync(1);
+        using var http = new HttpClient { Timeout = TestCluster.Timeout };
+        using var content = new StringContent(body, System.Text.Encoding.ASCII);
+        content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(contentType);
+
+        using var response = await http.PostAsync(new Uri(cluster.Nodes[0]!.ClientUrl, "/v1/watch-stream" + query), content);
+
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{(int)response.StatusCode}: {text}");
+        using var json = System.Text.Json.JsonDocument.Parse(text);
+        Assert.Contains(named, json.RootElement.GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WatchStream_OneChange_ReachesEveryStreamOnEveryNode()
     {
         await using var cluster = await TestCluster.StartAsync(3);

@@ -15,6 +15,10 @@ namespace Mesh.RegistryBench;
 ///   failover                      probe + kill -9 of the leader (needs --pids); prints a FAILOVER line
 ///   watch WATCHERS ROUNDS         WATCHERS long-polls on one node; per round one set, ack -> each wake-up
 ///   churn WATCHERS ROUNDS         the same, recursive on a service while instances register and leave
+///   swatch WATCHERS ROUNDS        WATCHERS streaming watches (/v1/watch-stream, one connection each) spread over
+///                                 the nodes; per round one set, ack -> each stream's record; per-node RSS and CPU
+///   sidecars SECS [--sidecars N]  N simulated sidecars (session, keep-alives, registration, one watch stream,
+///                                 certificate renewals) for SECS; change -> every sidecar saw it (BenchRunner.Sidecars.cs)
 ///   suite [--quick]               all of the above in order (failover last, only with --pids)
 /// options: --endpoints URL,URL,...  (default the three local nodes 7001-7003)
 ///          --pids ID=PID,...        registry processes: CPU/RSS during watch, the kill in failover
@@ -23,7 +27,7 @@ namespace Mesh.RegistryBench;
 /// </code>
 /// Every RESULT line has the fields summarize.py parses; "errors=N" precedes it.
 /// </summary>
-public static class BenchRunner
+public static partial class BenchRunner
 {
     private static readonly byte[] s_value = [.. Enumerable.Repeat((byte)'x', 100)];
 
@@ -43,7 +47,7 @@ public static class BenchRunner
 
         if (positional.Count == 0)
         {
-            output.WriteLine("usage: Mesh.RegistryBench [--endpoints URL,...] [--pids ID=PID,...] [--json FILE] seq|rseq|cwrite|read|probe|failover|watch|churn|suite ARGS");
+            output.WriteLine("usage: Mesh.RegistryBench [--endpoints URL,...] [--pids ID=PID,...] [--json FILE] seq|rseq|cwrite|read|probe|failover|watch|churn|swatch|sidecars|suite ARGS");
             return 2;
         }
 
@@ -68,6 +72,8 @@ public static class BenchRunner
             case "failover": results.Add(await run.FailoverAsync(p.Count > 1 ? Dbl(1) : 3, p.Count > 2 ? Dbl(2) : 8, ct).ConfigureAwait(false)); break;
             case "watch": results.Add(await run.WatchFanOutAsync(Int(1), Int(2), ct).ConfigureAwait(false)); break;
             case "churn": results.Add(await run.WatchFanOutAsync(Int(1), Int(2), ct, churn: true).ConfigureAwait(false)); break;
+            case "swatch": results.Add(await run.StreamFanOutAsync(Int(1), Int(2), ct).ConfigureAwait(false)); break;
+            case "sidecars": results.Add(await run.SidecarsAsync(SidecarShape.From(p, options), ct).ConfigureAwait(false)); break;
             case "suite": results.AddRange(await run.SuiteAsync(options.ContainsKey("quick"), ct).ConfigureAwait(false)); break;
             default:
                 output.WriteLine($"unknown mode {p[0]}");
@@ -116,7 +122,7 @@ public static class BenchRunner
         }), ct).ConfigureAwait(false);
     }
 
-    private sealed class Bench(string[] endpoints, Dictionary<int, int> pids, double warmupSeconds, TextWriter output)
+    private sealed partial class Bench(string[] endpoints, Dictionary<int, int> pids, double warmupSeconds, TextWriter output)
     {
         private readonly string _run = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString("x", CultureInfo.InvariantCulture);
 
@@ -497,22 +503,8 @@ public static class BenchRunner
                     writeLat.Add(acked - sent);
                     lastIndex = idx;
 
-                    var deadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
-                    while (wakeIndex.Any(x => x < idx) && Stopwatch.GetTimestamp() < deadline)
-                        await Task.Delay(2, ct).ConfigureAwait(false);
-                    maxRss = Math.Max(maxRss, pids.Values.Sum(ProcStat.RssMiB));
-                    for (var w = 0; w < watchers; w++)
-                    {
-                        if (Volatile.Read(ref wakeIndex[w]) < idx)
-                        {
-                            missed++;
-                            continue;
-                        }
-
-                        var t = Volatile.Read(ref wakeTicks[w]);
-                        lat.Add(Math.Max(0, t - acked)); // a watcher can wake before the writer reads the ack
-                        fromSend.Add(t - sent);
-                    }
+                    missed += await TallyRoundAsync(wakeIndex, wakeTicks, idx, sent, acked, lat, fromSend,
+                        () => maxRss = Math.Max(maxRss, pids.Values.Sum(ProcStat.RssMiB)), ct).ConfigureAwait(false);
                 }
             }
             finally

@@ -110,6 +110,19 @@ public sealed class RegistryClient : IDisposable
         return (watch.Index, watch.Events.Count);
     }
 
+    /// <summary>Opens <c>GET /v1/watch-stream?QUERY</c> on one endpoint; the caller reads the response's lines until it disposes it.</summary>
+    public async Task<HttpResponseMessage> OpenWatchStreamAsync(string endpoint, string query, CancellationToken ct)
+    {
+        var resp = await _http.GetAsync($"{endpoint}/v1/watch-stream?{query}", HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        if (!resp.IsSuccessStatusCode)
+        {
+            using (resp)
+                await EnsureOkAsync(resp, ct).ConfigureAwait(false);
+        }
+
+        return resp;
+    }
+
     /// <summary>GET /v1/status of one endpoint: (id, role), or null if it does not answer.</summary>
     public async Task<(int Id, string Role)?> StatusAsync(string endpoint, CancellationToken ct)
     {

@@ -95,3 +95,42 @@ public static class ProcStat
         return double.NaN;
     }
 }
+
+/// <summary>Per-node CPU seconds and peak RSS of the registry processes over one test, sampled from /proc.</summary>
+public sealed class NodeUsage(IReadOnlyDictionary<int, int> pids)
+{
+    private readonly Dictionary<int, double> _cpu0 = pids.ToDictionary(kv => kv.Key, kv => ProcStat.CpuSeconds(kv.Value));
+    private readonly Dictionary<int, double> _maxRss = pids.ToDictionary(kv => kv.Key, _ => 0.0);
+
+    /// <summary>Each node's RSS now (MiB).</summary>
+    public Dictionary<int, double> Rss() => pids.ToDictionary(kv => kv.Key, kv => ProcStat.RssMiB(kv.Value));
+
+    /// <summary>Takes an RSS sample of every node into the peaks.</summary>
+    public void Sample()
+    {
+        foreach (var (id, rss) in Rss())
+        {
+            if (!double.IsNaN(rss))
+                _maxRss[id] = Math.Max(_maxRss[id], rss);
+        }
+    }
+
+    /// <summary>Adds n{id}_rss_mib, n{id}_cpu_s per node and their sums to <paramref name="extra"/>.</summary>
+    public void Report(Dictionary<string, double> extra, double seconds)
+    {
+        Sample();
+        var cpu = 0.0;
+        foreach (var (id, pid) in pids.OrderBy(kv => kv.Key))
+        {
+            var used = ProcStat.CpuSeconds(pid) - _cpu0[id];
+            cpu += used;
+            extra[$"n{id}_rss_mib"] = _maxRss[id];
+            extra[$"n{id}_cpu_s"] = used;
+        }
+
+        extra["server_cpu_s"] = cpu;
+        extra["server_cores"] = seconds > 0 ? cpu / seconds : double.NaN;
+        extra["server_rss_mib"] = _maxRss.Values.Sum();
+        extra["max_node_rss_mib"] = _maxRss.Values.DefaultIfEmpty(double.NaN).Max();
+    }
+}

@@ -6,7 +6,8 @@ s=$1; shift
 case $s in
   mesh3) exec dotnet "$BENCH_DLL" --endpoints "$MESH_EPS" \
            --pids "1=$(cat "$PIDDIR/mesh/n1.pid"),2=$(cat "$PIDDIR/mesh/n2.pid"),3=$(cat "$PIDDIR/mesh/n3.pid")" "$@";;
-  etcd3) exec "$REG_WORK"/etcdbench/run.sh http://127.0.0.1:2379,http://127.0.0.1:22379,http://127.0.0.1:32379 "$@";;
+  etcd3) ETCD_PIDS="1=$(cat "$REG_WORK/etcd/e1.pid"),2=$(cat "$REG_WORK/etcd/e2.pid"),3=$(cat "$REG_WORK/etcd/e3.pid")" \
+         exec "$REG_WORK"/etcdbench/run.sh http://127.0.0.1:2379,http://127.0.0.1:22379,http://127.0.0.1:32379 "$@";;
   zk3)   exec "$REG_WORK"/zkbench/run.sh 127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183 "$@";;
   meshzk) exec "$REG_WORK"/zkbench/run.sh "$MESH_ZK" "$@";;
   *) echo "unknown system $s" >&2; exit 2;;

@@ -2,13 +2,16 @@
 # Registry load benchmark: Mesh (and, with --peers, etcd 3.4 and ZooKeeper 3.8) as 3-node clusters on
 # 127.0.0.1, the same load shapes against each, one comparison table. See README.md next to this file.
 #
-# usage: tests/bench/registry/run.sh [--quick] [--peers] [--systems LIST] [--rounds N] [--failovers N] [--no-build]
+# usage: tests/bench/registry/run.sh [--quick] [--peers] [--systems LIST] [--scale] [--sidecars N] [--rounds N] [--failovers N] [--no-build]
 #   --quick       smoke mode for CI: tiny counts, one round, Mesh only, a few seconds after the build
 #   --peers       also install (Debian packages; needs root) and start etcd and ZooKeeper clusters and
 #                 run the same shapes against them, interleaved test by test
 #   --systems L   which of mesh3 (HTTP), meshzk (Mesh over the ZooKeeper protocol), etcd3, zk3 to run
 #                 (comma-separated; default mesh3,meshzk, with --peers all four; meshzk needs a JDK and zookeeper.jar)
 #   PORT_BASE=27000 (env): Mesh client ports +1..3, Raft ports +101..103, ZooKeeper ports +201..203
+#   --scale       only the mesh-scale shapes instead: streaming watch fan-out at 1,000 and 10,000 watchers (etcd's
+#                 watch fan-out next to it with --peers; ZooKeeper is not started) and --sidecars N (default
+#                 1,000) simulated sidecars; output tests/bench/results/registry-scale-YYYY-MM-DD.json
 #   --rounds N    repeat the perf shapes N times (default 1); --failovers N leader kills per system (default 3)
 #   BENCH_TESTS="seq-write-2000 ..." (env): run only these shapes
 # Output: $RUN/results.txt (one line per test), the table on stdout, and
@@ -16,16 +19,18 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../../.." && pwd)
-QUICK=0 PEERS=0 ROUNDS=1 FAILOVERS=3 BUILD=1 WANT=
+QUICK=0 PEERS=0 SCALE=0 SIDECARS=1000 ROUNDS=1 FAILOVERS=3 BUILD=1 WANT=
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1;;
     --peers) PEERS=1;;
     --systems) WANT=$2; shift;;
+    --scale) SCALE=1;;
+    --sidecars) SIDECARS=$2; shift;;
     --rounds) ROUNDS=$2; shift;;
     --failovers) FAILOVERS=$2; shift;;
     --no-build) BUILD=0;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0;;
     *) echo "unknown option $1" >&2; exit 2;;
   esac
   shift
@@ -67,6 +72,16 @@ MESH_EPS=http://127.0.0.1:$(cport 1),http://127.0.0.1:$(cport 2),http://127.0.0.
 MESH_ZK=127.0.0.1:$(zport 1),127.0.0.1:$(zport 2),127.0.0.1:$(zport 3)
 ZKBENCH_DIR=$REG_WORK/zkbench
 export BENCH_DLL MESH_EPS MESH_ZK ZKBENCH_DIR
+SCALE_JOIN_TOKEN=bench=bench-join-token-0123456789
+# 10,000 watchers: a connection each in the client, about a third of them in each server.
+if [ $SCALE = 1 ]; then
+  ulimit -n "$(ulimit -Hn)"
+  [ "$(ulimit -n)" -ge 16384 ] || { echo "--scale needs 16384 open files (ulimit -n is $(ulimit -n))" >&2; exit 1; }
+fi
+# The scale shapes hold up to 10,000 streams from one address (one caller) and give the simulated
+# sidecars a join token for their certificates; every shape opens one connection per simulated client.
+MESH_EXTRA=""
+[ $SCALE = 1 ] && MESH_EXTRA="--max-watch-streams 20000 --join-token $SCALE_JOIN_TOKEN"
 
 # One cluster serves both Mesh systems: mesh3 over HTTP, meshzk over --zk. Open mode (the Java client
 # logs in with nothing) and the per-address limits raised for the watch shapes' 1,000 sessions from
@@ -77,7 +92,7 @@ cat > "$RUN/mesh-start.sh" <<EOF
 # usage: mesh-start.sh N|nN -- starts registry node N in the background, its PID in $PIDDIR/mesh/nN.pid
 i=\${1#n}
 nohup dotnet "$MESH_DLL" registry --id "\$i" --peers "$MESH_PEERS" --data "$RUN/mesh/n\$i" --client "127.0.0.1:\$(($PB + i))" \\
-  --zk "127.0.0.1:\$(($PB + 200 + i))" --zk-open --zk-max-client-cnxns 5000 --zk-max-connections 5000 --zk-session-rate 5000 \\
+  --zk "127.0.0.1:\$(($PB + 200 + i))" --zk-open --zk-max-client-cnxns 5000 --zk-max-connections 5000 --zk-session-rate 5000 $MESH_EXTRA \\
   >> "$RUN/mesh/n\$i.log" 2>&1 < /dev/null &
 echo \$! > "$PIDDIR/mesh/n\$i.pid"
 EOF
@@ -129,6 +144,8 @@ fi
 
 if [ -n "$WANT" ]; then
   IFS=, read -r -a SYSTEMS <<< "$WANT"
+elif [ $SCALE = 1 ]; then
+  SYSTEMS=(mesh3); [ $PEERS = 1 ] && SYSTEMS=(mesh3 etcd3)
 elif [ $PEERS = 1 ]; then
   SYSTEMS=(mesh3 meshzk etcd3 zk3)
 else
@@ -182,6 +199,9 @@ shape() {    # shape <system> <test>: the client arguments, empty if the system 
     watch-100) [ "$s" != etcd3 ] && echo "watch 100 10";;           # watch shapes: no etcd client for them yet
     watch-1000) [ "$s" != etcd3 ] && echo "watch 1000 5";;
     churn-1000) [ "$s" = mesh3 ] && echo "churn 1000 6";;          # instances register and leave
+    swatch-1000) [ "$s" != zk3 ] && echo "swatch 1000 10";;         # streaming watches (etcd: gRPC watch streams)
+    swatch-10000) [ "$s" != zk3 ] && echo "swatch 10000 10";;
+    sidecars) [ "$s" = mesh3 ] && echo "sidecars 60 --sidecars $SIDECARS --join-token $SCALE_JOIN_TOKEN";;
   esac
   return 0
 }
@@ -190,6 +210,7 @@ TESTS=(seq-write-2000 conc-write-1x32-10s conc-write-8x4-10s seq-read-2000 seq-r
 # BENCH_TESTS (env): a subset of the above, e.g. "seq-write-2000 conc-write-1x32-10s" (with --failovers 0)
 # shellcheck disable=SC2206
 [ -n "${BENCH_TESTS:-}" ] && TESTS=($BENCH_TESTS)
+if [ $SCALE = 1 ]; then TESTS=(swatch-1000 swatch-10000 sidecars); FAILOVERS=0; fi
 
 n=${#SYSTEMS[@]}
 for r in $(seq "$ROUNDS"); do
@@ -200,7 +221,7 @@ for r in $(seq "$ROUNDS"); do
       a=$(shape "$s" "$t"); [ -z "$a" ] && continue
       # shellcheck disable=SC2086
       # 1,000 ZooKeeper sessions take a while to open and close (each a replicated write on Mesh)
-      limit=120; [ "$t" = watch-1000 ] && limit=300
+      limit=120; [ "$t" = watch-1000 ] && limit=300; [ $SCALE = 1 ] && limit=420
       "$HERE/measure.sh" "$s r$r $t" timeout $limit "$HERE/client.sh" "$s" $a || echo "   ($s $t failed)" >&2
     done
   done
@@ -229,6 +250,6 @@ for f in $(seq "$FAILOVERS"); do
   done
 done
 
-json=${JSON_OUT:-$ROOT/tests/bench/results/registry-$(date +%F).json}
+json=${JSON_OUT:-$ROOT/tests/bench/results/registry-$([ $SCALE = 1 ] && echo scale-)$(date +%F).json}
 python3 "$HERE/summarize.py" "$RESULTS" --json "$json"
 echo "results: $RESULTS ; JSON: $json"

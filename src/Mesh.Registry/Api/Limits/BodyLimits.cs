@@ -18,6 +18,9 @@ internal static class BodyLimits
     /// <summary>A small JSON body (a signing request with its CSR, a session TTL, a revocation): 16 KiB.</summary>
     public const long SmallBodyBytes = 16 * 1024;
 
+    /// <summary>The watches of a streaming watch sent as a form body (<c>POST /v1/watch-stream</c>): 512 paths of up to 500 bytes, escaped.</summary>
+    public const long WatchStreamBodyBytes = 256 * 1024;
+
     /// <summary>The most <c>--max-txn-bytes</c> may be, and Kestrel's server-wide ceiling.</summary>
     public const long MaxConfigurableBytes = 64L * 1024 * 1024;
 
@@ -29,6 +32,7 @@ internal static class BodyLimits
         {
             ("POST", "/v1/txn") => new BodyLimit(limits.MaxTxnBytes, ApiErrors.BodyTooLarge, "a transaction (--max-txn-bytes)"),
             ("POST", "/v1/ca/sign") => new BodyLimit(SmallBodyBytes, ApiErrors.BodyTooLarge, "a signing request"),
+            ("POST", "/v1/watch-stream") => new BodyLimit(WatchStreamBodyBytes, ApiErrors.BodyTooLarge, "a streaming watch's watches"),
             _ => new BodyLimit(SmallBodyBytes, ApiErrors.BodyTooLarge, $"{method} {path}"),
         };
     }

@@ -11,11 +11,14 @@ using Mesh.Registry.Watches;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace Mesh.Registry.Api.Watches;
 
 /// <summary>
-/// <c>GET /v1/watch-stream?prefix=P&amp;path=Q&amp;trust=true&amp;after=N</c>: one long response of
+/// <c>GET /v1/watch-stream?prefix=P&amp;path=Q&amp;trust=true&amp;after=N</c> (or <c>POST</c> with the
+/// same parameters as a form body, for more watches than a URL holds): one long response of
 /// newline-delimited <see cref="WatchStreamRecord"/>s carrying every change after N under the
 /// watched paths, with progress marks while nothing changes, served from this node's applied
 /// state (docs/registry-api.md, "Streaming watches"). The records come ready-encoded from the
@@ -31,13 +34,15 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits l
     public void Map(IEndpointRouteBuilder api)
     {
         api.MapGet(Path, StreamAsync);
-        api.MapOthers(Path, context => ApiRoutes.MethodNotAllowed(context, "GET"));
+        api.MapPost(Path, StreamAsync);
+        api.MapOthers(Path, context => ApiRoutes.MethodNotAllowed(context, "GET, POST"));
     }
 
     private async Task StreamAsync(HttpContext context)
     {
-        var targets = TargetsOf(context, limits.MaxWatchesPerStream);
-        var after = Query.Long(context, "after") ?? store.AppliedIndex;
+        var parameters = await ParametersOfAsync(context).ConfigureAwait(false);
+        var targets = TargetsOf(parameters, limits.MaxWatchesPerStream);
+        var after = Query.Long("after", parameters.FirstOrDefault(p => p.Key == "after").Value.ToString()) ?? store.AppliedIndex;
         if (after < 0)
             throw ApiException.BadRequest($"after={after} is not an index; indexes are 0 or more");
         var fanout = store.Hub.Fanout;
@@ -66,11 +71,34 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits l
         }
     }
 
+    /// <summary>
+    /// The stream's parameters: the query of a GET; the form body of a POST, whose URL carries
+    /// none (one place for them, so nothing is given twice). The body limit is set before this reads it.
+    /// </summary>
+    private static async Task<IEnumerable<KeyValuePair<string, StringValues>>> ParametersOfAsync(HttpContext context)
+    {
+        var request = context.Request;
+        if (!HttpMethods.IsPost(request.Method))
+            return request.Query;
+        if (request.Query.Count > 0)
+            throw ApiException.BadRequest("a POST watch stream takes its parameters in the body (prefix=PATH&path=PATH&trust=true&after=INDEX), not in the URL");
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase))
+            throw ApiException.BadRequest($"a POST watch stream's body must be application/x-www-form-urlencoded (prefix=PATH&path=PATH&trust=true&after=INDEX), not '{request.ContentType}'");
+        try
+        {
+            return await request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            throw ApiException.BadRequest($"the watch stream's form body could not be read: {e.Message}");
+        }
+    }
+
     /// <summary>The watches a request asks for; every problem is a 400 that names it.</summary>
-    internal static List<WatchTarget> TargetsOf(HttpContext context, int maxWatches)
+    internal static List<WatchTarget> TargetsOf(IEnumerable<KeyValuePair<string, StringValues>> parameters, int maxWatches)
     {
         var targets = new List<WatchTarget>();
-        foreach (var (name, values) in context.Request.Query)
+        foreach (var (name, values) in parameters)
         {
             switch (name)
             {
@@ -80,7 +108,7 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits l
                         targets.Add(new WatchTarget(name == "prefix" ? WatchKind.Prefix : WatchKind.Exact, NodePathOf(name, value)));
                     break;
                 case "trust":
-                    if (Query.Bool(context, "trust"))
+                    if (Query.Bool("trust", values.ToString(), present: true))
                         targets.Add(WatchTarget.Trust);
                     break;
                 case "after":
