@@ -92,7 +92,7 @@ internal sealed partial class BootstrapReader(YamlReader reader)
     }
 
     private UpstreamProtocol? ReadProtocol(MapReader map) =>
-        reader.Enum(map.Get("protocol"), map.Child("protocol"), ("http1", UpstreamProtocol.Http1), ("http2", UpstreamProtocol.Http2));
+        reader.Enum(map.Get("protocol"), map.Child("protocol"), ("http1", UpstreamProtocol.Http1), ("http2", UpstreamProtocol.Http2), ("h2c", UpstreamProtocol.Http2));
 
     private RegistryConfig ReadRegistry(MapReader? map)
     {

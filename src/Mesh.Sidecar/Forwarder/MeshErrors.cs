@@ -22,6 +22,7 @@ internal static class MeshErrors
     public const string InvalidHeader = "invalid-header";
     public const string UnsupportedMethod = "unsupported-method";
     public const string CannotForward = "cannot-forward";
+    public const string AppProtocol = "app-protocol";
 
     /// <summary>
     /// The codes a sidecar answers for the caller's own mistake. A sidecar that receives one of

@@ -62,11 +62,24 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
                 await MeshErrors.WriteAsync(context, StatusCodes.Status501NotImplemented, MeshErrors.CannotForward,
                     $"the sidecar cannot forward this request: {context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message ?? error.ToString()}").ConfigureAwait(false);
                 break;
+            case Fault.Endpoint when error != ForwarderError.None && AppSpokeOtherProtocol(context):
+                await MeshErrors.WriteAsync(context, StatusCodes.Status502BadGateway, MeshErrors.AppProtocol,
+                    $"the app at {clients.AppPrefix} does not speak HTTP/2 with prior knowledge, which app.protocol: h2c declares " +
+                    $"(set app.protocol: http1, or serve h2c): {context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message}").ConfigureAwait(false);
+                break;
             case Fault.Endpoint when error != ForwarderError.None:
                 MeshErrors.MarkUpstreamUnavailable(context);
                 break;
         }
     }
+
+    /// <summary>
+    /// The app answered, but not in HTTP/2: it was declared h2c (app.protocol) and serves HTTP/1.1
+    /// only. The HTTP/2 client reads its HTTP/1.1 answer as broken frames and fails at once.
+    /// </summary>
+    private bool AppSpokeOtherProtocol(HttpContext context) =>
+        clients.AppRequest.Version == System.Net.HttpVersion.Version20
+        && context.Features.Get<IForwarderErrorFeature>()?.Exception is HttpRequestException { HttpRequestError: HttpRequestError.HttpProtocolError or HttpRequestError.InvalidResponse };
 
     /// <summary>
     /// Turns off Kestrel's minimum request body rate for an HTTP/2 request. On HTTP/2 Kestrel

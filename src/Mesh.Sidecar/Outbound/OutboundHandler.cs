@@ -17,7 +17,6 @@ using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Polly;
-using Polly.Timeout;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Mesh.Sidecar.Outbound;
@@ -37,6 +36,8 @@ internal sealed class OutboundHandler(
 {
     /// <summary>How long a request naming a service nobody asked for yet waits for its first endpoints.</summary>
     private static readonly TimeSpan DiscoveryWait = TimeSpan.FromSeconds(2);
+
+    private readonly Microsoft.Extensions.ObjectPool.ObjectPool<OutboundRequest> _requests = OutboundRequest.Pool(budget, telemetry);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -90,18 +91,26 @@ internal sealed class OutboundHandler(
                 return;
 
             budget.RecordRequest();
-            outbound = new OutboundRequest(context, route, route.Retry.MaxAttempts > 1 && IsReplayable(context), budget, telemetry);
-            var resilience = ResilienceContextPool.Shared.Get(context.RequestAborted);
+            outbound = _requests.Get().Start(context, route, route.Retry.MaxAttempts > 1 && IsReplayable(context));
+            // The attempts run under the route's shared deadline; the forwarder adds the caller's
+            // RequestAborted itself, and a retry checks it before it goes (AttemptAsync).
+            var deadline = route.Deadline.Token;
+            var resilience = ResilienceContextPool.Shared.Get(deadline);
             try
             {
                 var outcome = await route.Pipeline.ExecuteOutcomeAsync(
                     static (resilience, state) => state.Handler.AttemptAsync(state.Request, resilience.CancellationToken),
                     resilience,
                     (Handler: this, Request: outbound)).ConfigureAwait(false);
-                if (outcome.Exception is TimeoutRejectedException)
-                    await MeshErrors.WriteAsync(context, StatusCodes.Status504GatewayTimeout, MeshErrors.Timeout, $"route '{route.Name}' timed out after {route.Timeout}").ConfigureAwait(false);
+                if (outcome.Exception is OperationCanceledException && deadline.IsCancellationRequested)
+                {
+                    if (!context.RequestAborted.IsCancellationRequested)
+                        await MeshErrors.WriteAsync(context, StatusCodes.Status504GatewayTimeout, MeshErrors.Timeout, $"route '{route.Name}' timed out after {route.Timeout}").ConfigureAwait(false);
+                }
                 else
+                {
                     outcome.ThrowIfException();
+                }
             }
             finally
             {
@@ -112,6 +121,8 @@ internal sealed class OutboundHandler(
         {
             telemetry.RequestCompleted(new RequestRecord(scope, context, route?.Name, outbound?.LastCluster?.Service ?? route?.Backends[0].Service,
                 outbound?.LastEndpoint?.Endpoint, outbound?.LastEndpoint?.DestinationPrefix, outbound?.Attempt ?? 0));
+            if (outbound is not null)
+                _requests.Return(outbound);
         }
     }
 
@@ -132,6 +143,9 @@ internal sealed class OutboundHandler(
         var context = outbound.Context;
         if (outbound.Attempt > 0)
         {
+            // The caller left during the backoff: no attempt for a caller that is gone (recorded as 499).
+            if (context.RequestAborted.IsCancellationRequested)
+                return Outcome.FromResult(AttemptResult.Done);
             // The previous attempt's status and headers were set but never sent.
             context.Response.Clear();
             outbound.Withheld = false;
@@ -190,7 +204,7 @@ internal sealed class OutboundHandler(
         }
         if (cancellationToken.IsCancellationRequested)
         {
-            // The route timeout fired: Polly turns this into a TimeoutRejectedException (504).
+            // The route's deadline fired: HandleAsync answers 504.
             return Outcome.FromException<AttemptResult>(new OperationCanceledException(cancellationToken));
         }
         if (fault == Fault.Sidecar)

@@ -1,25 +1,41 @@
 // One request going out through the outbound listener, across its attempts. It is also the YARP
 // transformer for those attempts: it keeps the caller's Host header (the remote sidecar and app
 // see the logical service name) and withholds a response the route's RetryPolicy retries.
+// Pooled by the handler (Pool): taken when a request passes the rate limit, returned once its
+// telemetry is recorded, so the request path allocates none of these.
 using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Telemetry;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.ObjectPool;
 using Yarp.ReverseProxy.Forwarder;
 
 namespace Mesh.Sidecar.Outbound;
 
-internal sealed class OutboundRequest(HttpContext context, CompiledRoute route, bool replayable, RetryBudget budget, ISidecarTelemetry telemetry) : HttpTransformer
+internal sealed class OutboundRequest(RetryBudget budget, ISidecarTelemetry telemetry) : HttpTransformer
 {
-    public HttpContext Context { get; } = context;
+    public HttpContext Context { get; private set; } = null!;
 
-    public CompiledRoute Route { get; } = route;
+    public CompiledRoute Route { get; private set; } = null!;
 
     /// <summary>Idempotent method, no request body, not an upgrade: safe to send again.</summary>
-    public bool Replayable { get; } = replayable;
+    public bool Replayable { get; private set; }
 
     public int Attempt { get; set; }
+
+    /// <summary>A pool of these for one handler; its size bounds what stays allocated between bursts.</summary>
+    public static ObjectPool<OutboundRequest> Pool(RetryBudget budget, ISidecarTelemetry telemetry) =>
+        new DefaultObjectPool<OutboundRequest>(new Policy(budget, telemetry), maximumRetained: 1024);
+
+    /// <summary>Makes this the state of <paramref name="context"/>'s request (fresh from the pool).</summary>
+    public OutboundRequest Start(HttpContext context, CompiledRoute route, bool replayable)
+    {
+        Context = context;
+        Route = route;
+        Replayable = replayable;
+        return this;
+    }
 
     // Endpoints already tried, so retries go elsewhere; the list exists only once a retry happens.
     private EndpointState? _firstTried;
@@ -66,5 +82,24 @@ internal sealed class OutboundRequest(HttpContext context, CompiledRoute route, 
             return new ValueTask<bool>(false);
         }
         return base.TransformResponseAsync(httpContext, proxyResponse, cancellationToken);
+    }
+
+    private sealed class Policy(RetryBudget budget, ISidecarTelemetry telemetry) : IPooledObjectPolicy<OutboundRequest>
+    {
+        public OutboundRequest Create() => new(budget, telemetry);
+
+        /// <summary>Forgets the request it served (nothing of it may outlive the request).</summary>
+        public bool Return(OutboundRequest request)
+        {
+            request.Context = null!;
+            request.Route = null!;
+            request.Replayable = false;
+            request.Attempt = 0;
+            request._firstTried = null;
+            request._moreTried?.Clear();
+            request.LastCluster = null;
+            request.Withheld = false;
+            return true;
+        }
     }
 }

@@ -1,7 +1,8 @@
 // Whether an outbound attempt is tried again: the one place that decides, for a response that
 // arrived (before it is sent on) and for an exchange that broke before its response head. A route
 // compiles its `retries:` into one of these; the sidecar-wide RetryBudget has the last word. Polly
-// only times what this decides (route timeout around the attempts, backoff with jitter between).
+// only times what this decides (backoff with jitter between attempts; the route timeout around
+// them is the route's RouteDeadline).
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;

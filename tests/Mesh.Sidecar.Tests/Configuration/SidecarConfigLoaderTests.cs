@@ -96,6 +96,24 @@ public sealed class SidecarConfigLoaderTests
         Assert.Equal(TimeSpan.FromSeconds(15), config.Defaults.Timeout);
     }
 
+    [Theory]
+    [InlineData("h2c")]
+    [InlineData("http2")]
+    public void Parse_AppProtocolH2c_ForwardsToTheAppOverHttp2(string protocol)
+    {
+        var config = SidecarConfigLoader.Parse($"service: {{ name: catalog }}\napp: {{ address: http://127.0.0.1:8080, protocol: {protocol} }}\n");
+
+        Assert.Equal(UpstreamProtocol.Http2, config.App.Protocol);
+    }
+
+    [Fact]
+    public void Parse_AppProtocolUnknown_NamesTheChoices()
+    {
+        var error = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Parse("service: { name: catalog }\napp: { protocol: h3 }\n"));
+
+        Assert.Contains("app.protocol: must be one of http1, http2, h2c, not 'h3'", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Parse_ManyProblems_ReportsEveryOneWithLineAndPath()
     {

@@ -5,10 +5,13 @@
 # bare YARP, nginx, haproxy, one Mesh sidecar (outbound → upstream), two Mesh sidecars as in a
 # real mesh (app → sidecar A outbound → sidecar B inbound over h2c → upstream), and the same two
 # over mTLS (certificates from a one-node Mesh registry's CA, B found through the registry); then
-# the one-sidecar and mTLS cases again with the native (Native AOT) mesh-sidecar binary.
+# the one-sidecar and mTLS cases again with the native (Native AOT) mesh-sidecar binary; then the
+# stage table: one sidecar with its stages switched on one at a time over a floor with all of them
+# off (stage-*), h2c to the upstream (mesh-1-h2c) and to B's app (mesh-2-h2c). cpu1/cpu2 are the
+# first two listed processes: sidecar A and B of a pair (the upstream after a single proxy).
 # Prints wrk-compare.sh's table: median RPS, added p50/p99 vs direct, CPU µs per request of the
 # proxy process(es), and the sidecars' RSS idle and after load; then fixed-rate.sh's latency at
-# 1,000 rps (hey), which wrk cannot give.
+# 1,000 rps (hey), which wrk cannot give; then h2load-compare.sh (HTTP/2 clients, many streams).
 # --quick: 1 round of 3 s, direct and the Mesh targets only, and a 2 s fixed-rate round (a smoke
 #          test that the harness runs; ./test.sh runs it after the tests). --no-build: use the built artifacts as they are.
 # --json FILE: also write the summary table (one object per target) and the RSS figures as JSON;
@@ -61,18 +64,19 @@ rm -rf "$W/registry"
 $MESH registry --id 1 --data "$W/registry" --client 127.0.0.1:15700 --join-token "bench=$TOKEN" > "$W/mesh/registry.log" 2>&1 &
 PIDS+=($!); PID_registry=$!
 
-write_sidecar() { # name outbound inbound admin upstream-port upstream-protocol [extra-yaml inbound-protocols service]
+APP='address: "http://127.0.0.1:5001"'
+write_sidecar() { # name outbound inbound admin upstream-port upstream-protocol [extra-yaml inbound-protocols service route-fields app-fields]
   local extra=${7:-"endpoints: { upstream: [ { id: up-1, address: 127.0.0.1, port: $5 } ] }"}
   cat > "$W/mesh/$1.yaml" <<YAML
 service: { name: bench-$1, namespace: bench }
-app: { address: "http://127.0.0.1:5001", healthPath: / }
+app: { ${11:-$APP}, healthPath: / }
 listeners:
   outbound: 127.0.0.1:$2
   inbound: { address: "127.0.0.1:$3", protocols: ${8:-h2c} }
   admin: 127.0.0.1:$4
 upstream: { protocol: $6 }
 routes:
-  - { name: all, service: ${9:-upstream}, retries: { attempts: 1 } }
+  - { name: all, service: ${9:-upstream}, ${10:-"retries: { attempts: 1 }"} }
   # Never matched (the route above takes everything): start-up builds a retry pipeline, which the
   # native binary must be able to do too.
   - { name: retry, service: ${9:-upstream}, match: { pathPrefix: /never }, retries: { attempts: 3, retryOn: [503] } }
@@ -93,8 +97,33 @@ write_sidecar tls-a 15501 15506 15500 0 http1 "$TLS" http1AndHttp2 bench-tls-b
 write_sidecar aot-one 15601 15606 15600 5001 http1
 write_sidecar aot-tls-b 15801 15806 15800 5001 http1 "$TLS" http1AndHttp2 upstream
 write_sidecar aot-tls-a 15901 15906 15900 0 http1 "$TLS" http1AndHttp2 bench-aot-tls-b
+# The stage table: a floor with every optional stage off, then one stage on at a time (cumulative:
+# outlier detection, metrics = mesh-1's defaults, retries, a rate limit that never refuses, the
+# access log). Same listeners, Kestrel and handler settings as mesh-1.
+UP1="endpoints: { upstream: [ { id: up-1, address: 127.0.0.1, port: 5001 } ] }"
+OFF="telemetry: { metrics: { enabled: false } }
+defaults: { outlierDetection: { consecutiveFailures: 0 } }"
+RETRY='retries: { attempts: 3, retryOn: [503] }'
+LIMIT="$RETRY, rateLimit: { requestsPerSecond: 100000000, burst: 100000000 }"
+ALOG="telemetry: { accessLog: { enabled: true, path: $W/mesh/access.log } }"
+if [ $QUICK = 0 ]; then
+  write_sidecar stage-floor 16101 16106 16100 5001 http1 "$UP1
+$OFF"
+  write_sidecar stage-outlier 16201 16206 16200 5001 http1 "$UP1
+telemetry: { metrics: { enabled: false } }"
+  write_sidecar stage-retry 16301 16306 16300 5001 http1 "$UP1" h2c upstream "$RETRY"
+  write_sidecar stage-ratelimit 16401 16406 16400 5001 http1 "$UP1" h2c upstream "$LIMIT"
+  write_sidecar stage-accesslog 16501 16506 16500 5001 http1 "$UP1
+$ALOG" h2c upstream "$LIMIT"
+  # h2c to the upstream (:5011, the same 100-byte app over HTTP/2 prior knowledge).
+  write_sidecar one-h2c 16601 16606 16600 5011 http2
+  # The pair with B's app declared h2c (app.protocol).
+  write_sidecar b-h2c 16701 16706 16700 5001 http1 "$UP1" h2c upstream "retries: { attempts: 1 }" 'address: "http://127.0.0.1:5011", protocol: h2c'
+  write_sidecar a-h2c 16801 16806 16800 16706 http2
+fi
 for i in $(seq 1 50); do curl -sf -o /dev/null http://127.0.0.1:15700/readyz && break; sleep 0.2; done
 SIDECARS=(one b a tls-b tls-a aot-one aot-tls-b aot-tls-a)
+[ $QUICK = 0 ] && SIDECARS+=(stage-floor stage-outlier stage-retry stage-ratelimit stage-accesslog one-h2c b-h2c a-h2c)
 for s in "${SIDECARS[@]}"; do
   case $s in
     aot-*) env "$MESH_SIDECAR_GC" "$NATIVE" --config "$W/mesh/$s.yaml" > "$W/mesh/$s.log" 2>&1 & ;;
@@ -103,7 +132,8 @@ for s in "${SIDECARS[@]}"; do
   PIDS+=($!); eval "PID_${s//-/_}=$!"
 done
 answers() { for i in $(seq 1 100); do curl -sf -o /dev/null -H "Host: upstream" "http://127.0.0.1:$1/" && return 0; sleep 0.2; done; return 1; }
-for p in 15101 15301 15501 15601 15901; do answers $p || { echo "sidecar on :$p not answering"; tail -n 20 "$W"/mesh/*.log; exit 1; }; done
+STAGE_PORTS=(); [ $QUICK = 0 ] && STAGE_PORTS=(16101 16201 16301 16401 16501 16601 16801)
+for p in 15101 15301 15501 15601 15901 "${STAGE_PORTS[@]}"; do answers $p || { echo "sidecar on :$p not answering"; tail -n 20 "$W"/mesh/*.log; exit 1; }; done
 # Every sidecar's resident set in MB, as "name=MB name=MB ...".
 rss_all() { for s in "${SIDECARS[@]}"; do eval "pid=\$PID_${s//-/_}"; printf '%s=%s ' "$s" "$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$pid/status")"; done; }
 RSS_IDLE=$(rss_all); echo "# sidecar RSS (MB) idle: $RSS_IDLE"
@@ -121,6 +151,15 @@ TARGETS+=(mesh-1=http://127.0.0.1:15101/ mesh-2=http://127.0.0.1:15301/ mesh-tls
   aot-1=http://127.0.0.1:15601/ aot-tls=http://127.0.0.1:15901/)
 PARGS+=(-P "mesh-1=$PID_one,$UP" -P "mesh-2=$PID_a,$PID_b,$UP" -P "mesh-tls=$PID_tls_a,$PID_tls_b,$UP"
   -P "aot-1=$PID_aot_one,$UP" -P "aot-tls=$PID_aot_tls_a,$PID_aot_tls_b,$UP")
+if [ $QUICK = 0 ]; then
+  UPH2=$UP  # the upstream serves :5011 (h2c) from the same process
+  TARGETS+=(stage-floor=http://127.0.0.1:16101/ stage-outlier=http://127.0.0.1:16201/ stage-retry=http://127.0.0.1:16301/
+    stage-ratelimit=http://127.0.0.1:16401/ stage-accesslog=http://127.0.0.1:16501/ mesh-1-h2c=http://127.0.0.1:16601/
+    mesh-2-h2c=http://127.0.0.1:16801/)
+  PARGS+=(-P "stage-floor=$PID_stage_floor,$UP" -P "stage-outlier=$PID_stage_outlier,$UP" -P "stage-retry=$PID_stage_retry,$UP"
+    -P "stage-ratelimit=$PID_stage_ratelimit,$UP" -P "stage-accesslog=$PID_stage_accesslog,$UP" -P "mesh-1-h2c=$PID_one_h2c,$UPH2"
+    -P "mesh-2-h2c=$PID_a_h2c,$PID_b_h2c,$UPH2")
+fi
 set +e
 "$HERE/wrk-compare.sh" "${ARGS[@]}" "${PARGS[@]}" "${TARGETS[@]}" | tee "$W/compare.txt"
 rc=${PIPESTATUS[0]}
@@ -137,17 +176,30 @@ set +e
 [ "${PIPESTATUS[0]}" = 0 ] || rc=2
 set -e
 RSS_FIXED=$(rss_all); echo "# sidecar RSS (MB) after the 1k rps runs: $RSS_FIXED"
+# HTTP/2 clients with many streams (h2load): direct to the h2c upstream, haproxy's h2 frontend and
+# mesh-1's outbound listener (h2c beside HTTP/1.1); all three reach an HTTP/1.1 upstream except direct.
+if [ $QUICK = 0 ]; then
+  command -v h2load >/dev/null || apt-get install -y nghttp2-client >/dev/null 2>&1 || true
+  HAPROXY_PID=$(for l in "${PEER[@]}"; do case $l in haproxy=*) echo "${l#haproxy=}" ;; esac; done)
+  set +e
+  "$HERE/h2load-compare.sh" -n "$ROUNDS" -d "$DUR" -c 8 -m 32 -H upstream -P "direct-h2c=$UPH2" -P "haproxy=$HAPROXY_PID,$UP" \
+    -P "mesh-1=$PID_one,$UP" -P "mesh-1-h2c=$PID_one_h2c,$UPH2" \
+    direct-h2c=http://127.0.0.1:5011/ haproxy=http://127.0.0.1:6013/ mesh-1=http://127.0.0.1:15101/ mesh-1-h2c=http://127.0.0.1:16601/ \
+    | tee "$W/h2load.txt"
+  [ "${PIPESTATUS[0]}" = 0 ] || rc=2
+  set -e
+fi
 FIXED_JSON=$(sed -n 's/^FIXEDRATE //p' "$W/fixed.txt")
 [ -z "$JSON" ] && [ $QUICK = 0 ] && JSON="$ROOT/tests/bench/results/proxy-$(date -u +%Y-%m-%d).json"
 if [ -n "$JSON" ]; then
   # The summary table of wrk-compare.sh (header "target med_rps ...") as JSON objects.
   awk -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v idle="$RSS_IDLE" -v loaded="$RSS_LOADED" -v fixedrss="$RSS_FIXED" -v fixed="${FIXED_JSON:-null}" -v rounds="$ROUNDS" -v dur="$DUR" -v conns="$CONNS" '
     /^target +med_rps/ { table = 1; next }
-    table && NF >= 10 && $1 !~ /^#/ {
-      rows = rows (n++ ? ",\n" : "") sprintf("    {\"target\": \"%s\", \"medianRps\": %s, \"maxRps\": %s, \"p50Ms\": %s, \"p99Ms\": %s, \"rpsRatio\": %s, \"addedP50Ms\": %s, \"addedP99Ms\": %s, \"cpuUsPerRequest\": %s, \"proxyCpuUsPerRequest\": %s, \"errors\": %s}", $1, $2+0, $3+0, $4+0, $5+0, $6+0, $7+0, $8+0, $9+0, $10+0, $11+0)
+    table && NF >= 11 && $1 !~ /^#/ {
+      rows = rows (n++ ? ",\n" : "") sprintf("    {\"target\": \"%s\", \"medianRps\": %s, \"maxRps\": %s, \"p50Ms\": %s, \"p99Ms\": %s, \"rpsRatio\": %s, \"addedP50Ms\": %s, \"addedP99Ms\": %s, \"cpuUsPerRequest\": %s, \"proxyCpuUsPerRequest\": %s, \"secondProcessCpuUsPerRequest\": %s, \"errors\": %s}", $1, $2+0, $3+0, $4+0, $5+0, $6+0, $7+0, $8+0, $9+0, $10+0, $11+0, $12+0)
       next
     }
-    table && NF < 10 { table = 0 }
+    table && NF < 11 { table = 0 }
     function obj(pairs,   n, a, i, kv, out) { # "one=74 a=75 " -> {"one": 74, "a": 75}
       n = split(pairs, a, " "); out = ""
       for (i = 1; i <= n; i++) { split(a[i], kv, "="); out = out (i > 1 ? ", " : "") sprintf("\"%s\": %s", kv[1], kv[2]) }

@@ -69,6 +69,9 @@ internal sealed class CompiledRoute
 
     public ResiliencePipeline<AttemptResult> Pipeline { get; }
 
+    /// <summary>The route's timeout, as the token its requests' attempts run under.</summary>
+    public required RouteDeadline Deadline { get; init; }
+
     /// <summary>The rate limits this route's requests pass (its own, then its services'); null: none.</summary>
     public RateLimitStage? RateLimits { get; init; }
 

@@ -78,8 +78,9 @@ internal sealed class RouteCompiler(
             retries,
             config.OutlierDetection ?? defaults.OutlierDetection,
             policy,
-            ResiliencePipelines.Create(timeout, retries, timeProvider))
+            ResiliencePipelines.Create(retries, timeProvider))
         {
+            Deadline = ResiliencePipelines.Deadline(timeout, timeProvider),
             RateLimits = rateLimits?.ForRoute(config, backends.Select(b => b.Service)),
         };
     }
