@@ -25,11 +25,16 @@ public sealed class PartitionRelayTests(ITestOutputHelper output)
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(15) };
 
         // Forwarding works with Raft-only --peers: a write to a follower lands on the leader.
-        var leader = (await cluster.FindLeaderAsync())!.Value;
+        var leader = await cluster.WaitForLeaderAsync(TimeSpan.FromSeconds(30));
         var follower = (leader + 1) % 3;
         await ExpectAsync(http, HttpMethod.Post, cluster.ClientUrl(follower), "/v1/nodes/relay/before?parents=true", HttpStatusCode.Created);
 
-        var isolated = (await cluster.IsolateLeaderAsync())!.Value;
+        // Isolates the leader of the moment; asked again if a look fell between two terms.
+        int? cut = null;
+        for (var waited = Stopwatch.StartNew(); cut is null && waited.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(100))
+            cut = await cluster.IsolateLeaderAsync();
+        Assert.True(cut is not null, "no leader to isolate within 30 s");
+        var isolated = cut.Value;
         Log($"isolated node {isolated}; links cut: {cluster.Links}");
         var majority = Enumerable.Range(0, 3).Where(n => n != isolated).ToArray();
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text.Json;
@@ -279,6 +280,24 @@ internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
     // ---- cluster state ----
 
     /// <summary>The node that says it leads (highest term wins), among nodes that answer.</summary>
+    /// <summary>
+    /// The leader once one is seen, asking again until <paramref name="timeout"/>: right after a
+    /// start or a heal, and on a loaded machine, a look can fall between two terms or on a node
+    /// whose status takes over a second.
+    /// </summary>
+    public async Task<int> WaitForLeaderAsync(TimeSpan timeout)
+    {
+        var waited = Stopwatch.StartNew();
+        while (true)
+        {
+            if (await FindLeaderAsync() is { } leader)
+                return leader;
+            if (waited.Elapsed > timeout)
+                throw new TimeoutException($"no leader seen within {timeout.TotalSeconds:0} s:\n{string.Join("\n", Enumerable.Range(0, Nodes).Select(Output))}");
+            await Task.Delay(100);
+        }
+    }
+
     public async Task<int?> FindLeaderAsync()
     {
         var answers = await Task.WhenAll(Enumerable.Range(0, Nodes).Select(async node =>
