@@ -134,9 +134,7 @@ internal static class RegistryCommand
                     Limits = limits.Read(parseResult),
                     ClaimServiceNamesOnFirstUse = parseResult.GetValue(serviceClaims) != "admin",
                     ZooKeeper = zooKeeper.Read(parseResult),
-                    CuratorBasePath = NodePath.IsValid(parseResult.GetValue(curatorBasePath)) && parseResult.GetValue(curatorBasePath) != NodePath.Root
-                        ? parseResult.GetValue(curatorBasePath)!
-                        : throw new FormatException($"--curator-base-path '{parseResult.GetValue(curatorBasePath)}' is not a node path below the root such as /services"),
+                    CuratorBasePath = Mesh.Registry.Api.Services.CuratorInstances.CheckBasePath(parseResult.GetValue(curatorBasePath)),
                 });
                 await node.StartAsync(cancellationToken);
             }

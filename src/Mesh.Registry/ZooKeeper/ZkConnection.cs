@@ -303,7 +303,10 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 if (access is not null)
                 {
                     session.Access = access;
-                    session.Identities = [.. session.Identities, new ClientInfo("digest", ZkCredentials.UserOf(auth.Packet.Auth))];
+                    // As ZooKeeper: an identity already held is not added again, so re-authenticating cannot grow the list.
+                    var identity = new ClientInfo("digest", ZkCredentials.UserOf(auth.Packet.Auth));
+                    if (!session.Identities.Contains(identity))
+                        session.Identities = [.. session.Identities, identity];
                 }
                 else
                     Log.AuthFailed(logger, connection.RemoteEndPoint?.ToString() ?? "?", auth.Packet.Scheme ?? "(none)");

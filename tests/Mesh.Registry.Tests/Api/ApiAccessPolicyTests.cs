@@ -43,6 +43,7 @@ public sealed class ApiAccessPolicyTests
     {
         Assert.True(ApiAccessPolicy.Decide(Reader, "GET", "/v1/nodes/config/routes").Allowed);
         Assert.True(ApiAccessPolicy.Decide(Reader, "GET", "/v1/watch/services").Allowed);
+        Assert.True(ApiAccessPolicy.Decide(Reader, "POST", "/v1/watch-stream").Allowed);
         Assert.Equal(403, ApiAccessPolicy.Decide(Reader, "PUT", "/v1/nodes/config/routes/shop").Status);
         Assert.Equal(403, ApiAccessPolicy.Decide(Reader, "POST", "/v1/sessions").Status);
         Assert.Equal(403, ApiAccessPolicy.DecideWrite(Reader, "/services/orders/instances/a").Status);
@@ -53,6 +54,8 @@ public sealed class ApiAccessPolicyTests
     {
         Assert.True(ApiAccessPolicy.Decide(Orders, "GET", "/v1/nodes/config/routes").Allowed);
         Assert.True(ApiAccessPolicy.Decide(Orders, "POST", "/v1/sessions").Allowed);
+        Assert.True(ApiAccessPolicy.Decide(Orders, "POST", "/v1/watch-stream").Allowed);
+        Assert.Equal(401, ApiAccessPolicy.Decide(null, "POST", "/v1/watch-stream").Status);
         Assert.True(ApiAccessPolicy.Decide(Orders, "PUT", "/v1/sessions/42/keepalive").Allowed);
         Assert.True(ApiAccessPolicy.Decide(Orders, "POST", "/v1/nodes/services/orders/instances/a").Allowed);
         Assert.True(ApiAccessPolicy.Decide(Orders, "DELETE", "/v1/nodes/services/orders/instances/a").Allowed);

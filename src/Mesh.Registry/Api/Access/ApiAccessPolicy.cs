@@ -50,9 +50,9 @@ internal static class ApiAccessPolicy
             case ApiCaller.Operator { Role: ApiTokenRole.Admin }:
                 return AccessDecision.Allow;
             case ApiCaller.Operator { Role: ApiTokenRole.Reader }:
-                return IsRead(method) ? AccessDecision.Allow : AccessDecision.Forbidden($"a read token may not {method} {path}");
+                return IsRead(method, path) ? AccessDecision.Allow : AccessDecision.Forbidden($"a read token may not {method} {path}");
             case ApiCaller.Workload workload:
-                if (IsRead(method) || path == "/v1/sessions" || path.StartsWith("/v1/sessions/", StringComparison.Ordinal))
+                if (IsRead(method, path) || path == "/v1/sessions" || path.StartsWith("/v1/sessions/", StringComparison.Ordinal))
                     return AccessDecision.Allow;
                 // Transactions are checked op by op once parsed (DecideWrite).
                 if (path == "/v1/txn")
@@ -87,6 +87,9 @@ internal static class ApiAccessPolicy
     }
 
     private static bool IsRead(string method) => method is "GET" or "HEAD";
+
+    // A streaming watch may be POSTed (its watches as a form body, when they outgrow a URL): still a read.
+    private static bool IsRead(string method, string path) => IsRead(method) || (method == "POST" && path == "/v1/watch-stream");
 
     /// <summary>The service of a path strictly under <c>/services/SERVICE/</c>, or null.</summary>
     internal static string? ServiceOf(string nodePath)

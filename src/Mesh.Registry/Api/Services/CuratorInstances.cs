@@ -37,6 +37,20 @@ internal static class CuratorInstances
         return found;
     }
 
+    /// <summary>
+    /// <paramref name="basePath"/> when it can be Curator's base: a node path below the root, and
+    /// /services itself or outside it. Strictly under /services (say /services/foo) a join token of
+    /// foo could write /services/foo/BAR/ID, which would then count as an instance of BAR.
+    /// </summary>
+    public static string CheckBasePath(string? basePath)
+    {
+        if (!NodePath.IsValid(basePath) || basePath == NodePath.Root)
+            throw new FormatException($"--curator-base-path '{basePath}' is not a node path below the root such as /services");
+        if (basePath != DefaultBasePath && NodePath.IsSelfOrDescendant(basePath!, DefaultBasePath))
+            throw new FormatException($"--curator-base-path '{basePath}' is inside {DefaultBasePath}, whose children are the mesh's services; use {DefaultBasePath} itself or a path outside it such as /curator");
+        return basePath!;
+    }
+
     /// <summary>The service NAME of <c>BASE/NAME</c> or a path below it; null for anything else.</summary>
     public static string? ServiceOf(string basePath, string path)
     {

@@ -61,4 +61,21 @@ public sealed class CuratorInstancesTests
     [InlineData("/services", "/services/catalog/1", null)]
     public void ServicePathOf_ACuratorInstanceChange_IsItsServicesPath(string basePath, string changePath, string? servicePath) =>
         Assert.Equal(servicePath, CuratorInstances.ServicePathOf(basePath, changePath));
+
+    [Theory]
+    [InlineData("/services")]
+    [InlineData("/dubbo")]
+    [InlineData("/curator/apps")]
+    [InlineData("/servicesX")]
+    public void CheckBasePath_TheServicesRootOrOutsideIt_IsABase(string basePath) =>
+        Assert.Equal(basePath, CuratorInstances.CheckBasePath(basePath));
+
+    [Theory]
+    [InlineData("/services/foo", "inside /services")]
+    [InlineData("/services/foo/bar", "inside /services")]
+    [InlineData("/", "not a node path below the root")]
+    [InlineData("dubbo", "not a node path below the root")]
+    [InlineData(null, "not a node path below the root")]
+    public void CheckBasePath_InsideServicesOrNotAPath_IsRefusedSayingWhy(string? basePath, string why) =>
+        Assert.Contains(why, Assert.Throws<FormatException>(() => CuratorInstances.CheckBasePath(basePath)).Message, StringComparison.Ordinal);
 }
