@@ -16,6 +16,12 @@ public static partial class Durations
     /// <summary>The syntax in words, for error messages.</summary>
     public const string Examples = "500ms, 30s, 5m or 2h";
 
+    /// <summary>
+    /// The longest duration a setting may have: a .NET timer cannot wait longer than about 49.7
+    /// days (uint.MaxValue - 1 ms), and every configured duration ends up in one.
+    /// </summary>
+    public static readonly TimeSpan Longest = TimeSpan.FromDays(49);
+
     /// <summary>Parses a number and a unit (ms, s, m, h, d); false for anything else. Zero parses; callers judge the range.</summary>
     public static bool TryParse(string? text, out TimeSpan value)
     {

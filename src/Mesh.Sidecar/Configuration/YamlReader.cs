@@ -157,6 +157,11 @@ internal sealed partial class YamlReader(string file)
             Error(node!, path, allowZero ? "must be >= 0" : "must be > 0");
             return null;
         }
+        if (value > Durations.Longest)
+        {
+            Error(node!, path, $"must be at most {Durations.Format(Durations.Longest)}, not '{text}' (no timer waits longer)");
+            return null;
+        }
         return value;
     }
 

@@ -75,11 +75,28 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
 
     /// <summary>
     /// The app answered, but not in HTTP/2: it was declared h2c (app.protocol) and serves HTTP/1.1
-    /// only. The HTTP/2 client reads its HTTP/1.1 answer as broken frames and fails at once.
+    /// only. Kestrel answers the HTTP/2 preface with HTTP_1_1_REQUIRED; other servers answer in
+    /// HTTP/1.1, which the HTTP/2 client reads as broken frames (PROTOCOL_ERROR, FRAME_SIZE_ERROR,
+    /// or an invalid response). An app that does speak HTTP/2 and resets a stream (INTERNAL_ERROR,
+    /// REFUSED_STREAM, CANCEL...) fails as any endpoint does.
     /// </summary>
     private bool AppSpokeOtherProtocol(HttpContext context) =>
         clients.AppRequest.Version == System.Net.HttpVersion.Version20
-        && context.Features.Get<IForwarderErrorFeature>()?.Exception is HttpRequestException { HttpRequestError: HttpRequestError.HttpProtocolError or HttpRequestError.InvalidResponse };
+        && context.Features.Get<IForwarderErrorFeature>()?.Exception is HttpRequestException request
+        && (request.HttpRequestError == HttpRequestError.InvalidResponse
+            || request.HttpRequestError == HttpRequestError.HttpProtocolError && IsFramingError(request));
+
+    private const long Http2ProtocolError = 0x1, Http2FrameSizeError = 0x6, Http2Http11Required = 0xd;
+
+    private static bool IsFramingError(Exception error)
+    {
+        for (var e = (Exception?)error; e is not null; e = e.InnerException)
+        {
+            if (e is HttpProtocolException protocol)
+                return protocol.ErrorCode is Http2ProtocolError or Http2FrameSizeError or Http2Http11Required;
+        }
+        return false;
+    }
 
     /// <summary>
     /// Turns off Kestrel's minimum request body rate for an HTTP/2 request. On HTTP/2 Kestrel

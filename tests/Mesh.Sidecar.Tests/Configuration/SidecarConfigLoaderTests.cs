@@ -106,6 +106,16 @@ public sealed class SidecarConfigLoaderTests
         Assert.Equal(UpstreamProtocol.Http2, config.App.Protocol);
     }
 
+    [Theory]
+    [InlineData("h2c")]
+    [InlineData("http2")]
+    public void Parse_UpstreamProtocolH2c_ForwardsToEndpointsOverHttp2(string protocol)
+    {
+        var config = SidecarConfigLoader.Parse($"service: {{ name: catalog }}\nupstream: {{ protocol: {protocol} }}\n");
+
+        Assert.Equal(UpstreamProtocol.Http2, config.Upstream.Protocol);
+    }
+
     [Fact]
     public void Parse_AppProtocolUnknown_NamesTheChoices()
     {
@@ -155,6 +165,22 @@ public sealed class SidecarConfigLoaderTests
         Assert.Contains(lines, l => l.StartsWith("sidecar.yaml:20: routes[2].retries.retryOn[1]: must be an HTTP status code", StringComparison.Ordinal));
         Assert.Equal(10, lines.Count);
         Assert.Contains("10 configuration error(s)", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_TimeoutLongerThanAnyTimer_NamesTheLongest()
+    {
+        var yaml = """
+            service: { name: web }
+            routes:
+              - name: slow
+                service: catalog
+                timeout: 50d
+            """;
+
+        var error = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Parse(yaml));
+
+        Assert.Equal("sidecar.yaml:5: routes[0].timeout: must be at most 49d, not '50d' (no timer waits longer)", Assert.Single(error.Errors).ToString());
     }
 
     [Fact]

@@ -55,6 +55,56 @@ public sealed class AppProtocolTests
         Assert.Contains("HTTP/2", body, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Forward_AppDeclaredH2cAnswersInHttp11_Answers502SayingSo()
+    {
+        // What nginx and most HTTP/1.1 servers do with the HTTP/2 preface: an HTTP/1.1 400, which
+        // the HTTP/2 client reads as a broken frame (Kestrel instead says HTTP_1_1_REQUIRED, above).
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        using var stop = new CancellationTokenSource();
+        var server = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var socket = await listener.AcceptSocketAsync(stop.Token);
+                await socket.ReceiveAsync(new byte[4096], System.Net.Sockets.SocketFlags.None, stop.Token);
+                await socket.SendAsync("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray(), System.Net.Sockets.SocketFlags.None, stop.Token);
+            }
+        });
+        await using var sidecar = await TestSidecar.StartAsync(TestSidecar.Config($$"""
+            app: { address: "http://127.0.0.1:{{((IPEndPoint)listener.LocalEndpoint).Port}}", protocol: h2c }
+            """));
+        using var client = InboundClient(sidecar);
+
+        using var response = await client.GetAsync("/").WaitAsync(Bound);
+        await stop.CancelAsync();
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("app-protocol", Assert.Single(response.Headers.GetValues("x-mesh-error")));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => server);
+    }
+
+    [Fact]
+    public async Task Forward_H2cAppResetsTheStream_IsAnEndpointFailureNotAProtocolMismatch()
+    {
+        // The app speaks HTTP/2 and refuses this one request with INTERNAL_ERROR: that is the
+        // endpoint failing, not app.protocol being wrong.
+        await using var app = await TestApp.StartAsync(context =>
+        {
+            context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResetFeature>()!.Reset(0x2);
+            return Task.CompletedTask;
+        }, h2c: true);
+        await using var sidecar = await StartAsync(app, "h2c");
+        using var client = InboundClient(sidecar);
+
+        using var response = await client.GetAsync("/").WaitAsync(Bound);
+
+        Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        Assert.Equal("upstream-unavailable", Assert.Single(response.Headers.GetValues("x-mesh-error")));
+        Assert.DoesNotContain("app.protocol", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     private static Task<SidecarHost> StartAsync(TestApp app, string protocol) =>
         TestSidecar.StartAsync(TestSidecar.Config($$"""
             app: { address: "http://127.0.0.1:{{app.Port}}", protocol: {{protocol}} }

@@ -72,4 +72,42 @@ public sealed class RouteDeadlineTests
 
         Assert.NotEqual(first, second);
     }
+
+    [Fact]
+    public void Token_LongTimeout_SliceIsStillAHundredthOfIt()
+    {
+        // 30 s: slices of 300 ms, so a busy route holds about a hundred live timers, not 3,000.
+        var time = new FakeTimeProvider();
+        var deadline = new RouteDeadline(TimeSpan.FromSeconds(30), time);
+
+        var first = deadline.Token;
+        time.Advance(TimeSpan.FromMilliseconds(299));
+        var sameSlice = deadline.Token;
+        time.Advance(TimeSpan.FromMilliseconds(1));
+        var nextSlice = deadline.Token;
+
+        Assert.Equal(first, sameSlice);
+        Assert.NotEqual(first, nextSlice);
+    }
+
+    [Fact]
+    public void New_TimeoutLongerThanATimerCanWait_IsRefusedAtOnce()
+    {
+        var time = new FakeTimeProvider();
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RouteDeadline(TimeSpan.FromDays(50), time));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RouteDeadline(TimeSpan.Zero, time));
+    }
+
+    [Fact]
+    public void Token_LongestTimeout_IsNotCancelledEarly()
+    {
+        var time = new FakeTimeProvider();
+        var deadline = new RouteDeadline(RouteDeadline.MaxTimeout, time);
+
+        var token = deadline.Token;
+        time.Advance(TimeSpan.FromDays(49));
+
+        Assert.False(token.IsCancellationRequested);
+    }
 }

@@ -1,8 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Http.Headers;
-using System.Text.RegularExpressions;
 using Mesh.Registry.Tests.Api.Limits;
 using Mesh.Registry.ZooKeeper.Forwarding;
 using Xunit.Abstractions;
@@ -15,62 +11,37 @@ namespace Mesh.Registry.Tests.ZooKeeper.Forwarding;
 /// 5 s, without a proof, with a well-formed forged one, and chunked. Every one is refused from its
 /// header alone, before its body is read, and the registry keeps serving other clients.
 /// </summary>
-public sealed partial class ForwardFloodTests(ITestOutputHelper output)
+public sealed class ForwardFloodTests(ITestOutputHelper output)
 {
-    private const string AdminToken = "admin-token-0123456789abcdef";
     private const int Attackers = 50;
     private const long BodyBytes = 2L * 1024 * 1024;
 
     [Fact]
     public async Task UnprovenForwardedWrites_50ConcurrentTwoMegabyteBodies_RefusedBeforeReading_OthersServedThroughout()
     {
-        var data = Path.Combine(Path.GetTempPath(), "mesh-registry-tests", Guid.NewGuid().ToString("N"));
-        await using var process = MeshProcess.Start("registry", "--id", "1", "--data", data, "--client", "127.0.0.1:0",
-            "--api-token", "admin=" + AdminToken);
-        var url = new Uri((await process.WaitForMatchAsync(ServingLine(), TimeSpan.FromSeconds(60))).Groups[1].Value + "/");
-        using var admin = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(10) };
-        admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
-        await Eventually.TrueAsync(async () =>
-        {
-            using var root = await admin.GetAsync("v1/ca/root");
-            return root.StatusCode == HttpStatusCode.OK;
-        }, "the registry never served its CA root");
-        Assert.Equal(HttpStatusCode.Created, (await admin.PostAsync("v1/nodes/flood-probe", new StringContent("0"))).StatusCode);
-        await Task.Delay(1000);
-        var before = ResidentMemory.Of(process.Process);
+        await using var registry = await BodyFlood.StartRegistryAsync();
+        var before = ResidentMemory.Of(registry.Process);
 
+        List<Attempt> flood;
+        long peak;
         using var stop = new CancellationTokenSource();
-        var peak = before;
-        var sampler = Task.Run(async () =>
+        var others = Task.Run(() => WriteAndReadAsync(registry.Admin, stop.Token));
+        await using (var memory = new PeakMemory(registry.Process))
         {
-            while (!stop.IsCancellationRequested)
-            {
-                peak = Math.Max(peak, ResidentMemory.Of(process.Process));
-                await Task.Delay(50);
-            }
-        });
-        var others = Task.Run(() => WriteAndReadAsync(admin, stop.Token));
-        var floodEnds = Stopwatch.StartNew();
-        var flood = (await Task.WhenAll(Enumerable.Range(0, Attackers).Select(async i =>
-        {
-            var attempts = new List<Attempt>();
-            do
-                attempts.Add(await AttackAsync(url, (Kind)(i % 3)));
-            while (floodEnds.Elapsed < TimeSpan.FromSeconds(5));
-            return attempts;
-        }))).SelectMany(a => a).ToList();
-        await stop.CancelAsync();
-        await sampler;
+            flood = await BodyFlood.RunAsync(Attackers, TimeSpan.FromSeconds(5), i => AttackAsync(registry.Url, (Kind)(i % 3)));
+            await stop.CancelAsync();
+            peak = memory.Peak;
+        }
         var (ok, failures) = await others;
 
         output.WriteLine($"registry RSS: before {ResidentMemory.Mb(before)}, peak during the flood {ResidentMemory.Mb(peak)}");
         output.WriteLine($"flood: {flood.Count} requests of {ResidentMemory.Mb(BodyBytes)}; answers " +
-            string.Join(", ", flood.GroupBy(f => (f.Kind, f.Status)).Select(g => $"{g.Key.Kind} {g.Key.Status}: {g.Count()}")) +
-            $"; body bytes the callers got to send: max {ResidentMemory.Mb(flood.Max(f => f.Sent))} (what sat in socket buffers until the answer was seen)");
+            string.Join(", ", flood.GroupBy(f => (f.Kind, f.Answer.Status)).Select(g => $"{g.Key.Kind} {g.Key.Status}: {g.Count()}")) +
+            $"; body bytes the callers got to send: max {ResidentMemory.Mb(flood.Max(f => f.Answer.Sent))} (what sat in socket buffers until the answer was seen)");
         output.WriteLine($"other clients: {ok} ok, {failures.Count} failed {string.Join("; ", failures)}");
 
-        Assert.All(flood, f => Assert.Equal(403, f.Status));
-        Assert.All(flood, f => Assert.Contains("the body was not read", f.Message, StringComparison.Ordinal));
+        Assert.All(flood, f => Assert.Equal(403, f.Answer.Status));
+        Assert.All(flood, f => Assert.Contains("the body was not read", f.Answer.Message ?? "", StringComparison.Ordinal));
         Assert.Empty(failures);
         Assert.True(ok > 0);
         Assert.True(peak - before < 512L * 1024 * 1024, $"RSS grew from {ResidentMemory.Mb(before)} to {ResidentMemory.Mb(peak)}");
@@ -78,34 +49,17 @@ public sealed partial class ForwardFloodTests(ITestOutputHelper output)
 
     private enum Kind { NoProof, ForgedProof, ForgedProofChunked }
 
-    private sealed record Attempt(Kind Kind, int Status, long Sent, string Message);
+    private sealed record Attempt(Kind Kind, SlowBodyAnswer Answer);
 
-    // One caller: the head of a forwarded write, then the body in 64 KiB pieces every 20 ms until
-    // the registry answers or closes. Bounded: 2 MiB or 30 s.
+    // One caller: the head of a forwarded write, then the body slowly until the registry answers.
     private static async Task<Attempt> AttackAsync(Uri url, Kind kind)
     {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await using var raw = await RawHttp.ConnectAsync(url, deadline.Token);
         // Well-formed (it parses) and current, but made with a key that is not the cluster's.
         var forged = ForwardProof.Create(new byte[32], "x"u8, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
-        var headers = new List<string> { "Content-Type: application/octet-stream" };
-        if (kind != Kind.NoProof)
-            headers.Add($"{ZkLeaderEndpoints.ProofHeader}: {forged}");
-        headers.Add(kind == Kind.ForgedProofChunked ? "Transfer-Encoding: chunked" : $"Content-Length: {BodyBytes}");
-        await raw.SendHeadAsync("POST", ZkLeaderEndpoints.WritePath, [.. headers]);
-        var head = raw.Sent;
-        var piece = Enumerable.Repeat((byte)'A', 64 * 1024).ToArray();
-        var chunk = RawHttp.Chunk(piece);
-        long body = 0;
-        while (body < BodyBytes && !raw.AnswerWaiting && !deadline.IsCancellationRequested)
-        {
-            if (!await raw.TrySendAsync(kind == Kind.ForgedProofChunked ? chunk : piece, deadline.Token))
-                break;
-            body += piece.Length;
-            await Task.Delay(20, deadline.Token);
-        }
-        var response = await raw.ReadResponseAsync(deadline.Token);
-        return new Attempt(kind, response?.Status ?? 0, raw.Sent - head, response?.Message ?? "(no answer)");
+        string[] headers = kind == Kind.NoProof
+            ? ["Content-Type: application/octet-stream"]
+            : ["Content-Type: application/octet-stream", $"{ZkLeaderEndpoints.ProofHeader}: {forged}"];
+        return new Attempt(kind, await BodyFlood.SendSlowlyAsync(url, ZkLeaderEndpoints.WritePath, BodyBytes, chunked: kind == Kind.ForgedProofChunked, headers));
     }
 
     private static async Task<(int Ok, List<string> Failures)> WriteAndReadAsync(HttpClient admin, CancellationToken stop)
@@ -132,7 +86,4 @@ public sealed partial class ForwardFloodTests(ITestOutputHelper output)
         }
         return (ok, failures);
     }
-
-    [GeneratedRegex(@"serving clients on (http://[0-9.]+:[0-9]+)")]
-    private static partial Regex ServingLine();
 }
