@@ -20,6 +20,9 @@ internal static class TelemetryServices
     public const string RateLimitingMeterName = "Mesh.Sidecar.RateLimiting";
     public const string KestrelMeterName = "Microsoft.AspNetCore.Server.Kestrel";
 
+    /// <summary>The runtime's own meter (GC, allocations, thread pool, JIT): one per process, not per host.</summary>
+    public const string RuntimeMeterName = "System.Runtime";
+
     /// <summary>Every meter a sidecar's /metrics exports.</summary>
     public static readonly string[] ExportedMeters = [SidecarMetrics.MeterName, SecurityMetrics.MeterName, RateLimitingMeterName, KestrelMeterName];
 
@@ -40,6 +43,10 @@ internal static class TelemetryServices
             {
                 foreach (var meter in ExportedMeters)
                     metrics.EnableMetrics(meter, scopes: MeterScope.Local);
+                // Process-wide numbers, the same on every sidecar of one process: what the process
+                // costs (bytes allocated, collections, heap size, threads), for operators and the
+                // proxy bench's bytes-per-request column. Read at scrape time only.
+                metrics.EnableMetrics(RuntimeMeterName, scopes: MeterScope.Global);
             });
         }
         if (telemetry.Tracing.OtlpEndpoint is { } endpoint)

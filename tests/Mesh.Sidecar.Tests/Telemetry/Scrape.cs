@@ -19,6 +19,19 @@ internal sealed class Scrape(string text, List<PrometheusSample> samples)
         return new Scrape(text, PrometheusText.Parse(text));
     }
 
+    /// <summary>
+    /// Scrapes until <paramref name="expectations"/> pass (what is recorded after the response
+    /// went out may land a moment after the client saw it), and returns that scrape; when they never
+    /// do, the test fails with the last failed assertion.
+    /// </summary>
+    public static Task<Scrape> ShowingAsync(Uri baseUrl, Action<Scrape> expectations) =>
+        Eventually.ObjectAsync<Scrape>(async () =>
+        {
+            var scrape = await GetAsync(baseUrl);
+            expectations(scrape);
+            return scrape;
+        }, "/metrics never showed what was expected", TimeSpan.FromSeconds(15));
+
     /// <summary>Sum of the samples named <paramref name="name"/> whose labels include every pair given.</summary>
     public double Sum(string name, params (string Key, string Value)[] labels) =>
         Find(name, labels).Sum(s => s.Value);

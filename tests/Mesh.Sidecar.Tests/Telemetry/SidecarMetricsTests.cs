@@ -44,22 +44,25 @@ public sealed class SidecarMetricsTests
         for (var i = 0; i < 5; i++)
             Assert.Equal(HttpStatusCode.OK, (await inboundClient.GetAsync("/in")).StatusCode);
 
-        var scrape = await Scrape.GetAsync(sidecar.AdminUrl);
-        (string, string)[] route = [("route", "catalog-api"), ("destination_service", "metrics-catalog"), ("destination_version", "v7"), ("caller", "metrics-self")];
-        Assert.Equal(12, scrape.Sum("http_client_request_duration_seconds_count", [.. route, ("status_class", "2xx")]));
-        Assert.Equal(3, scrape.Sum("http_client_request_duration_seconds_count", [.. route, ("status_class", "5xx")]));
-        Assert.Equal(12, scrape.Find("http_client_request_duration_seconds_bucket", [.. route, ("status_class", "2xx"), ("le", "+Inf")]).Single().Value);
-        Assert.True(scrape.Sum("http_client_request_duration_seconds_sum", route) > 0);
-        Assert.Equal(1, scrape.Sum("http_client_request_duration_seconds_count", ("route", "none"), ("destination_service", "unknown"), ("status_class", "5xx"), ("caller", "metrics-self")));
-        Assert.True(scrape.Sum("mesh_sidecar_proxy_errors_total", ("direction", "outbound"), ("error", "unknown-service")) >= 1);
-        // Inbound: the local service is the destination; a plaintext caller has no identity.
-        Assert.Equal(5, scrape.Sum("http_server_request_duration_seconds_count", ("destination_service", "metrics-self"), ("status_class", "2xx"), ("caller", "unknown")));
-        Assert.Equal(1, scrape.Sum("mesh_sidecar_endpoints", ("destination_service", "metrics-catalog"), ("health", "healthy")));
-        Assert.Equal(0, scrape.Sum("mesh_sidecar_endpoints", ("destination_service", "metrics-catalog"), ("health", "ejected")));
-        Assert.True(scrape.Has("mesh_sidecar_config_routes_index"));
-        Assert.True(scrape.Has("mesh_sidecar_ready"));
-        Assert.True(scrape.Has("kestrel_active_connections"), "Kestrel's connection gauge is exported");
-        Assert.DoesNotContain("/ok", scrape.Text, StringComparison.Ordinal);
+        await Scrape.ShowingAsync(sidecar.AdminUrl, scrape =>
+        {
+            (string, string)[] route = [("route", "catalog-api"), ("destination_service", "metrics-catalog"), ("destination_version", "v7"), ("caller", "metrics-self")];
+            Assert.Equal(12, scrape.Sum("http_client_request_duration_seconds_count", [.. route, ("status_class", "2xx")]));
+            Assert.Equal(3, scrape.Sum("http_client_request_duration_seconds_count", [.. route, ("status_class", "5xx")]));
+            Assert.Equal(12, scrape.Find("http_client_request_duration_seconds_bucket", [.. route, ("status_class", "2xx"), ("le", "+Inf")]).Single().Value);
+            Assert.True(scrape.Sum("http_client_request_duration_seconds_sum", route) > 0);
+            Assert.Equal(1, scrape.Sum("http_client_request_duration_seconds_count", ("route", "none"), ("destination_service", "unknown"), ("status_class", "5xx"), ("caller", "metrics-self")));
+            Assert.True(scrape.Sum("mesh_sidecar_proxy_errors_total", ("direction", "outbound"), ("error", "unknown-service")) >= 1);
+            // Inbound: the local service is the destination; a plaintext caller has no identity.
+            Assert.Equal(5, scrape.Sum("http_server_request_duration_seconds_count", ("destination_service", "metrics-self"), ("status_class", "2xx"), ("caller", "unknown")));
+            Assert.Equal(1, scrape.Sum("mesh_sidecar_endpoints", ("destination_service", "metrics-catalog"), ("health", "healthy")));
+            Assert.Equal(0, scrape.Sum("mesh_sidecar_endpoints", ("destination_service", "metrics-catalog"), ("health", "ejected")));
+            Assert.True(scrape.Has("mesh_sidecar_config_routes_index"));
+            Assert.True(scrape.Has("mesh_sidecar_ready"));
+            Assert.True(scrape.Has("kestrel_active_connections"), "Kestrel's connection gauge is exported");
+            Assert.True(scrape.Sum("dotnet_gc_heap_total_allocated_bytes_total") > 0, "the runtime's allocation counter is exported");
+            Assert.DoesNotContain("/ok", scrape.Text, StringComparison.Ordinal);
+        });
     }
 
     [Fact]
@@ -90,13 +93,15 @@ public sealed class SidecarMetricsTests
         for (var i = 0; i < 10; i++)
             Assert.Equal("good", await client.GetStringAsync("/"));
 
-        var scrape = await Scrape.GetAsync(sidecar.AdminUrl);
-        // The bad endpoint answers once, is ejected, and that one request is retried on the good one.
-        Assert.Equal(1, scrape.Sum("mesh_sidecar_outlier_ejections_total", ("destination_service", "metrics-retry")));
-        Assert.Equal(1, scrape.Sum("mesh_sidecar_retries_total", ("route", "retry-route"), ("destination_service", "metrics-retry")));
-        Assert.Equal(10, scrape.Sum("http_client_request_duration_seconds_count", ("route", "retry-route"), ("status_class", "2xx")));
-        Assert.Equal(1, scrape.Sum("mesh_sidecar_endpoints", ("destination_service", "metrics-retry"), ("health", "ejected")));
-        Assert.Equal(1, scrape.Sum("mesh_sidecar_endpoints", ("destination_service", "metrics-retry"), ("health", "healthy")));
+        await Scrape.ShowingAsync(sidecar.AdminUrl, scrape =>
+        {
+            // The bad endpoint answers once, is ejected, and that one request is retried on the good one.
+            Assert.Equal(1, scrape.Sum("mesh_sidecar_outlier_ejections_total", ("destination_service", "metrics-retry")));
+            Assert.Equal(1, scrape.Sum("mesh_sidecar_retries_total", ("route", "retry-route"), ("destination_service", "metrics-retry")));
+            Assert.Equal(10, scrape.Sum("http_client_request_duration_seconds_count", ("route", "retry-route"), ("status_class", "2xx")));
+            Assert.Equal(1, scrape.Sum("mesh_sidecar_endpoints", ("destination_service", "metrics-retry"), ("health", "ejected")));
+            Assert.Equal(1, scrape.Sum("mesh_sidecar_endpoints", ("destination_service", "metrics-retry"), ("health", "healthy")));
+        });
     }
 
     [Fact]
@@ -126,10 +131,12 @@ public sealed class SidecarMetricsTests
         for (var i = 0; i < 4; i++)
             Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/")).StatusCode);
 
-        var scrape = await Scrape.GetAsync(sidecar.AdminUrl);
-        Assert.Equal(4, scrape.Sum("mesh_sidecar_retry_budget_exhausted_total", ("route", "budget-route")));
-        Assert.Equal(0, scrape.Sum("mesh_sidecar_retries_total", ("route", "budget-route")));
-        Assert.Equal(4, scrape.Sum("http_client_request_duration_seconds_count", ("route", "budget-route"), ("status_class", "5xx")));
+        await Scrape.ShowingAsync(sidecar.AdminUrl, scrape =>
+        {
+            Assert.Equal(4, scrape.Sum("mesh_sidecar_retry_budget_exhausted_total", ("route", "budget-route")));
+            Assert.Equal(0, scrape.Sum("mesh_sidecar_retries_total", ("route", "budget-route")));
+            Assert.Equal(4, scrape.Sum("http_client_request_duration_seconds_count", ("route", "budget-route"), ("status_class", "5xx")));
+        });
     }
 
     [Fact]

@@ -151,6 +151,9 @@ TARGETS+=(mesh-1=http://127.0.0.1:15101/ mesh-2=http://127.0.0.1:15301/ mesh-tls
   aot-1=http://127.0.0.1:15601/ aot-tls=http://127.0.0.1:15901/)
 PARGS+=(-P "mesh-1=$PID_one,$UP" -P "mesh-2=$PID_a,$PID_b,$UP" -P "mesh-tls=$PID_tls_a,$PID_tls_b,$UP"
   -P "aot-1=$PID_aot_one,$UP" -P "aot-tls=$PID_aot_tls_a,$PID_aot_tls_b,$UP")
+# Bytes allocated per request, from each sidecar's runtime counter on its admin port's /metrics.
+M() { local url="" p; for p in "${@:2}"; do url+="${url:+,}http://127.0.0.1:$p/metrics"; done; PARGS+=(-M "$1=$url"); }
+M mesh-1 15100; M mesh-2 15300 15200; M mesh-tls 15500 15400; M aot-1 15600; M aot-tls 15900 15800
 if [ $QUICK = 0 ]; then
   UPH2=$UP  # the upstream serves :5011 (h2c) from the same process
   TARGETS+=(stage-floor=http://127.0.0.1:16101/ stage-outlier=http://127.0.0.1:16201/ stage-retry=http://127.0.0.1:16301/
@@ -159,6 +162,8 @@ if [ $QUICK = 0 ]; then
   PARGS+=(-P "stage-floor=$PID_stage_floor,$UP" -P "stage-outlier=$PID_stage_outlier,$UP" -P "stage-retry=$PID_stage_retry,$UP"
     -P "stage-ratelimit=$PID_stage_ratelimit,$UP" -P "stage-accesslog=$PID_stage_accesslog,$UP" -P "mesh-1-h2c=$PID_one_h2c,$UPH2"
     -P "mesh-2-h2c=$PID_a_h2c,$PID_b_h2c,$UPH2")
+  # stage-floor and stage-outlier have metrics off, so no /metrics to read: their alloc is NA.
+  M stage-retry 16300; M stage-ratelimit 16400; M stage-accesslog 16500; M mesh-1-h2c 16600; M mesh-2-h2c 16800 16700
 fi
 set +e
 "$HERE/wrk-compare.sh" "${ARGS[@]}" "${PARGS[@]}" "${TARGETS[@]}" | tee "$W/compare.txt"
@@ -195,11 +200,12 @@ if [ -n "$JSON" ]; then
   # The summary table of wrk-compare.sh (header "target med_rps ...") as JSON objects.
   awk -v date="$(date -u +%Y-%m-%dT%H:%M:%SZ)" -v idle="$RSS_IDLE" -v loaded="$RSS_LOADED" -v fixedrss="$RSS_FIXED" -v fixed="${FIXED_JSON:-null}" -v rounds="$ROUNDS" -v dur="$DUR" -v conns="$CONNS" '
     /^target +med_rps/ { table = 1; next }
-    table && NF >= 11 && $1 !~ /^#/ {
-      rows = rows (n++ ? ",\n" : "") sprintf("    {\"target\": \"%s\", \"medianRps\": %s, \"maxRps\": %s, \"p50Ms\": %s, \"p99Ms\": %s, \"rpsRatio\": %s, \"addedP50Ms\": %s, \"addedP99Ms\": %s, \"cpuUsPerRequest\": %s, \"proxyCpuUsPerRequest\": %s, \"secondProcessCpuUsPerRequest\": %s, \"errors\": %s}", $1, $2+0, $3+0, $4+0, $5+0, $6+0, $7+0, $8+0, $9+0, $10+0, $11+0, $12+0)
+    function num(v) { return v == "NA" ? "null" : v + 0 }
+    table && NF >= 13 && $1 !~ /^#/ {
+      rows = rows (n++ ? ",\n" : "") sprintf("    {\"target\": \"%s\", \"medianRps\": %s, \"maxRps\": %s, \"p50Ms\": %s, \"p99Ms\": %s, \"rpsRatio\": %s, \"addedP50Ms\": %s, \"addedP99Ms\": %s, \"cpuUsPerRequest\": %s, \"proxyCpuUsPerRequest\": %s, \"secondProcessCpuUsPerRequest\": %s, \"proxyAllocatedBytesPerRequest\": %s, \"secondProcessAllocatedBytesPerRequest\": %s, \"errors\": %s}", $1, num($2), num($3), num($4), num($5), num($6), num($7), num($8), num($9), num($10), num($11), num($12), num($13), $14+0)
       next
     }
-    table && NF < 11 { table = 0 }
+    table && NF < 13 { table = 0 }
     function obj(pairs,   n, a, i, kv, out) { # "one=74 a=75 " -> {"one": 74, "a": 75}
       n = split(pairs, a, " "); out = ""
       for (i = 1; i <= n; i++) { split(a[i], kv, "="); out = out (i > 1 ? ", " : "") sprintf("\"%s\": %s", kv[1], kv[2]) }
