@@ -47,6 +47,9 @@ public sealed partial class SidecarHost : IAsyncDisposable
     private AdminHandler? _admin;
     private SidecarTelemetry? _telemetry;
     private ConnectionNoise? _connectionNoise;
+    /// <summary>The log category of ASP.NET Core's per-request lines, filtered out (see <see cref="StartAsync"/>).</summary>
+    internal const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private RouteSnapshot? _lastRoutes;
     private Task _routeWatch = Task.CompletedTask;
@@ -107,6 +110,10 @@ public sealed partial class SidecarHost : IAsyncDisposable
             .AddFilter(ConnectionNoise.KestrelHttp2Category, LogLevel.None)
             .AddFilter<ConnectionNoise.KestrelHttp2Verdicts>(ConnectionNoise.KestrelHttp2Category, LogLevel.Warning)
             .AddFilter<ConnectionNoise.KestrelHttp2Verdicts>((category, _) => category == ConnectionNoise.KestrelHttp2Category);
+        // ASP.NET Core's per-request "Request starting/finished" lines (Information). While any
+        // provider could take them, hosting makes an Activity and a logging scope for every request
+        // (about 10% of the bytes a proxied request allocates); the sidecar never logs them.
+        builder.Logging.AddFilter(HostingDiagnosticsCategory, LogLevel.None);
         builder.Services.AddHttpForwarder();
         var tracing = new SidecarTracing(_config.Telemetry.Tracing.Enabled);
         builder.Services.AddSidecarTelemetry(_config, tracing);
