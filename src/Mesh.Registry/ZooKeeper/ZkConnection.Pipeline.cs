@@ -118,36 +118,31 @@ internal sealed partial class ZkConnection
     {
         var input = connection.Transport.Input;
         var header = server.Leader.Header();
-        var batch = new List<(int Xid, ZkStep.Write Write, byte[] Command)>();
+        var batch = new List<(int Xid, ZkStep.Write Write)>();
+        var body = new ZkForwardBatch(MaxForwardedBytes, Forwarding.ZkLeaderEndpoints.MaxBatch);
         ZkPending? carried = null;
-        var bytes = (long)ZkBatchCodec.HeaderBytes;
-        while (batch.Count < Forwarding.ZkLeaderEndpoints.MaxBatch && ZkFrames.HasBufferedFrame(input))
+        while (!body.IsFull && ZkFrames.HasBufferedFrame(input))
         {
+            // Encoded only once there is a second write to batch it with; a first one too large to
+            // batch is forwarded alone.
             if (batch.Count == 0)
             {
-                // Encoded only once there is a second write to batch it with.
-                var first = CommandCodec.Encode(write.Command(header));
-                batch.Add((xid, write, first));
-                bytes += ZkBatchCodec.ItemBytes(first.Length);
+                if (!body.TryAdd(CommandCodec.Encode(write.Command(header))))
+                    break;
+                batch.Add((xid, write));
             }
             var frame = await ZkFrames.ReadAsync(input, cancellationToken).ConfigureAwait(false);
             if (frame is null)
                 break;
             server.Received();
             var next = new ZkPending(ZkRequest.Decode(frame), frame.Length);
-            if (!ZkSession.IsWrite(next.Request.Op) || Plan(session, next.Request) is not ZkStep.Write nextWrite)
+            if (!ZkSession.IsWrite(next.Request.Op) || Plan(session, next.Request) is not ZkStep.Write nextWrite
+                || !body.TryAdd(CommandCodec.Encode(nextWrite.Command(header))))
             {
                 carried = next;
                 break;
             }
-            var command = CommandCodec.Encode(nextWrite.Command(header));
-            if (bytes + ZkBatchCodec.ItemBytes(command.Length) > MaxForwardedBytes)
-            {
-                carried = next;
-                break;
-            }
-            batch.Add((next.Request.Xid, nextWrite, command));
-            bytes += ZkBatchCodec.ItemBytes(command.Length);
+            batch.Add((next.Request.Xid, nextWrite));
         }
         if (batch.Count <= 1)
             return (await ExecuteAsync(session, xid, write, cancellationToken).ConfigureAwait(false), carried);
@@ -161,12 +156,12 @@ internal sealed partial class ZkConnection
             Exception? failure;
             try
             {
-                (applied, failure) = await server.Leader.WriteBatchAsync([.. batch.Select(b => b.Command)], cancellationToken).ConfigureAwait(false);
+                (applied, failure) = await server.Leader.WriteBatchAsync(body.Commands, cancellationToken).ConfigureAwait(false);
             }
             catch (ForwardTooLargeException)
             {
                 // The leader read none of it, so nothing was proposed: each write goes on its own, in order.
-                foreach (var (alone, single, _) in batch)
+                foreach (var (alone, single) in batch)
                 {
                     if (!await ExecuteAsync(session, alone, single, cancellationToken).ConfigureAwait(false))
                         return (false, null);
@@ -179,7 +174,7 @@ internal sealed partial class ZkConnection
             }
             for (var i = 0; i < applied.Count; i++)
             {
-                var (_, done, _) = batch[i];
+                var (_, done) = batch[i];
                 var result = applied[i];
                 await ReplyAsync(() => server.Store.Read(s => done.Complete(result, s)), cancellationToken).ConfigureAwait(false);
             }

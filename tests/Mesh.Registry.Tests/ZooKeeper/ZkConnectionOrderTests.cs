@@ -28,17 +28,6 @@ public sealed class ZkConnectionOrderTests(ITestOutputHelper output)
         return writer.ToFrame();
     }
 
-    private static async Task<TestCluster> StartClusterAsync()
-    {
-        var cluster = await TestCluster.StartAsync(3, o => o with
-        {
-            ZooKeeper = new ZooKeeperOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Open = true },
-        });
-        await Eventually.TrueAsync(() => cluster.Nodes.All(n => n!.Store.Read(s => s.GetNode(Mesh.Registry.CertificateAuthority.RegistryCertificateAuthority.MaterialPath).IsOk)),
-            "every node has the CA material");
-        return cluster;
-    }
-
     [Fact]
     public async Task ClientThatNeverReads_10000GetDataOf500KiB_StopsBeingRead_OthersAreServed_ThenItGetsEveryReplyInOrder()
     {
@@ -136,7 +125,7 @@ public sealed class ZkConnectionOrderTests(ITestOutputHelper output)
     [Fact]
     public async Task PipelinedWrites_AcrossALeaderChange_AreNeverAppliedOutOfOrder()
     {
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         var leader = await cluster.WaitForLeaderAsync();
         await using var client = await ZkTestClient.ConnectAsync(leader.ZooKeeperEndPoint!);
         Assert.Equal(0, (await client.CallAsync(OpCode.Create, Create("/v"))).Header.Err);
@@ -218,9 +207,9 @@ public sealed class ZkConnectionOrderTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Follower_PipelinedWritesOfAMegabyteAndHalfOne_AreForwardedInBatchesTheLeaderTakes()
+    public async Task Follower_PipelinedWritesOfTwoAndAHalfMegabytes_AreForwardedInBatchesTheLeaderTakes()
     {
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         await cluster.WaitForLeaderAsync();
         await using var client = await ZkTestClient.ConnectAsync(cluster.Follower().ZooKeeperEndPoint!);
         foreach (var path in new[] { "/a", "/b", "/c" })

@@ -9,21 +9,10 @@ namespace Mesh.Registry.Tests.ZooKeeper.Forwarding;
 /// <summary>A follower's forwarding client against a real 3-node cluster's leader.</summary>
 public sealed class ZkLeaderClientTests
 {
-    private static async Task<TestCluster> StartClusterAsync()
-    {
-        var cluster = await TestCluster.StartAsync(3, o => o with
-        {
-            ZooKeeper = new ZooKeeperOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Open = true },
-        });
-        await Eventually.TrueAsync(() => cluster.Nodes.All(n => n!.Store.Read(s => s.GetNode(Mesh.Registry.CertificateAuthority.RegistryCertificateAuthority.MaterialPath).IsOk)),
-            "every node has the CA material");
-        return cluster;
-    }
-
     [Fact]
     public async Task WriteBatch_OverTheLeadersBodyLimit_IsRefusedAsNothingProposed_NotAsOutcomeUnknown()
     {
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         var leader = await cluster.WaitForLeaderAsync();
         var (_, index) = await cluster.CreateOnLeaderAsync("/target", "before");
         await cluster.WaitAppliedAsync(index);
@@ -44,7 +33,7 @@ public sealed class ZkLeaderClientTests
     [Fact]
     public async Task TryProposeHere_OnAFollower_ProposesNothingAndForwardsNothing()
     {
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         var leader = await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower().ZooKeeperServer!.Leader;
         var header = new CommandHeader(Guid.Empty, 0, TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
