@@ -50,6 +50,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
 
     internal IConsensus Consensus { get; private set; } = null!;
 
+    /// <summary>The ZooKeeper port's server, null when it is not served (tests read its counters).</summary>
+    internal Mesh.Registry.ZooKeeper.ZooKeeperServer? ZooKeeperServer { get; private set; }
+
     internal RegistryStore Store { get; private set; } = null!;
 
     public bool IsLeader => Consensus is { Role: ConsensusRole.Leader or ConsensusRole.Standalone };
@@ -181,8 +184,11 @@ public sealed partial class RegistryNode : IAsyncDisposable
             Push(() => { Store.Hub.Fanout.Dispose(); return ValueTask.CompletedTask; });
             // Pushed last, so it closes first: ZooKeeper clients move to another node at once.
             if (_options.ZooKeeper is { } zk)
-                ZooKeeperEndPoint = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens,
+            {
+                ZooKeeperServer = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens,
                     _options.Limits, _options.ClaimServiceNamesOnFirstUse, _options.CuratorBasePath, _options.TimeProvider, loggerFactory, metrics, addresses, peerClients, _options.RequestTimeout, Push, cancellationToken).ConfigureAwait(false);
+                ZooKeeperEndPoint = ZooKeeperServer.EndPoint;
+            }
             Log.Started(logger, _options.Id, ClientUrl, raftEndPoint);
         }
         catch

@@ -17,22 +17,30 @@ namespace Mesh.Registry.ZooKeeper;
 /// <summary>
 /// One client connection: the handshake, then requests answered in order. Everything the session
 /// sends (replies and watch notifications) goes out under one gate, and before a reply at zxid N
-/// every change up to N has been shown to the session's watches, so a notification always comes
-/// before the reply that reflects its change. Any protocol error closes this connection only.
-/// On the leader, consecutive writes are pipelined (<c>ZkConnection.Pipeline.cs</c>); replies are
-/// flushed once per batch of requests the client had already sent, not once each.
+/// every change up to N — and none after it — has been shown to the session's watches, so a
+/// notification comes before the reply that reflects its change and after the replies that do not.
+/// Any protocol error closes this connection only. On the leader, consecutive writes are pipelined
+/// (<c>ZkConnection.Pipeline.cs</c>); replies are flushed once per batch of requests the client had
+/// already sent, not once each, and whenever <see cref="FlushThreshold"/> bytes are waiting: the
+/// flush awaits the socket, so a client that sends and never reads stops being read from.
 /// </summary>
 internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionContext connection, ILogger logger)
 {
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan CatchUpWait = TimeSpan.FromSeconds(2);
 
+    /// <summary>Unflushed reply bytes, at most, before the connection waits for the client to take them.</summary>
+    internal const int FlushThreshold = 64 * 1024;
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private ZkSession? _session;
     private long _delivered;
     private bool _openedHere;
     private bool _closedSession;
-    private bool _unflushed;
+    private long _unflushedBytes;
+    private readonly object _writesLock = new();
+    private int _writing;
+    private TaskCompletionSource _writesIdle = Completed();
 
     public int WatchCount => _session?.Watches.Count ?? 0;
 
@@ -197,10 +205,10 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 if (frame is null)
                     return;
                 server.Received();
-                var request = ZkRequest.Decode(frame);
-                while (request is not null)
+                ZkPending? request = new(ZkRequest.Decode(frame), frame.Length);
+                while (request is { } next)
                 {
-                    (var open, request) = await ServeOneAsync(session, request, cancellationToken).ConfigureAwait(false);
+                    (var open, request) = await ServeOneAsync(session, next, cancellationToken).ConfigureAwait(false);
                     if (!open)
                         return;
                 }
@@ -220,16 +228,19 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
     /// earlier write is answered. A write on a follower is forwarded with the writes the client sent
     /// right after it (<see cref="ForwardWritesAsync"/>), which may leave the next request carried.
     /// </summary>
-    private async Task<(bool Open, ZkRequest? Carried)> ServeOneAsync(ZkSession session, ZkRequest request, CancellationToken cancellationToken)
+    private async Task<(bool Open, ZkPending? Carried)> ServeOneAsync(ZkSession session, ZkPending pending, CancellationToken cancellationToken)
     {
+        var request = pending.Request;
         if (ZkSession.IsWrite(request.Op))
         {
             // Planning a write depends on nothing an earlier request changes in the session (an auth
             // is not pipelined, so it has run), so it is planned at once.
             if (Plan(session, request) is ZkStep.Write write)
             {
-                if (server.Leader.IsLeader)
-                    return (await PipelineAsync(request.Xid, write, cancellationToken).ConfigureAwait(false), null);
+                if (server.Leader.IsLeader && await PipelineAsync(request.Xid, pending.Bytes, write, cancellationToken).ConfigureAwait(false) is { } open)
+                    return (open, null);
+                // Not the leader (or no longer): forwarded only once every write proposed here is
+                // answered, so it cannot be applied before them.
                 if (!await DrainPipelineAsync().ConfigureAwait(false))
                     return (false, null);
                 return await ForwardWritesAsync(session, request.Xid, write, cancellationToken).ConfigureAwait(false);
@@ -271,6 +282,13 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         {
             return await run().ConfigureAwait(false);
         }
+        catch (Forwarding.ForwardTooLargeException e)
+        {
+            // The leader read none of it: a definite failure, nothing was applied. The session carries on.
+            Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", "a write too large to forward, answered MarshallingError: " + e.Message);
+            await ReplyAsync(() => ZkReply.Fail(xid, server.Store.Hub.AppliedIndex, ZkError.MarshallingError), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
         catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException or QuorumUnavailableException or TimeoutException)
         {
             Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", "a write or sync could not be completed, answered ConnectionLoss: " + e.Message);
@@ -290,9 +308,17 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 await ReplyAsync(() => server.Store.Read(read.Run), cancellationToken).ConfigureAwait(false);
                 return true;
             case ZkStep.Write write:
-                var result = await server.Leader.WriteAsync(write.Command(server.Leader.Header()), cancellationToken).ConfigureAwait(false);
-                await ReplyAsync(() => server.Store.Read(s => write.Complete(result, s)), cancellationToken).ConfigureAwait(false);
-                return true;
+                BeginWrite();
+                try
+                {
+                    var result = await server.Leader.WriteAsync(write.Command(server.Leader.Header()), cancellationToken).ConfigureAwait(false);
+                    await ReplyAsync(() => server.Store.Read(s => write.Complete(result, s)), cancellationToken).ConfigureAwait(false);
+                    return true;
+                }
+                finally
+                {
+                    EndWrite();
+                }
             case ZkStep.Sync sync:
                 // On a follower: the leader's commit index (after a read barrier there), applied here.
                 await server.Leader.SyncAsync(cancellationToken).ConfigureAwait(false);
@@ -323,9 +349,10 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
     }
 
     /// <summary>
-    /// Under the gate: builds the reply, shows the session every change up to its zxid, and writes
-    /// the notifications, then the reply. Not flushed unless asked: the serve loop flushes once the
-    /// client has no more requests waiting (<see cref="FlushAsync"/>).
+    /// Under the gate: builds the reply, shows the session every change up to its zxid (and none
+    /// after it), and writes the notifications, then the reply. Not flushed unless asked or past
+    /// <see cref="FlushThreshold"/>: the serve loop flushes once the client has no more requests
+    /// waiting (<see cref="FlushAsync"/>).
     /// </summary>
     private async Task ReplyAsync(Func<ZkReply> build, CancellationToken cancellationToken, bool flush = false)
     {
@@ -333,9 +360,10 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         try
         {
             var reply = build();
-            await DeliverAsync(reply.Zxid, cancellationToken).ConfigureAwait(false);
+            await DeliverAsync(reply.Zxid, reply.Zxid, cancellationToken).ConfigureAwait(false);
             Write(reply.ToFrame());
-            if (flush)
+            // Awaiting the socket here is the backpressure: a client that does not read stops its own requests.
+            if (flush || _unflushedBytes >= FlushThreshold)
                 await FlushUnderGateAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -360,9 +388,10 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
 
     private async ValueTask FlushUnderGateAsync(CancellationToken cancellationToken)
     {
-        if (!_unflushed)
+        if (_unflushedBytes == 0)
             return;
-        _unflushed = false;
+        server.Buffered(_unflushedBytes);
+        _unflushedBytes = 0;
         await connection.Transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -370,21 +399,35 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
     {
         server.Sent();
         connection.Transport.Output.Write(frame);
-        _unflushed = true;
+        _unflushedBytes += frame.Length;
     }
 
-    /// <summary>Under the gate: feeds the session every applied change after the last one it saw (waiting for those up to <paramref name="upTo"/>) and sends what fires.</summary>
-    private async Task DeliverAsync(long upTo, CancellationToken cancellationToken)
+    /// <summary>
+    /// Under the gate: feeds the session the applied changes after the last one it saw up to
+    /// <paramref name="limit"/> (waiting for those up to <paramref name="upTo"/>) and sends what fires.
+    /// A change past the limit waits: it reaches the client after the reply being sent, which does
+    /// not reflect it, as ZooKeeper orders them.
+    /// </summary>
+    private async Task DeliverAsync(long upTo, long limit, CancellationToken cancellationToken)
     {
         var session = _session!;
         var hub = server.Store.Hub;
         while (true)
         {
             var changes = hub.Read("/", recursive: true, _delivered);
+            var beyond = false;
             foreach (var change in changes.Events)
+            {
+                if (change.Index > limit)
+                {
+                    beyond = true;
+                    break;
+                }
                 session.Observe(change);
-            _delivered = Math.Max(_delivered, changes.Index);
-            if (changes.Events.Count == 0 && _delivered >= upTo)
+            }
+            // Once a change past the limit is published, every one up to it is.
+            _delivered = Math.Max(_delivered, beyond ? limit : Math.Min(changes.Index, limit));
+            if (beyond || (changes.Events.Count == 0 && _delivered >= upTo))
                 break;
             if (changes.Events.Count == 0)
             {
@@ -398,7 +441,12 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         session.ClearOutbox();
     }
 
-    /// <summary>Sends notifications while the client sends nothing.</summary>
+    /// <summary>
+    /// Sends notifications while the client sends nothing. Not while a write is being answered: its
+    /// reply (at its own zxid) must come before the notifications of later changes, and delivers
+    /// what is due before it. The limit is read before the check, so a write that starts after the
+    /// check gets a zxid past it.
+    /// </summary>
     private async Task PumpAsync(CancellationToken cancellationToken)
     {
         var hub = server.Store.Hub;
@@ -407,11 +455,16 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             while (!cancellationToken.IsCancellationRequested)
             {
                 await hub.WaitAsync("/", recursive: true, Volatile.Read(ref _delivered), TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+                await WritesIdleAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
                 await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
                 try
                 {
-                    await DeliverAsync(0, cancellationToken).ConfigureAwait(false);
-                    await FlushUnderGateAsync(cancellationToken).ConfigureAwait(false);
+                    var limit = hub.AppliedIndex;
+                    if (Volatile.Read(ref _writing) == 0)
+                    {
+                        await DeliverAsync(0, limit, cancellationToken).ConfigureAwait(false);
+                        await FlushUnderGateAsync(cancellationToken).ConfigureAwait(false);
+                    }
                 }
                 finally
                 {
@@ -427,6 +480,38 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", e.Message);
             connection.Abort();
         }
+    }
+
+    /// <summary>A write of this session is between its proposal (or forward) and its reply.</summary>
+    private void BeginWrite()
+    {
+        lock (_writesLock)
+        {
+            if (_writing++ == 0)
+                _writesIdle = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    private void EndWrite()
+    {
+        lock (_writesLock)
+        {
+            if (--_writing == 0)
+                _writesIdle.TrySetResult();
+        }
+    }
+
+    private Task WritesIdleAsync()
+    {
+        lock (_writesLock)
+            return _writesIdle.Task;
+    }
+
+    private static TaskCompletionSource Completed()
+    {
+        var done = new TaskCompletionSource();
+        done.SetResult();
+        return done;
     }
 
     /// <summary>
@@ -506,3 +591,6 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         public static partial void AuthFailed(ILogger logger, string remote, string scheme);
     }
 }
+
+/// <summary>A request read off the socket and the size of its frame (what the pipeline's byte bound counts).</summary>
+internal readonly record struct ZkPending(ZkRequest Request, int Bytes);

@@ -11,10 +11,10 @@ using Microsoft.Extensions.Logging;
 
 namespace Mesh.Registry.ZooKeeper;
 
-/// <summary>The one hook <see cref="RegistryNode"/> calls: start the ZooKeeper port, register its shutdown, log and return where it listens.</summary>
+/// <summary>The one hook <see cref="RegistryNode"/> calls: start the ZooKeeper port, register its shutdown, log and return the server (its <see cref="ZooKeeperServer.EndPoint"/> is where it listens).</summary>
 internal static partial class ZooKeeperHosting
 {
-    public static async Task<IPEndPoint> StartAsync(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, RegistryWriter writer,
+    public static async Task<ZooKeeperServer> StartAsync(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, RegistryWriter writer,
         ApiTokens operators, Func<JoinTokenRegistry> joinTokens, Api.Limits.RegistryLimits limits, bool claimServiceNames, string curatorBasePath, TimeProvider time, ILoggerFactory loggerFactory,
         RegistryMetrics metrics, MemberAddresses addresses, PeerClients clients, TimeSpan requestTimeout, Action<Func<ValueTask>> onDispose, CancellationToken cancellationToken)
     {
@@ -25,7 +25,7 @@ internal static partial class ZooKeeperHosting
         await server.StartAsync(cancellationToken).ConfigureAwait(false);
         var endPoint = server.EndPoint!;
         Log.Listening(loggerFactory.CreateLogger<ZooKeeperServer>(), endPoint, options.Open ? "open (development: no authentication)" : "digest authentication with registry tokens");
-        return endPoint;
+        return server;
     }
 
     private static partial class Log

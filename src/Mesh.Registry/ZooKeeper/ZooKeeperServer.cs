@@ -27,6 +27,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
     private WebApplication? _app;
     private long _received;
     private long _sent;
+    private long _peakUnflushed;
     private readonly ZkSessionKey _sessionKey;
 
     public ZooKeeperServer(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, ZkLeaderClient leader, ZkSessionKey key,
@@ -117,6 +118,20 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
     public void Received() => Interlocked.Increment(ref _received);
 
     public void Sent() => Interlocked.Increment(ref _sent);
+
+    /// <summary>A connection flushed <paramref name="bytes"/> it had buffered: kept as <see cref="PeakUnflushedBytes"/>.</summary>
+    public void Buffered(long bytes)
+    {
+        var peak = Interlocked.Read(ref _peakUnflushed);
+        while (bytes > peak && Interlocked.CompareExchange(ref _peakUnflushed, bytes, peak) is var seen && seen != peak)
+            peak = seen;
+    }
+
+    /// <summary>The most reply bytes any connection held unflushed (bounded by <see cref="ZkConnection.FlushThreshold"/> plus one reply).</summary>
+    public long PeakUnflushedBytes => Interlocked.Read(ref _peakUnflushed);
+
+    /// <summary>Requests read off every connection so far.</summary>
+    public long RequestsReceived => Interlocked.Read(ref _received);
 
     /// <summary>The key session passwords are derived from (<see cref="ZkSessionKey"/>); null until the leader has created the CA.</summary>
     public byte[]? SessionKey() => _sessionKey.Current();

@@ -16,18 +16,6 @@ namespace Mesh.Registry.Tests.ZooKeeper;
 /// </summary>
 public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
 {
-    private static async Task<TestCluster> StartClusterAsync()
-    {
-        var cluster = await TestCluster.StartAsync(3, o => o with
-        {
-            ZooKeeper = new Mesh.Registry.ZooKeeper.ZooKeeperOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Open = true },
-        });
-        // Session passwords are derived from the CA material the leader creates right after start.
-        await Eventually.TrueAsync(() => cluster.Nodes.All(n => n!.Store.Read(s => s.GetNode(Mesh.Registry.CertificateAuthority.RegistryCertificateAuthority.MaterialPath).IsOk)),
-            "every node has the CA material");
-        return cluster;
-    }
-
     /// <summary>The first follower first, then the leader, then the other follower.</summary>
     private static string Hosts(TestCluster cluster, RegistryNode first) =>
         string.Join(',', new[] { first }.Concat(cluster.Nodes.Where(n => n is not null && n != first).OrderByDescending(n => n!.IsLeader)).Select(n => n!.ZooKeeperEndPoint!.ToString()));
@@ -35,7 +23,7 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task Follower_ForwardsWritesAndNewSessions_AndItsRepliesReflectThem()
     {
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         var leader = await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
         await using var client = await ZkTestClient.ConnectAsync(follower.ZooKeeperEndPoint!);
@@ -74,7 +62,7 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task Follower_ForwardsPipelinedWritesTogether_AppliedAndAnsweredInRequestOrder()
     {
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         await cluster.WaitForLeaderAsync();
         await ZkPipelineScript.RunAsync(cluster.Follower().ZooKeeperEndPoint!);
     }
@@ -82,7 +70,7 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task Follower_WithNoLeaderToForwardTo_AnswersConnectionLoss_NeverSuccessOrAFailure()
     {
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         var leader = await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
         await using var client = await ZkTestClient.ConnectAsync(follower.ZooKeeperEndPoint!);
@@ -99,7 +87,7 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task Session_MovesToAnotherNode_WithItsEphemerals_AndSetWatchesThereFiresTheChangeItMissed()
     {
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         await cluster.WaitForLeaderAsync();
         var followers = cluster.Nodes.Where(n => n is { IsLeader: false }).ToArray();
         var (first, second) = (followers[0]!, followers[1]!);
@@ -129,7 +117,7 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     public async Task Kazoo_WithAllThreeNodes_WritesEphemeralsMultiSyncAndWatches_ThroughAFollower()
     {
         await KazooCluster.RequireAsync();
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         await cluster.WaitForLeaderAsync();
         await using var kazoo = KazooCluster.Start("follower", Hosts(cluster, cluster.Follower()));
         var (code, text) = await kazoo.WaitExitAsync();
@@ -142,7 +130,7 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     public async Task Kazoo_TheNodeItIsOnStops_TheSessionMovesWithItsEphemeralsAndWatches()
     {
         await KazooCluster.RequireAsync();
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
         await using var kazoo = KazooCluster.Start("move", Hosts(cluster, follower));
@@ -160,7 +148,7 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     public async Task Kazoo_SessionTimeoutPassesDuringAnOutage_TheSessionIsExpiredAndItsEphemeralsGone()
     {
         await KazooCluster.RequireAsync();
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         var leader = await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
         // kazoo reaches its node through a relay, so the test can cut it off and let it back.

@@ -12,6 +12,12 @@ internal static class ZkBatchCodec
 {
     private const byte Version = 1;
 
+    /// <summary>Bytes of an encoded batch before its items: the version and the count.</summary>
+    public const int HeaderBytes = 1 + 4;
+
+    /// <summary>Bytes one item of <paramref name="length"/> takes in an encoded batch: its kind, its length, itself.</summary>
+    public static int ItemBytes(int length) => 1 + 4 + length;
+
     public enum Outcome : byte
     {
         Applied = 0,

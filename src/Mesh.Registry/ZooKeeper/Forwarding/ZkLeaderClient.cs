@@ -26,6 +26,20 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
 
     public CommandHeader Header() => writer.Header();
 
+    /// <summary>
+    /// Proposes <paramref name="command"/> on this node and never forwards it: null when this node
+    /// does not lead (nothing was proposed). A pipelined write uses this, so a write that finds the
+    /// lead gone is not sent over HTTP past the writes proposed here before it.
+    /// </summary>
+    public Task<ApplyResult>? TryProposeHere(Command command, CancellationToken cancellationToken)
+    {
+        if (!IsLeader)
+            return null;
+        // The consensus refuses before its first await when it does not lead, so this is known at once.
+        var write = writer.WriteAsync(command, cancellationToken);
+        return write.IsFaulted && write.Exception?.InnerException is NotLeaderException ? null : write;
+    }
+
     public async Task<ApplyResult> WriteAsync(Command command, CancellationToken cancellationToken)
     {
         if (IsLeader)
@@ -59,11 +73,13 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
     /// this order. Returns the results of the leading writes that were applied (this node has
     /// applied them too) and the failure of the first that was not (null when all were): a
     /// <see cref="NotLeaderException"/> when nothing from it on was proposed, an
-    /// <see cref="OutcomeUnknownException"/> otherwise. Throws those for the batch as a whole.
+    /// <see cref="OutcomeUnknownException"/> otherwise. Throws those for the batch as a whole, and
+    /// <see cref="ForwardTooLargeException"/> when the leader refused the batch for its size (nothing proposed).
     /// </summary>
-    public async Task<(IReadOnlyList<ApplyResult> Applied, Exception? Failure)> WriteBatchAsync(IReadOnlyList<Command> commands, CancellationToken cancellationToken)
+    /// <param name="commands">Encoded commands (<see cref="CommandCodec"/>); the leader stamps them with its clock.</param>
+    public async Task<(IReadOnlyList<ApplyResult> Applied, Exception? Failure)> WriteBatchAsync(IReadOnlyList<byte[]> commands, CancellationToken cancellationToken)
     {
-        var body = ZkBatchCodec.EncodeCommands([.. commands.Select(c => CommandCodec.Encode(c with { Header = writer.Header() }))]);
+        var body = ZkBatchCodec.EncodeCommands(commands);
         var answer = await PostAsync(ZkLeaderEndpoints.BatchWritePath, body, write: true, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<ApplyResult> applied;
         Exception? failure;
@@ -178,6 +194,8 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
             {
                 HttpStatusCode.OK => content,
                 HttpStatusCode.ServiceUnavailable or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest => throw new NotLeaderException(leader),
+                // Refused from its declared length, before a byte was read: nothing was proposed.
+                HttpStatusCode.RequestEntityTooLarge => throw new ForwardTooLargeException(body.Length, ZkLeaderEndpoints.MaxBody),
                 _ => throw new OutcomeUnknownException($"the leader (node {leader}) answered {(int)response.StatusCode} to a forwarded ZooKeeper request"),
             };
         }

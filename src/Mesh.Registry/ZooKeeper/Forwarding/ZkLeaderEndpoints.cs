@@ -33,7 +33,8 @@ internal static class ZkLeaderEndpoints
     public const string SyncPath = "/v1/internal/zookeeper/sync";
     public const string ProofHeader = "Mesh-Zk-Proof";
 
-    private const long MaxBody = 2 * 1024 * 1024;
+    /// <summary>A forwarded body's bytes, at most; a longer one is answered 413 unread, so nothing of it is proposed.</summary>
+    public const long MaxBody = 2 * 1024 * 1024;
 
     public static void Map(WebApplication app, IConsensus consensus, RegistryWriter writer, ZkSessionKey key, TimeSpan requestTimeout)
     {
