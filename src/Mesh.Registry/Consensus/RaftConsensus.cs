@@ -205,12 +205,14 @@ internal sealed partial class RaftConsensus : IConsensus
     /// <summary>
     /// Followers learn that an entry is committed from the leader's next AppendEntries, which
     /// without new writes is the next heartbeat; until then their watchers wait. One replication
-    /// round right after the commit carries the new commit index at once (rounds coalesce, so a
-    /// busy leader sends no more of them).
+    /// round right after the commit carries the new commit index at once. While a later entry is
+    /// still uncommitted, the round its proposer already asked for carries it (DotNext runs one
+    /// round at a time, so a forced one would only queue behind that round): then nothing is
+    /// asked, which spares a busy leader one waiter and one wake-up per write.
     /// </summary>
     private void AnnounceCommit(RaftCluster cluster)
     {
-        if (IsStandalone)
+        if (IsStandalone || Wal.LastEntryIndex > Wal.LastCommittedEntryIndex)
             return;
         _ = Announce();
 
