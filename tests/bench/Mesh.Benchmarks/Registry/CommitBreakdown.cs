@@ -129,7 +129,7 @@ internal static class CommitBreakdown
                 if (!offsets.TryGetValue(key, out var list))
                     offsets[key] = list = [];
                 list.Add(Stopwatch.GetElapsedTime(start, e.At).TotalMilliseconds);
-                var durationKey = $"{kind} #{n} duration";
+                var durationKey = $"{e.Name} #{n} duration";
                 if (!offsets.TryGetValue(durationKey, out var durations))
                     offsets[durationKey] = durations = [];
                 durations.Add(e.Ms);
