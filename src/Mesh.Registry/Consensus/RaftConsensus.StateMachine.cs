@@ -9,10 +9,11 @@ internal sealed partial class RaftConsensus
 {
     /// <summary>
     /// Bridges DotNext's <see cref="SimpleStateMachine"/> (applier loop, snapshot files named
-    /// <c>index-term</c>) to our <see cref="IReplicatedStateMachine"/>.
+    /// <c>index-term</c>) to our <see cref="IReplicatedStateMachine"/>. <paramref name="appliedOwn"/>
+    /// hears of every entry applied whose proposer waits on this node.
     /// </summary>
     private sealed class SnapshottingStateMachine(
-        DirectoryInfo location, IReplicatedStateMachine target, long snapshotEvery, ILogger logger)
+        DirectoryInfo location, IReplicatedStateMachine target, long snapshotEvery, ILogger logger, Action<long> appliedOwn)
         : SimpleStateMachine(location)
     {
         private long _lastSnapshotIndex;
@@ -42,7 +43,11 @@ internal sealed partial class RaftConsensus
                     throw;
                 }
                 // Only the node that proposed the entry (and only before a restart) has a context.
-                (entry.Context as TaskCompletionSource<object?>)?.TrySetResult(result);
+                if (entry.Context is TaskCompletionSource<object?> proposer)
+                {
+                    proposer.TrySetResult(result);
+                    appliedOwn(entry.Index);
+                }
             }
             if (entry.Index - _lastSnapshotIndex < snapshotEvery)
                 return new(false);

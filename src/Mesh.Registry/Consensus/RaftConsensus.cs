@@ -121,7 +121,7 @@ internal sealed partial class RaftConsensus : IConsensus
     {
         _closed = 0;
         Directory.CreateDirectory(_options.SnapshotDirectory);
-        _stateMachine = new SnapshottingStateMachine(new DirectoryInfo(_options.SnapshotDirectory), _target, _options.SnapshotEvery, _logger);
+        _stateMachine = new SnapshottingStateMachine(new DirectoryInfo(_options.SnapshotDirectory), _target, _options.SnapshotEvery, _logger, AnnounceCommit);
         // A reopen replays the log into the state machine again, from the snapshot if there is one.
         _target.Reset();
         await _stateMachine.RestoreAsync(cancellationToken).ConfigureAwait(false);
@@ -197,22 +197,23 @@ internal sealed partial class RaftConsensus : IConsensus
         {
             throw new OutcomeUnknownException("this node stopped while the write was in flight; its outcome is unknown", e);
         }
-        var applied = await result.Task.ConfigureAwait(false);
-        AnnounceCommit(cluster);
-        return applied;
+        return await result.Task.ConfigureAwait(false);
     }
 
     /// <summary>
     /// Followers learn that an entry is committed from the leader's next AppendEntries, which
-    /// without new writes is the next heartbeat; until then their watchers wait. One replication
-    /// round right after the commit carries the new commit index at once. While a later entry is
-    /// still uncommitted, the round its proposer already asked for carries it (DotNext runs one
-    /// round at a time, so a forced one would only queue behind that round): then nothing is
-    /// asked, which spares a busy leader one waiter and one wake-up per write.
+    /// without new writes is the next heartbeat; until then their watchers wait, and so does a
+    /// follower answering a write it forwarded. One replication round right after the commit
+    /// carries the new commit index at once. It is asked for as soon as this node applies an entry
+    /// it proposed (called on DotNext's applier), not once the proposer has its answer: DotNext runs
+    /// one round at a time, and a round started after the answer was often still out when the
+    /// client's next write came, which then waited for it (the breakdown in docs/benchmarks.md).
+    /// While a later entry is still uncommitted, the round its proposer asked for carries the
+    /// index, so nothing is asked.
     /// </summary>
-    private void AnnounceCommit(RaftCluster cluster)
+    private void AnnounceCommit(long index)
     {
-        if (IsStandalone || Wal.LastEntryIndex > Wal.LastCommittedEntryIndex)
+        if (IsStandalone || _cluster is not { } cluster || _wal is not { } wal || wal.LastEntryIndex > index)
             return;
         _ = Announce();
 
