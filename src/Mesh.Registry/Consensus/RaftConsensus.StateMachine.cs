@@ -9,11 +9,10 @@ internal sealed partial class RaftConsensus
 {
     /// <summary>
     /// Bridges DotNext's <see cref="SimpleStateMachine"/> (applier loop, snapshot files named
-    /// <c>index-term</c>) to our <see cref="IReplicatedStateMachine"/>. <paramref name="appliedOwn"/>
-    /// hears of every entry applied whose proposer waits on this node.
+    /// <c>index-term</c>) to our <see cref="IReplicatedStateMachine"/>.
     /// </summary>
     private sealed class SnapshottingStateMachine(
-        DirectoryInfo location, IReplicatedStateMachine target, long snapshotEvery, ILogger logger, Action<long> appliedOwn)
+        DirectoryInfo location, IReplicatedStateMachine target, long snapshotEvery, ILogger logger)
         : SimpleStateMachine(location)
     {
         private long _lastSnapshotIndex;
@@ -43,11 +42,7 @@ internal sealed partial class RaftConsensus
                     throw;
                 }
                 // Only the node that proposed the entry (and only before a restart) has a context.
-                if (entry.Context is TaskCompletionSource<object?> proposer)
-                {
-                    proposer.TrySetResult(result);
-                    appliedOwn(entry.Index);
-                }
+                (entry.Context as TaskCompletionSource<object?>)?.TrySetResult(result);
             }
             if (entry.Index - _lastSnapshotIndex < snapshotEvery)
                 return new(false);

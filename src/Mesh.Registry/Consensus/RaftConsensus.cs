@@ -121,7 +121,7 @@ internal sealed partial class RaftConsensus : IConsensus
     {
         _closed = 0;
         Directory.CreateDirectory(_options.SnapshotDirectory);
-        _stateMachine = new SnapshottingStateMachine(new DirectoryInfo(_options.SnapshotDirectory), _target, _options.SnapshotEvery, _logger, AnnounceCommit);
+        _stateMachine = new SnapshottingStateMachine(new DirectoryInfo(_options.SnapshotDirectory), _target, _options.SnapshotEvery, _logger);
         // A reopen replays the log into the state machine again, from the snapshot if there is one.
         _target.Reset();
         await _stateMachine.RestoreAsync(cancellationToken).ConfigureAwait(false);
@@ -197,23 +197,20 @@ internal sealed partial class RaftConsensus : IConsensus
         {
             throw new OutcomeUnknownException("this node stopped while the write was in flight; its outcome is unknown", e);
         }
-        return await result.Task.ConfigureAwait(false);
+        var applied = await result.Task.ConfigureAwait(false);
+        AnnounceCommit(cluster);
+        return applied;
     }
 
     /// <summary>
     /// Followers learn that an entry is committed from the leader's next AppendEntries, which
-    /// without new writes is the next heartbeat; until then their watchers wait, and so does a
-    /// follower answering a write it forwarded. One replication round right after the commit
-    /// carries the new commit index at once. It is asked for as soon as this node applies an entry
-    /// it proposed (called on DotNext's applier), not once the proposer has its answer: DotNext runs
-    /// one round at a time, and a round started after the answer was often still out when the
-    /// client's next write came, which then waited for it (the breakdown in docs/benchmarks.md).
-    /// While a later entry is still uncommitted, the round its proposer asked for carries the
-    /// index, so nothing is asked.
+    /// without new writes is the next heartbeat; until then their watchers wait. One replication
+    /// round right after the commit carries the new commit index at once (rounds coalesce, so a
+    /// busy leader sends no more of them).
     /// </summary>
-    private void AnnounceCommit(long index)
+    private void AnnounceCommit(RaftCluster cluster)
     {
-        if (IsStandalone || _cluster is not { } cluster || _wal is not { } wal || wal.LastEntryIndex > index)
+        if (IsStandalone)
             return;
         _ = Announce();
 

@@ -13,8 +13,7 @@ namespace Mesh.Benchmarks.Registry;
 /// a 3-node registry in this process on loopback, writes proposed straight to the leader's
 /// consensus (no HTTP, no ZooKeeper port), timed end to end, next to DotNext's own meters for the
 /// parts inside the library (replication round, the AppendEntries call to each follower, every
-/// log flush, the apply) and a bare fsync on the same disk. `sequential` writes one at a time;
-/// `concurrent` keeps 32 outstanding. Bounded by the write count.
+/// log flush, the apply) and a bare fsync on the same disk.  Bounded by the write count.
 /// </summary>
 internal static class CommitBreakdown
 {
@@ -24,7 +23,7 @@ internal static class CommitBreakdown
         "entries-flush-count", "entries-append-count", "entries-commit-count",
     ];
 
-    public static async Task RunAsync(int writes, int outstanding)
+    public static async Task RunAsync(int writes, int outstanding, int warmUp)
     {
         var root = Path.Combine(Path.GetTempPath(), "mesh-commit-breakdown", Guid.NewGuid().ToString("N"));
         var listeners = Enumerable.Range(0, 3).Select(_ => (Peer: BoundListener.Loopback(), Client: BoundListener.Loopback())).ToArray();
@@ -50,7 +49,7 @@ internal static class CommitBreakdown
 
             Console.WriteLine($"bare fsync of a 4 KiB write on {Path.GetTempPath()}: {BareFsyncMs(root, 200):0.000} ms median");
             // Warm-up: JIT, connections, the first chunk files.
-            await WriteAsync(leader, "warm", 200, 8);
+            await WriteAsync(leader, "warm", warmUp, 8);
 
             var recorded = new ConcurrentDictionary<string, List<double>>();
             var events = new ConcurrentQueue<MeterEvent>();
@@ -192,7 +191,8 @@ internal static class CommitBreakdown
         return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100.0 * sorted.Length) - 1)];
     }
 
-    public static (int Writes, int Outstanding) Parse(string[] args) =>
+    public static (int Writes, int Outstanding, int WarmUp) Parse(string[] args) =>
         (args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000,
-         args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1);
+         args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1,
+         args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 200);
 }
