@@ -296,8 +296,8 @@ public static class CommandCodec
 
     private static bool CarriesAcl(Command command) => command switch
     {
-        CreateNode c => c.Acl is not null,
-        Transaction c => c.Ops.Any(o => o is SetAclOp || o is CreateOp { Acl: not null }),
+        CreateNode c => NodeAcl.Compact(c.Acl) is not null,
+        Transaction c => c.Ops.Any(o => o is SetAclOp || o is CreateOp { Acl: var acl } && NodeAcl.Compact(acl) is not null),
         _ => false,
     };
 
