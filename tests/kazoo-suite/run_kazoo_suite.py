@@ -5,8 +5,9 @@ Only kazoo's harness is adapted (mesh_kazoo_plugin.py replaces get_global_cluste
 run unchanged. Reports, per test file, how many passed, failed and were excluded, and why each
 exclusion was made; exits non-zero when a test that is not excluded fails.
 
-usage: run_kazoo_suite.py [--subset] [--timeout SECONDS] [--junit FILE] [--list-failures]
+usage: run_kazoo_suite.py [--subset | --files FILE...] [--timeout SECONDS] [--junit FILE] [--list-failures]
   --subset   a short subset for CI (the files in SUBSET); default: the whole suite
+  --files    just these test files (test_client.py ...)
 Needs /usr/bin/python3 with python3-kazoo, python3-pytest, python3-mock and python3-objgraph (the whole suite
 also python3-eventlet and python3-gevent), and the built
 mesh CLI (dotnet build -c Release; or MESH_DLL=path/to/mesh.dll).
@@ -50,12 +51,13 @@ SUBSET = ["test_build.py", "test_paths.py", "test_exceptions.py", "test_counter.
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--subset", action="store_true")
+    parser.add_argument("--files", nargs="+")
     parser.add_argument("--timeout", type=int, default=1800)
     parser.add_argument("--junit")
     parser.add_argument("--list-failures", action="store_true")
     args = parser.parse_args()
 
-    files = SUBSET if args.subset else sorted(f for f in os.listdir(TESTS) if f.startswith("test_") and f.endswith(".py"))
+    files = args.files if args.files else SUBSET if args.subset else sorted(f for f in os.listdir(TESTS) if f.startswith("test_") and f.endswith(".py"))
     targets, deselect = [], []
     for f in files:
         if f in EXCLUDED:
