@@ -39,7 +39,7 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
                 // Lost the lead before proposing anything: forward to the new leader.
             }
         }
-        var body = CommandCodec.Encode(command with { Header = writer.Header() });
+        var body = CommandCodec.Encode(command with { Header = writer.Header() with { Caller = command.Header.Caller } });
         var answer = await PostAsync(ZkLeaderEndpoints.WritePath, body, write: true, cancellationToken).ConfigureAwait(false);
         ApplyResult result;
         try
@@ -63,7 +63,7 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
     /// </summary>
     public async Task<(IReadOnlyList<ApplyResult> Applied, Exception? Failure)> WriteBatchAsync(IReadOnlyList<Command> commands, CancellationToken cancellationToken)
     {
-        var body = ZkBatchCodec.EncodeCommands([.. commands.Select(c => CommandCodec.Encode(c with { Header = writer.Header() }))]);
+        var body = ZkBatchCodec.EncodeCommands([.. commands.Select(c => CommandCodec.Encode(c with { Header = writer.Header() with { Caller = c.Header.Caller } }))]);
         var answer = await PostAsync(ZkLeaderEndpoints.BatchWritePath, body, write: true, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<ApplyResult> applied;
         Exception? failure;

@@ -46,7 +46,7 @@ internal static class ZkLeaderEndpoints
             try
             {
                 // Stamped with the leader's clock, as every write is.
-                var result = await writer.WriteAsync(command with { Header = writer.Header() }, context.RequestAborted);
+                var result = await writer.WriteAsync(command with { Header = writer.Header() with { Caller = command.Header.Caller } }, context.RequestAborted);
                 context.Response.ContentType = "application/octet-stream";
                 await context.Response.Body.WriteAsync(ZkResultCodec.Encode(result), context.RequestAborted);
             }
@@ -82,7 +82,7 @@ internal static class ZkLeaderEndpoints
             var writes = new List<Task<ApplyResult>>(commands.Count);
             foreach (var command in commands)
             {
-                var write = writer.WriteAsync(command with { Header = writer.Header() }, context.RequestAborted);
+                var write = writer.WriteAsync(command with { Header = writer.Header() with { Caller = command.Header.Caller } }, context.RequestAborted);
                 writes.Add(write);
                 if (write.IsFaulted && write.Exception?.InnerException is NotLeaderException)
                     break;
