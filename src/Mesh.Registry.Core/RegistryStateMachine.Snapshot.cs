@@ -1,3 +1,4 @@
+using Mesh.Registry.Core.Acls;
 using Mesh.Registry.Core.Dedup;
 using Mesh.Registry.Core.Paths;
 using Mesh.Registry.Core.Results;
@@ -23,10 +24,17 @@ namespace Mesh.Registry.Core;
 // stats kept in dedup results. Versions 1 and 2 are still read: their pzxid is taken as the
 // latest creation among the node and its live children, the best the old data allows. Version 4
 // stores node data as (length + 1) bytes, 0 meaning null data (NodeData.Null, ZooKeeper's null).
+// Version 5 adds per-node ACLs: after the nodes, the few nodes whose ACL is not the open one or
+// whose ACL version is not 0 (so an open node costs no byte), and the ACL version in dedup stats:
+//   acls: count (path aclVersion aclCount (perms scheme id)*)*    pre-order
+// The writer picks the lowest version that holds the state (3 without null data or ACLs, 4 with
+// null data), so a registry that never used them stays readable by the release before.
 public sealed partial class RegistryStateMachine
 {
-    /// <summary>Version of the snapshot format this build writes and reads.</summary>
-    public const int SnapshotFormatVersion = 4;
+    /// <summary>The newest version of the snapshot format this build writes and reads.</summary>
+    public const int SnapshotFormatVersion = 5;
+
+    private const int SnapshotFormatWithoutAcls = 4;
 
     private const int SnapshotFormatWithoutOwners = 1;
 
@@ -38,17 +46,37 @@ public sealed partial class RegistryStateMachine
 
     private static ReadOnlySpan<byte> SnapshotEndMagic => "MESHEND."u8;
 
-    /// <summary>Writes the whole state to <paramref name="stream"/> (which stays open).</summary>
-    public void WriteSnapshot(Stream stream) => WriteSnapshot(stream, SnapshotFormatVersion);
+    /// <summary>Writes the whole state to <paramref name="stream"/> (which stays open), in the lowest format that holds it.</summary>
+    public void WriteSnapshot(Stream stream) => WriteSnapshot(stream, LowestSnapshotFormat());
 
-    /// <summary>Writes an older format (tests prove old snapshots still restore); format 1 drops quota owners, 1 and 2 drop pzxid, 1 to 3 write null data as empty.</summary>
+    /// <summary>The format <see cref="WriteSnapshot(Stream)"/> writes: 5 once ACLs were used, 4 with null data, else 3.</summary>
+    internal int LowestSnapshotFormat()
+    {
+        if (AclsInUse)
+        {
+            return SnapshotFormatVersion;
+        }
+
+        foreach (var node in _nodes.Values)
+        {
+            if (NodeData.IsNull(node.Data))
+            {
+                return SnapshotFormatWithoutAcls;
+            }
+        }
+
+        return SnapshotFormatWithoutNullData;
+    }
+
+    /// <summary>Writes an older format (tests prove old snapshots still restore); format 1 drops quota owners, 1 and 2 drop pzxid, 1 to 3 write null data as empty, 1 to 4 drop ACLs.</summary>
     internal void WriteSnapshot(Stream stream, int format)
     {
         ArgumentNullException.ThrowIfNull(stream);
         var w = new SnapshotWriter(stream);
         var owners = format != SnapshotFormatWithoutOwners;
         var childIndex = format >= SnapshotFormatWithoutNullData;
-        var nullable = format == SnapshotFormatVersion;
+        var nullable = format >= SnapshotFormatWithoutAcls;
+        var acls = format == SnapshotFormatVersion;
         w.Raw(SnapshotMagic);
         w.Varint((ulong)format);
         w.Fixed64(AppliedIndex);
@@ -68,6 +96,10 @@ public sealed partial class RegistryStateMachine
 
         w.Varint((ulong)_nodes.Count);
         WriteNode(w, _nodes[NodePath.Root], isRoot: true, owners, childIndex, nullable);
+        if (acls)
+        {
+            WriteAcls(w);
+        }
 
         var clients = _dedup.Sorted();
         w.Varint((ulong)clients.Count);
@@ -76,7 +108,7 @@ public sealed partial class RegistryStateMachine
             w.Guid(client);
             w.Signed(entry.Sequence);
             w.Signed(entry.LastSeenMs);
-            ApplyResultCodec.Write(w, entry.Result, childIndex);
+            ApplyResultCodec.Write(w, entry.Result, childIndex, acls);
         }
 
         w.Finish(SnapshotEndMagic);
@@ -93,7 +125,7 @@ public sealed partial class RegistryStateMachine
         var r = new SnapshotReader(stream);
         r.Magic(SnapshotMagic, "magic");
         var version = r.Varint();
-        if (version is not (SnapshotFormatWithoutOwners or SnapshotFormatWithoutChildIndex or SnapshotFormatWithoutNullData or SnapshotFormatVersion))
+        if (version is not (SnapshotFormatWithoutOwners or SnapshotFormatWithoutChildIndex or SnapshotFormatWithoutNullData or SnapshotFormatWithoutAcls or SnapshotFormatVersion))
         {
             throw new SnapshotFormatException(
                 $"unsupported snapshot format version {version} (this build reads {SnapshotFormatWithoutOwners} to {SnapshotFormatVersion}), or the snapshot is corrupted");
@@ -101,8 +133,9 @@ public sealed partial class RegistryStateMachine
 
         var owners = version != SnapshotFormatWithoutOwners ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
         var childIndex = version >= SnapshotFormatWithoutNullData;
-        var nullable = version == SnapshotFormatVersion;
-        var sm = new RegistryStateMachine { AppliedIndex = r.Fixed64() };
+        var nullable = version >= SnapshotFormatWithoutAcls;
+        var acls = version == SnapshotFormatVersion;
+        var sm = new RegistryStateMachine { AppliedIndex = r.Fixed64(), AclsInUse = acls };
         var sessionCount = r.Count(int.MaxValue, "session count");
         for (var i = 0; i < sessionCount; i++)
         {
@@ -121,13 +154,17 @@ public sealed partial class RegistryStateMachine
         var plausible = stream.CanSeek ? Math.Max(0, (stream.Length - stream.Position) / 10) : 1 << 20;
         sm._nodes.EnsureCapacity((int)Math.Min(nodeCount, plausible));
         sm.ReadNodes(r, nodeCount, owners, childIndex, nullable);
+        if (acls)
+        {
+            sm.ReadAcls(r);
+        }
         sm.RecountUsage();
 
         var clientCount = r.Count(int.MaxValue, "client count");
         for (var i = 0; i < clientCount; i++)
         {
             var client = r.Guid();
-            var entry = new DedupTable.Entry(r.Signed(), r.Signed(), ApplyResultCodec.Read(r, childIndex));
+            var entry = new DedupTable.Entry(r.Signed(), r.Signed(), ApplyResultCodec.Read(r, childIndex, acls));
             sm._dedup.Add(client, entry);
         }
 
@@ -170,15 +207,7 @@ public sealed partial class RegistryStateMachine
             w.String(node.Name);
         }
 
-        if (nullable)
-        {
-            w.Varint(NodeData.IsNull(node.Data) ? 0 : (ulong)node.Data.Length + 1);
-            w.Raw(node.Data.Span);
-        }
-        else
-        {
-            w.Bytes(node.Data.Span);
-        }
+        w.Data(node.Data, nullable);
 
         w.Signed(node.Version);
         w.Signed(node.ChildVersion);
@@ -274,7 +303,7 @@ public sealed partial class RegistryStateMachine
 
     private static int ReadNodeFields(SnapshotReader r, Node node, Dictionary<string, string>? owners, bool childIndex, bool nullable)
     {
-        node.Data = nullable ? r.NullableBytes(NodeLimits.MaxDataBytes) : r.Bytes(NodeLimits.MaxDataBytes);
+        node.Data = r.Data(NodeLimits.MaxDataBytes, nullable);
         node.Version = r.Signed();
         node.ChildVersion = r.Signed();
         node.CreatedIndex = r.Signed();
@@ -285,5 +314,64 @@ public sealed partial class RegistryStateMachine
         node.Owner = ReadOwner(r, owners);
         node.ChildModifiedIndex = childIndex ? r.Signed() : node.CreatedIndex;
         return r.Count(int.MaxValue, "child count");
+    }
+
+    // Pre-order, children by name, as the nodes: equal states give equal bytes.
+    private void WriteAcls(SnapshotWriter w)
+    {
+        var kept = new List<(string Path, Node Node)>();
+        var pending = new Stack<(string Path, Node Node)>();
+        pending.Push((NodePath.Root, _nodes[NodePath.Root]));
+        while (pending.Count > 0)
+        {
+            var (path, node) = pending.Pop();
+            if (node.Acl is not null || node.AclVersion != 0)
+            {
+                kept.Add((path, node));
+            }
+
+            for (var i = node.ChildCount - 1; i >= 0; i--)
+            {
+                var child = node.Children![i];
+                pending.Push((NodePath.Combine(path, child.Name), child));
+            }
+        }
+
+        w.Varint((ulong)kept.Count);
+        foreach (var (path, node) in kept)
+        {
+            w.String(path);
+            w.Signed(node.AclVersion);
+            var acl = node.Acl ?? [];
+            w.Varint((ulong)acl.Count);
+            foreach (var entry in acl)
+            {
+                w.Signed(entry.Perms);
+                w.String(entry.Id.Scheme);
+                w.String(entry.Id.Id);
+            }
+        }
+    }
+
+    private void ReadAcls(SnapshotReader r)
+    {
+        var count = r.Count(_nodes.Count, "ACL count");
+        for (var i = 0; i < count; i++)
+        {
+            var path = r.String(NodePath.MaxLength * 3);
+            if (!_nodes.TryGetValue(path, out var node))
+            {
+                throw r.Corrupt($"ACL of unknown node {path}");
+            }
+
+            node.AclVersion = r.Signed();
+            var entries = new AclEntry[r.Count(1 << 16, "ACL entry count")];
+            for (var j = 0; j < entries.Length; j++)
+            {
+                entries[j] = new AclEntry((int)r.Signed(), new AclId(r.String(1 << 16), r.String(1 << 16)));
+            }
+
+            node.Acl = entries.Length == 0 ? null : entries;
+        }
     }
 }

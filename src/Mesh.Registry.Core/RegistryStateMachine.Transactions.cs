@@ -23,7 +23,8 @@ public sealed partial class RegistryStateMachine
                 results[i] = op switch
                 {
                     CheckVersionOp o => CheckVersion(o.Path, o.ExpectedVersion),
-                    CreateOp o => WithinQuota(() => CreateNode(o.Path, o.Data, o.Mode, o.SessionId, o.CreateParents)),
+                    CreateOp o => WithinQuota(() => CreateNode(o.Path, o.Data, o.Mode, o.SessionId, o.CreateParents, o.Acl)),
+                    SetAclOp o => SetNodeAcl(o.Path, o.Acl, o.ExpectedVersion),
                     SetDataOp o => WithinQuota(() => SetNodeData(o.Path, o.Data, o.ExpectedVersion)),
                     DeleteOp o => DeleteNode(o.Path, o.ExpectedVersion, o.Recursive),
                     _ => throw new ArgumentException($"unknown transaction op {op?.GetType().Name ?? "null"}", nameof(ops)),
@@ -100,6 +101,10 @@ public sealed partial class RegistryStateMachine
                     entry.Node.Version = entry.Version;
                     entry.Node.ModifiedIndex = entry.ModifiedIndex;
                     entry.Node.ModifiedTime = entry.ModifiedTime;
+                    break;
+                case UndoKind.AclSet:
+                    entry.Node.Acl = entry.Acl;
+                    entry.Node.AclVersion = entry.Version;
                     break;
             }
         }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mesh.Registry.Core.Acls;
 using Mesh.Registry.Core.Events;
 using Mesh.Registry.Core.Paths;
 using Mesh.Registry.Core.Results;
@@ -11,9 +12,9 @@ namespace Mesh.Registry.Core;
 // nothing; inside a transaction every change is also recorded in the undo log.
 public sealed partial class RegistryStateMachine
 {
-    private OpResult CreateNode(string path, ReadOnlyMemory<byte> data, CreateMode mode, long sessionId, bool createParents)
+    private OpResult CreateNode(string path, ReadOnlyMemory<byte> data, CreateMode mode, long sessionId, bool createParents, IReadOnlyList<AclEntry>? acl = null)
     {
-        // Order of checks: path, data size, session, existence of parent/node. A sequential path
+        // Order of checks: path, data size, session, existence of parent, CREATE on it, node. A sequential path
         // may end in '/' (the suffix is then the whole name), as in ZooKeeper.
         var named = mode.IsSequential() && path is { Length: > 2 } && path[^1] == '/' ? path[..^1] : path;
         if (!NodePath.IsValid(named) || (mode.IsSequential() && path.Length + NodeLimits.SequenceDigits > NodePath.MaxLength))
@@ -40,6 +41,11 @@ public sealed partial class RegistryStateMachine
         var parentPath = ReferenceEquals(named, path) ? NodePath.Parent(path) : named;
         if (_nodes.TryGetValue(parentPath, out var parent))
         {
+            if (!Permits(parent, AclPerms.Create))
+            {
+                return new OpResult(ErrorCode.NoAuth, path, default);
+            }
+
             if (parent.EphemeralOwner != 0)
             {
                 return new OpResult(ErrorCode.NoChildrenForEphemerals, path, default);
@@ -60,12 +66,17 @@ public sealed partial class RegistryStateMachine
             }
             while (!_nodes.TryGetValue(ancestorPath, out ancestor));
 
+            if (!Permits(ancestor, AclPerms.Create))
+            {
+                return new OpResult(ErrorCode.NoAuth, path, default);
+            }
+
             if (ancestor.EphemeralOwner != 0)
             {
                 return new OpResult(ErrorCode.NoChildrenForEphemerals, path, default);
             }
 
-            parent = CreateMissing(parentPath);
+            parent = CreateMissing(parentPath, NodeAcl.Compact(acl));
         }
 
         // ZooKeeper numbers by child creations: ChildVersion counts creations and deletions, and
@@ -88,22 +99,25 @@ public sealed partial class RegistryStateMachine
             ModifiedTime = _time,
             EphemeralOwner = session?.Id ?? 0,
             Owner = _quota?.Owner,
+            Acl = NodeAcl.Compact(acl),
         };
+        Keep(node.Acl);
         AddNode(finalPath, node, parentPath, parent, session);
         return new OpResult(ErrorCode.Ok, finalPath, node.Stat);
     }
 
     // Creates the missing persistent nodes down to and including path; its nearest existing
     // ancestor has been checked to be persistent.
-    private Node CreateMissing(string path)
+    private Node CreateMissing(string path, IReadOnlyList<AclEntry>? acl)
     {
         var parentPath = NodePath.Parent(path);
         if (!_nodes.TryGetValue(parentPath, out var parent))
         {
-            parent = CreateMissing(parentPath);
+            parent = CreateMissing(parentPath, acl);
         }
 
-        var node = new Node(NodePath.Name(path)) { CreatedIndex = _index, ModifiedIndex = _index, ChildModifiedIndex = _index, CreatedTime = _time, ModifiedTime = _time, Owner = _quota?.Owner };
+        var node = new Node(NodePath.Name(path)) { CreatedIndex = _index, ModifiedIndex = _index, ChildModifiedIndex = _index, CreatedTime = _time, ModifiedTime = _time, Owner = _quota?.Owner, Acl = acl };
+        Keep(acl);
         AddNode(path, node, parentPath, parent, null);
         return node;
     }
@@ -123,6 +137,11 @@ public sealed partial class RegistryStateMachine
         if (!_nodes.TryGetValue(path, out var node))
         {
             return new OpResult(ErrorCode.NoNode, path, default);
+        }
+
+        if (!Permits(node, AclPerms.Write))
+        {
+            return new OpResult(ErrorCode.NoAuth, path, default);
         }
 
         if (expectedVersion != -1 && expectedVersion != node.Version)
@@ -145,6 +164,12 @@ public sealed partial class RegistryStateMachine
         if (!NodePath.IsValid(path) || path.Length == 1)
         {
             return new OpResult(ErrorCode.InvalidPath, path ?? string.Empty, default);
+        }
+
+        // ZooKeeper checks DELETE on the parent before it looks for the node.
+        if (_nodes.TryGetValue(NodePath.Parent(path), out var parentNode) && !Permits(parentNode, AclPerms.Delete))
+        {
+            return new OpResult(ErrorCode.NoAuth, path, default);
         }
 
         if (!_nodes.TryGetValue(path, out var node))
@@ -177,6 +202,11 @@ public sealed partial class RegistryStateMachine
         if (!_nodes.TryGetValue(path, out var node))
         {
             return new OpResult(ErrorCode.NoNode, path, default);
+        }
+
+        if (!Permits(node, AclPerms.Read))
+        {
+            return new OpResult(ErrorCode.NoAuth, path, default);
         }
 
         return expectedVersion != -1 && expectedVersion != node.Version

@@ -63,10 +63,11 @@ public sealed partial class RegistryStateMachine
         _index = index;
         _time = header.TimeMs;
         _quota = header.Quota;
+        _caller = header.Caller;
         var result = command switch
         {
             SetData c => FromOp(WithinQuota(() => SetNodeData(c.Path, c.Data, c.ExpectedVersion))),
-            CreateNode c => FromOp(WithinQuota(() => CreateNode(c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents))),
+            CreateNode c => FromOp(WithinQuota(() => CreateNode(c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents, c.Acl))),
             DeleteNode c => FromOp(DeleteNode(c.Path, c.ExpectedVersion, c.Recursive)),
             Transaction c => ApplyTransaction(c.Ops),
             OpenSession c => OpenSession(c.TtlMs),
@@ -78,6 +79,7 @@ public sealed partial class RegistryStateMachine
         };
 
         _quota = null;
+        _caller = null;
         AppliedIndex = index;
         if (deduplicate)
         {

@@ -5,8 +5,9 @@ Only kazoo's harness is adapted (mesh_kazoo_plugin.py replaces get_global_cluste
 run unchanged. Reports, per test file, how many passed, failed and were excluded, and why each
 exclusion was made; exits non-zero when a test that is not excluded fails.
 
-usage: run_kazoo_suite.py [--subset] [--timeout SECONDS] [--junit FILE] [--list-failures]
+usage: run_kazoo_suite.py [--subset | --files FILE...] [--timeout SECONDS] [--junit FILE] [--list-failures]
   --subset   a short subset for CI (the files in SUBSET); default: the whole suite
+  --files    just these test files (test_client.py ...)
 Needs /usr/bin/python3 with python3-kazoo, python3-pytest, python3-mock and python3-objgraph (the whole suite
 also python3-eventlet and python3-gevent), and the built
 mesh CLI (dotnet build -c Release; or MESH_DLL=path/to/mesh.dll).
@@ -32,11 +33,6 @@ EXCLUDED = {
 
 # Tests that run and fail today, and why (docs/zookeeper.md, "Not yet"); reported, not hidden.
 KNOWN = {
-    "TestAuthentication": "digest credentials are registry tokens, not ZooKeeper users: kazoo's test users are refused",
-    "test_create_makepath_incompatible_acls": "per-node ACLs are not kept (a digest-only ACL is refused as InvalidACL)",
-    "test_get_acls": "per-node ACLs are not kept (a digest-only ACL is refused as InvalidACL)",
-    "test_set_acls": "per-node ACLs are not kept (a digest-only ACL is refused)",
-    "test_default_acl": "per-node ACLs are not kept, and kazoo's digest test user is not a registry token",
     "test_read_only": "needs server restarts and read-only mode: the server is never read-only",
 }
 
@@ -46,21 +42,30 @@ SUBSET = ["test_build.py", "test_paths.py", "test_exceptions.py", "test_counter.
           "test_security.py", "test_utils.py", "test_retry.py", "test_interrupt.py", "test_threading_handler.py",
           "test_queue.py", "test_lease.py"]
 
+# And single tests of larger files: kazoo's ACL and digest-user tests.
+SUBSET_TESTS = ["test_client.py::TestAuthentication", "test_client.py::TestClient::test_get_acls",
+                "test_client.py::TestClient::test_set_acls", "test_client.py::TestClient::test_create_makepath_incompatible_acls",
+                "test_client.py::TestClientTransactions::test_default_acl"]
+
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--subset", action="store_true")
+    parser.add_argument("--files", nargs="+")
     parser.add_argument("--timeout", type=int, default=1800)
     parser.add_argument("--junit")
     parser.add_argument("--list-failures", action="store_true")
     args = parser.parse_args()
 
-    files = SUBSET if args.subset else sorted(f for f in os.listdir(TESTS) if f.startswith("test_") and f.endswith(".py"))
+    files = args.files if args.files else SUBSET if args.subset else sorted(f for f in os.listdir(TESTS) if f.startswith("test_") and f.endswith(".py"))
     targets, deselect = [], []
     for f in files:
         if f in EXCLUDED:
             continue
         targets.append(os.path.join(TESTS, f))
+    if args.subset and not args.files:
+        targets += [os.path.join(TESTS, t) for t in SUBSET_TESTS]
+        files = files + sorted({t.split("::")[0] for t in SUBSET_TESTS})
     classes = [key.split("::")[1] for key in EXCLUDED if "::" in key and key.split("::")[0] in files]
     if classes:
         deselect = ["-k", " and ".join("not " + c for c in classes)]

@@ -1,3 +1,4 @@
+using Mesh.Registry.Core.Acls;
 using Mesh.Registry.Core.Tree;
 
 namespace Mesh.Registry.Core.Commands;
@@ -9,14 +10,18 @@ namespace Mesh.Registry.Core.Commands;
 /// </summary>
 public abstract record Command(CommandHeader Header);
 
-/// <summary>Creates a node. <paramref name="SessionId"/> is required for ephemeral modes; <paramref name="CreateParents"/> creates missing parents as empty persistent nodes.</summary>
+/// <summary>
+/// Creates a node. <paramref name="SessionId"/> is required for ephemeral modes; <paramref name="CreateParents"/> creates missing parents as empty persistent nodes
+/// (with the same ACL). <paramref name="Acl"/> null is the open ACL (<see cref="NodeAcl"/>).
+/// </summary>
 public sealed record CreateNode(
     CommandHeader Header,
     string Path,
     ReadOnlyMemory<byte> Data,
     CreateMode Mode = CreateMode.Persistent,
     long SessionId = 0,
-    bool CreateParents = false) : Command(Header);
+    bool CreateParents = false,
+    IReadOnlyList<AclEntry>? Acl = null) : Command(Header);
 
 /// <summary>Replaces a node's data. <paramref name="ExpectedVersion"/> -1 = any version.</summary>
 public sealed record SetData(CommandHeader Header, string Path, ReadOnlyMemory<byte> Data, long ExpectedVersion = -1) : Command(Header);
@@ -62,8 +67,12 @@ public sealed record CreateOp(
     ReadOnlyMemory<byte> Data,
     CreateMode Mode = CreateMode.Persistent,
     long SessionId = 0,
-    bool CreateParents = false) : TxnOp(Path);
+    bool CreateParents = false,
+    IReadOnlyList<AclEntry>? Acl = null) : TxnOp(Path);
 
 public sealed record SetDataOp(string Path, ReadOnlyMemory<byte> Data, long ExpectedVersion = -1) : TxnOp(Path);
 
 public sealed record DeleteOp(string Path, long ExpectedVersion = -1, bool Recursive = false) : TxnOp(Path);
+
+/// <summary>Replaces a node's ACL (null: the open ACL) and bumps its ACL version; <paramref name="ExpectedVersion"/> (-1 = any) is checked against the ACL version, as ZooKeeper's setACL does.</summary>
+public sealed record SetAclOp(string Path, IReadOnlyList<AclEntry>? Acl, long ExpectedVersion = -1) : TxnOp(Path);

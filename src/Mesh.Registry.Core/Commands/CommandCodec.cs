@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Mesh.Registry.Core.Acls;
 using Mesh.Registry.Core.Tree;
 
 namespace Mesh.Registry.Core.Commands;
@@ -8,20 +9,26 @@ namespace Mesh.Registry.Core.Commands;
 /// The log entry format of commands: compact binary, versioned.
 /// <code>
 /// command  = version:u8(1 to 4) kind:u8 header [quota, versions 2 and 4] body
+///          | 5 features:u8(1 = quota, 2 = caller) kind:u8 header [quota] [caller] body
 /// header   = clientId:16 bytes (Guid.ToByteArray order) sequence:zigzag-varint timeMs:zigzag-varint
 /// quota    = owner:string maxNodes:zigzag maxBytes:zigzag maxSessions:zigzag
 /// string   = length:varint utf8-bytes      data = length:varint bytes
 ///                                          (versions 3 and 4: (length + 1):varint bytes, 0 = null)
 /// </code>
-/// Bodies: create = path data mode:u8 session:zigzag flags:u8(1 = create parents);
+/// caller   = count:varint (scheme:string id:string)*
+/// acl      = count:varint (perms:zigzag scheme:string id:string)*   (0 entries = the open ACL)
+/// Bodies: create = path data mode:u8 session:zigzag flags:u8(1 = create parents) [acl, version 5];
 /// set = path data version:zigzag; delete = path version:zigzag flags:u8(1 = recursive);
-/// txn = count:varint (op-kind:u8 op-body)* with op bodies as above (check = path version);
+/// txn = count:varint (op-kind:u8 op-body)* with op bodies as above (check = path version;
+/// set-acl = path acl version:zigzag, version 5 only);
 /// session commands = one zigzag-varint (ttl, id or now).
 /// Decoding checks every length against the bytes left, so garbage fails fast with a
 /// <see cref="CommandFormatException"/>, never a huge allocation or a hang.
 /// Strings must be valid UTF-16 (no unpaired surrogate) to be encoded. A command without a quota
 /// is written as version 1, so nodes of an older build still read it; likewise only a command that
-/// carries null data (<see cref="NodeData.Null"/>) is written as version 3 (4 with a quota).
+/// carries null data (<see cref="NodeData.Null"/>) is written as version 3 (4 with a quota), and
+/// only one with a caller or an ACL other than the open one as version 5 (whose data is always
+/// nullable). So a cluster that never used null data or ACLs stays readable by older builds.
 /// </summary>
 public static class CommandCodec
 {
@@ -34,6 +41,13 @@ public static class CommandCodec
     public const byte NullableDataFormatVersion = 3;
 
     public const byte NullableDataQuotaFormatVersion = 4;
+
+    /// <summary>A features byte (quota, caller) after the version; nullable data; ACLs in creates and set-ACL ops.</summary>
+    public const byte AclFormatVersion = 5;
+
+    private const byte FeatureQuota = 1;
+
+    private const byte FeatureCaller = 2;
 
     private static readonly UTF8Encoding Utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -49,15 +63,26 @@ public static class CommandCodec
         ArgumentNullException.ThrowIfNull(command);
         ArgumentNullException.ThrowIfNull(output);
         var quota = command.Header.Quota;
-        var nullable = CarriesNullData(command);
-        var w = new Writer(output, nullable);
-        w.Byte((quota, nullable) switch
+        var caller = command.Header.Caller;
+        var acls = caller is not null || CarriesAcl(command);
+        var nullable = acls || CarriesNullData(command);
+        var w = new Writer(output, nullable, acls);
+        if (acls)
         {
-            (null, false) => FormatVersion,
-            (_, false) => QuotaFormatVersion,
-            (null, true) => NullableDataFormatVersion,
-            _ => NullableDataQuotaFormatVersion,
-        });
+            w.Byte(AclFormatVersion);
+            w.Byte((byte)((quota is null ? 0 : FeatureQuota) | (caller is null ? 0 : FeatureCaller)));
+        }
+        else
+        {
+            w.Byte((quota, nullable) switch
+            {
+                (null, false) => FormatVersion,
+                (_, false) => QuotaFormatVersion,
+                (null, true) => NullableDataFormatVersion,
+                _ => NullableDataQuotaFormatVersion,
+            });
+        }
+
         w.Byte((byte)KindOf(command));
         w.Guid(command.Header.ClientId);
         w.Signed(command.Header.Sequence);
@@ -69,10 +94,20 @@ public static class CommandCodec
             w.Signed(quota.MaxBytes);
             w.Signed(quota.MaxSessions);
         }
+
+        if (caller is not null)
+        {
+            w.Varint((ulong)caller.Count);
+            foreach (var id in caller)
+            {
+                w.String(id.Scheme);
+                w.String(id.Id);
+            }
+        }
         switch (command)
         {
             case CreateNode c:
-                WriteCreate(ref w, c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents);
+                WriteCreate(ref w, c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents, c.Acl);
                 break;
             case SetData c:
                 WriteSet(ref w, c.Path, c.Data, c.ExpectedVersion);
@@ -93,7 +128,13 @@ public static class CommandCodec
                             break;
                         case CreateOp o:
                             w.Byte((byte)OpKind.Create);
-                            WriteCreate(ref w, o.Path, o.Data, o.Mode, o.SessionId, o.CreateParents);
+                            WriteCreate(ref w, o.Path, o.Data, o.Mode, o.SessionId, o.CreateParents, o.Acl);
+                            break;
+                        case SetAclOp o when w.Acls:
+                            w.Byte((byte)OpKind.SetAcl);
+                            w.String(o.Path);
+                            w.Acl(o.Acl);
+                            w.Signed(o.ExpectedVersion);
                             break;
                         case SetDataOp o:
                             w.Byte((byte)OpKind.Set);
@@ -134,18 +175,42 @@ public static class CommandCodec
     {
         var r = new Reader(bytes);
         var version = r.Byte();
-        if (version is not (FormatVersion or QuotaFormatVersion or NullableDataFormatVersion or NullableDataQuotaFormatVersion))
+        if (version is not (FormatVersion or QuotaFormatVersion or NullableDataFormatVersion or NullableDataQuotaFormatVersion or AclFormatVersion))
         {
-            throw new CommandFormatException($"unsupported command format version {version} (this build reads {FormatVersion} to {NullableDataQuotaFormatVersion})");
+            throw new CommandFormatException($"unsupported command format version {version} (this build reads {FormatVersion} to {AclFormatVersion})");
         }
 
         r.NullableData = version >= NullableDataFormatVersion;
+        r.Acls = version == AclFormatVersion;
+        var features = r.Acls ? r.Byte() : 0;
+        if (features > (FeatureQuota | FeatureCaller))
+        {
+            throw new CommandFormatException($"unknown command features {features} at byte 1");
+        }
 
         var kind = r.Byte();
         var header = new CommandHeader(r.Guid(), r.Signed(), r.Signed());
-        if (version is QuotaFormatVersion or NullableDataQuotaFormatVersion)
+        if (version is QuotaFormatVersion or NullableDataQuotaFormatVersion || (features & FeatureQuota) != 0)
         {
             header = header with { Quota = new Quotas.Quota(r.String(), r.Signed(), r.Signed(), r.Signed()) };
+        }
+
+        if ((features & FeatureCaller) != 0)
+        {
+            var at = r.Position;
+            var count = r.Varint();
+            if (count > (ulong)r.Remaining)
+            {
+                throw new CommandFormatException($"caller identity count {count} at byte {at} exceeds the {r.Remaining} bytes left");
+            }
+
+            var caller = new AclId[(int)count];
+            for (var i = 0; i < caller.Length; i++)
+            {
+                caller[i] = new AclId(r.String(), r.String());
+            }
+
+            header = header with { Caller = caller };
         }
 
         Command command = (Kind)kind switch
@@ -171,11 +236,11 @@ public static class CommandCodec
 
     private static CreateNode ReadCreate(ref Reader r, CommandHeader header)
     {
-        var (path, data, mode, session, parents) = ReadCreateBody(ref r);
-        return new CreateNode(header, path, data, mode, session, parents);
+        var (path, data, mode, session, parents, acl) = ReadCreateBody(ref r);
+        return new CreateNode(header, path, data, mode, session, parents, acl);
     }
 
-    private static (string Path, ReadOnlyMemory<byte> Data, CreateMode Mode, long Session, bool Parents) ReadCreateBody(ref Reader r)
+    private static (string Path, ReadOnlyMemory<byte> Data, CreateMode Mode, long Session, bool Parents, IReadOnlyList<AclEntry>? Acl) ReadCreateBody(ref Reader r)
     {
         var path = r.String();
         var data = r.Data();
@@ -186,7 +251,7 @@ public static class CommandCodec
             throw new CommandFormatException($"unknown create mode {mode} at byte {at}");
         }
 
-        return (path, data, (CreateMode)mode, r.Signed(), r.Flag());
+        return (path, data, (CreateMode)mode, r.Signed(), r.Flag(), r.Acls ? r.Acl() : null);
     }
 
     private static Transaction ReadTransaction(ref Reader r, CommandHeader header)
@@ -209,8 +274,11 @@ public static class CommandCodec
                     ops[i] = new CheckVersionOp(r.String(), r.Signed());
                     break;
                 case OpKind.Create:
-                    var (path, data, mode, session, parents) = ReadCreateBody(ref r);
-                    ops[i] = new CreateOp(path, data, mode, session, parents);
+                    var (path, data, mode, session, parents, acl) = ReadCreateBody(ref r);
+                    ops[i] = new CreateOp(path, data, mode, session, parents, acl);
+                    break;
+                case OpKind.SetAcl when r.Acls:
+                    ops[i] = new SetAclOp(r.String(), r.Acl(), r.Signed());
                     break;
                 case OpKind.Set:
                     ops[i] = new SetDataOp(r.String(), r.Data(), r.Signed());
@@ -226,6 +294,13 @@ public static class CommandCodec
         return new Transaction(header, ops);
     }
 
+    private static bool CarriesAcl(Command command) => command switch
+    {
+        CreateNode c => NodeAcl.Compact(c.Acl) is not null,
+        Transaction c => c.Ops.Any(o => o is SetAclOp || o is CreateOp { Acl: var acl } && NodeAcl.Compact(acl) is not null),
+        _ => false,
+    };
+
     private static bool CarriesNullData(Command command) => command switch
     {
         CreateNode c => NodeData.IsNull(c.Data),
@@ -234,13 +309,17 @@ public static class CommandCodec
         _ => false,
     };
 
-    private static void WriteCreate(ref Writer w, string path, ReadOnlyMemory<byte> data, CreateMode mode, long session, bool parents)
+    private static void WriteCreate(ref Writer w, string path, ReadOnlyMemory<byte> data, CreateMode mode, long session, bool parents, IReadOnlyList<AclEntry>? acl)
     {
         w.String(path);
         w.Data(data);
         w.Byte((byte)mode);
         w.Signed(session);
         w.Byte(parents ? (byte)1 : (byte)0);
+        if (w.Acls)
+        {
+            w.Acl(acl);
+        }
     }
 
     private static void WriteSet(ref Writer w, string path, ReadOnlyMemory<byte> data, long version)
@@ -291,11 +370,27 @@ public static class CommandCodec
         Create = 2,
         Set = 3,
         Delete = 4,
+        SetAcl = 5,
     }
 
-    private ref struct Writer(IBufferWriter<byte> output, bool nullableData)
+    private ref struct Writer(IBufferWriter<byte> output, bool nullableData, bool acls)
     {
         private readonly IBufferWriter<byte> _output = output;
+
+        public readonly bool Acls => acls;
+
+        /// <summary>Null (the open ACL) as no entries.</summary>
+        public readonly void Acl(IReadOnlyList<AclEntry>? acl)
+        {
+            var entries = NodeAcl.Compact(acl) ?? [];
+            Varint((ulong)entries.Count);
+            foreach (var entry in entries)
+            {
+                Signed(entry.Perms);
+                String(entry.Id.Scheme);
+                String(entry.Id.Id);
+            }
+        }
 
         public readonly void Byte(byte value)
         {
@@ -315,27 +410,11 @@ public static class CommandCodec
 
         public readonly void Data(ReadOnlyMemory<byte> data)
         {
-            if (!nullableData)
-            {
-                Bytes(data.Span);
-                return;
-            }
-
-            Varint(NodeData.IsNull(data) ? 0 : (ulong)data.Length + 1);
+            Varint(Wire.StoredData.Prefix(data, nullableData));
             if (data.Length > 0)
             {
                 data.Span.CopyTo(_output.GetSpan(data.Length));
                 _output.Advance(data.Length);
-            }
-        }
-
-        public readonly void Bytes(ReadOnlySpan<byte> value)
-        {
-            Varint((ulong)value.Length);
-            if (value.Length > 0)
-            {
-                value.CopyTo(_output.GetSpan(value.Length));
-                _output.Advance(value.Length);
             }
         }
 
@@ -367,8 +446,34 @@ public static class CommandCodec
 
         public int Position { get; private set; }
 
-        /// <summary>Data lengths are stored plus one, 0 meaning null (format versions 3 and 4).</summary>
+        /// <summary>Data lengths are stored plus one, 0 meaning null (format versions 3 to 5).</summary>
         public bool NullableData { get; set; }
+
+        /// <summary>Creates carry ACLs; set-ACL ops exist (format version 5).</summary>
+        public bool Acls { get; set; }
+
+        public IReadOnlyList<AclEntry>? Acl()
+        {
+            var at = Position;
+            var count = Varint();
+            if (count > (ulong)Remaining)
+            {
+                throw new CommandFormatException($"ACL entry count {count} at byte {at} exceeds the {Remaining} bytes left");
+            }
+
+            if (count == 0)
+            {
+                return null;
+            }
+
+            var entries = new AclEntry[(int)count];
+            for (var i = 0; i < entries.Length; i++)
+            {
+                entries[i] = new AclEntry((int)Signed(), new AclId(String(), String()));
+            }
+
+            return entries;
+        }
 
         public readonly int Remaining => _bytes.Length - Position;
 
@@ -428,19 +533,9 @@ public static class CommandCodec
 
         public ReadOnlyMemory<byte> Data()
         {
-            if (!NullableData)
-            {
-                return Take().ToArray();
-            }
-
             var at = Position;
-            var length = Varint();
-            if (length == 0)
-            {
-                return NodeData.Null;
-            }
-
-            return Slice(length - 1, at).ToArray();
+            var prefix = Varint();
+            return Wire.StoredData.IsNull(prefix, NullableData) ? NodeData.Null : Slice(Wire.StoredData.Length(prefix, NullableData), at).ToArray();
         }
 
         public string String()

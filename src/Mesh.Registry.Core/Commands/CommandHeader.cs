@@ -15,6 +15,14 @@ public readonly record struct CommandHeader(Guid ClientId, long Sequence, long T
     /// </summary>
     public Quotas.Quota? Quota { get; init; }
 
+    /// <summary>
+    /// Set on writes made over the ZooKeeper port once per-node ACLs matter: the identities of the
+    /// session (<c>ip:ADDR</c>, <c>digest:USER:HASH</c>), which each op's node ACL must allow, or
+    /// the op fails with <see cref="Results.ErrorCode.NoAuth"/>. Null: no ACL is checked (the HTTP
+    /// API and the server itself decide access with the registry's token policy).
+    /// </summary>
+    public IReadOnlyList<Acls.AclId>? Caller { get; init; }
+
     /// <summary>A header without deduplication, for commands the server issues itself.</summary>
     public static CommandHeader At(long timeMs) => new(Guid.Empty, 0, timeMs);
 }

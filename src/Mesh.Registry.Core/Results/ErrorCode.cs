@@ -49,4 +49,7 @@ public enum ErrorCode : byte
 
     /// <summary>The session would take its quota owner over <see cref="Quotas.Quota.MaxSessions"/>.</summary>
     SessionQuotaExceeded = 13,
+
+    /// <summary>The node's ACL does not give the write's caller the right it needs (<see cref="Commands.CommandHeader.Caller"/>).</summary>
+    NoAuth = 14,
 }

@@ -7,6 +7,7 @@ namespace Mesh.Registry.Core.Results;
 /// <param name="Version">Number of data changes since creation (0 on create).</param>
 /// <param name="ChildVersion">Number of child creations and deletions. The next sequential suffix counts creations only: (ChildVersion + NumChildren) / 2, as ZooKeeper numbers them.</param>
 /// <param name="EphemeralOwner">Owning session id, 0 for persistent nodes.</param>
+/// <param name="AclVersion">Number of ACL changes since creation (ZooKeeper's aversion).</param>
 /// <param name="ChildModifiedIndex">Index of the last child creation or deletion (ZooKeeper's pzxid); the creation index until then.</param>
 public readonly record struct NodeStat(
     long Version,
@@ -18,4 +19,5 @@ public readonly record struct NodeStat(
     long EphemeralOwner,
     int DataLength,
     int NumChildren,
-    long ChildModifiedIndex = 0);
+    long ChildModifiedIndex = 0,
+    long AclVersion = 0);

@@ -17,3 +17,9 @@ public readonly record struct StatResult(ErrorCode Error, NodeStat Stat)
 {
     public bool IsOk => Error == ErrorCode.Ok;
 }
+
+/// <summary>Result of <see cref="RegistryStateMachine.GetAcl"/>: <see cref="Acl"/> null is the open ACL (<see cref="Acls.NodeAcl.Entries"/>).</summary>
+public readonly record struct AclResult(ErrorCode Error, IReadOnlyList<Acls.AclEntry>? Acl, NodeStat Stat)
+{
+    public bool IsOk => Error == ErrorCode.Ok;
+}

@@ -76,22 +76,17 @@ internal sealed class SnapshotReader(Stream stream)
         return value;
     }
 
-    public byte[] Bytes(int maxLength)
+    /// <summary>Node data (<see cref="Wire.StoredData"/>).</summary>
+    public ReadOnlyMemory<byte> Data(int maxLength, bool nullable)
     {
-        var length = Count(maxLength, "data length");
-        return length == 0 ? [] : BytesOfLength(length);
-    }
-
-    /// <summary>Data stored as (length + 1) bytes, 0 meaning <see cref="Tree.NodeData.Null"/>.</summary>
-    public ReadOnlyMemory<byte> NullableBytes(int maxLength)
-    {
-        var stored = Count((long)maxLength + 1, "data length");
-        return stored switch
+        var prefix = (ulong)Count(nullable ? (long)maxLength + 1 : maxLength, "data length");
+        if (Wire.StoredData.IsNull(prefix, nullable))
         {
-            0 => Tree.NodeData.Null,
-            1 => Array.Empty<byte>(),
-            _ => BytesOfLength(stored - 1),
-        };
+            return Tree.NodeData.Null;
+        }
+
+        var length = (int)Wire.StoredData.Length(prefix, nullable);
+        return length == 0 ? Array.Empty<byte>() : BytesOfLength(length);
     }
 
     public string String(int maxBytes)

@@ -57,10 +57,11 @@ internal sealed class SnapshotWriter(Stream stream)
         _used += 16;
     }
 
-    public void Bytes(ReadOnlySpan<byte> value)
+    /// <summary>Node data (<see cref="Wire.StoredData"/>).</summary>
+    public void Data(ReadOnlyMemory<byte> data, bool nullable)
     {
-        Varint((ulong)value.Length);
-        Raw(value);
+        Varint(Wire.StoredData.Prefix(data, nullable));
+        Raw(data.Span);
     }
 
     // Strings in the state are valid UTF-16 except echoed paths of rejected requests; those are

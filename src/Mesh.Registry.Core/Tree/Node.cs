@@ -1,3 +1,4 @@
+using Mesh.Registry.Core.Acls;
 using Mesh.Registry.Core.Results;
 
 namespace Mesh.Registry.Core.Tree;
@@ -25,12 +26,18 @@ internal sealed class Node(string name)
 
     /// <summary>The quota owner (namespace) that created this node, or null.</summary>
     public string? Owner;
+
+    /// <summary>The node's ACL; null for the open ACL (<see cref="NodeAcl"/>).</summary>
+    public IReadOnlyList<AclEntry>? Acl;
+
+    /// <summary>Number of ACL changes since creation (ZooKeeper's aversion).</summary>
+    public long AclVersion;
     public List<Node>? Children;
 
     public int ChildCount => Children?.Count ?? 0;
 
     public NodeStat Stat => new(
-        Version, ChildVersion, CreatedIndex, ModifiedIndex, CreatedTime, ModifiedTime, EphemeralOwner, Data.Length, ChildCount, ChildModifiedIndex);
+        Version, ChildVersion, CreatedIndex, ModifiedIndex, CreatedTime, ModifiedTime, EphemeralOwner, Data.Length, ChildCount, ChildModifiedIndex, AclVersion);
 
     public string[] ChildNames()
     {

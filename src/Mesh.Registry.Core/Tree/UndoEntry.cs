@@ -1,3 +1,5 @@
+using Mesh.Registry.Core.Acls;
+
 namespace Mesh.Registry.Core.Tree;
 
 internal enum UndoKind : byte
@@ -5,6 +7,7 @@ internal enum UndoKind : byte
     Created,
     Deleted,
     DataSet,
+    AclSet,
 }
 
 /// <summary>
@@ -19,7 +22,8 @@ internal readonly record struct UndoEntry(
     ReadOnlyMemory<byte> Data,
     long Version,
     long ModifiedIndex,
-    long ModifiedTime)
+    long ModifiedTime,
+    IReadOnlyList<AclEntry>? Acl = null)
 {
     public static UndoEntry Created(string path, Node node, Node parent) => new(UndoKind.Created, path, node, parent, default, 0, parent.ChildModifiedIndex, 0);
 
@@ -27,4 +31,7 @@ internal readonly record struct UndoEntry(
 
     public static UndoEntry DataSet(Node node, ReadOnlyMemory<byte> data, long version, long modifiedIndex, long modifiedTime) =>
         new(UndoKind.DataSet, null, node, null, data, version, modifiedIndex, modifiedTime);
+
+    /// <summary><c>Version</c> holds the node's ACL version before the change.</summary>
+    public static UndoEntry AclSet(Node node) => new(UndoKind.AclSet, null, node, null, default, node.AclVersion, 0, 0, node.Acl);
 }

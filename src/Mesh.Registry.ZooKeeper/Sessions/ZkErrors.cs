@@ -18,6 +18,7 @@ public static class ZkErrors
         // ZooKeeper refuses bad paths and oversize data as bad arguments.
         ErrorCode.InvalidPath or ErrorCode.DataTooLarge => ZkError.BadArguments,
         ErrorCode.RolledBack => ZkError.RuntimeInconsistency,
+        ErrorCode.NoAuth => ZkError.NoAuth,
         ErrorCode.NodeQuotaExceeded or ErrorCode.ByteQuotaExceeded or ErrorCode.SessionQuotaExceeded => ZkError.QuotaExceeded,
         _ => ZkError.SystemError,
     };

@@ -1,4 +1,5 @@
 using Mesh.Registry.Core;
+using Mesh.Registry.Core.Acls;
 using Mesh.Registry.Core.Paths;
 using Mesh.Registry.Core.Results;
 using Mesh.Registry.Core.Tree;
@@ -20,7 +21,7 @@ internal static class ZkReads
         switch (request.Body)
         {
             case PathWatchRequest read:
-                if (Check(session, read.Path) is { } error)
+                if ((Check(session, read.Path) ?? (request.Op == OpCode.Exists ? null : Readable(session, state, read.Path!))) is { } error)
                     return ZkReply.Fail(xid, zxid, error);
                 return request.Op switch
                 {
@@ -29,16 +30,16 @@ internal static class ZkReads
                     _ => GetChildren(session, state, xid, read.Path!, read.Watch, withStat: request.Op == OpCode.GetChildren2),
                 };
             case PathRequest path:
-                if (Check(session, path.Path) is { } pathError)
+                if ((Check(session, path.Path) ?? (request.Op == OpCode.GetAllChildrenNumber ? Readable(session, state, path.Path!) : null)) is { } pathError)
                     return ZkReply.Fail(xid, zxid, pathError);
                 return request.Op switch
                 {
-                    OpCode.GetAcl => GetAcl(state, xid, path.Path!),
+                    OpCode.GetAcl => GetAcl(session, state, xid, path.Path!),
                     OpCode.GetAllChildrenNumber => CountDescendants(state, xid, path.Path!),
                     _ => Ephemerals(session, state, xid, path.Path!),
                 };
             case CheckVersionRequest check:
-                if (Check(session, check.Path) is { } checkError)
+                if ((Check(session, check.Path) ?? Readable(session, state, check.Path!)) is { } checkError)
                     return ZkReply.Fail(xid, zxid, checkError);
                 if (ZkSystemTree.Contains(check.Path!))
                     return check.Version is -1 or 0 ? new ZkReply(xid, zxid, ZkError.Ok) : ZkReply.Fail(xid, zxid, ZkError.BadVersion);
@@ -48,8 +49,6 @@ internal static class ZkReads
                 return check.Version != -1 && check.Version != exists.Stat.Version
                     ? ZkReply.Fail(xid, zxid, ZkError.BadVersion)
                     : new ZkReply(xid, zxid, ZkError.Ok);
-            case SetAclRequest setAcl:
-                return SetAcl(session, state, xid, setAcl);
             case List<MultiOp> ops:
                 return MultiRead(session, state, xid, ops);
             default:
@@ -58,6 +57,16 @@ internal static class ZkReads
     }
 
     private static ZkError? Check(ZkSession session, string? path) => ZkSession.Invalid(path) ?? session.Access.CanRead(path!);
+
+    /// <summary>
+    /// NoAuth when the node's ACL does not give the session READ (ZooKeeper's check for getData,
+    /// getChildren, getAllChildrenNumber and check; exists asks for no right). A missing node
+    /// passes: the op itself answers NoNode, as ZooKeeper looks the node up first.
+    /// </summary>
+    private static ZkError? Readable(ZkSession session, RegistryStateMachine state, string path) =>
+        Allows(session, state.GetAcl(path), AclPerms.Read) ? null : ZkError.NoAuth;
+
+    private static bool Allows(ZkSession session, AclResult node, int perm) => !node.IsOk || NodeAcl.Allows(node.Acl, perm, session.AclIds);
 
     private static ZkReply Exists(ZkSession session, RegistryStateMachine state, int xid, PathWatchRequest read)
     {
@@ -116,35 +125,18 @@ internal static class ZkReads
         return new ZkReply(xid, zxid, ZkError.Ok, body);
     }
 
-    private static ZkReply GetAcl(RegistryStateMachine state, int xid, string path)
+    /// <summary>getACL needs READ or ADMIN on the node; without ADMIN digest hashes are hidden (ZooKeeper 3.8).</summary>
+    private static ZkReply GetAcl(ZkSession session, RegistryStateMachine state, int xid, string path)
     {
         if (ZkSystemTree.Contains(path))
             return new ZkReply(xid, state.AppliedIndex, ZkError.Ok, new GetAclResponse(ZkSystemTree.AclOf(path), ZkSystemTree.StatOf(path)));
-        var result = state.Exists(path);
-        return result.IsOk
-            ? new ZkReply(xid, state.AppliedIndex, ZkError.Ok, new GetAclResponse(Acl.OpenUnsafe, ZkStats.Of(state, path, result.Stat)))
-            : ZkReply.Fail(xid, state.AppliedIndex, ZkErrors.From(result.Error));
-    }
-
-    /// <summary>
-    /// The registry keeps no per-node ACLs (access is its token policy), so setACL succeeds only
-    /// when it asks for what every node already has, world:anyone with all rights.
-    /// </summary>
-    private static ZkReply SetAcl(ZkSession session, RegistryStateMachine state, int xid, SetAclRequest request)
-    {
-        var zxid = state.AppliedIndex;
-        if ((ZkSession.Invalid(request.Path) ?? ZkSystemTree.RefuseWrite(request.Path!) ?? session.Access.CanWrite(request.Path!)) is { } error)
-            return ZkReply.Fail(xid, zxid, error);
-        if (request.Acl is not { Count: > 0 } acl)
-            return ZkReply.Fail(xid, zxid, ZkError.InvalidAcl);
-        var result = state.Exists(request.Path!);
-        if (!result.IsOk)
-            return ZkReply.Fail(xid, zxid, ZkErrors.From(result.Error));
-        if (request.Version is not (-1 or 0))
-            return ZkReply.Fail(xid, zxid, ZkError.BadVersion);
-        if (!acl.Distinct().SequenceEqual(Acl.OpenUnsafe))
-            return ZkReply.Fail(xid, zxid, ZkError.Unimplemented);
-        return new ZkReply(xid, zxid, ZkError.Ok, new StatResponse(ZkStats.Of(state, request.Path!, result.Stat)));
+        var node = state.GetAcl(path);
+        if (!node.IsOk)
+            return ZkReply.Fail(xid, state.AppliedIndex, ZkErrors.From(node.Error));
+        if (!Allows(session, node, AclPerms.Read | AclPerms.Admin))
+            return ZkReply.Fail(xid, state.AppliedIndex, ZkError.NoAuth);
+        var acl = ZkAcls.ToRecords(node.Acl, admin: Allows(session, node, AclPerms.Admin));
+        return new ZkReply(xid, state.AppliedIndex, ZkError.Ok, new GetAclResponse(acl, ZkStats.Of(state, path, node.Stat)));
     }
 
     private static ZkReply CountDescendants(RegistryStateMachine state, int xid, string path)
@@ -188,7 +180,7 @@ internal static class ZkReads
         foreach (var op in ops)
         {
             var read = (PathWatchRequest)op.Request;
-            var reply = Check(session, read.Path) is { } error
+            var reply = (Check(session, read.Path) ?? Readable(session, state, read.Path!)) is { } error
                 ? ZkReply.Fail(xid, zxid, error)
                 : op.Type == OpCode.GetData
                     ? GetData(session, state, xid, read.Path!, read.Watch)

@@ -1,4 +1,6 @@
 using Mesh.Registry.Core;
+using Mesh.Registry.Core.Acls;
+using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Events;
 using Mesh.Registry.Core.Paths;
 using Mesh.Registry.ZooKeeper.Protocol;
@@ -29,10 +31,42 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
     /// <summary>What <c>whoAmI</c> answers: the client's address (scheme <c>ip</c>), then each identity it authenticated as; the edge fills it.</summary>
     public IReadOnlyList<ClientInfo> Identities { get; set; } = [];
 
+    /// <summary>The identities node ACLs are checked against: the client's <c>ip</c>, then each <c>digest</c> it added; the edge fills it.</summary>
+    public IReadOnlyList<AclId> AclIds { get; set; } = [];
+
+    /// <summary>
+    /// Whether the registry has ACLs other than the open one (<see cref="RegistryStateMachine.AclsInUse"/>);
+    /// until then writes need not carry the session's identities, and their commands stay in the
+    /// format older builds read. Unknown (the default): always carried.
+    /// </summary>
+    public Func<bool> AclsInUse { get; set; } = static () => true;
+
+    // Set once this session sends an ACL of its own: its later writes, pipelined behind that one,
+    // must be checked even before this node has applied it.
+    private bool _sentAcl;
+
     /// <summary>Notifications waiting to be sent, oldest first.</summary>
     public IReadOnlyList<ZkReply> Outbox => _outbox;
 
     public void ClearOutbox() => _outbox.Clear();
+
+    /// <summary>Takes what authentication granted: the access, and the identities for <c>whoAmI</c> and ACLs (an identity already held is not added again, as in ZooKeeper).</summary>
+    public void Authenticated(ZkAuthentication granted)
+    {
+        Access = granted.Access;
+        if (!Identities.Contains(granted.Identity))
+            Identities = [.. Identities, granted.Identity];
+        if (!AclIds.Contains(granted.AclId))
+            AclIds = [.. AclIds, granted.AclId];
+    }
+
+    /// <summary>The identities a write's command carries for its ACL checks, or null when no node can need them.</summary>
+    internal IReadOnlyList<AclId>? CallerFor(IReadOnlyList<TxnOp> ops)
+    {
+        if (ops.Any(o => o is SetAclOp or CreateOp { Acl: not null }))
+            _sentAcl = true;
+        return _sentAcl || AclIds.Any(id => id.Scheme != "ip") || AclsInUse() ? AclIds : null;
+    }
 
     internal void Queue(IEnumerable<ZkReply> notifications) => _outbox.AddRange(notifications);
 
@@ -76,7 +110,7 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
                 return new ZkStep.Answer(new ZkReply(xid, zxid, found ? ZkError.Ok : ZkError.NoWatcher));
             case OpCode.Exists or OpCode.GetData or OpCode.GetChildren or OpCode.GetChildren2
                 or OpCode.GetAcl or OpCode.GetAllChildrenNumber or OpCode.GetEphemerals or OpCode.Check
-                or OpCode.MultiRead or OpCode.SetAcl:
+                or OpCode.MultiRead:
                 return new ZkStep.Read(state => ZkReads.Run(this, state, request));
             case var op when IsWrite(op):
                 return ZkWrites.Plan(this, request, zxid);
@@ -93,7 +127,7 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
     /// while earlier writes of the session are still in flight.
     /// </summary>
     public static bool IsWrite(OpCode op) =>
-        op is OpCode.Create or OpCode.Create2 or OpCode.CreateContainer or OpCode.Delete or OpCode.SetData or OpCode.Multi;
+        op is OpCode.Create or OpCode.Create2 or OpCode.CreateContainer or OpCode.Delete or OpCode.SetData or OpCode.SetAcl or OpCode.Multi;
 
     private ZkStep AddWatch(int xid, long zxid, AddWatchRequest add)
     {
@@ -113,3 +147,6 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
 
     internal static ZkStep Fail(int xid, long zxid, ZkError error) => new ZkStep.Answer(ZkReply.Fail(xid, zxid, error));
 }
+
+/// <summary>What an <c>addauth</c> granted: the session's access from then on, its <c>whoAmI</c> entry and its ACL identity.</summary>
+public sealed record ZkAuthentication(IZkAccess Access, Protocol.Records.ClientInfo Identity, AclId AclId);

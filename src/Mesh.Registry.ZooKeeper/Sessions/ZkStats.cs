@@ -5,7 +5,7 @@ using Mesh.Registry.ZooKeeper.Protocol.Records;
 
 namespace Mesh.Registry.ZooKeeper.Sessions;
 
-/// <summary>The registry's node metadata as ZooKeeper's <see cref="Stat"/>: zxids are log indexes; ACLs are not kept, so aversion is 0.</summary>
+/// <summary>The registry's node metadata as ZooKeeper's <see cref="Stat"/>: zxids are log indexes.</summary>
 public static class ZkStats
 {
     public static Stat From(NodeStat s) => new(
@@ -15,7 +15,7 @@ public static class ZkStats
         Mtime: s.ModifiedTime,
         Version: (int)s.Version,
         Cversion: (int)s.ChildVersion,
-        Aversion: 0,
+        Aversion: (int)s.AclVersion,
         EphemeralOwner: s.EphemeralOwner,
         DataLength: s.DataLength,
         NumChildren: s.NumChildren,

@@ -24,12 +24,13 @@ internal static class ZkWrites
         var plan = session.Access.PlanWrite([op!]);
         if (plan.Error is { } planError)
             return ZkSession.Fail(xid, zxid, planError);
-        if (plan.Guards.Count > 0)
+        var caller = session.CallerFor([op!]);
+        if (plan.Guards.Count > 0 || op is SetAclOp)
         {
             // Guards and the op in one transaction; the reply is the op's own result.
             var guards = plan.Guards.Count;
             return new ZkStep.Write(
-                header => new Transaction(header with { Quota = plan.Quota }, [.. plan.Guards, op!]),
+                header => new Transaction(header with { Quota = plan.Quota, Caller = caller }, [.. plan.Guards, op!]),
                 (result, state) => result.FailedOp is >= 0 and var failed && failed < guards
                     ? ZkReply.Fail(xid, result.Index, ZkError.NoAuth)
                     : result.IsOk
@@ -37,9 +38,9 @@ internal static class ZkWrites
                         : ZkReply.Fail(xid, result.Index, ZkErrors.From(result.Error)));
         }
         return new ZkStep.Write(
-            header => (header with { Quota = plan.Quota }, op!) switch
+            header => (header with { Quota = plan.Quota, Caller = caller }, op!) switch
             {
-                (var h, CreateOp c) => new CreateNode(h, c.Path, c.Data, c.Mode, c.SessionId),
+                (var h, CreateOp c) => new CreateNode(h, c.Path, c.Data, c.Mode, c.SessionId, Acl: c.Acl),
                 (var h, SetDataOp s) => new SetData(h, s.Path, s.Data, s.ExpectedVersion),
                 (var h, DeleteOp d) => new DeleteNode(h, d.Path, d.ExpectedVersion),
                 _ => throw new InvalidOperationException($"no single command for {op!.GetType().Name}"),
@@ -65,8 +66,9 @@ internal static class ZkWrites
         if (plan.Error is { } planError)
             return new ZkStep.Answer(new ZkReply(xid, zxid, ZkError.Ok, Failed(ops.Count, 0, planError)));
         var guards = plan.Guards.Count;
+        var caller = session.CallerFor(txn);
         return new ZkStep.Write(
-            header => new Transaction(header with { Quota = plan.Quota }, [.. plan.Guards, .. txn]),
+            header => new Transaction(header with { Quota = plan.Quota, Caller = caller }, [.. plan.Guards, .. txn]),
             (result, state) =>
             {
                 // A failed guard: the ownership the write was allowed on changed; the first op answers NoAuth.
@@ -95,7 +97,7 @@ internal static class ZkWrites
     {
         OpCode.Create => new PathResponse(path),
         OpCode.Create2 or OpCode.CreateContainer => new Create2Response(path, ZkStats.From(stat)),
-        OpCode.SetData => new StatResponse(ZkStats.Of(state, path, stat)),
+        OpCode.SetData or OpCode.SetAcl => new StatResponse(ZkStats.Of(state, path, stat)),
         _ => null,
     };
 
@@ -110,13 +112,15 @@ internal static class ZkWrites
                 var named = mode.IsSequential() && create.Path is { Length: > 2 } p && p[^1] == '/' ? p[..^1] : create.Path;
                 if (Refuse(session, named) is { } createError)
                     return (null, createError);
-                if (create.Acl is not { Count: > 0 } acl)
-                    return (null, ZkError.InvalidAcl);
-                // Per-node ACLs are not kept (the token policy decides access): only the open ACL is
-                // accepted, repeated or not (ZooKeeper drops repeated entries).
-                if (!acl.Distinct().SequenceEqual(Acl.OpenUnsafe))
-                    return (null, ZkError.InvalidAcl);
-                return (new CreateOp(create.Path!, NodeData.From(create.Data), mode, mode.IsEphemeral() ? session.SessionId : 0), null);
+                var (acl, aclError) = ZkAcls.FromRequest(create.Acl, session.AclIds);
+                if (aclError is not null)
+                    return (null, aclError);
+                return (new CreateOp(create.Path!, NodeData.From(create.Data), mode, mode.IsEphemeral() ? session.SessionId : 0, Acl: acl), null);
+            case SetAclRequest setAcl:
+                if (Refuse(session, setAcl.Path) is { } setAclError)
+                    return (null, setAclError);
+                var (newAcl, newAclError) = ZkAcls.FromRequest(setAcl.Acl, session.AclIds);
+                return newAclError is not null ? (null, newAclError) : (new SetAclOp(setAcl.Path!, newAcl, setAcl.Version), null);
             case SetDataRequest set:
                 return Refuse(session, set.Path) is { } setError ? (null, setError) : (new SetDataOp(set.Path!, NodeData.From(set.Data), set.Version), null);
             case DeleteRequest delete:

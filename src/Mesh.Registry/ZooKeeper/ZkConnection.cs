@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Text;
 using Mesh.Registry.Consensus;
+using Mesh.Registry.Core.Acls;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Watches;
 using Mesh.Registry.ZooKeeper.Jute;
@@ -181,9 +182,12 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
 
     private void Start(long sessionId, int timeoutMs)
     {
+        var address = (connection.RemoteEndPoint as IPEndPoint)?.Address is { } ip ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString() : "";
         _session = new ZkSession(sessionId, timeoutMs, server.Options.Open ? ZkAccess.Open : ZkAccess.None)
         {
-            Identities = [new ClientInfo("ip", (connection.RemoteEndPoint as IPEndPoint)?.Address.ToString() ?? "")],
+            Identities = [new ClientInfo("ip", address)],
+            AclIds = [new AclId("ip", address)],
+            AclsInUse = () => server.Store.Read(static s => s.AclsInUse),
         };
         // Watches are set at read indexes at or after this: nothing before it can fire one.
         _delivered = server.Store.Hub.AppliedIndex;
@@ -325,15 +329,9 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 await ReplyAsync(() => new ZkReply(sync.Xid, server.Store.Hub.AppliedIndex, ZkError.Ok, new PathResponse(sync.Path)), cancellationToken).ConfigureAwait(false);
                 return true;
             case ZkStep.Authenticate auth:
-                var access = server.Credentials.Authenticate(auth.Packet.Scheme, auth.Packet.Auth);
+                var access = server.Credentials.Authenticate(auth.Packet.Scheme, auth.Packet.Auth, session.Access);
                 if (access is not null)
-                {
-                    session.Access = access;
-                    // As ZooKeeper: an identity already held is not added again, so re-authenticating cannot grow the list.
-                    var identity = new ClientInfo("digest", ZkCredentials.UserOf(auth.Packet.Auth));
-                    if (!session.Identities.Contains(identity))
-                        session.Identities = [.. session.Identities, identity];
-                }
+                    session.Authenticated(access);
                 else
                     Log.AuthFailed(logger, connection.RemoteEndPoint?.ToString() ?? "?", auth.Packet.Scheme ?? "(none)");
                 await ReplyAsync(() => new ZkReply(Xids.Auth, server.Store.Hub.AppliedIndex, access is null ? ZkError.AuthFailed : ZkError.Ok), cancellationToken, flush: access is null).ConfigureAwait(false);

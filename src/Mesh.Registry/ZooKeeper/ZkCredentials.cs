@@ -2,10 +2,12 @@ using System.Text;
 using Mesh.Registry.Api.Access;
 using Mesh.Registry.Api.Limits;
 using Mesh.Registry.CertificateAuthority;
+using Mesh.Registry.Core.Acls;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Quotas;
 using Mesh.Registry.Storage;
 using Mesh.Registry.ZooKeeper.Protocol;
+using Mesh.Registry.ZooKeeper.Protocol.Records;
 using Mesh.Registry.ZooKeeper.Sessions;
 
 namespace Mesh.Registry.ZooKeeper;
@@ -20,6 +22,10 @@ namespace Mesh.Registry.ZooKeeper;
 /// (<c>--curator-base-path</c>), a join token may also write <c>BASE/SERVICE</c> and below for the
 /// same services, with the same ownership checks on <c>/services/SERVICE</c>, and create
 /// <c>BASE</c> itself: the nodes a Curator app makes when it registers.
+/// Every accepted <c>addauth digest NAME:PASSWORD</c> also gives the session ZooKeeper's digest
+/// identity <c>digest:NAME:base64(sha1(NAME:PASSWORD))</c>, which node ACLs name. A password that
+/// is not a registry token is accepted only where the session already has access (open mode, or
+/// a token given before), and then adds that identity and no registry right.
 /// </summary>
 internal sealed class ZkCredentials(
     ApiTokens operators, Func<JoinTokenRegistry> joinTokens, RegistryStore store, RegistryLimits limits, bool claimServiceNames,
@@ -27,29 +33,26 @@ internal sealed class ZkCredentials(
 {
     private static readonly IZkAccess ReadOnly = ZkAccess.Custom(_ => null, _ => ZkError.NoAuth);
 
-    /// <summary>The access the credentials grant, or null when they are not valid.</summary>
-    public IZkAccess? Authenticate(string? scheme, byte[]? auth)
+    /// <summary>What the credentials grant a session that has <paramref name="current"/> access, or null when they are refused.</summary>
+    public ZkAuthentication? Authenticate(string? scheme, byte[]? auth, IZkAccess current)
     {
         if (scheme != "digest" || auth is null)
             return null;
         var text = Encoding.UTF8.GetString(auth);
         var colon = text.IndexOf(':', StringComparison.Ordinal);
-        if (colon < 0)
-            return null;
-        var token = text[(colon + 1)..];
+        var user = colon < 0 ? text : text[..colon];
+        var password = colon < 0 ? "" : text[(colon + 1)..];
+        var access = TokenAccess(password) ?? (current == ZkAccess.None ? null : current);
+        return access is null ? null : new ZkAuthentication(access, new ClientInfo("digest", user), new AclId("digest", ZkDigest.Of(text)));
+    }
+
+    private IZkAccess? TokenAccess(string token)
+    {
         if (token.Length == 0)
             return null;
         if (operators.RoleOf(token) is { } role)
             return role == ApiTokenRole.Admin ? ZkAccess.Open : ReadOnly;
         return joinTokens().ScopeOf(token) is { } scope ? Workload(scope) : null;
-    }
-
-    /// <summary>NAME of <c>NAME:TOKEN</c>, which <c>whoAmI</c> reports as ZooKeeper reports a digest user.</summary>
-    public static string UserOf(byte[]? auth)
-    {
-        var text = auth is null ? "" : Encoding.UTF8.GetString(auth);
-        var colon = text.IndexOf(':', StringComparison.Ordinal);
-        return colon < 0 ? text : text[..colon];
     }
 
     private IZkAccess Workload(JoinTokenScope scope)

@@ -60,6 +60,29 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Follower_ForwardsTheSessionsIdentities_SoNodeAclsHoldForItsClients()
+    {
+        await using var cluster = await StartClusterAsync();
+        var leader = await cluster.WaitForLeaderAsync();
+        var follower = cluster.Follower();
+        await using var owner = await ZkTestClient.ConnectAsync(leader.ZooKeeperEndPoint!);
+        await owner.SendAsync(OpCode.Auth, new AuthPacket(0, "digest", "alice:secret"u8.ToArray()), Xids.Auth);
+        Assert.Equal(0, (await owner.ReadReplyAsync())!.Value.Header.Err);
+        var aliceOnly = new Acl(Acl.All, new Id("auth", ""));
+        Assert.Equal(0, (await owner.CallAsync(OpCode.Create, new CreateRequest("/alice", "x"u8.ToArray(), [aliceOnly], 0))).Header.Err);
+        await Eventually.TrueAsync(() => follower.Store.Read(s => s.Exists("/alice").IsOk), "the follower applied the node");
+
+        await using var stranger = await ZkTestClient.ConnectAsync(follower.ZooKeeperEndPoint!);
+        Assert.Equal((int)ZkError.NoAuth, (await stranger.CallAsync(OpCode.Create, new CreateRequest("/alice/child", [], Acl.OpenUnsafe, 0))).Header.Err);
+        Assert.Equal((int)ZkError.NoAuth, (await stranger.CallAsync(OpCode.SetData, new SetDataRequest("/alice", [], -1))).Header.Err);
+
+        await using var alice = await ZkTestClient.ConnectAsync(follower.ZooKeeperEndPoint!);
+        await alice.SendAsync(OpCode.Auth, new AuthPacket(0, "digest", "alice:secret"u8.ToArray()), Xids.Auth);
+        Assert.Equal(0, (await alice.ReadReplyAsync())!.Value.Header.Err);
+        Assert.Equal(0, (await alice.CallAsync(OpCode.SetData, new SetDataRequest("/alice", "y"u8.ToArray(), 0))).Header.Err);
+    }
+
+    [Fact]
     public async Task Follower_ForwardsPipelinedWritesTogether_AppliedAndAnsweredInRequestOrder()
     {
         await using var cluster = await ZkNodes.StartClusterAsync();

@@ -275,6 +275,34 @@ public sealed class ZooKeeperPortTests
         Assert.Equal(0, (await bench.CallAsync(OpCode.Create, Create("/services/batch/i-1", "{}", ZkCreateFlags.Ephemeral))).Header.Err);
     }
 
+    [Fact]
+    public async Task JoinToken_OnAFollower_ItsNamespaceQuotaHolds()
+    {
+        // A follower forwards the write to the leader, which stamps it with its own clock: the
+        // quota the write counts against must travel with it (it was dropped, so a join token
+        // could create without limit through any follower).
+        const string shopToken = "shop-join-token-over-zookeeper-01";
+        await using var cluster = await TestCluster.StartAsync(3, o => o with
+        {
+            ZooKeeper = new Mesh.Registry.ZooKeeper.ZooKeeperOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Open = false },
+            JoinTokens = [Mesh.Registry.CertificateAuthority.JoinTokenGrant.Parse("shop=" + shopToken)],
+            Limits = new Mesh.Registry.Api.Limits.RegistryLimits { QuotaNodes = 4 },
+        });
+        await Eventually.TrueAsync(() => cluster.Nodes.All(n => n!.Store.Read(s => s.GetNode(Mesh.Registry.CertificateAuthority.RegistryCertificateAuthority.MaterialPath).IsOk)),
+            "every node has the CA material");
+        await using var shop = await AuthenticatedAsync(cluster.Follower().ZooKeeperEndPoint!, shopToken);
+
+        var answers = new List<int>();
+        for (var i = 0; i < 8; i++)
+            answers.Add((await shop.CallAsync(OpCode.Create, Create($"/services/web/i-{i}", "{}"))).Header.Err);
+
+        // The namespace's four nodes fill up (the claim on /services/web may count among them);
+        // every create after that is refused with ZooKeeper's quota error.
+        var made = answers.TakeWhile(err => err == 0).Count();
+        Assert.InRange(made, 3, 4);
+        Assert.All(answers.Skip(made), err => Assert.Equal((int)ZkError.QuotaExceeded, err));
+    }
+
     private static async Task<ZkTestClient> AuthenticatedAsync(IPEndPoint zk, string token)
     {
         var client = await ZkTestClient.ConnectAsync(zk);

@@ -53,7 +53,7 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
                 // Lost the lead before proposing anything: forward to the new leader.
             }
         }
-        var body = CommandCodec.Encode(command with { Header = writer.Header() });
+        var body = CommandCodec.Encode(ZkLeaderEndpoints.Restamp(command, writer.Header()));
         var answer = await PostAsync(ZkLeaderEndpoints.WritePath, body, write: true, cancellationToken).ConfigureAwait(false);
         ApplyResult result;
         try

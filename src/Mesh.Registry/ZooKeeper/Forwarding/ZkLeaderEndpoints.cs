@@ -30,6 +30,16 @@ internal static class ZkLeaderEndpoints
 
     /// <summary>Writes in one forwarded batch, at most.</summary>
     public const int MaxBatch = 64;
+
+    /// <summary>
+    /// A forwarded command under the leader's header (its clock and deduplication ids), keeping
+    /// what the follower decided about the caller: the quota its creations count against and its
+    /// ZooKeeper identities for node ACLs. Dropping the quota here let a join token write past its
+    /// namespace's limits through any follower. The forward is proven (<see cref="ForwardProof"/>),
+    /// so the follower's decision is trusted as the leader's own would be.
+    /// </summary>
+    public static Command Restamp(Command command, CommandHeader leader) =>
+        command with { Header = leader with { Quota = command.Header.Quota, Caller = command.Header.Caller } };
     public const string SyncPath = "/v1/internal/zookeeper/sync";
     public const string ProofHeader = "Mesh-Zk-Proof";
 
@@ -47,7 +57,7 @@ internal static class ZkLeaderEndpoints
             try
             {
                 // Stamped with the leader's clock, as every write is.
-                var result = await writer.WriteAsync(command with { Header = writer.Header() }, context.RequestAborted);
+                var result = await writer.WriteAsync(Restamp(command, writer.Header()), context.RequestAborted);
                 context.Response.ContentType = "application/octet-stream";
                 await context.Response.Body.WriteAsync(ZkResultCodec.Encode(result), context.RequestAborted);
             }
@@ -83,7 +93,7 @@ internal static class ZkLeaderEndpoints
             var writes = new List<Task<ApplyResult>>(commands.Count);
             foreach (var command in commands)
             {
-                var write = writer.WriteAsync(command with { Header = writer.Header() }, context.RequestAborted);
+                var write = writer.WriteAsync(Restamp(command, writer.Header()), context.RequestAborted);
                 writes.Add(write);
                 if (write.IsFaulted && write.Exception?.InnerException is NotLeaderException)
                     break;

@@ -17,7 +17,7 @@ from kazoo.client import KazooClient
 from kazoo.protocol import connection as kazoo_connection
 from kazoo.protocol.serialization import Connect, Create2, int_struct, read_string, write_string
 from kazoo.protocol.states import ZnodeStat
-from kazoo.security import OPEN_ACL_UNSAFE
+from kazoo.security import OPEN_ACL_UNSAFE, make_acl, make_digest_acl
 
 hosts = sys.argv[1]
 ROOT = '/diff'
@@ -437,6 +437,73 @@ step('a sets watches missed', lambda: raw(a, SetWatches(zxid_before, [ROOT + '/m
 step('c2 changes again (fired already)', lambda: [c2.set(ROOT + '/m', b'6'), c2.create(ROOT + '/seq/after2'),
                                                  c2.delete(ROOT + '/seq/plain')])
 step('a states', lambda: a.states)
+
+# --- per-node ACLs: digest users, the auth and ip schemes, NoAuth, getACL/setACL with versions ---
+alice = client('alice', auth_data=[('digest', 'alice:secret')])
+bob = client('bob')
+live.extend([alice, bob])
+start(alice)
+start(bob)
+A = ROOT + '/acl-a'
+ALICE_ALL = make_digest_acl('alice', 'secret', all=True)
+
+
+def acls(zk, path):
+    found, node = zk.get_acls(path)
+    return [[(acl.perms, acl.id.scheme, acl.id.id) for acl in found], node]
+
+
+def bob_multi():
+    t = bob.transaction()
+    t.check(A, 0)
+    t.set_data(A, b'x')
+    return t.commit()
+
+
+def bob_check():
+    t = bob.transaction()
+    t.check(A, -1)
+    return t.commit()
+
+
+step('acl create with a digest acl', lambda: alice.create(A, b'a', acl=[ALICE_ALL, make_acl('world', 'anyone', read=True)]))
+step('acl getACL with admin', lambda: acls(alice, A))
+step('acl getACL with read only hides digests', lambda: acls(bob, A))
+step('acl NoAuth on write', lambda: bob.set(A, b'b'))
+step('acl NoAuth on create', lambda: bob.create(A + '/c', b''))
+step('acl create child as the user', lambda: alice.create(A + '/c', b''))
+step('acl NoAuth on delete', lambda: bob.delete(A + '/c'))
+step('acl NoAuth on delete of a missing child', lambda: bob.delete(A + '/missing'))
+step('acl NoAuth on setACL', lambda: bob.set_acls(A, OPEN_ACL_UNSAFE))
+step('acl NoAuth in a multi', bob_multi)
+step('acl setACL bad version', lambda: alice.set_acls(A, [ALICE_ALL], version=5))
+step('acl setACL with version', lambda: alice.set_acls(A, [ALICE_ALL], version=0))
+step('acl setACL any version', lambda: alice.set_acls(A, [ALICE_ALL, ALICE_ALL]))
+step('acl after setACL', lambda: acls(alice, A))
+step('acl NoAuth on read', lambda: bob.get(A))
+step('acl NoAuth on children', lambda: bob.get_children(A))
+step('acl NoAuth on children count', lambda: raw(bob, AllChildrenNumber(A)))
+step('acl exists needs no right', lambda: bob.exists(A))
+step('acl NoAuth on getACL', lambda: acls(bob, A))
+step('acl NoAuth on check', bob_check)
+step('acl auth scheme', lambda: alice.create(ROOT + '/acl-auth', b'', acl=[make_acl('auth', '', all=True)]))
+step('acl of an auth scheme node', lambda: acls(alice, ROOT + '/acl-auth'))
+step('acl auth scheme without a digest identity', lambda: bob.create(ROOT + '/acl-auth2', b'', acl=[make_acl('auth', '', all=True)]))
+step('acl unknown scheme', lambda: bob.create(ROOT + '/acl-x', b'', acl=[make_acl('nosuch', 'x', all=True)]))
+step('acl digest id without a hash', lambda: bob.create(ROOT + '/acl-x', b'', acl=[make_acl('digest', 'nohash', all=True)]))
+step('acl bad ip', lambda: bob.create(ROOT + '/acl-x', b'', acl=[make_acl('ip', '10.0.0', all=True)]))
+step('acl world other than anyone', lambda: bob.create(ROOT + '/acl-x', b'', acl=[make_acl('world', 'someone', all=True)]))
+step('acl ip of the client', lambda: bob.create(ROOT + '/acl-ip', b'', acl=[make_acl('ip', '127.0.0.1', all=True)]))
+step('acl ip of the client allows it', lambda: [bob.set(ROOT + '/acl-ip', b'x'), acls(bob, ROOT + '/acl-ip')])
+step('acl ip network of the client', lambda: bob.create(ROOT + '/acl-net', b'', acl=[make_acl('ip', '127.0.0.0/8', all=True)]))
+step('acl ip network allows it', lambda: bob.set(ROOT + '/acl-net', b'x'))
+step('acl ip of another network', lambda: bob.create(ROOT + '/acl-other', b'', acl=[make_acl('ip', '10.0.0.0/8', all=True), make_acl('world', 'anyone', read=True)]))
+step('acl ip of another network refuses', lambda: bob.set(ROOT + '/acl-other', b'x'))
+step('acl addauth later', lambda: [bob.add_auth('digest', 'alice:secret'), bob.get(A)])
+step('acl whoAmI after addauth', lambda: raw(bob, WhoAmI()))
+step('acl cleanup', lambda: [alice.delete(A, recursive=True), alice.delete(ROOT + '/acl-auth'), bob.delete(ROOT + '/acl-ip'),
+                             bob.delete(ROOT + '/acl-net'), a.delete(ROOT + '/acl-other')])
+
 
 # --- containers, sync, ACLs, /zookeeper ---
 step('create container', lambda: raw(a, CreateContainer(ROOT + '/box', b'', OPEN_ACL_UNSAFE, 4)))
