@@ -62,7 +62,7 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
     [Fact]
     public async Task Follower_ForwardsTheSessionsIdentities_SoNodeAclsHoldForItsClients()
     {
-        await using var cluster = await StartClusterAsync();
+        await using var cluster = await ZkNodes.StartClusterAsync();
         var leader = await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
         await using var owner = await ZkTestClient.ConnectAsync(leader.ZooKeeperEndPoint!);
