@@ -16,7 +16,8 @@ namespace Mesh.Registry.Core.Commands;
 /// Bodies: create = path data mode:u8 session:zigzag flags:u8(1 = create parents);
 /// set = path data version:zigzag; delete = path version:zigzag flags:u8(1 = recursive);
 /// txn = count:varint (op-kind:u8 op-body)* with op bodies as above (check = path version);
-/// session commands = one zigzag-varint (ttl, id or now).
+/// session commands = one zigzag-varint (ttl, id or now); keep-alive-many = count:varint id:zigzag*
+/// (kind 10: a node of a build without it refuses the entry as an unknown kind, never misreads it).
 /// Decoding checks every length against the bytes left, so garbage fails fast with a
 /// <see cref="CommandFormatException"/>, never a huge allocation or a hang.
 /// Strings must be valid UTF-16 (no unpaired surrogate) to be encoded. A command without a quota
@@ -115,6 +116,11 @@ public static class CommandCodec
             case KeepAlive c:
                 w.Signed(c.SessionId);
                 break;
+            case KeepAliveMany c:
+                w.Varint((ulong)c.SessionIds.Count);
+                foreach (var id in c.SessionIds)
+                    w.Signed(id);
+                break;
             case CloseSession c:
                 w.Signed(c.SessionId);
                 break;
@@ -156,6 +162,7 @@ public static class CommandCodec
             Kind.Transaction => ReadTransaction(ref r, header),
             Kind.OpenSession => new OpenSession(header, r.Signed()),
             Kind.KeepAlive => new KeepAlive(header, r.Signed()),
+            Kind.KeepAliveMany => ReadKeepAliveMany(ref r, header),
             Kind.CloseSession => new CloseSession(header, r.Signed()),
             Kind.ExpireSessions => new ExpireSessions(header, r.Signed()),
             Kind.ResetSessionDeadlines => new ResetSessionDeadlines(header, r.Signed()),
@@ -187,6 +194,25 @@ public static class CommandCodec
         }
 
         return (path, data, (CreateMode)mode, r.Signed(), r.Flag());
+    }
+
+    private static KeepAliveMany ReadKeepAliveMany(ref Reader r, CommandHeader header)
+    {
+        var at = r.Position;
+        var count = r.Varint();
+        // Every id takes at least one byte, so the count cannot promise more than is left.
+        if (count > (ulong)r.Remaining)
+        {
+            throw new CommandFormatException($"keep-alive session count {count} at byte {at} exceeds the {r.Remaining} bytes left");
+        }
+
+        var ids = new long[(int)count];
+        for (var i = 0; i < ids.Length; i++)
+        {
+            ids[i] = r.Signed();
+        }
+
+        return new KeepAliveMany(header, ids);
     }
 
     private static Transaction ReadTransaction(ref Reader r, CommandHeader header)
@@ -265,6 +291,7 @@ public static class CommandCodec
         Transaction => Kind.Transaction,
         OpenSession => Kind.OpenSession,
         KeepAlive => Kind.KeepAlive,
+        KeepAliveMany => Kind.KeepAliveMany,
         CloseSession => Kind.CloseSession,
         ExpireSessions => Kind.ExpireSessions,
         ResetSessionDeadlines => Kind.ResetSessionDeadlines,
@@ -283,6 +310,7 @@ public static class CommandCodec
         CloseSession = 7,
         ExpireSessions = 8,
         ResetSessionDeadlines = 9,
+        KeepAliveMany = 10,
     }
 
     private enum OpKind : byte
