@@ -56,7 +56,7 @@ internal sealed class RegistryApi(
         var api = app.MapGroup("").AddEndpointFilter(new ApiAccessFilter(auth)).AddEndpointFilter(new BodyLimitFilter(limits));
 
         new StatusEndpoints(consensus, addresses, peers).Map(api);
-        new NodeEndpoints(store, writes).Map(api, leader);
+        new NodeEndpoints(consensus, store, writes, requestTimeout).Map(api, leader);
         new TxnEndpoints(writes, limits).Map(api, leader);
         new SessionEndpoints(consensus, store, writes, keepAlives, requestTimeout).Map(api, leader);
         new WatchEndpoints(store).Map(api);

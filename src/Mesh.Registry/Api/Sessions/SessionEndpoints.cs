@@ -36,6 +36,9 @@ internal sealed class SessionEndpoints(IConsensus consensus, RegistryStore store
 
     private const long DefaultSessionTtlMs = 10_000;
 
+    /// <summary>How long a keep-alive for an id past this node's commit index waits to learn of it: several heartbeats.</summary>
+    private static readonly TimeSpan UncommittedIdWait = TimeSpan.FromSeconds(1);
+
     /// <summary>By what follows <c>/v1/sessions</c>: empty, <c>/{id}</c> or <c>/{id}/keepalive</c>; anything else is 404, a bad id 400, a wrong method 405.</summary>
     private Task SessionsAsync(HttpContext context)
     {
@@ -101,7 +104,9 @@ internal sealed class SessionEndpoints(IConsensus consensus, RegistryStore store
     /// <summary>
     /// Whether the session is alive in this node's applied state. A session's id is the index of the
     /// command that opened it, so a node that has not applied that index yet (a follower just behind
-    /// the leader the session was opened on) waits for it rather than calling the session expired.
+    /// the leader the session was opened on) waits for it rather than calling the session expired:
+    /// up to the request timeout (then 503) when it knows the index is committed, up to
+    /// <see cref="UncommittedIdWait"/> (then 404, no such session) when it does not.
     /// </summary>
     private async Task<bool> IsAliveHereAsync(long id, CancellationToken cancellationToken)
     {
@@ -112,11 +117,26 @@ internal sealed class SessionEndpoints(IConsensus consensus, RegistryStore store
         deadline.CancelAfter(requestTimeout);
         try
         {
+            if (id > consensus.CommitIndex)
+            {
+                using var brief = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+                brief.CancelAfter(UncommittedIdWait);
+                try
+                {
+                    await consensus.WaitForAppliedAsync(id, brief.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!deadline.IsCancellationRequested)
+                {
+                    // Past anything this node knows to be committed, even after a heartbeat or two: no such session.
+                    if (id > consensus.CommitIndex)
+                        return false;
+                }
+            }
             await consensus.WaitForAppliedAsync(id, deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new QuorumUnavailableException($"this node has not applied index {id}, where session {id} would have been opened, within {requestTimeout.TotalSeconds:0.#} s; retry");
+            throw new QuorumUnavailableException($"this node has not applied index {id}, where session {id} was opened, within {requestTimeout.TotalSeconds:0.#} s; retry");
         }
         return store.Read(s => s.TryGetSession(id, out _));
     }
