@@ -84,6 +84,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             {
                 BufferRecords = _options.Limits.WatchStreamBufferRecords,
                 MaxStreamsPerCaller = _options.Limits.MaxWatchStreamsPerCaller,
+                MaxWatchesPerCaller = _options.Limits.MaxWatchesPerCaller,
                 ProgressInterval = _options.Limits.WatchProgressInterval,
                 TimeProvider = _options.TimeProvider,
                 AliasOf = _options.CuratorBasePath == Api.Services.CuratorInstances.DefaultBasePath ? null
