@@ -198,15 +198,7 @@ public static class CommandCodec
 
     private static KeepAliveMany ReadKeepAliveMany(ref Reader r, CommandHeader header)
     {
-        var at = r.Position;
-        var count = r.Varint();
-        // Every id takes at least one byte, so the count cannot promise more than is left.
-        if (count > (ulong)r.Remaining)
-        {
-            throw new CommandFormatException($"keep-alive session count {count} at byte {at} exceeds the {r.Remaining} bytes left");
-        }
-
-        var ids = new long[(int)count];
+        var ids = new long[r.Count("keep-alive session count")];
         for (var i = 0; i < ids.Length; i++)
         {
             ids[i] = r.Signed();
@@ -217,17 +209,10 @@ public static class CommandCodec
 
     private static Transaction ReadTransaction(ref Reader r, CommandHeader header)
     {
-        var at = r.Position;
-        var count = r.Varint();
-        if (count > (ulong)r.Remaining)
-        {
-            throw new CommandFormatException($"transaction op count {count} at byte {at} exceeds the {r.Remaining} bytes left");
-        }
-
-        var ops = new TxnOp[(int)count];
+        var ops = new TxnOp[r.Count("transaction op count")];
         for (var i = 0; i < ops.Length; i++)
         {
-            at = r.Position;
+            var at = r.Position;
             var kind = r.Byte();
             switch ((OpKind)kind)
             {
@@ -441,6 +426,19 @@ public static class CommandCodec
         }
 
         public long Signed() => Wire.Varint.UnZigZag(Varint());
+
+        /// <summary>A count of items that take at least a byte each, so it cannot promise more than is left.</summary>
+        public int Count(string what)
+        {
+            var at = Position;
+            var count = Varint();
+            if (count > (ulong)Remaining)
+            {
+                throw new CommandFormatException($"{what} {count} at byte {at} exceeds the {Remaining} bytes left");
+            }
+
+            return (int)count;
+        }
 
         public Guid Guid()
         {
