@@ -19,17 +19,7 @@ namespace Mesh.Registry.Tests.Sessions;
 /// </summary>
 public sealed class KeepAliveBatchingTests(ITestOutputHelper output)
 {
-    private static async Task<TestCluster> StartClusterAsync()
-    {
-        var cluster = await TestCluster.StartAsync(3, o => o with
-        {
-            ZooKeeper = new Mesh.Registry.ZooKeeper.ZooKeeperOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Open = true },
-        });
-        // Followers prove their forwarded batches with a key derived from the CA material the leader creates first.
-        await Eventually.TrueAsync(() => cluster.Nodes.All(n => n!.Store.Read(s => s.GetNode(Mesh.Registry.CertificateAuthority.RegistryCertificateAuthority.MaterialPath).IsOk)),
-            "every node has the CA material");
-        return cluster;
-    }
+    private static Task<TestCluster> StartClusterAsync() => ZooKeeperClusterTests.StartClusterAsync();
 
     private static async Task<long> OpenHttpSessionAsync(TestCluster cluster, RegistryNode node, long ttlMs)
     {

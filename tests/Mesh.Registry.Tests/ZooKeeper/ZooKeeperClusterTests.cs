@@ -16,7 +16,8 @@ namespace Mesh.Registry.Tests.ZooKeeper;
 /// </summary>
 public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
 {
-    private static async Task<TestCluster> StartClusterAsync()
+    /// <summary>A 3-node cluster serving ZooKeeper (open) on every node, once every node has the CA material.</summary>
+    internal static async Task<TestCluster> StartClusterAsync()
     {
         var cluster = await TestCluster.StartAsync(3, o => o with
         {
