@@ -64,6 +64,23 @@ public sealed partial class RegistryClient : IDisposable
         return new NodeChildren(body.Path, body.Children, body.Stat, IndexOf(response));
     }
 
+    /// <summary>
+    /// A node's children with the data of each, in one read (<c>children=true&amp;data=true</c>): at
+    /// <paramref name="minIndex"/> from the answering node's applied state once it has applied that index
+    /// (no trip to the leader), linearizable without it. The data is null from a registry that does not
+    /// send it (an older version): read each child then.
+    /// </summary>
+    internal async Task<(NodeChildren Children, IReadOnlyList<ReadOnlyMemory<byte>>? Data)> GetChildrenWithDataAsync(
+        string path, long? minIndex, CancellationToken cancellationToken)
+    {
+        var query = minIndex is { } at ? $"children=true&data=true&minIndex={at}" : "children=true&data=true";
+        using var response = await _transport.SendAsync(
+            () => new HttpRequestMessage(HttpMethod.Get, NodeUrl(path, query)), false, null, cancellationToken).ConfigureAwait(false);
+        var body = await ReadAsync(response, RegistryJson.Default.ChildrenResponse, cancellationToken).ConfigureAwait(false);
+        var data = body.Data is { } d && d.Count == body.Children.Count ? d : null;
+        return (new NodeChildren(body.Path, body.Children, body.Stat, IndexOf(response)), data);
+    }
+
     public async Task<bool> ExistsAsync(string path, CancellationToken cancellationToken = default) =>
         await TryGetAsync(path, cancellationToken: cancellationToken).ConfigureAwait(false) is not null;
 

@@ -32,6 +32,21 @@ public sealed partial class RegistryStateMachine
         return new ApplyResult { Index = _index, SessionId = sessionId, TtlMs = session.TtlMs };
     }
 
+    // Unknown ids are not an error: a session may expire between a node answering its keep-alive
+    // and the batch being applied; the node reads the applied state to tell its callers.
+    private ApplyResult KeepAliveMany(IReadOnlyList<long> sessionIds)
+    {
+        foreach (var id in sessionIds)
+        {
+            if (_sessions.TryGetValue(id, out var session))
+            {
+                session.DeadlineMs = _time + session.TtlMs;
+            }
+        }
+
+        return new ApplyResult { Index = _index };
+    }
+
     private ApplyResult CloseSession(long sessionId)
     {
         if (!_sessions.TryGetValue(sessionId, out var session))

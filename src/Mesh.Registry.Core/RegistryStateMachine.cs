@@ -72,6 +72,7 @@ public sealed partial class RegistryStateMachine
             Transaction c => ApplyTransaction(c.Ops),
             OpenSession c => OpenSession(c.TtlMs),
             KeepAlive c => KeepAlive(c.SessionId),
+            KeepAliveMany c => KeepAliveMany(c.SessionIds),
             CloseSession c => CloseSession(c.SessionId),
             ExpireSessions c => ExpireSessions(c.NowMs),
             ResetSessionDeadlines c => ResetDeadlines(c.NowMs),

@@ -56,6 +56,12 @@ internal sealed class RegistryLimitOptions
         DefaultValueFactory = _ => Defaults.MaxWatchStreamsPerCaller,
     };
 
+    private readonly Option<int> _maxWatchesPerCaller = new("--max-watches-per-caller")
+    {
+        Description = "Watches one caller (address and credential) may hold over all its streaming watches on a node; more is 429 TooManyRequests.",
+        DefaultValueFactory = _ => Defaults.MaxWatchesPerCaller,
+    };
+
     private readonly Option<int> _watchStreamBuffer = new("--watch-stream-buffer")
     {
         Description = "Records a streaming watch's reader may fall behind before it is cut off with a resume record.",
@@ -66,6 +72,7 @@ internal sealed class RegistryLimitOptions
     {
         command.Options.Add(_maxWatchesPerStream);
         command.Options.Add(_maxWatchStreams);
+        command.Options.Add(_maxWatchesPerCaller);
         command.Options.Add(_watchStreamBuffer);
         command.Options.Add(_maxTxnOps);
         command.Options.Add(_maxTxnBytes);
@@ -86,6 +93,7 @@ internal sealed class RegistryLimitOptions
         QuotaSessions = parseResult.GetValue(_quotaSessions),
         MaxWatchesPerStream = parseResult.GetValue(_maxWatchesPerStream),
         MaxWatchStreamsPerCaller = parseResult.GetValue(_maxWatchStreams),
+        MaxWatchesPerCaller = parseResult.GetValue(_maxWatchesPerCaller),
         WatchStreamBufferRecords = parseResult.GetValue(_watchStreamBuffer),
     };
 }

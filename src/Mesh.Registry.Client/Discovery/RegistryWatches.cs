@@ -182,7 +182,7 @@ public static class RegistryWatches
         {
             try
             {
-                last = await ReadConfigAsync(client, prefix, cancellationToken).ConfigureAwait(false);
+                last = await ReadConfigAsync(client, prefix, null, cancellationToken).ConfigureAwait(false);
             }
             catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -193,11 +193,12 @@ public static class RegistryWatches
         yield return last;
         while (true)
         {
-            await subscription.NextChangeAsync(last.Index, cancellationToken).ConfigureAwait(false);
+            var at = await subscription.NextChangeAsync(last.Index, cancellationToken).ConfigureAwait(false);
             ConfigSnapshot next;
             try
             {
-                next = await ReadConfigAsync(client, prefix, cancellationToken).ConfigureAwait(false);
+                // At the change's index: the node the stream came from answers from its own state at once.
+                next = await ReadConfigAsync(client, prefix, at == RegistryWatcher.Subscription.Reread ? null : at, cancellationToken).ConfigureAwait(false);
                 failures = 0;
             }
             catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
@@ -205,14 +206,8 @@ public static class RegistryWatches
                 await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
                 continue;
             }
-            if (!SameDocuments(last, next))
-                last = next with { Index = Math.Max(last.Index, next.Index) };
-            else
-            {
-                last = last with { Index = Math.Max(last.Index, next.Index) };
-                continue;
-            }
-            yield return last;
+            if (Advance(ref last, next))
+                yield return last;
         }
     }
 
@@ -299,13 +294,13 @@ public static class RegistryWatches
                     }
                 }
 
-                next = await ReadConfigAsync(client, prefix, cancellationToken).ConfigureAwait(false);
+                next = await ReadConfigAsync(client, prefix, null, cancellationToken).ConfigureAwait(false);
                 failures = 0;
             }
             catch (RegistryException ex) when (ex.Code == RegistryErrorCodes.IndexCompacted)
             {
                 // History moved past us: a fresh read is a complete picture again.
-                next = await ReadConfigAsync(client, prefix, cancellationToken).ConfigureAwait(false);
+                next = await ReadConfigAsync(client, prefix, null, cancellationToken).ConfigureAwait(false);
             }
             catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -313,28 +308,43 @@ public static class RegistryWatches
                 continue;
             }
 
-            if (last is null || !SameDocuments(last, next))
+            if (last is null)
             {
                 last = next;
                 yield return next;
             }
-            else
+            else if (Advance(ref last, next))
             {
-                last = last with { Index = Math.Max(last.Index, next.Index) };
+                yield return last;
             }
         }
     }
 
     /// <summary>
-    /// Reads every document under the prefix. The snapshot's index is the listing's: a change after
-    /// it is seen by the next watch even when the reads of the documents already included it.
+    /// Moves <paramref name="last"/> on to what <paramref name="next"/> read: true (a new snapshot to
+    /// hand out) when the documents differ; otherwise only the index moves, so the next watch starts
+    /// after what was read. An index never goes back (a read at a lagging node is older).
     /// </summary>
-    private static async Task<ConfigSnapshot> ReadConfigAsync(RegistryClient client, string prefix, CancellationToken cancellationToken)
+    private static bool Advance(ref ConfigSnapshot last, ConfigSnapshot next)
+    {
+        var changed = !SameDocuments(last, next);
+        last = (changed ? next : last) with { Index = Math.Max(last.Index, next.Index) };
+        return changed;
+    }
+
+    /// <summary>
+    /// Reads every document under the prefix with the listing, in one request: at
+    /// <paramref name="minIndex"/> from the answering node's applied state, linearizable without it.
+    /// The snapshot's index is the listing's: a change after it is seen by the next watch. From a
+    /// registry that sends no data with the listing (an older version) each document is read after it.
+    /// </summary>
+    private static async Task<ConfigSnapshot> ReadConfigAsync(RegistryClient client, string prefix, long? minIndex, CancellationToken cancellationToken)
     {
         NodeChildren listing;
+        IReadOnlyList<ReadOnlyMemory<byte>>? data;
         try
         {
-            listing = await client.GetChildrenAsync(prefix, cancellationToken: cancellationToken).ConfigureAwait(false);
+            (listing, data) = await client.GetChildrenWithDataAsync(prefix, minIndex, cancellationToken).ConfigureAwait(false);
         }
         catch (RegistryException ex) when (ex.Code == RegistryErrorCodes.NoNode)
         {
@@ -342,6 +352,12 @@ public static class RegistryWatches
         }
 
         var documents = ImmutableSortedDictionary.CreateBuilder<string, byte[]>(StringComparer.Ordinal);
+        if (data is not null)
+        {
+            for (var i = 0; i < listing.Children.Count; i++)
+                documents[listing.Children[i]] = data[i].ToArray();
+            return new ConfigSnapshot(prefix, listing.Index, documents.ToImmutable());
+        }
         foreach (var name in listing.Children)
         {
             var node = await client.TryGetAsync($"{prefix.TrimEnd('/')}/{name}", cancellationToken: cancellationToken).ConfigureAwait(false);

@@ -16,8 +16,11 @@ public sealed record NodeStat(
 /// <summary><c>GET /v1/nodes/{path}</c> answer: the node's data (base64 in JSON) and stat.</summary>
 public sealed record NodeResponse(string Path, ReadOnlyMemory<byte> Data, NodeStat Stat);
 
-/// <summary><c>GET /v1/nodes/{path}?children=true</c> answer: the child names, sorted, and the node's stat.</summary>
-public sealed record ChildrenResponse(string Path, IReadOnlyList<string> Children, NodeStat Stat);
+/// <summary>
+/// <c>GET /v1/nodes/{path}?children=true</c> answer: the child names, sorted, and the node's stat;
+/// with <c>data=true</c> also each child's data (base64 in JSON), in the order of the names.
+/// </summary>
+public sealed record ChildrenResponse(string Path, IReadOnlyList<string> Children, NodeStat Stat, IReadOnlyList<ReadOnlyMemory<byte>>? Data = null);
 
 /// <summary>
 /// The answer of a write: create and set name the path written (with its sequence suffix) and its

@@ -38,6 +38,18 @@ public sealed record OpenSession(CommandHeader Header, long TtlMs) : Command(Hea
 /// <summary>Moves the session's deadline to command time + TTL.</summary>
 public sealed record KeepAlive(CommandHeader Header, long SessionId) : Command(Header);
 
+/// <summary>
+/// Moves the deadline of every live session in <paramref name="SessionIds"/> to command time + its
+/// TTL, and ignores the ones that no longer exist. A node gathers the keep-alives it serves for a
+/// short interval and proposes them as one of these (docs/registry.md, "Sessions"), so renewal
+/// costs one log entry per node and interval, not one per session.
+/// </summary>
+public sealed record KeepAliveMany(CommandHeader Header, IReadOnlyList<long> SessionIds) : Command(Header)
+{
+    /// <summary>Session ids in one command, at most: ~5 bytes each, so a command stays near 50 KB.</summary>
+    public const int MaxSessions = 10_000;
+}
+
 /// <summary>Closes the session and deletes its ephemeral nodes in the same command.</summary>
 public sealed record CloseSession(CommandHeader Header, long SessionId) : Command(Header);
 

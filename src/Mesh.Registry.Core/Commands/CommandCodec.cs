@@ -21,7 +21,8 @@ namespace Mesh.Registry.Core.Commands;
 /// set = path data version:zigzag; delete = path version:zigzag flags:u8(1 = recursive);
 /// txn = count:varint (op-kind:u8 op-body)* with op bodies as above (check = path version;
 /// set-acl = path acl version:zigzag, version 5 only);
-/// session commands = one zigzag-varint (ttl, id or now).
+/// session commands = one zigzag-varint (ttl, id or now); keep-alive-many = count:varint id:zigzag*
+/// (kind 10: a node of a build without it refuses the entry as an unknown kind, never misreads it).
 /// Decoding checks every length against the bytes left, so garbage fails fast with a
 /// <see cref="CommandFormatException"/>, never a huge allocation or a hang.
 /// Strings must be valid UTF-16 (no unpaired surrogate) to be encoded. A command without a quota
@@ -156,6 +157,11 @@ public static class CommandCodec
             case KeepAlive c:
                 w.Signed(c.SessionId);
                 break;
+            case KeepAliveMany c:
+                w.Varint((ulong)c.SessionIds.Count);
+                foreach (var id in c.SessionIds)
+                    w.Signed(id);
+                break;
             case CloseSession c:
                 w.Signed(c.SessionId);
                 break;
@@ -221,6 +227,7 @@ public static class CommandCodec
             Kind.Transaction => ReadTransaction(ref r, header),
             Kind.OpenSession => new OpenSession(header, r.Signed()),
             Kind.KeepAlive => new KeepAlive(header, r.Signed()),
+            Kind.KeepAliveMany => ReadKeepAliveMany(ref r, header),
             Kind.CloseSession => new CloseSession(header, r.Signed()),
             Kind.ExpireSessions => new ExpireSessions(header, r.Signed()),
             Kind.ResetSessionDeadlines => new ResetSessionDeadlines(header, r.Signed()),
@@ -254,19 +261,23 @@ public static class CommandCodec
         return (path, data, (CreateMode)mode, r.Signed(), r.Flag(), r.Acls ? r.Acl() : null);
     }
 
-    private static Transaction ReadTransaction(ref Reader r, CommandHeader header)
+    private static KeepAliveMany ReadKeepAliveMany(ref Reader r, CommandHeader header)
     {
-        var at = r.Position;
-        var count = r.Varint();
-        if (count > (ulong)r.Remaining)
+        var ids = new long[r.Count("keep-alive session count")];
+        for (var i = 0; i < ids.Length; i++)
         {
-            throw new CommandFormatException($"transaction op count {count} at byte {at} exceeds the {r.Remaining} bytes left");
+            ids[i] = r.Signed();
         }
 
-        var ops = new TxnOp[(int)count];
+        return new KeepAliveMany(header, ids);
+    }
+
+    private static Transaction ReadTransaction(ref Reader r, CommandHeader header)
+    {
+        var ops = new TxnOp[r.Count("transaction op count")];
         for (var i = 0; i < ops.Length; i++)
         {
-            at = r.Position;
+            var at = r.Position;
             var kind = r.Byte();
             switch ((OpKind)kind)
             {
@@ -344,6 +355,7 @@ public static class CommandCodec
         Transaction => Kind.Transaction,
         OpenSession => Kind.OpenSession,
         KeepAlive => Kind.KeepAlive,
+        KeepAliveMany => Kind.KeepAliveMany,
         CloseSession => Kind.CloseSession,
         ExpireSessions => Kind.ExpireSessions,
         ResetSessionDeadlines => Kind.ResetSessionDeadlines,
@@ -362,6 +374,7 @@ public static class CommandCodec
         CloseSession = 7,
         ExpireSessions = 8,
         ResetSessionDeadlines = 9,
+        KeepAliveMany = 10,
     }
 
     private enum OpKind : byte
@@ -518,6 +531,19 @@ public static class CommandCodec
         }
 
         public long Signed() => Wire.Varint.UnZigZag(Varint());
+
+        /// <summary>A count of items that take at least a byte each, so it cannot promise more than is left.</summary>
+        public int Count(string what)
+        {
+            var at = Position;
+            var count = Varint();
+            if (count > (ulong)Remaining)
+            {
+                throw new CommandFormatException($"{what} {count} at byte {at} exceeds the {Remaining} bytes left");
+            }
+
+            return (int)count;
+        }
 
         public Guid Guid()
         {

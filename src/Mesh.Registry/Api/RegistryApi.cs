@@ -42,6 +42,7 @@ internal sealed class RegistryApi(
     AnonymousGate anonymousGate,
     ILogger logger,
     TimeProvider time,
+    Mesh.Registry.Sessions.KeepAliveBatcher keepAlives,
     bool claimServiceNames = true,
     string curatorBasePath = Services.CuratorInstances.DefaultBasePath)
 {
@@ -55,9 +56,9 @@ internal sealed class RegistryApi(
         var api = app.MapGroup("").AddEndpointFilter(new ApiAccessFilter(auth)).AddEndpointFilter(new BodyLimitFilter(limits));
 
         new StatusEndpoints(consensus, addresses, peers).Map(api);
-        new NodeEndpoints(store, writes).Map(api, leader);
+        new NodeEndpoints(consensus, store, writes, requestTimeout).Map(api, leader);
         new TxnEndpoints(writes, limits).Map(api, leader);
-        new SessionEndpoints(store, writes).Map(api, leader);
+        new SessionEndpoints(consensus, store, writes, keepAlives, requestTimeout).Map(api, leader);
         new WatchEndpoints(store).Map(api);
         new WatchStreamEndpoints(store, limits).Map(api);
         new ServiceEndpoints(store, curatorBasePath).Map(api, leader);

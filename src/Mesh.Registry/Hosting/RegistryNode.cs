@@ -87,6 +87,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             {
                 BufferRecords = _options.Limits.WatchStreamBufferRecords,
                 MaxStreamsPerCaller = _options.Limits.MaxWatchStreamsPerCaller,
+                MaxWatchesPerCaller = _options.Limits.MaxWatchesPerCaller,
                 ProgressInterval = _options.Limits.WatchProgressInterval,
                 TimeProvider = _options.TimeProvider,
                 AliasOf = _options.CuratorBasePath == Api.Services.CuratorInstances.DefaultBasePath ? null
@@ -142,6 +143,12 @@ public sealed partial class RegistryNode : IAsyncDisposable
             var addresses = new Api.Forwarding.MemberAddresses(Members, consensus.PublishedClientEndPointAsync, Scheme);
             var peerClients = new Api.Forwarding.PeerClients(_options.TlsTrust);
             Push(() => { peerClients.Dispose(); return ValueTask.CompletedTask; });
+            // Every keep-alive served here (HTTP, ZooKeeper) is renewed in this node's next batch.
+            var keepAlives = new Sessions.KeepAliveBatcher(
+                new ZooKeeper.Forwarding.ZkLeaderClient(consensus, writer, addresses, peerClients, new ZooKeeper.Forwarding.ZkSessionKey(Store), _options.TimeProvider, _options.RequestTimeout),
+                Store, _options.TimeProvider, loggerFactory.CreateLogger<Sessions.KeepAliveBatcher>());
+            keepAlives.Start();
+            Push(keepAlives.DisposeAsync);
             var peers = new Api.Status.PeerStatusClient(addresses, peerClients.Reads);
             // With authentication on, the peers' /v1/status needs a token: every node is started with the same operator tokens.
             var statusToken = _options.ApiTokens.OrderBy(t => t.Role == Api.Access.ApiTokenRole.Reader ? 0 : 1).FirstOrDefault();
@@ -155,7 +162,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             var app = BuildWebApp(metrics.MeterName, clientListener, forwarder => new RegistryApi(consensus, Store, writer,
                 new Api.Forwarding.LeaderForwarder(forwarder, addresses, peerClients, _options.RequestTimeout), addresses, peers,
                 metrics, _options.RequestTimeout, ca, auth, _options.Limits, anonymousGate, loggerFactory.CreateLogger<RegistryApi>(),
-                _options.TimeProvider, _options.ClaimServiceNamesOnFirstUse, _options.CuratorBasePath),
+                _options.TimeProvider, keepAlives, _options.ClaimServiceNamesOnFirstUse, _options.CuratorBasePath),
                 // The leader's side of ZooKeeper forwarding, where followers send their sessions'
                 // writes; on every node, so a leader started without --zk still takes them.
                 web => ZooKeeper.Forwarding.ZkLeaderEndpoints.Map(web, consensus, writer, new ZooKeeper.Forwarding.ZkSessionKey(Store), _options.RequestTimeout));
@@ -176,6 +183,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             Push(async () =>
             {
                 await expiry.DisposeAsync().ConfigureAwait(false);
+                await keepAlives.DisposeAsync().ConfigureAwait(false);
                 await consensus.DisposeAsync().ConfigureAwait(false);
                 using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(1));
                 await app.StopAsync(grace.Token).ConfigureAwait(false);
@@ -186,7 +194,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             if (_options.ZooKeeper is { } zk)
             {
                 ZooKeeperServer = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens,
-                    _options.Limits, _options.ClaimServiceNamesOnFirstUse, _options.CuratorBasePath, _options.TimeProvider, loggerFactory, metrics, addresses, peerClients, _options.RequestTimeout, Push, cancellationToken).ConfigureAwait(false);
+                    _options.Limits, _options.ClaimServiceNamesOnFirstUse, _options.CuratorBasePath, _options.TimeProvider, loggerFactory, metrics, addresses, peerClients, keepAlives, _options.RequestTimeout, Push, cancellationToken).ConfigureAwait(false);
                 ZooKeeperEndPoint = ZooKeeperServer.EndPoint;
             }
             Log.Started(logger, _options.Id, ClientUrl, raftEndPoint);

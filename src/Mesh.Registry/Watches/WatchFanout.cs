@@ -5,7 +5,7 @@ using ChangeEvent = Mesh.Registry.Core.Events.ChangeEvent;
 
 namespace Mesh.Registry.Watches;
 
-/// <summary>How streaming watches are served by one node: records a reader may fall behind, how often quiet streams get a progress mark, streams per caller.</summary>
+/// <summary>How streaming watches are served by one node: records a reader may fall behind, how often quiet streams get a progress mark, streams and watches per caller.</summary>
 internal sealed record WatchFanoutOptions
 {
     public int BufferRecords { get; init; } = 4_096;
@@ -13,6 +13,9 @@ internal sealed record WatchFanoutOptions
     public TimeSpan ProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
 
     public int MaxStreamsPerCaller { get; init; } = 1_024;
+
+    /// <summary>Watches (over all its streams) one caller may hold: what a caller costs the fan-out grows with its watches, not its streams.</summary>
+    public int MaxWatchesPerCaller { get; init; } = 65_536;
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -24,9 +27,15 @@ internal sealed record WatchFanoutOptions
     public Func<string, string?>? AliasOf { get; init; }
 }
 
-/// <summary>A caller holds as many streams as it may.</summary>
-internal sealed class TooManyStreamsException(string caller, int limit)
-    : Exception($"{caller} already holds {limit} watch streams on this node, the most one caller may; close one or watch more paths on one stream");
+/// <summary>A caller holds as many streams, or watches over all its streams, as it may.</summary>
+internal sealed class TooManyStreamsException(string message) : Exception(message)
+{
+    public static TooManyStreamsException Streams(string caller, int limit) =>
+        new($"{caller} already holds {limit} watch streams on this node, the most one caller may; close one or watch more paths on one stream");
+
+    public static TooManyStreamsException Watches(string caller, int held, int asked, int limit) =>
+        new($"{caller} holds {held} watches on this node's streams and asks for {asked} more; one caller may hold at most {limit} (--max-watches-per-caller): close streams or watch prefixes instead of many paths");
+}
 
 /// <summary>
 /// Streaming watches (<c>GET /v1/watch-stream</c>) on this node, fed from its apply loop through
@@ -46,7 +55,7 @@ internal sealed class WatchFanout : IDisposable
     private readonly Dictionary<string, HashSet<WatchStream>> _prefix = new(StringComparer.Ordinal);
     private readonly HashSet<WatchStream> _trust = [];
     private readonly HashSet<WatchStream> _all = [];
-    private readonly Dictionary<string, int> _perCaller = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (int Streams, int Watches)> _perCaller = new(StringComparer.Ordinal);
     private ITimer? _ticker;
     private TaskCompletionSource _tick = NewTick();
     private long _dispatched;
@@ -89,9 +98,11 @@ internal sealed class WatchFanout : IDisposable
             if (_stopped is not null)
                 throw new InvalidOperationException(_stopped);
             var held = _perCaller.GetValueOrDefault(caller);
-            if (held >= _options.MaxStreamsPerCaller)
-                throw new TooManyStreamsException(caller, _options.MaxStreamsPerCaller);
-            _perCaller[caller] = held + 1;
+            if (held.Streams >= _options.MaxStreamsPerCaller)
+                throw TooManyStreamsException.Streams(caller, _options.MaxStreamsPerCaller);
+            if (held.Watches + targets.Count > _options.MaxWatchesPerCaller)
+                throw TooManyStreamsException.Watches(caller, held.Watches, targets.Count, _options.MaxWatchesPerCaller);
+            _perCaller[caller] = (held.Streams + 1, held.Watches + targets.Count);
             // One timer for every stream, from the first: each writer waits on the shared tick, not a timer of its own.
             _ticker ??= _options.TimeProvider.CreateTimer(
                 _ => Interlocked.Exchange(ref _tick, NewTick()).TrySetResult(), null, _options.ProgressInterval, _options.ProgressInterval);
@@ -118,7 +129,7 @@ internal sealed class WatchFanout : IDisposable
         }
         catch
         {
-            Release(caller);
+            Release(caller, targets.Count);
             throw;
         }
     }
@@ -144,7 +155,7 @@ internal sealed class WatchFanout : IDisposable
                         break;
                 }
             }
-            ReleaseLocked(stream.Caller);
+            ReleaseLocked(stream.Caller, stream.Targets.Count);
         }
         stream.Clear();
     }
@@ -307,20 +318,20 @@ internal sealed class WatchFanout : IDisposable
             index.Remove(path);
     }
 
-    private void Release(string caller)
+    private void Release(string caller, int watches)
     {
         lock (_gate)
-            ReleaseLocked(caller);
+            ReleaseLocked(caller, watches);
     }
 
-    private void ReleaseLocked(string caller)
+    private void ReleaseLocked(string caller, int watches)
     {
         if (_perCaller.TryGetValue(caller, out var held))
         {
-            if (held <= 1)
+            if (held.Streams <= 1)
                 _perCaller.Remove(caller);
             else
-                _perCaller[caller] = held - 1;
+                _perCaller[caller] = (held.Streams - 1, held.Watches - watches);
         }
     }
 

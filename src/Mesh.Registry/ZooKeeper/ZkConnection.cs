@@ -514,8 +514,9 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
 
     /// <summary>
     /// Keeps the registry session alive while the connection is open: the client's pings are
-    /// answered here, the registry's TTL is renewed every third of it (forwarded to the leader on a
-    /// follower), and at once when a session resumes here, as ZooKeeper touches a session on
+    /// answered here, the registry's TTL is renewed every third of it in this node's next batch of
+    /// keep-alives (<see cref="Mesh.Registry.Sessions.KeepAliveBatcher"/>: one replicated command per node and
+    /// interval for all its sessions), and at once when a session resumes here, as ZooKeeper touches a session on
     /// reconnect. One failed renewal is retried a period later; after two in a row the client is
     /// better off on another node.
     /// </summary>
@@ -534,8 +535,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 wait = true;
                 try
                 {
-                    var result = await server.Leader.WriteAsync(new KeepAlive(server.Leader.Header(), session.SessionId), cancellationToken).ConfigureAwait(false);
-                    if (!result.IsOk)
+                    if (await server.KeepAlives.RenewAsync(session.SessionId, cancellationToken).ConfigureAwait(false) is null)
                     {
                         // Expired: the client learns it when it reconnects (timeout 0).
                         connection.Abort();

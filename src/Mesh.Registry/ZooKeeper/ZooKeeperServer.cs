@@ -30,13 +30,14 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
     private long _peakUnflushed;
     private readonly ZkSessionKey _sessionKey;
 
-    public ZooKeeperServer(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, ZkLeaderClient leader, ZkSessionKey key,
+    public ZooKeeperServer(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, ZkLeaderClient leader, Mesh.Registry.Sessions.KeepAliveBatcher keepAlives, ZkSessionKey key,
         ZkCredentials credentials, TimeProvider time, ILoggerFactory loggerFactory, RegistryMetrics? metrics = null)
     {
         Options = options;
         Consensus = consensus;
         Store = store;
         Leader = leader;
+        KeepAlives = keepAlives;
         _sessionKey = key;
         Credentials = credentials;
         Time = time;
@@ -56,6 +57,9 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
 
     /// <summary>Where writes go: proposed here on the leader, forwarded to it from a follower.</summary>
     public ZkLeaderClient Leader { get; }
+
+    /// <summary>Where connected sessions are renewed: this node's batch of keep-alives.</summary>
+    public Mesh.Registry.Sessions.KeepAliveBatcher KeepAlives { get; }
 
     public ZkCredentials Credentials { get; }
 

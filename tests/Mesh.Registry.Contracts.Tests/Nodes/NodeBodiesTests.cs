@@ -38,6 +38,14 @@ public sealed class NodeBodiesTests
             $$"""{"path":"/a","children":["b","c"],"stat":{{StatJson}}}""");
 
     [Fact]
+    public void ChildrenResponse_WithData_CarriesEachChildsDataInNameOrder()
+    {
+        var json = JsonSerializer.Serialize(new ChildrenResponse("/a", ["b", "c"], Stat, [new byte[] { 1, 2 }, Array.Empty<byte>()]), RegistryJson.Default.ChildrenResponse);
+        Assert.Equal($$"""{"path":"/a","children":["b","c"],"stat":{{StatJson}},"data":["AQI=",""]}""", json);
+        Assert.Equal([[1, 2], []], JsonSerializer.Deserialize(json, RegistryJson.Default.ChildrenResponse)!.Data!.Select(d => d.ToArray()));
+    }
+
+    [Fact]
     public void WriteResponse_OfACreate_HasPathStatAndIndex() =>
         RoundTrips(new WriteResponse("/q/item-0000000001", Stat, 13), RegistryJson.Default.WriteResponse,
             $$"""{"path":"/q/item-0000000001","stat":{{StatJson}},"index":13}""");

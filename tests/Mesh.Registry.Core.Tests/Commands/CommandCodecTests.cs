@@ -97,12 +97,42 @@ public sealed class CommandCodecTests
     public void Encode_SessionCommand_IsCompact() =>
         Assert.Equal(2 + 16 + 1 + 6 + 1, CommandCodec.Encode(new KeepAlive(new CommandHeader(Guid.NewGuid(), 0, 1_764_080_000_000), 12)).Length);
 
+    [Fact]
+    public void Encode_KeepAliveMany_IsItsOwnKindWithACountAndAVarintPerId()
+    {
+        var bytes = CommandCodec.Encode(new KeepAliveMany(CommandHeader.At(1_764_080_000_000), [12, 300, 12]));
+
+        Assert.Equal(CommandCodec.FormatVersion, bytes[0]);
+        Assert.Equal(10, bytes[1]); // a new kind: a build without it refuses the entry ("unknown command kind 10")
+        Assert.Equal(2 + 16 + 1 + 6 + 1 + 1 + 2 + 1, bytes.Length);
+        Assert.Equal([12L, 300L, 12L], Assert.IsType<KeepAliveMany>(CommandCodec.Decode(bytes)).SessionIds);
+    }
+
+    [Fact]
+    public void Decode_KeepAliveManyAsASingleKeepAlive_IsRefusedNotMisread()
+    {
+        var bytes = CommandCodec.Encode(new KeepAliveMany(CommandHeader.At(0), [7, 8]));
+        bytes[1] = 6; // what a reader that took it for a KeepAlive would see
+
+        Assert.Contains("unexpected bytes", Assert.Throws<CommandFormatException>(() => CommandCodec.Decode(bytes)).Message);
+    }
+
+    [Fact]
+    public void Decode_KeepAliveManyCountBeyondTheBytes_ExplainsWhatIsWrong()
+    {
+        var bytes = CommandCodec.Encode(new KeepAliveMany(CommandHeader.At(0), [7]));
+        bytes[^2] = 0x7f; // the count: 127 ids promised, one byte left
+
+        Assert.Contains("keep-alive session count 127", Assert.Throws<CommandFormatException>(() => CommandCodec.Decode(bytes)).Message);
+    }
+
     // Records compare memory by reference; describe them with data as hex instead.
     private static string Describe(Command c) => c switch
     {
         CreateNode x => $"{x with { Data = default }} {Convert.ToHexString(x.Data.Span)}",
         SetData x => $"{x with { Data = default }} {Convert.ToHexString(x.Data.Span)}",
         Transaction x => $"{x.Header} [{string.Join("; ", x.Ops.Select(Describe))}]",
+        KeepAliveMany x => $"{x.Header} [{string.Join(", ", x.SessionIds)}]",
         _ => c.ToString(),
     };
 

@@ -256,6 +256,19 @@ internal sealed class ReferenceModel
         return new MResult { SessionId = id, Ttl = s.Ttl };
     }
 
+    public MResult KeepAliveMany(IEnumerable<long> ids)
+    {
+        foreach (var id in ids)
+        {
+            if (_sessions.TryGetValue(id, out var s))
+            {
+                _sessions[id] = (s.Ttl, _time + s.Ttl);
+            }
+        }
+
+        return new MResult();
+    }
+
     public MResult CloseSession(long id)
     {
         if (!_sessions.TryGetValue(id, out var s))

@@ -85,6 +85,53 @@ public sealed class SessionTests
     }
 
     [Fact]
+    public void KeepAliveMany_LiveSessions_MovesEachDeadlineToCommandTimePlusItsOwnTtl()
+    {
+        var r = new Registry();
+        var shortTtl = r.OpenSession(2_000);
+        var longTtl = r.OpenSession(8_000);
+        var notRenewed = r.OpenSession(3_000);
+        r.Time += 1_500;
+
+        var result = r.Apply(new KeepAliveMany(r.Header(), [longTtl, shortTtl, shortTtl]));
+
+        Assert.Equal(ErrorCode.Ok, result.Error);
+        Assert.Equal(r.Index, result.Index);
+        Assert.Equal(
+            [(shortTtl, r.Time + 2_000), (longTtl, r.Time + 8_000), (notRenewed, r.Time - 1_500 + 3_000)],
+            r.Machine.GetSessions().Select(s => (s.Id, s.DeadlineMs)));
+    }
+
+    [Fact]
+    public void KeepAliveMany_UnknownIds_AreIgnored_AndTheKnownOnesStillRenewed()
+    {
+        var r = new Registry();
+        var id = r.OpenSession(2_000);
+        r.Time += 1_900;
+
+        var result = r.Apply(new KeepAliveMany(r.Header(), [42, id, -1]));
+
+        Assert.True(result.IsOk);
+        Assert.Empty(result.Events);
+        Assert.Empty(r.Apply(new ExpireSessions(r.Header(), r.Time + 1_999)).ExpiredSessions);
+        Assert.Equal([id], r.Apply(new ExpireSessions(r.Header(), r.Time + 2_000)).ExpiredSessions);
+    }
+
+    [Fact]
+    public void KeepAliveMany_AfterExpiry_DoesNotRevive()
+    {
+        var r = new Registry();
+        var id = r.OpenSession(1_000);
+        r.Create("/e", mode: CreateMode.Ephemeral, session: id);
+        r.Apply(new ExpireSessions(r.Header(), r.Time + 1_000));
+
+        r.Apply(new KeepAliveMany(r.Header(), [id]));
+
+        Assert.False(r.Machine.TryGetSession(id, out _));
+        Assert.Equal(ErrorCode.NoNode, r.Machine.Exists("/e").Error);
+    }
+
+    [Fact]
     public void KeepAliveAndClose_UnknownSession_AreSessionExpired()
     {
         var r = new Registry();

@@ -132,6 +132,23 @@ public sealed class WatchFanoutTests
     }
 
     [Fact]
+    public void Subscribe_OverTheCallersWatchLimit_Throws_AndAClosedStreamGivesItsWatchesBack()
+    {
+        var hub = new WatchHub(streams: new WatchFanoutOptions { MaxWatchesPerCaller = 5 });
+        WatchTarget[] three = [new(WatchKind.Exact, "/a"), new(WatchKind.Prefix, "/b"), WatchTarget.Trust];
+        var first = hub.Fanout.Subscribe(three, "c", 0);
+        hub.Fanout.Subscribe([new(WatchKind.Exact, "/a"), new(WatchKind.Exact, "/b")], "c", 0);
+
+        var refused = Assert.Throws<TooManyStreamsException>(() => hub.Fanout.Subscribe([new(WatchKind.Exact, "/c")], "c", 0));
+        Assert.Contains("holds 5 watches", refused.Message);
+        Assert.Contains("at most 5", refused.Message);
+        hub.Fanout.Subscribe(three, "d", 0);
+        hub.Fanout.Unsubscribe(first);
+        hub.Fanout.Subscribe(three, "c", 0);
+        Assert.Equal(3, hub.Fanout.Streams);
+    }
+
+    [Fact]
     public void Dispatch_CaChanges_HiddenFromPathWatches_TrustWatchersToldTheBundleChanged()
     {
         var hub = new WatchHub();

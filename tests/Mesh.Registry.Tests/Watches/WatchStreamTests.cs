@@ -273,6 +273,31 @@ public sealed class WatchStreamTests
     }
 
     [Fact]
+    public async Task WatchStream_POSTedStreamsOverTheCallersWatchLimit_Are429_AndAClosedStreamFreesItsWatches()
+    {
+        await using var cluster = await TestCluster.StartAsync(1, o => o with { Limits = o.Limits with { MaxWatchesPerCaller = 100 } });
+        var node = cluster.Nodes[0]!;
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        var sixty = string.Join('&', Enumerable.Range(0, 60).Select(i => $"path=/w/{i}"));
+        var one = await WatchStreamReader.OpenPostAsync(http, node.ClientUrl, sixty);
+
+        // Fewer streams than --max-watch-streams, but more watches in all than the caller may hold.
+        using (var refused = await cluster.Http.PostAsync(cluster.Url(node, "/v1/watch-stream"),
+            new StringContent(sixty, System.Text.Encoding.ASCII, "application/x-www-form-urlencoded")))
+        {
+            var body = await cluster.JsonAsync(refused, HttpStatusCode.TooManyRequests);
+            Assert.Equal("TooManyRequests", body.GetProperty("error").GetString());
+            Assert.Contains("holds 60 watches", body.GetProperty("message").GetString());
+            Assert.Contains("--max-watches-per-caller", body.GetProperty("message").GetString());
+        }
+        await using var small = await WatchStreamReader.OpenAsync(http, node.ClientUrl, "prefix=/w");
+
+        await one.DisposeAsync();
+        await Eventually.TrueAsync(() => node.Store.Hub.Fanout.Streams == 1, "the closed stream was not released");
+        await using var again = await WatchStreamReader.OpenPostAsync(http, node.ClientUrl, sixty);
+    }
+
+    [Fact]
     public async Task WatchStream_NodeStopping_EndsItsStreamsWithAResumeRecord()
     {
         await using var cluster = await TestCluster.StartAsync(3);

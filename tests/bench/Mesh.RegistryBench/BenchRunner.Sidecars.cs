@@ -104,6 +104,7 @@ public static partial class BenchRunner
 
             var steady = new NodeUsage(pids);
             var selfCpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            var commit0 = await writer.CommitIndexAsync(ct).ConfigureAwait(false);
             var sw = Stopwatch.StartNew();
             var lat = new LatencyRecorder(live.Length * 1000);
             var routeLat = new LatencyRecorder(live.Length * 1000);
@@ -169,6 +170,7 @@ public static partial class BenchRunner
                 }
 
                 var elapsed = sw.Elapsed.TotalSeconds;
+                var commit1 = await writer.CommitIndexAsync(ct).ConfigureAwait(false);
                 var selfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - selfCpu0;
                 var r = lat.ToResult($"sidecars n={shape.Sidecars}", elapsed) with { Errors = missed + failures.Count + writeErrors };
                 r.Extra["sidecars"] = live.Length;
@@ -185,6 +187,9 @@ public static partial class BenchRunner
                 if (live.FirstOrDefault(s => s.LastWatchFailure is not null) is { } failed)
                     Log($"a watch failed: {failed.LastWatchFailure}");
                 r.Extra["client_cpu_s"] = selfCpu;
+                // Every replicated write (keep-alives, the rounds' writes, renewals, expiry checks) is one log entry.
+                if (commit0 is { } c0 && commit1 is { } c1)
+                    r.Extra["log_entries_per_s"] = (c1 - c0) / elapsed;
                 steady.Report(r.Extra, elapsed);
                 var rssHeld = steady.Rss().Sum(kv => kv.Value - rssIdle[kv.Key]);
                 r.Extra["rss_per_sidecar_kib"] = rssHeld * 1024 / Math.Max(1, live.Length);

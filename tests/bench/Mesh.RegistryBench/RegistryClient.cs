@@ -142,6 +142,31 @@ public sealed class RegistryClient : IDisposable
         }
     }
 
+    /// <summary>The highest commit index any endpoint reports (GET /v1/status), or null if none answers: log entries per second from two samples.</summary>
+    public async Task<long?> CommitIndexAsync(CancellationToken ct)
+    {
+        long? best = null;
+        foreach (var endpoint in _endpoints)
+        {
+            try
+            {
+                using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                cts.CancelAfter(TimeSpan.FromSeconds(2));
+                using var resp = await _http.GetAsync($"{endpoint}/v1/status", cts.Token).ConfigureAwait(false);
+                if (!resp.IsSuccessStatusCode)
+                    continue;
+                var status = JsonSerializer.Deserialize(await resp.Content.ReadAsByteArrayAsync(cts.Token).ConfigureAwait(false), RegistryJson.Default.StatusResponse);
+                if (status is not null && (best is null || status.CommitIndex > best))
+                    best = status.CommitIndex;
+            }
+            catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException)
+            {
+            }
+        }
+
+        return best;
+    }
+
     private async Task<long> WriteAsync(HttpMethod method, string url, byte[] data, CancellationToken ct)
     {
         using var req = new HttpRequestMessage(method, url) { Content = new ByteArrayContent(data) };

@@ -210,7 +210,8 @@ TESTS=(seq-write-2000 conc-write-1x32-10s conc-write-8x4-10s seq-read-2000 seq-r
 # BENCH_TESTS (env): a subset of the above, e.g. "seq-write-2000 conc-write-1x32-10s" (with --failovers 0)
 # shellcheck disable=SC2206
 [ -n "${BENCH_TESTS:-}" ] && TESTS=($BENCH_TESTS)
-if [ $SCALE = 1 ]; then TESTS=(swatch-1000 swatch-10000 sidecars); FAILOVERS=0; fi
+# shellcheck disable=SC2206
+if [ $SCALE = 1 ]; then TESTS=(${BENCH_TESTS:-swatch-1000 swatch-10000 sidecars}); FAILOVERS=0; fi
 
 n=${#SYSTEMS[@]}
 for r in $(seq "$ROUNDS"); do

@@ -31,6 +31,9 @@ public sealed record RegistryLimits
     /// <summary>Watch streams one caller (address and credential) may hold open on one node (<c>--max-watch-streams</c>).</summary>
     public int MaxWatchStreamsPerCaller { get; init; } = 1_024;
 
+    /// <summary>Watches one caller may hold over all its streams on one node (<c>--max-watches-per-caller</c>).</summary>
+    public int MaxWatchesPerCaller { get; init; } = 65_536;
+
     /// <summary>Records a watch stream's reader may fall behind before it is cut off with a resume mark (<c>--watch-stream-buffer</c>).</summary>
     public int WatchStreamBufferRecords { get; init; } = 4_096;
 
@@ -48,6 +51,7 @@ public sealed record RegistryLimits
         : QuotaSessions < 1 ? $"--quota-sessions {QuotaSessions} must be at least 1"
         : MaxWatchesPerStream < 1 ? $"--max-watches-per-stream {MaxWatchesPerStream} must be at least 1"
         : MaxWatchStreamsPerCaller < 1 ? $"--max-watch-streams {MaxWatchStreamsPerCaller} must be at least 1"
+        : MaxWatchesPerCaller < 1 ? $"--max-watches-per-caller {MaxWatchesPerCaller} must be at least 1"
         : WatchStreamBufferRecords < 1 ? $"--watch-stream-buffer {WatchStreamBufferRecords} must be at least 1"
         : WatchProgressInterval <= TimeSpan.Zero ? $"the watch progress interval {WatchProgressInterval} must be positive"
         : null;

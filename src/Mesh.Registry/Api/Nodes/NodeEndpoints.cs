@@ -2,6 +2,7 @@ using System.Globalization;
 using Mesh.Registry.Api.Ca;
 using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Api.Writes;
+using Mesh.Registry.Consensus;
 using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Storage;
@@ -11,15 +12,22 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Mesh.Registry.Api.Nodes;
 
-/// <summary><c>/v1/nodes/{path}</c>: read (linearizable unless stale), create, set and delete a node; writes go through <see cref="ApiWriter"/>.</summary>
-internal sealed class NodeEndpoints(RegistryStore store, ApiWriter writes)
+/// <summary>
+/// <c>/v1/nodes/{path}</c>: read (linearizable unless stale or at a given index), create, set and
+/// delete a node; writes go through <see cref="ApiWriter"/>.
+/// </summary>
+internal sealed class NodeEndpoints(IConsensus consensus, RegistryStore store, ApiWriter writes, TimeSpan requestTimeout)
 {
     private const string Prefix = "/v1/nodes";
+
+    /// <summary>The most node data one <c>children=true&amp;data=true</c> answer carries.</summary>
+    public const long MaxChildrenDataBytes = 4 * 1024 * 1024;
 
     public void Map(IEndpointRouteBuilder api, LeaderFilter leader)
     {
         var nodes = api.MapGroup(Prefix);
-        nodes.MapGet("/{**path}", NodesAsync).AddEndpointFilter(leader.ForReads());
+        // A read at an index (minIndex=N) is served by any node from its applied state once it has applied N.
+        nodes.MapGet("/{**path}", NodesAsync).AddEndpointFilter(leader.ForReads(context => context.Request.Query.ContainsKey("minIndex")));
         nodes.MapMethods("/{**path}", ["POST", "PUT", "DELETE"], NodesAsync).AddEndpointFilter(leader);
         nodes.MapOthers("/{**path}", NodesAsync);
     }
@@ -46,9 +54,22 @@ internal sealed class NodeEndpoints(RegistryStore store, ApiWriter writes)
     {
         var raw = Query.Bool(context, "raw");
         var children = Query.Bool(context, "children");
+        var withData = Query.Bool(context, "data");
+        if (withData && !children)
+            throw ApiException.BadRequest("data=true goes with children=true");
+        if (withData)
+            CaGuard.Check(path, subtree: true); // the children's data of / or /mesh would include the CA's
+        if (Query.Long(context, "minIndex") is { } minIndex)
+            await WaitAppliedAsync(minIndex, context.RequestAborted).ConfigureAwait(false);
         if (children)
         {
-            var (result, index) = store.Read(s => (s.GetChildren(path), s.AppliedIndex));
+            // The names and their data from one state, under the store's one lock.
+            var (result, data, index) = store.Read(s =>
+            {
+                var list = s.GetChildren(path);
+                var data = withData && list.IsOk ? list.Children.Select(name => s.GetNode(Core.Paths.NodePath.Combine(path, name)).Data).ToArray() : null;
+                return (list, data, s.AppliedIndex);
+            });
             // Also on errors: a client that read NoNode watches for the node's creation from here.
             context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
             if (!result.IsOk)
@@ -56,7 +77,9 @@ internal sealed class NodeEndpoints(RegistryStore store, ApiWriter writes)
                 await ApiJson.ErrorAsync(context, result.Error, path).ConfigureAwait(false);
                 return;
             }
-            await ApiJson.WriteAsync(context, 200, new ChildrenResponse(path, result.Children, ApiJson.Stat(result.Stat)),
+            if (data?.Sum(d => (long)d.Length) is > MaxChildrenDataBytes and var total)
+                throw ApiException.BadRequest($"the children of {path} hold {total} bytes of data, more than the {MaxChildrenDataBytes} one answer carries; read them one by one");
+            await ApiJson.WriteAsync(context, 200, new ChildrenResponse(path, result.Children, ApiJson.Stat(result.Stat), data),
                 RegistryJson.Default.ChildrenResponse).ConfigureAwait(false);
             return;
         }
@@ -80,6 +103,23 @@ internal sealed class NodeEndpoints(RegistryStore store, ApiWriter writes)
         }
         await ApiJson.WriteAsync(context, 200, new NodeResponse(path, node.Data, ApiJson.Stat(node.Stat)),
             RegistryJson.Default.NodeResponse).ConfigureAwait(false);
+    }
+
+    /// <summary>Waits (up to the request timeout) until this node has applied <paramref name="index"/>; 503 otherwise.</summary>
+    private async Task WaitAppliedAsync(long index, CancellationToken cancellationToken)
+    {
+        if (store.Read(s => s.AppliedIndex) >= index)
+            return;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(requestTimeout);
+        try
+        {
+            await consensus.WaitForAppliedAsync(index, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new QuorumUnavailableException($"this node has not applied index {index} within {requestTimeout.TotalSeconds:0.#} s; retry, or read without minIndex");
+        }
     }
 
     private async Task CreateNodeAsync(HttpContext context, string path)

@@ -2,9 +2,11 @@ using System.Globalization;
 using System.Text.Json;
 using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Api.Writes;
+using Mesh.Registry.Consensus;
 using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Sessions;
+using Mesh.Registry.Sessions;
 using Mesh.Registry.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -12,8 +14,12 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Mesh.Registry.Api.Sessions;
 
-/// <summary><c>/v1/sessions</c>: list and open sessions, keep one alive, close one. Everything but the list is a write (on the leader).</summary>
-internal sealed class SessionEndpoints(RegistryStore store, ApiWriter writes)
+/// <summary>
+/// <c>/v1/sessions</c>: list and open sessions, keep one alive, close one. Opening and closing are
+/// writes (on the leader); a keep-alive is served by the node it reaches, which renews it with the
+/// next batch of its keep-alives (<see cref="KeepAliveBatcher"/>) and answers once that is applied.
+/// </summary>
+internal sealed class SessionEndpoints(IConsensus consensus, RegistryStore store, ApiWriter writes, KeepAliveBatcher keepAlives, TimeSpan requestTimeout)
 {
     private const string Prefix = "/v1/sessions";
 
@@ -23,12 +29,15 @@ internal sealed class SessionEndpoints(RegistryStore store, ApiWriter writes)
         sessions.MapGet("", SessionsAsync).AddEndpointFilter(leader.ForReads());
         sessions.MapPost("", SessionsAsync).AddEndpointFilter(leader);
         sessions.MapDelete("/{id}", SessionsAsync).AddEndpointFilter(leader);
-        sessions.MapPut("/{id}/keepalive", SessionsAsync).AddEndpointFilter(leader);
+        sessions.MapPut("/{id}/keepalive", SessionsAsync);
         sessions.MapOthers("/{**rest}", SessionsAsync);
     }
 
 
     private const long DefaultSessionTtlMs = 10_000;
+
+    /// <summary>How long a keep-alive for an id past this node's commit index waits to learn of it: several heartbeats.</summary>
+    private static readonly TimeSpan UncommittedIdWait = TimeSpan.FromSeconds(1);
 
     /// <summary>By what follows <c>/v1/sessions</c>: empty, <c>/{id}</c> or <c>/{id}/keepalive</c>; anything else is 404, a bad id 400, a wrong method 405.</summary>
     private Task SessionsAsync(HttpContext context)
@@ -78,20 +87,58 @@ internal sealed class SessionEndpoints(RegistryStore store, ApiWriter writes)
 
     private async Task KeepAliveAsync(HttpContext context, long id)
     {
-        var (clientId, seq) = ApiRequest.IdempotencyOf(context);
-        // Cheap refusal of unknown sessions without a log entry; the command re-checks.
-        if (!store.Read(s => s.TryGetSession(id, out _)))
+        // Checked as on every write, though a keep-alive needs no deduplication: renewing twice is renewing.
+        _ = ApiRequest.IdempotencyOf(context);
+        // An unknown session is refused without joining a batch; one this node has not applied yet is waited for.
+        var renewed = await IsAliveHereAsync(id, context.RequestAborted).ConfigureAwait(false)
+            ? await keepAlives.RenewAsync(id, context.RequestAborted).ConfigureAwait(false)
+            : null;
+        if (renewed is not { } session)
         {
             await ApiJson.ErrorAsync(context, Core.Results.ErrorCode.SessionExpired, null).ConfigureAwait(false);
             return;
         }
-        var result = await writes.WriteAsync(new KeepAlive(writes.Header(context, clientId, seq), id), context.RequestAborted).ConfigureAwait(false);
-        if (!result.IsOk)
+        await ApiJson.WriteAsync(context, 200, new SessionResponse(session.Id, session.TtlMs), RegistryJson.Default.SessionResponse).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Whether the session is alive in this node's applied state. A session's id is the index of the
+    /// command that opened it, so a node that has not applied that index yet (a follower just behind
+    /// the leader the session was opened on) waits for it rather than calling the session expired:
+    /// up to the request timeout (then 503) when it knows the index is committed, up to
+    /// <see cref="UncommittedIdWait"/> (then 404, no such session) when it does not.
+    /// </summary>
+    private async Task<bool> IsAliveHereAsync(long id, CancellationToken cancellationToken)
+    {
+        var (alive, applied) = store.Read(s => (s.TryGetSession(id, out _), s.AppliedIndex));
+        if (alive || id <= applied)
+            return alive;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(requestTimeout);
+        try
         {
-            await writes.FailureAsync(context, result, null).ConfigureAwait(false);
-            return;
+            if (id > consensus.CommitIndex)
+            {
+                using var brief = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
+                brief.CancelAfter(UncommittedIdWait);
+                try
+                {
+                    await consensus.WaitForAppliedAsync(id, brief.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!deadline.IsCancellationRequested)
+                {
+                    // Past anything this node knows to be committed, even after a heartbeat or two: no such session.
+                    if (id > consensus.CommitIndex)
+                        return false;
+                }
+            }
+            await consensus.WaitForAppliedAsync(id, deadline.Token).ConfigureAwait(false);
         }
-        await ApiJson.WriteAsync(context, 200, new SessionResponse(result.SessionId, result.TtlMs), RegistryJson.Default.SessionResponse).ConfigureAwait(false);
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new QuorumUnavailableException($"this node has not applied index {id}, where session {id} was opened, within {requestTimeout.TotalSeconds:0.#} s; retry");
+        }
+        return store.Read(s => s.TryGetSession(id, out _));
     }
 
     private async Task CloseSessionAsync(HttpContext context, long id)

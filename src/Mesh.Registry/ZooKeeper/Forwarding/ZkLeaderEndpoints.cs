@@ -12,7 +12,8 @@ namespace Mesh.Registry.ZooKeeper.Forwarding;
 
 /// <summary>
 /// The leader's side of ZooKeeper forwarding, on the client API: a follower's ZooKeeper session
-/// sends its writes (and session opens, keep-alives and closes) here as encoded registry commands,
+/// sends its writes (and session opens, keep-alives and closes) here, and every follower its batches
+/// of keep-alives (<see cref="Mesh.Registry.Sessions.KeepAliveBatcher"/>), as encoded registry commands,
 /// and asks here for the index a <c>sync</c> must reach. Only nodes of the cluster can call these:
 /// each request carries an HMAC of its body under a key derived from the replicated CA material
 /// (<see cref="ForwardProof"/>), checked before the body is read, and the proof's time and a write's
@@ -164,7 +165,7 @@ internal static class ZkLeaderEndpoints
                 await ApiJson.ErrorAsync(context, StatusCodes.Status400BadRequest, ApiErrors.BadRequest, "not a registry command: " + e.Message);
                 return null;
             }
-            if (command is not (CreateNode or SetData or DeleteNode or Transaction or OpenSession or KeepAlive or CloseSession)
+            if (command is not (CreateNode or SetData or DeleteNode or Transaction or OpenSession or KeepAlive or KeepAliveMany or CloseSession)
                 || Math.Abs(writer.NowMs - command.Header.TimeMs) > ForwardProof.MaxSkew.TotalMilliseconds)
             {
                 await ApiJson.ErrorAsync(context, StatusCodes.Status400BadRequest, ApiErrors.BadRequest, "not a ZooKeeper write, or stamped too far from this node's clock");
