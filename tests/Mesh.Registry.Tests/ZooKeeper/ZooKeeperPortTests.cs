@@ -290,7 +290,9 @@ public sealed class ZooKeeperPortTests
         });
         await Eventually.TrueAsync(() => cluster.Nodes.All(n => n!.Store.Read(s => s.GetNode(Mesh.Registry.CertificateAuthority.RegistryCertificateAuthority.MaterialPath).IsOk)),
             "every node has the CA material");
-        await using var shop = await AuthenticatedAsync(cluster.Follower().ZooKeeperEndPoint!, shopToken);
+        await cluster.WaitForLeaderAsync();
+        // A new session is made through the leader: right after start a follower may not know it yet.
+        await using var shop = await Eventually.ObjectAsync<ZkTestClient>(async () => await AuthenticatedAsync(cluster.Follower().ZooKeeperEndPoint!, shopToken), "a follower opened a session");
 
         var answers = new List<int>();
         for (var i = 0; i < 8; i++)
