@@ -111,8 +111,15 @@ public sealed class ZooKeeperLimitsTests(Xunit.Abstractions.ITestOutputHelper ou
         await using var _ = cluster;
         await using var first = await ZkTestClient.ConnectAsync(zk);
         await using var second = await ZkTestClient.ConnectAsync(zk);
-        await using var third = await ZkTestClient.OpenAsync(zk);
-        Assert.True(await third.ClosedByServerAsync());
+        // Closed at once: the reset can even reach the client before its connect has completed.
+        try
+        {
+            await using var third = await ZkTestClient.OpenAsync(zk);
+            Assert.True(await third.ClosedByServerAsync());
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionReset)
+        {
+        }
         var (ping, _, _) = await first.CallAsync(OpCode.Ping, null);
         Assert.Equal(0, ping.Err);
     }
