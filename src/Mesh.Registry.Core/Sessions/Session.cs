@@ -14,5 +14,5 @@ internal sealed class Session(long id, long ttlMs, long deadlineMs, string? owne
 
     public HashSet<string> Ephemerals { get; } = new(StringComparer.Ordinal);
 
-    public SessionInfo ToInfo() => new(Id, TtlMs, DeadlineMs, Ephemerals.Count);
+    public SessionInfo ToInfo() => new(Id, TtlMs, DeadlineMs, Ephemerals.Count, Owner);
 }

@@ -51,14 +51,15 @@ internal sealed class RegistryApi(
         app.Use(new ApiErrorMapping(logger).InvokeAsync);
 
         var leader = LeaderFilter.Writes(consensus, addresses, forwarder, metrics, requestTimeout, time);
-        var writes = new ApiWriter(writer, store, auth, limits, claimServiceNames);
+        var sessions = new SessionLookup(consensus, store, requestTimeout);
+        var writes = new ApiWriter(writer, store, sessions, auth, limits, claimServiceNames);
         // Access first (a refused caller's body is never read), then the body limit.
         var api = app.MapGroup("").AddEndpointFilter(new ApiAccessFilter(auth)).AddEndpointFilter(new BodyLimitFilter(limits));
 
         new StatusEndpoints(consensus, addresses, peers).Map(api);
         new NodeEndpoints(consensus, store, writes, requestTimeout).Map(api, leader);
         new TxnEndpoints(writes, limits).Map(api, leader);
-        new SessionEndpoints(consensus, store, writes, keepAlives, requestTimeout).Map(api, leader);
+        new SessionEndpoints(store, sessions, writes, keepAlives).Map(api, leader);
         new WatchEndpoints(store).Map(api);
         new WatchStreamEndpoints(store, limits).Map(api);
         new ServiceEndpoints(store, curatorBasePath).Map(api, leader);

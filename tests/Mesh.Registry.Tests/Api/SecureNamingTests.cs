@@ -139,6 +139,50 @@ public sealed class SecureNamingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Sessions_OfAnotherNamespace_CannotBeKeptAliveClosedOrBoundTo_NorAreTheyListed()
+    {
+        using var shop = Client(ShopToken);
+        using var bench = Client(BenchToken);
+        using var admin = Client(AdminToken);
+        var shopSession = await shop.OpenSessionAsync(TimeSpan.FromSeconds(30), Timeout());
+        await shop.CreateAsync("/services/orders/instances/shop-1", [], CreateMode.Ephemeral, shopSession, createParents: true, cancellationToken: Timeout());
+
+        // bench may not end shop's session (which would delete shop's endpoints), keep it alive, or hang its own nodes on it.
+        var closed = await Assert.ThrowsAsync<RegistryException>(() => bench.CloseSessionAsync(shopSession, Timeout()));
+        Assert.Equal("Forbidden", closed.Code);
+        Assert.Contains($"session {shopSession} was not opened by namespace 'bench'", closed.Message, StringComparison.Ordinal);
+        Assert.Equal("Forbidden", (await Assert.ThrowsAsync<RegistryException>(() => bench.KeepAliveAsync(shopSession, Timeout()))).Code);
+        Assert.Equal("Forbidden", (await Assert.ThrowsAsync<RegistryException>(() =>
+            bench.CreateAsync("/services/bench-api/instances/b-1", [], CreateMode.Ephemeral, shopSession, createParents: true, cancellationToken: Timeout()))).Code);
+        using var http = Http(BenchToken);
+        var txn = $$"""{"ops":[{"op":"create","path":"/services/bench-api/instances/b-2","data":"","mode":"ephemeral","session":{{shopSession}},"parents":true}]}""";
+        using (var answer = await http.PostAsync(_cluster.Url(_cluster.Follower(), "/v1/txn"), new StringContent(txn, Encoding.UTF8, "application/json")))
+            Assert.Equal(HttpStatusCode.Forbidden, answer.StatusCode);
+        Assert.True(await admin.ExistsAsync("/services/orders/instances/shop-1", Timeout()));
+
+        // The session list shows a join token its own namespace's sessions only; an admin sees all.
+        var benchSession = await bench.OpenSessionAsync(TimeSpan.FromSeconds(30), Timeout());
+        Assert.Equal([benchSession], await SessionIdsAsync(BenchToken));
+        Assert.Contains(shopSession, await SessionIdsAsync(AdminToken));
+        Assert.Contains(benchSession, await SessionIdsAsync(AdminToken));
+
+        // Its own session it may use and close; an admin may close anyone's.
+        await bench.CreateAsync("/services/bench-api/instances/b-1", [], CreateMode.Ephemeral, benchSession, createParents: true, cancellationToken: Timeout());
+        await bench.KeepAliveAsync(benchSession, Timeout());
+        await bench.CloseSessionAsync(benchSession, Timeout());
+        await admin.CloseSessionAsync(shopSession, Timeout());
+        Assert.False(await admin.ExistsAsync("/services/orders/instances/shop-1", Timeout()));
+    }
+
+    private async Task<long[]> SessionIdsAsync(string token)
+    {
+        using var http = Http(token);
+        using var answer = await http.GetAsync(_cluster.Url(_cluster.Nodes[0]!, "/v1/sessions"));
+        var body = await _cluster.JsonAsync(answer, HttpStatusCode.OK);
+        return [.. body.GetProperty("sessions").EnumerateArray().Select(s => s.GetProperty("id").GetInt64())];
+    }
+
+    [Fact]
     public async Task InvalidOwnerRecord_RefusesJoinTokens_AndIsNotReportedAsAnOwner()
     {
         using var admin = Client(AdminToken);

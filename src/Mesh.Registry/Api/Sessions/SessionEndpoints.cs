@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Mesh.Registry.Api.Access;
 using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Api.Writes;
 using Mesh.Registry.Consensus;
@@ -19,7 +20,7 @@ namespace Mesh.Registry.Api.Sessions;
 /// writes (on the leader); a keep-alive is served by the node it reaches, which renews it with the
 /// next batch of its keep-alives (<see cref="KeepAliveBatcher"/>) and answers once that is applied.
 /// </summary>
-internal sealed class SessionEndpoints(IConsensus consensus, RegistryStore store, ApiWriter writes, KeepAliveBatcher keepAlives, TimeSpan requestTimeout)
+internal sealed class SessionEndpoints(RegistryStore store, SessionLookup sessions, ApiWriter writes, KeepAliveBatcher keepAlives)
 {
     private const string Prefix = "/v1/sessions";
 
@@ -35,9 +36,6 @@ internal sealed class SessionEndpoints(IConsensus consensus, RegistryStore store
 
 
     private const long DefaultSessionTtlMs = 10_000;
-
-    /// <summary>How long a keep-alive for an id past this node's commit index waits to learn of it: several heartbeats.</summary>
-    private static readonly TimeSpan UncommittedIdWait = TimeSpan.FromSeconds(1);
 
     /// <summary>By what follows <c>/v1/sessions</c>: empty, <c>/{id}</c> or <c>/{id}/keepalive</c>; anything else is 404, a bad id 400, a wrong method 405.</summary>
     private Task SessionsAsync(HttpContext context)
@@ -65,9 +63,10 @@ internal sealed class SessionEndpoints(IConsensus consensus, RegistryStore store
 
     private async Task ListSessionsAsync(HttpContext context)
     {
-        var (sessions, index) = store.Read(s => (s.GetSessions(), s.AppliedIndex));
+        var (all, index) = store.Read(s => (s.GetSessions(), s.AppliedIndex));
         context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
-        var list = new SessionListResponse([.. sessions.Select(s => new Contracts.SessionInfo(s.Id, s.TtlMs, s.EphemeralCount))]);
+        var caller = ApiAccessFilter.CallerOf(context);
+        var list = new SessionListResponse([.. all.Where(s => SessionOwnership.Shows(caller, s)).Select(s => new Contracts.SessionInfo(s.Id, s.TtlMs, s.EphemeralCount))]);
         await ApiJson.WriteAsync(context, 200, list, RegistryJson.Default.SessionListResponse).ConfigureAwait(false);
     }
 
@@ -90,7 +89,7 @@ internal sealed class SessionEndpoints(IConsensus consensus, RegistryStore store
         // Checked as on every write, though a keep-alive needs no deduplication: renewing twice is renewing.
         _ = ApiRequest.IdempotencyOf(context);
         // An unknown session is refused without joining a batch; one this node has not applied yet is waited for.
-        var renewed = await IsAliveHereAsync(id, context.RequestAborted).ConfigureAwait(false)
+        var renewed = await FindUsableAsync(context, id).ConfigureAwait(false) is not null
             ? await keepAlives.RenewAsync(id, context.RequestAborted).ConfigureAwait(false)
             : null;
         if (renewed is not { } session)
@@ -101,49 +100,21 @@ internal sealed class SessionEndpoints(IConsensus consensus, RegistryStore store
         await ApiJson.WriteAsync(context, 200, new SessionResponse(session.Id, session.TtlMs), RegistryJson.Default.SessionResponse).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Whether the session is alive in this node's applied state. A session's id is the index of the
-    /// command that opened it, so a node that has not applied that index yet (a follower just behind
-    /// the leader the session was opened on) waits for it rather than calling the session expired:
-    /// up to the request timeout (then 503) when it knows the index is committed, up to
-    /// <see cref="UncommittedIdWait"/> (then 404, no such session) when it does not.
-    /// </summary>
-    private async Task<bool> IsAliveHereAsync(long id, CancellationToken cancellationToken)
+    /// <summary>The live session <paramref name="id"/>, or null; 403 when the caller's namespace did not open it.</summary>
+    private async Task<Core.Sessions.SessionInfo?> FindUsableAsync(HttpContext context, long id)
     {
-        var (alive, applied) = store.Read(s => (s.TryGetSession(id, out _), s.AppliedIndex));
-        if (alive || id <= applied)
-            return alive;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(requestTimeout);
-        try
-        {
-            if (id > consensus.CommitIndex)
-            {
-                using var brief = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
-                brief.CancelAfter(UncommittedIdWait);
-                try
-                {
-                    await consensus.WaitForAppliedAsync(id, brief.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!deadline.IsCancellationRequested)
-                {
-                    // Past anything this node knows to be committed, even after a heartbeat or two: no such session.
-                    if (id > consensus.CommitIndex)
-                        return false;
-                }
-            }
-            await consensus.WaitForAppliedAsync(id, deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new QuorumUnavailableException($"this node has not applied index {id}, where session {id} was opened, within {requestTimeout.TotalSeconds:0.#} s; retry");
-        }
-        return store.Read(s => s.TryGetSession(id, out _));
+        var session = await sessions.FindAsync(id, context.RequestAborted).ConfigureAwait(false);
+        var decision = SessionOwnership.Decide(ApiAccessFilter.CallerOf(context), id, session);
+        if (!decision.Allowed)
+            throw new ApiException(decision.Status, ApiErrors.Forbidden, decision.Reason);
+        return session;
     }
 
     private async Task CloseSessionAsync(HttpContext context, long id)
     {
         var (clientId, seq) = ApiRequest.IdempotencyOf(context);
+        // An unknown session goes on to the log, which answers that it has expired (or replays a retried close).
+        await FindUsableAsync(context, id).ConfigureAwait(false);
         var result = await writes.WriteAsync(new CloseSession(writes.Header(context, clientId, seq), id), context.RequestAborted).ConfigureAwait(false);
         if (!result.IsOk)
         {

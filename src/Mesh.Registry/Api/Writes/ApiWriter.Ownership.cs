@@ -33,6 +33,7 @@ internal sealed partial class ApiWriter
             Transaction c => c.Ops,
             _ => throw new ArgumentException($"{command.GetType().Name} is not a node write", nameof(command)),
         };
+        await AuthorizeSessionsAsync(context, ops, workload).ConfigureAwait(false);
         for (var attempt = 0; attempt < OwnershipAttempts; attempt++)
         {
             var plan = ServiceOwnership.Plan(workload.Scope, ops, path => store.Read(s => s.GetNode(path)), claimServiceNames);
@@ -52,6 +53,20 @@ internal sealed partial class ApiWriter
         }
         throw new ApiException(StatusCodes.Status409Conflict, ApiErrors.Conflict,
             $"the owner record of a service this write touches kept changing ({OwnershipAttempts} attempts); retry");
+    }
+
+    /// <summary>Refuses (403) an ephemeral create bound to a session another namespace opened (<see cref="SessionOwnership"/>).</summary>
+    private async Task AuthorizeSessionsAsync(HttpContext context, IReadOnlyList<TxnOp> ops, ApiCaller.Workload workload)
+    {
+        foreach (var op in ops)
+        {
+            if (op is not CreateOp { SessionId: not 0 and var id })
+                continue;
+            var session = await sessions.FindAsync(id, context.RequestAborted).ConfigureAwait(false);
+            var decision = SessionOwnership.Decide(workload, id, session);
+            if (!decision.Allowed)
+                throw new ApiException(decision.Status, ApiErrors.Forbidden, decision.Reason);
+        }
     }
 
     /// <summary>The guarded transaction's result without its guard ops, as the asked-for command would have answered.</summary>

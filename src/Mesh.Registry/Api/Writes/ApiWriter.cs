@@ -1,5 +1,6 @@
 using Mesh.Registry.Api.Access;
 using Mesh.Registry.Api.Limits;
+using Mesh.Registry.Api.Sessions;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Results;
 using Mesh.Registry.Hosting;
@@ -13,7 +14,7 @@ namespace Mesh.Registry.Api.Writes;
 /// namespace quota), the ownership guard of a join token's writes under /services
 /// (<c>ApiWriter.Ownership.cs</c>), and the answer to a write the state machine refused.
 /// </summary>
-internal sealed partial class ApiWriter(RegistryWriter writer, RegistryStore store, ApiAuthenticator auth, RegistryLimits limits, bool claimServiceNames)
+internal sealed partial class ApiWriter(RegistryWriter writer, RegistryStore store, SessionLookup sessions, ApiAuthenticator auth, RegistryLimits limits, bool claimServiceNames)
 {
     /// <summary>Writes a command no ownership rule applies to (sessions).</summary>
     public Task<ApplyResult> WriteAsync(Command command, CancellationToken cancellationToken) => writer.WriteAsync(command, cancellationToken);
