@@ -23,9 +23,9 @@ out=$(/usr/bin/time -f "TIME %e %U %S" "$@" 2>&1)
 b1=$(busy); s1=$(srvcpu)
 ct=$(echo "$out" | awk '/^TIME/{print $3+$4}'); wall=$(echo "$out" | awk '/^TIME/{print $2}')
 tot=$(echo "($b1-$b0)/100" | bc -l); srv=$(echo "($s1-$s0)/100" | bc -l); frn=$(echo "$tot-$srv-${ct:-0}" | bc -l)
-res=$(echo "$out" | grep -E '^RESULT|^EXTRA|^errors' | tr '\n' ' ')
+res=$(echo "$out" | grep -E '^RESULT|^EXTRA|^errors|^error codes' | tr '\n' ' ')
 line=$(printf "%s | %s | wall=%.1fs server_cpu=%.1fs client_cpu=%.1fs foreign_cpu=%.1fs cores=%d (pre-wait %ss)" \
   "$label" "$res" "${wall:-0}" "$srv" "${ct:-0}" "$frn" "$ncpu" "$w")
 echo "$line" | tee -a "$RESULTS"
 echo "$out" | grep -E '^FAILOVER' >> "$RESULTS"
-echo "$out" | grep -vE '^RESULT|^EXTRA|^errors|^TIME|^FAILOVER' | tail -5 >&2
+echo "$out" | grep -vE '^RESULT|^EXTRA|^errors|^error codes|^TIME|^FAILOVER' | tail -5 >&2
