@@ -156,8 +156,12 @@ internal static class ZkReads
             var parent = pending.Pop();
             foreach (var child in state.GetChildren(parent).Children)
             {
+                // The CA's nodes are not counted: their number is the number of join tokens.
+                var node = NodePath.Combine(parent, child);
+                if (ZkAccess.IsCaPath(node))
+                    continue;
                 count++;
-                pending.Push(NodePath.Combine(parent, child));
+                pending.Push(node);
             }
         }
         return new ZkReply(xid, zxid, ZkError.Ok, new IntResponse(count));

@@ -3,6 +3,7 @@ using Mesh.Registry.Core.Acls;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Core.Events;
 using Mesh.Registry.Core.Paths;
+using Mesh.Registry.Core.Results;
 using Mesh.Registry.ZooKeeper.Protocol;
 using Mesh.Registry.ZooKeeper.Protocol.Records;
 using Mesh.Registry.ZooKeeper.Watches;
@@ -50,6 +51,22 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
 
     public void ClearOutbox() => _outbox.Clear();
 
+    /// <summary>The credentials one <c>addauth</c> may carry, at most: a registry token is 43 characters.</summary>
+    public const int MaxAuthBytes = 1024;
+
+    /// <summary>The digest identities one connection may hold, at most.</summary>
+    public const int MaxDigestIdentities = 16;
+
+    /// <summary>
+    /// Whether <paramref name="packet"/> may be checked at all. ZooKeeper bounds neither, but here
+    /// every write carries the session's identities in the replicated log, and every token check
+    /// hashes the credentials once per join token: without a bound one client could make each of
+    /// its writes megabytes long, or each check cost seconds of hashing. Refused like wrong
+    /// credentials (AuthFailed, and the connection closed).
+    /// </summary>
+    public bool MayAuthenticate(AuthPacket packet) =>
+        packet.Auth is { Length: <= MaxAuthBytes } && AclIds.Count(id => id.Scheme == "digest") < MaxDigestIdentities;
+
     /// <summary>Takes what authentication granted: the access, and the identities for <c>whoAmI</c> and ACLs (an identity already held is not added again, as in ZooKeeper).</summary>
     public void Authenticated(ZkAuthentication granted)
     {
@@ -70,11 +87,39 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
 
     internal void Queue(IEnumerable<ZkReply> notifications) => _outbox.AddRange(notifications);
 
-    /// <summary>Feeds one applied change; the watches it fires queue their notifications.</summary>
-    public void Observe(ChangeEvent change)
+    /// <summary>
+    /// Feeds one applied change, with the state it was applied to; the watches it fires queue their
+    /// notifications, those the session may hear (<see cref="MayHear"/>).
+    /// </summary>
+    public void Observe(ChangeEvent change, RegistryStateMachine state)
     {
         foreach (var (type, path) in Watches.Fire(change))
-            _outbox.Add(ZkReply.Notification(change.Index, type, path));
+        {
+            if (MayHear(state, path))
+                _outbox.Add(ZkReply.Notification(change.Index, type, path));
+        }
+    }
+
+    /// <summary>
+    /// Whether a notification for <paramref name="path"/> may reach this session. As ZooKeeper since
+    /// CVE-2024-23944 (3.8.4, 3.9.2, and Debian's 3.8.0): only with READ on the node, so a watch on
+    /// a readable parent (a recursive one above all) does not name the nodes below that the session
+    /// may not read; and never a path the registry keeps from the session (<c>/mesh/ca</c>). ZooKeeper
+    /// checks a deleted node's own ACL; the registry no longer has it when the change is delivered,
+    /// so the deepest ancestor still there decides: a name under a parent the session may read is
+    /// one getChildren would show it anyway.
+    /// </summary>
+    private bool MayHear(RegistryStateMachine state, string path)
+    {
+        if (Access.CanRead(path) is not null)
+            return false;
+        var node = state.GetAcl(path);
+        while (node.Error == ErrorCode.NoNode && path != NodePath.Root)
+        {
+            path = NodePath.Parent(path);
+            node = state.GetAcl(path);
+        }
+        return !node.IsOk || NodeAcl.Allows(node.Acl, AclPerms.Read, AclIds);
     }
 
     /// <param name="zxid">This node's applied index, for answers that do not read the tree.</param>

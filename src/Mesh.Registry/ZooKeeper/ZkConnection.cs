@@ -329,7 +329,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 await ReplyAsync(() => new ZkReply(sync.Xid, server.Store.Hub.AppliedIndex, ZkError.Ok, new PathResponse(sync.Path)), cancellationToken).ConfigureAwait(false);
                 return true;
             case ZkStep.Authenticate auth:
-                var access = server.Credentials.Authenticate(auth.Packet.Scheme, auth.Packet.Auth, session.Access);
+                var access = session.MayAuthenticate(auth.Packet) ? server.Credentials.Authenticate(auth.Packet.Scheme, auth.Packet.Auth, session.Access) : null;
                 if (access is not null)
                     session.Authenticated(access);
                 else
@@ -401,6 +401,27 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
     }
 
     /// <summary>
+    /// Shows the session <paramref name="changes"/> up to <paramref name="limit"/>; true when one is
+    /// past it. Under the store's lock when a watch can fire, since whether the session may hear a
+    /// change depends on node ACLs.
+    /// </summary>
+    private bool Observe(ZkSession session, IReadOnlyList<Core.Events.ChangeEvent> changes, long limit)
+    {
+        if (session.Watches.Count == 0 || changes.Count == 0)
+            return changes.Any(c => c.Index > limit);
+        return server.Store.Read(state =>
+        {
+            foreach (var change in changes)
+            {
+                if (change.Index > limit)
+                    return true;
+                session.Observe(change, state);
+            }
+            return false;
+        });
+    }
+
+    /// <summary>
     /// Under the gate: feeds the session the applied changes after the last one it saw up to
     /// <paramref name="limit"/> (waiting for those up to <paramref name="upTo"/>) and sends what fires.
     /// A change past the limit waits: it reaches the client after the reply being sent, which does
@@ -413,16 +434,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         while (true)
         {
             var changes = hub.Read("/", recursive: true, _delivered);
-            var beyond = false;
-            foreach (var change in changes.Events)
-            {
-                if (change.Index > limit)
-                {
-                    beyond = true;
-                    break;
-                }
-                session.Observe(change);
-            }
+            var beyond = Observe(session, changes.Events, limit);
             // Once a change past the limit is published, every one up to it is.
             _delivered = Math.Max(_delivered, beyond ? limit : Math.Min(changes.Index, limit));
             if (beyond || (changes.Events.Count == 0 && _delivered >= upTo))

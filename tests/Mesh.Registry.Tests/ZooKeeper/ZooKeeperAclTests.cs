@@ -99,4 +99,77 @@ public sealed class ZooKeeperAclTests
         Assert.Equal(1, ZkTestClient.Parse<StatResponse>(body).Stat.Aversion);
         Assert.True(cluster.Nodes[0]!.Store.Read(s => s.AclsInUse));
     }
+
+    [Fact]
+    public async Task Watches_OnAReadableParent_DoNotNameNodesTheSessionMayNotRead()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync();
+        await using var _ = cluster;
+        await using var alice = await ZkTestClient.ConnectAsync(zk);
+        await using var bob = await ZkTestClient.ConnectAsync(zk);
+        Assert.Equal(0, await AuthAsync(alice, "alice:secret"));
+        Assert.Equal(0, (await alice.CallAsync(OpCode.Create, Create("/shared", Acl.OpenUnsafe[0]))).Header.Err);
+        Assert.Equal(0, (await bob.CallAsync(OpCode.AddWatch, new AddWatchRequest("/shared", (int)AddWatchMode.PersistentRecursive))).Header.Err);
+        Assert.Equal(0, (await alice.CallAsync(OpCode.Create, Create("/shared/alice-only", AliceAll))).Header.Err);
+        // exists asks for no right, so bob may set a watch there; its event is still not his to hear.
+        Assert.Equal(0, (await bob.CallAsync(OpCode.Exists, new PathWatchRequest("/shared/alice-only", true))).Header.Err);
+
+        Assert.Equal(0, (await alice.CallAsync(OpCode.Create, Create("/shared/alice-only/customer-4711", AliceAll))).Header.Err);
+        Assert.Equal(0, (await alice.CallAsync(OpCode.SetData, new SetDataRequest("/shared/alice-only", [], -1))).Header.Err);
+        Assert.Equal(0, (await alice.CallAsync(OpCode.Delete, new DeleteRequest("/shared/alice-only/customer-4711", -1))).Header.Err);
+        // A node's own ACL decides, as in ZooKeeper: an open node below a closed one is heard.
+        Assert.Equal(0, (await alice.CallAsync(OpCode.Create, Create("/shared/alice-only/open", Acl.OpenUnsafe[0]))).Header.Err);
+        Assert.Equal(0, (await alice.CallAsync(OpCode.Create, Create("/shared/visible", Acl.OpenUnsafe[0]))).Header.Err);
+        var (exists, _, heard) = await bob.CallAsync(OpCode.Exists, new PathWatchRequest("/shared/visible", false));
+
+        Assert.Equal(0, exists.Err);
+        Assert.Equal(
+            [((int)WatcherEventType.NodeCreated, "/shared/alice-only/open"), ((int)WatcherEventType.NodeCreated, "/shared/visible")],
+            heard.Select(e => (e.Type, e.Path!)));
+    }
+
+    [Fact]
+    public async Task ARecursiveWatchOnTheRoot_NeverHearsOfTheCasNodes_AndTheyAreNotCounted()
+    {
+        const string shopToken = "zookeeper-shop-token-0123456789";
+        var (cluster, zk) = await ZkNodes.StartAsync(joinTokens: [Mesh.Registry.CertificateAuthority.JoinTokenGrant.Parse("shop=" + shopToken)]);
+        await using var _ = cluster;
+        var node = cluster.Nodes[0]!;
+        await Mesh.Testing.Eventually.TrueAsync(
+            () => node.Store.Read(s => s.GetChildren(Mesh.Registry.CertificateAuthority.RegistryCertificateAuthority.TokensPath).Children.Count == 1),
+            "the join token's record is stored");
+        await using var watcher = await ZkTestClient.ConnectAsync(zk);
+        Assert.Equal(0, (await watcher.CallAsync(OpCode.AddWatch, new AddWatchRequest("/", (int)AddWatchMode.PersistentRecursive))).Header.Err);
+
+        // Revoking writes under /mesh/ca: a record named after the token's namespace goes, a marker comes.
+        using var client = new Mesh.Registry.Client.RegistryClient(node.ClientUrl.ToString());
+        Assert.Equal(1, (await client.RevokeJoinTokenAsync(shopToken)).Removed);
+        var (created, _, heard) = await watcher.CallAsync(OpCode.Create, Create("/after", Acl.OpenUnsafe[0]));
+        var (count, countBody, _) = await watcher.CallAsync(OpCode.GetAllChildrenNumber, new PathRequest("/mesh"));
+
+        Assert.Equal(0, created.Err);
+        Assert.Equal([((int)WatcherEventType.NodeCreated, "/after")], heard.Select(e => (e.Type, e.Path!)));
+        Assert.Equal(0, count.Err);
+        Assert.Equal(0, ZkTestClient.Parse<IntResponse>(countBody).Value);
+    }
+
+    [Fact]
+    public async Task AConnection_HoldsAtMostSixteenDigestIdentities_EachFromAtMostOneKiBOfCredentials()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync();
+        await using var _ = cluster;
+        await using (var many = await ZkTestClient.ConnectAsync(zk))
+        {
+            for (var i = 0; i < ZkSession.MaxDigestIdentities; i++)
+                Assert.Equal(0, await AuthAsync(many, $"user{i}:secret"));
+            // Every write of the session would carry each of them in the replicated log.
+            Assert.Equal((int)ZkError.AuthFailed, await AuthAsync(many, "one-more:secret"));
+            Assert.True(await many.ClosedByServerAsync());
+        }
+
+        await using var huge = await ZkTestClient.ConnectAsync(zk);
+        Assert.Equal(0, await AuthAsync(huge, "user:" + new string('p', ZkSession.MaxAuthBytes - "user:".Length)));
+        Assert.Equal((int)ZkError.AuthFailed, await AuthAsync(huge, "user:" + new string('p', ZkSession.MaxAuthBytes)));
+        Assert.True(await huge.ClosedByServerAsync());
+    }
 }

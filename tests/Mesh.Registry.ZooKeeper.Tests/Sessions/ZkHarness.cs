@@ -72,7 +72,7 @@ internal sealed class ZkHarness
         foreach (var change in result.Events)
         {
             foreach (var session in Sessions)
-                session.Observe(change);
+                session.Observe(change, State);
         }
         return write.Complete(result, State);
     }
