@@ -18,7 +18,8 @@ namespace Mesh.Registry.ZooKeeper.Forwarding;
 /// each request carries an HMAC of its body under a key derived from the replicated CA material
 /// (<see cref="ForwardProof"/>), checked before the body is read, and the proof's time and a write's
 /// command time must be within <see cref="ForwardProof.MaxSkew"/> of the leader's clock, so a captured
-/// request cannot be replayed later. Answers are definite: 503
+/// request cannot be replayed later, and a write's proof is accepted once (<see cref="ForwardReplays"/>),
+/// so it cannot be replayed sooner either. Answers are definite: 503
 /// when nothing was proposed (this node does not lead), 504 when the outcome is unknown, 200 with
 /// the result otherwise.
 /// </summary>
@@ -49,9 +50,10 @@ internal static class ZkLeaderEndpoints
 
     public static void Map(WebApplication app, IConsensus consensus, RegistryWriter writer, ZkSessionKey key, TimeSpan requestTimeout)
     {
+        var replays = new ForwardReplays();
         app.MapPost(WritePath, async context =>
         {
-            if (await ReadProvenAsync(context, key, writer.NowMs) is not { } body)
+            if (await ReadProvenAsync(context, key, writer.NowMs, replays) is not { } body)
                 return;
             if (await DecodeAsync(context, writer, [body]) is not [var command])
                 return;
@@ -74,7 +76,7 @@ internal static class ZkLeaderEndpoints
 
         app.MapPost(BatchWritePath, async context =>
         {
-            if (await ReadProvenAsync(context, key, writer.NowMs) is not { } body)
+            if (await ReadProvenAsync(context, key, writer.NowMs, replays) is not { } body)
                 return;
             IReadOnlyList<byte[]> encoded;
             try
@@ -123,7 +125,9 @@ internal static class ZkLeaderEndpoints
 
         app.MapPost(SyncPath, async context =>
         {
-            if (await ReadProvenAsync(context, key, writer.NowMs) is null)
+            // A sync changes nothing, so a replayed one does no harm; and syncs from several
+            // followers in one millisecond have the same body and proof.
+            if (await ReadProvenAsync(context, key, writer.NowMs, replays: null) is null)
                 return;
             if (consensus.Role is not (ConsensusRole.Leader or ConsensusRole.Standalone))
             {
@@ -182,7 +186,7 @@ internal static class ZkLeaderEndpoints
     /// header parse and an HMAC, never a buffer; a proven body is read into an array of exactly
     /// its declared length.
     /// </summary>
-    private static async Task<byte[]?> ReadProvenAsync(HttpContext context, ZkSessionKey key, long nowMs)
+    private static async Task<byte[]?> ReadProvenAsync(HttpContext context, ZkSessionKey key, long nowMs, ForwardReplays? replays)
     {
         if (!ForwardProof.TryParse(context.Request.Headers[ProofHeader].ToString(), out var proof) || !key.IsFromNode(proof, nowMs))
         {
@@ -212,6 +216,12 @@ internal static class ZkLeaderEndpoints
         if (!proof.Covers(body))
         {
             await ApiJson.ErrorAsync(context, StatusCodes.Status403Forbidden, ApiErrors.Forbidden, $"the body does not match its {ProofHeader} header");
+            return null;
+        }
+        // Only once the body is proven, so a stranger cannot spend a proof it saw with another body.
+        if (replays?.TryUse(proof, nowMs) == false)
+        {
+            await ApiJson.ErrorAsync(context, StatusCodes.Status403Forbidden, ApiErrors.Forbidden, $"this {ProofHeader} was used before; a forwarded request is applied once; nothing was proposed");
             return null;
         }
         return body;
