@@ -7,14 +7,22 @@ namespace Mesh.Registry.ZooKeeper.Sessions;
 /// <summary>
 /// ZooKeeper's ACL records as the registry keeps them, checked as ZooKeeper's <c>fixupACL</c>
 /// checks them: schemes world (id <c>anyone</c>), digest (<c>USER:HASH</c>), ip (<c>ADDR[/BITS]</c>)
-/// and auth (every digest identity of the session, which must have one); anything else, or an
-/// empty list, is InvalidACL. Repeated entries are kept once.
+/// and auth (every digest identity of the session, which must have one); anything else, an
+/// empty list, or more than <see cref="MaxEntries"/> entries is InvalidACL. Repeated entries are kept once.
 /// </summary>
 internal static class ZkAcls
 {
+    /// <summary>
+    /// Entries one ACL may have, at most, after <c>auth</c> entries are spelled out (ZooKeeper has no
+    /// bound but its 1 MiB frames). The node keeps them in every snapshot, the write carries them in
+    /// the replicated log, and each <c>auth</c> entry becomes one per digest identity of the
+    /// session: a 1 MiB request could otherwise become an ACL of a million entries.
+    /// </summary>
+    public const int MaxEntries = 1024;
+
     public static (IReadOnlyList<AclEntry>? Acl, ZkError? Error) FromRequest(IReadOnlyList<Acl>? requested, IReadOnlyList<AclId> held)
     {
-        if (requested is not { Count: > 0 })
+        if (requested is not { Count: > 0 and <= MaxEntries })
             return (null, ZkError.InvalidAcl);
         var entries = new List<AclEntry>(requested.Count);
         foreach (var acl in requested)
@@ -37,7 +45,8 @@ internal static class ZkAcls
                     return (null, ZkError.InvalidAcl);
             }
         }
-        return (NodeAcl.Compact([.. entries.Distinct()]), null);
+        List<AclEntry> distinct = [.. entries.Distinct()];
+        return distinct.Count > MaxEntries ? (null, ZkError.InvalidAcl) : (NodeAcl.Compact(distinct), null);
     }
 
     // ZooKeeper's test, id.split(":").length == 2, where Java drops trailing empty parts.

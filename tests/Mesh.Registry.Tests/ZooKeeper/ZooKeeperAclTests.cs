@@ -172,4 +172,24 @@ public sealed class ZooKeeperAclTests
         Assert.Equal((int)ZkError.AuthFailed, await AuthAsync(huge, "user:" + new string('p', ZkSession.MaxAuthBytes)));
         Assert.True(await huge.ClosedByServerAsync());
     }
+
+    [Fact]
+    public async Task AnAcl_OfMoreThan1024Entries_AuthEntriesCountedPerIdentity_IsInvalid()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync();
+        await using var _ = cluster;
+        await using var client = await ZkTestClient.ConnectAsync(zk);
+        for (var i = 0; i < ZkSession.MaxDigestIdentities; i++)
+            Assert.Equal(0, await AuthAsync(client, $"user{i}:secret"));
+        Acl[] Auth(int entries) => [.. Enumerable.Range(1, entries).Select(perms => new Acl(perms, new Id("auth", "")))];
+        Acl[] Ips(int entries) => [.. Enumerable.Range(0, entries).Select(i => new Acl(Acl.All, new Id("ip", $"10.0.{i / 256}.{i % 256}")))];
+
+        // 64 auth entries of 16 identities each are 1024 entries; 65 are 1040.
+        Assert.Equal(0, (await client.CallAsync(OpCode.Create, Create("/auth-1024", Auth(64)))).Header.Err);
+        Assert.Equal((int)ZkError.InvalidAcl, (await client.CallAsync(OpCode.Create, Create("/auth-1040", Auth(65)))).Header.Err);
+        Assert.Equal(0, (await client.CallAsync(OpCode.Create, Create("/ip-1024", Ips(1024)))).Header.Err);
+        Assert.Equal((int)ZkError.InvalidAcl, (await client.CallAsync(OpCode.Create, Create("/ip-1025", Ips(1025)))).Header.Err);
+        Assert.Equal((int)ZkError.InvalidAcl, (await client.CallAsync(OpCode.SetAcl, new SetAclRequest("/ip-1024", Ips(1025), -1))).Header.Err);
+        Assert.Equal(1024, cluster.Nodes[0]!.Store.Read(s => s.GetAcl("/auth-1024").Acl!.Count));
+    }
 }
