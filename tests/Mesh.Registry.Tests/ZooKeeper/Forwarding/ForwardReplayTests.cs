@@ -20,14 +20,13 @@ public sealed class ForwardReplayTests
         var leader = cluster.Nodes[0]!;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var body = CommandCodec.Encode(new CreateNode(CommandHeader.At(now), "/replayed-", NodeData.From("x"u8.ToArray()), CreateMode.Sequential));
-        var proof = new ZkSessionKey(leader.Store).Prove(body, now)!;
+        var key = new ZkSessionKey(leader.Store);
+        var batch = ZkBatchCodec.EncodeCommands([body]);
 
-        using var first = await PostAsync(cluster, leader, ZkLeaderEndpoints.WritePath, body, proof);
-        using var copy = await PostAsync(cluster, leader, ZkLeaderEndpoints.WritePath, body, proof);
-        using var asBatch = await PostAsync(cluster, leader, ZkLeaderEndpoints.BatchWritePath, ZkBatchCodec.EncodeCommands([body]),
-            new ZkSessionKey(leader.Store).Prove(ZkBatchCodec.EncodeCommands([body]), now)!);
-        using var batchCopy = await PostAsync(cluster, leader, ZkLeaderEndpoints.BatchWritePath, ZkBatchCodec.EncodeCommands([body]),
-            new ZkSessionKey(leader.Store).Prove(ZkBatchCodec.EncodeCommands([body]), now)!);
+        using var first = await PostAsync(cluster, leader, ZkLeaderEndpoints.WritePath, body, key.Prove(body, now)!);
+        using var copy = await PostAsync(cluster, leader, ZkLeaderEndpoints.WritePath, body, key.Prove(body, now)!);
+        using var asBatch = await PostAsync(cluster, leader, ZkLeaderEndpoints.BatchWritePath, batch, key.Prove(batch, now)!);
+        using var batchCopy = await PostAsync(cluster, leader, ZkLeaderEndpoints.BatchWritePath, batch, key.Prove(batch, now)!);
 
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, copy.StatusCode);
