@@ -188,6 +188,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             Identities = [new ClientInfo("ip", address)],
             AclIds = [new AclId("ip", address)],
             AclsInUse = () => server.Store.Read(static s => s.AclsInUse),
+            TtlNodes = server.Options.TtlNodes,
         };
         // Watches are set at read indexes at or after this: nothing before it can fire one.
         _delivered = server.Store.Hub.AppliedIndex;
