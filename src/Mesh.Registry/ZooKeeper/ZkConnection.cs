@@ -149,7 +149,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         if (request.LastZxidSeen > server.Store.Hub.AppliedIndex)
             await server.Leader.TryWaitAppliedAsync(request.LastZxidSeen, CatchUpWait, deadline.Token).ConfigureAwait(false);
         var decision = server.Store.Read(s => ZkConnect.Decide(request, s.AppliedIndex, server.Options.SessionLimits,
-            id => s.TryGetSession(id, out var info) ? info : null, key));
+            id => s.TryGetSession(id, out var info) ? info : null, key, server.Serving));
         switch (decision)
         {
             case ZkConnectDecision.Refuse refuse:
