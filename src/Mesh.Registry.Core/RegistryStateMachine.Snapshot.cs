@@ -400,7 +400,9 @@ public sealed partial class RegistryStateMachine
     }
 
     private static bool KeepsKind(ApplyResult result) =>
-        result.Stat.Kind != NodeKind.Plain || result.OpResults.Any(o => o.Stat.Kind != NodeKind.Plain);
+        KeepsKind(result.Stat) || result.OpResults.Any(o => KeepsKind(o.Stat));
+
+    private static bool KeepsKind(NodeStat stat) => stat.Kind != NodeKind.Plain || stat.TtlMs != 0;
 
     private void WriteKinds(SnapshotWriter w)
     {

@@ -22,7 +22,7 @@ public static class ApplyResultCodec
         var w = new SnapshotWriter(stream);
         Write(w, result, childIndex: true, aclVersion: false);
         var stats = result.OpResults.Select(o => o.Stat).Prepend(result.Stat).ToArray();
-        var kinds = stats.Any(s => s.Kind != Tree.NodeKind.Plain);
+        var kinds = stats.Any(s => s.Kind != Tree.NodeKind.Plain || s.TtlMs != 0);
         if (kinds || stats.Any(s => s.AclVersion != 0))
         {
             foreach (var stat in stats)
