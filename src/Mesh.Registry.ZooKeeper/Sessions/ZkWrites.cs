@@ -158,16 +158,16 @@ internal static class ZkWrites
         ZkSession.Invalid(path) ?? ZkSystemTree.RefuseWrite(path!) ?? session.Access.CanWrite(path!);
 
     /// <summary>
-    /// The create flags as a registry mode: createContainer takes only the container flag,
-    /// createTTL only the TTL ones, and the TTL flags need createTTL (checked with their TTL).
+    /// The create flags as a registry mode. createContainer makes a container whatever its flag says
+    /// (ZooKeeper logs the op, not the flag) but the TTL and sequential ones; createTTL takes only the
+    /// TTL flags; the TTL flags need createTTL (checked with their TTL).
     /// </summary>
     private static CreateMode? Mode(OpCode type, int flags) => (type, flags) switch
     {
-        (OpCode.CreateContainer, (int)ZkCreateFlags.Container) => CreateMode.Container,
-        (OpCode.CreateContainer, _) => null,
+        (OpCode.CreateContainer, (int)ZkCreateFlags.Container or (int)ZkCreateFlags.Persistent or (int)ZkCreateFlags.Ephemeral) => CreateMode.Container,
         (_, (int)ZkCreateFlags.PersistentWithTtl) => CreateMode.PersistentWithTtl,
         (_, (int)ZkCreateFlags.PersistentSequentialWithTtl) => CreateMode.PersistentSequentialWithTtl,
-        (OpCode.CreateTtl, _) => null,
+        (OpCode.CreateTtl or OpCode.CreateContainer, _) => null,
         // ZooKeeper makes a plain persistent node of the container flag sent with create or create2.
         (_, (int)ZkCreateFlags.Container) => CreateMode.Persistent,
         (_, (int)ZkCreateFlags.Persistent) => CreateMode.Persistent,

@@ -29,11 +29,13 @@ public sealed class ZkContainerTtlTests
     }
 
     [Fact]
-    public void CreateContainer_WithAnotherFlag_IsBadArguments_AndTheContainerFlagOnCreate_MakesAPlainNode()
+    public void CreateContainer_WithThePersistentFlag_MakesAContainer_WithASequentialFlagIsBadArguments_AndTheContainerFlagOnCreate_MakesAPlainNode()
     {
         var s = _zk.Open();
 
-        Assert.Equal(ZkError.BadArguments, _zk.Send(s, OpCode.CreateContainer, Create("/box")).Reply.Error);
+        Assert.Equal(ZkError.Ok, _zk.Send(s, OpCode.CreateContainer, Create("/box")).Reply.Error);
+        Assert.Equal(NodeKind.Container, _zk.State.Exists("/box").Stat.Kind);
+        Assert.Equal(ZkError.BadArguments, _zk.Send(s, OpCode.CreateContainer, Create("/seq-", ZkCreateFlags.PersistentSequential)).Reply.Error);
         Assert.Equal(ZkError.Ok, _zk.Send(s, OpCode.Create, Create("/plain", ZkCreateFlags.Container)).Reply.Error);
         Assert.Equal(NodeKind.Plain, _zk.State.Exists("/plain").Stat.Kind);
     }
