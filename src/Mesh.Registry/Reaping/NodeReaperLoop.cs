@@ -22,10 +22,9 @@ internal sealed partial class NodeReaperLoop(
     /// <summary>Container and TTL nodes looked at under one read of the state.</summary>
     public const int ExaminedPerRead = 10_000;
 
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
+    private BackgroundLoop? _loop;
 
-    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
+    public void Start() => (_loop = new BackgroundLoop(RunAsync)).Start();
 
     private Task RunAsync(CancellationToken stop) =>
         LeadershipLoop.RunAsync(consensus, LeadAsync, new RetryLoop(Backoff.Constant(options.CheckInterval), time), options.CheckInterval, time,
@@ -58,17 +57,7 @@ internal sealed partial class NodeReaperLoop(
         }, leading, time, waitFirst: true).ConfigureAwait(false);
     }
 
-    private int _disposed;
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            return;
-        await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is not null)
-            await _loop.ConfigureAwait(false);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _loop?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     private static partial class Log
     {

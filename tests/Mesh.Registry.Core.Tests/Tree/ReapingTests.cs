@@ -89,11 +89,7 @@ public sealed class ReapingTests(ITestOutputHelper output)
     [Fact]
     public void Apply_ReapNodes_NodeThatGotAChildMeanwhile_IsKept()
     {
-        var r = new Registry();
-        Container(r, "/box");
-        r.Create("/box/x");
-        r.Delete("/box/x");
-        var due = Due(r);
+        var (r, due) = EmptiedContainerSeenDue();
         r.Create("/box/y");
 
         var result = r.Apply(new ReapNodes(r.Header(), due));
@@ -106,11 +102,7 @@ public sealed class ReapingTests(ITestOutputHelper output)
     [Fact]
     public void Apply_ReapNodes_NodeWhoseChildCameAndWentMeanwhile_IsKeptUntilTheNextPass()
     {
-        var r = new Registry();
-        Container(r, "/box");
-        r.Create("/box/x");
-        r.Delete("/box/x");
-        var due = Due(r);
+        var (r, due) = EmptiedContainerSeenDue();
         r.Create("/box/y");
         r.Delete("/box/y");
 
@@ -262,6 +254,16 @@ public sealed class ReapingTests(ITestOutputHelper output)
         Assert.Equal(found.Count, found.Select(c => c.Path).Distinct().Count());
         Assert.Equal(300, r.Machine.FindReapable(r.Time, null, 100_000, 300).Due.Count);
         output.WriteLine($"{count} containers: {calls} slices of 10,000, the longest {longest.TotalMilliseconds:F1} ms");
+    }
+
+    // A container that had a child and has none left, and what the reaper found due then.
+    private static (Registry Registry, IReadOnlyList<ReapCandidate> Due) EmptiedContainerSeenDue()
+    {
+        var r = new Registry();
+        Container(r, "/box");
+        r.Create("/box/x");
+        r.Delete("/box/x");
+        return (r, Due(r));
     }
 
     private static void Container(Registry r, string path) =>

@@ -100,7 +100,7 @@ public sealed class ZkContainerTtlTests
             new MultiOp(OpCode.CreateTtl, CreateTtl("/box/t", 500)),
         ]));
 
-        var results = MultiResults(reply);
+        var results = ZkHarness.MultiResults(reply);
         Assert.Equal([15, 15], results.Select(r => r.Type));
         Assert.Equal("/box/t", ((Create2Response)results[1].Response!).Path);
         Assert.Equal(NodeKind.Ttl, _zk.State.Exists("/box/t").Stat.Kind);
@@ -116,7 +116,7 @@ public sealed class ZkContainerTtlTests
             new MultiOp(OpCode.CreateTtl, CreateTtl("/t", 500)),
         ]));
 
-        Assert.Equal([0, (int)ZkError.Unimplemented], MultiResults(reply).Select(r => r.Err));
+        Assert.Equal([0, (int)ZkError.Unimplemented], ZkHarness.MultiResults(reply).Select(r => r.Err));
         Assert.Equal(ZkError.NoNode, _zk.Send(s, OpCode.Exists, new PathWatchRequest("/a", false)).Reply.Error);
     }
 
@@ -137,16 +137,4 @@ public sealed class ZkContainerTtlTests
             _zk.TakeNotifications(s).Select(n => ((WatcherEventType)ZkHarness.Body<WatcherEvent>(n).Type, ZkHarness.Body<WatcherEvent>(n).Path)));
     }
 
-    private static List<MultiResult> MultiResults(ZkReply reply)
-    {
-        var frame = reply.ToFrame();
-        var reader = new JuteReader(frame.AsSpan(4));
-        ReplyHeader.Read(ref reader);
-        return MultiResponse.Read(ref reader);
-    }
-
-    private sealed record MultiBody(IReadOnlyList<MultiOp> Ops) : IJuteWritable
-    {
-        public void Write(JuteWriter writer) => MultiRequest.Write(writer, Ops);
-    }
 }

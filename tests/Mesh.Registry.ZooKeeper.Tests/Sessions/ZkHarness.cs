@@ -88,6 +88,15 @@ internal sealed class ZkHarness
         return notifications;
     }
 
+    /// <summary>The per-op results of a multi's reply.</summary>
+    public static List<MultiResult> MultiResults(ZkReply reply)
+    {
+        var frame = reply.ToFrame();
+        var reader = new JuteReader(frame.AsSpan(4));
+        ReplyHeader.Read(ref reader);
+        return MultiResponse.Read(ref reader);
+    }
+
     /// <summary>The reply's body as the client reads it.</summary>
     public static T Body<T>(ZkReply reply)
         where T : IJuteRecord<T>
@@ -99,4 +108,10 @@ internal sealed class ZkHarness
         reader.EnsureEnd(typeof(T).Name);
         return body;
     }
+}
+
+/// <summary>A multi request's body.</summary>
+internal sealed record MultiBody(IReadOnlyList<MultiOp> Ops) : IJuteWritable
+{
+    public void Write(JuteWriter writer) => MultiRequest.Write(writer, Ops);
 }
