@@ -27,12 +27,18 @@ namespace Mesh.Registry.Core;
 // Version 5 adds per-node ACLs: after the nodes, the few nodes whose ACL is not the open one or
 // whose ACL version is not 0 (so an open node costs no byte), and the ACL version in dedup stats:
 //   acls: count (path aclVersion aclCount (perms scheme id)*)*    pre-order
-// The writer picks the lowest version that holds the state (3 without null data or ACLs, 4 with
-// null data), so a registry that never used them stays readable by the release before.
+// Version 6 adds container and TTL nodes: after the ACLs, the nodes that are one, and their kind
+// and TTL in dedup stats:
+//   kinds: count (path kind:u8 ttl)*                               ordinal path order
+// The writer picks the lowest version that holds the state (3 without null data, ACLs or
+// container and TTL nodes, 4 with null data, 5 with ACLs), so a registry that never used them
+// stays readable by the release before.
 public sealed partial class RegistryStateMachine
 {
     /// <summary>The newest version of the snapshot format this build writes and reads.</summary>
-    public const int SnapshotFormatVersion = 5;
+    public const int SnapshotFormatVersion = 6;
+
+    private const int SnapshotFormatWithoutKinds = 5;
 
     private const int SnapshotFormatWithoutAcls = 4;
 
@@ -49,12 +55,17 @@ public sealed partial class RegistryStateMachine
     /// <summary>Writes the whole state to <paramref name="stream"/> (which stays open), in the lowest format that holds it.</summary>
     public void WriteSnapshot(Stream stream) => WriteSnapshot(stream, LowestSnapshotFormat());
 
-    /// <summary>The format <see cref="WriteSnapshot(Stream)"/> writes: 5 once ACLs were used, 4 with null data, else 3.</summary>
+    /// <summary>The format <see cref="WriteSnapshot(Stream)"/> writes: 6 with container or TTL nodes (or such stats kept for replay), 5 once ACLs were used, 4 with null data, else 3.</summary>
     internal int LowestSnapshotFormat()
     {
-        if (AclsInUse)
+        if (_reapable.Count > 0 || _dedup.Sorted().Any(c => KeepsKind(c.Value.Result)))
         {
             return SnapshotFormatVersion;
+        }
+
+        if (AclsInUse)
+        {
+            return SnapshotFormatWithoutKinds;
         }
 
         foreach (var node in _nodes.Values)
@@ -68,7 +79,7 @@ public sealed partial class RegistryStateMachine
         return SnapshotFormatWithoutNullData;
     }
 
-    /// <summary>Writes an older format (tests prove old snapshots still restore); format 1 drops quota owners, 1 and 2 drop pzxid, 1 to 3 write null data as empty, 1 to 4 drop ACLs.</summary>
+    /// <summary>Writes an older format (tests prove old snapshots still restore); format 1 drops quota owners, 1 and 2 drop pzxid, 1 to 3 write null data as empty, 1 to 4 drop ACLs, 1 to 5 drop container and TTL kinds.</summary>
     internal void WriteSnapshot(Stream stream, int format)
     {
         ArgumentNullException.ThrowIfNull(stream);
@@ -76,7 +87,8 @@ public sealed partial class RegistryStateMachine
         var owners = format != SnapshotFormatWithoutOwners;
         var childIndex = format >= SnapshotFormatWithoutNullData;
         var nullable = format >= SnapshotFormatWithoutAcls;
-        var acls = format == SnapshotFormatVersion;
+        var acls = format >= SnapshotFormatWithoutKinds;
+        var kinds = format == SnapshotFormatVersion;
         w.Raw(SnapshotMagic);
         w.Varint((ulong)format);
         w.Fixed64(AppliedIndex);
@@ -101,6 +113,11 @@ public sealed partial class RegistryStateMachine
             WriteAcls(w);
         }
 
+        if (kinds)
+        {
+            WriteKinds(w);
+        }
+
         var clients = _dedup.Sorted();
         w.Varint((ulong)clients.Count);
         foreach (var (client, entry) in clients)
@@ -108,7 +125,7 @@ public sealed partial class RegistryStateMachine
             w.Guid(client);
             w.Signed(entry.Sequence);
             w.Signed(entry.LastSeenMs);
-            ApplyResultCodec.Write(w, entry.Result, childIndex, acls);
+            ApplyResultCodec.Write(w, entry.Result, childIndex, acls, kinds);
         }
 
         w.Finish(SnapshotEndMagic);
@@ -125,7 +142,7 @@ public sealed partial class RegistryStateMachine
         var r = new SnapshotReader(stream);
         r.Magic(SnapshotMagic, "magic");
         var version = r.Varint();
-        if (version is not (SnapshotFormatWithoutOwners or SnapshotFormatWithoutChildIndex or SnapshotFormatWithoutNullData or SnapshotFormatWithoutAcls or SnapshotFormatVersion))
+        if (version is not (SnapshotFormatWithoutOwners or SnapshotFormatWithoutChildIndex or SnapshotFormatWithoutNullData or SnapshotFormatWithoutAcls or SnapshotFormatWithoutKinds or SnapshotFormatVersion))
         {
             throw new SnapshotFormatException(
                 $"unsupported snapshot format version {version} (this build reads {SnapshotFormatWithoutOwners} to {SnapshotFormatVersion}), or the snapshot is corrupted");
@@ -134,7 +151,8 @@ public sealed partial class RegistryStateMachine
         var owners = version != SnapshotFormatWithoutOwners ? new Dictionary<string, string>(StringComparer.Ordinal) : null;
         var childIndex = version >= SnapshotFormatWithoutNullData;
         var nullable = version >= SnapshotFormatWithoutAcls;
-        var acls = version == SnapshotFormatVersion;
+        var acls = version >= SnapshotFormatWithoutKinds;
+        var kinds = version == SnapshotFormatVersion;
         var sm = new RegistryStateMachine { AppliedIndex = r.Fixed64(), AclsInUse = acls };
         var sessionCount = r.Count(int.MaxValue, "session count");
         for (var i = 0; i < sessionCount; i++)
@@ -158,13 +176,19 @@ public sealed partial class RegistryStateMachine
         {
             sm.ReadAcls(r);
         }
+
+        if (kinds)
+        {
+            sm.ReadKinds(r);
+        }
+
         sm.RecountUsage();
 
         var clientCount = r.Count(int.MaxValue, "client count");
         for (var i = 0; i < clientCount; i++)
         {
             var client = r.Guid();
-            var entry = new DedupTable.Entry(r.Signed(), r.Signed(), ApplyResultCodec.Read(r, childIndex, acls));
+            var entry = new DedupTable.Entry(r.Signed(), r.Signed(), ApplyResultCodec.Read(r, childIndex, acls, kinds));
             sm._dedup.Add(client, entry);
         }
 
@@ -372,6 +396,53 @@ public sealed partial class RegistryStateMachine
             }
 
             node.Acl = entries.Length == 0 ? null : entries;
+        }
+    }
+
+    private static bool KeepsKind(ApplyResult result) =>
+        KeepsKind(result.Stat) || result.OpResults.Any(o => KeepsKind(o.Stat));
+
+    private static bool KeepsKind(NodeStat stat) => stat.Kind != NodeKind.Plain || stat.TtlMs != 0;
+
+    private void WriteKinds(SnapshotWriter w)
+    {
+        w.Varint((ulong)_reapable.Count);
+        foreach (var path in _reapable)
+        {
+            var node = _nodes[path];
+            w.String(path);
+            w.Byte((byte)node.Kind);
+            w.Signed(node.TtlMs);
+        }
+    }
+
+    private void ReadKinds(SnapshotReader r)
+    {
+        var count = r.Count(_nodes.Count, "container and TTL node count");
+        for (var i = 0; i < count; i++)
+        {
+            var path = r.String(NodePath.MaxLength * 3);
+            var kind = r.Byte();
+            var ttl = r.Signed();
+            if (!_nodes.TryGetValue(path, out var node) || path.Length == 1 || node.EphemeralOwner != 0 || node.Kind != NodeKind.Plain)
+            {
+                throw r.Corrupt($"container or TTL node {path} is unknown, the root, ephemeral or listed twice");
+            }
+
+            var valid = (NodeKind)kind switch
+            {
+                NodeKind.Container => ttl == 0,
+                NodeKind.Ttl => NodeReaping.ValidTtl(CreateMode.PersistentWithTtl, ttl),
+                _ => false,
+            };
+            if (!valid)
+            {
+                throw r.Corrupt($"node {path} has kind {kind} with TTL {ttl}");
+            }
+
+            node.Kind = (NodeKind)kind;
+            node.TtlMs = ttl;
+            _reapable.Add(path);
         }
     }
 }

@@ -23,7 +23,7 @@ public sealed partial class RegistryStateMachine
                 results[i] = op switch
                 {
                     CheckVersionOp o => CheckVersion(o.Path, o.ExpectedVersion),
-                    CreateOp o => WithinQuota(() => CreateNode(o.Path, o.Data, o.Mode, o.SessionId, o.CreateParents, o.Acl)),
+                    CreateOp o => WithinQuota(() => CreateNode(o.Path, o.Data, o.Mode, o.SessionId, o.CreateParents, o.Acl, o.TtlMs)),
                     SetAclOp o => SetNodeAcl(o.Path, o.Acl, o.ExpectedVersion),
                     SetDataOp o => WithinQuota(() => SetNodeData(o.Path, o.Data, o.ExpectedVersion)),
                     DeleteOp o => DeleteNode(o.Path, o.ExpectedVersion, o.Recursive),
@@ -74,6 +74,7 @@ public sealed partial class RegistryStateMachine
                 case UndoKind.Created:
                     Count(entry.Node.Owner, -1, -entry.Node.Data.Length, 0);
                     _nodes.Remove(entry.Path!);
+                    Untrack(entry.Path!, entry.Node);
                     entry.Parent!.RemoveChild(entry.Node);
                     entry.Parent.ChildVersion--;
                     entry.Parent.ChildModifiedIndex = entry.ModifiedIndex;
@@ -86,6 +87,7 @@ public sealed partial class RegistryStateMachine
                 case UndoKind.Deleted:
                     Count(entry.Node.Owner, 1, entry.Node.Data.Length, 0);
                     _nodes.Add(entry.Path!, entry.Node);
+                    Track(entry.Path!, entry.Node);
                     entry.Parent!.AddChild(entry.Node);
                     entry.Parent.ChildVersion--;
                     entry.Parent.ChildModifiedIndex = entry.ModifiedIndex;

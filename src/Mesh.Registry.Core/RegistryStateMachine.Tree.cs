@@ -12,8 +12,14 @@ namespace Mesh.Registry.Core;
 // nothing; inside a transaction every change is also recorded in the undo log.
 public sealed partial class RegistryStateMachine
 {
-    private OpResult CreateNode(string path, ReadOnlyMemory<byte> data, CreateMode mode, long sessionId, bool createParents, IReadOnlyList<AclEntry>? acl = null)
+    private OpResult CreateNode(string path, ReadOnlyMemory<byte> data, CreateMode mode, long sessionId, bool createParents, IReadOnlyList<AclEntry>? acl = null, long ttlMs = 0)
     {
+        // ZooKeeper checks the mode's TTL before the path.
+        if (!Enum.IsDefined(mode) || !NodeReaping.ValidTtl(mode, ttlMs))
+        {
+            return new OpResult(ErrorCode.BadArguments, path ?? string.Empty, default);
+        }
+
         // Order of checks: path, data size, session, existence of parent, CREATE on it, node. A sequential path
         // may end in '/' (the suffix is then the whole name), as in ZooKeeper.
         var named = mode.IsSequential() && path is { Length: > 2 } && path[^1] == '/' ? path[..^1] : path;
@@ -100,6 +106,8 @@ public sealed partial class RegistryStateMachine
             EphemeralOwner = session?.Id ?? 0,
             Owner = _quota?.Owner,
             Acl = NodeAcl.Compact(acl),
+            Kind = mode.Kind(),
+            TtlMs = ttlMs,
         };
         Keep(node.Acl);
         AddNode(finalPath, node, parentPath, parent, session);
@@ -231,6 +239,7 @@ public sealed partial class RegistryStateMachine
     private void AddNode(string path, Node node, string parentPath, Node parent, Session? session)
     {
         _nodes.Add(path, node);
+        Track(path, node);
         _undo?.Add(UndoEntry.Created(path, node, parent));
         parent.AddChild(node);
         parent.ChildVersion++;
@@ -244,6 +253,7 @@ public sealed partial class RegistryStateMachine
     private void RemoveNode(string path, Node node, string parentPath, Node parent)
     {
         _nodes.Remove(path);
+        Untrack(path, node);
         _undo?.Add(UndoEntry.Deleted(path, node, parent));
         parent.RemoveChild(node);
         parent.ChildVersion++;

@@ -67,7 +67,7 @@ public sealed partial class RegistryStateMachine
         var result = command switch
         {
             SetData c => FromOp(WithinQuota(() => SetNodeData(c.Path, c.Data, c.ExpectedVersion))),
-            CreateNode c => FromOp(WithinQuota(() => CreateNode(c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents, c.Acl))),
+            CreateNode c => FromOp(WithinQuota(() => CreateNode(c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents, c.Acl, c.TtlMs))),
             DeleteNode c => FromOp(DeleteNode(c.Path, c.ExpectedVersion, c.Recursive)),
             Transaction c => ApplyTransaction(c.Ops),
             OpenSession c => OpenSession(c.TtlMs),
@@ -76,6 +76,7 @@ public sealed partial class RegistryStateMachine
             CloseSession c => CloseSession(c.SessionId),
             ExpireSessions c => ExpireSessions(c.NowMs),
             ResetSessionDeadlines c => ResetDeadlines(c.NowMs),
+            ReapNodes c => Reap(c.Nodes),
             _ => throw new ArgumentException($"unknown command type {command.GetType().Name}", nameof(command)),
         };
 

@@ -134,6 +134,7 @@ internal static class RegistryCommand
                     Limits = limits.Read(parseResult),
                     ClaimServiceNamesOnFirstUse = parseResult.GetValue(serviceClaims) != "admin",
                     ZooKeeper = zooKeeper.Read(parseResult),
+                    Reaper = zooKeeper.ReadReaper(parseResult),
                     CuratorBasePath = Mesh.Registry.Api.Services.CuratorInstances.CheckBasePath(parseResult.GetValue(curatorBasePath)),
                 });
                 await node.StartAsync(cancellationToken);

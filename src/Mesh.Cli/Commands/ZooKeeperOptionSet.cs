@@ -64,8 +64,30 @@ internal sealed class ZooKeeperOptionSet
         DefaultValueFactory = _ => DefaultOptions.MaxWatchesPerSession,
     };
 
+    private readonly Option<bool> _ttlNodes = new("--zk-ttl-nodes")
+    {
+        Description = "Serve createTTL and the TTL create modes (ZooKeeper's zookeeper.extendedTypesEnabled=true). Off: they answer Unimplemented, as ZooKeeper's default.",
+    };
+
+    private readonly Option<int> _containerCheck = new("--container-check-interval")
+    {
+        Description = "How often the leader reaps empty containers and expired TTL nodes, in ms (ZooKeeper's znode.container.checkIntervalMs, whose default is 60000).",
+        DefaultValueFactory = _ => (int)DefaultReaper.CheckInterval.TotalMilliseconds,
+    };
+
+    private readonly Option<long> _containerNeverUsed = new("--container-max-never-used")
+    {
+        Description = "Reap a container that never had a child once its data is this old, in ms; 0: never (ZooKeeper's znode.container.maxNeverUsedIntervalMs).",
+        DefaultValueFactory = _ => 0,
+    };
+
+    private static readonly Mesh.Registry.Reaping.NodeReaperOptions DefaultReaper = new();
+
     public void AddTo(Command command)
     {
+        command.Options.Add(_ttlNodes);
+        command.Options.Add(_containerCheck);
+        command.Options.Add(_containerNeverUsed);
         command.Options.Add(_perAddress);
         command.Options.Add(_total);
         command.Options.Add(_sessionRate);
@@ -97,6 +119,14 @@ internal sealed class ZooKeeperOptionSet
             MaxConnections = parseResult.GetValue(_total),
             SessionsPerSecondPerAddress = parseResult.GetValue(_sessionRate),
             MaxWatchesPerSession = parseResult.GetValue(_watches),
+            TtlNodes = parseResult.GetValue(_ttlNodes),
         };
     }
+
+    /// <summary>The reaper's options (they apply with or without <c>--zk</c>: the leader reaps whichever node serves ZooKeeper).</summary>
+    public Mesh.Registry.Reaping.NodeReaperOptions ReadReaper(ParseResult parseResult) => new()
+    {
+        CheckInterval = TimeSpan.FromMilliseconds(parseResult.GetValue(_containerCheck)),
+        MaxNeverUsed = TimeSpan.FromMilliseconds(parseResult.GetValue(_containerNeverUsed)),
+    };
 }

@@ -1,7 +1,12 @@
 // GET, POST, PUT and DELETE /v1/nodes/{path} (docs/registry-api.md, "Nodes").
 namespace Mesh.Registry.Contracts;
 
-/// <summary>The metadata of a registry node, as the server reports it.</summary>
+/// <summary>
+/// The metadata of a registry node, as the server reports it. <paramref name="Kind"/> is
+/// <c>container</c> or <c>ttl</c> for the nodes the leader reaps once empty (made over the
+/// ZooKeeper port, docs/zookeeper.md), with <paramref name="TtlMs"/> for a TTL node; both are left
+/// out for other nodes.
+/// </summary>
 public sealed record NodeStat(
     long Version,
     long ChildVersion,
@@ -11,7 +16,9 @@ public sealed record NodeStat(
     long ModifiedTime,
     long EphemeralOwner,
     int DataLength,
-    int NumChildren);
+    int NumChildren,
+    string? Kind = null,
+    long? TtlMs = null);
 
 /// <summary><c>GET /v1/nodes/{path}</c> answer: the node's data (base64 in JSON) and stat.</summary>
 public sealed record NodeResponse(string Path, ReadOnlyMemory<byte> Data, NodeStat Stat);

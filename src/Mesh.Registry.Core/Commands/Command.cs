@@ -12,7 +12,8 @@ public abstract record Command(CommandHeader Header);
 
 /// <summary>
 /// Creates a node. <paramref name="SessionId"/> is required for ephemeral modes; <paramref name="CreateParents"/> creates missing parents as empty persistent nodes
-/// (with the same ACL). <paramref name="Acl"/> null is the open ACL (<see cref="NodeAcl"/>).
+/// (with the same ACL). <paramref name="Acl"/> null is the open ACL (<see cref="NodeAcl"/>). <paramref name="TtlMs"/> is the TTL of the
+/// TTL modes (<see cref="NodeReaping.ValidTtl"/>), 0 for the others.
 /// </summary>
 public sealed record CreateNode(
     CommandHeader Header,
@@ -21,7 +22,8 @@ public sealed record CreateNode(
     CreateMode Mode = CreateMode.Persistent,
     long SessionId = 0,
     bool CreateParents = false,
-    IReadOnlyList<AclEntry>? Acl = null) : Command(Header);
+    IReadOnlyList<AclEntry>? Acl = null,
+    long TtlMs = 0) : Command(Header);
 
 /// <summary>Replaces a node's data. <paramref name="ExpectedVersion"/> -1 = any version.</summary>
 public sealed record SetData(CommandHeader Header, string Path, ReadOnlyMemory<byte> Data, long ExpectedVersion = -1) : Command(Header);
@@ -68,6 +70,23 @@ public sealed record ExpireSessions(CommandHeader Header, long NowMs) : Command(
 /// </summary>
 public sealed record ResetSessionDeadlines(CommandHeader Header, long NowMs) : Command(Header);
 
+/// <summary>
+/// Deletes each of <paramref name="Nodes"/> that is still the container or TTL node the leader's
+/// reaper saw (same creation index, version and child version) and still has no children; the
+/// others are kept. Each node on its own, not all or nothing. The leader decides what is due with
+/// its clock (<see cref="RegistryStateMachine.FindReapable"/>); every replica applies the same
+/// conditions, so they agree on what was deleted, and a node that got a child or new data
+/// meanwhile stays.
+/// </summary>
+public sealed record ReapNodes(CommandHeader Header, IReadOnlyList<ReapCandidate> Nodes) : Command(Header)
+{
+    /// <summary>Nodes in one command, at most.</summary>
+    public const int MaxNodes = 1_000;
+}
+
+/// <summary>A node the reaper found due, as it was then.</summary>
+public readonly record struct ReapCandidate(string Path, long CreatedIndex, long Version, long ChildVersion);
+
 /// <summary>One op of a <see cref="Transaction"/>.</summary>
 public abstract record TxnOp(string Path);
 
@@ -80,7 +99,8 @@ public sealed record CreateOp(
     CreateMode Mode = CreateMode.Persistent,
     long SessionId = 0,
     bool CreateParents = false,
-    IReadOnlyList<AclEntry>? Acl = null) : TxnOp(Path);
+    IReadOnlyList<AclEntry>? Acl = null,
+    long TtlMs = 0) : TxnOp(Path);
 
 public sealed record SetDataOp(string Path, ReadOnlyMemory<byte> Data, long ExpectedVersion = -1) : TxnOp(Path);
 

@@ -9,7 +9,7 @@ namespace Mesh.Registry.Core.Commands;
 /// The log entry format of commands: compact binary, versioned.
 /// <code>
 /// command  = version:u8(1 to 4) kind:u8 header [quota, versions 2 and 4] body
-///          | 5 features:u8(1 = quota, 2 = caller) kind:u8 header [quota] [caller] body
+///          | (5 | 6) features:u8(1 = quota, 2 = caller) kind:u8 header [quota] [caller] body
 /// header   = clientId:16 bytes (Guid.ToByteArray order) sequence:zigzag-varint timeMs:zigzag-varint
 /// quota    = owner:string maxNodes:zigzag maxBytes:zigzag maxSessions:zigzag
 /// string   = length:varint utf8-bytes      data = length:varint bytes
@@ -17,19 +17,24 @@ namespace Mesh.Registry.Core.Commands;
 /// </code>
 /// caller   = count:varint (scheme:string id:string)*
 /// acl      = count:varint (perms:zigzag scheme:string id:string)*   (0 entries = the open ACL)
-/// Bodies: create = path data mode:u8 session:zigzag flags:u8(1 = create parents) [acl, version 5];
+/// Bodies: create = path data mode:u8 session:zigzag flags:u8(1 = create parents) [acl, versions 5 and 6]
+/// [ttl:zigzag, version 6] (version 6 = version 5 plus the container and TTL modes 4 to 6 and a TTL,
+/// written for a create of such a mode or with a TTL, so what the leader applies is what replicas decode);
 /// set = path data version:zigzag; delete = path version:zigzag flags:u8(1 = recursive);
 /// txn = count:varint (op-kind:u8 op-body)* with op bodies as above (check = path version;
 /// set-acl = path acl version:zigzag, version 5 only);
 /// session commands = one zigzag-varint (ttl, id or now); keep-alive-many = count:varint id:zigzag*
-/// (kind 10: a node of a build without it refuses the entry as an unknown kind, never misreads it).
+/// (kind 10: a node of a build without it refuses the entry as an unknown kind, never misreads it);
+/// reap (kind 11) = count:varint (path createdIndex:zigzag version:zigzag cversion:zigzag)*, proposed
+/// only where container or TTL nodes exist.
 /// Decoding checks every length against the bytes left, so garbage fails fast with a
 /// <see cref="CommandFormatException"/>, never a huge allocation or a hang.
 /// Strings must be valid UTF-16 (no unpaired surrogate) to be encoded. A command without a quota
 /// is written as version 1, so nodes of an older build still read it; likewise only a command that
 /// carries null data (<see cref="NodeData.Null"/>) is written as version 3 (4 with a quota), and
 /// only one with a caller or an ACL other than the open one as version 5 (whose data is always
-/// nullable). So a cluster that never used null data or ACLs stays readable by older builds.
+/// nullable), and only one that creates a container or TTL node as version 6. So a cluster that
+/// never used null data, ACLs, containers or TTL nodes stays readable by older builds.
 /// </summary>
 public static class CommandCodec
 {
@@ -45,6 +50,9 @@ public static class CommandCodec
 
     /// <summary>A features byte (quota, caller) after the version; nullable data; ACLs in creates and set-ACL ops.</summary>
     public const byte AclFormatVersion = 5;
+
+    /// <summary>Version 5 whose creates may be containers or TTL nodes (modes 4 to 6, a TTL after the ACL).</summary>
+    public const byte ExtendedModeFormatVersion = 6;
 
     private const byte FeatureQuota = 1;
 
@@ -65,12 +73,13 @@ public static class CommandCodec
         ArgumentNullException.ThrowIfNull(output);
         var quota = command.Header.Quota;
         var caller = command.Header.Caller;
-        var acls = caller is not null || CarriesAcl(command);
+        var extended = CarriesExtendedMode(command);
+        var acls = extended || caller is not null || CarriesAcl(command);
         var nullable = acls || CarriesNullData(command);
-        var w = new Writer(output, nullable, acls);
+        var w = new Writer(output, nullable, acls, extended);
         if (acls)
         {
-            w.Byte(AclFormatVersion);
+            w.Byte(extended ? ExtendedModeFormatVersion : AclFormatVersion);
             w.Byte((byte)((quota is null ? 0 : FeatureQuota) | (caller is null ? 0 : FeatureCaller)));
         }
         else
@@ -108,7 +117,7 @@ public static class CommandCodec
         switch (command)
         {
             case CreateNode c:
-                WriteCreate(ref w, c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents, c.Acl);
+                WriteCreate(ref w, c.Path, c.Data, c.Mode, c.SessionId, c.CreateParents, c.Acl, c.TtlMs);
                 break;
             case SetData c:
                 WriteSet(ref w, c.Path, c.Data, c.ExpectedVersion);
@@ -129,7 +138,7 @@ public static class CommandCodec
                             break;
                         case CreateOp o:
                             w.Byte((byte)OpKind.Create);
-                            WriteCreate(ref w, o.Path, o.Data, o.Mode, o.SessionId, o.CreateParents, o.Acl);
+                            WriteCreate(ref w, o.Path, o.Data, o.Mode, o.SessionId, o.CreateParents, o.Acl, o.TtlMs);
                             break;
                         case SetAclOp o when w.Acls:
                             w.Byte((byte)OpKind.SetAcl);
@@ -171,6 +180,17 @@ public static class CommandCodec
             case ResetSessionDeadlines c:
                 w.Signed(c.NowMs);
                 break;
+            case ReapNodes c:
+                w.Varint((ulong)c.Nodes.Count);
+                foreach (var node in c.Nodes)
+                {
+                    w.String(node.Path);
+                    w.Signed(node.CreatedIndex);
+                    w.Signed(node.Version);
+                    w.Signed(node.ChildVersion);
+                }
+
+                break;
         }
     }
 
@@ -181,13 +201,14 @@ public static class CommandCodec
     {
         var r = new Reader(bytes);
         var version = r.Byte();
-        if (version is not (FormatVersion or QuotaFormatVersion or NullableDataFormatVersion or NullableDataQuotaFormatVersion or AclFormatVersion))
+        if (version is not (FormatVersion or QuotaFormatVersion or NullableDataFormatVersion or NullableDataQuotaFormatVersion or AclFormatVersion or ExtendedModeFormatVersion))
         {
-            throw new CommandFormatException($"unsupported command format version {version} (this build reads {FormatVersion} to {AclFormatVersion})");
+            throw new CommandFormatException($"unsupported command format version {version} (this build reads {FormatVersion} to {ExtendedModeFormatVersion})");
         }
 
         r.NullableData = version >= NullableDataFormatVersion;
-        r.Acls = version == AclFormatVersion;
+        r.Acls = version >= AclFormatVersion;
+        r.ExtendedModes = version == ExtendedModeFormatVersion;
         var features = r.Acls ? r.Byte() : 0;
         if (features > (FeatureQuota | FeatureCaller))
         {
@@ -231,6 +252,7 @@ public static class CommandCodec
             Kind.CloseSession => new CloseSession(header, r.Signed()),
             Kind.ExpireSessions => new ExpireSessions(header, r.Signed()),
             Kind.ResetSessionDeadlines => new ResetSessionDeadlines(header, r.Signed()),
+            Kind.ReapNodes => ReadReapNodes(ref r, header),
             _ => throw new CommandFormatException($"unknown command kind {kind} at byte 1"),
         };
         if (!r.AtEnd)
@@ -243,22 +265,36 @@ public static class CommandCodec
 
     private static CreateNode ReadCreate(ref Reader r, CommandHeader header)
     {
-        var (path, data, mode, session, parents, acl) = ReadCreateBody(ref r);
-        return new CreateNode(header, path, data, mode, session, parents, acl);
+        var (path, data, mode, session, parents, acl, ttl) = ReadCreateBody(ref r);
+        return new CreateNode(header, path, data, mode, session, parents, acl, ttl);
     }
 
-    private static (string Path, ReadOnlyMemory<byte> Data, CreateMode Mode, long Session, bool Parents, IReadOnlyList<AclEntry>? Acl) ReadCreateBody(ref Reader r)
+    private static (string Path, ReadOnlyMemory<byte> Data, CreateMode Mode, long Session, bool Parents, IReadOnlyList<AclEntry>? Acl, long Ttl) ReadCreateBody(ref Reader r)
     {
         var path = r.String();
         var data = r.Data();
         var at = r.Position;
         var mode = r.Byte();
-        if (mode > (byte)CreateMode.EphemeralSequential)
+        if (mode > (byte)(r.ExtendedModes ? CreateMode.PersistentSequentialWithTtl : CreateMode.EphemeralSequential))
         {
             throw new CommandFormatException($"unknown create mode {mode} at byte {at}");
         }
 
-        return (path, data, (CreateMode)mode, r.Signed(), r.Flag(), r.Acls ? r.Acl() : null);
+        var session = r.Signed();
+        var parents = r.Flag();
+        var acl = r.Acls ? r.Acl() : null;
+        return (path, data, (CreateMode)mode, session, parents, acl, r.ExtendedModes ? r.Signed() : 0);
+    }
+
+    private static ReapNodes ReadReapNodes(ref Reader r, CommandHeader header)
+    {
+        var nodes = new ReapCandidate[r.Count("reaped node count")];
+        for (var i = 0; i < nodes.Length; i++)
+        {
+            nodes[i] = new ReapCandidate(r.String(), r.Signed(), r.Signed(), r.Signed());
+        }
+
+        return new ReapNodes(header, nodes);
     }
 
     private static KeepAliveMany ReadKeepAliveMany(ref Reader r, CommandHeader header)
@@ -285,8 +321,8 @@ public static class CommandCodec
                     ops[i] = new CheckVersionOp(r.String(), r.Signed());
                     break;
                 case OpKind.Create:
-                    var (path, data, mode, session, parents, acl) = ReadCreateBody(ref r);
-                    ops[i] = new CreateOp(path, data, mode, session, parents, acl);
+                    var (path, data, mode, session, parents, acl, ttl) = ReadCreateBody(ref r);
+                    ops[i] = new CreateOp(path, data, mode, session, parents, acl, ttl);
                     break;
                 case OpKind.SetAcl when r.Acls:
                     ops[i] = new SetAclOp(r.String(), r.Acl(), r.Signed());
@@ -312,6 +348,13 @@ public static class CommandCodec
         _ => false,
     };
 
+    private static bool CarriesExtendedMode(Command command) => command switch
+    {
+        CreateNode c => c.Mode.IsExtended() || c.TtlMs != 0,
+        Transaction c => c.Ops.Any(o => o is CreateOp { Mode: var mode, TtlMs: var ttl } && (mode.IsExtended() || ttl != 0)),
+        _ => false,
+    };
+
     private static bool CarriesNullData(Command command) => command switch
     {
         CreateNode c => NodeData.IsNull(c.Data),
@@ -320,7 +363,7 @@ public static class CommandCodec
         _ => false,
     };
 
-    private static void WriteCreate(ref Writer w, string path, ReadOnlyMemory<byte> data, CreateMode mode, long session, bool parents, IReadOnlyList<AclEntry>? acl)
+    private static void WriteCreate(ref Writer w, string path, ReadOnlyMemory<byte> data, CreateMode mode, long session, bool parents, IReadOnlyList<AclEntry>? acl, long ttl)
     {
         w.String(path);
         w.Data(data);
@@ -330,6 +373,11 @@ public static class CommandCodec
         if (w.Acls)
         {
             w.Acl(acl);
+        }
+
+        if (w.ExtendedModes)
+        {
+            w.Signed(ttl);
         }
     }
 
@@ -359,6 +407,7 @@ public static class CommandCodec
         CloseSession => Kind.CloseSession,
         ExpireSessions => Kind.ExpireSessions,
         ResetSessionDeadlines => Kind.ResetSessionDeadlines,
+        ReapNodes => Kind.ReapNodes,
         _ => throw new ArgumentException($"unknown command type {command.GetType().Name}", nameof(command)),
     };
 
@@ -375,6 +424,7 @@ public static class CommandCodec
         ExpireSessions = 8,
         ResetSessionDeadlines = 9,
         KeepAliveMany = 10,
+        ReapNodes = 11,
     }
 
     private enum OpKind : byte
@@ -386,11 +436,13 @@ public static class CommandCodec
         SetAcl = 5,
     }
 
-    private ref struct Writer(IBufferWriter<byte> output, bool nullableData, bool acls)
+    private ref struct Writer(IBufferWriter<byte> output, bool nullableData, bool acls, bool extendedModes)
     {
         private readonly IBufferWriter<byte> _output = output;
 
         public readonly bool Acls => acls;
+
+        public readonly bool ExtendedModes => extendedModes;
 
         /// <summary>Null (the open ACL) as no entries.</summary>
         public readonly void Acl(IReadOnlyList<AclEntry>? acl)
@@ -462,8 +514,11 @@ public static class CommandCodec
         /// <summary>Data lengths are stored plus one, 0 meaning null (format versions 3 to 5).</summary>
         public bool NullableData { get; set; }
 
-        /// <summary>Creates carry ACLs; set-ACL ops exist (format version 5).</summary>
+        /// <summary>Creates carry ACLs; set-ACL ops exist (format versions 5 and 6).</summary>
         public bool Acls { get; set; }
+
+        /// <summary>Creates may be containers or TTL nodes (format version 6).</summary>
+        public bool ExtendedModes { get; set; }
 
         public IReadOnlyList<AclEntry>? Acl()
         {

@@ -12,8 +12,9 @@ public static class ApplyResultCodec
 {
     /// <summary>
     /// The result with every field, its stats and per-op results included, and a checksum. ACL
-    /// versions follow at the end only when one is not 0, so until ACLs are used the bytes are
-    /// those the release before reads.
+    /// versions follow at the end only when one is not 0 or a stat is of a container or TTL node,
+    /// and then the kind and TTL of each stat only in the second case, so until those are used the
+    /// bytes are those the release before reads.
     /// </summary>
     public static byte[] Encode(ApplyResult result)
     {
@@ -21,11 +22,20 @@ public static class ApplyResultCodec
         var w = new SnapshotWriter(stream);
         Write(w, result, childIndex: true, aclVersion: false);
         var stats = result.OpResults.Select(o => o.Stat).Prepend(result.Stat).ToArray();
-        if (stats.Any(s => s.AclVersion != 0))
+        var kinds = stats.Any(s => s.Kind != Tree.NodeKind.Plain || s.TtlMs != 0);
+        if (kinds || stats.Any(s => s.AclVersion != 0))
         {
             foreach (var stat in stats)
             {
                 w.Signed(stat.AclVersion);
+            }
+        }
+
+        if (kinds)
+        {
+            foreach (var stat in stats)
+            {
+                WriteKind(w, stat);
             }
         }
 
@@ -40,13 +50,22 @@ public static class ApplyResultCodec
         {
             var r = new SnapshotReader(new MemoryStream(bytes, writable: false));
             var result = Read(r, childIndex: true, aclVersion: false);
-            // Anything before the 4-byte checksum is the ACL versions of the stats.
+            // Anything before the 4-byte checksum is the ACL versions of the stats, then their kinds.
             if (r.Offset < bytes.Length - 4)
             {
                 result = result with
                 {
                     Stat = result.Stat with { AclVersion = r.Signed() },
                     OpResults = [.. result.OpResults.Select(o => o with { Stat = o.Stat with { AclVersion = r.Signed() } })],
+                };
+            }
+
+            if (r.Offset < bytes.Length - 4)
+            {
+                result = result with
+                {
+                    Stat = ReadKind(r, result.Stat),
+                    OpResults = [.. result.OpResults.Select(o => o with { Stat = ReadKind(r, o.Stat) })],
                 };
             }
 
@@ -61,13 +80,13 @@ public static class ApplyResultCodec
         }
     }
 
-    internal static void Write(SnapshotWriter w, ApplyResult result, bool childIndex, bool aclVersion)
+    internal static void Write(SnapshotWriter w, ApplyResult result, bool childIndex, bool aclVersion, bool kind = false)
     {
         w.Signed(result.Index);
         w.Byte((byte)result.Error);
         w.String(result.Path ?? string.Empty);
         w.Byte(result.Path is null ? (byte)0 : (byte)1);
-        WriteStat(w, result.Stat, childIndex, aclVersion);
+        WriteStat(w, result.Stat, childIndex, aclVersion, kind);
         w.Signed(result.SessionId);
         w.Signed(result.TtlMs);
         w.Signed(result.FailedOp);
@@ -76,7 +95,7 @@ public static class ApplyResultCodec
         {
             w.Byte((byte)op.Error);
             w.String(op.Path);
-            WriteStat(w, op.Stat, childIndex, aclVersion);
+            WriteStat(w, op.Stat, childIndex, aclVersion, kind);
         }
 
         w.Varint((ulong)result.ExpiredSessions.Count);
@@ -86,20 +105,20 @@ public static class ApplyResultCodec
         }
     }
 
-    internal static ApplyResult Read(SnapshotReader r, bool childIndex, bool aclVersion)
+    internal static ApplyResult Read(SnapshotReader r, bool childIndex, bool aclVersion, bool kind = false)
     {
         var index = r.Signed();
         var error = (ErrorCode)r.Byte();
         var path = r.String(int.MaxValue);
         var hasPath = r.Byte() != 0;
-        var stat = ReadStat(r, childIndex, aclVersion);
+        var stat = ReadStat(r, childIndex, aclVersion, kind);
         var sessionId = r.Signed();
         var ttl = r.Signed();
         var failedOp = (int)r.Signed();
         var ops = new OpResult[r.Count(1 << 20, "transaction op count")];
         for (var i = 0; i < ops.Length; i++)
         {
-            ops[i] = new OpResult((ErrorCode)r.Byte(), r.String(int.MaxValue), ReadStat(r, childIndex, aclVersion));
+            ops[i] = new OpResult((ErrorCode)r.Byte(), r.String(int.MaxValue), ReadStat(r, childIndex, aclVersion, kind));
         }
 
         var expired = new long[r.Count(1 << 20, "expired session count")];
@@ -122,7 +141,7 @@ public static class ApplyResultCodec
         };
     }
 
-    private static void WriteStat(SnapshotWriter w, NodeStat s, bool childIndex, bool aclVersion)
+    private static void WriteStat(SnapshotWriter w, NodeStat s, bool childIndex, bool aclVersion, bool kind)
     {
         w.Signed(s.Version);
         w.Signed(s.ChildVersion);
@@ -142,8 +161,33 @@ public static class ApplyResultCodec
         {
             w.Signed(s.AclVersion);
         }
+
+        if (kind)
+        {
+            WriteKind(w, s);
+        }
     }
 
-    private static NodeStat ReadStat(SnapshotReader r, bool childIndex, bool aclVersion) =>
-        new(r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), (int)r.Signed(), (int)r.Signed(), childIndex ? r.Signed() : 0, aclVersion ? r.Signed() : 0);
+    private static NodeStat ReadStat(SnapshotReader r, bool childIndex, bool aclVersion, bool kind)
+    {
+        var stat = new NodeStat(r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), r.Signed(), (int)r.Signed(), (int)r.Signed(), childIndex ? r.Signed() : 0, aclVersion ? r.Signed() : 0);
+        return kind ? ReadKind(r, stat) : stat;
+    }
+
+    private static void WriteKind(SnapshotWriter w, NodeStat s)
+    {
+        w.Byte((byte)s.Kind);
+        w.Signed(s.TtlMs);
+    }
+
+    private static NodeStat ReadKind(SnapshotReader r, NodeStat stat)
+    {
+        var kind = r.Byte();
+        if (kind > (byte)Tree.NodeKind.Ttl)
+        {
+            throw r.Corrupt($"unknown node kind {kind} at byte {r.Offset - 1}");
+        }
+
+        return stat with { Kind = (Tree.NodeKind)kind, TtlMs = r.Signed() };
+    }
 }

@@ -52,4 +52,7 @@ public enum ErrorCode : byte
 
     /// <summary>The node's ACL does not give the write's caller the right it needs (<see cref="Commands.CommandHeader.Caller"/>).</summary>
     NoAuth = 14,
+
+    /// <summary>A create whose TTL does not fit its mode (<see cref="Tree.NodeReaping.ValidTtl"/>), or an ephemeral container or TTL node.</summary>
+    BadArguments = 15,
 }

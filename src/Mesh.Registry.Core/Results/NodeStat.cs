@@ -8,6 +8,8 @@ namespace Mesh.Registry.Core.Results;
 /// <param name="ChildVersion">Number of child creations and deletions. The next sequential suffix counts creations only: (ChildVersion + NumChildren) / 2, as ZooKeeper numbers them.</param>
 /// <param name="EphemeralOwner">Owning session id, 0 for persistent nodes.</param>
 /// <param name="AclVersion">Number of ACL changes since creation (ZooKeeper's aversion).</param>
+/// <param name="Kind">Container or TTL node (reaped by the leader once empty, docs/registry.md "Containers and TTL nodes"), or plain.</param>
+/// <param name="TtlMs">A TTL node's TTL, 0 for other nodes.</param>
 /// <param name="ChildModifiedIndex">Index of the last child creation or deletion (ZooKeeper's pzxid); the creation index until then.</param>
 public readonly record struct NodeStat(
     long Version,
@@ -20,4 +22,6 @@ public readonly record struct NodeStat(
     int DataLength,
     int NumChildren,
     long ChildModifiedIndex = 0,
-    long AclVersion = 0);
+    long AclVersion = 0,
+    Tree.NodeKind Kind = Tree.NodeKind.Plain,
+    long TtlMs = 0);

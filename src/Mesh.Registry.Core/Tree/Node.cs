@@ -32,12 +32,18 @@ internal sealed class Node(string name)
 
     /// <summary>Number of ACL changes since creation (ZooKeeper's aversion).</summary>
     public long AclVersion;
+
+    /// <summary>Container or TTL node (reaped by the leader), or plain.</summary>
+    public NodeKind Kind;
+
+    /// <summary>A TTL node's TTL in ms; 0 otherwise.</summary>
+    public long TtlMs;
     public List<Node>? Children;
 
     public int ChildCount => Children?.Count ?? 0;
 
     public NodeStat Stat => new(
-        Version, ChildVersion, CreatedIndex, ModifiedIndex, CreatedTime, ModifiedTime, EphemeralOwner, Data.Length, ChildCount, ChildModifiedIndex, AclVersion);
+        Version, ChildVersion, CreatedIndex, ModifiedIndex, CreatedTime, ModifiedTime, EphemeralOwner, Data.Length, ChildCount, ChildModifiedIndex, AclVersion, Kind, TtlMs);
 
     public string[] ChildNames()
     {

@@ -35,10 +35,19 @@ public abstract record ZkConnectDecision
 /// <summary>The handshake, pure: the request, this node's state and key in, a decision out.</summary>
 public static class ZkConnect
 {
-    public static ZkConnectDecision Decide(ConnectRequest request, long serverZxid, ZkSessionLimits limits, Func<long, SessionInfo?> session, ReadOnlySpan<byte> key)
+    /// <param name="serving">
+    /// Whether this node is part of a cluster that has a leader (a quorum). Without one it serves no
+    /// client, not even one that allows read-only mode: ZooKeeper's default
+    /// (<c>readonlymode.enabled=false</c>) closes the connection, and the client tries another server.
+    /// </param>
+    public static ZkConnectDecision Decide(ConnectRequest request, long serverZxid, ZkSessionLimits limits, Func<long, SessionInfo?> session, ReadOnlySpan<byte> key, bool serving = true)
     {
         if (request.ProtocolVersion < 0)
             return new ZkConnectDecision.Refuse($"protocol version {request.ProtocolVersion} is not one this server speaks");
+        if (!serving)
+            return new ZkConnectDecision.Refuse(request.ReadOnly
+                ? "this node has no quorum, and read-only mode is not offered (ZooKeeper's default, readonlymode.enabled=false)"
+                : "this node has no quorum");
         // A server behind the client would show it older state than it has seen: the client must
         // try another server (ZooKeeper refuses the same way).
         if (request.LastZxidSeen > serverZxid)
@@ -50,6 +59,7 @@ public static class ZkConnect
         return new ZkConnectDecision.Resume(request.SessionId, (int)live.TtlMs);
     }
 
+    /// <summary>The answer to a connect served: read-write always (the readOnly flag is false), whatever the client allowed.</summary>
     public static ConnectResponse Accepted(long sessionId, int timeoutMs, ReadOnlySpan<byte> key) =>
         new(0, timeoutMs, sessionId, ZkPasswords.For(key, sessionId), false);
 

@@ -42,6 +42,13 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
     /// </summary>
     public Func<bool> AclsInUse { get; set; } = static () => true;
 
+    /// <summary>
+    /// Whether createTTL and the TTL create modes are served (ZooKeeper's
+    /// <c>zookeeper.extendedTypesEnabled</c>); off, they answer Unimplemented, as ZooKeeper's
+    /// default does. Containers are served either way. The edge sets it from its options.
+    /// </summary>
+    public bool TtlNodes { get; set; }
+
     // Set once this session sends an ACL of its own: its later writes, pipelined behind that one,
     // must be checked even before this node has applied it.
     private bool _sentAcl;
@@ -160,8 +167,7 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
             case var op when IsWrite(op):
                 return ZkWrites.Plan(this, request, zxid);
             default:
-                // createTTL (ZooKeeper too refuses it unless extended types are enabled), reconfig,
-                // SASL, deleteContainer and unknown op codes.
+                // reconfig, SASL, deleteContainer (ZooKeeper's reaper's own op) and unknown op codes.
                 return Fail(xid, zxid, ZkError.Unimplemented);
         }
     }
@@ -172,7 +178,7 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
     /// while earlier writes of the session are still in flight.
     /// </summary>
     public static bool IsWrite(OpCode op) =>
-        op is OpCode.Create or OpCode.Create2 or OpCode.CreateContainer or OpCode.Delete or OpCode.SetData or OpCode.SetAcl or OpCode.Multi;
+        op is OpCode.Create or OpCode.Create2 or OpCode.CreateContainer or OpCode.CreateTtl or OpCode.Delete or OpCode.SetData or OpCode.SetAcl or OpCode.Multi;
 
     private ZkStep AddWatch(int xid, long zxid, AddWatchRequest add)
     {

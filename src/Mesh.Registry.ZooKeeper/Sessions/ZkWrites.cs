@@ -40,7 +40,7 @@ internal static class ZkWrites
         return new ZkStep.Write(
             header => (header with { Quota = plan.Quota, Caller = caller }, op!) switch
             {
-                (var h, CreateOp c) => new CreateNode(h, c.Path, c.Data, c.Mode, c.SessionId, Acl: c.Acl),
+                (var h, CreateOp c) => new CreateNode(h, c.Path, c.Data, c.Mode, c.SessionId, Acl: c.Acl, TtlMs: c.TtlMs),
                 (var h, SetDataOp s) => new SetData(h, s.Path, s.Data, s.ExpectedVersion),
                 (var h, DeleteOp d) => new DeleteNode(h, d.Path, d.ExpectedVersion),
                 _ => throw new InvalidOperationException($"no single command for {op!.GetType().Name}"),
@@ -83,7 +83,7 @@ internal static class ZkWrites
                 for (var i = 0; i < ops.Count; i++)
                 {
                     var op = result.OpResults[guards + i];
-                    results.Add(new MultiResult((int)ops[i].Type, 0, Body(ops[i].Type, op.Path, op.Stat, state)));
+                    results.Add(new MultiResult((int)ResultType(ops[i].Type), 0, Body(ops[i].Type, op.Path, op.Stat, state)));
                 }
                 return new ZkReply(xid, result.Index, ZkError.Ok, new MultiResponse(results));
             });
@@ -93,10 +93,13 @@ internal static class ZkWrites
     private static MultiResponse Failed(int count, int failed, ZkError error) => new([.. Enumerable.Range(0, count).Select(i =>
         MultiResult.Failure(i < failed ? ZkError.Ok : i == failed ? error : ZkError.RuntimeInconsistency))]);
 
+    // ZooKeeper answers a container or TTL create inside a multi as a create2 (its CreateResult with a stat).
+    private static OpCode ResultType(OpCode op) => op is OpCode.CreateContainer or OpCode.CreateTtl ? OpCode.Create2 : op;
+
     private static IJuteWritable? Body(OpCode op, string path, NodeStat stat, RegistryStateMachine state) => op switch
     {
         OpCode.Create => new PathResponse(path),
-        OpCode.Create2 or OpCode.CreateContainer => new Create2Response(path, ZkStats.From(stat)),
+        OpCode.Create2 or OpCode.CreateContainer or OpCode.CreateTtl => new Create2Response(path, ZkStats.From(stat)),
         OpCode.SetData or OpCode.SetAcl => new StatResponse(ZkStats.Of(state, path, stat)),
         _ => null,
     };
@@ -106,16 +109,9 @@ internal static class ZkWrites
         switch (body)
         {
             case CreateRequest create:
-                if (Mode(type, create.Flags) is not { } mode)
-                    return (null, ZkError.BadArguments);
-                // A sequential path may end in '/' (the suffix is the whole name); the core checks the rest.
-                var named = mode.IsSequential() && create.Path is { Length: > 2 } p && p[^1] == '/' ? p[..^1] : create.Path;
-                if (Refuse(session, named) is { } createError)
-                    return (null, createError);
-                var (acl, aclError) = ZkAcls.FromRequest(create.Acl, session.AclIds);
-                if (aclError is not null)
-                    return (null, aclError);
-                return (new CreateOp(create.Path!, NodeData.From(create.Data), mode, mode.IsEphemeral() ? session.SessionId : 0, Acl: acl), null);
+                return ToCreate(session, type, create.Path, create.Data, create.Acl, create.Flags, ttl: null);
+            case CreateTtlRequest create:
+                return ToCreate(session, type, create.Path, create.Data, create.Acl, create.Flags, create.Ttl);
             case SetAclRequest setAcl:
                 if (Refuse(session, setAcl.Path) is { } setAclError)
                     return (null, setAclError);
@@ -133,22 +129,47 @@ internal static class ZkWrites
                     ? (null, checkError)
                     : (new CheckVersionOp(check.Path!, check.Version), null);
             default:
-                // createTTL in a multi: unimplemented, like the op on its own.
                 return (null, ZkError.Unimplemented);
         }
+    }
+
+    // ZooKeeper's order: the mode and its TTL (Unimplemented for TTL modes while they are off), then the path, then the ACL.
+    private static (TxnOp? Op, ZkError? Error) ToCreate(ZkSession session, OpCode type, string? path, byte[]? data, IReadOnlyList<Acl>? acls, int flags, long? ttl)
+    {
+        if (Mode(type, flags) is not { } mode)
+            return (null, ZkError.BadArguments);
+        if (mode.IsTtl() && !session.TtlNodes)
+            return (null, ZkError.Unimplemented);
+        // A TTL comes only with createTTL and only for the TTL modes, in 1 ms .. 2^40-1 ms; create and create2 carry none (-1).
+        var ttlMs = ttl ?? -1;
+        if (mode.IsTtl() ? !NodeReaping.ValidTtl(mode, ttlMs) : ttlMs >= 0)
+            return (null, ZkError.BadArguments);
+        // A sequential path may end in '/' (the suffix is the whole name); the core checks the rest.
+        var named = mode.IsSequential() && path is { Length: > 2 } p && p[^1] == '/' ? p[..^1] : path;
+        if (Refuse(session, named) is { } createError)
+            return (null, createError);
+        var (acl, aclError) = ZkAcls.FromRequest(acls, session.AclIds);
+        if (aclError is not null)
+            return (null, aclError);
+        return (new CreateOp(path!, NodeData.From(data), mode, mode.IsEphemeral() ? session.SessionId : 0, Acl: acl, TtlMs: mode.IsTtl() ? ttlMs : 0), null);
     }
 
     private static ZkError? Refuse(ZkSession session, string? path) =>
         ZkSession.Invalid(path) ?? ZkSystemTree.RefuseWrite(path!) ?? session.Access.CanWrite(path!);
 
     /// <summary>
-    /// The create flags as a registry mode. A container (createContainer, flag 4) is created as a
-    /// persistent node: the registry does not reap empty containers yet.
+    /// The create flags as a registry mode. createContainer makes a container whatever its flag says
+    /// (ZooKeeper logs the op, not the flag) but the TTL and sequential ones; createTTL takes only the
+    /// TTL flags; the TTL flags need createTTL (checked with their TTL).
     /// </summary>
     private static CreateMode? Mode(OpCode type, int flags) => (type, flags) switch
     {
-        (OpCode.CreateContainer, (int)ZkCreateFlags.Container) => CreateMode.Persistent,
-        (OpCode.CreateContainer, _) => null,
+        (OpCode.CreateContainer, (int)ZkCreateFlags.Container or (int)ZkCreateFlags.Persistent or (int)ZkCreateFlags.Ephemeral) => CreateMode.Container,
+        (_, (int)ZkCreateFlags.PersistentWithTtl) => CreateMode.PersistentWithTtl,
+        (_, (int)ZkCreateFlags.PersistentSequentialWithTtl) => CreateMode.PersistentSequentialWithTtl,
+        (OpCode.CreateTtl or OpCode.CreateContainer, _) => null,
+        // ZooKeeper makes a plain persistent node of the container flag sent with create or create2.
+        (_, (int)ZkCreateFlags.Container) => CreateMode.Persistent,
         (_, (int)ZkCreateFlags.Persistent) => CreateMode.Persistent,
         (_, (int)ZkCreateFlags.Ephemeral) => CreateMode.Ephemeral,
         (_, (int)ZkCreateFlags.PersistentSequential) => CreateMode.Sequential,

@@ -34,7 +34,7 @@ internal static class ApiErrors
         ErrorCode.NotEmpty => StatusCodes.Status409Conflict,
         ErrorCode.NoChildrenForEphemerals => StatusCodes.Status400BadRequest,
         ErrorCode.SessionExpired => StatusCodes.Status404NotFound,
-        ErrorCode.InvalidPath => StatusCodes.Status400BadRequest,
+        ErrorCode.InvalidPath or ErrorCode.BadArguments => StatusCodes.Status400BadRequest,
         ErrorCode.DataTooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorCode.StaleRequest => StatusCodes.Status409Conflict,
         ErrorCode.NodeQuotaExceeded or ErrorCode.ByteQuotaExceeded or ErrorCode.SessionQuotaExceeded => StatusCodes.Status403Forbidden,
@@ -53,6 +53,7 @@ internal static class ApiErrors
         ErrorCode.DataTooLarge => "node data is over 1 MiB",
         ErrorCode.StaleRequest => "Mesh-Request-Seq is lower than one already applied for this client",
         ErrorCode.RolledBack => "rolled back",
+        ErrorCode.BadArguments => $"the TTL of {path} does not fit its create mode (1 ms to 2^40-1 ms, and only for TTL modes)",
         _ => code.ToString(),
     };
 }

@@ -40,5 +40,12 @@ internal static class ApiJson
 
     public static Contracts.NodeStat Stat(Core.Results.NodeStat stat) => new(
         stat.Version, stat.ChildVersion, stat.CreatedIndex, stat.ModifiedIndex, stat.CreatedTime,
-        stat.ModifiedTime, stat.EphemeralOwner, stat.DataLength, stat.NumChildren);
+        stat.ModifiedTime, stat.EphemeralOwner, stat.DataLength, stat.NumChildren,
+        stat.Kind switch
+        {
+            Core.Tree.NodeKind.Container => "container",
+            Core.Tree.NodeKind.Ttl => "ttl",
+            _ => null,
+        },
+        stat.Kind == Core.Tree.NodeKind.Ttl ? stat.TtlMs : null);
 }

@@ -64,6 +64,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
         ValidateCaOptions(_options);
         if (_options.Limits.Validate() is { } limitError)
             throw new StartupException(limitError);
+        if (_options.Reaper.Validate() is { } reaperError)
+            throw new StartupException(reaperError);
         if (_options.ZooKeeper?.Validate() is { } zkError)
             throw new StartupException(zkError);
         var loggerFactory = _options.LoggerFactory ?? (_ownedLoggerFactory = DefaultLoggerFactory());
@@ -134,6 +136,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
             var expiry = new SessionExpiryLoop(consensus, Store, writer, _options.TimeProvider, loggerFactory.CreateLogger<SessionExpiryLoop>());
             expiry.Start();
             Push(expiry.DisposeAsync);
+            var reaper = new Reaping.NodeReaperLoop(consensus, Store, writer, _options.Reaper, _options.TimeProvider, loggerFactory.CreateLogger<Reaping.NodeReaperLoop>());
+            reaper.Start();
+            Push(reaper.DisposeAsync);
 
             var ca = new RegistryCertificateAuthority(consensus, Store, writer, _options.TrustDomain, _options.CertificateLifetime,
                 _options.JoinTokens, _options.TimeProvider, loggerFactory.CreateLogger<RegistryCertificateAuthority>());

@@ -102,6 +102,9 @@ public sealed record RegistryNodeOptions
     /// </summary>
     public string CuratorBasePath { get; init; } = Api.Services.CuratorInstances.DefaultBasePath;
 
+    /// <summary>When the leader reaps container and TTL nodes (<c>--container-check-interval</c>, <c>--container-max-never-used</c>).</summary>
+    public Reaping.NodeReaperOptions Reaper { get; init; } = new();
+
     /// <summary>Serve the ZooKeeper client protocol too (<c>--zk host:port</c>); null = not served. See docs/zookeeper.md.</summary>
     public ZooKeeper.ZooKeeperOptions? ZooKeeper { get; init; }
 }

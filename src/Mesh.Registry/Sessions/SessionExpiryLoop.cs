@@ -22,10 +22,9 @@ internal sealed partial class SessionExpiryLoop(
     public static readonly TimeSpan CheckInterval = TimeSpan.FromMilliseconds(200);
     public static readonly TimeSpan IdleExpireInterval = TimeSpan.FromSeconds(30);
 
-    private readonly CancellationTokenSource _stop = new();
-    private Task? _loop;
+    private BackgroundLoop? _loop;
 
-    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
+    public void Start() => (_loop = new BackgroundLoop(RunAsync)).Start();
 
     private Task RunAsync(CancellationToken stop) =>
         LeadershipLoop.RunAsync(consensus, LeadAsync, new RetryLoop(Backoff.Constant(CheckInterval), time), CheckInterval, time,
@@ -57,17 +56,7 @@ internal sealed partial class SessionExpiryLoop(
         }, leading, time, waitFirst: true).ConfigureAwait(false);
     }
 
-    private int _disposed;
-
-    public async ValueTask DisposeAsync()
-    {
-        if (Interlocked.Exchange(ref _disposed, 1) != 0)
-            return;
-        await _stop.CancelAsync().ConfigureAwait(false);
-        if (_loop is not null)
-            await _loop.ConfigureAwait(false);
-        _stop.Dispose();
-    }
+    public ValueTask DisposeAsync() => _loop?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     private static partial class Log
     {

@@ -6,7 +6,7 @@ namespace Mesh.Registry.ZooKeeper;
 /// <summary>What this node tells the four-letter-word commands, in ZooKeeper's formats.</summary>
 internal sealed record ZkServerFacts(
     string Mode, long Zxid, int Connections, long Outstanding, int NodeCount, int WatchCount, int EphemeralCount,
-    string ClientPort, ZooKeeperOptions Options, long ReceivedPackets, long SentPackets);
+    string ClientPort, ZooKeeperOptions Options, long ReceivedPackets, long SentPackets, bool Serving = true);
 
 /// <summary>
 /// ZooKeeper's four-letter words: a client sends the four ASCII letters instead of a connect frame,
@@ -28,10 +28,15 @@ internal static class FourLetterWords
         return true;
     }
 
+    /// <summary>What ZooKeeper's server statistics words answer while it is not running (no quorum).</summary>
+    public const string NotServing = "This ZooKeeper instance is not currently serving requests\n";
+
     public static string Answer(string word, ZkServerFacts f) => word switch
     {
         "ruok" => "imok",
-        "isro" => "rw",
+        // Never "ro": read-only mode is not offered (ZooKeeper's default); "null" without a quorum, as ZooKeeper answers.
+        "isro" => f.Serving ? "rw" : "null",
+        "srvr" or "stat" or "mntr" when !f.Serving => NotServing,
         "srvr" => Server(f),
         "stat" => "Clients:\n\n" + Server(f),
         "mntr" => Monitor(f),

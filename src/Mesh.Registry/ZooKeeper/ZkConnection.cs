@@ -149,7 +149,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         if (request.LastZxidSeen > server.Store.Hub.AppliedIndex)
             await server.Leader.TryWaitAppliedAsync(request.LastZxidSeen, CatchUpWait, deadline.Token).ConfigureAwait(false);
         var decision = server.Store.Read(s => ZkConnect.Decide(request, s.AppliedIndex, server.Options.SessionLimits,
-            id => s.TryGetSession(id, out var info) ? info : null, key));
+            id => s.TryGetSession(id, out var info) ? info : null, key, server.Serving));
         switch (decision)
         {
             case ZkConnectDecision.Refuse refuse:
@@ -188,6 +188,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             Identities = [new ClientInfo("ip", address)],
             AclIds = [new AclId("ip", address)],
             AclsInUse = () => server.Store.Read(static s => s.AclsInUse),
+            TtlNodes = server.Options.TtlNodes,
         };
         // Watches are set at read indexes at or after this: nothing before it can fire one.
         _delivered = server.Store.Hub.AppliedIndex;

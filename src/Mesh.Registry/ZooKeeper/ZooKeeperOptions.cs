@@ -48,6 +48,13 @@ public sealed record ZooKeeperOptions
     /// <summary>Watches one session may keep (<c>--zk-max-watches</c>); a request that would set more is answered ThrottledOp.</summary>
     public int MaxWatchesPerSession { get; init; } = 10_000;
 
+    /// <summary>
+    /// Serve createTTL and the TTL create modes (<c>--zk-ttl-nodes</c>, ZooKeeper's
+    /// <c>zookeeper.extendedTypesEnabled=true</c>). Off by default, as in ZooKeeper: they answer
+    /// Unimplemented (-6). Containers are served either way.
+    /// </summary>
+    public bool TtlNodes { get; init; }
+
     private readonly int? _sessionBurst;
 
     public string? Validate()

@@ -140,6 +140,13 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
     /// <summary>The key session passwords are derived from (<see cref="ZkSessionKey"/>); null until the leader has created the CA.</summary>
     public byte[]? SessionKey() => _sessionKey.Current();
 
+    /// <summary>
+    /// Whether this node serves clients: it leads, or knows a leader (its cluster has a quorum).
+    /// Without one it is what ZooKeeper calls not running: connects are closed and <c>isro</c>
+    /// answers <c>null</c>, as with ZooKeeper's default <c>readonlymode.enabled=false</c>.
+    /// </summary>
+    public bool Serving => Consensus.Role is ConsensusRole.Leader or ConsensusRole.Standalone || Consensus.LeaderId is not null;
+
     public ZkServerFacts Facts()
     {
         var (nodes, ephemerals, zxid) = Store.Read(s => (s.NodeCount, s.GetSessions().Sum(x => x.EphemeralCount), s.AppliedIndex));
@@ -151,7 +158,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
         };
         return new ZkServerFacts(mode, zxid, _connections.Count, 0, nodes, _connections.Keys.Sum(c => c.WatchCount), ephemerals,
             (EndPoint ?? Options.EndPoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture), Options,
-            Interlocked.Read(ref _received), Interlocked.Read(ref _sent));
+            Interlocked.Read(ref _received), Interlocked.Read(ref _sent), Serving);
     }
 
     public async ValueTask DisposeAsync()

@@ -70,6 +70,9 @@ public sealed class AclFormatTests
         Assert.Equal(4, Format(r));
 
         r.Apply(new CreateNode(r.Header(), "/acl", default, Acl: Digest));
+        Assert.Equal(5, Format(r));
+
+        r.Apply(new CreateNode(r.Header(), "/box", default, CreateMode.Container));
         Assert.Equal(RegistryStateMachine.SnapshotFormatVersion, Format(r));
     }
 

@@ -74,7 +74,7 @@ public sealed class CommandCodecTests
     }
 
     [Theory]
-    [InlineData(new byte[] { 6, 1 }, "unsupported command format version 6")]
+    [InlineData(new byte[] { 7, 1 }, "unsupported command format version 7")]
     [InlineData(new byte[] { 1, 200 }, "command truncated")]
     [InlineData(new byte[] { 1, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 15 }, "transaction op count")]
     [InlineData(new byte[] { 1, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01 }, "longer than 64 bits")]

@@ -68,7 +68,10 @@ public sealed class ApplyResultCodecTests
         object boxed = default(NodeStat);
         var property = typeof(NodeStat).GetProperty(field)!;
         var backing = typeof(NodeStat).GetField($"<{field}>k__BackingField", BindingFlags.Instance | BindingFlags.NonPublic)!;
-        backing.SetValue(boxed, property.PropertyType == typeof(int) ? (object)(int)value : value);
+        // An enum (the node kind) takes its largest member instead: no other field is that small.
+        backing.SetValue(boxed, property.PropertyType.IsEnum
+            ? Enum.GetValues(property.PropertyType).Cast<object>().Max()
+            : property.PropertyType == typeof(int) ? (object)(int)value : value);
         return (NodeStat)boxed;
     }
 }

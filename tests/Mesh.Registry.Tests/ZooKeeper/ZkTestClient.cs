@@ -171,7 +171,8 @@ internal static class ZkNodes
     public static async Task<(TestCluster Cluster, IPEndPoint ZooKeeper)> StartAsync(
         bool open = true, IReadOnlyList<Mesh.Registry.Api.Access.ApiTokenGrant>? tokens = null, Mesh.Registry.ZooKeeper.Sessions.ZkSessionLimits? limits = null,
         Func<Mesh.Registry.ZooKeeper.ZooKeeperOptions, Mesh.Registry.ZooKeeper.ZooKeeperOptions>? configure = null,
-        IReadOnlyList<Mesh.Registry.CertificateAuthority.JoinTokenGrant>? joinTokens = null)
+        IReadOnlyList<Mesh.Registry.CertificateAuthority.JoinTokenGrant>? joinTokens = null,
+        Func<Mesh.Registry.Hosting.RegistryNodeOptions, Mesh.Registry.Hosting.RegistryNodeOptions>? nodeOptions = null)
     {
         var options = new Mesh.Registry.ZooKeeper.ZooKeeperOptions
         {
@@ -179,12 +180,12 @@ internal static class ZkNodes
             Open = open,
             SessionLimits = limits ?? new(),
         };
-        var cluster = await TestCluster.StartAsync(1, o => o with
+        var cluster = await TestCluster.StartAsync(1, o => (nodeOptions ?? (n => n))(o with
         {
             ZooKeeper = configure is null ? options : configure(options),
             ApiTokens = tokens ?? [],
             JoinTokens = joinTokens ?? [],
-        });
+        }));
         var node = cluster.Nodes[0]!;
         // Session passwords are derived from the CA material the leader creates right after start.
         var waited = System.Diagnostics.Stopwatch.StartNew();

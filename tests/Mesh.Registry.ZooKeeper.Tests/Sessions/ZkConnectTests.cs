@@ -46,6 +46,29 @@ public sealed class ZkConnectTests
         Assert.Equal(0, ZkConnect.Rejected.TimeOut);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Decide_WithoutAQuorum_RefusesEveryConnect_ReadOnlyAllowedOrNot(bool canBeReadOnly)
+    {
+        var password = ZkConnect.Accepted(7, 12_000, Key).Passwd;
+
+        var fresh = ZkConnect.Decide(new ConnectRequest(0, 0, 10_000, 0, null, canBeReadOnly), 5, Limits, Live, Key, serving: false);
+        var resumed = ZkConnect.Decide(new ConnectRequest(0, 5, 10_000, 7, password, canBeReadOnly), 5, Limits, Live, Key, serving: false);
+
+        Assert.Contains("no quorum", Assert.IsType<ZkConnectDecision.Refuse>(fresh).Reason);
+        Assert.IsType<ZkConnectDecision.Refuse>(resumed);
+    }
+
+    [Fact]
+    public void Accepted_ForAClientThatAllowsReadOnly_IsReadWrite()
+    {
+        var decision = ZkConnect.Decide(new ConnectRequest(0, 0, 10_000, 0, null, ReadOnly: true), 5, Limits, Live, Key);
+
+        Assert.IsType<ZkConnectDecision.OpenNew>(decision);
+        Assert.False(ZkConnect.Accepted(9, 10_000, Key).ReadOnly);
+    }
+
     [Fact]
     public void Limits_OutsideTheRegistrysSessionLimits_AreNamed()
     {

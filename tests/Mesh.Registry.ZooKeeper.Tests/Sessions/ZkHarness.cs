@@ -66,15 +66,35 @@ internal sealed class ZkHarness
         return (notifications, reply);
     }
 
-    private ZkReply Write(ZkStep.Write write)
+    private ZkReply Write(ZkStep.Write write) => write.Complete(Apply(write.Command(CommandHeader.At(TimeMs))), State);
+
+    /// <summary>Applies a command at the next index (as the server's own, e.g. the reaper's) and feeds its changes to every session.</summary>
+    public Core.Results.ApplyResult Apply(Command command)
     {
-        var result = State.Apply(++Index, write.Command(CommandHeader.At(TimeMs)));
+        var result = State.Apply(++Index, command);
         foreach (var change in result.Events)
         {
             foreach (var session in Sessions)
                 session.Observe(change, State);
         }
-        return write.Complete(result, State);
+        return result;
+    }
+
+    /// <summary>Notifications a session has queued and not sent yet, taken.</summary>
+    public List<ZkReply> TakeNotifications(ZkSession session)
+    {
+        var notifications = session.Outbox.ToList();
+        session.ClearOutbox();
+        return notifications;
+    }
+
+    /// <summary>The per-op results of a multi's reply.</summary>
+    public static List<MultiResult> MultiResults(ZkReply reply)
+    {
+        var frame = reply.ToFrame();
+        var reader = new JuteReader(frame.AsSpan(4));
+        ReplyHeader.Read(ref reader);
+        return MultiResponse.Read(ref reader);
     }
 
     /// <summary>The reply's body as the client reads it.</summary>
@@ -88,4 +108,10 @@ internal sealed class ZkHarness
         reader.EnsureEnd(typeof(T).Name);
         return body;
     }
+}
+
+/// <summary>A multi request's body.</summary>
+internal sealed record MultiBody(IReadOnlyList<MultiOp> Ops) : IJuteWritable
+{
+    public void Write(JuteWriter writer) => MultiRequest.Write(writer, Ops);
 }

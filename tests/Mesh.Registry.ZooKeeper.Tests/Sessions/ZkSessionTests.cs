@@ -169,7 +169,7 @@ public sealed class ZkSessionTests
             new MultiOp(OpCode.SetData, new SetDataRequest("/m", [7], 0)),
             new MultiOp(OpCode.Check, new CheckVersionRequest("/m", 1)),
         ]));
-        var results = MultiResults(ok);
+        var results = ZkHarness.MultiResults(ok);
         Assert.Equal([1, 15, 5, 13], results.Select(r => r.Type));
         Assert.Equal("/m", ((PathResponse)results[0].Response!).Path);
         Assert.Equal("/m/s-0000000000", ((Create2Response)results[1].Response!).Path);
@@ -181,7 +181,7 @@ public sealed class ZkSessionTests
             new MultiOp(OpCode.SetData, new SetDataRequest("/m", [], -1)),
         ]));
         Assert.Equal(ZkError.Ok, failed.Error);
-        Assert.Equal([0, (int)ZkError.NoNode, (int)ZkError.RuntimeInconsistency], MultiResults(failed).Select(r => r.Err));
+        Assert.Equal([0, (int)ZkError.NoNode, (int)ZkError.RuntimeInconsistency], ZkHarness.MultiResults(failed).Select(r => r.Err));
         Assert.Equal(ZkError.NoNode, _zk.Send(s, OpCode.Exists, new PathWatchRequest("/n", false)).Reply.Error);
     }
 
@@ -202,15 +202,15 @@ public sealed class ZkSessionTests
         Assert.Equal(ZkError.NoAuth, refused.Error);
         Assert.False(_zk.State.Exists("/b").IsOk);
         var (_, refusedMulti) = _zk.Send(s, OpCode.Multi, new MultiBody([new MultiOp(OpCode.Create, Create("/b")), new MultiOp(OpCode.Create, Create("/c"))]));
-        Assert.Equal([(int)ZkError.NoAuth, (int)ZkError.RuntimeInconsistency], MultiResults(refusedMulti).Select(r => r.Err));
+        Assert.Equal([(int)ZkError.NoAuth, (int)ZkError.RuntimeInconsistency], ZkHarness.MultiResults(refusedMulti).Select(r => r.Err));
 
         // A multi's results and failures are numbered without the guard.
         _zk.Send(open, OpCode.Delete, new DeleteRequest("/owner", -1));
         var (_, ok) = _zk.Send(s, OpCode.Multi, new MultiBody([new MultiOp(OpCode.Create, Create("/m")), new MultiOp(OpCode.SetData, new SetDataRequest("/m", [7], 0))]));
-        Assert.Equal([1, 5], MultiResults(ok).Select(r => r.Type));
+        Assert.Equal([1, 5], ZkHarness.MultiResults(ok).Select(r => r.Type));
         _zk.Send(open, OpCode.Delete, new DeleteRequest("/owner", -1));
         var (_, failed) = _zk.Send(s, OpCode.Multi, new MultiBody([new MultiOp(OpCode.Create, Create("/n")), new MultiOp(OpCode.Delete, new DeleteRequest("/missing", -1))]));
-        Assert.Equal([0, (int)ZkError.NoNode], MultiResults(failed).Select(r => r.Err));
+        Assert.Equal([0, (int)ZkError.NoNode], ZkHarness.MultiResults(failed).Select(r => r.Err));
     }
 
     [Fact]
@@ -277,17 +277,4 @@ public sealed class ZkSessionTests
     }
 
     private static WatcherEventType Type(ZkReply notification) => (WatcherEventType)ZkHarness.Body<WatcherEvent>(notification).Type;
-
-    private static List<MultiResult> MultiResults(ZkReply reply)
-    {
-        var frame = reply.ToFrame();
-        var reader = new JuteReader(frame.AsSpan(4));
-        ReplyHeader.Read(ref reader);
-        return MultiResponse.Read(ref reader);
-    }
-
-    private sealed record MultiBody(IReadOnlyList<MultiOp> Ops) : IJuteWritable
-    {
-        public void Write(JuteWriter writer) => MultiRequest.Write(writer, Ops);
-    }
 }

@@ -5,7 +5,8 @@ namespace Mesh.Registry.Tests.ZooKeeper.Differential;
 
 /// <summary>
 /// The same scripted kazoo sessions (zk_sessions.py: errors, watches, multi, sequential nodes,
-/// ephemerals, expiry, reconnect with setWatches, getChildren2 and stat fields, /zookeeper) run
+/// ephemerals, expiry, reconnect with setWatches, getChildren2 and stat fields, containers and TTL
+/// nodes and their reaping, /zookeeper) run
 /// against a real ZooKeeper 3.8 and against a Mesh registry node's ZooKeeper port; the script
 /// normalises times, session ids and zxids, and every step must answer alike.
 /// </summary>
@@ -35,7 +36,9 @@ public sealed class DifferentialTests(ITestOutputHelper output)
         string zooKeeper;
         await using (var real = await RealZooKeeper.StartAsync())
             zooKeeper = await RunScriptAsync(real.EndPoint.ToString());
-        var (cluster, zk) = await ZkNodes.StartAsync();
+        // As the real server runs: TTL nodes on, containers and TTL nodes reaped as often.
+        var (cluster, zk) = await ZkNodes.StartAsync(configure: o => o with { TtlNodes = true },
+            nodeOptions: o => o with { Reaper = new() { CheckInterval = TimeSpan.FromMilliseconds(RealZooKeeper.ContainerCheckIntervalMs) } });
         string mesh;
         await using (cluster)
             mesh = await RunScriptAsync(zk.ToString());

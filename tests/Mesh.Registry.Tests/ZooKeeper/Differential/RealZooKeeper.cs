@@ -8,11 +8,15 @@ namespace Mesh.Registry.Tests.ZooKeeper.Differential;
 /// zoo.cfg refuses <c>clientPort=0</c>, so a small launcher (ZooKeeperOnPortZero.java, run by
 /// java's source launcher) composes the server the way ZooKeeperServerMain does, binds
 /// 127.0.0.1 port 0 and prints the port it got. The server stops when its stdin closes, so it
-/// never outlives the test process.
+/// never outlives the test process. It runs with TTL nodes on (<c>zookeeper.extendedTypesEnabled</c>)
+/// and reaps containers and TTL nodes every <see cref="ContainerCheckIntervalMs"/>.
 /// </summary>
 internal sealed class RealZooKeeper : IAsyncDisposable
 {
     public const string Jar = "/usr/share/java/zookeeper.jar";
+
+    /// <summary>How often the real server reaps (ZooKeeper's default is a minute).</summary>
+    public const int ContainerCheckIntervalMs = 100;
     private const string Java = "/usr/bin/java";
     private readonly Process process;
     private readonly string dataDirectory;
@@ -38,7 +42,8 @@ internal sealed class RealZooKeeper : IAsyncDisposable
         var start = new ProcessStartInfo(Java) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in new[]
         {
-            "-Dzookeeper.admin.enableServer=false", "-Xmx256m", "-cp", Jar,
+            "-Dzookeeper.admin.enableServer=false", "-Dzookeeper.extendedTypesEnabled=true",
+            $"-Dznode.container.checkIntervalMs={ContainerCheckIntervalMs}", "-Xmx256m", "-cp", Jar,
             Path.Combine(AppContext.BaseDirectory, "ZooKeeper", "Differential", "ZooKeeperOnPortZero.java"), data,
         })
         {

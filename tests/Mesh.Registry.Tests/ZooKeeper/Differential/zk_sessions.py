@@ -12,10 +12,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from collections import namedtuple
 
 from kazoo.client import KazooClient
 from kazoo.protocol import connection as kazoo_connection
-from kazoo.protocol.serialization import Connect, Create2, int_struct, read_string, write_string
+from kazoo.protocol.serialization import (Connect, Create2, int_struct, long_struct, multiheader_struct, read_string,
+                                          stat_struct, write_string)
 from kazoo.protocol.states import ZnodeStat
 from kazoo.security import OPEN_ACL_UNSAFE, make_acl, make_digest_acl
 
@@ -134,6 +137,66 @@ def read_vector(bytes, offset, read_one):
 
 class CreateContainer(Create2):
     type = 19
+
+
+class CreateTTL(namedtuple('CreateTTL', 'path data acl flags ttl')):
+    """createTTL (kazoo 2.8 lacks it): create2's body and the TTL; answered as create2."""
+    type = 21
+
+    def serialize(self):
+        return Create2(self.path, self.data, self.acl, self.flags).serialize() + long_struct.pack(self.ttl)
+
+    deserialize = Create2.deserialize
+
+
+class RawMulti(object):
+    """A multi of any ops (kazoo's transactions know only create, delete, setData and check), answered
+    as each result's type and error, and the path and stat of a create2."""
+    type = 14
+
+    def __init__(self, ops):
+        self.ops = ops
+
+    def serialize(self):
+        b = bytearray()
+        for op in self.ops:
+            b.extend(multiheader_struct.pack(op.type, False, -1) + op.serialize())
+        b.extend(multiheader_struct.pack(-1, True, -1))
+        return b
+
+    @classmethod
+    def deserialize(cls, bytes, offset):
+        results = []
+        while True:
+            kind, done, err = multiheader_struct.unpack_from(bytes, offset)
+            offset += multiheader_struct.size
+            if done:
+                return results
+            if kind == -1:
+                results.append([kind, int_struct.unpack_from(bytes, offset)[0]])
+                offset += int_struct.size
+            elif kind == 1:
+                path, offset = read_string(bytes, offset)
+                results.append([kind, err, path])
+            elif kind in (15, 19, 21):
+                path, offset = read_string(bytes, offset)
+                found = ZnodeStat._make(stat_struct.unpack_from(bytes, offset))
+                offset += stat_struct.size
+                results.append([kind, err, path, found])
+            else:
+                results.append([kind, err])
+
+
+def until_gone(zk, path, seconds=20):
+    """Waits for the server's reaper to delete path (None), or gives up (its stat), so a reap
+    happens inside one step and the transcripts' zxids stay comparable."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        found = zk.exists(path)
+        if found is None:
+            return None
+        time.sleep(0.05)
+    return zk.exists(path)
 
 
 class PathOnly(object):
@@ -507,8 +570,36 @@ step('acl cleanup', lambda: [alice.delete(A, recursive=True), alice.delete(ROOT 
 
 # --- containers, sync, ACLs, /zookeeper ---
 step('create container', lambda: raw(a, CreateContainer(ROOT + '/box', b'', OPEN_ACL_UNSAFE, 4)))
+step('get container', lambda: a.get(ROOT + '/box'))
+step('createContainer with another flag', lambda: raw(a, CreateContainer(ROOT + '/box2', b'', OPEN_ACL_UNSAFE, 0)))
+step('create with the container flag', lambda: raw(a, Create2(ROOT + '/flagged', b'', OPEN_ACL_UNSAFE, 4)))
+step('get node created with the container flag', lambda: a.get(ROOT + '/flagged'))
 step('child of container', lambda: a.create(ROOT + '/box/x', b''))
-step('delete child of container', lambda: a.delete(ROOT + '/box/x'))
+step('watch container', lambda: a.exists(ROOT + '/box', watch=noop))
+# A reap is waited for in the step that makes the node due, so it happens between the same two
+# steps on both servers (and its zxid and notifications land in the same place).
+step('delete child of container, then it is reaped', lambda: [a.delete(ROOT + '/box/x'), until_gone(a, ROOT + '/box')])
+step('create ttl, watch it, then it is reaped', lambda: [raw(a, CreateTTL(ROOT + '/ttl', b'lease', OPEN_ACL_UNSAFE, 5, 1000)),
+                                                         a.get(ROOT + '/ttl', watch=noop), until_gone(a, ROOT + '/ttl')])
+step('create ttl sequential, then it is reaped',
+     lambda: (lambda made: [made, until_gone(a, made[0])])(raw(a, CreateTTL(ROOT + '/ttl-', b'', OPEN_ACL_UNSAFE, 6, 300))))
+step('create ttl zero', lambda: raw(a, CreateTTL(ROOT + '/ttl0', b'', OPEN_ACL_UNSAFE, 5, 0)))
+step('create ttl negative', lambda: raw(a, CreateTTL(ROOT + '/ttl0', b'', OPEN_ACL_UNSAFE, 5, -3)))
+step('create ttl over the maximum', lambda: raw(a, CreateTTL(ROOT + '/ttl0', b'', OPEN_ACL_UNSAFE, 5, 1 << 40)))
+step('create ttl at the maximum', lambda: raw(a, CreateTTL(ROOT + '/ttlmax', b'', OPEN_ACL_UNSAFE, 5, (1 << 40) - 1)))
+step('get ttl at the maximum', lambda: a.get(ROOT + '/ttlmax'))
+step('createTTL of a persistent mode', lambda: raw(a, CreateTTL(ROOT + '/ttl0', b'', OPEN_ACL_UNSAFE, 0, 100)))
+step('createTTL of an ephemeral mode', lambda: raw(a, CreateTTL(ROOT + '/ttl0', b'', OPEN_ACL_UNSAFE, 1, 100)))
+step('create2 with a ttl flag', lambda: raw(a, Create2(ROOT + '/ttl0', b'', OPEN_ACL_UNSAFE, 5)))
+step('create ttl with a child', lambda: [raw(a, CreateTTL(ROOT + '/ttlp', b'', OPEN_ACL_UNSAFE, 5, 100)), a.create(ROOT + '/ttlp/c', b'')])
+step('ttl with a child kept past its ttl', lambda: [time.sleep(0.5), a.exists(ROOT + '/ttlp')][1])
+step('delete child of ttl, then it is reaped', lambda: [a.delete(ROOT + '/ttlp/c'), until_gone(a, ROOT + '/ttlp')])
+step('multi container and ttl, both reaped', lambda: [raw(a, RawMulti([CreateContainer(ROOT + '/mbox', b'', OPEN_ACL_UNSAFE, 4),
+                                                                       CreateTTL(ROOT + '/mbox/t', b'', OPEN_ACL_UNSAFE, 5, 200)])),
+                                                      until_gone(a, ROOT + '/mbox/t'), until_gone(a, ROOT + '/mbox')])
+step('multi ttl refused', lambda: raw(a, RawMulti([Create2(ROOT + '/m1', b'', OPEN_ACL_UNSAFE, 0),
+                                                   CreateTTL(ROOT + '/m2', b'', OPEN_ACL_UNSAFE, 5, 0)])))
+step('remove ttl at the maximum', lambda: a.delete(ROOT + '/ttlmax'))
 step('sync', lambda: a.sync(ROOT))
 step('whoAmI', lambda: raw(a, WhoAmI()))
 step('get acls', lambda: [[(acl.perms, acl.id.scheme, acl.id.id) for acl in a.get_acls(ROOT)[0]], a.get_acls(ROOT)[1]])
