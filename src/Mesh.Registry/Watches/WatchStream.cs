@@ -200,9 +200,10 @@ internal sealed class WatchStream
         TaskCompletionSource? signal;
         lock (_gate)
         {
-            _woken = true;
+            // A writer waiting now takes the wake; one that is not yet waiting finds it on its next wait.
             signal = _signal;
             _signal = null;
+            _woken = signal is null;
         }
         signal?.TrySetResult();
     }

@@ -18,63 +18,57 @@ public sealed class WatchRereadTests
     private static readonly TimeSpan ReadFailureWindow = TimeSpan.FromSeconds(3);
 
     [Fact]
-    public async Task WatchConfig_AReReadAfterACompactedHistoryFails_IsRetried_AndTheChangesInTheGapArrive()
+    public Task WatchConfig_AReReadAfterACompactedHistoryFails_IsRetried_AndTheChangesInTheGapArrive() =>
+        GapArrivesAsync(
+            "/v1/nodes/config/routes",
+            (client, token) => client.WatchConfigAsync(ServicePaths.RoutesRoot, token),
+            snapshot => snapshot.Documents.Count,
+            (writer, i) => writer.CreateAsync($"{ServicePaths.RoutesRoot}/r{i}", Encoding.UTF8.GetBytes($"doc {i}"), createParents: true),
+            "the routes made while the stream could not resume never arrived");
+
+    [Fact]
+    public Task WatchService_AReReadAfterACompactedHistoryFails_IsRetried_AndTheInstancesInTheGapArrive() =>
+        GapArrivesAsync(
+            "/v1/services/orders",
+            (client, token) => client.WatchServiceAsync("orders", token),
+            set => set.Instances.Length,
+            (writer, i) => writer.CreateAsync($"/services/orders/instances/o{i}",
+                Encoding.UTF8.GetBytes($$"""{"address":"127.0.0.1","port":{{9000 + i}},"weight":100,"version":"v1"}"""), createParents: true),
+            "the instances registered while the stream could not resume never arrived");
+
+    /// <summary>
+    /// Watches with <paramref name="watch"/> (first snapshot empty), makes three changes with
+    /// <paramref name="write"/> while the stream's first request is held, lets the node answer it
+    /// (410), fails the re-read of <paramref name="readPath"/> for a while, and waits for a
+    /// snapshot of <paramref name="size"/> 3.
+    /// </summary>
+    private static async Task GapArrivesAsync<T>(
+        string readPath, Func<RegistryClient, CancellationToken, IAsyncEnumerable<T>> watch, Func<T, int> size, Func<RegistryClient, int, Task> write, string lost)
     {
         await using var cluster = await TestCluster.StartAsync(1, SmallStreamBuffer);
-        using var faults = new HoldStreamThenFailReads("/v1/nodes/config/routes") { InnerHandler = new SocketsHttpHandler() };
+        using var faults = new HoldStreamThenFailReads(readPath) { InnerHandler = new SocketsHttpHandler() };
         using var watcher = Client(cluster, faults);
         using var writer = ClusterClients.For(cluster);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var snapshots = new ConcurrentQueue<ConfigSnapshot>();
-        var watch = Task.Run(async () =>
+        var snapshots = new ConcurrentQueue<T>();
+        var watching = Task.Run(async () =>
         {
-            await foreach (var snapshot in watcher.WatchConfigAsync(ServicePaths.RoutesRoot, stop.Token))
+            await foreach (var snapshot in watch(watcher, stop.Token))
                 snapshots.Enqueue(snapshot);
         });
 
         // The stream is asked for as the first snapshot is handed out: wait for both.
         await faults.StreamRequested.WaitAsync(stop.Token);
         await Eventually.TrueAsync(() => !snapshots.IsEmpty, "the first snapshot never came");
-        Assert.Empty(Assert.Single(snapshots).Documents);
+        Assert.Equal(0, size(Assert.Single(snapshots)));
         for (var i = 0; i < 3; i++)
-            await writer.CreateAsync($"{ServicePaths.RoutesRoot}/r{i}", Encoding.UTF8.GetBytes($"doc {i}"), createParents: true);
+            await write(writer, i);
         faults.Release();
 
         await Eventually.TrueAsync(() => faults.FailedReads > 0, "the stream resumed without a re-read: the test did not make the case it is about");
-        await Eventually.TrueAsync(() => snapshots.LastOrDefault()?.Documents.Count == 3, "the routes made while the stream could not resume never arrived");
+        await Eventually.TrueAsync(() => snapshots.ToArray() is [.., var last] && size(last) == 3, lost);
         await stop.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watch);
-    }
-
-    [Fact]
-    public async Task WatchService_AReReadAfterACompactedHistoryFails_IsRetried_AndTheInstancesInTheGapArrive()
-    {
-        await using var cluster = await TestCluster.StartAsync(1, SmallStreamBuffer);
-        using var faults = new HoldStreamThenFailReads("/v1/services/orders") { InnerHandler = new SocketsHttpHandler() };
-        using var watcher = Client(cluster, faults);
-        using var writer = ClusterClients.For(cluster);
-        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var snapshots = new ConcurrentQueue<EndpointSet>();
-        var watch = Task.Run(async () =>
-        {
-            await foreach (var set in watcher.WatchServiceAsync("orders", stop.Token))
-                snapshots.Enqueue(set);
-        });
-
-        await faults.StreamRequested.WaitAsync(stop.Token);
-        await Eventually.TrueAsync(() => !snapshots.IsEmpty, "the first snapshot never came");
-        Assert.Empty(Assert.Single(snapshots).Instances);
-        for (var i = 0; i < 3; i++)
-        {
-            var instance = $$"""{"address":"127.0.0.1","port":{{9000 + i}},"weight":100,"version":"v1"}""";
-            await writer.CreateAsync($"/services/orders/instances/o{i}", Encoding.UTF8.GetBytes(instance), createParents: true);
-        }
-        faults.Release();
-
-        await Eventually.TrueAsync(() => faults.FailedReads > 0, "the stream resumed without a re-read: the test did not make the case it is about");
-        await Eventually.TrueAsync(() => snapshots.LastOrDefault()?.Instances.Length == 3, "the instances registered while the stream could not resume never arrived");
-        await stop.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watch);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => watching);
     }
 
     private static Hosting.RegistryNodeOptions SmallStreamBuffer(Hosting.RegistryNodeOptions options) =>
