@@ -21,6 +21,13 @@ public sealed partial class RegistryClient : IDisposable
         _transport = new RegistryTransport(options.Endpoints, options.RequestTimeout, options.Token, options.TrustedRoots, options.FailFastWhenRefused);
     }
 
+    /// <summary>Over a given handler (tests put a fault injector in front of the real one).</summary>
+    internal RegistryClient(RegistryClientOptions options, HttpMessageHandler handler)
+    {
+        Options = options;
+        _transport = new RegistryTransport(options.Endpoints, options.RequestTimeout, handler, options.Token, options.FailFastWhenRefused);
+    }
+
     public RegistryClient(string addresses) : this(RegistryClientOptions.Parse(addresses))
     {
     }

@@ -108,10 +108,14 @@ public static class RegistryWatches
             }
             catch (RegistryException e) when (!cancellationToken.IsCancellationRequested && e.Code == RegistryErrorCodes.IndexCompacted)
             {
-                next = await client.GetServiceAsync(service, null, null, cancellationToken).ConfigureAwait(false);
+                // The node no longer keeps the history the blocking query waits on: read it whole
+                // (through the loop, so a failure of that read is retried like any other).
+                subscription.AskReread();
+                continue;
             }
             catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
             {
+                subscription.ReadFailed(at);
                 await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
                 continue;
             }
@@ -203,6 +207,7 @@ public static class RegistryWatches
             }
             catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
             {
+                subscription.ReadFailed(at);
                 await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
                 continue;
             }
@@ -252,7 +257,6 @@ public static class RegistryWatches
             }
             if (at < 0)
                 yield break;
-            seen = at == RegistryWatcher.Subscription.Reread ? seen : Math.Max(seen, at);
             CaRootResponse next;
             try
             {
@@ -261,9 +265,12 @@ public static class RegistryWatches
             }
             catch (RegistryException) when (!cancellationToken.IsCancellationRequested)
             {
+                // Told again on the next turn: the bundle is read until a read gets through.
+                subscription.ReadFailed(at);
                 await retry.DelayAfterAsync(++failures, cancellationToken).ConfigureAwait(false);
                 continue;
             }
+            seen = at == RegistryWatcher.Subscription.Reread ? seen : Math.Max(seen, at);
             if (next != last)
             {
                 last = next;

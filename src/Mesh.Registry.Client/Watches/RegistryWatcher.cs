@@ -25,6 +25,9 @@ internal sealed class RegistryWatcher : IDisposable
     /// <summary>The registry answered that it has no streaming watches (an older version): watch with long polls instead.</summary>
     public bool Unsupported => Volatile.Read(ref _unsupported) == 1;
 
+    /// <summary>Called with every change record as it is read off the stream, before the subscribers hear of it (the scale bench times the stream apart from the reads that follow).</summary>
+    internal Action<WatchStreamRecord>? RecordRead { get; set; }
+
     /// <summary>Streams opened so far (a reconnect or a new set of watches opens one).</summary>
     public int Connections { get; private set; }
 
@@ -102,6 +105,7 @@ internal sealed class RegistryWatcher : IDisposable
                     }
                     if (record.Type == WatchStreamRecord.Progress)
                         continue;
+                    RecordRead?.Invoke(record);
                     foreach (var subscription in current)
                     {
                         if (subscription.Watch.Covers(record))
@@ -130,6 +134,12 @@ internal sealed class RegistryWatcher : IDisposable
                 }
                 foreach (var subscription in current)
                     subscription.Fail(e);
+            }
+            catch (Exception) when (!stop.IsCancellationRequested)
+            {
+                // A failure nobody foresaw (the stream's connection broke in some other way): this
+                // loop carries every watch of the process, so it must not end; reopen from where it was.
+                await Task.Delay(TimeSpan.FromMilliseconds(250), stop).ConfigureAwait(false);
             }
             finally
             {
@@ -191,6 +201,18 @@ internal sealed class RegistryWatcher : IDisposable
         public void Notify(long index) => Signal(() => _changedAt = Math.Max(_changedAt, index));
 
         public void AskReread() => Signal(() => _changedAt = Reread);
+
+        /// <summary>
+        /// The read for a change <see cref="NextChangeAsync"/> handed out (<paramref name="at"/>)
+        /// failed. A change index stays until a read reaches it; a re-read was handed out once and
+        /// is asked again, or a re-read that failed (after a compacted history) would be forgotten
+        /// and the changes it stood for never read.
+        /// </summary>
+        public void ReadFailed(long at)
+        {
+            if (at == Reread)
+                AskReread();
+        }
 
         public void Fail(Exception failure) => Signal(() => _failure = failure);
 

@@ -57,11 +57,12 @@ internal sealed class WatchFanout : IDisposable
     private readonly HashSet<WatchStream> _all = [];
     private readonly Dictionary<string, (int Streams, int Watches)> _perCaller = new(StringComparer.Ordinal);
     private ITimer? _ticker;
-    private TaskCompletionSource _tick = NewTick();
+    private long _ticks;
     private long _dispatched;
     private long _sequence;
     private long _buffered;
     private string? _stopped;
+    private EncodedProgress? _progress;
 
     public WatchFanout(WatchHub hub, WatchFanoutOptions options)
     {
@@ -83,8 +84,8 @@ internal sealed class WatchFanout : IDisposable
         get { lock (_gate) return _all.Count; }
     }
 
-    /// <summary>Completes at the next progress tick.</summary>
-    public Task NextTick => Volatile.Read(ref _tick).Task;
+    /// <summary>Progress ticks so far: a writer that sees it move sends a progress mark (every stream is woken at a tick).</summary>
+    public long Ticks => Interlocked.Read(ref _ticks);
 
     /// <summary>
     /// Opens a stream of the changes after <paramref name="after"/> that <paramref name="targets"/>
@@ -104,8 +105,7 @@ internal sealed class WatchFanout : IDisposable
                 throw TooManyStreamsException.Watches(caller, held.Watches, targets.Count, _options.MaxWatchesPerCaller);
             _perCaller[caller] = (held.Streams + 1, held.Watches + targets.Count);
             // One timer for every stream, from the first: each writer waits on the shared tick, not a timer of its own.
-            _ticker ??= _options.TimeProvider.CreateTimer(
-                _ => Interlocked.Exchange(ref _tick, NewTick()).TrySetResult(), null, _options.ProgressInterval, _options.ProgressInterval);
+            _ticker ??= _options.TimeProvider.CreateTimer(_ => Tick(), null, _options.ProgressInterval, _options.ProgressInterval);
         }
         try
         {
@@ -245,7 +245,18 @@ internal sealed class WatchFanout : IDisposable
         _ticker?.Dispose();
         foreach (var stream in streams)
             stream.End(_stopped);
-        Interlocked.Exchange(ref _tick, NewTick()).TrySetResult();
+    }
+
+    private void Tick()
+    {
+        WatchStream[] streams;
+        lock (_gate)
+        {
+            Interlocked.Increment(ref _ticks);
+            streams = [.. _all];
+        }
+        foreach (var stream in streams)
+            stream.Wake();
     }
 
     private void CatchUp(WatchStream stream, long after, long upTo)
@@ -270,6 +281,22 @@ internal sealed class WatchFanout : IDisposable
                     $"More than {_options.BufferRecords} changes this stream watches came after index {after}, more than a stream may catch up on; re-read and watch from the read's index.");
         }
     }
+
+    /// <summary>
+    /// The progress line for <paramref name="index"/>, encoded once for every stream that reports
+    /// it: at a tick most streams are complete up to the same (the dispatched) index.
+    /// </summary>
+    public byte[] ProgressLine(long index)
+    {
+        var cached = Volatile.Read(ref _progress);
+        if (cached?.Index == index)
+            return cached.Line;
+        var line = WatchRecords.Line(new WatchStreamRecord(WatchStreamRecord.Progress, index));
+        Volatile.Write(ref _progress, new EncodedProgress(index, line));
+        return line;
+    }
+
+    private sealed record EncodedProgress(long Index, byte[] Line);
 
     private static bool IsTrustChange(ChangeEvent change) =>
         change.Path == RegistryCertificateAuthority.MaterialPath && change.Type is ChangeEventType.Created or ChangeEventType.DataChanged;
@@ -337,5 +364,4 @@ internal sealed class WatchFanout : IDisposable
 
     private void AddBuffered(int delta) => Interlocked.Add(ref _buffered, delta);
 
-    private static TaskCompletionSource NewTick() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

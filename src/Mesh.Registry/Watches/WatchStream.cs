@@ -17,6 +17,7 @@ internal sealed class WatchStream
     private long _lastEnqueued;
     private long _cutAt = -1;
     private string? _endReason;
+    private bool _woken;
     private TaskCompletionSource? _signal;
 
     public WatchStream(IReadOnlyList<WatchTarget> targets, string caller, long after, int capacity, Action<int> pendingChanged)
@@ -189,11 +190,34 @@ internal sealed class WatchStream
         }
     }
 
-    /// <summary>Completes when a record is queued or the stream is cut or ended (at once if one already is).</summary>
+    /// <summary>
+    /// Wakes the writer without a record (a progress tick, or its request was aborted). Each stream
+    /// waits on its own signal only: a task shared by every writer (the tick's) would collect one
+    /// continuation per stream, and each writer woken by a record would search that list to leave it.
+    /// </summary>
+    public void Wake()
+    {
+        TaskCompletionSource? signal;
+        lock (_gate)
+        {
+            // A writer waiting now takes the wake; one that is not yet waiting finds it on its next wait.
+            signal = _signal;
+            _signal = null;
+            _woken = signal is null;
+        }
+        signal?.TrySetResult();
+    }
+
+    /// <summary>Completes when a record is queued, the stream is cut or ended, or it is woken (at once if one already happened).</summary>
     public Task WaitAsync()
     {
         lock (_gate)
         {
+            if (_woken)
+            {
+                _woken = false;
+                return Task.CompletedTask;
+            }
             if (_queue.Count > 0 || _cutAt >= 0 || _endReason is not null)
                 return Task.CompletedTask;
             _signal ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -4,6 +4,7 @@ using Mesh.Registry.CertificateAuthority;
 using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Events;
 using Mesh.Registry.Watches;
+using Microsoft.Extensions.Time.Testing;
 using ChangeEvent = Mesh.Registry.Core.Events.ChangeEvent;
 
 namespace Mesh.Registry.Tests.Watches;
@@ -174,6 +175,35 @@ public sealed class WatchFanoutTests
 
         Assert.Contains("snapshot at index 10", stream.EndReason);
         Assert.True(stream.WaitAsync().IsCompleted);
+    }
+
+    [Fact]
+    public void ProgressTick_WakesEveryWaitingStreamOnce_AndCountsTheTick()
+    {
+        var time = new FakeTimeProvider();
+        var hub = new WatchHub(streams: new WatchFanoutOptions { TimeProvider = time, ProgressInterval = TimeSpan.FromSeconds(5) });
+        var streams = Enumerable.Range(0, 3).Select(i => hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "c" + i, 0)).ToList();
+        var waits = streams.Select(s => s.WaitAsync()).ToList();
+        Assert.All(waits, w => Assert.False(w.IsCompleted));
+
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(1, hub.Fanout.Ticks);
+        Assert.All(waits, w => Assert.True(w.IsCompleted));
+        // The wake is taken once: the next wait is for the next record, end or tick.
+        Assert.All(streams, s => Assert.False(s.WaitAsync().IsCompleted));
+    }
+
+    [Fact]
+    public void ProgressLine_OfOneIndex_IsEncodedOnceForEveryStream()
+    {
+        var hub = new WatchHub();
+
+        var first = hub.Fanout.ProgressLine(42);
+
+        Assert.Same(first, hub.Fanout.ProgressLine(42));
+        Assert.Equal(new WatchStreamRecord(WatchStreamRecord.Progress, 42), Parse(first));
+        Assert.Equal(new WatchStreamRecord(WatchStreamRecord.Progress, 43), Parse(hub.Fanout.ProgressLine(43)));
     }
 
     private static List<(long Index, byte[] Line)> Drain(WatchStream stream)

@@ -101,6 +101,9 @@ public static partial class BenchRunner
             while (live.Any(s => !s.Ready) && Stopwatch.GetTimestamp() < settle)
                 await Task.Delay(50, ct).ConfigureAwait(false);
             await Task.Delay(2000, ct).ConfigureAwait(false);
+            var notReady = live.Count(s => !s.Ready);
+            if (notReady > 0)
+                Log($"{notReady} sidecars still lack a first snapshot of some watch after the settle");
 
             var steady = new NodeUsage(pids);
             var selfCpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
@@ -109,7 +112,11 @@ public static partial class BenchRunner
             var lat = new LatencyRecorder(live.Length * 1000);
             var routeLat = new LatencyRecorder(live.Length * 1000);
             var endpointLat = new LatencyRecorder(live.Length * 1000);
+            var streamLat = new LatencyRecorder(live.Length * 1000);
+            var readLat = new LatencyRecorder(live.Length * 1000);
             long missed = 0, rounds = 0, writeErrors = 0;
+            // Changes a sidecar had not within the round's 10 s: looked at again after the last round (late, or never).
+            var misses = new List<(SimulatedSidecar Sidecar, bool Route, string Marker, long Acked)>();
             var instance = 0;
             try
             {
@@ -157,6 +164,8 @@ public static partial class BenchRunner
                         var t = seen(s);
                         if (t == 0)
                         {
+                            Log($"round {rounds} ({marker}): not seen within 10 s by {s.Describe()}");
+                            misses.Add((s, route, marker, acked));
                             missed++;
                             continue;
                         }
@@ -164,12 +173,25 @@ public static partial class BenchRunner
                         var l = Math.Max(0, t - acked);
                         lat.Add(l);
                         (route ? routeLat : endpointLat).Add(l);
+                        // Apart: acknowledged -> the stream's record read, and that record -> the snapshot (the read it caused).
+                        if (s.StreamSeen(marker) is > 0 and var streamed)
+                        {
+                            streamLat.Add(Math.Max(0, streamed - acked));
+                            readLat.Add(Math.Max(0, t - streamed));
+                        }
                     }
 
                     rounds++;
                 }
 
                 var elapsed = sw.Elapsed.TotalSeconds;
+                // A miss is a lost change only if it never arrives: give the late ones 10 s more.
+                var lateDeadline = Stopwatch.GetTimestamp() + (10 * Stopwatch.Frequency);
+                while (misses.Any(m => SeenBy(m) == 0) && Stopwatch.GetTimestamp() < lateDeadline)
+                    await Task.Delay(50, ct).ConfigureAwait(false);
+                var never = misses.Count(m => SeenBy(m) == 0);
+                foreach (var m in misses.Where(m => SeenBy(m) == 0))
+                    Log($"{m.Marker} never seen by {m.Sidecar.Describe()}");
                 var commit1 = await writer.CommitIndexAsync(ct).ConfigureAwait(false);
                 var selfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - selfCpu0;
                 var r = lat.ToResult($"sidecars n={shape.Sidecars}", elapsed) with { Errors = missed + failures.Count + writeErrors };
@@ -177,11 +199,20 @@ public static partial class BenchRunner
                 r.Extra["failed_start"] = failures.Count;
                 r.Extra["rounds"] = rounds;
                 r.Extra["missed"] = missed;
+                r.Extra["missed_never"] = never;
+                r.Extra["missed_late_max_ms"] = misses.Where(m => SeenBy(m) != 0).Select(m => (SeenBy(m) - m.Acked) * 1000.0 / Stopwatch.Frequency).DefaultIfEmpty(0).Max();
+                r.Extra["not_ready"] = notReady;
                 r.Extra["write_errors"] = writeErrors;
                 r.Extra["start_s"] = startSeconds;
                 r.Extra["start_p50_ms"] = startLat.ToResult("x", startSeconds).P50Ms;
                 r.Extra["route_p99_ms"] = routeLat.ToResult("x", elapsed).P99Ms;
                 r.Extra["endpoints_p99_ms"] = endpointLat.ToResult("x", elapsed).P99Ms;
+                var streamStage = streamLat.ToResult("x", elapsed);
+                var readStage = readLat.ToResult("x", elapsed);
+                r.Extra["stream_p50_ms"] = streamStage.P50Ms;
+                r.Extra["stream_p99_ms"] = streamStage.P99Ms;
+                r.Extra["read_p50_ms"] = readStage.P50Ms;
+                r.Extra["read_p99_ms"] = readStage.P99Ms;
                 r.Extra["renewals"] = live.Sum(s => s.Renewals);
                 r.Extra["watch_failures"] = live.Sum(s => s.WatchFailures);
                 if (live.FirstOrDefault(s => s.LastWatchFailure is not null) is { } failed)
@@ -217,6 +248,9 @@ public static partial class BenchRunner
             }
 
 
+            static long SeenBy((SimulatedSidecar Sidecar, bool Route, string Marker, long Acked) m) =>
+                m.Route ? m.Sidecar.RouteSeen(m.Marker) : m.Sidecar.SharedSeen(m.Marker);
+
             Func<TimeSpan> Rotated(int i) => () =>
             {
                 // A random phase per sidecar: a fleet that has run for a while renews evenly spread.
@@ -237,6 +271,7 @@ public static partial class BenchRunner
         private readonly List<Task> _loops = [];
         private readonly ConcurrentDictionary<string, long> _routes = new(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, long> _shared = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, long> _streamed = new(StringComparer.Ordinal);
         private ImmutableHashSet<string> _sharedNow = [];
         private RegistrySession? _session;
         private ServiceRegistration? _registration;
@@ -284,7 +319,7 @@ public static partial class BenchRunner
             var upstreams = new List<string> { SharedService };
             for (var k = 1; k < shape.Upstreams; k++)
                 upstreams.Add($"svc{(i + (k * 7)) % shape.Services}");
-            var sidecar = new SimulatedSidecar(client, upstreams.Count + 3, stop);
+            var sidecar = new SimulatedSidecar(client, upstreams.Count + 3, stop) { Id = i };
             try
             {
                 await sidecar.RunAsync(i, shape, service, upstreams, firstRenewal()).ConfigureAwait(false);
@@ -314,6 +349,7 @@ public static partial class BenchRunner
                 Version = "v1",
             }, token).ConfigureAwait(false);
 
+            _client.Watcher.RecordRead = StreamRecordRead;
             foreach (var upstream in upstreams)
             {
                 var shared = upstream == SharedService;
@@ -353,8 +389,37 @@ public static partial class BenchRunner
 
         public string? LastWatchFailure { get; private set; }
 
+        private long _routesIndex;
+        private long _sharedIndex;
+        private int _routesSnapshots;
+        private int _sharedSnapshots;
+
+        public int Id { get; init; }
+
+        /// <summary>What a sidecar that missed a change had: the index and count of its routes and shared-service snapshots.</summary>
+        public string Describe() =>
+            $"sidecar {Id} (first address {_client.Options.Endpoints[0]}, ready {Ready}, watch streams opened {_client.Watcher.Connections}): "
+            + $"routes at index {Volatile.Read(ref _routesIndex)} after {Volatile.Read(ref _routesSnapshots)} snapshots, "
+            + $"shared at index {Volatile.Read(ref _sharedIndex)} after {Volatile.Read(ref _sharedSnapshots)} snapshots [{string.Join(",", _sharedNow)}]";
+
+        /// <summary>When the stream first told of a change to a node named <paramref name="marker"/> ("-NAME": its deletion), or 0: the stream's part of the delivery, apart from the read that follows.</summary>
+        public long StreamSeen(string marker) => _streamed.GetValueOrDefault(marker);
+
+        private void StreamRecordRead(WatchStreamRecord record)
+        {
+            if (record.Path is not { } path || record.Type == ChangeEvent.ChildrenChanged)
+                return;
+            var name = path[(path.LastIndexOf('/') + 1)..];
+            // Route documents are bench-RUN-rN; the rounds name them by rN.
+            if (name.LastIndexOf('-') is > 0 and var dash && name.StartsWith("bench-", StringComparison.Ordinal))
+                name = name[(dash + 1)..];
+            _streamed.TryAdd(record.Type == ChangeEvent.Deleted ? "-" + name : name, Stopwatch.GetTimestamp());
+        }
+
         private void RoutesChanged(ConfigSnapshot snapshot)
         {
+            Volatile.Write(ref _routesIndex, snapshot.Index);
+            Interlocked.Increment(ref _routesSnapshots);
             var t = Stopwatch.GetTimestamp();
             foreach (var name in snapshot.Documents.Keys)
                 _routes.TryAdd(name, t);
@@ -362,6 +427,8 @@ public static partial class BenchRunner
 
         private void SharedChanged(EndpointSet set)
         {
+            Volatile.Write(ref _sharedIndex, set.Index);
+            Interlocked.Increment(ref _sharedSnapshots);
             var t = Stopwatch.GetTimestamp();
             var now = set.Instances.Select(x => x.Id).ToImmutableHashSet(StringComparer.Ordinal);
             foreach (var id in now)

@@ -182,7 +182,9 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits l
                     _body.CancelPendingFlush();
             };
             var aborted = context.RequestAborted;
-            var tick = fanout.NextTick;
+            // Registered once for the stream's life, not once per wait.
+            using var wakeOnAbort = aborted.UnsafeRegister(static s => ((WatchStream)s!).Wake(), stream);
+            var tick = fanout.Ticks;
             var first = true;
             while (true)
             {
@@ -203,20 +205,21 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits l
                 }
                 // Queue empty, not cut: everything dispatched before the drain is written.
                 _complete = Math.Max(_complete, dispatched);
-                if ((first || tick.IsCompleted) && _complete > _lastProgress)
+                var ticks = fanout.Ticks;
+                if ((first || ticks != tick) && _complete > _lastProgress)
                 {
-                    _body.Write(WatchRecords.Line(new WatchStreamRecord(WatchStreamRecord.Progress, _complete)));
+                    _body.Write(fanout.ProgressLine(_complete));
                     _lastProgress = _complete;
                 }
-                if (tick.IsCompleted)
-                    tick = fanout.NextTick;
+                tick = ticks;
                 first = false;
                 var flushed = await _body.FlushAsync(aborted).ConfigureAwait(false);
                 if (flushed.IsCompleted)
                     return;
                 if (flushed.IsCanceled)
                     continue;
-                await Task.WhenAny(stream.WaitAsync(), tick).WaitAsync(aborted).ConfigureAwait(false);
+                await stream.WaitAsync().ConfigureAwait(false);
+                aborted.ThrowIfCancellationRequested();
             }
         }
 
