@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/bench/proxy/ab.sh [-n ROUNDS] [-d SECONDS] [-c CONNECTIONS] [-o FILE] TARGET...
+# tests/bench/proxy/ab.sh [-n ROUNDS] [-d SECONDS] [-c CONNECTIONS] [-a SECONDS] [-o FILE] TARGET...
 #
 # Compares Mesh builds or sidecar settings on the same paths, interleaved in one wrk-compare.sh
 # run (direct calls first, as the baseline), with CPU per request of both sidecars and the bytes
@@ -12,17 +12,19 @@
 #         another worktree's build as the "before"
 #   YAML  extra top-level sidecar YAML for every sidecar of the target, e.g.
 #         "limits: { maxStreamsPerConnection: 16 }"
+# -a SECONDS: afterwards, profile what each target's sidecars allocate, by type, for SECONDS under
+#   the same wrk load (allocs/AllocProfile: the runtime's allocation-tick events over EventPipe).
 # Example (bytes per request before and after a change, the old build kept in /tmp/before):
 #   tests/bench/proxy/ab.sh -n 3 -d 8 before-1:1:/tmp/before/mesh.dll after-1:1 before-2:2:/tmp/before/mesh.dll after-2:2
 # Starts the upstream with peers.sh (and YARP, nginx, haproxy, which it leaves idle); builds nothing.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../../.." && pwd)
-ROUNDS=3 DUR=8 CONNS=32 OUT=""
-while getopts "n:d:c:o:h" opt; do
-  case $opt in n) ROUNDS=$OPTARG ;; d) DUR=$OPTARG ;; c) CONNS=$OPTARG ;; o) OUT=$OPTARG ;; *) sed -n '2,19p' "$0"; exit 1 ;; esac
+ROUNDS=3 DUR=8 CONNS=32 OUT="" ALLOCS=0
+while getopts "n:d:c:a:o:h" opt; do
+  case $opt in n) ROUNDS=$OPTARG ;; d) DUR=$OPTARG ;; c) CONNS=$OPTARG ;; a) ALLOCS=$OPTARG ;; o) OUT=$OPTARG ;; *) sed -n '2,21p' "$0"; exit 1 ;; esac
 done
 shift $((OPTIND - 1))
-[ $# -ge 1 ] || { sed -n '2,19p' "$0"; exit 1; }
+[ $# -ge 1 ] || { sed -n '2,21p' "$0"; exit 1; }
 export PEERS_WORK=${PEERS_WORK:-/tmp/mesh-proxy-ab}
 W=$PEERS_WORK; mkdir -p "$W/ab"
 DEFAULT_DLL=$ROOT/artifacts/bin/Mesh.Cli/release/mesh.dll
@@ -82,7 +84,7 @@ YAML
   SC_PID=$!; PIDS+=($SC_PID)
 }
 
-TARGETS=(direct=http://127.0.0.1:5001/) PARGS=(-P "direct=$UP") PORTS=() base=17000
+TARGETS=(direct=http://127.0.0.1:5001/) PARGS=(-P "direct=$UP") PORTS=() SIDECARS=() base=17000
 for t in "$@"; do
   IFS=: read -r name path dll yaml <<< "$t"; dll=${dll:-$DEFAULT_DLL}
   case $path in
@@ -92,7 +94,7 @@ for t in "$@"; do
     tls) sidecar "$name-b" "$dll" $((base + 10)) 5001 http1 upstream 1 "$yaml"; b=$SC_PID
        sidecar "$name" "$dll" $base 0 http1 "ab-$name-b" 1 "$yaml"; a=$SC_PID ;;
   esac
-  TARGETS+=("$name=http://127.0.0.1:$((base + 1))/"); PORTS+=($((base + 1)))
+  TARGETS+=("$name=http://127.0.0.1:$((base + 1))/"); PORTS+=($((base + 1))); SIDECARS+=("$name=$a${b:+,$b}")
   PARGS+=(-P "$name=$a${b:+,$b},$UP" -M "$name=http://127.0.0.1:$base/metrics${b:+,http://127.0.0.1:$((base + 10))/metrics}")
   base=$((base + 20))
 done
@@ -106,5 +108,22 @@ set +e
 "$HERE/wrk-compare.sh" -n "$ROUNDS" -d "$DUR" -c "$CONNS" -w 5 -H "Host: upstream" "${PARGS[@]}" "${TARGETS[@]}" | tee "$W/ab/compare.txt"
 rc=${PIPESTATUS[0]}
 set -e
-[ -n "$OUT" ] && { { echo "# ab.sh $*"; cat "$W/ab/compare.txt"; } > "$OUT"; }
+if [ "$ALLOCS" -gt 0 ]; then
+  # Built outside the repository, like the peers, so it pins its own package versions.
+  rm -rf "$W/allocs" && mkdir -p "$W/allocs" && cp "$HERE"/allocs/*.cs "$HERE"/allocs/*.csproj "$W/allocs/"
+  dotnet publish "$W/allocs" -c Release -o "$W/allocs/out" -nologo -v q >/dev/null
+  i=0
+  for s in "${SIDECARS[@]}"; do
+    name=${s%%=*}; port=${PORTS[$i]}; i=$((i + 1))
+    IFS=, read -ra procs <<< "${s#*=}"
+    for p in "${procs[@]}"; do
+      timeout $((ALLOCS + 30)) wrk -t1 -c "$CONNS" -d $((ALLOCS + 4))s -H "Host: upstream" "http://127.0.0.1:$port/" > /dev/null &
+      wrkpid=$!; sleep 2
+      echo "## allocations of $name (pid $p) under wrk -c $CONNS, $ALLOCS s"
+      timeout $((ALLOCS + 30)) dotnet "$W/allocs/out/AllocProfile.dll" "$p" "$ALLOCS" 25 || echo "(profile failed)"
+      wait $wrkpid 2>/dev/null || true
+    done
+  done 2>&1 | tee "$W/ab/allocs.txt"
+fi
+[ -n "$OUT" ] && { { echo "# ab.sh $*"; cat "$W/ab/compare.txt"; [ "$ALLOCS" -gt 0 ] && cat "$W/ab/allocs.txt"; } > "$OUT"; }
 exit $rc
