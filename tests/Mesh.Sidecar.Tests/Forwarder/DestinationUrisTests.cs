@@ -7,7 +7,7 @@ namespace Mesh.Sidecar.Tests.Forwarder;
 public sealed class DestinationUrisTests
 {
     [Theory]
-        [InlineData("http://127.0.0.1:5001", "/")]
+    [InlineData("http://127.0.0.1:5001", "/")]
     [InlineData("http://127.0.0.1:5001", "/orders/42")]
     [InlineData("http://127.0.0.1:5001", "/a b/ü/%/#/?")]
     [InlineData("https://[::1]:15006", "/a%2Fb")]
