@@ -124,8 +124,8 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
                 proxyRequest.Headers.Host = host.ToString();
             // Only this sidecar may say who called: a caller's own x-mesh-caller never reaches the app.
             proxyRequest.Headers.Remove(SidecarSecurity.CallerHeader);
-            if (httpContext.GetCallerIdentity() is { } caller)
-                proxyRequest.Headers.TryAddWithoutValidation(SidecarSecurity.CallerHeader, caller.ToString());
+            if (httpContext.GetCallerText() is { } caller)
+                proxyRequest.Headers.TryAddWithoutValidation(SidecarSecurity.CallerHeader, caller);
             telemetry.InjectTraceContext(proxyRequest);
         }
     }

@@ -8,6 +8,7 @@
 #   PATH  1    one sidecar, outbound → the upstream over HTTP/1.1 (run.sh's mesh-1)
 #         2    sidecar A outbound → B inbound over h2c → the upstream (mesh-2)
 #         tls  the same pair over mTLS, HTTP/2 by ALPN, certificates from a one-node registry (mesh-tls)
+#         authz  the mTLS pair with an authorization policy on B that allows A (stage-authz)
 #   DLL   the mesh.dll to run (default: this tree's artifacts/bin/Mesh.Cli/release/mesh.dll), e.g.
 #         another worktree's build as the "before"
 #   YAML  extra top-level sidecar YAML for every sidecar of the target, e.g.
@@ -44,16 +45,18 @@ trap cleanup EXIT
 for t in "$@"; do
   IFS=: read -r name path dll _ <<< "$t"
   [[ $name =~ ^[a-z0-9-]+$ ]] || { echo "bad target name in '$t' (a-z, 0-9, -)"; exit 1; }
-  case $path in 1|2|tls) ;; *) echo "bad path '$path' in '$t' (1, 2 or tls)"; exit 1 ;; esac
+  case $path in 1|2|tls|authz) ;; *) echo "bad path '$path' in '$t' (1, 2, tls or authz)"; exit 1 ;; esac
   [ -f "${dll:-$DEFAULT_DLL}" ] || { echo "no mesh.dll at '${dll:-$DEFAULT_DLL}' (build first)"; exit 1; }
 done
 
+# The peers listen on fixed ports: a bench still running (or one left behind) would be measured instead.
+if curl -s -o /dev/null --max-time 2 http://127.0.0.1:5001/; then echo "something already serves 127.0.0.1:5001 (another bench running?)"; exit 1; fi
 cp "$HERE"/haproxy.cfg "$HERE"/nginx.conf.in "$W/" 2>/dev/null || true
 "$HERE/peers.sh" start >/dev/null
 UP=$(cat "$W/pids/up1.pid")
 
 TOKEN=bench-join-token-0123456789 REG=17990
-if printf '%s\n' "$@" | grep -q '^[^:]*:tls'; then
+if printf '%s\n' "$@" | grep -qE '^[^:]*:(tls|authz)'; then
   rm -rf "$W/registry"
   dotnet "$DEFAULT_DLL" registry --id 1 --data "$W/registry" --client 127.0.0.1:$REG --join-token "bench=$TOKEN" > "$W/ab/registry.log" 2>&1 &
   REGISTRY=$!
@@ -84,6 +87,10 @@ YAML
   SC_PID=$!; PIDS+=($SC_PID)
 }
 
+# authz_policy SERVICE CALLER: a policy on SERVICE that denies another caller and allows CALLER,
+# so both rules are evaluated for every request (the same one run.sh's stage-authz uses).
+authz_policy() { sed "s|SERVICE|$1|; s|CALLER|$2|" "$HERE/authz-policy.yaml"; }
+
 TARGETS=(direct=http://127.0.0.1:5001/) PARGS=(-P "direct=$UP") PORTS=() SIDECARS=() base=17000
 for t in "$@"; do
   IFS=: read -r name path dll yaml <<< "$t"; dll=${dll:-$DEFAULT_DLL}
@@ -92,6 +99,9 @@ for t in "$@"; do
     2) sidecar "$name-b" "$dll" $((base + 10)) 5001 http1 upstream 0 "$yaml"; b=$SC_PID
        sidecar "$name" "$dll" $base $((base + 16)) http2 upstream 0 "$yaml"; a=$SC_PID ;;
     tls) sidecar "$name-b" "$dll" $((base + 10)) 5001 http1 upstream 1 "$yaml"; b=$SC_PID
+       sidecar "$name" "$dll" $base 0 http1 "ab-$name-b" 1 "$yaml"; a=$SC_PID ;;
+    authz) sidecar "$name-b" "$dll" $((base + 10)) 5001 http1 upstream 1 "$yaml
+$(authz_policy "ab-$name-b" "bench/ab-$name")"; b=$SC_PID
        sidecar "$name" "$dll" $base 0 http1 "ab-$name-b" 1 "$yaml"; a=$SC_PID ;;
   esac
   TARGETS+=("$name=http://127.0.0.1:$((base + 1))/"); PORTS+=($((base + 1))); SIDECARS+=("$name=$a${b:+,$b}")
