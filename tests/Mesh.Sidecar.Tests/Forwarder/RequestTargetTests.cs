@@ -27,11 +27,7 @@ public sealed class RequestTargetTests
     public async Task Forward_Outbound_AppSeesTheTargetTheCallerSent(string target)
     {
         await using var app = await EchoTargetAppAsync();
-        await using var sidecar = await TestSidecar.StartAsync(TestSidecar.Config($"""
-            endpoints:
-              catalog:
-            {TestSidecar.Endpoint("a", app)}
-            """));
+        await using var sidecar = await StartOutboundAsync(app);
         using var client = TestSidecar.Client(sidecar, "catalog");
 
         for (var i = 0; i < 3; i++)
@@ -61,17 +57,20 @@ public sealed class RequestTargetTests
         // A request with a query gets its Uri from YARP's forwarder as before; the same path
         // without one gets the kept Uri. (YARP sends an encoded slash as %252F: its issue 1419.)
         await using var app = await EchoTargetAppAsync();
-        await using var sidecar = await TestSidecar.StartAsync(TestSidecar.Config($"""
-            endpoints:
-              catalog:
-            {TestSidecar.Endpoint("a", app)}
-            """));
+        await using var sidecar = await StartOutboundAsync(app);
         using var client = TestSidecar.Client(sidecar, "catalog");
 
         var byForwarder = await client.GetStringAsync(path + "?z").WaitAsync(Bound);
         for (var i = 0; i < 2; i++)
             Assert.Equal(byForwarder, await client.GetStringAsync(path).WaitAsync(Bound) + "?z");
     }
+
+    private static Task<SidecarHost> StartOutboundAsync(TestApp app) =>
+        TestSidecar.StartAsync(TestSidecar.Config($"""
+            endpoints:
+              catalog:
+            {TestSidecar.Endpoint("a", app)}
+            """));
 
     private static Task<TestApp> EchoTargetAppAsync() =>
         TestApp.StartAsync(context => context.Response.WriteAsync(context.Features.Get<IHttpRequestFeature>()!.RawTarget));
