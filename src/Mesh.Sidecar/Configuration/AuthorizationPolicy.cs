@@ -31,18 +31,47 @@ public sealed record AuthorizationRule
     /// <summary>HTTP methods, any case.</summary>
     public IReadOnlyList<string>? Methods { get; init; }
 
+    // Loops, not LINQ: this runs for every inbound request of a service with a policy, and a
+    // lambda over a local allocates a closure and an enumerator each time.
     internal bool Matches(in AuthorizationRequest request)
     {
-        var caller = request.Caller;
-        if (From is not null && !From.Any(p => p.Matches(caller)))
+        if (From is not null && !AnyMatches(From, request.Caller))
             return false;
-        if (Routes is not null && (request.Route is null || !Routes.Contains(request.Route, StringComparer.Ordinal)))
+        if (Routes is not null && (request.Route is null || !Contains(Routes, request.Route, StringComparison.Ordinal)))
             return false;
-        var path = request.Path;
-        if (Paths is not null && !Paths.Any(p => PathHasPrefix(path, p)))
+        if (Paths is not null && !AnyPrefixOf(Paths, request.Path))
             return false;
-        var method = request.Method;
-        return Methods is null || Methods.Any(m => string.Equals(m, method, StringComparison.OrdinalIgnoreCase));
+        return Methods is null || Contains(Methods, request.Method, StringComparison.OrdinalIgnoreCase);
+    }
+
+    private static bool AnyMatches(IReadOnlyList<IdentityPattern> patterns, SpiffeId? caller)
+    {
+        for (var i = 0; i < patterns.Count; i++)
+        {
+            if (patterns[i].Matches(caller))
+                return true;
+        }
+        return false;
+    }
+
+    private static bool AnyPrefixOf(IReadOnlyList<string> prefixes, string path)
+    {
+        for (var i = 0; i < prefixes.Count; i++)
+        {
+            if (PathHasPrefix(path, prefixes[i]))
+                return true;
+        }
+        return false;
+    }
+
+    private static bool Contains(IReadOnlyList<string> values, string value, StringComparison comparison)
+    {
+        for (var i = 0; i < values.Count; i++)
+        {
+            if (string.Equals(values[i], value, comparison))
+                return true;
+        }
+        return false;
     }
 
     internal static bool PathHasPrefix(string path, string prefix) =>
@@ -142,17 +171,21 @@ internal readonly record struct AuthorizationDecision(bool Allowed, string Reaso
 /// </summary>
 internal sealed class AuthorizationPolicySet
 {
-    private readonly Dictionary<string, AuthorizationRule[]> _deny = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, AuthorizationRule[]> _allow = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RuleOf[]> _deny = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RuleOf[]> _allow = new(StringComparer.Ordinal);
+    // The "no policy" reason of the service last asked about: a sidecar asks for its own service
+    // on every request, so it is built once, not per request; one entry, so it never grows.
+    private NoPolicy? _noPolicy;
 
     /// <summary>Several policies for one service are merged (their rules all apply).</summary>
     public AuthorizationPolicySet(IEnumerable<AuthorizationPolicy> policies)
     {
         foreach (var group in policies.GroupBy(p => p.Service, StringComparer.Ordinal))
         {
+            var service = group.Key;
             var rules = group.SelectMany(p => p.Rules).ToArray();
-            _deny[group.Key] = [.. rules.Where(r => r.Action == AuthorizationAction.Deny)];
-            _allow[group.Key] = [.. rules.Where(r => r.Action == AuthorizationAction.Allow)];
+            _deny[service] = [.. rules.Where(r => r.Action == AuthorizationAction.Deny).Select(r => new RuleOf(r, $"denied by rule '{r.Name}' of service '{service}'"))];
+            _allow[service] = [.. rules.Where(r => r.Action == AuthorizationAction.Allow).Select(r => new RuleOf(r, $"allowed by rule '{r.Name}' of service '{service}'"))];
         }
     }
 
@@ -163,22 +196,37 @@ internal sealed class AuthorizationPolicySet
     public AuthorizationDecision Evaluate(string service, in AuthorizationRequest request)
     {
         if (!_allow.TryGetValue(service, out var allow))
-            return new AuthorizationDecision(true, $"no policy for service '{service}'", null);
+            return new AuthorizationDecision(true, NoPolicyReason(service), null);
 
-        foreach (var rule in _deny[service])
+        foreach (var (rule, reason) in _deny[service])
         {
             if (rule.Matches(request))
-                return new AuthorizationDecision(false, $"denied by rule '{rule.Name}' of service '{service}'", rule.Name);
+                return new AuthorizationDecision(false, reason, rule.Name);
         }
 
-        foreach (var rule in allow)
+        foreach (var (rule, reason) in allow)
         {
             if (rule.Matches(request))
-                return new AuthorizationDecision(true, $"allowed by rule '{rule.Name}' of service '{service}'", rule.Name);
+                return new AuthorizationDecision(true, reason, rule.Name);
         }
 
         var caller = request.Caller?.ToString() ?? "unauthenticated caller";
         return new AuthorizationDecision(
             false, $"no rule of service '{service}' allows {caller} {request.Method} {request.Path}", AuthorizationDecision.DefaultDenyRule);
     }
+
+    private string NoPolicyReason(string service)
+    {
+        var last = Volatile.Read(ref _noPolicy);
+        if (last is not null && string.Equals(last.Service, service, StringComparison.Ordinal))
+            return last.Reason;
+        last = new NoPolicy(service, $"no policy for service '{service}'");
+        Volatile.Write(ref _noPolicy, last);
+        return last.Reason;
+    }
+
+    /// <summary>A rule and the reason a decision by it gives, built with the set.</summary>
+    private readonly record struct RuleOf(AuthorizationRule Rule, string Reason);
+
+    private sealed record NoPolicy(string Service, string Reason);
 }

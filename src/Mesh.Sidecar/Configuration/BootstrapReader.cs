@@ -227,6 +227,7 @@ internal sealed partial class BootstrapReader(YamlReader reader)
             RequestHeadersTimeout = map.Duration("requestHeadersTimeout") ?? defaults.RequestHeadersTimeout,
             KeepAliveTimeout = map.Duration("keepAliveTimeout") ?? defaults.KeepAliveTimeout,
             MaxConcurrentConnections = map.Int("maxConcurrentConnections", min: 1) ?? defaults.MaxConcurrentConnections,
+            MaxStreamsPerConnection = map.Int("maxStreamsPerConnection", min: 1) ?? defaults.MaxStreamsPerConnection,
             MinRequestBodyBytesPerSecond = ReadMinBodyRate(map, defaults.MinRequestBodyBytesPerSecond),
             MinRequestBodyDataRateGracePeriod = ReadGracePeriod(map, defaults.MinRequestBodyDataRateGracePeriod),
         };

@@ -131,6 +131,12 @@ public sealed record LimitsConfig
     public TimeSpan RequestHeadersTimeout { get; init; } = TimeSpan.FromSeconds(10);
     public TimeSpan KeepAliveTimeout { get; init; } = TimeSpan.FromSeconds(130);
     public int MaxConcurrentConnections { get; init; } = 10_000;
+    /// <summary>
+    /// HTTP/2 streams one connection carries at a time (Kestrel's default). A calling sidecar opens
+    /// another connection to this one only when its connections are full, so this also sets how
+    /// many connections a busy caller uses (see docs/benchmarks.md, "Connections between sidecars").
+    /// </summary>
+    public int MaxStreamsPerConnection { get; init; } = 100;
     /// <summary>A request body slower than this (after the grace period) closes the connection; null: off.</summary>
     public long? MinRequestBodyBytesPerSecond { get; init; } = 240;
     /// <summary>How long a body may stay under the minimum rate before it counts; Kestrel needs more than 1 s.</summary>

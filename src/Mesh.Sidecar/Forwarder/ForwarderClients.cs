@@ -15,7 +15,7 @@ internal sealed class ForwarderClients : IDisposable
         UpstreamRequest = RequestConfig(config.Upstream.Protocol);
         App = new HttpMessageInvoker(CreateHandler(config.Upstream.ConnectTimeout, config.Upstream.PooledConnectionIdleTimeout), disposeHandler: true);
         AppRequest = RequestConfig(config.App.Protocol);
-        AppPrefix = config.App.Address.TrimEnd('/');
+        AppDestination = new DestinationUris(config.App.Address.TrimEnd('/'));
     }
 
     public HttpMessageInvoker Upstream { get; }
@@ -26,7 +26,10 @@ internal sealed class ForwarderClients : IDisposable
 
     public ForwarderRequestConfig AppRequest { get; }
 
-    public string AppPrefix { get; }
+    /// <summary>The app's address (scheme, host, port) and the request Uris already built for it.</summary>
+    public DestinationUris AppDestination { get; }
+
+    public string AppPrefix => AppDestination.Prefix;
 
     private static ForwarderRequestConfig RequestConfig(UpstreamProtocol protocol) => protocol == UpstreamProtocol.Http2
         ? new ForwarderRequestConfig { Version = HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact, ActivityTimeout = TimeSpan.FromSeconds(100) }

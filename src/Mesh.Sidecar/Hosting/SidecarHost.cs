@@ -237,6 +237,7 @@ public sealed partial class SidecarHost : IAsyncDisposable
         kestrel.Limits.MinRequestBodyDataRate = limits.MinRequestBodyBytesPerSecond is { } bytesPerSecond
             ? new MinDataRate(bytesPerSecond, limits.MinRequestBodyDataRateGracePeriod)
             : null;
+        kestrel.Limits.Http2.MaxStreamsPerConnection = limits.MaxStreamsPerConnection;
         kestrel.Limits.Http2.MaxRequestHeaderFieldSize = Math.Max(kestrel.Limits.Http2.MaxRequestHeaderFieldSize, limits.MaxRequestHeadersTotalSize);
         H2cPriorKnowledge? h2c = null;
         foreach (var kind in ListenerKinds.All)

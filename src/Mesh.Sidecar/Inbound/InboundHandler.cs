@@ -15,7 +15,7 @@ namespace Mesh.Sidecar.Inbound;
 
 internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarder, ForwarderClients clients, ISidecarTelemetry telemetry, SidecarSecurity? security = null, RateLimitStage? rateLimits = null)
 {
-    private readonly HttpTransformer _transformer = new PreserveHostTransformer(telemetry);
+    private readonly HttpTransformer _transformer = new PreserveHostTransformer(telemetry, clients.AppDestination);
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -113,18 +113,19 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
     }
 
     /// <summary>The app sees the Host its caller used (the service name), not the loopback address.</summary>
-    private sealed class PreserveHostTransformer(ISidecarTelemetry telemetry) : HttpTransformer
+    private sealed class PreserveHostTransformer(ISidecarTelemetry telemetry, DestinationUris app) : HttpTransformer
     {
         public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
         {
             await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
+            proxyRequest.RequestUri = app.For(httpContext.Request);
             var host = httpContext.Request.Headers.Host;
             if (host.Count == 1)
                 proxyRequest.Headers.Host = host.ToString();
             // Only this sidecar may say who called: a caller's own x-mesh-caller never reaches the app.
             proxyRequest.Headers.Remove(SidecarSecurity.CallerHeader);
-            if (httpContext.GetCallerIdentity() is { } caller)
-                proxyRequest.Headers.TryAddWithoutValidation(SidecarSecurity.CallerHeader, caller.ToString());
+            if (httpContext.GetCallerText() is { } caller)
+                proxyRequest.Headers.TryAddWithoutValidation(SidecarSecurity.CallerHeader, caller);
             telemetry.InjectTraceContext(proxyRequest);
         }
     }

@@ -169,9 +169,10 @@ internal sealed class OutboundHandler(
         ForwarderError error;
         try
         {
+            var destination = outbound.Destination = security is null ? endpoint.Destination : endpoint.TlsDestination;
             error = security is null
-                ? await forwarder.SendAsync(context, endpoint.DestinationPrefix, clients.Upstream, UpstreamVersion.For(context, clients.UpstreamRequest), outbound, cancellationToken).ConfigureAwait(false)
-                : await forwarder.SendAsync(context, endpoint.TlsDestinationPrefix, security.UpstreamFor(cluster!.Service, endpoint.Endpoint), UpstreamVersion.For(context, security.UpstreamRequest), outbound, cancellationToken).ConfigureAwait(false);
+                ? await forwarder.SendAsync(context, destination.Prefix, clients.Upstream, UpstreamVersion.For(context, clients.UpstreamRequest), outbound, cancellationToken).ConfigureAwait(false)
+                : await forwarder.SendAsync(context, destination.Prefix, security.UpstreamFor(cluster!.Service, endpoint.Endpoint), UpstreamVersion.For(context, security.UpstreamRequest), outbound, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

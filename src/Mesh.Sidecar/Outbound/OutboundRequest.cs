@@ -4,6 +4,7 @@
 // Pooled by the handler (Pool): taken when a request passes the rate limit, returned once its
 // telemetry is recorded, so the request path allocates none of these.
 using Mesh.Sidecar.Core;
+using Mesh.Sidecar.Forwarder;
 using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.Telemetry;
@@ -64,9 +65,13 @@ internal sealed class OutboundRequest(RetryBudget budget, ISidecarTelemetry tele
     public bool ShouldRetry(in RetryFacts facts) =>
         Route.Retry.ShouldRetry(facts, budget, Route, LastCluster);
 
+    /// <summary>Where the current attempt goes: its prefix and the request Uris already built for it.</summary>
+    public DestinationUris? Destination { get; set; }
+
     public override async ValueTask TransformRequestAsync(HttpContext httpContext, HttpRequestMessage proxyRequest, string destinationPrefix, CancellationToken cancellationToken)
     {
         await base.TransformRequestAsync(httpContext, proxyRequest, destinationPrefix, cancellationToken).ConfigureAwait(false);
+        proxyRequest.RequestUri = Destination?.For(httpContext.Request);
         var host = httpContext.Request.Headers.Host;
         if (host.Count == 1)
             proxyRequest.Headers.Host = host.ToString();
@@ -99,6 +104,7 @@ internal sealed class OutboundRequest(RetryBudget budget, ISidecarTelemetry tele
             request._moreTried?.Clear();
             request.LastCluster = null;
             request.Withheld = false;
+            request.Destination = null;
             return true;
         }
     }

@@ -93,4 +93,23 @@ public sealed class AuthorizationPolicyTests
         Assert.True(set.Evaluate("catalog", new AuthorizationRequest(null, "GET", "/a/x")).Allowed);
         Assert.Equal("b", set.Evaluate("catalog", new AuthorizationRequest(null, "GET", "/a/secret")).Rule);
     }
+
+    [Fact]
+    public void Evaluate_ReasonsOfRulesAndOfServicesWithoutPolicy_NameTheirRuleAndService()
+    {
+        var set = new AuthorizationPolicySet([
+            new AuthorizationPolicy("catalog", [
+                new AuthorizationRule { Name = "open", Action = AuthorizationAction.Allow, Paths = ["/open"], Methods = ["get"] },
+                new AuthorizationRule { Name = "shut", Action = AuthorizationAction.Deny, Paths = ["/open/shut"] },
+            ]),
+        ]);
+
+        Assert.Equal("allowed by rule 'open' of service 'catalog'", set.Evaluate("catalog", new AuthorizationRequest(null, "GET", "/open/x")).Reason);
+        Assert.Equal("denied by rule 'shut' of service 'catalog'", set.Evaluate("catalog", new AuthorizationRequest(null, "GET", "/open/shut")).Reason);
+        // Kept for one service at a time: asking about another never answers with the first one's.
+        Assert.Equal("no policy for service 'orders'", set.Evaluate("orders", new AuthorizationRequest(null, "GET", "/")).Reason);
+        Assert.Equal("no policy for service 'billing'", set.Evaluate("billing", new AuthorizationRequest(null, "GET", "/")).Reason);
+        Assert.Equal("no policy for service 'orders'", set.Evaluate("orders", new AuthorizationRequest(null, "GET", "/")).Reason);
+        Assert.Same(set.Evaluate("orders", new AuthorizationRequest(null, "GET", "/")).Reason, set.Evaluate("orders", new AuthorizationRequest(null, "GET", "/")).Reason);
+    }
 }

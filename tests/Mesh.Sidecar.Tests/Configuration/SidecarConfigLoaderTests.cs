@@ -117,6 +117,24 @@ public sealed class SidecarConfigLoaderTests
     }
 
     [Fact]
+    public void Parse_MaxStreamsPerConnection_SetsHowManyStreamsOneConnectionCarries()
+    {
+        Assert.Equal(100, SidecarConfigLoader.Parse("service: { name: catalog }").Limits.MaxStreamsPerConnection);
+
+        var config = SidecarConfigLoader.Parse("service: { name: catalog }\nlimits: { maxStreamsPerConnection: 16 }\n");
+
+        Assert.Equal(16, config.Limits.MaxStreamsPerConnection);
+    }
+
+    [Fact]
+    public void Parse_MaxStreamsPerConnectionZero_SaysItMustBePositive()
+    {
+        var error = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Parse("service: { name: catalog }\nlimits: { maxStreamsPerConnection: 0 }\n"));
+
+        Assert.Contains("limits.maxStreamsPerConnection: must be > 0", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_AppProtocolUnknown_NamesTheChoices()
     {
         var error = Assert.Throws<SidecarConfigException>(() => SidecarConfigLoader.Parse("service: { name: catalog }\napp: { protocol: h3 }\n"));

@@ -7,7 +7,8 @@
 # over mTLS (certificates from a one-node Mesh registry's CA, B found through the registry); then
 # the one-sidecar and mTLS cases again with the native (Native AOT) mesh-sidecar binary; then the
 # stage table: one sidecar with its stages switched on one at a time over a floor with all of them
-# off (stage-*), h2c to the upstream (mesh-1-h2c) and to B's app (mesh-2-h2c). cpu1/cpu2 are the
+# off (stage-*), the mTLS pair with an authorization policy on B that allows A (stage-authz, next
+# to mesh-tls), h2c to the upstream (mesh-1-h2c) and to B's app (mesh-2-h2c). cpu1/cpu2 are the
 # first two listed processes: sidecar A and B of a pair (the upstream after a single proxy).
 # Prints wrk-compare.sh's table: median RPS, added p50/p99 vs direct, CPU µs per request of the
 # proxy process(es), and the sidecars' RSS idle and after load; then fixed-rate.sh's latency at
@@ -120,10 +121,15 @@ $ALOG" h2c upstream "$LIMIT"
   # The pair with B's app declared h2c (app.protocol).
   write_sidecar b-h2c 16701 16706 16700 5001 http1 "$UP1" h2c upstream "retries: { attempts: 1 }" 'address: "http://127.0.0.1:5011", protocol: h2c'
   write_sidecar a-h2c 16801 16806 16800 16706 http2
+  # Authorization as its own stage: mesh-tls's pair, with a policy on B that evaluates a deny
+  # rule and then allows A (authz-policy.yaml, the one ab.sh's authz path uses).
+  write_sidecar authz-b 16901 16906 16900 5001 http1 "$TLS
+$(sed "s|SERVICE|bench-authz-b|; s|CALLER|bench/bench-authz-a|" "$HERE/authz-policy.yaml")" http1AndHttp2 upstream
+  write_sidecar authz-a 16951 16956 16950 0 http1 "$TLS" http1AndHttp2 bench-authz-b
 fi
 for i in $(seq 1 50); do curl -sf -o /dev/null http://127.0.0.1:15700/readyz && break; sleep 0.2; done
 SIDECARS=(one b a tls-b tls-a aot-one aot-tls-b aot-tls-a)
-[ $QUICK = 0 ] && SIDECARS+=(stage-floor stage-outlier stage-retry stage-ratelimit stage-accesslog one-h2c b-h2c a-h2c)
+[ $QUICK = 0 ] && SIDECARS+=(stage-floor stage-outlier stage-retry stage-ratelimit stage-accesslog one-h2c b-h2c a-h2c authz-b authz-a)
 for s in "${SIDECARS[@]}"; do
   case $s in
     aot-*) env "$MESH_SIDECAR_GC" "$NATIVE" --config "$W/mesh/$s.yaml" > "$W/mesh/$s.log" 2>&1 & ;;
@@ -132,7 +138,7 @@ for s in "${SIDECARS[@]}"; do
   PIDS+=($!); eval "PID_${s//-/_}=$!"
 done
 answers() { for i in $(seq 1 100); do curl -sf -o /dev/null -H "Host: upstream" "http://127.0.0.1:$1/" && return 0; sleep 0.2; done; return 1; }
-STAGE_PORTS=(); [ $QUICK = 0 ] && STAGE_PORTS=(16101 16201 16301 16401 16501 16601 16801)
+STAGE_PORTS=(); [ $QUICK = 0 ] && STAGE_PORTS=(16101 16201 16301 16401 16501 16601 16801 16951)
 for p in 15101 15301 15501 15601 15901 "${STAGE_PORTS[@]}"; do answers $p || { echo "sidecar on :$p not answering"; tail -n 20 "$W"/mesh/*.log; exit 1; }; done
 # Every sidecar's resident set in MB, as "name=MB name=MB ...".
 rss_all() { for s in "${SIDECARS[@]}"; do eval "pid=\$PID_${s//-/_}"; printf '%s=%s ' "$s" "$(awk '/VmRSS/{printf "%.0f", $2/1024}' "/proc/$pid/status")"; done; }
@@ -158,12 +164,12 @@ if [ $QUICK = 0 ]; then
   UPH2=$UP  # the upstream serves :5011 (h2c) from the same process
   TARGETS+=(stage-floor=http://127.0.0.1:16101/ stage-outlier=http://127.0.0.1:16201/ stage-retry=http://127.0.0.1:16301/
     stage-ratelimit=http://127.0.0.1:16401/ stage-accesslog=http://127.0.0.1:16501/ mesh-1-h2c=http://127.0.0.1:16601/
-    mesh-2-h2c=http://127.0.0.1:16801/)
+    mesh-2-h2c=http://127.0.0.1:16801/ stage-authz=http://127.0.0.1:16951/)
   PARGS+=(-P "stage-floor=$PID_stage_floor,$UP" -P "stage-outlier=$PID_stage_outlier,$UP" -P "stage-retry=$PID_stage_retry,$UP"
     -P "stage-ratelimit=$PID_stage_ratelimit,$UP" -P "stage-accesslog=$PID_stage_accesslog,$UP" -P "mesh-1-h2c=$PID_one_h2c,$UPH2"
-    -P "mesh-2-h2c=$PID_a_h2c,$PID_b_h2c,$UPH2")
+    -P "mesh-2-h2c=$PID_a_h2c,$PID_b_h2c,$UPH2" -P "stage-authz=$PID_authz_a,$PID_authz_b,$UP")
   # stage-floor and stage-outlier have metrics off, so no /metrics to read: their alloc is NA.
-  M stage-retry 16300; M stage-ratelimit 16400; M stage-accesslog 16500; M mesh-1-h2c 16600; M mesh-2-h2c 16800 16700
+  M stage-retry 16300; M stage-ratelimit 16400; M stage-accesslog 16500; M mesh-1-h2c 16600; M mesh-2-h2c 16800 16700; M stage-authz 16950 16900
 fi
 set +e
 "$HERE/wrk-compare.sh" "${ARGS[@]}" "${PARGS[@]}" "${TARGETS[@]}" | tee "$W/compare.txt"

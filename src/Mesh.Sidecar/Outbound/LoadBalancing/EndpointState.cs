@@ -3,6 +3,7 @@
 using System.Net;
 using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
+using Mesh.Sidecar.Forwarder;
 
 namespace Mesh.Sidecar.Outbound.LoadBalancing;
 
@@ -20,31 +21,34 @@ internal sealed class EndpointState
     public long LastEjectionTimestamp;
 
     private MeshEndpoint _endpoint;
-    private string _destinationPrefix;
-    private string _tlsDestinationPrefix;
+    private DestinationUris _destination;
+    private DestinationUris _tlsDestination;
 
     public EndpointState(MeshEndpoint endpoint)
     {
         _endpoint = endpoint;
-        _destinationPrefix = MakePrefix(endpoint);
-        _tlsDestinationPrefix = "https" + _destinationPrefix[4..];
+        var prefix = MakePrefix(endpoint);
+        _destination = new DestinationUris(prefix);
+        _tlsDestination = new DestinationUris("https" + prefix[4..]);
     }
 
     public MeshEndpoint Endpoint => Volatile.Read(ref _endpoint);
 
-    /// <summary>"http://address:port", built once per endpoint change, never per request.</summary>
-    public string DestinationPrefix => Volatile.Read(ref _destinationPrefix);
+    /// <summary>"http://address:port" and its request Uris, built once per endpoint change, never per request.</summary>
+    public DestinationUris Destination => Volatile.Read(ref _destination);
 
-    /// <summary>"https://address:port", for mTLS hops.</summary>
-    public string TlsDestinationPrefix => Volatile.Read(ref _tlsDestinationPrefix);
+    /// <summary>"https://address:port" and its request Uris, for mTLS hops.</summary>
+    public DestinationUris TlsDestination => Volatile.Read(ref _tlsDestination);
+
+    public string DestinationPrefix => Destination.Prefix;
 
     public bool IsEjected => Volatile.Read(ref EjectedUntil) != 0;
 
     public void Update(MeshEndpoint endpoint)
     {
         var prefix = MakePrefix(endpoint);
-        Volatile.Write(ref _destinationPrefix, prefix);
-        Volatile.Write(ref _tlsDestinationPrefix, "https" + prefix[4..]);
+        Volatile.Write(ref _destination, new DestinationUris(prefix));
+        Volatile.Write(ref _tlsDestination, new DestinationUris("https" + prefix[4..]));
         Volatile.Write(ref _endpoint, endpoint);
     }
 
