@@ -23,7 +23,7 @@ internal sealed class MeshPersistentState : WriteAheadLog, IPersistentState
         {
             Location = shellDirectory,
             MemoryManagement = MemoryManagementStrategy.PrivateMemory,
-        }, IStateMachine.CreateNoOp(0))
+        }, IStateMachine.CreateNoOp(long.MaxValue))
     {
         _log = log;
     }

@@ -76,10 +76,10 @@ internal sealed partial class MeshRaftLog
             context?.TrySetException(_applyFailure);
             return false;
         }
+        object? result;
         try
         {
-            context?.TrySetResult(_target.Apply(index, command));
-            return true;
+            result = _target.Apply(index, command);
         }
         catch (Exception e)
         {
@@ -90,6 +90,9 @@ internal sealed partial class MeshRaftLog
             context?.TrySetException(e);
             return false;
         }
+        // Not folded into one null-conditional call: that would skip Apply itself without a proposer.
+        context?.TrySetResult(result);
+        return true;
     }
 
     private void TakeSnapshot(long index, long term)
