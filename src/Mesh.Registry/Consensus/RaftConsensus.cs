@@ -196,7 +196,7 @@ internal sealed partial class RaftConsensus : IConsensus
                 $"{_options.WalDirectory} holds DotNext's write-ahead log, which --raft-log mesh does not read; start this node with --raft-log dotnext, "
                 + "or (with the other nodes healthy) move the data directory aside and restart it empty on --raft-log mesh to re-sync from the leader (docs/registry.md \"Upgrading\")");
         }
-        _meshLog = LogStore.MeshRaftLog.Open(directory, Path.Combine(directory, "snapshots"), _target, _options.SnapshotEvery, _options.SegmentSize, _logger);
+        _meshLog = LogStore.MeshRaftLog.Open(directory, _options.SnapshotDirectory, _target, _options.SnapshotEvery, _options.SegmentSize, _logger);
         return _meshState = new LogStore.MeshPersistentState(_meshLog, Path.Combine(directory, "dotnext-shell"));
     }
 

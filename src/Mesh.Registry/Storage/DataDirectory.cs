@@ -11,7 +11,7 @@ namespace Mesh.Registry.Storage;
 /// DIR/node.json     { "id": 1, "peers": "1=...,2=...,3=..." } written on first start, checked after
 /// DIR/wal/          DotNext write-ahead log chunks (--raft-log dotnext)
 /// DIR/snapshots/    state snapshots named index-term (--raft-log dotnext)
-/// DIR/raft/         the registry's own log: segments/, term-vote, commit, snapshots/ (--raft-log mesh)
+/// DIR/raft/         the registry's own log: segments/, term-vote, commit (--raft-log mesh; its snapshots in DIR/snapshots/)
 /// </code>
 /// </summary>
 internal sealed class DataDirectory : IDisposable
