@@ -51,6 +51,9 @@ internal sealed partial class RaftConsensus : IConsensus
     /// <summary>Disk syncs of the registry's own log so far (null on DotNext's); the commit-path measurements read it.</summary>
     internal long? LogSyncs => _meshLog?.Syncs;
 
+    /// <summary>Snapshots the registry's own log installed from a leader since this node started (null on DotNext's).</summary>
+    internal long? SnapshotsInstalled => _meshLog?.SnapshotsInstalled;
+
     public int LocalId => _options.LocalId;
 
     private bool IsStandalone => _options.Members.Count == 1;

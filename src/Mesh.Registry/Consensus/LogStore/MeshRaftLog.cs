@@ -109,6 +109,11 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
 
     public long SnapshotIndex => Volatile.Read(ref _snapshotIndex);
 
+    /// <summary>Snapshots installed from a leader since this log opened.</summary>
+    public long SnapshotsInstalled => Interlocked.Read(ref _snapshotsInstalled);
+
+    private long _snapshotsInstalled;
+
     /// <summary>Disk syncs so far (the commit-path measurements count them).</summary>
     public long Syncs => _sync.Syncs;
 
@@ -310,6 +315,7 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
                 _verifiedIndex = snapshotIndex;
             }
             _commitMarker.Write(snapshotIndex);
+            Interlocked.Increment(ref _snapshotsInstalled);
             Log.SnapshotInstalled(_logger, snapshotIndex, snapshot.Term);
         }
         finally
