@@ -37,6 +37,17 @@ public sealed class MeshRaftLogTests : IAsyncDisposable
     private static LogEntryProducer<BinaryLogEntry> Entries(long term, params string[] texts) =>
         new(texts.Select(t => Command(t, term)).ToArray());
 
+    /// <summary>Entries a, b, c in term 1, committed and applied, then the log closed.</summary>
+    private async Task CommitThreeAndCloseAsync()
+    {
+        var (_, state, _) = Open();
+        await state.UpdateTermAsync(1, resetLastVote: true);
+        await state.AppendAsync(Entries(1, "a", "b", "c"), 1, skipCommitted: true);
+        await state.CommitAsync(3);
+        await state.WaitForApplyAsync(3);
+        await CloseAsync();
+    }
+
     [Fact]
     public async Task LeaderAppend_CommittedOnceSynced_AppliesAndAnswersTheProposer()
     {
@@ -107,12 +118,7 @@ public sealed class MeshRaftLogTests : IAsyncDisposable
     [Fact]
     public async Task Reopen_AfterCommittedEntries_ReplaysThemWithoutALeader()
     {
-        var (_, state, _) = Open();
-        await state.UpdateTermAsync(1, resetLastVote: true);
-        await state.AppendAsync(Entries(1, "a", "b", "c"), 1, skipCommitted: true);
-        await state.CommitAsync(3);
-        await state.WaitForApplyAsync(3);
-        await CloseAsync();
+        await CommitThreeAndCloseAsync();
 
         var (log, reopened, machine) = Open();
         await reopened.InitializeAsync();
@@ -147,12 +153,7 @@ public sealed class MeshRaftLogTests : IAsyncDisposable
     [Fact]
     public async Task Reopen_DamagedEntryThatWasCommitted_RefusesToStart()
     {
-        var (_, state, _) = Open();
-        await state.UpdateTermAsync(1, resetLastVote: true);
-        await state.AppendAsync(Entries(1, "a", "b", "c"), 1, skipCommitted: true);
-        await state.CommitAsync(3);
-        await state.WaitForApplyAsync(3);
-        await CloseAsync();
+        await CommitThreeAndCloseAsync();
         var segment = Directory.GetFiles(Path.Combine(_root, "segments")).Single();
         var bytes = File.ReadAllBytes(segment);
         bytes[EntryFrame.HeaderSize + 2] ^= 0xFF;
