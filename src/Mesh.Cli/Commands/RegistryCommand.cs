@@ -47,6 +47,13 @@ internal static class RegistryCommand
             DefaultValueFactory = _ => 20_000,
         };
 
+        var raftLog = new Option<string>("--raft-log")
+        {
+            Description = "Raft log: dotnext (DotNext's write-ahead log) or mesh (the registry's own, one disk sync per group of writes). "
+                + "An existing data directory stays on the log it was written with; docs/registry.md \"Upgrading\".",
+            DefaultValueFactory = _ => Mesh.Registry.Consensus.RaftLogKinds.Default.ToString().ToLowerInvariant(),
+        };
+
         var trustDomain = new Option<string>("--trust-domain")
         {
             Description = "Trust domain of the mesh CA the cluster creates on first start (SPIFFE ids spiffe://DOMAIN/ns/NS/sa/SERVICE).",
@@ -98,7 +105,7 @@ internal static class RegistryCommand
 
         var command = new Command("registry", "Run one node of the replicated registry cluster.")
         {
-            id, peers, listenPeer, data, client, advertiseClient, snapshotEvery, trustDomain, certLifetime, joinToken, joinTokensFile,
+            id, peers, listenPeer, data, client, advertiseClient, snapshotEvery, raftLog, trustDomain, certLifetime, joinToken, joinTokensFile,
             tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile, serviceClaims, curatorBasePath,
         };
         var limits = new RegistryLimitOptions();
@@ -125,6 +132,7 @@ internal static class RegistryCommand
                     PeerListenEndPoint = InheritedDescriptor(parseResult.GetValue(listenPeer)) is null ? EndPointOption("--listen-peer", parseResult.GetValue(listenPeer), allowAnyPort: true) : null,
                     PeerListener = InheritedDescriptor(parseResult.GetValue(listenPeer)) is { } descriptor ? InheritedListener(descriptor) : null,
                     SnapshotEvery = Math.Max(100, parseResult.GetValue(snapshotEvery)),
+                    RaftLog = Mesh.Registry.Consensus.RaftLogKinds.Parse(parseResult.GetValue(raftLog)) ?? Mesh.Registry.Consensus.RaftLogKinds.Default,
                     TrustDomain = parseResult.GetValue(trustDomain)!,
                     CertificateLifetime = ParseLifetime(parseResult.GetValue(certLifetime)!),
                     JoinTokens = ReadTokens("--join-token", parseResult.GetValue(joinToken) ?? [], parseResult.GetValue(joinTokensFile), JoinTokenGrant.Parse, JoinTokenGrant.ParseFile),

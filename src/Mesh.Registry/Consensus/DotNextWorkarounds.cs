@@ -50,6 +50,18 @@ internal static class DotNextWorkarounds
     }
 
     /// <summary>
+    /// 5. Implementing <see cref="IPersistentState"/> from outside DotNext. Its
+    /// <c>ConfigurationStorage</c> setter is <c>internal</c>, so only a subclass of one of DotNext's
+    /// own implementations can implement the interface; <see cref="LogStore.MeshPersistentState"/>
+    /// derives from <see cref="WriteAheadLog"/> (the only one not sealed) for that setter and
+    /// re-implements every other member over the registry's own log. True while the setter is
+    /// still internal and inherited this way.
+    /// </summary>
+    public static bool PersistentStateNeedsTheWriteAheadLogBase =>
+        typeof(IPersistentState).GetProperty(nameof(IPersistentState.ConfigurationStorage))?.SetMethod is { IsAssembly: true }
+        && !typeof(WriteAheadLog).IsSealed;
+
+    /// <summary>
     /// 4. The <c>ConfigurationStorage</c> cast. DotNext 6.12 requires
     /// <see cref="RaftCluster.NodeConfiguration.ConfigurationStorage"/> to be set, and setting it
     /// to null selects its built-in in-memory storage, typed only as the interface; the initial

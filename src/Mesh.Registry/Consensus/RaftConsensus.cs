@@ -23,6 +23,8 @@ internal sealed partial class RaftConsensus : IConsensus
     private readonly CancellationTokenSource _stopping = new();
     private SnapshottingStateMachine? _stateMachine;
     private DurableWriteAheadLog? _wal;
+    private LogStore.MeshRaftLog? _meshLog;
+    private LogStore.MeshPersistentState? _meshState;
     private RaftCluster? _cluster;
     private PeerTransport.PeerConnectionFactory? _peerConnections;
     private Task _walWatch = Task.CompletedTask;
@@ -43,6 +45,15 @@ internal sealed partial class RaftConsensus : IConsensus
     /// <summary>Test hook: the log fails as when its background flusher dies.</summary>
     internal void InjectLogFailure(Exception failure) => Wal.InjectFailure(failure);
 
+    /// <summary>Which log this node runs on.</summary>
+    public RaftLogKind LogKind => _options.RaftLog;
+
+    /// <summary>Disk syncs of the registry's own log so far (null on DotNext's); the commit-path measurements read it.</summary>
+    internal long? LogSyncs => _meshLog?.Syncs;
+
+    /// <summary>Snapshots the registry's own log installed from a leader since this node started (null on DotNext's).</summary>
+    internal long? SnapshotsInstalled => _meshLog?.SnapshotsInstalled;
+
     public int LocalId => _options.LocalId;
 
     private bool IsStandalone => _options.Members.Count == 1;
@@ -60,9 +71,14 @@ internal sealed partial class RaftConsensus : IConsensus
 
     private string LeaderText => LeaderId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none";
 
-    public long CommitIndex => Wal.LastCommittedEntryIndex;
+    public long CommitIndex => _meshLog?.LastCommittedEntryIndex ?? Wal.LastCommittedEntryIndex;
 
-    public long AppliedIndex => Wal.LastAppliedIndex;
+    public long AppliedIndex => _meshLog?.LastAppliedIndex ?? Wal.LastAppliedIndex;
+
+    private long LastEntryIndex => _meshLog?.LastEntryIndex ?? Wal.LastEntryIndex;
+
+    private ValueTask WaitForApplyCoreAsync(long index, CancellationToken cancellationToken) =>
+        _meshLog?.WaitForApplyAsync(index, cancellationToken) ?? Wal.WaitForApplyAsync(index, cancellationToken);
 
     public CancellationToken LeadershipToken => Cluster.LeadershipToken;
 
@@ -113,27 +129,14 @@ internal sealed partial class RaftConsensus : IConsensus
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await OpenAsync(cancellationToken).ConfigureAwait(false);
-        if (DurableWriteAheadLog.CanObserveFailures)
+        if (_options.RaftLog == RaftLogKind.DotNext && DurableWriteAheadLog.CanObserveFailures)
             _walWatch = WatchLogAsync(_stopping.Token);
     }
 
     private async Task OpenAsync(CancellationToken cancellationToken)
     {
         _closed = 0;
-        Directory.CreateDirectory(_options.SnapshotDirectory);
-        _stateMachine = new SnapshottingStateMachine(new DirectoryInfo(_options.SnapshotDirectory), _target, _options.SnapshotEvery, _logger);
-        // A reopen replays the log into the state machine again, from the snapshot if there is one.
-        _target.Reset();
-        await _stateMachine.RestoreAsync(cancellationToken).ConfigureAwait(false);
-
-        _wal = new DurableWriteAheadLog(new WriteAheadLog.Options
-        {
-            Location = _options.WalDirectory,
-            HashAlgorithm = WriteAheadLog.IntegrityHashAlgorithm.Crc32,
-            MemoryManagement = WriteAheadLog.MemoryManagementStrategy.SharedMemory,
-            // The default is one OS page; large chunks keep entries off chunk boundaries (#292).
-            ChunkSize = 4 * 1024 * 1024,
-        }, _stateMachine);
+        IPersistentState auditTrail = _options.RaftLog == RaftLogKind.Mesh ? OpenMeshLog() : await OpenDotNextLogAsync(cancellationToken).ConfigureAwait(false);
 
         var self = _options.Members.Single(m => m.Id == _options.LocalId).RaftEndPoint;
         _peerConnections = new PeerTransport.PeerConnectionFactory(_options.LoggerFactory);
@@ -159,9 +162,45 @@ internal sealed partial class RaftConsensus : IConsensus
             config.Metadata[ClientMetadataKey] = client.ToString();
         DotNextWorkarounds.SeedInitialMembers(config, _options.Members.Select(m => m.RaftEndPoint));
 
-        _cluster = new RaftCluster(config) { AuditTrail = _wal };
+        _cluster = new RaftCluster(config) { AuditTrail = auditTrail };
         _cluster.LeaderChanged += OnLeaderChanged;
         await _cluster.StartAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<IPersistentState> OpenDotNextLogAsync(CancellationToken cancellationToken)
+    {
+        if (LogStore.MeshLogMigration.HasMeshData(_options.MeshLogDirectory))
+        {
+            throw new InvalidDataException(
+                $"{_options.MeshLogDirectory} holds the registry's own raft log (--raft-log mesh); start this node with --raft-log mesh (docs/registry.md \"Upgrading\")");
+        }
+        Directory.CreateDirectory(_options.SnapshotDirectory);
+        _stateMachine = new SnapshottingStateMachine(new DirectoryInfo(_options.SnapshotDirectory), _target, _options.SnapshotEvery, _logger);
+        // A reopen replays the log into the state machine again, from the snapshot if there is one.
+        _target.Reset();
+        await _stateMachine.RestoreAsync(cancellationToken).ConfigureAwait(false);
+
+        return _wal = new DurableWriteAheadLog(new WriteAheadLog.Options
+        {
+            Location = _options.WalDirectory,
+            HashAlgorithm = WriteAheadLog.IntegrityHashAlgorithm.Crc32,
+            MemoryManagement = WriteAheadLog.MemoryManagementStrategy.SharedMemory,
+            // The default is one OS page; large chunks keep entries off chunk boundaries (#292).
+            ChunkSize = 4 * 1024 * 1024,
+        }, _stateMachine);
+    }
+
+    private IPersistentState OpenMeshLog()
+    {
+        var directory = _options.MeshLogDirectory;
+        if (LogStore.MeshLogMigration.HasDotNextData(_options.WalDirectory, directory))
+        {
+            throw new InvalidDataException(
+                $"{_options.WalDirectory} holds DotNext's write-ahead log, which --raft-log mesh does not read; start this node with --raft-log dotnext, "
+                + "or (with the other nodes healthy) move the data directory aside and restart it empty on --raft-log mesh to re-sync from the leader (docs/registry.md \"Upgrading\")");
+        }
+        _meshLog = LogStore.MeshRaftLog.Open(directory, _options.SnapshotDirectory, _target, _options.SnapshotEvery, _options.SegmentSize, _logger);
+        return _meshState = new LogStore.MeshPersistentState(_meshLog, Path.Combine(directory, "dotnext-shell"));
     }
 
     /// <summary>A host name in --peers cannot be bound: listen on every interface at its port.</summary>
@@ -234,7 +273,7 @@ internal sealed partial class RaftConsensus : IConsensus
             throw new NotLeaderException(LeaderId);
         if (IsStandalone)
         {
-            await Wal.WaitForApplyAsync(Wal.LastCommittedEntryIndex, cancellationToken).ConfigureAwait(false);
+            await WaitForApplyCoreAsync(CommitIndex, cancellationToken).ConfigureAwait(false);
             return;
         }
         try
@@ -261,7 +300,7 @@ internal sealed partial class RaftConsensus : IConsensus
     }
 
     public Task WaitForAppliedAsync(long index, CancellationToken cancellationToken) =>
-        Wal.WaitForApplyAsync(index, cancellationToken).AsTask();
+        WaitForApplyCoreAsync(index, cancellationToken).AsTask();
 
     public IReadOnlyList<MemberState> Members
     {
@@ -269,14 +308,14 @@ internal sealed partial class RaftConsensus : IConsensus
         {
             var cluster = Cluster;
             var isLeader = !cluster.LeadershipToken.IsCancellationRequested;
-            var last = Wal.LastEntryIndex;
+            var last = LastEntryIndex;
             var leaderId = LeaderId;
             var result = new List<MemberState>(_options.Members.Count);
             foreach (var member in cluster.Members)
             {
                 var id = IdOf(member) ?? 0;
                 // DotNext keeps per-follower replication indexes internal, so only the local lag is known.
-                long? lag = member.IsRemote ? null : Math.Max(0, (isLeader ? last : Wal.LastCommittedEntryIndex) - Wal.LastAppliedIndex);
+                long? lag = member.IsRemote ? null : Math.Max(0, (isLeader ? last : CommitIndex) - AppliedIndex);
                 var available = member.Status != DotNext.Net.Cluster.ClusterMemberStatus.Unavailable;
                 result.Add(new MemberState(id, Hosting.ClusterMember.Format(member.EndPoint), id == leaderId, !member.IsRemote, available, lag));
             }
@@ -352,6 +391,10 @@ internal sealed partial class RaftConsensus : IConsensus
         // RaftCluster does not own its audit trail.
         if (_wal is { } wal)
             await wal.DisposeAsync().ConfigureAwait(false);
+        if (_meshState is { } meshState)
+            await meshState.DisposeAsync().ConfigureAwait(false);
+        if (_meshLog is { } meshLog)
+            await meshLog.DisposeAsync().ConfigureAwait(false);
         _peerConnections?.Dispose();
         if (_stateMachine is { } stateMachine)
             await stateMachine.DisposeAsync().ConfigureAwait(false);

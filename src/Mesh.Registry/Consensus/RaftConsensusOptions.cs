@@ -19,6 +19,15 @@ internal sealed record RaftConsensusOptions
 
     public required string SnapshotDirectory { get; init; }
 
+    /// <summary>Which Raft log to run: DotNext's write-ahead log (the default) or the registry's own (see docs/registry.md).</summary>
+    public RaftLogKind RaftLog { get; init; } = RaftLogKinds.Default;
+
+    /// <summary>Where the registry's own log keeps its segments, term and vote, and snapshots (<see cref="RaftLogKind.Mesh"/> only).</summary>
+    public string MeshLogDirectory { get; init; } = "";
+
+    /// <summary>Size of each preallocated log segment (<see cref="RaftLogKind.Mesh"/> only).</summary>
+    public long SegmentSize { get; init; } = 16 * 1024 * 1024;
+
     /// <summary>
     /// Entries between snapshots. Far above the spike's 500: every snapshot compacts the log, and a
     /// follower that falls behind the compacted prefix gets a whole-state copy instead of entries.
@@ -30,4 +39,33 @@ internal sealed record RaftConsensusOptions
     public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(1200);
 
     public required ILoggerFactory LoggerFactory { get; init; }
+}
+
+/// <summary>The Raft log a node runs on.</summary>
+public enum RaftLogKind
+{
+    /// <summary>DotNext's <c>WriteAheadLog</c>, flushed on every follower append.</summary>
+    DotNext,
+
+    /// <summary>The registry's own segmented log with group commit (Consensus/Log).</summary>
+    Mesh,
+}
+
+public static class RaftLogKinds
+{
+    /// <summary>The environment variable that changes the default log (so a whole test suite can run on either).</summary>
+    public const string EnvironmentVariable = "MESH_RAFT_LOG";
+
+    /// <summary><see cref="RaftLogKind.DotNext"/> unless <see cref="EnvironmentVariable"/> names another.</summary>
+    public static RaftLogKind Default =>
+        Parse(Environment.GetEnvironmentVariable(EnvironmentVariable)) ?? RaftLogKind.DotNext;
+
+    /// <summary>"mesh" or "dotnext" (any case); null for null or empty; a clear error otherwise.</summary>
+    public static RaftLogKind? Parse(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        null or "" => null,
+        "mesh" => RaftLogKind.Mesh,
+        "dotnext" => RaftLogKind.DotNext,
+        _ => throw new FormatException($"unknown raft log '{text}': use mesh or dotnext"),
+    };
 }

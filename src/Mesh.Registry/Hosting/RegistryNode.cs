@@ -102,6 +102,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 Members = Members,
                 WalDirectory = directory.WalDirectory,
                 SnapshotDirectory = directory.SnapshotDirectory,
+                MeshLogDirectory = directory.MeshLogDirectory,
+                RaftLog = _options.RaftLog,
                 SnapshotEvery = _options.SnapshotEvery,
                 Listener = peerListener,
                 AdvertisedClientEndPoint = Members.Single(m => m.Id == Id).ClientEndPoint,
@@ -121,6 +123,11 @@ public sealed partial class RegistryNode : IAsyncDisposable
             catch (Exception e) when (e is SocketException || e.InnerException is SocketException)
             {
                 throw new StartupException($"cannot listen for peers on {raftEndPoint}: {PortMessage(e as SocketException ?? e.InnerException!)}", e);
+            }
+            catch (InvalidDataException e)
+            {
+                // The registry's own log: written by the other log kind, or damaged below what it had committed.
+                throw new StartupException(e.Message, e);
             }
             catch (Exception e) when (e is DotNext.IO.Log.IntegrityException || e.InnerException is DotNext.IO.Log.IntegrityException)
             {

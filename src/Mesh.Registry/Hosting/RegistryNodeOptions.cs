@@ -47,6 +47,9 @@ public sealed record RegistryNodeOptions
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>Which Raft log to run (<c>--raft-log</c>); see docs/registry.md.</summary>
+    public Consensus.RaftLogKind RaftLog { get; init; } = Consensus.RaftLogKinds.Default;
+
     /// <summary>Log entries between automatic snapshots (each snapshot compacts the log).</summary>
     public long SnapshotEvery { get; init; } = 20_000;
 

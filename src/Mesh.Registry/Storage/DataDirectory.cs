@@ -9,8 +9,9 @@ namespace Mesh.Registry.Storage;
 /// <code>
 /// DIR/LOCK          held open (exclusive) while the node runs
 /// DIR/node.json     { "id": 1, "peers": "1=...,2=...,3=..." } written on first start, checked after
-/// DIR/wal/          DotNext write-ahead log chunks
-/// DIR/snapshots/    state snapshots named index-term
+/// DIR/wal/          DotNext write-ahead log chunks (--raft-log dotnext)
+/// DIR/snapshots/    state snapshots named index-term (--raft-log dotnext)
+/// DIR/raft/         the registry's own log: segments/, term-vote, commit (--raft-log mesh; its snapshots in DIR/snapshots/)
 /// </code>
 /// </summary>
 internal sealed class DataDirectory : IDisposable
@@ -28,6 +29,8 @@ internal sealed class DataDirectory : IDisposable
     public string WalDirectory => Path.Combine(Root, "wal");
 
     public string SnapshotDirectory => Path.Combine(Root, "snapshots");
+
+    public string MeshLogDirectory => Path.Combine(Root, "raft");
 
     public static DataDirectory Open(string path, int nodeId, IReadOnlyList<ClusterMember> members)
     {

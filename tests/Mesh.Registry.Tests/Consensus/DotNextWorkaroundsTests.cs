@@ -12,6 +12,16 @@ public sealed class DotNextWorkaroundsTests : IDisposable
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mesh-registry-tests", Guid.NewGuid().ToString("N"));
 
     [Fact]
+    public void PersistentState_InternalSetter_IsReachedThroughTheWriteAheadLogBase()
+    {
+        Assert.True(DotNextWorkarounds.PersistentStateNeedsTheWriteAheadLogBase,
+            "IPersistentState.ConfigurationStorage's setter is public now (or WriteAheadLog sealed): MeshPersistentState can implement the interface directly");
+        var map = typeof(Mesh.Registry.Consensus.LogStore.MeshPersistentState).GetInterfaceMap(typeof(IPersistentState));
+        var setter = typeof(IPersistentState).GetProperty(nameof(IPersistentState.ConfigurationStorage))!.SetMethod!;
+        Assert.Equal(typeof(WriteAheadLog), map.TargetMethods[Array.IndexOf(map.InterfaceMethods, setter)].DeclaringType);
+    }
+
+    [Fact]
     public async Task BackgroundFailure_PrivateFieldOfTheLog_IsReadAndWritten()
     {
         Assert.True(DotNextWorkarounds.CanObserveBackgroundFailures, "WriteAheadLog has no private Exception field 'backgroundTaskFailure' any more");

@@ -7,8 +7,11 @@
 #   --peers       also install (Debian packages; needs root) and start etcd and ZooKeeper clusters and
 #                 run the same shapes against them, interleaved test by test
 #   --systems L   which of mesh3 (HTTP), meshzk (Mesh over the ZooKeeper protocol), etcd3, zk3 to run
-#                 (comma-separated; default mesh3,meshzk, with --peers all four; meshzk needs a JDK and zookeeper.jar)
+#                 (comma-separated; default mesh3,meshzk, with --peers all four; meshzk needs a JDK and zookeeper.jar);
+#                 mesh3w and meshzkw are the same on a second Mesh cluster running --raft-log mesh (the registry's
+#                 own log) while mesh3/meshzk run --raft-log dotnext, so one interleaved run compares the two logs
 #   PORT_BASE=27000 (env): Mesh client ports +1..3, Raft ports +101..103, ZooKeeper ports +201..203
+#                 (the mesh3w/meshzkw cluster: +51..53, +151..153, +251..253)
 #   --scale       only the mesh-scale shapes instead: streaming watch fan-out at 1,000 and 10,000 watchers (etcd's
 #                 watch fan-out next to it with --peers; ZooKeeper is not started) and --sidecars N (default
 #                 1,000) simulated sidecars; output tests/bench/results/registry-scale-YYYY-MM-DD.json
@@ -39,13 +42,13 @@ done
 RUN=$(mktemp -d /tmp/mesh-regbench.XXXXXX)
 export RESULTS=$RUN/results.txt PIDDIR=$RUN/pids
 export REG_WORK=${REG_WORK:-/tmp/mesh-regbench-peers}
-mkdir -p "$PIDDIR/mesh" "$RUN/mesh"
+mkdir -p "$PIDDIR/mesh" "$RUN/mesh" "$PIDDIR/meshw" "$RUN/meshw"
 : > "$RESULTS"
 
 cleanup() {
   set +e
   local f
-  for f in "$PIDDIR"/mesh/*.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; rm -f "$f"; done
+  for f in "$PIDDIR"/mesh/*.pid "$PIDDIR"/meshw/*.pid; do [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null; rm -f "$f"; done
   if [ $PEERS = 1 ]; then
     [ -x "$REG_WORK"/zk/stop.sh ] && "$REG_WORK"/zk/stop.sh n1 n2 n3 >/dev/null 2>&1
     [ -x "$REG_WORK"/etcd/stop.sh ] && "$REG_WORK"/etcd/stop.sh e1 e2 e3 >/dev/null 2>&1
@@ -70,8 +73,13 @@ zport() { echo $((PB + 200 + $1)); }
 MESH_PEERS=1=127.0.0.1:$(rport 1)@127.0.0.1:$(cport 1),2=127.0.0.1:$(rport 2)@127.0.0.1:$(cport 2),3=127.0.0.1:$(rport 3)@127.0.0.1:$(cport 3)
 MESH_EPS=http://127.0.0.1:$(cport 1),http://127.0.0.1:$(cport 2),http://127.0.0.1:$(cport 3)
 MESH_ZK=127.0.0.1:$(zport 1),127.0.0.1:$(zport 2),127.0.0.1:$(zport 3)
+# The second cluster (mesh3w, meshzkw): the same ports + $WOFF, on the registry's own raft log.
+WOFF=50
+MESHW_PEERS=1=127.0.0.1:$(rport $((WOFF + 1)))@127.0.0.1:$(cport $((WOFF + 1))),2=127.0.0.1:$(rport $((WOFF + 2)))@127.0.0.1:$(cport $((WOFF + 2))),3=127.0.0.1:$(rport $((WOFF + 3)))@127.0.0.1:$(cport $((WOFF + 3)))
+MESHW_EPS=http://127.0.0.1:$(cport $((WOFF + 1))),http://127.0.0.1:$(cport $((WOFF + 2))),http://127.0.0.1:$(cport $((WOFF + 3)))
+MESHW_ZK=127.0.0.1:$(zport $((WOFF + 1))),127.0.0.1:$(zport $((WOFF + 2))),127.0.0.1:$(zport $((WOFF + 3)))
 ZKBENCH_DIR=$REG_WORK/zkbench
-export BENCH_DLL MESH_EPS MESH_ZK ZKBENCH_DIR
+export BENCH_DLL MESH_EPS MESH_ZK MESHW_EPS MESHW_ZK ZKBENCH_DIR
 SCALE_JOIN_TOKEN=bench=bench-join-token-0123456789
 # 10,000 watchers: a connection each in the client, about a third of them in each server.
 if [ $SCALE = 1 ]; then
@@ -89,13 +97,24 @@ MESH_EXTRA=""
 # A script, not a function: failover.sh restarts a killed node (meshzk) with it too.
 cat > "$RUN/mesh-start.sh" <<EOF
 #!/usr/bin/env bash
-# usage: mesh-start.sh N|nN -- starts registry node N in the background, its PID in $PIDDIR/mesh/nN.pid
-i=\${1#n}
-nohup dotnet "$MESH_DLL" registry --id "\$i" --peers "$MESH_PEERS" --data "$RUN/mesh/n\$i" --client "127.0.0.1:\$(($PB + i))" \\
-  --zk "127.0.0.1:\$(($PB + 200 + i))" --zk-open --zk-max-client-cnxns 5000 --zk-max-connections 5000 --zk-session-rate 5000 $MESH_EXTRA \\
-  >> "$RUN/mesh/n\$i.log" 2>&1 < /dev/null &
-echo \$! > "$PIDDIR/mesh/n\$i.pid"
+# usage: mesh-start.sh N|nN|wN -- starts registry node N in the background, its PID in $PIDDIR/mesh/nN.pid
+# (wN: node N of the second cluster, on --raft-log mesh, its PID in $PIDDIR/meshw/nN.pid)
+case \$1 in
+  w*) c=w off=$WOFF log=mesh peers="$MESHW_PEERS";;
+  *) c= off=0 log=dotnext peers="$MESH_PEERS";;
+esac
+i=\${1#[nw]}
+nohup dotnet "$MESH_DLL" registry --id "\$i" --peers "\$peers" --data "$RUN/mesh\$c/n\$i" --client "127.0.0.1:\$(($PB + off + i))" \\
+  --zk "127.0.0.1:\$(($PB + 200 + off + i))" --zk-open --zk-max-client-cnxns 5000 --zk-max-connections 5000 --zk-session-rate 5000 $MESH_EXTRA \\
+  --raft-log \$log >> "$RUN/mesh\$c/n\$i.log" 2>&1 < /dev/null &
+echo \$! > "$PIDDIR/mesh\$c/n\$i.pid"
 EOF
+cat > "$RUN/meshw-start.sh" <<EOF
+#!/usr/bin/env bash
+# usage: meshw-start.sh nN -- mesh-start.sh wN (failover.sh restarts a node by its pid file's name)
+exec "$RUN/mesh-start.sh" w\${1#n}
+EOF
+chmod +x "$RUN/meshw-start.sh"
 chmod +x "$RUN/mesh-start.sh"
 mesh_start() { "$RUN/mesh-start.sh" "$1"; }
 zk_client_ready() { command -v javac >/dev/null && [ -f /usr/share/java/zookeeper.jar ]; }
@@ -104,20 +123,21 @@ zk_client_build() {   # the Java ZooKeeper load client, used for zk3 and meshzk 
   cp "$HERE"/peers/zkbench/ZkBench.java "$HERE"/peers/zkbench/run.sh "$ZKBENCH_DIR"/
   (cd "$ZKBENCH_DIR" && javac -cp /usr/share/java/zookeeper.jar -d . ZkBench.java)
 }
-mesh_wait() {   # all three ready (a leader known, applied state caught up), at most 30 s
-  local k i ok
+mesh_wait() {   # mesh_wait [w]: all three ready (a leader known, applied state caught up), at most 30 s
+  local k i ok c=${1:-} off=0
+  [ "$c" = w ] && off=$WOFF
   for k in $(seq 300); do
     ok=0
-    for i in 1 2 3; do curl -sf -m 1 "127.0.0.1:$(cport $i)/readyz" >/dev/null && ok=$((ok+1)); done
+    for i in 1 2 3; do curl -sf -m 1 "127.0.0.1:$(cport $((off + i)))/readyz" >/dev/null && ok=$((ok+1)); done
     [ $ok = 3 ] && return 0
-    for i in 1 2 3; do kill -0 "$(cat "$PIDDIR/mesh/n$i.pid")" 2>/dev/null || { echo "mesh node $i exited:" >&2; tail -n 3 "$RUN/mesh/n$i.log" >&2; return 1; }; done
+    for i in 1 2 3; do kill -0 "$(cat "$PIDDIR/mesh$c/n$i.pid")" 2>/dev/null || { echo "mesh$c node $i exited:" >&2; tail -n 3 "$RUN/mesh$c/n$i.log" >&2; return 1; }; done
     sleep 0.1
   done
-  echo "mesh cluster not ready after 30 s" >&2; tail -5 "$RUN"/mesh/n*.log >&2; return 1
+  echo "mesh$c cluster not ready after 30 s" >&2; tail -5 "$RUN"/mesh$c/n*.log >&2; return 1
 }
-mesh_pids() { echo "1=$(cat "$PIDDIR/mesh/n1.pid"),2=$(cat "$PIDDIR/mesh/n2.pid"),3=$(cat "$PIDDIR/mesh/n3.pid")"; }
+mesh_pids() { local c=${1:-}; echo "1=$(cat "$PIDDIR/mesh$c/n1.pid"),2=$(cat "$PIDDIR/mesh$c/n2.pid"),3=$(cat "$PIDDIR/mesh$c/n3.pid")"; }
 
-for i in 1 2 3; do
+for i in 1 2 3 $((WOFF + 1)) $((WOFF + 2)) $((WOFF + 3)); do
   for port in "$(cport $i)" "$(rport $i)" "$(zport $i)"; do
     if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
       echo "port $port is in use (another registry?); stop it or set PORT_BASE" >&2; exit 1
@@ -153,9 +173,14 @@ else
 fi
 has() { [[ " ${SYSTEMS[*]} " == *" $1 "* ]]; }
 for s in "${SYSTEMS[@]}"; do
-  case $s in mesh3|meshzk) ;; etcd3|zk3) [ $PEERS = 1 ] || { echo "$s needs --peers" >&2; exit 2; };; *) echo "unknown system $s" >&2; exit 2;; esac
+  case $s in mesh3|meshzk|mesh3w|meshzkw) ;; etcd3|zk3) [ $PEERS = 1 ] || { echo "$s needs --peers" >&2; exit 2; };; *) echo "unknown system $s" >&2; exit 2;; esac
 done
-if has meshzk && [ $PEERS = 0 ] && ! zk_client_ready; then
+if has mesh3w || has meshzkw; then
+  echo "== starting the second Mesh 3-node registry (--raft-log mesh) in $RUN/meshw"
+  for i in 1 2 3; do mesh_start w$i; done
+  mesh_wait w
+fi
+if { has meshzk || has meshzkw; } && [ $PEERS = 0 ] && ! zk_client_ready; then
   echo "meshzk needs javac and /usr/share/java/zookeeper.jar (apt-get install default-jdk-headless zookeeper); left out" >&2
   SYSTEMS=(mesh3)
 fi
@@ -180,12 +205,12 @@ if [ $PEERS = 1 ]; then
     [[ $z == [-3] ]] && [[ $e == [-3] ]] && break; sleep 1
   done
   echo "   zk members up: $z, etcd members up: $e"
-elif has meshzk; then
+elif has meshzk || has meshzkw; then
   zk_client_build
 fi
 
 shape() {    # shape <system> <test>: the client arguments, empty if the system has no such shape
-  local s=$1 t=$2 stale=stale zkc=0
+  local s=${1%w} t=$2 stale=stale zkc=0   # mesh3w and meshzkw run mesh3's and meshzk's shapes
   [ "$s" = etcd3 ] && stale=serializable
   case $s in zk3|meshzk) zkc=1;; esac   # the ZooKeeper client (zk3 and Mesh's --zk ports)
   case $t in
@@ -247,6 +272,16 @@ for f in $(seq "$FAILOVERS"); do
       meshzk)   # the Java probe over --zk; the leader SIGKILLed 5 s in and restarted 12 s later, as for zk3
         mesh_wait; sleep 2
         MESH_PIDDIR=$PIDDIR/mesh MESH_RESTART=$RUN/mesh-start.sh REG_WORK=$REG_WORK timeout 90 "$HERE/peers/failover.sh" meshzk KILL | tee -a "$RESULTS";;
+      mesh3w)
+        mesh_wait w; sleep 2
+        out=$(timeout 60 dotnet "$BENCH_DLL" --endpoints $MESHW_EPS --pids "$(mesh_pids w)" failover 3 8 || true)
+        echo "$out" | grep '^FAILOVER' | sed 's/^FAILOVER mesh /FAILOVER meshw /' | tee -a "$RESULTS"
+        killed=$(echo "$out" | sed -n 's/^FAILOVER mesh killed=n\([0-9]\).*/\1/p')
+        [ -n "$killed" ] && mesh_start "w$killed";;
+      meshzkw)
+        mesh_wait w; sleep 2
+        MESH_ZK=$MESHW_ZK MESH_EPS=$MESHW_EPS MESH_PIDDIR=$PIDDIR/meshw MESH_RESTART=$RUN/meshw-start.sh REG_WORK=$REG_WORK \
+          timeout 90 "$HERE/peers/failover.sh" meshzk KILL | sed 's/^FAILOVER meshzk /FAILOVER meshzkw /' | tee -a "$RESULTS";;
     esac
   done
 done

@@ -24,7 +24,7 @@ for l in open(path):
     l = l.strip()
     if l.startswith('FAILOVER'):
         kv = dict(p.split('=', 1) for p in l.split()[2:] if '=' in p)
-        sysn = {'mesh': 'mesh3', 'etcd': 'etcd3', 'zk': 'zk3', 'meshzk': 'meshzk'}[l.split()[1]]
+        sysn = {'mesh': 'mesh3', 'etcd': 'etcd3', 'zk': 'zk3', 'meshzk': 'meshzk', 'meshw': 'mesh3w', 'meshzkw': 'meshzkw'}[l.split()[1]]
         def num(k):
             try: return float(kv.get(k, 'nan'))
             except ValueError: return float('nan')
@@ -33,7 +33,7 @@ for l in open(path):
         if gap != gap: gap = num('max_gap_ms')
         failovers[sysn].append(dict(first_ok_ms=first, max_gap_ms=gap, line=l))
         continue
-    if '|' not in l or not l.split()[0] in ('mesh3', 'meshzk', 'etcd3', 'zk3'):
+    if '|' not in l or not l.split()[0] in ('mesh3', 'meshzk', 'mesh3w', 'meshzkw', 'etcd3', 'zk3'):
         continue
     label, res, meta = [x.strip() for x in l.split('|')]
     sysn, rep, test = label.split()
@@ -68,7 +68,7 @@ for s, fs in failovers.items():
         n=len(fs), first_ok_ms_median=med([f['first_ok_ms'] for f in fs]), max_gap_ms_median=med([f['max_gap_ms'] for f in fs]),
         max_gap_ms_max=max(f['max_gap_ms'] for f in fs), runs=fs)
 
-systems = [s for s in ('mesh3', 'meshzk', 'etcd3', 'zk3') if any(s in v for v in summary.values())]
+systems = [s for s in ('mesh3', 'meshzk', 'mesh3w', 'meshzkw', 'etcd3', 'zk3') if any(s in v for v in summary.values())]
 def fmt(x, f='%.0f'):
     return '-' if x is None or x != x else f % x
 def ratio(a, b):
@@ -80,6 +80,8 @@ mesh = 'mesh3' in systems
 if mesh and 'etcd3' in systems: hdr += f"{'M/etcd':>8}"
 if mesh and 'zk3' in systems: hdr += f"{'M/zk':>8}"
 if 'meshzk' in systems and 'zk3' in systems: hdr += f"{'Mzk/zk':>8}"
+if 'mesh3w' in systems and 'zk3' in systems: hdr += f"{'Mw/zk':>8}"
+if 'meshzkw' in systems and 'zk3' in systems: hdr += f"{'Mzkw/zk':>8}"
 print(hdr)
 for t, by in summary.items():
     if t == 'failover' or t.startswith(('watch', 'churn')):
@@ -92,6 +94,8 @@ for t, by in summary.items():
     if mesh and 'etcd3' in systems: line += f"{ratio(m, by.get('etcd3', {}).get('ops_s')):>8}"
     if mesh and 'zk3' in systems: line += f"{ratio(m, by.get('zk3', {}).get('ops_s')):>8}"
     if 'meshzk' in systems and 'zk3' in systems: line += f"{ratio(by.get('meshzk', {}).get('ops_s'), by.get('zk3', {}).get('ops_s')):>8}"
+    if 'mesh3w' in systems and 'zk3' in systems: line += f"{ratio(by.get('mesh3w', {}).get('ops_s'), by.get('zk3', {}).get('ops_s')):>8}"
+    if 'meshzkw' in systems and 'zk3' in systems: line += f"{ratio(by.get('meshzkw', {}).get('ops_s'), by.get('zk3', {}).get('ops_s')):>8}"
     print(line)
 
 watch = [(t, by) for t, by in summary.items() if t.startswith(('watch', 'churn'))]
@@ -109,10 +113,13 @@ if 'failover' in summary:
         print(f"{s:6} trials {v['n']}  kill -> first write started after it: median {fmt(v['first_ok_ms_median'])} ms  "
               f"largest write gap: median {fmt(v['max_gap_ms_median'])} ms, max {fmt(v['max_gap_ms_max'])} ms")
 
-# Mesh over the ZooKeeper protocol vs ZooKeeper, both driven by the same Java client: one line per shape.
-pairs = [(t, by['meshzk'], by['zk3']) for t, by in summary.items() if 'meshzk' in by and 'zk3' in by]
-if pairs:
-    print('\nmeshzk / zk3 (same client; throughput: >1 is Mesh faster; watch latency and failover: <1 is Mesh faster)')
+# Mesh over the ZooKeeper protocol vs ZooKeeper, both driven by the same Java client: one line per shape
+# (and the same for the second cluster on the registry's own raft log, meshzkw).
+for mz in ('meshzk', 'meshzkw'):
+    pairs = [(t, by[mz], by['zk3']) for t, by in summary.items() if mz in by and 'zk3' in by]
+    if not pairs:
+        continue
+    print(f'\n{mz} / zk3 (same client; throughput: >1 is Mesh faster; watch latency and failover: <1 is Mesh faster)')
     for t, a, b in pairs:
         if t == 'failover':
             print(f"  {t:22} first write after kill {ratio(a['first_ok_ms_median'], b['first_ok_ms_median'])}  "

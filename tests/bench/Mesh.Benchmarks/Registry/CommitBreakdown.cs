@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using Mesh.Registry.Consensus;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -68,6 +69,7 @@ internal static class CommitBreakdown
             meters.SetMeasurementEventCallback<int>((i, v, _, _) => Record(recorded, i.Name, v));
             meters.Start();
 
+            var syncsBefore = nodes.Sum(n => ((RaftConsensus)n.Consensus).LogSyncs ?? 0);
             var started = Stopwatch.GetTimestamp();
             var spans = new List<(long Start, long End)>(writes);
             var latencies = await WriteAsync(leader, "w", writes, outstanding, spans);
@@ -76,7 +78,14 @@ internal static class CommitBreakdown
             if (outstanding == 1)
                 PrintTimeline(spans, events.ToArray());
 
+            Console.WriteLine($"raft log: {((RaftConsensus)leader.Consensus).LogKind} ({RaftLogKinds.EnvironmentVariable} selects it)");
             Console.WriteLine($"{writes} writes, {outstanding} outstanding: {writes / elapsed.TotalSeconds:0} writes/s, latency p50 {Percentile(latencies, 50):0.000} ms, p99 {Percentile(latencies, 99):0.000} ms");
+            if (((RaftConsensus)leader.Consensus).LogKind == RaftLogKind.Mesh)
+            {
+                // The registry's own log counts its disk syncs (DotNext's flush meters below stay silent for it).
+                var syncs = nodes.Sum(n => ((RaftConsensus)n.Consensus).LogSyncs ?? 0) - syncsBefore;
+                Console.WriteLine($"  log syncs (fdatasync, 3 nodes): {syncs} total ({(double)syncs / writes:0.00} per write)");
+            }
             foreach (var name in Instruments)
             {
                 if (!recorded.TryGetValue(name, out var values))
