@@ -148,6 +148,10 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         // given a moment for this node to catch up, rather than refused at once.
         if (request.LastZxidSeen > server.Store.Hub.AppliedIndex)
             await server.Leader.TryWaitAppliedAsync(request.LastZxidSeen, CatchUpWait, deadline.Token).ConfigureAwait(false);
+        // A node between leaders (an election) is given the same moment to find one before the
+        // connect is refused for want of a quorum.
+        for (var waited = 0; !server.Serving && waited < CatchUpWait.TotalMilliseconds; waited += 50)
+            await Task.Delay(TimeSpan.FromMilliseconds(50), server.Time, deadline.Token).ConfigureAwait(false);
         var decision = server.Store.Read(s => ZkConnect.Decide(request, s.AppliedIndex, server.Options.SessionLimits,
             id => s.TryGetSession(id, out var info) ? info : null, key, server.Serving));
         switch (decision)
