@@ -11,7 +11,7 @@ namespace Mesh.Registry.Tests.Consensus.LogStore;
 /// Three <c>mesh registry --raft-log mesh</c> processes killed with SIGKILL: what a node answered
 /// is on its disk, whatever the kernel does to the process.
 /// </summary>
-public sealed partial class MeshLogKillTests : IAsyncDisposable
+public sealed partial class MeshLogKillTests : IAsyncLifetime
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mesh-wal-kill-" + Guid.NewGuid().ToString("N"));
     private readonly MeshProcess?[] _nodes = new MeshProcess?[3];
@@ -112,7 +112,10 @@ public sealed partial class MeshLogKillTests : IAsyncDisposable
     [GeneratedRegex(@"serving clients on (http://[0-9.]+:[0-9]+)")]
     private static partial Regex ServingLine();
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // IAsyncLifetime, not IAsyncDisposable: xunit 2 disposes test classes only through this, and the restarted nodes must not outlive the test.
+    public async Task DisposeAsync()
     {
         foreach (var node in _nodes)
         {
