@@ -75,7 +75,7 @@ fi
 if [ "$failed" -gt 0 ] && ls "$results"/*.trx >/dev/null 2>&1; then
   echo "failed tests:"
   # perl-base is on every Debian machine; the trx is flat enough for a regex.
-  perl -0777 -ne 'while (/<UnitTestResult [^>]*?testName="([^"]*)"[^>]*?outcome="(Failed|Error|Timeout|Aborted)"[^>]*>(.*?)<\/UnitTestResult>/sg) { my ($n, $o, $b) = ($1, $2, $3); my ($m) = $b =~ /<Message>\s*([^\n<]*)/; printf "  %s: %.300s\n", $n, $m // $o; }' "$results"/*.trx || true
+  perl -0777 -ne 'while (/<UnitTestResult [^>]*?testName="([^"]*)"[^>]*?outcome="(Failed|Error|Timeout|Aborted)"[^>]*>(.*?)<\/UnitTestResult>/sg) { my ($n, $o, $b) = ($1, $2, $3); my ($m) = $b =~ /<Message>\s*(.*?)\s*<\/Message>/s; my @l = grep { /\S/ } split /\n/, ($m // $o); my ($at) = $b =~ /<StackTrace>.*?(\S+\.cs:line \d+)/s; printf "  %s: %.300s\n", $n, join(" | ", map { s/^\s+//r } @l[0 .. ($#l < 3 ? $#l : 3)]); printf "    at %s\n", $at =~ s/.*\///r if $at; }' "$results"/*.trx || true
 fi
 
 # A test host that crashed may leave no trx or a short one: never report that as success.

@@ -27,9 +27,20 @@ internal sealed partial class KeepAliveBatcher(ZkLeaderClient leader, RegistrySt
     /// </summary>
     public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// How long one batch may take to be written before its renewals are answered "outcome
+    /// unknown" (the callers try again). Batches are written side by side, never one behind the
+    /// other: a batch forwarded to a leader that has just died may wait for its answer until the
+    /// request timeout, and the batches after it must reach the new leader meanwhile, or every
+    /// session renewed through this node would expire under it. The deadline bounds how many are in
+    /// flight (<see cref="BatchDeadline"/> / <see cref="Interval"/>).
+    /// </summary>
+    public static readonly TimeSpan BatchDeadline = TimeSpan.FromSeconds(2);
+
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _opened = new(0);
     private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _writing = [];
     private Batch? _open;
     private Task? _loop;
     private int _disposed;
@@ -82,7 +93,12 @@ internal sealed partial class KeepAliveBatcher(ZkLeaderClient leader, RegistrySt
                     batch = _open!;
                     _open = null;
                 }
-                await ProposeAsync(batch, stop).ConfigureAwait(false);
+                var writing = WriteAsync(batch, stop);
+                lock (_gate)
+                {
+                    _writing.RemoveAll(t => t.IsCompleted);
+                    _writing.Add(writing);
+                }
             }
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -92,30 +108,41 @@ internal sealed partial class KeepAliveBatcher(ZkLeaderClient leader, RegistrySt
         }
     }
 
-    private async Task ProposeAsync(Batch batch, CancellationToken stop)
+    private async Task WriteAsync(Batch batch, CancellationToken stop)
     {
         var ids = batch.Ids.Order().ToArray();
+        using var expiry = new CancellationTokenSource(BatchDeadline, time);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(stop, expiry.Token);
         try
         {
             for (var i = 0; i < ids.Length; i += KeepAliveMany.MaxSessions)
             {
                 var chunk = ids[i..Math.Min(ids.Length, i + KeepAliveMany.MaxSessions)];
-                await leader.WriteAsync(new KeepAliveMany(leader.Header(), chunk), stop).ConfigureAwait(false);
+                await leader.WriteAsync(new KeepAliveMany(leader.Header(), chunk), deadline.Token).ConfigureAwait(false);
             }
             batch.Applied.TrySetResult();
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             batch.Applied.TrySetCanceled(stop);
-            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            Fail(batch, ids.Length, new OutcomeUnknownException(
+                $"the keep-alives of this node were not written within {BatchDeadline.TotalSeconds:0.#} s (no leader answered); retry"));
         }
         catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException or QuorumUnavailableException or InvalidOperationException)
         {
-            Log.Failed(logger, ids.Length, e.Message);
-            batch.Applied.TrySetException(e);
-            // Observed here: a batch whose callers all gave up must not report an unobserved exception.
-            _ = batch.Applied.Task.Exception;
+            Fail(batch, ids.Length, e);
         }
+    }
+
+    private void Fail(Batch batch, int count, Exception e)
+    {
+        Log.Failed(logger, count, e.Message);
+        batch.Applied.TrySetException(e);
+        // Observed here: a batch whose callers all gave up must not report an unobserved exception.
+        _ = batch.Applied.Task.Exception;
     }
 
     public async ValueTask DisposeAsync()
@@ -125,8 +152,13 @@ internal sealed partial class KeepAliveBatcher(ZkLeaderClient leader, RegistrySt
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_loop is not null)
             await _loop.ConfigureAwait(false);
+        Task[] writing;
         lock (_gate)
+        {
             _open?.Applied.TrySetCanceled();
+            writing = [.. _writing];
+        }
+        await Task.WhenAll(writing).ConfigureAwait(false);
         _stop.Dispose();
         _opened.Dispose();
     }

@@ -168,4 +168,57 @@ public sealed class KeepAliveBatchingTests(ITestOutputHelper output)
         // An id this node has long applied and that is no session is one.
         Assert.Equal(HttpStatusCode.NotFound, await KeepAliveAsync(cluster, follower, id - 1));
     }
+    [Fact]
+    public async Task KeepAlives_OnAFollower_WhileItsBatchIsStuckAtTheLeaderThatDied_ReachTheNewLeader_AndTheSessionLives()
+    {
+        // Every member's client address goes through a relay, so the test can make the leader
+        // swallow a batch the follower forwards to it (a silent partition), then kill it.
+        var relays = new Dictionary<int, FaultyTcpRelay>();
+        await using var cluster = await TestCluster.StartAsync(configure: o => o with
+        {
+            Members = o.Members.Select(m => m with { ClientEndPoint = Relay(m).Endpoint }).ToArray(),
+        });
+        try
+        {
+            var leader = await cluster.WaitForLeaderAsync();
+            var follower = cluster.Follower();
+            var id = await OpenHttpSessionAsync(cluster, follower, 2_000);
+            var relay = relays[leader.Id];
+            var connections = relay.Connections;
+            relay.Mode = RelayMode.BlackHole;
+            var stuck = KeepAliveAsync(cluster, follower, id);
+            await Eventually.TrueAsync(() => relay.Connections > connections, "the follower never forwarded its batch to the leader");
+            await cluster.StopNodeAsync(leader.Id);
+            await cluster.WaitForLeaderAsync();
+
+            // Renewed through the follower every 400 ms for three TTLs: the batch waiting on the
+            // dead leader holds none of the later ones back.
+            var statuses = new List<HttpStatusCode>();
+            var window = Stopwatch.StartNew();
+            while (window.Elapsed < TimeSpan.FromSeconds(6))
+            {
+                statuses.Add(await KeepAliveAsync(cluster, follower, id));
+                await Task.Delay(400);
+            }
+            output.WriteLine($"stuck keep-alive: {await stuck}; then: {string.Join(", ", statuses)}");
+            Assert.DoesNotContain(HttpStatusCode.NotFound, statuses);
+            Assert.Equal(HttpStatusCode.OK, statuses[^1]);
+            Assert.All(cluster.Nodes.Where(n => n is not null), n => Assert.True(n!.Store.Read(s => s.TryGetSession(id, out _)), $"node {n.Id} expired the session"));
+        }
+        finally
+        {
+            foreach (var relay in relays.Values)
+                await relay.DisposeAsync();
+        }
+
+        FaultyTcpRelay Relay(ClusterMember member)
+        {
+            lock (relays)
+            {
+                if (!relays.TryGetValue(member.Id, out var relay))
+                    relays[member.Id] = relay = FaultyTcpRelay.Start(member.ClientEndPoint!);
+                return relay;
+            }
+        }
+    }
 }
