@@ -18,7 +18,9 @@ internal static class LeadershipLoop
         {
             await retry.RunAsync(async (_, token) =>
             {
-                while (true)
+                // Not "while (true)": a job ends normally when its token is cancelled (a ticker
+                // does), and a stopping node must not start it again at once, round after round.
+                while (!token.IsCancellationRequested)
                 {
                     var leadership = consensus.LeadershipToken;
                     if (leadership.IsCancellationRequested)

@@ -15,7 +15,7 @@ namespace Mesh.Registry.Tests.Sessions;
 /// at once: when deadlines are reset, when a session expires (to the check), and what a lost term
 /// or a failed proposal does.
 /// </summary>
-public sealed class SessionExpiryLoopTests : IAsyncDisposable
+public sealed class SessionExpiryLoopTests : IAsyncLifetime
 {
     private static readonly TimeSpan Check = SessionExpiryLoop.CheckInterval;
 
@@ -129,7 +129,10 @@ public sealed class SessionExpiryLoopTests : IAsyncDisposable
         Assert.Equal(2, _consensus.Attempts);
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // xunit 2 calls IAsyncLifetime, never IAsyncDisposable: this stops the loop each test started.
+    public async Task DisposeAsync()
     {
         await _loop.DisposeAsync();
         _metrics.Dispose();

@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Mesh.Registry.Tests.Consensus.LogStore;
 
 /// <summary>The registry's own log driven through <see cref="IPersistentState"/> the way DotNext's Raft layer drives it, on real files.</summary>
-public sealed class MeshRaftLogTests : IAsyncDisposable
+public sealed class MeshRaftLogTests : IAsyncLifetime
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mesh-registry-tests", Guid.NewGuid().ToString("N"));
     private readonly List<IAsyncDisposable> _open = [];
@@ -247,7 +247,10 @@ public sealed class MeshRaftLogTests : IAsyncDisposable
         ValueTask DotNext.IO.IDataTransferObject.WriteToAsync<TWriter>(TWriter writer, CancellationToken token) => writer.Invoke(state, token);
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    // xunit 2 calls IAsyncLifetime, never IAsyncDisposable: this closes what each test opened.
+    public async Task DisposeAsync()
     {
         await CloseAsync();
         try
