@@ -5,6 +5,7 @@
 // Stream.Null) as in a running sidecar. The BenchmarkDotNet stage benchmarks
 // (tests/bench/Mesh.Benchmarks/SidecarStageBenchmarks.cs) and the allocation tests share it.
 using System.Net;
+using System.Threading.Tasks.Sources;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Connections;
 using Mesh.Sidecar.Core;
@@ -28,7 +29,7 @@ using Yarp.ReverseProxy.Forwarder;
 namespace Mesh.Sidecar.Tests.TestSupport;
 
 /// <summary>The stages, cumulative: each includes every one before it in its direction.</summary>
-internal enum SidecarStage
+public enum SidecarStage
 {
     /// <summary>Guard, route match (outbound) and one attempt through the forwarder; metrics and outlier detection off.</summary>
     Floor,
@@ -68,14 +69,13 @@ internal sealed class StagedSidecar : IDisposable
     private readonly Func<HttpContext, Task> _handler;
     private readonly DefaultHttpContext _context;
 
-    private StagedSidecar(RequestDirection direction, SidecarStage stage, TimeProvider time)
+    private readonly AnswerLater? _later;
+
+    private StagedSidecar(RequestDirection direction, SidecarStage stage, TimeProvider time, bool upstreamWaits)
     {
         var on = (SidecarStage s) => stage >= s && (direction == RequestDirection.Outbound ? OutboundStages : InboundStages).Contains(s);
         var config = SidecarConfigLoader.Parse(Yaml(on));
-        _owned.Add(Sdk.CreateMeterProviderBuilder()
-            .AddMeter(SidecarMetrics.MeterName, TelemetryServices.RateLimitingMeterName, SecurityMetrics.MeterName)
-            .AddReader(new BaseExportingMetricReader(new NothingExporter()))
-            .Build());
+        _owned.Add(CollectMetrics());
 
         var state = new SidecarState(requireRegistration: false);
         var catalog = new EndpointCatalog(new StaticEndpointSource(config.Endpoints), time, NullLogger.Instance);
@@ -96,7 +96,7 @@ internal sealed class StagedSidecar : IDisposable
         var clients = new ForwarderClients(config);
         _owned.Add(clients);
         var security = on(SidecarStage.MeshTls) ? Security(on(SidecarStage.Authorization), time) : null;
-        var forwarder = new AnswerAtOnce();
+        IHttpForwarder forwarder = upstreamWaits ? _later = new AnswerLater() : new AnswerAtOnce();
         if (direction == RequestDirection.Outbound)
         {
             var outbound = new OutboundHandler(state, forwarder, clients, new RetryBudget(config.Defaults.RetryBudget, time, telemetry),
@@ -113,13 +113,21 @@ internal sealed class StagedSidecar : IDisposable
 
     private System.Security.Cryptography.X509Certificates.X509Certificate2? _caller;
 
-    /// <summary>A sidecar of <paramref name="direction"/> with the stages up to <paramref name="stage"/> on.</summary>
-    public static StagedSidecar Create(RequestDirection direction, SidecarStage stage, TimeProvider? time = null) =>
-        new(direction, stage, time ?? TimeProvider.System);
+    /// <summary>
+    /// A sidecar of <paramref name="direction"/> with the stages up to <paramref name="stage"/> on.
+    /// With <paramref name="upstreamWaits"/> the forwarder answers only after the handler has
+    /// awaited it, as a real upstream does, so every async method on the way suspends once (its
+    /// state machine goes to the heap); the answer still comes on this thread, so what that costs is
+    /// counted too.
+    /// </summary>
+    public static StagedSidecar Create(RequestDirection direction, SidecarStage stage, TimeProvider? time = null, bool upstreamWaits = false) =>
+        new(direction, stage, time ?? TimeProvider.System, upstreamWaits);
 
-    /// <summary>The stages of <paramref name="direction"/>, floor first.</summary>
-    public static SidecarStage[] Stages(RequestDirection direction) =>
-        direction == RequestDirection.Outbound ? OutboundStages : InboundStages;
+    /// <summary>The OpenTelemetry SDK collecting the sidecar's meters (and exporting nowhere), as in a running sidecar.</summary>
+    public static MeterProvider CollectMetrics() => Sdk.CreateMeterProviderBuilder()
+        .AddMeter(SidecarMetrics.MeterName, TelemetryServices.RateLimitingMeterName, SecurityMetrics.MeterName)
+        .AddReader(new BaseExportingMetricReader(new NothingExporter()))
+        .Build();
 
     /// <summary>The last request's status.</summary>
     public int LastStatus => _context.Response.StatusCode;
@@ -130,7 +138,9 @@ internal sealed class StagedSidecar : IDisposable
         var response = _context.Response;
         response.StatusCode = 200;
         response.Headers.Clear();
-        return _handler(_context);
+        var task = _handler(_context);
+        _later?.Answer();
+        return task;
     }
 
     /// <summary>
@@ -155,11 +165,27 @@ internal sealed class StagedSidecar : IDisposable
 
     private void Run(int requests)
     {
+        // As under Kestrel: no synchronization context. The test runner's would make a task's
+        // continuations go to the thread pool instead of running inline where the answer comes.
+        var runner = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            RunInline(requests);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(runner);
+        }
+    }
+
+    private void RunInline(int requests)
+    {
         for (var i = 0; i < requests; i++)
         {
             var task = SendAsync();
             if (!task.IsCompleted)
-                throw new InvalidOperationException("a stage went asynchronous, so its allocations would be counted on another thread");
+                throw new InvalidOperationException($"a stage went asynchronous, so its allocations would be counted on another thread");
             task.GetAwaiter().GetResult();
             if (_context.Response.StatusCode != 200)
                 throw new InvalidOperationException($"the request was answered {_context.Response.StatusCode}, not passed through");
@@ -212,7 +238,7 @@ internal sealed class StagedSidecar : IDisposable
     }
 
     /// <summary>A GET with the half dozen headers a browser-ish client sends; over mTLS when <paramref name="caller"/> is set.</summary>
-    private static DefaultHttpContext NewContext(System.Security.Cryptography.X509Certificates.X509Certificate2? caller)
+    public static DefaultHttpContext NewContext(System.Security.Cryptography.X509Certificates.X509Certificate2? caller = null)
     {
         var context = new DefaultHttpContext();
         var request = context.Request;
@@ -243,17 +269,71 @@ internal sealed class StagedSidecar : IDisposable
             owned.Dispose();
     }
 
-    /// <summary>The forwarder's place: answers 200 at once, without I/O or transforms (those are YARP's cost).</summary>
-    private sealed class AnswerAtOnce : IHttpForwarder
+    /// <summary>
+    /// The forwarder's place: answers 200 at once, without I/O. With <paramref name="transforms"/>
+    /// it runs the transformer's request and response steps on one reused message pair (YARP's base
+    /// copies the request headers: the forwarder's cost more than Mesh's); without, none.
+    /// </summary>
+    public sealed class AnswerAtOnce(bool transforms = false) : IHttpForwarder
     {
+        private readonly HttpRequestMessage _request = new();
+        private readonly HttpResponseMessage _response = new(HttpStatusCode.OK);
+
         public ValueTask<ForwarderError> SendAsync(HttpContext context, string destinationPrefix, HttpMessageInvoker httpClient, ForwarderRequestConfig requestConfig, HttpTransformer transformer) =>
             SendAsync(context, destinationPrefix, httpClient, requestConfig, transformer, CancellationToken.None);
 
         public ValueTask<ForwarderError> SendAsync(HttpContext context, string destinationPrefix, HttpMessageInvoker httpClient, ForwarderRequestConfig requestConfig, HttpTransformer transformer, CancellationToken cancellationToken)
         {
-            context.Response.StatusCode = (int)HttpStatusCode.OK;
-            return new(ForwarderError.None);
+            if (!transforms)
+            {
+                context.Response.StatusCode = (int)HttpStatusCode.OK;
+                return new(ForwarderError.None);
+            }
+            return TransformAsync(context, destinationPrefix, transformer, cancellationToken);
         }
+
+        private async ValueTask<ForwarderError> TransformAsync(HttpContext context, string destinationPrefix, HttpTransformer transformer, CancellationToken cancellationToken)
+        {
+            _request.Headers.Clear();
+            await transformer.TransformRequestAsync(context, _request, destinationPrefix, cancellationToken).ConfigureAwait(false);
+            context.Response.StatusCode = (int)HttpStatusCode.OK;
+            await transformer.TransformResponseAsync(context, _response, cancellationToken).ConfigureAwait(false);
+            return ForwarderError.None;
+        }
+    }
+
+    /// <summary>Answers 200 when told to (<see cref="Answer"/>), after the caller has awaited it; the continuations run on the answering thread.</summary>
+    private sealed class AnswerLater : IHttpForwarder, IValueTaskSource<ForwarderError>
+    {
+        private ManualResetValueTaskSourceCore<ForwarderError> _answer;
+        private HttpContext? _waiting;
+
+        public ValueTask<ForwarderError> SendAsync(HttpContext context, string destinationPrefix, HttpMessageInvoker httpClient, ForwarderRequestConfig requestConfig, HttpTransformer transformer) =>
+            SendAsync(context, destinationPrefix, httpClient, requestConfig, transformer, CancellationToken.None);
+
+        public ValueTask<ForwarderError> SendAsync(HttpContext context, string destinationPrefix, HttpMessageInvoker httpClient, ForwarderRequestConfig requestConfig, HttpTransformer transformer, CancellationToken cancellationToken)
+        {
+            _answer.Reset();
+            _waiting = context;
+            return new(this, _answer.Version);
+        }
+
+        /// <summary>Answers the request waiting, if one is (a refused request never reached the forwarder).</summary>
+        public void Answer()
+        {
+            if (_waiting is not { } context)
+                return;
+            _waiting = null;
+            context.Response.StatusCode = (int)HttpStatusCode.OK;
+            _answer.SetResult(ForwarderError.None);
+        }
+
+        public ForwarderError GetResult(short token) => _answer.GetResult(token);
+
+        public ValueTaskSourceStatus GetStatus(short token) => _answer.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _answer.OnCompleted(continuation, state, token, flags);
     }
 
     private sealed class NothingExporter : BaseExporter<Metric>
