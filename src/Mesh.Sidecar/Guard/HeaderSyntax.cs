@@ -5,6 +5,7 @@
 using System.Buffers;
 using Mesh.Sidecar.Forwarder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 
 namespace Mesh.Sidecar.Guard;
 
@@ -22,24 +23,38 @@ internal static class HeaderSyntax
     /// <summary>Answers 400 and returns true when a header name or value is invalid.</summary>
     public static bool TryReject(HttpContext context, out Task response)
     {
-        foreach (var (name, values) in context.Request.Headers)
+        // Copied out rather than enumerated: IHeaderDictionary's enumerator is a boxed struct, an
+        // allocation per request; CopyTo into a pooled array is none (Kestrel's copies its fields).
+        var headers = context.Request.Headers;
+        var count = headers.Count;
+        var copy = ArrayPool<KeyValuePair<string, StringValues>>.Shared.Rent(count);
+        try
         {
-            // HTTP/2 and HTTP/3 pseudo-headers (":authority") were validated by their own parsers.
-            var isPseudo = name.StartsWith(':');
-            var badName = !isPseudo && (name.Length == 0 || name.AsSpan().IndexOfAnyExcept(TokenChars) >= 0);
-            if (badName || HasControlChar(values))
+            headers.CopyTo(copy, 0);
+            foreach (var (name, values) in copy.AsSpan(0, count))
             {
-                // The offending text is not echoed back: it is attacker-chosen.
-                response = MeshErrors.WriteAsync(context, StatusCodes.Status400BadRequest, MeshErrors.InvalidHeader,
-                    badName ? "a header name is not a valid token" : "a header value contains control characters", closeConnection: true);
-                return true;
+                // HTTP/2 and HTTP/3 pseudo-headers (":authority") were validated by their own parsers.
+                var isPseudo = name.StartsWith(':');
+                var badName = !isPseudo && (name.Length == 0 || name.AsSpan().IndexOfAnyExcept(TokenChars) >= 0);
+                if (badName || HasControlChar(values))
+                {
+                    // The offending text is not echoed back: it is attacker-chosen.
+                    response = MeshErrors.WriteAsync(context, StatusCodes.Status400BadRequest, MeshErrors.InvalidHeader,
+                        badName ? "a header name is not a valid token" : "a header value contains control characters", closeConnection: true);
+                    return true;
+                }
             }
+        }
+        finally
+        {
+            // Cleared, so the pool does not keep this request's strings alive.
+            ArrayPool<KeyValuePair<string, StringValues>>.Shared.Return(copy, clearArray: true);
         }
         response = Task.CompletedTask;
         return false;
     }
 
-    private static bool HasControlChar(Microsoft.Extensions.Primitives.StringValues values)
+    private static bool HasControlChar(StringValues values)
     {
         foreach (var value in values)
         {

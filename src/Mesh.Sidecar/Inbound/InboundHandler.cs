@@ -17,59 +17,56 @@ internal sealed class InboundHandler(SidecarState state, IHttpForwarder forwarde
 {
     private readonly HttpTransformer _transformer = new PreserveHostTransformer(telemetry, clients.AppDestination);
 
+    // One async method for the whole request: when the app's answer is awaited, one state
+    // machine goes to the heap, not one for the request and another for the forwarding.
     public async Task HandleAsync(HttpContext context)
     {
         var scope = telemetry.RequestStarted(context, RequestDirection.Inbound);
         try
         {
-            await ForwardAsync(context).ConfigureAwait(false);
+            if (RequestGuard.TryReject(context, out var rejected))
+            {
+                await rejected.ConfigureAwait(false);
+                return;
+            }
+            if (HttpProtocol.IsHttp2(context.Request.Protocol))
+                TrustCallerSidecarForBodyRate(context);
+            if (state.IsDraining && HttpProtocol.IsHttp11(context.Request.Protocol))
+                context.Response.Headers.Connection = "close";
+            // Authorization first: a denied caller does not use up rate-limit permits.
+            if (security is not null)
+            {
+                security.CountInbound(context);
+                if (!await security.Authorization.AuthorizeAsync(context).ConfigureAwait(false))
+                    return;
+            }
+            using var permit = await RateLimitStage.AcquireAsync(context, rateLimits).ConfigureAwait(false);
+            if (!permit.IsAcquired)
+                return;
+            var error = await forwarder.SendAsync(context, clients.AppPrefix, clients.App, UpstreamVersion.For(context, clients.AppRequest), _transformer).ConfigureAwait(false);
+            switch (FaultClassifier.Classify(new AttemptFacts(error, context.Response.StatusCode, ClientAborted: context.RequestAborted.IsCancellationRequested)))
+            {
+                case Fault.Client:
+                    // Tagged, so the calling sidecar does not count this against this instance.
+                    MeshErrors.TagClientBodyError(context);
+                    break;
+                case Fault.Sidecar:
+                    await MeshErrors.WriteAsync(context, StatusCodes.Status501NotImplemented, MeshErrors.CannotForward,
+                        $"the sidecar cannot forward this request: {context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message ?? error.ToString()}").ConfigureAwait(false);
+                    break;
+                case Fault.Endpoint when error != ForwarderError.None && AppSpokeOtherProtocol(context):
+                    await MeshErrors.WriteAsync(context, StatusCodes.Status502BadGateway, MeshErrors.AppProtocol,
+                        $"the app at {clients.AppPrefix} does not speak HTTP/2 with prior knowledge, which app.protocol: h2c declares " +
+                        $"(set app.protocol: http1, or serve h2c): {context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message}").ConfigureAwait(false);
+                    break;
+                case Fault.Endpoint when error != ForwarderError.None:
+                    MeshErrors.MarkUpstreamUnavailable(context);
+                    break;
+            }
         }
         finally
         {
             telemetry.RequestCompleted(new RequestRecord(scope, context));
-        }
-    }
-
-    private async Task ForwardAsync(HttpContext context)
-    {
-        if (RequestGuard.TryReject(context, out var rejected))
-        {
-            await rejected.ConfigureAwait(false);
-            return;
-        }
-        if (HttpProtocol.IsHttp2(context.Request.Protocol))
-            TrustCallerSidecarForBodyRate(context);
-        if (state.IsDraining && HttpProtocol.IsHttp11(context.Request.Protocol))
-            context.Response.Headers.Connection = "close";
-        // Authorization first: a denied caller does not use up rate-limit permits.
-        if (security is not null)
-        {
-            security.CountInbound(context);
-            if (!await security.Authorization.AuthorizeAsync(context).ConfigureAwait(false))
-                return;
-        }
-        using var permit = await RateLimitStage.AcquireAsync(context, rateLimits).ConfigureAwait(false);
-        if (!permit.IsAcquired)
-            return;
-        var error = await forwarder.SendAsync(context, clients.AppPrefix, clients.App, UpstreamVersion.For(context, clients.AppRequest), _transformer).ConfigureAwait(false);
-        switch (FaultClassifier.Classify(new AttemptFacts(error, context.Response.StatusCode, ClientAborted: context.RequestAborted.IsCancellationRequested)))
-        {
-            case Fault.Client:
-                // Tagged, so the calling sidecar does not count this against this instance.
-                MeshErrors.TagClientBodyError(context);
-                break;
-            case Fault.Sidecar:
-                await MeshErrors.WriteAsync(context, StatusCodes.Status501NotImplemented, MeshErrors.CannotForward,
-                    $"the sidecar cannot forward this request: {context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message ?? error.ToString()}").ConfigureAwait(false);
-                break;
-            case Fault.Endpoint when error != ForwarderError.None && AppSpokeOtherProtocol(context):
-                await MeshErrors.WriteAsync(context, StatusCodes.Status502BadGateway, MeshErrors.AppProtocol,
-                    $"the app at {clients.AppPrefix} does not speak HTTP/2 with prior knowledge, which app.protocol: h2c declares " +
-                    $"(set app.protocol: http1, or serve h2c): {context.Features.Get<IForwarderErrorFeature>()?.Exception?.Message}").ConfigureAwait(false);
-                break;
-            case Fault.Endpoint when error != ForwarderError.None:
-                MeshErrors.MarkUpstreamUnavailable(context);
-                break;
         }
     }
 

@@ -79,9 +79,13 @@ internal sealed class MeshUpstreamClients(IWorkloadCertificateSource certificate
 {
     private readonly ConcurrentDictionary<SpiffeId, Lazy<HttpMessageInvoker>> _invokers = new();
 
+    // Looked up first: GetOrAdd's factory closes over this object, a delegate per call on the request path.
     public HttpMessageInvoker For(SpiffeId server) =>
+        (_invokers.TryGetValue(server, out var invoker) ? invoker : Add(server)).Value;
+
+    private Lazy<HttpMessageInvoker> Add(SpiffeId server) =>
         _invokers.GetOrAdd(server, id => new Lazy<HttpMessageInvoker>(
-            () => new HttpMessageInvoker(MeshTlsOptions.CreateHandler(certificates, validator, id, pooledConnectionLifetime), disposeHandler: true))).Value;
+            () => new HttpMessageInvoker(MeshTlsOptions.CreateHandler(certificates, validator, id, pooledConnectionLifetime), disposeHandler: true)));
 
     public void Dispose()
     {

@@ -1,11 +1,13 @@
 // One access log line. Built on the request path only when access logs are on; serialized by the
-// background writer, never by the request.
+// background writer, never by the request. A struct of references the request already holds, so
+// the bounded channel carries it without an allocation per line; the trace id of a caller's
+// traceparent is cut out by the writer, not by the request.
 using System.Text.Json;
 using Mesh.Sidecar.Core;
 
 namespace Mesh.Sidecar.Telemetry;
 
-internal sealed class AccessLogEntry
+internal readonly struct AccessLogEntry
 {
     public required DateTimeOffset Time { get; init; }
     public required RequestDirection Direction { get; init; }
@@ -19,7 +21,11 @@ internal sealed class AccessLogEntry
     public long? RequestBytes { get; init; }
     public long? ResponseBytes { get; init; }
     public required string Caller { get; init; }
+    /// <summary>The trace id of this request's span (tracing on).</summary>
     public string? TraceId { get; init; }
+
+    /// <summary>Tracing off: the traceparent the caller sent, whose trace id the line shows.</summary>
+    public string? TraceParent { get; init; }
     public int Retries { get; init; }
     public string? Error { get; init; }
 
@@ -38,7 +44,12 @@ internal sealed class AccessLogEntry
         WriteNumberOrNull(json, "requestBytes"u8, RequestBytes);
         WriteNumberOrNull(json, "responseBytes"u8, ResponseBytes);
         json.WriteString("caller"u8, Caller);
-        WriteStringOrNull(json, "traceId"u8, TraceId);
+        if (TraceId is not null)
+            json.WriteString("traceId"u8, TraceId);
+        else if (TraceParent is { Length: 55 } traceParent)
+            json.WriteString("traceId"u8, traceParent.AsSpan(3, 32)); // 00-<32 hex trace id>-<16 hex span id>-<flags>
+        else
+            json.WriteNull("traceId"u8);
         json.WriteNumber("retries"u8, Retries);
         WriteStringOrNull(json, "error"u8, Error);
         json.WriteEndObject();

@@ -116,7 +116,8 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
             RequestBytes = context.Request.ContentLength,
             ResponseBytes = response.ContentLength,
             Caller = caller,
-            TraceId = TraceIdOf(scope.Activity, context),
+            TraceId = scope.Activity?.TraceId.ToHexString(),
+            TraceParent = TraceParentOf(scope.Activity, context),
             Retries = Math.Max(0, record.Attempts - 1),
             Error = error,
         });
@@ -136,15 +137,17 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
     private static string CallerOf(HttpContext context) =>
         context.GetCallerIdentity() is { } caller ? caller.Service : UnknownCaller;
 
-    private static string? TraceIdOf(Activity? activity, HttpContext context)
+    /// <summary>
+    /// Tracing off: the caller's traceparent, if it came with one (the access log shows its trace
+    /// id). Not Activity.Current: that is ASP.NET Core's request activity, whose made-up trace id
+    /// no other hop would share.
+    /// </summary>
+    private static string? TraceParentOf(Activity? activity, HttpContext context)
     {
         if (activity is not null)
-            return activity.TraceId.ToHexString();
-        // Tracing off: the caller's trace, if it came with one. Not Activity.Current: that is
-        // ASP.NET Core's request activity, whose made-up trace id no other hop would share.
-        // traceparent: 00-<32 hex trace id>-<16 hex span id>-<flags>
+            return null;
         var header = context.Request.Headers[SidecarTracing.TraceParent];
-        return header.Count == 1 && header.ToString() is { Length: 55 } text ? text.Substring(3, 32) : null;
+        return header.Count == 1 ? header.ToString() : null;
     }
 
     private static void FinishSpan(Activity activity, HttpContext context, in RequestRecord record, string route, string service, int status, string? error)

@@ -4,7 +4,6 @@
 // that answers 200 at once, on an in-process HttpContext: no sockets, so what is left is Mesh's.
 // Metrics are on and collected by the OpenTelemetry SDK, as in a running sidecar.
 // Run: dotnet run -c Release --project tests/bench/Mesh.Benchmarks -- --filter '*SidecarHotPath*'
-using System.Net;
 using BenchmarkDotNet.Attributes;
 using Mesh.Sidecar.Configuration;
 using Mesh.Sidecar.Discovery;
@@ -15,10 +14,9 @@ using Mesh.Sidecar.Outbound.LoadBalancing;
 using Mesh.Sidecar.Outbound.Routing;
 using Mesh.Sidecar.RateLimiting;
 using Mesh.Sidecar.Telemetry;
+using Mesh.Sidecar.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
-using OpenTelemetry;
-using OpenTelemetry.Metrics;
 using Polly;
 using Yarp.ReverseProxy.Forwarder;
 
@@ -44,8 +42,8 @@ public class SidecarHotPathBenchmarks
             - { name: total, requestsPerSecond: 1000000000, burst: 1000000000 }
         """;
 
-    private readonly FakeForwarder _forwarder = new(transforms: false);
-    private readonly FakeForwarder _transformingForwarder = new(transforms: true);
+    private readonly StagedSidecar.AnswerAtOnce _forwarder = new(transforms: false);
+    private readonly StagedSidecar.AnswerAtOnce _transformingForwarder = new(transforms: true);
     private readonly List<IDisposable> _disposables = [];
     private OutboundHandler? _outbound;
     private InboundHandler? _inbound;
@@ -63,11 +61,7 @@ public class SidecarHotPathBenchmarks
     {
         var config = SidecarConfigLoader.Parse(Yaml);
         var time = TimeProvider.System;
-        var meters = Sdk.CreateMeterProviderBuilder()
-            .AddMeter(SidecarMetrics.MeterName, TelemetryServices.RateLimitingMeterName)
-            .AddReader(new BaseExportingMetricReader(new NothingExporter()))
-            .Build();
-        _disposables.Add(meters);
+        _disposables.Add(StagedSidecar.CollectMetrics());
 
         var state = new SidecarState(requireRegistration: false);
         var catalog = new EndpointCatalog(new StaticEndpointSource(config.Endpoints), time, NullLogger.Instance);
@@ -95,8 +89,8 @@ public class SidecarHotPathBenchmarks
             .AddPipeline(_route.Pipeline)
             .Build();
 
-        _outboundContext = NewContext("catalog");
-        _inboundContext = NewContext("catalog");
+        _outboundContext = StagedSidecar.NewContext();
+        _inboundContext = StagedSidecar.NewContext();
     }
 
     [GlobalCleanup]
@@ -178,60 +172,10 @@ public class SidecarHotPathBenchmarks
         _telemetry.RequestCompleted(new Mesh.Sidecar.Core.RequestRecord(scope, _outboundContext, _route!.Name, "catalog"));
     }
 
-    /// <summary>A GET with the dozen headers a browser-ish client sends.</summary>
-    private static DefaultHttpContext NewContext(string host)
-    {
-        var context = new DefaultHttpContext();
-        var request = context.Request;
-        request.Method = HttpMethods.Get;
-        request.Scheme = "http";
-        request.Protocol = HttpProtocol.Http11;
-        request.Path = "/api/items/42";
-        var headers = request.Headers;
-        headers.Host = host;
-        headers.Accept = "application/json";
-        headers.AcceptEncoding = "gzip, deflate, br";
-        headers.UserAgent = "bench/1.0";
-        headers["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-        headers["x-request-id"] = "7f0c2d6e-5b1a-4c51-9d7e-3f7a9c1b2e4d";
-        return context;
-    }
-
     private static void Reset(DefaultHttpContext context)
     {
         var response = context.Response;
         response.StatusCode = 200;
         response.Headers.Clear();
-    }
-
-    /// <summary>
-    /// Answers 200 and runs the transformer's request and response steps (the Host and trace
-    /// headers Mesh sets), on one reused message pair so what the forwarder itself costs stays out.
-    /// </summary>
-    private sealed class FakeForwarder(bool transforms) : IHttpForwarder
-    {
-        private readonly HttpRequestMessage _request = new();
-        private readonly HttpResponseMessage _response = new(HttpStatusCode.OK);
-
-        public ValueTask<ForwarderError> SendAsync(HttpContext context, string destinationPrefix, HttpMessageInvoker httpClient, ForwarderRequestConfig requestConfig, HttpTransformer transformer) =>
-            SendAsync(context, destinationPrefix, httpClient, requestConfig, transformer, CancellationToken.None);
-
-        public async ValueTask<ForwarderError> SendAsync(HttpContext context, string destinationPrefix, HttpMessageInvoker httpClient, ForwarderRequestConfig requestConfig, HttpTransformer transformer, CancellationToken cancellationToken)
-        {
-            if (transforms)
-            {
-                _request.Headers.Clear();
-                await transformer.TransformRequestAsync(context, _request, destinationPrefix, cancellationToken).ConfigureAwait(false);
-            }
-            context.Response.StatusCode = 200;
-            if (transforms)
-                await transformer.TransformResponseAsync(context, _response, cancellationToken).ConfigureAwait(false);
-            return ForwarderError.None;
-        }
-    }
-
-    private sealed class NothingExporter : BaseExporter<Metric>
-    {
-        public override ExportResult Export(in Batch<Metric> batch) => ExportResult.Success;
     }
 }
