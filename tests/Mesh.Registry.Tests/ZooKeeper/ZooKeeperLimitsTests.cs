@@ -223,4 +223,43 @@ public sealed class ZooKeeperLimitsTests(Xunit.Abstractions.ITestOutputHelper ou
             current = seen;
         }
     }
+
+    [Fact]
+    public async Task GetAllChildrenNumber_OfTheRootOfABigTree_LetsWritesThroughWhileItCounts()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync();
+        await using var _ = cluster;
+        await using var writer = await ZkTestClient.ConnectAsync(zk);
+        Assert.Equal(0, (await writer.CallAsync(OpCode.Create, new CreateRequest("/w", [], Acl.OpenUnsafe, 0))).Header.Err);
+        // 100 parents of 1,000 children, sent back to back a parent at a time.
+        const int parents = 100, children = 1_000;
+        for (var i = 0; i < parents; i++)
+        {
+            var frames = new List<byte>();
+            frames.AddRange(ZkPipelineScript.Frame(writer.NextXid(), OpCode.Create, new CreateRequest($"/t{i}", [], Acl.OpenUnsafe, 0)));
+            for (var j = 0; j < children; j++)
+                frames.AddRange(ZkPipelineScript.Frame(writer.NextXid(), OpCode.Create, new CreateRequest($"/t{i}/{j}", [], Acl.OpenUnsafe, 0)));
+            await writer.SendRawAsync([.. frames]);
+            for (var j = 0; j <= children; j++)
+                Assert.Equal(0, (await writer.ReadReplyAsync())!.Value.Header.Err);
+        }
+
+        // Writes go on, one after the other, until the count is answered: they were applied while
+        // it counted (walked under the store's lock in one go, every write waited for the end).
+        // Connected now: a connection idle for its session timeout while the tree is built is dropped.
+        await using var counter = await ZkTestClient.ConnectAsync(zk);
+        await counter.SendAsync(OpCode.GetAllChildrenNumber, new PathRequest("/"));
+        var answer = counter.ReadReplyAsync();
+        var writes = 0;
+        while (!answer.IsCompleted && writes < 100_000)
+        {
+            Assert.Equal(0, (await writer.CallAsync(OpCode.SetData, new SetDataRequest("/w", [], -1))).Header.Err);
+            writes++;
+        }
+        var (header, body) = (await answer)!.Value;
+        Assert.Equal(0, header.Err);
+        Assert.InRange(ZkTestClient.Parse<IntResponse>(body).Value, parents * (children + 1), int.MaxValue);
+        output.WriteLine($"{writes} writes answered while the count of {parents * (children + 1)} nodes ran");
+        Assert.InRange(writes, 3, int.MaxValue);
+    }
 }
