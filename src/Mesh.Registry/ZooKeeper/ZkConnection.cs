@@ -358,8 +358,11 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 await ReplyAsync(() => new ZkReply(sync.Xid, server.Store.Hub.AppliedIndex, ZkError.Ok, new PathResponse(sync.Path)), cancellationToken).ConfigureAwait(false);
                 return true;
             case ZkStep.Authenticate auth:
-                var (granted, refused) = server.Credentials.Authenticate(auth.Packet, session, (connection.RemoteEndPoint as IPEndPoint)?.Address);
-                if (refused is not null)
+                var (granted, refused, @unchecked) = server.Credentials.Authenticate(auth.Packet, session, (connection.RemoteEndPoint as IPEndPoint)?.Address);
+                // A guesser's refusals are counted and logged a line per interval, not one each.
+                if (@unchecked)
+                    server.Admission.AuthFailuresReached(connection.RemoteEndPoint, refused!);
+                else if (refused is not null)
                     Log.AuthFailed(logger, connection.RemoteEndPoint?.ToString() ?? "?", auth.Packet.Scheme ?? "(none)", refused);
                 await ReplyAsync(() => new ZkReply(Xids.Auth, server.Store.Hub.AppliedIndex, granted is null ? ZkError.AuthFailed : ZkError.Ok), cancellationToken, flush: granted is null).ConfigureAwait(false);
                 return granted is not null;

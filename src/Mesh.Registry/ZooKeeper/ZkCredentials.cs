@@ -46,16 +46,16 @@ internal sealed class ZkCredentials(
     /// session could try other tokens unlimited and tell them apart (a second token is refused, a
     /// non-token accepted).
     /// </summary>
-    public (ZkAuthentication? Granted, string? Refused) Authenticate(AuthPacket packet, ZkSession session, IPAddress? remote)
+    public ZkAuthAttempt Authenticate(AuthPacket packet, ZkSession session, IPAddress? remote)
     {
         if (packet.Scheme != "digest" || packet.Auth is null)
-            return (null, $"scheme '{packet.Scheme}' is not served; use digest with a registry token");
+            return new(null, $"scheme '{packet.Scheme}' is not served; use digest with a registry token");
         if (failures.Check(remote) is { } refusal)
-            return (null, refusal.Reason);
+            return new(null, refusal.Reason, Unchecked: true);
         if (!session.MayAuthenticate(packet))
         {
             failures.Failed(remote);
-            return (null, $"the credentials are over {ZkSession.MaxAuthBytes} bytes, or the session holds {ZkSession.MaxDigestIdentities} digest identities already");
+            return new(null, $"the credentials are over {ZkSession.MaxAuthBytes} bytes, or the session holds {ZkSession.MaxDigestIdentities} digest identities already");
         }
         var text = Encoding.UTF8.GetString(packet.Auth);
         var colon = text.IndexOf(':', StringComparison.Ordinal);
@@ -68,11 +68,11 @@ internal sealed class ZkCredentials(
         if (token is null && (access is null || session.HoldsToken))
             failures.Failed(remote);
         if (access is null)
-            return (null, "the password is not a registry token");
+            return new(null, "the password is not a registry token");
         var granted = new ZkAuthentication(access, new ClientInfo("digest", user), new AclId("digest", ZkDigest.Of(text)), token is null ? null : TokenKey(password));
         return session.TryAuthenticate(granted)
-            ? (granted, null)
-            : (null, "a second, different registry token on one connection: a connection acts for one token (reconnect to use another)");
+            ? new(granted, null)
+            : new(null, "a second, different registry token on one connection: a connection acts for one token (reconnect to use another)");
     }
 
     // Which token a session holds, without keeping the token itself.
@@ -113,3 +113,7 @@ internal sealed class ZkCredentials(
         ApiAccessPolicy.ServiceOf(path)
         ?? (curatorBasePath == Api.Services.CuratorInstances.DefaultBasePath ? null : Api.Services.CuratorInstances.ServiceOf(curatorBasePath, path));
 }
+
+/// <summary>What one <c>addauth</c> came to: what it granted, or why it was refused.</summary>
+/// <param name="Unchecked">Refused before the credentials were looked at: the address failed too often.</param>
+internal readonly record struct ZkAuthAttempt(ZkAuthentication? Granted, string? Refused, bool Unchecked = false);

@@ -28,24 +28,24 @@ internal sealed class AuthFailureLimiter(RegistryLimits limits, TimeProvider tim
     private long _nodeStart;
     private int _nodeCount;
 
+    // _addresses.Count, readable without the lock: with no failure remembered (the usual case),
+    // an attempt is let through without taking it, so every API request does not queue on one lock.
+    private int _tracked;
+
     /// <summary>Addresses whose failures are remembered now.</summary>
-    public int Tracked
-    {
-        get
-        {
-            lock (_lock)
-                return _addresses.Count;
-        }
-    }
+    public int Tracked => Volatile.Read(ref _tracked);
 
     /// <summary>Why an attempt from <paramref name="remote"/> is refused before its secret is checked, or null when it may be checked.</summary>
     public AuthRefusal? Check(IPAddress? remote)
     {
+        if (Volatile.Read(ref _tracked) == 0)
+            return null;
         var key = KeyOf(remote);
         var now = time.GetTimestamp();
         lock (_lock)
         {
-            if (!_addresses.TryGetValue(key, out var window) || Ended(window.Start, now))
+            Forget(now);
+            if (!_addresses.TryGetValue(key, out var window))
                 return null;
             var nodeBusy = _nodeCount >= limits.AuthFailuresPerNode && !Ended(_nodeStart, now);
             var allowed = nodeBusy ? 1 : limits.AuthFailuresPerAddress;
@@ -85,6 +85,7 @@ internal sealed class AuthFailureLimiter(RegistryLimits limits, TimeProvider tim
             }
             _addresses[key] = (now, 1);
             _started.Enqueue((key, now));
+            Volatile.Write(ref _tracked, _addresses.Count);
         }
     }
 
@@ -97,6 +98,7 @@ internal sealed class AuthFailureLimiter(RegistryLimits limits, TimeProvider tim
             if (_addresses.TryGetValue(first.Key, out var held) && held.Start == first.Start)
                 _addresses.Remove(first.Key);
         }
+        Volatile.Write(ref _tracked, _addresses.Count);
     }
 
     private bool Ended(long start, long now) => time.GetElapsedTime(start, now) >= limits.AuthFailureWindow;
