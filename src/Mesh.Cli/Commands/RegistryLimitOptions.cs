@@ -26,6 +26,12 @@ internal sealed class RegistryLimitOptions
         DefaultValueFactory = _ => Defaults.AnonymousConcurrency,
     };
 
+    private readonly Option<int> _authFailures = new("--auth-failures")
+    {
+        Description = "Failed authentications (unknown tokens, HTTP or ZooKeeper) one address may make per minute; after them its attempts are refused unchecked (HTTP 429, ZooKeeper AuthFailed) until the minute ends.",
+        DefaultValueFactory = _ => Defaults.AuthFailuresPerAddress,
+    };
+
     private readonly Option<long> _quotaNodes = new("--quota-nodes")
     {
         Description = "Nodes one join token namespace may hold; more is 403 NodeQuotaExceeded. Admin tokens are not limited.",
@@ -77,6 +83,7 @@ internal sealed class RegistryLimitOptions
         command.Options.Add(_maxTxnOps);
         command.Options.Add(_maxTxnBytes);
         command.Options.Add(_anonymousConcurrency);
+        command.Options.Add(_authFailures);
         command.Options.Add(_quotaNodes);
         command.Options.Add(_quotaBytes);
         command.Options.Add(_quotaSessions);
@@ -88,6 +95,7 @@ internal sealed class RegistryLimitOptions
         MaxTxnOps = parseResult.GetValue(_maxTxnOps),
         MaxTxnBytes = parseResult.GetValue(_maxTxnBytes),
         AnonymousConcurrency = parseResult.GetValue(_anonymousConcurrency),
+        AuthFailuresPerAddress = parseResult.GetValue(_authFailures),
         QuotaNodes = parseResult.GetValue(_quotaNodes),
         QuotaBytes = parseResult.GetValue(_quotaBytes),
         QuotaSessions = parseResult.GetValue(_quotaSessions),

@@ -30,14 +30,10 @@ internal static class ZkReads
                     _ => GetChildren(session, state, xid, read.Path!, read.Watch, withStat: request.Op == OpCode.GetChildren2),
                 };
             case PathRequest path:
-                if ((Check(session, path.Path) ?? (request.Op == OpCode.GetAllChildrenNumber ? Readable(session, state, path.Path!) : null)) is { } pathError)
+                // getAllChildrenNumber is not here: it is counted in slices (ZkDescendantCount).
+                if (Check(session, path.Path) is { } pathError)
                     return ZkReply.Fail(xid, zxid, pathError);
-                return request.Op switch
-                {
-                    OpCode.GetAcl => GetAcl(session, state, xid, path.Path!),
-                    OpCode.GetAllChildrenNumber => CountDescendants(state, xid, path.Path!),
-                    _ => Ephemerals(session, state, xid, path.Path!),
-                };
+                return request.Op == OpCode.GetAcl ? GetAcl(session, state, xid, path.Path!) : Ephemerals(session, state, xid, path.Path!);
             case CheckVersionRequest check:
                 if ((Check(session, check.Path) ?? Readable(session, state, check.Path!)) is { } checkError)
                     return ZkReply.Fail(xid, zxid, checkError);
@@ -56,14 +52,14 @@ internal static class ZkReads
         }
     }
 
-    private static ZkError? Check(ZkSession session, string? path) => ZkSession.Invalid(path) ?? session.Access.CanRead(path!);
+    internal static ZkError? Check(ZkSession session, string? path) => ZkSession.Invalid(path) ?? session.Access.CanRead(path!);
 
     /// <summary>
     /// NoAuth when the node's ACL does not give the session READ (ZooKeeper's check for getData,
     /// getChildren, getAllChildrenNumber and check; exists asks for no right). A missing node
     /// passes: the op itself answers NoNode, as ZooKeeper looks the node up first.
     /// </summary>
-    private static ZkError? Readable(ZkSession session, RegistryStateMachine state, string path) =>
+    internal static ZkError? Readable(ZkSession session, RegistryStateMachine state, string path) =>
         Allows(session, state.GetAcl(path), AclPerms.Read) ? null : ZkError.NoAuth;
 
     private static bool Allows(ZkSession session, AclResult node, int perm) => !node.IsOk || NodeAcl.Allows(node.Acl, perm, session.AclIds);
@@ -137,34 +133,6 @@ internal static class ZkReads
             return ZkReply.Fail(xid, state.AppliedIndex, ZkError.NoAuth);
         var acl = ZkAcls.ToRecords(node.Acl, admin: Allows(session, node, AclPerms.Admin));
         return new ZkReply(xid, state.AppliedIndex, ZkError.Ok, new GetAclResponse(acl, ZkStats.Of(state, path, node.Stat)));
-    }
-
-    private static ZkReply CountDescendants(RegistryStateMachine state, int xid, string path)
-    {
-        var zxid = state.AppliedIndex;
-        if (ZkSystemTree.Contains(path))
-            return new ZkReply(xid, zxid, ZkError.Ok, new IntResponse(ZkSystemTree.Children(path).Count));
-        var root = state.GetChildren(path);
-        if (!root.IsOk)
-            return ZkReply.Fail(xid, zxid, ZkErrors.From(root.Error));
-        // The root also holds ZooKeeper's /zookeeper, /zookeeper/config and /zookeeper/quota.
-        var count = path == NodePath.Root && !state.Exists(ZkSystemTree.Root).IsOk ? 3 : 0;
-        var pending = new Stack<string>();
-        pending.Push(path);
-        while (pending.Count > 0)
-        {
-            var parent = pending.Pop();
-            foreach (var child in state.GetChildren(parent).Children)
-            {
-                // The CA's nodes are not counted: their number is the number of join tokens.
-                var node = NodePath.Combine(parent, child);
-                if (ZkAccess.IsCaPath(node))
-                    continue;
-                count++;
-                pending.Push(node);
-            }
-        }
-        return new ZkReply(xid, zxid, ZkError.Ok, new IntResponse(count));
     }
 
     /// <summary>This session's ephemeral nodes at or below the prefix path (ZooKeeper matches it as a path prefix).</summary>

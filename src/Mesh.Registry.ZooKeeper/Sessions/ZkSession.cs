@@ -74,14 +74,32 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
     public bool MayAuthenticate(AuthPacket packet) =>
         packet.Auth is { Length: <= MaxAuthBytes } && AclIds.Count(id => id.Scheme == "digest") < MaxDigestIdentities;
 
-    /// <summary>Takes what authentication granted: the access, and the identities for <c>whoAmI</c> and ACLs (an identity already held is not added again, as in ZooKeeper).</summary>
-    public void Authenticated(ZkAuthentication granted)
+    // The registry token (a hash of it) this session acts for, once it gave one.
+    private string? _token;
+
+    /// <summary>Whether the session authenticated with a registry token (it acts for that one alone).</summary>
+    public bool HoldsToken => _token is not null;
+
+    /// <summary>
+    /// Takes what authentication granted: the access, and the identities for <c>whoAmI</c> and ACLs
+    /// (an identity already held is not added again, as in ZooKeeper). False, and nothing taken, for
+    /// a registry token other than the one the session already acts for: rights are not added up
+    /// across tokens (two namespaces' on one connection), nor silently swapped.
+    /// </summary>
+    public bool TryAuthenticate(ZkAuthentication granted)
     {
+        if (granted.Token is { } token)
+        {
+            if (_token is not null && _token != token)
+                return false;
+            _token = token;
+        }
         Access = granted.Access;
         if (!Identities.Contains(granted.Identity))
             Identities = [.. Identities, granted.Identity];
         if (!AclIds.Contains(granted.AclId))
             AclIds = [.. AclIds, granted.AclId];
+        return true;
     }
 
     /// <summary>The identities a write's command carries for its ACL checks, or null when no node can need them.</summary>
@@ -160,8 +178,10 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
                     ? Watches.Remove(remove.Path!, (WatcherType)remove.Type)
                     : Watches.Has(remove.Path!, (WatcherType)remove.Type);
                 return new ZkStep.Answer(new ZkReply(xid, zxid, found ? ZkError.Ok : ZkError.NoWatcher));
+            case OpCode.GetAllChildrenNumber:
+                return new ZkStep.Slices(new ZkDescendantCount(this, xid, ((PathRequest)request.Body!).Path).Next);
             case OpCode.Exists or OpCode.GetData or OpCode.GetChildren or OpCode.GetChildren2
-                or OpCode.GetAcl or OpCode.GetAllChildrenNumber or OpCode.GetEphemerals or OpCode.Check
+                or OpCode.GetAcl or OpCode.GetEphemerals or OpCode.Check
                 or OpCode.MultiRead:
                 return new ZkStep.Read(state => ZkReads.Run(this, state, request));
             case var op when IsWrite(op):
@@ -200,4 +220,5 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
 }
 
 /// <summary>What an <c>addauth</c> granted: the session's access from then on, its <c>whoAmI</c> entry and its ACL identity.</summary>
-public sealed record ZkAuthentication(IZkAccess Access, Protocol.Records.ClientInfo Identity, AclId AclId);
+/// <param name="Token">Which registry token granted it (a key that tells tokens apart), or null for a plain digest identity.</param>
+public sealed record ZkAuthentication(IZkAccess Access, Protocol.Records.ClientInfo Identity, AclId AclId, string? Token = null);

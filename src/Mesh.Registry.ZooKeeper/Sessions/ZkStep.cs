@@ -18,6 +18,13 @@ public abstract record ZkStep
     /// <summary>Run against this node's applied state (under its lock) and send what it returns.</summary>
     public sealed record Read(Func<RegistryStateMachine, ZkReply> Run) : ZkStep;
 
+    /// <summary>
+    /// Run <paramref name="Next"/> against this node's applied state (under its lock) until it returns
+    /// the reply, releasing the lock between calls: for reads that walk more of the tree than one
+    /// lock hold should, so writes are applied between the slices.
+    /// </summary>
+    public sealed record Slices(Func<RegistryStateMachine, ZkReply?> Next) : ZkStep;
+
     /// <summary>Propose the command made from the header, then build the reply from its result and the state after it.</summary>
     public sealed record Write(Func<CommandHeader, Command> Command, Func<ApplyResult, RegistryStateMachine, ZkReply> Complete) : ZkStep;
 

@@ -168,7 +168,9 @@ public sealed partial class RegistryNode : IAsyncDisposable
             metrics.BindMemberLag(lagMonitor);
             lagMonitor.Start();
             Push(lagMonitor.DisposeAsync);
-            var auth = new Api.Access.ApiAuthenticator(new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens);
+            // One count of failed authentications per node, for the HTTP API and the ZooKeeper port alike.
+            var authFailures = new Api.Access.AuthFailureLimiter(_options.Limits, _options.TimeProvider);
+            var auth = new Api.Access.ApiAuthenticator(new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens, authFailures);
             var anonymousGate = new Api.Limits.AnonymousGate(_options.Limits.AnonymousConcurrency);
             Push(() => { anonymousGate.Dispose(); return ValueTask.CompletedTask; });
             var app = BuildWebApp(metrics.MeterName, clientListener, forwarder => new RegistryApi(consensus, Store, writer,
@@ -205,7 +207,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             // Pushed last, so it closes first: ZooKeeper clients move to another node at once.
             if (_options.ZooKeeper is { } zk)
             {
-                ZooKeeperServer = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens,
+                ZooKeeperServer = await ZooKeeper.ZooKeeperHosting.StartAsync(zk, consensus, Store, writer, new Api.Access.ApiTokens(_options.ApiTokens), () => ca.Current().Tokens, authFailures,
                     _options.Limits, _options.ClaimServiceNamesOnFirstUse, _options.CuratorBasePath, _options.TimeProvider, loggerFactory, metrics, addresses, peerClients, keepAlives, _options.RequestTimeout, Push, cancellationToken).ConfigureAwait(false);
                 ZooKeeperEndPoint = ZooKeeperServer.EndPoint;
             }

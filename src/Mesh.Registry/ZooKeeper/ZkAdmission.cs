@@ -91,6 +91,9 @@ internal sealed partial class ZkAdmission : IDisposable
     public void WatchLimitReached(EndPoint? remote, long sessionId) =>
         Refuse("watches", AddressOf(remote), $"session 0x{sessionId:x} would keep more than {_options.MaxWatchesPerSession} watches (--zk-max-watches)");
 
+    /// <summary>An <c>addauth</c> refused unchecked, its address having failed too often (<see cref="Api.Access.AuthFailureLimiter"/>): counted and logged.</summary>
+    public void AuthFailuresReached(EndPoint? remote, string why) => Refuse("auth-failures", AddressOf(remote), why);
+
     private void Release(IPAddress address)
     {
         lock (_perAddress)

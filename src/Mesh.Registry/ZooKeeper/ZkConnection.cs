@@ -90,7 +90,19 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             // A graceful close: what was written (a last reply, an error answer) reaches the client first.
             await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
             await CloseUnauthenticatedAsync().ConfigureAwait(false);
+            if (_session is { } ended)
+                server.Disown(ended.SessionId, this);
         }
+    }
+
+    /// <summary>
+    /// A later connection resumed this one's session on this node: this one stops acting for it and
+    /// is closed, as ZooKeeper closes a session's old connection when the client reconnects.
+    /// </summary>
+    private void Superseded()
+    {
+        Log.Superseded(logger, connection.RemoteEndPoint?.ToString() ?? "?", _session?.SessionId ?? 0);
+        connection.Abort();
     }
 
     /// <summary>
@@ -102,7 +114,8 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
     /// </summary>
     private async Task CloseUnauthenticatedAsync()
     {
-        if (!_openedHere || _closedSession || _session is not { } session || session.Access != ZkAccess.None)
+        // Not once another connection took the session: that client may have authenticated it.
+        if (!_openedHere || _closedSession || _session is not { } session || session.Access != ZkAccess.None || !server.Owns(session.SessionId, this))
             return;
         try
         {
@@ -196,6 +209,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         };
         // Watches are set at read indexes at or after this: nothing before it can fire one.
         _delivered = server.Store.Hub.AppliedIndex;
+        server.Own(sessionId, this)?.Superseded();
     }
 
     private async Task ServeAsync(CancellationToken cancellationToken)
@@ -316,6 +330,16 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             case ZkStep.Read read:
                 await ReplyAsync(() => server.Store.Read(read.Run), cancellationToken).ConfigureAwait(false);
                 return true;
+            case ZkStep.Slices sliced:
+                ZkReply? done;
+                // The store's lock is let go between slices, so writes apply while a big count runs.
+                while ((done = server.Store.Read(sliced.Next)) is null)
+                {
+                    await Task.Yield();
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+                await ReplyAsync(() => done, cancellationToken).ConfigureAwait(false);
+                return true;
             case ZkStep.Write write:
                 BeginWrite();
                 try
@@ -334,14 +358,21 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 await ReplyAsync(() => new ZkReply(sync.Xid, server.Store.Hub.AppliedIndex, ZkError.Ok, new PathResponse(sync.Path)), cancellationToken).ConfigureAwait(false);
                 return true;
             case ZkStep.Authenticate auth:
-                var access = session.MayAuthenticate(auth.Packet) ? server.Credentials.Authenticate(auth.Packet.Scheme, auth.Packet.Auth, session.Access) : null;
-                if (access is not null)
-                    session.Authenticated(access);
-                else
-                    Log.AuthFailed(logger, connection.RemoteEndPoint?.ToString() ?? "?", auth.Packet.Scheme ?? "(none)");
-                await ReplyAsync(() => new ZkReply(Xids.Auth, server.Store.Hub.AppliedIndex, access is null ? ZkError.AuthFailed : ZkError.Ok), cancellationToken, flush: access is null).ConfigureAwait(false);
-                return access is not null;
+                var (granted, refused, @unchecked) = server.Credentials.Authenticate(auth.Packet, session, (connection.RemoteEndPoint as IPEndPoint)?.Address);
+                // A guesser's refusals are counted and logged a line per interval, not one each.
+                if (@unchecked)
+                    server.Admission.AuthFailuresReached(connection.RemoteEndPoint, refused!);
+                else if (refused is not null)
+                    Log.AuthFailed(logger, connection.RemoteEndPoint?.ToString() ?? "?", auth.Packet.Scheme ?? "(none)", refused);
+                await ReplyAsync(() => new ZkReply(Xids.Auth, server.Store.Hub.AppliedIndex, granted is null ? ZkError.AuthFailed : ZkError.Ok), cancellationToken, flush: granted is null).ConfigureAwait(false);
+                return granted is not null;
             case ZkStep.CloseSession close:
+                if (!server.Owns(session.SessionId, this))
+                {
+                    // A later connection took the session: this one may no longer end it (ZooKeeper's SessionMoved).
+                    await ReplyAsync(() => ZkReply.Fail(close.Xid, server.Store.Hub.AppliedIndex, ZkError.SessionMoved), cancellationToken, flush: true).ConfigureAwait(false);
+                    return false;
+                }
                 _closedSession = true;
                 var ended = await server.Leader.WriteAsync(new CloseSession(server.Leader.Header(), session.SessionId), cancellationToken).ConfigureAwait(false);
                 await ReplyAsync(() => new ZkReply(close.Xid, ended.Index, ZkError.Ok), cancellationToken, flush: true).ConfigureAwait(false);
@@ -602,8 +633,11 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         [LoggerMessage(4, LogLevel.Information, "ZooKeeper client {Remote}: connection dropped: {Reason}")]
         public static partial void Dropped(ILogger logger, string remote, string reason);
 
-        [LoggerMessage(5, LogLevel.Information, "ZooKeeper client {Remote}: authentication with scheme {Scheme} failed, connection closed")]
-        public static partial void AuthFailed(ILogger logger, string remote, string scheme);
+        [LoggerMessage(5, LogLevel.Information, "ZooKeeper client {Remote}: authentication with scheme {Scheme} failed, connection closed: {Reason}")]
+        public static partial void AuthFailed(ILogger logger, string remote, string scheme, string reason);
+
+        [LoggerMessage(6, LogLevel.Information, "ZooKeeper client {Remote}: session 0x{SessionId:x} was resumed on another connection; this one is closed")]
+        public static partial void Superseded(ILogger logger, string remote, long sessionId);
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using Mesh.Registry.Api.Access;
 using Mesh.Registry.Api.Limits;
@@ -25,26 +26,57 @@ namespace Mesh.Registry.ZooKeeper;
 /// Every accepted <c>addauth digest NAME:PASSWORD</c> also gives the session ZooKeeper's digest
 /// identity <c>digest:NAME:base64(sha1(NAME:PASSWORD))</c>, which node ACLs name. A password that
 /// is not a registry token is accepted only where the session already has access (open mode, or
-/// a token given before), and then adds that identity and no registry right.
+/// a token given before), and then adds that identity and no registry right. ZooKeeper adds up
+/// digest identities, and so does this; but a connection acts for one registry token: a second,
+/// different token is AuthFailed (and the connection closed) rather than a second set of rights,
+/// which would let one connection act for two namespaces at once and blur whose quota and names a
+/// write is under. The same token again is accepted.
 /// </summary>
 internal sealed class ZkCredentials(
-    ApiTokens operators, Func<JoinTokenRegistry> joinTokens, RegistryStore store, RegistryLimits limits, bool claimServiceNames,
+    ApiTokens operators, Func<JoinTokenRegistry> joinTokens, RegistryStore store, RegistryLimits limits, bool claimServiceNames, AuthFailureLimiter failures,
     string curatorBasePath = Api.Services.CuratorInstances.DefaultBasePath)
 {
     private static readonly IZkAccess ReadOnly = ZkAccess.Custom(_ => null, _ => ZkError.NoAuth);
 
-    /// <summary>What the credentials grant a session that has <paramref name="current"/> access, or null when they are refused.</summary>
-    public ZkAuthentication? Authenticate(string? scheme, byte[]? auth, IZkAccess current)
+    /// <summary>
+    /// What <paramref name="packet"/> grants <paramref name="session"/>, or why it is refused. A
+    /// remote address that failed too often (<see cref="AuthFailureLimiter"/>) is refused before the
+    /// credentials are looked at; a digest password that is not a registry token counts as a failure,
+    /// also where a session holding a token is given it as a plain digest identity: otherwise that
+    /// session could try other tokens unlimited and tell them apart (a second token is refused, a
+    /// non-token accepted).
+    /// </summary>
+    public ZkAuthAttempt Authenticate(AuthPacket packet, ZkSession session, IPAddress? remote)
     {
-        if (scheme != "digest" || auth is null)
-            return null;
-        var text = Encoding.UTF8.GetString(auth);
+        if (packet.Scheme != "digest" || packet.Auth is null)
+            return new(null, $"scheme '{packet.Scheme}' is not served; use digest with a registry token");
+        if (failures.Check(remote) is { } refusal)
+            return new(null, refusal.Reason, Unchecked: true);
+        if (!session.MayAuthenticate(packet))
+        {
+            failures.Failed(remote);
+            return new(null, $"the credentials are over {ZkSession.MaxAuthBytes} bytes, or the session holds {ZkSession.MaxDigestIdentities} digest identities already");
+        }
+        var text = Encoding.UTF8.GetString(packet.Auth);
         var colon = text.IndexOf(':', StringComparison.Ordinal);
         var user = colon < 0 ? text : text[..colon];
         var password = colon < 0 ? "" : text[(colon + 1)..];
-        var access = TokenAccess(password) ?? (current == ZkAccess.None ? null : current);
-        return access is null ? null : new ZkAuthentication(access, new ClientInfo("digest", user), new AclId("digest", ZkDigest.Of(text)));
+        var token = TokenAccess(password);
+        var access = token ?? (session.Access == ZkAccess.None ? null : session.Access);
+        // Not a token: a failure, or, on a session holding a token, a guess the answer would tell
+        // apart from a second token. A plain digest user in --zk-open mode guesses nothing.
+        if (token is null && (access is null || session.HoldsToken))
+            failures.Failed(remote);
+        if (access is null)
+            return new(null, "the password is not a registry token");
+        var granted = new ZkAuthentication(access, new ClientInfo("digest", user), new AclId("digest", ZkDigest.Of(text)), token is null ? null : TokenKey(password));
+        return session.TryAuthenticate(granted)
+            ? new(granted, null)
+            : new(null, "a second, different registry token on one connection: a connection acts for one token (reconnect to use another)");
     }
+
+    // Which token a session holds, without keeping the token itself.
+    private static string TokenKey(string token) => Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
     private IZkAccess? TokenAccess(string token)
     {
@@ -81,3 +113,7 @@ internal sealed class ZkCredentials(
         ApiAccessPolicy.ServiceOf(path)
         ?? (curatorBasePath == Api.Services.CuratorInstances.DefaultBasePath ? null : Api.Services.CuratorInstances.ServiceOf(curatorBasePath, path));
 }
+
+/// <summary>What one <c>addauth</c> came to: what it granted, or why it was refused.</summary>
+/// <param name="Unchecked">Refused before the credentials were looked at: the address failed too often.</param>
+internal readonly record struct ZkAuthAttempt(ZkAuthentication? Granted, string? Refused, bool Unchecked = false);

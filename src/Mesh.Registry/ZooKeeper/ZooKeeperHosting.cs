@@ -15,12 +15,12 @@ namespace Mesh.Registry.ZooKeeper;
 internal static partial class ZooKeeperHosting
 {
     public static async Task<ZooKeeperServer> StartAsync(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, RegistryWriter writer,
-        ApiTokens operators, Func<JoinTokenRegistry> joinTokens, Api.Limits.RegistryLimits limits, bool claimServiceNames, string curatorBasePath, TimeProvider time, ILoggerFactory loggerFactory,
+        ApiTokens operators, Func<JoinTokenRegistry> joinTokens, AuthFailureLimiter authFailures, Api.Limits.RegistryLimits limits, bool claimServiceNames, string curatorBasePath, TimeProvider time, ILoggerFactory loggerFactory,
         RegistryMetrics metrics, MemberAddresses addresses, PeerClients clients, Mesh.Registry.Sessions.KeepAliveBatcher keepAlives, TimeSpan requestTimeout, Action<Func<ValueTask>> onDispose, CancellationToken cancellationToken)
     {
         var key = new ZkSessionKey(store);
         var leader = new ZkLeaderClient(consensus, writer, addresses, clients, key, time, requestTimeout);
-        var server = new ZooKeeperServer(options, consensus, store, leader, keepAlives, key, new ZkCredentials(operators, joinTokens, store, limits, claimServiceNames, curatorBasePath), time, loggerFactory, metrics);
+        var server = new ZooKeeperServer(options, consensus, store, leader, keepAlives, key, new ZkCredentials(operators, joinTokens, store, limits, claimServiceNames, authFailures, curatorBasePath), time, loggerFactory, metrics);
         onDispose(server.DisposeAsync);
         await server.StartAsync(cancellationToken).ConfigureAwait(false);
         var endPoint = server.EndPoint!;

@@ -23,6 +23,9 @@ namespace Mesh.Registry.ZooKeeper;
 internal sealed class ZooKeeperServer : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<ZkConnection, byte> _connections = new();
+
+    // Which connection acts for each session connected here: the last one to connect with it.
+    private readonly ConcurrentDictionary<long, ZkConnection> _owners = new();
     private readonly ILogger _logger;
     private WebApplication? _app;
     private long _received;
@@ -118,6 +121,29 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
             _connections.TryRemove(client, out _);
         }
     }
+
+    /// <summary>
+    /// Makes <paramref name="connection"/> the one that acts for <paramref name="sessionId"/> on this
+    /// node, and returns the connection that did before, if any: as ZooKeeper does when a client
+    /// reconnects with its session, the caller closes that one, so it can neither close the session
+    /// nor act for it any more.
+    /// </summary>
+    public ZkConnection? Own(long sessionId, ZkConnection connection)
+    {
+        ZkConnection? before = null;
+        _owners.AddOrUpdate(sessionId, connection, (_, current) =>
+        {
+            before = current;
+            return connection;
+        });
+        return before == connection ? null : before;
+    }
+
+    /// <summary>Whether <paramref name="connection"/> still acts for <paramref name="sessionId"/> (no later connection took the session here).</summary>
+    public bool Owns(long sessionId, ZkConnection connection) => _owners.TryGetValue(sessionId, out var owner) && owner == connection;
+
+    /// <summary>A connection ends: it no longer acts for <paramref name="sessionId"/>, unless another took the session already.</summary>
+    public void Disown(long sessionId, ZkConnection connection) => _owners.TryRemove(KeyValuePair.Create(sessionId, connection));
 
     public void Received() => Interlocked.Increment(ref _received);
 

@@ -27,17 +27,18 @@ internal sealed class ZkTestClient : IAsyncDisposable
 
     public ConnectResponse Session { get; private set; }
 
-    public static async Task<ZkTestClient> OpenAsync(IPEndPoint endPoint)
+    /// <param name="local">The address to connect from (any of 127.0.0.0/8 on loopback), so a test can be two clients; the system's choice by default.</param>
+    public static async Task<ZkTestClient> OpenAsync(IPEndPoint endPoint, IPAddress? local = null)
     {
-        var tcp = new TcpClient();
+        var tcp = local is null ? new TcpClient() : new TcpClient(new IPEndPoint(local, 0));
         await tcp.ConnectAsync(endPoint);
         return new ZkTestClient(tcp);
     }
 
     /// <summary>Connects a session (a new one by default); fails the test unless the node answers.</summary>
-    public static async Task<ZkTestClient> ConnectAsync(IPEndPoint endPoint, long sessionId = 0, byte[]? password = null, int timeoutMs = 10_000)
+    public static async Task<ZkTestClient> ConnectAsync(IPEndPoint endPoint, long sessionId = 0, byte[]? password = null, int timeoutMs = 10_000, IPAddress? local = null)
     {
-        var client = await OpenAsync(endPoint);
+        var client = await OpenAsync(endPoint, local);
         client.Session = await client.HandshakeAsync(new ConnectRequest(0, 0, timeoutMs, sessionId, password ?? new byte[16], false))
             ?? throw new InvalidOperationException("the node closed the connection instead of answering the connect request");
         return client;
@@ -90,6 +91,15 @@ internal sealed class ZkTestClient : IAsyncDisposable
             Assert.Equal(xid, header.Xid);
             return (header, rest, notifications);
         }
+    }
+
+    /// <summary>Sends <c>addauth digest USER:PASSWORD</c> and returns the error code of its answer (0 when accepted).</summary>
+    public async Task<int> AddAuthAsync(string credentials)
+    {
+        await SendAsync(OpCode.Auth, new AuthPacket(0, "digest", Encoding.UTF8.GetBytes(credentials)), Xids.Auth);
+        var (header, _) = await ReadReplyAsync() ?? throw new IOException("the node closed the connection instead of answering addauth");
+        Assert.Equal(Xids.Auth, header.Xid);
+        return header.Err;
     }
 
     public async Task<(ReplyHeader Header, byte[] Body)?> ReadReplyAsync()
@@ -255,7 +265,7 @@ internal static class ZkPipelineScript
 
     private static CreateRequest Create(string path, ZkCreateFlags flags = ZkCreateFlags.Persistent) => new(path, [], Acl.OpenUnsafe, (int)flags);
 
-    private static byte[] Frame(int xid, OpCode op, IJuteWritable body)
+    internal static byte[] Frame(int xid, OpCode op, IJuteWritable body)
     {
         var writer = new JuteWriter();
         new RequestHeader(xid, (int)op).Write(writer);

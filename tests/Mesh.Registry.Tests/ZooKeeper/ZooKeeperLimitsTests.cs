@@ -223,4 +223,52 @@ public sealed class ZooKeeperLimitsTests(Xunit.Abstractions.ITestOutputHelper ou
             current = seen;
         }
     }
+
+    [Fact]
+    public async Task GetAllChildrenNumber_OfTheRootOfABigTree_LetsWritesThroughWhileItCounts()
+    {
+        var (cluster, zk) = await ZkNodes.StartAsync();
+        await using var _ = cluster;
+        await using var writer = await ZkTestClient.ConnectAsync(zk);
+        Assert.Equal(0, (await writer.CallAsync(OpCode.Create, new CreateRequest("/w", [], Acl.OpenUnsafe, 0))).Header.Err);
+        // 100 parents of 1,000 children, sent back to back a parent at a time.
+        const int parents = 100, children = 1_000;
+        for (var i = 0; i < parents; i++)
+        {
+            var frames = new List<byte>();
+            frames.AddRange(ZkPipelineScript.Frame(writer.NextXid(), OpCode.Create, new CreateRequest($"/t{i}", [], Acl.OpenUnsafe, 0)));
+            for (var j = 0; j < children; j++)
+                frames.AddRange(ZkPipelineScript.Frame(writer.NextXid(), OpCode.Create, new CreateRequest($"/t{i}/{j}", [], Acl.OpenUnsafe, 0)));
+            await writer.SendRawAsync([.. frames]);
+            for (var j = 0; j <= children; j++)
+                Assert.Equal(0, (await writer.ReadReplyAsync())!.Value.Header.Err);
+        }
+
+        // 1,000 writes on another connection sent back to back, and right behind them the count. The
+        // count's answer carries the index the node had applied when it finished: the writes at or
+        // below it were applied before it was done. Walked under the store's lock in one go, none
+        // could be applied while it ran, and next to none before it starts (each waits for its log
+        // write first, the count for nothing).
+        const int writes = 1_000;
+        // Connected now: a connection idle for its session timeout while the tree is built is dropped.
+        await using var counter = await ZkTestClient.ConnectAsync(zk);
+        var burst = new List<byte>();
+        for (var i = 0; i < writes; i++)
+            burst.AddRange(ZkPipelineScript.Frame(writer.NextXid(), OpCode.SetData, new SetDataRequest("/w", [], -1)));
+        await writer.SendRawAsync([.. burst]);
+        await counter.SendAsync(OpCode.GetAllChildrenNumber, new PathRequest("/"));
+
+        var (header, body) = (await counter.ReadReplyAsync())!.Value;
+        Assert.Equal(0, header.Err);
+        Assert.InRange(ZkTestClient.Parse<IntResponse>(body).Value, parents * (children + 1), int.MaxValue);
+        var during = 0;
+        for (var i = 0; i < writes; i++)
+        {
+            var (written, _) = (await writer.ReadReplyAsync())!.Value;
+            Assert.Equal(0, written.Err);
+            during += written.Zxid <= header.Zxid ? 1 : 0;
+        }
+        output.WriteLine($"{during} of {writes} writes were applied before the count of {parents * (children + 1)} nodes finished");
+        Assert.InRange(during, 10, writes);
+    }
 }

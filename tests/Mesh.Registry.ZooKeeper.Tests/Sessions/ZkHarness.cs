@@ -57,6 +57,7 @@ internal sealed class ZkHarness
         {
             ZkStep.Answer a => a.Reply,
             ZkStep.Read r => r.Run(State),
+            ZkStep.Slices sliced => RunSlices(sliced),
             ZkStep.Write w => Write(w),
             ZkStep.Sync s => new ZkReply(s.Xid, State.AppliedIndex, ZkError.Ok, new PathResponse(s.Path)),
             _ => throw new NotSupportedException(step.GetType().Name),
@@ -64,6 +65,17 @@ internal sealed class ZkHarness
         var notifications = session.Outbox.ToList();
         session.ClearOutbox();
         return (notifications, reply);
+    }
+
+    /// <summary>Runs between two slices of a sliced read, where the edge lets go of the store's lock (and writes are applied).</summary>
+    public Action? BetweenSlices { get; set; }
+
+    private ZkReply RunSlices(ZkStep.Slices sliced)
+    {
+        ZkReply? reply;
+        while ((reply = sliced.Next(State)) is null)
+            BetweenSlices?.Invoke();
+        return reply;
     }
 
     private ZkReply Write(ZkStep.Write write) => write.Complete(Apply(write.Command(CommandHeader.At(TimeMs))), State);

@@ -276,5 +276,42 @@ public sealed class ZkSessionTests
         Assert.Equal(3, ZkHarness.Body<IntResponse>(_zk.Send(s, OpCode.GetAllChildrenNumber, new PathRequest("/e")).Reply).Value);
     }
 
+    [Fact]
+    public void GetAllChildrenNumber_OnABigTree_IsCountedInSlicesWithWritesAppliedBetweenThem()
+    {
+        var s = _zk.Open();
+        _zk.Send(s, OpCode.Create, Create("/big"));
+        _zk.Send(s, OpCode.Create, Create("/other"));
+        for (var i = 0; i < 10; i++)
+        {
+            _zk.Send(s, OpCode.Create, Create($"/big/{i}"));
+            for (var j = 0; j < 2_000; j++)
+                _zk.Send(s, OpCode.Create, Create($"/big/{i}/{j}"));
+        }
+        var writesBetween = 0;
+        _zk.BetweenSlices = () => _zk.Send(s, OpCode.Create, Create($"/other/{writesBetween++}"));
+
+        var count = _zk.Send(s, OpCode.GetAllChildrenNumber, new PathRequest("/big")).Reply;
+
+        Assert.Equal(10 + 10 * 2_000, ZkHarness.Body<IntResponse>(count).Value);
+        Assert.InRange(writesBetween, 3, int.MaxValue);
+        Assert.Equal(_zk.Index, count.Zxid);
+    }
+
+    [Fact]
+    public void TryAuthenticate_ASecondDifferentToken_IsRefusedAndTakesNothing_WhilePlainDigestIdentitiesAddUp()
+    {
+        var s = _zk.Open(access: ZkAccess.None);
+        var shop = ZkAccess.Custom(_ => null, _ => null);
+        Assert.True(s.TryAuthenticate(new(shop, new ClientInfo("digest", "app"), new("digest", "app:a"), Token: "shop")));
+        Assert.True(s.TryAuthenticate(new(shop, new ClientInfo("digest", "app"), new("digest", "app:a"), Token: "shop")));
+        Assert.True(s.TryAuthenticate(new(shop, new ClientInfo("digest", "alice"), new("digest", "alice:b"))));
+
+        Assert.False(s.TryAuthenticate(new(ZkAccess.Open, new ClientInfo("digest", "ops"), new("digest", "ops:c"), Token: "admin")));
+
+        Assert.Same(shop, s.Access);
+        Assert.Equal([new ClientInfo("digest", "app"), new ClientInfo("digest", "alice")], s.Identities);
+    }
+
     private static WatcherEventType Type(ZkReply notification) => (WatcherEventType)ZkHarness.Body<WatcherEvent>(notification).Type;
 }

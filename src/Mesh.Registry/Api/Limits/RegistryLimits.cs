@@ -40,6 +40,22 @@ public sealed record RegistryLimits
     /// <summary>How often a watch stream gets a progress mark (this node's applied index) when it advanced.</summary>
     public TimeSpan WatchProgressInterval { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Failed authentications (an unknown token, over HTTP or ZooKeeper) one remote address may make
+    /// in one <see cref="AuthFailureWindow"/>; after them its attempts are refused unchecked until the
+    /// window ends (<c>--auth-failures</c>; <see cref="Access.AuthFailureLimiter"/>).
+    /// </summary>
+    public int AuthFailuresPerAddress { get; init; } = 10;
+
+    /// <summary>Failed authentications in one window over the whole node past which every address is allowed one failure per window.</summary>
+    public int AuthFailuresPerNode { get; init; } = 200;
+
+    /// <summary>How long a remote address's failed authentications are remembered, from its first one.</summary>
+    public TimeSpan AuthFailureWindow { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Remote addresses whose failed authentications are remembered at once; past that the oldest is forgotten.</summary>
+    public int AuthFailureAddresses { get; init; } = 10_000;
+
     /// <summary>Names the first out-of-range value, or null.</summary>
     public string? Validate() =>
         MaxTxnOps < 1 ? $"--max-txn-ops {MaxTxnOps} must be at least 1"
@@ -53,6 +69,8 @@ public sealed record RegistryLimits
         : MaxWatchStreamsPerCaller < 1 ? $"--max-watch-streams {MaxWatchStreamsPerCaller} must be at least 1"
         : MaxWatchesPerCaller < 1 ? $"--max-watches-per-caller {MaxWatchesPerCaller} must be at least 1"
         : WatchStreamBufferRecords < 1 ? $"--watch-stream-buffer {WatchStreamBufferRecords} must be at least 1"
+        : AuthFailuresPerAddress < 1 ? $"--auth-failures {AuthFailuresPerAddress} must be at least 1"
+        : AuthFailuresPerNode < 1 || AuthFailureAddresses < 1 || AuthFailureWindow <= TimeSpan.Zero ? "the failed-authentication limits must be positive"
         : WatchProgressInterval <= TimeSpan.Zero ? $"the watch progress interval {WatchProgressInterval} must be positive"
         : null;
 }
