@@ -265,7 +265,7 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
         lock (_gate)
             _verifiedIndex = index - 1;
         if (written > 0)
-            await _sync.WaitAsync(written).WaitAsync(token).ConfigureAwait(false);
+            await _sync.WaitAsync(written, onThisThread: true).WaitAsync(token).ConfigureAwait(false);
         return index - 1;
     }
 

@@ -66,6 +66,22 @@ public sealed class MeshRaftLogTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task FollowerAppend_WhenItReturns_ItsEntriesAreDurable()
+    {
+        var (log, state, _) = Open();
+        await state.UpdateTermAsync(1, resetLastVote: true);
+        var syncs = log.Syncs;
+
+        await state.AppendAsync(Entries(1, "a", "b", "c"), 1, skipCommitted: true);
+
+        // One sync for the whole batch, done before the follower may answer the leader.
+        Assert.Equal(syncs + 1, log.Syncs);
+        await CloseAsync();
+        var (reopened, _, _) = Open();
+        Assert.Equal(3, reopened.LastEntryIndex);
+    }
+
+    [Fact]
     public async Task FollowerAppend_CommitIndexBeyondWhatTheLeaderSent_CommitsOnlyWhatItSent()
     {
         var (log, state, machine) = Open();
