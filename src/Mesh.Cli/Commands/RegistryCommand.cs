@@ -49,8 +49,9 @@ internal static class RegistryCommand
 
         var raftLog = new Option<string>("--raft-log")
         {
-            Description = "Raft log: dotnext (DotNext's write-ahead log) or mesh (the registry's own, one disk sync per group of writes). "
-                + "An existing data directory stays on the log it was written with; docs/registry.md \"Upgrading\".",
+            Description = "Raft log: auto (mesh for an empty data directory, otherwise the log that wrote it), mesh (the registry's own, "
+                + "one disk sync per group of writes) or dotnext (DotNext's write-ahead log). mesh and dotnext refuse the other's directory; "
+                + "docs/registry.md \"Upgrading\".",
             DefaultValueFactory = _ => Mesh.Registry.Consensus.RaftLogKinds.Default.ToString().ToLowerInvariant(),
         };
 

@@ -19,7 +19,7 @@ internal sealed record RaftConsensusOptions
 
     public required string SnapshotDirectory { get; init; }
 
-    /// <summary>Which Raft log to run: DotNext's write-ahead log (the default) or the registry's own (see docs/registry.md).</summary>
+    /// <summary>Which Raft log to run: the registry's own, DotNext's write-ahead log, or (the default) whichever the data directory holds (see docs/registry.md).</summary>
     public RaftLogKind RaftLog { get; init; } = RaftLogKinds.Default;
 
     /// <summary>Where the registry's own log keeps its segments, term and vote, and snapshots (<see cref="RaftLogKind.Mesh"/> only).</summary>
@@ -47,8 +47,14 @@ public enum RaftLogKind
     /// <summary>DotNext's <c>WriteAheadLog</c>, flushed on every follower append.</summary>
     DotNext,
 
-    /// <summary>The registry's own segmented log with group commit (Consensus/Log).</summary>
+    /// <summary>The registry's own segmented log with group commit (Consensus/LogStore).</summary>
     Mesh,
+
+    /// <summary>
+    /// <see cref="Mesh"/> for an empty data directory, otherwise the log that wrote it (so an upgraded
+    /// node on DotNext's log keeps its data); resolved when the node starts.
+    /// </summary>
+    Auto,
 }
 
 public static class RaftLogKinds
@@ -56,16 +62,17 @@ public static class RaftLogKinds
     /// <summary>The environment variable that changes the default log (so a whole test suite can run on either).</summary>
     public const string EnvironmentVariable = "MESH_RAFT_LOG";
 
-    /// <summary><see cref="RaftLogKind.DotNext"/> unless <see cref="EnvironmentVariable"/> names another.</summary>
+    /// <summary><see cref="RaftLogKind.Auto"/> unless <see cref="EnvironmentVariable"/> names another.</summary>
     public static RaftLogKind Default =>
-        Parse(Environment.GetEnvironmentVariable(EnvironmentVariable)) ?? RaftLogKind.DotNext;
+        Parse(Environment.GetEnvironmentVariable(EnvironmentVariable)) ?? RaftLogKind.Auto;
 
-    /// <summary>"mesh" or "dotnext" (any case); null for null or empty; a clear error otherwise.</summary>
+    /// <summary>"auto", "mesh" or "dotnext" (any case); null for null or empty; a clear error otherwise.</summary>
     public static RaftLogKind? Parse(string? text) => text?.Trim().ToLowerInvariant() switch
     {
         null or "" => null,
+        "auto" => RaftLogKind.Auto,
         "mesh" => RaftLogKind.Mesh,
         "dotnext" => RaftLogKind.DotNext,
-        _ => throw new FormatException($"unknown raft log '{text}': use mesh or dotnext"),
+        _ => throw new FormatException($"unknown raft log '{text}': use auto, mesh or dotnext"),
     };
 }

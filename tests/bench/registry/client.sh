@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # usage: client.sh mesh3|meshzk|mesh3w|meshzkw|etcd3|zk3 <mode> args...   -- runs that system's load client (used by run.sh)
-# (mesh3w/meshzkw: the second Mesh cluster, on --raft-log mesh, at MESHW_EPS / MESHW_ZK, pids in $PIDDIR/meshw)
+# (mesh3w/meshzkw: the second Mesh cluster, on --raft-log $MESHW_LOG from $MESHW_DLL, at MESHW_EPS / MESHW_ZK, pids in $PIDDIR/meshw)
 # needs BENCH_DLL, MESH_EPS, MESH_ZK, PIDDIR (Mesh pid files in $PIDDIR/mesh) and REG_WORK in the environment.
 # meshzk is Mesh's --zk ports driven by zk3's client (peers/zkbench, the official Java client), unchanged.
 s=$1; shift

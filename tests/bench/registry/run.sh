@@ -8,8 +8,9 @@
 #                 run the same shapes against them, interleaved test by test
 #   --systems L   which of mesh3 (HTTP), meshzk (Mesh over the ZooKeeper protocol), etcd3, zk3 to run
 #                 (comma-separated; default mesh3,meshzk, with --peers all four; meshzk needs a JDK and zookeeper.jar);
-#                 mesh3w and meshzkw are the same on a second Mesh cluster running --raft-log mesh (the registry's
-#                 own log) while mesh3/meshzk run --raft-log dotnext, so one interleaved run compares the two logs
+#                 mesh3w and meshzkw are the same on a second Mesh cluster running --raft-log $MESHW_LOG (default
+#                 dotnext) from $MESHW_DLL (default the same build) while mesh3/meshzk run the default log (a new
+#                 directory: the registry's own), so one interleaved run compares two logs or two builds
 #   PORT_BASE=27000 (env): Mesh client ports +1..3, Raft ports +101..103, ZooKeeper ports +201..203
 #                 (the mesh3w/meshzkw cluster: +51..53, +151..153, +251..253)
 #   --scale       only the mesh-scale shapes instead: streaming watch fan-out at 1,000 and 10,000 watchers (etcd's
@@ -63,6 +64,8 @@ if [ $BUILD = 1 ]; then
   dotnet build "$ROOT/tests/bench/Mesh.RegistryBench/Mesh.RegistryBench.csproj" -c Release -nologo -v q >/dev/null
 fi
 MESH_DLL=$ROOT/artifacts/bin/Mesh.Cli/release/mesh.dll
+MESHW_DLL=${MESHW_DLL:-$MESH_DLL}
+MESHW_LOG=${MESHW_LOG:-dotnext}
 BENCH_DLL=$ROOT/artifacts/bin/Mesh.RegistryBench/release/Mesh.RegistryBench.dll
 # Ports: client API $PORT_BASE+1..3, Raft $PORT_BASE+101..103, ZooKeeper +201..203 (not docs/registry.md's
 # 7001 nor ZooKeeper's 2181: the machine is shared, and the zk3 peer uses 2181-2183).
@@ -98,13 +101,13 @@ MESH_EXTRA=""
 cat > "$RUN/mesh-start.sh" <<EOF
 #!/usr/bin/env bash
 # usage: mesh-start.sh N|nN|wN -- starts registry node N in the background, its PID in $PIDDIR/mesh/nN.pid
-# (wN: node N of the second cluster, on --raft-log mesh, its PID in $PIDDIR/meshw/nN.pid)
+# (wN: node N of the second cluster, on --raft-log $MESHW_LOG from $MESHW_DLL, its PID in $PIDDIR/meshw/nN.pid)
 case \$1 in
-  w*) c=w off=$WOFF log=mesh peers="$MESHW_PEERS";;
-  *) c= off=0 log=dotnext peers="$MESH_PEERS";;
+  w*) c=w off=$WOFF log=$MESHW_LOG dll="$MESHW_DLL" peers="$MESHW_PEERS";;
+  *) c= off=0 log=auto dll="$MESH_DLL" peers="$MESH_PEERS";;
 esac
 i=\${1#[nw]}
-nohup dotnet "$MESH_DLL" registry --id "\$i" --peers "\$peers" --data "$RUN/mesh\$c/n\$i" --client "127.0.0.1:\$(($PB + off + i))" \\
+nohup dotnet "\$dll" registry --id "\$i" --peers "\$peers" --data "$RUN/mesh\$c/n\$i" --client "127.0.0.1:\$(($PB + off + i))" \\
   --zk "127.0.0.1:\$(($PB + 200 + off + i))" --zk-open --zk-max-client-cnxns 5000 --zk-max-connections 5000 --zk-session-rate 5000 $MESH_EXTRA \\
   --raft-log \$log >> "$RUN/mesh\$c/n\$i.log" 2>&1 < /dev/null &
 echo \$! > "$PIDDIR/mesh\$c/n\$i.pid"
@@ -176,7 +179,7 @@ for s in "${SYSTEMS[@]}"; do
   case $s in mesh3|meshzk|mesh3w|meshzkw) ;; etcd3|zk3) [ $PEERS = 1 ] || { echo "$s needs --peers" >&2; exit 2; };; *) echo "unknown system $s" >&2; exit 2;; esac
 done
 if has mesh3w || has meshzkw; then
-  echo "== starting the second Mesh 3-node registry (--raft-log mesh) in $RUN/meshw"
+  echo "== starting the second Mesh 3-node registry (--raft-log $MESHW_LOG, $MESHW_DLL) in $RUN/meshw"
   for i in 1 2 3; do mesh_start w$i; done
   mesh_wait w
 fi

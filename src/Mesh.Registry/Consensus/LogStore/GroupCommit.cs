@@ -37,8 +37,15 @@ internal sealed class GroupCommit(Func<long> sync, Func<long> durableIndex)
         }
     }
 
-    public Task WaitAsync(long index)
+    /// <summary>
+    /// Completes once <paramref name="index"/> is durable. With <paramref name="onThisThread"/> a
+    /// caller that finds no sync running runs it itself and returns when it is done (a follower,
+    /// which answers the leader only then anyway, saves a thread hop per append); otherwise the sync
+    /// runs on the thread pool (the leader starts its sync and replicates meanwhile).
+    /// </summary>
+    public Task WaitAsync(long index, bool onThisThread = false)
     {
+        Task result;
         lock (_gate)
         {
             if (_failure is { } failure)
@@ -47,13 +54,16 @@ internal sealed class GroupCommit(Func<long> sync, Func<long> durableIndex)
                 return Task.CompletedTask;
             var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _waiters.Add((index, done));
-            if (!_running)
-            {
-                _running = true;
-                _ = Task.Run(Run);
-            }
-            return done.Task;
+            result = done.Task;
+            if (_running)
+                return result;
+            _running = true;
         }
+        if (onThisThread)
+            Run();
+        else
+            _ = Task.Run(Run);
+        return result;
     }
 
     private void Run()

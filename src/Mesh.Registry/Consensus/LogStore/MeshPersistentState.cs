@@ -30,7 +30,7 @@ internal sealed class MeshPersistentState : WriteAheadLog, IPersistentState
 
     bool IAuditTrail.IsLogEntryLengthAlwaysPresented => true;
 
-    long IAuditTrail.LastCommittedEntryIndex => _log.LastCommittedEntryIndex;
+    long IAuditTrail.LastCommittedEntryIndex => _log.CommitIndexForRaft;
 
     long IAuditTrail.LastEntryIndex => _log.LastEntryIndex;
 

@@ -103,6 +103,27 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
 
     public long LastCommittedEntryIndex => Volatile.Read(ref _commitIndex);
 
+    /// <summary>
+    /// The commit index as DotNext's Raft layer sees it: one less than <see cref="LastCommittedEntryIndex"/>
+    /// while nothing was committed after a snapshot installed from the leader. DotNext refuses a
+    /// snapshot at or below the commit index as outdated and the leader then lowers its next index
+    /// for this node, for good: when the answer to an install was lost (the leader's request timed
+    /// out on a loaded machine) the leader sends the same snapshot again, and without this the
+    /// follower refused it on every round and never got another entry. Reporting a commit index
+    /// lower than the real one is always safe in Raft; the re-sent snapshot reaches
+    /// <see cref="InstallSnapshotAsync"/>, which takes nothing from it and answers success.
+    /// </summary>
+    public long CommitIndexForRaft
+    {
+        get
+        {
+            var commit = Volatile.Read(ref _commitIndex);
+            return commit > 0 && commit == Volatile.Read(ref _installedSnapshotIndex) ? commit - 1 : commit;
+        }
+    }
+
+    private long _installedSnapshotIndex;
+
     public long LastEntryIndex => _log.LastIndex;
 
     public long LastAppliedIndex => Volatile.Read(ref _appliedIndex);
@@ -164,6 +185,17 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
             _stateFile.Save(next);
             _state = next;
         }
+    }
+
+    /// <summary>
+    /// This node leads now: its whole log is the leader's log. Without this a node that leads
+    /// again in the term it had (a single node after a restart keeps its term) could never commit
+    /// the entries it appended before the restart, which are past the commit index it recovered.
+    /// </summary>
+    public void StartLeading()
+    {
+        lock (_gate)
+            _verifiedIndex = Math.Max(_verifiedIndex, _log.LastIndex);
     }
 
     private void ForgetVerified()
@@ -233,7 +265,7 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
         lock (_gate)
             _verifiedIndex = index - 1;
         if (written > 0)
-            await _sync.WaitAsync(written).WaitAsync(token).ConfigureAwait(false);
+            await _sync.WaitAsync(written, onThisThread: true).WaitAsync(token).ConfigureAwait(false);
         return index - 1;
     }
 
@@ -315,6 +347,7 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
                 _verifiedIndex = snapshotIndex;
             }
             _commitMarker.Write(snapshotIndex);
+            Volatile.Write(ref _installedSnapshotIndex, snapshotIndex);
             Interlocked.Increment(ref _snapshotsInstalled);
             Log.SnapshotInstalled(_logger, snapshotIndex, snapshot.Term);
         }

@@ -66,6 +66,22 @@ public sealed class MeshRaftLogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task FollowerAppend_WhenItReturns_ItsEntriesAreDurable()
+    {
+        var (log, state, _) = Open();
+        await state.UpdateTermAsync(1, resetLastVote: true);
+        var syncs = log.Syncs;
+
+        await state.AppendAsync(Entries(1, "a", "b", "c"), 1, skipCommitted: true);
+
+        // One sync for the whole batch, done before the follower may answer the leader.
+        Assert.Equal(syncs + 1, log.Syncs);
+        await CloseAsync();
+        var (reopened, _, _) = Open();
+        Assert.Equal(3, reopened.LastEntryIndex);
+    }
+
+    [Fact]
     public async Task FollowerAppend_CommitIndexBeyondWhatTheLeaderSent_CommitsOnlyWhatItSent()
     {
         var (log, state, machine) = Open();
@@ -211,6 +227,52 @@ public sealed class MeshRaftLogTests : IAsyncLifetime
         var (_, reopened, again) = Open();
         await reopened.InitializeAsync();
         Assert.Equal(["x", "y", "z", "after"], again.Applied);
+    }
+
+    [Fact]
+    public async Task InstallSnapshot_SentAgainAfterItsAnswerWasLost_IsAcceptedAndTakesNothingFromIt()
+    {
+        var (log, state, machine) = Open();
+        await state.UpdateTermAsync(2, resetLastVote: true);
+        var snapshot = new SnapshotEntry(2, Encoding.UTF8.GetBytes("x\ny"));
+        await state.AppendAsync(snapshot, 40);
+
+        // DotNext refuses a snapshot at or below the commit index it reads, so it must read 39 here
+        // for the leader's second send of the same snapshot to get through.
+        Assert.Equal(40, log.LastCommittedEntryIndex);
+        Assert.Equal(39, state.LastCommittedEntryIndex);
+        await state.AppendAsync(snapshot, 40);
+        Assert.Equal(1, log.SnapshotsInstalled);
+
+        await state.AppendAsync(Entries(2, "after"), 41, skipCommitted: true);
+        await state.CommitAsync(41);
+        await state.WaitForApplyAsync(41);
+        Assert.Equal(41, state.LastCommittedEntryIndex);
+        Assert.Equal(["x", "y", "after"], machine.Applied);
+    }
+
+    [Fact]
+    public async Task StartLeading_InTheTermItHadBeforeARestart_CommitsWhatItAppendedThen()
+    {
+        var (log, state, _) = Open();
+        await state.UpdateTermAsync(1, resetLastVote: true);
+        await state.AppendAsync(Command("a", 1));
+        await state.CommitAsync(1);
+        await state.WaitForApplyAsync(1);
+        await state.AppendAsync(Command("b", 1));
+        await CloseAsync();
+
+        (log, state, var machine) = Open();
+        await state.InitializeAsync();
+        // As a follower it commits only what a leader sent it since; as the leader its whole log is the leader's.
+        await state.CommitAsync(2);
+        Assert.Equal(1, log.LastCommittedEntryIndex);
+        log.StartLeading();
+        await state.CommitAsync(2);
+        await state.WaitForApplyAsync(2);
+
+        Assert.Equal(2, log.LastCommittedEntryIndex);
+        Assert.Equal(["a", "b"], machine.Applied);
     }
 
     [Fact]
