@@ -72,10 +72,20 @@ def start(zk):
     sessions[zk.client_id[0]] = '%s#%d' % (names[id(zk)], len(sessions))
 
 
+def mtime(s):
+    # Never set: mtime is ctime. Set since: not before ctime, and possibly in the same
+    # millisecond on either server, so "later or equal" is all that can be compared.
+    if s.mtime == 0:
+        return 'zero'
+    if s.version == 0:
+        return '=ctime' if s.mtime == s.ctime else '!=ctime'
+    return '>=ctime' if s.mtime >= s.ctime else '<ctime'
+
+
 def stat(s):
     return {'czxid': ('zxid', s.czxid), 'mzxid': ('zxid', s.mzxid), 'pzxid': ('zxid', s.pzxid),
             'ctime': 'zero' if s.ctime == 0 else 'set',
-            'mtime': 'zero' if s.mtime == 0 else ('=ctime' if s.mtime == s.ctime else '>ctime' if s.mtime > s.ctime else '<ctime'),
+            'mtime': mtime(s),
             'version': s.version, 'cversion': s.cversion, 'aversion': s.aversion,
             'ephemeralOwner': ('session', s.ephemeralOwner), 'dataLength': s.dataLength,
             'numChildren': s.numChildren}
