@@ -72,7 +72,7 @@ public static partial class BenchRunner
             case "failover": results.Add(await run.FailoverAsync(p.Count > 1 ? Dbl(1) : 3, p.Count > 2 ? Dbl(2) : 8, ct).ConfigureAwait(false)); break;
             case "watch": results.Add(await run.WatchFanOutAsync(Int(1), Int(2), ct).ConfigureAwait(false)); break;
             case "churn": results.Add(await run.WatchFanOutAsync(Int(1), Int(2), ct, churn: true).ConfigureAwait(false)); break;
-            case "swatch": results.Add(await run.StreamFanOutAsync(Int(1), Int(2), ct).ConfigureAwait(false)); break;
+            case "swatch": results.Add(await run.StreamFanOutAsync(Int(1), Int(2), ct, p.Count > 3 && p[3] == "data").ConfigureAwait(false)); break;
             case "sidecars": results.Add(await run.SidecarsAsync(SidecarShape.From(p, options), ct).ConfigureAwait(false)); break;
             case "suite": results.AddRange(await run.SuiteAsync(options.ContainsKey("quick"), ct).ConfigureAwait(false)); break;
             default:
