@@ -15,8 +15,9 @@ namespace Mesh.RegistryBench;
 ///   failover                      probe + kill -9 of the leader (needs --pids); prints a FAILOVER line
 ///   watch WATCHERS ROUNDS         WATCHERS long-polls on one node; per round one set, ack -> each wake-up
 ///   churn WATCHERS ROUNDS         the same, recursive on a service while instances register and leave
-///   swatch WATCHERS ROUNDS        WATCHERS streaming watches (/v1/watch-stream, one connection each) spread over
+///   swatch WATCHERS ROUNDS [data] WATCHERS streaming watches (/v1/watch-stream, one connection each) spread over
 ///                                 the nodes; per round one set, ack -> each stream's record; per-node RSS and CPU
+///                                 (data: the streams ask for data=true, records with the node's data)
 ///   sidecars SECS [--sidecars N]  N simulated sidecars (session, keep-alives, registration, one watch stream,
 ///                                 certificate renewals) for SECS; change -> every sidecar saw it (BenchRunner.Sidecars.cs)
 ///   suite [--quick]               all of the above in order (failover last, only with --pids)
