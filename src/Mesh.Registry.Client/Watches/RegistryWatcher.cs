@@ -259,27 +259,38 @@ internal sealed class RegistryWatcher : IDisposable
         {
             if (!record.IsChange && record.Type != WatchStreamRecord.TrustBundle)
                 return;
-            Signal(() =>
+            WakeIf(() =>
             {
                 if (!Watch.Covers(record))
                 {
                     // Not this watch's, but every record before its index was sent.
                     _resume.Sent(record.Index - 1);
-                    return;
+                    return HasCompleteRecords;
                 }
                 // Counted per watch: a stream reopened with other watches sends this watch's records of
                 // a half-delivered index again in the same order, whatever else it carries.
                 if (!_resume.Take(record))
-                    return;
-                if (record.IsWhole)
-                    _records.Add(record);
-                else
+                    return false;
+                if (!record.IsWhole)
+                {
                     _changedAt = Math.Max(_changedAt, record.Index);
+                    return true;
+                }
+                _records.Add(record);
+                return HasCompleteRecords;
             });
         }
 
         /// <summary>The stream sent every record up to <paramref name="index"/> (a progress mark of a <c>data=true</c> stream).</summary>
-        public void Complete(long index) => Signal(() => _resume.Sent(index));
+        public void Complete(long index) => WakeIf(() =>
+        {
+            _resume.Sent(index);
+            return HasCompleteRecords;
+        });
+
+        // Under _gate. The consumer is woken only when it has something to do: every progress mark
+        // reaches every subscription of the stream, most of which have no record waiting.
+        private bool HasCompleteRecords => _records.Count > 0 && _records[0].Index <= _resume.Complete;
 
         /// <summary>
         /// The read for a change <see cref="NextChangeAsync"/> handed out (<paramref name="at"/>)
@@ -318,7 +329,7 @@ internal sealed class RegistryWatcher : IDisposable
                             _changedAt = after;
                         return new StreamChange(at, null);
                     }
-                    if (_records.Count > 0 && _records[0].Index <= _resume.Complete)
+                    if (HasCompleteRecords)
                     {
                         var complete = _resume.Complete;
                         var end = _records.FindIndex(r => r.Index > complete);
@@ -336,12 +347,19 @@ internal sealed class RegistryWatcher : IDisposable
 
         public void Dispose() => owner.Remove(this);
 
-        private void Signal(Action change)
+        private void Signal(Action change) => WakeIf(() =>
+        {
+            change();
+            return true;
+        });
+
+        private void WakeIf(Func<bool> change)
         {
             TaskCompletionSource? signal;
             lock (_gate)
             {
-                change();
+                if (!change())
+                    return;
                 signal = _signal;
                 _signal = null;
             }
