@@ -3,15 +3,23 @@ using Mesh.Registry.Contracts;
 namespace Mesh.Registry.Client.Tests.Watches;
 
 /// <summary>A subscription of a <c>data=true</c> stream, fed by hand (no stream is opened).</summary>
-public sealed class SubscriptionTests
+public sealed class SubscriptionTests : IDisposable
 {
+    private readonly RegistryClient _client = new("http://127.0.0.1:1");
+    private readonly RegistryWatcher _watcher;
+
+    public SubscriptionTests() => _watcher = new RegistryWatcher(_client);
+
+    public void Dispose()
+    {
+        _watcher.Dispose();
+        _client.Dispose();
+    }
+
     [Fact]
     public async Task NextChange_WholeRecords_AreHandedOutOnlyOnceTheirIndexIsComplete()
     {
-        using var client = new RegistryClient("http://127.0.0.1:1");
-        using var watcher = new RegistryWatcher(client);
-        using var subscription = new RegistryWatcher.Subscription(watcher, StreamWatch.Prefix("/a"), 5);
-        subscription.Reconnected(withData: true);
+        using var subscription = Subscribe();
 
         var next = subscription.NextChangeAsync(5, CancellationToken.None);
         subscription.Complete(6);
@@ -29,10 +37,7 @@ public sealed class SubscriptionTests
     [Fact]
     public async Task NextChange_AfterAReconnect_SkipsTheHalfDeliveredIndexsRecordsItHad_AndReadsForARecordWithoutData()
     {
-        using var client = new RegistryClient("http://127.0.0.1:1");
-        using var watcher = new RegistryWatcher(client);
-        using var subscription = new RegistryWatcher.Subscription(watcher, StreamWatch.Prefix("/a"), 5);
-        subscription.Reconnected(withData: true);
+        using var subscription = Subscribe();
         subscription.Deliver(Created(6, "/a/x"));
 
         // The stream broke inside index 6; the next one sends all of it again.
@@ -46,6 +51,14 @@ public sealed class SubscriptionTests
         subscription.Deliver(new WatchStreamRecord(ChangeEvent.DataChanged, 7, "/a/big"));
         var read = await subscription.NextChangeAsync(6, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
         Assert.Equal(new StreamChange(7, null), read);
+    }
+
+    /// <summary>A watch of /a from index 5, carried by a <c>data=true</c> stream.</summary>
+    private RegistryWatcher.Subscription Subscribe()
+    {
+        var subscription = new RegistryWatcher.Subscription(_watcher, StreamWatch.Prefix("/a"), 5);
+        subscription.Reconnected(withData: true);
+        return subscription;
     }
 
     private static WatchStreamRecord Created(long index, string path) => new(ChangeEvent.Created, index, path, Data: "v"u8.ToArray());
