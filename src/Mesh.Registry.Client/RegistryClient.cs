@@ -233,21 +233,21 @@ public sealed partial class RegistryClient : IDisposable
     }
 
     internal static EndpointSet ToEndpointSet(ServiceResponse body) =>
-        new(body.Service, body.Index, [.. body.Instances
-            .Select(i => new ServiceInstance
-            {
-                Id = i.Id,
-                Address = i.Address ?? "",
-                Port = i.Port ?? 0,
-                Weight = i.Weight ?? 0,
-                Version = i.Version ?? "",
-                Zone = i.Zone ?? "",
-                Labels = (i.Labels ?? ImmutableDictionary<string, string>.Empty).ToImmutableSortedDictionary(StringComparer.Ordinal),
-            })
-            .OrderBy(i => i.Id, StringComparer.Ordinal)])
+        new(body.Service, body.Index, [.. body.Instances.Select(ToInstance).OrderBy(i => i.Id, StringComparer.Ordinal)])
         {
             Owner = body.Owner,
         };
+
+    internal static ServiceInstance ToInstance(ServiceInstanceResponse i) => new()
+    {
+        Id = i.Id,
+        Address = i.Address ?? "",
+        Port = i.Port ?? 0,
+        Weight = i.Weight ?? 0,
+        Version = i.Version ?? "",
+        Zone = i.Zone ?? "",
+        Labels = (i.Labels ?? ImmutableDictionary<string, string>.Empty).ToImmutableSortedDictionary(StringComparer.Ordinal),
+    };
 
     /// <summary>The registry index now (as seen by a read of <paramref name="path"/>): watch after it to see only what comes next.</summary>
     public async Task<long> CurrentIndexAsync(string path = "/", CancellationToken cancellationToken = default)

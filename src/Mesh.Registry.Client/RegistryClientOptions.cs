@@ -27,6 +27,13 @@ public sealed record RegistryClientOptions
     /// </summary>
     public bool StreamWatches { get; init; } = true;
 
+    /// <summary>
+    /// Ask the streaming watch for the data of small nodes (<c>data=true</c>): a change to an
+    /// instance, the owner record or a config document then updates the snapshot without a read.
+    /// A registry without it is asked without, and its records are followed by a read as before.
+    /// </summary>
+    public bool StreamData { get; init; } = true;
+
     /// <summary>A streaming watch that says nothing (not even a progress mark) for this long is taken for dead and resumed on another node.</summary>
     public TimeSpan WatchStreamIdleTimeout { get; init; } = TimeSpan.FromSeconds(30);
 

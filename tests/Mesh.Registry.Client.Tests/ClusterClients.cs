@@ -8,12 +8,17 @@ internal static class ClusterClients
     public static RegistryClient For(TestCluster cluster, params int[] nodeIds) =>
         For(nodeIds.Length == 0 ? cluster.Nodes.Where(n => n is not null).Select(n => n!) : nodeIds.Select(id => cluster.Nodes[id - 1]!));
 
-    public static RegistryClient For(IEnumerable<RegistryNode> nodes) =>
+    /// <summary>A client of every node; <paramref name="streamData"/> false: its watch stream asks for no data, so every change is read.</summary>
+    public static RegistryClient For(TestCluster cluster, bool streamData) =>
+        For(cluster.Nodes.Where(n => n is not null).Select(n => n!), streamData);
+
+    public static RegistryClient For(IEnumerable<RegistryNode> nodes, bool streamData = true) =>
         new(new RegistryClientOptions
         {
             Endpoints = [.. nodes.Select(n => n.ClientUrl)],
             RequestTimeout = TimeSpan.FromSeconds(8),
             WatchWait = TimeSpan.FromSeconds(2),
+            StreamData = streamData,
         });
 
     public static ServiceInstance Instance(string id, int port, int weight = 100, string version = "v1") =>

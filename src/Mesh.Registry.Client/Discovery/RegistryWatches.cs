@@ -72,7 +72,8 @@ public static class RegistryWatches
     }
 
     /// <summary>
-    /// The service's instances read once, then again after each change the stream reports: with a
+    /// The service's instances read once, then after each change the stream reports: applied from
+    /// the records when the stream carried them whole (<c>data=true</c>), otherwise read with a
     /// blocking query just before the change's index, which the node the stream came from answers
     /// at once from its own state (no trip to the leader) and any other node once it applied it.
     /// </summary>
@@ -97,7 +98,27 @@ public static class RegistryWatches
         yield return last;
         while (true)
         {
-            var at = await subscription.NextChangeAsync(last.Index, cancellationToken).ConfigureAwait(false);
+            var change = await subscription.NextChangeAsync(last.Index, cancellationToken).ConfigureAwait(false);
+            if (change.Records is { } records)
+            {
+                // The stream carried every change since the snapshot whole: no read.
+                if (EndpointSetRecords.Apply(last, records, change.At) is not { } applied)
+                {
+                    subscription.Notify(records[^1].Index); // read it instead, retried like any read
+                    continue;
+                }
+                if (!applied.SameInstancesAs(last))
+                {
+                    last = applied;
+                    yield return applied;
+                }
+                else
+                {
+                    last = last with { Index = applied.Index };
+                }
+                continue;
+            }
+            var at = change.At;
             EndpointSet next;
             try
             {
@@ -175,7 +196,10 @@ public static class RegistryWatches
             yield return snapshot;
     }
 
-    /// <summary>The documents read once, then again after each change the stream reports under the prefix.</summary>
+    /// <summary>
+    /// The documents read once, then again after each change the stream reports under the prefix,
+    /// or, when the stream carried the changes whole (<c>data=true</c>), with them applied.
+    /// </summary>
     private static async IAsyncEnumerable<ConfigSnapshot> StreamConfigAsync(
         RegistryClient client, string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -197,7 +221,14 @@ public static class RegistryWatches
         yield return last;
         while (true)
         {
-            var at = await subscription.NextChangeAsync(last.Index, cancellationToken).ConfigureAwait(false);
+            var change = await subscription.NextChangeAsync(last.Index, cancellationToken).ConfigureAwait(false);
+            if (change.Records is { } records)
+            {
+                if (Advance(ref last, ConfigSnapshotRecords.Apply(last, records, change.At)))
+                    yield return last;
+                continue;
+            }
+            var at = change.At;
             ConfigSnapshot next;
             try
             {
@@ -249,7 +280,7 @@ public static class RegistryWatches
             long at;
             try
             {
-                at = await subscription.NextChangeAsync(seen, cancellationToken).ConfigureAwait(false);
+                at = (await subscription.NextChangeAsync(seen, cancellationToken).ConfigureAwait(false)).At;
             }
             catch (RegistryException) when (client.Watcher.Unsupported)
             {

@@ -50,6 +50,9 @@ public static class RegistryErrorCodes
     public const string IndexCompacted = "IndexCompacted";
     public const string InvalidPath = "InvalidPath";
 
+    /// <summary>A request the registry cannot make sense of (an unknown parameter names an older registry).</summary>
+    public const string BadRequest = "BadRequest";
+
     /// <summary>An API path the registry does not serve (for a watch stream: a registry older than streaming watches).</summary>
     public const string NotFound = "NotFound";
     public const string TooManyWatches = "TooManyWatches";

@@ -20,8 +20,19 @@ public sealed partial class RegistryClient
     /// history back to where it must resume (re-read, then watch from the read's index), and for a
     /// request the registry refuses (<c>BadRequest</c>, <c>TooManyWatches</c>, <c>Forbidden</c>).
     /// </summary>
+    public IAsyncEnumerable<WatchStreamRecord> StreamWatchAsync(
+        IReadOnlyList<StreamWatch> watches, long after, CancellationToken cancellationToken = default) =>
+        StreamWatchAsync(watches, after, withData: false, cancellationToken);
+
+    /// <summary>
+    /// <see cref="StreamWatchAsync(IReadOnlyList{StreamWatch}, long, CancellationToken)"/>; with
+    /// <paramref name="withData"/> (<c>data=true</c>) a creation or data change of a small node
+    /// carries its data (<see cref="WatchStreamRecord.Data"/>) and every write of the stream that
+    /// completes an index ends with a progress mark. A registry without it answers
+    /// <c>BadRequest</c> naming the parameter (<see cref="IsDataRefused"/>).
+    /// </summary>
     public async IAsyncEnumerable<WatchStreamRecord> StreamWatchAsync(
-        IReadOnlyList<StreamWatch> watches, long after, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        IReadOnlyList<StreamWatch> watches, long after, bool withData, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(after);
         if (watches.Count == 0)
@@ -32,7 +43,7 @@ public sealed partial class RegistryClient
                 _ = EscapePath(watch.Path); // checks it is absolute
         }
         var resume = new StreamResume(after);
-        var query = string.Join('&', watches.Select(w => w.Query));
+        var query = string.Join('&', watches.Select(w => w.Query)) + (withData ? "&data=true" : "");
         // The server's request line holds 8 KiB: more watches go in a form body (POST, the same parameters).
         var post = query.Length > MaxStreamQueryLength;
         while (true)
@@ -94,54 +105,7 @@ public sealed partial class RegistryClient
         return line is null ? null : JsonSerializer.Deserialize(line, RegistryJson.Default.WatchStreamRecord);
     }
 
-    /// <summary>
-    /// Where a streaming watch resumes: the last index whose records were all delivered, and how
-    /// many records of the index after it were (a stream can break between two records of one
-    /// command; every node sends an index's records in the same order, so those are skipped).
-    /// </summary>
-    private sealed class StreamResume(long after)
-    {
-        private long _partialIndex = -1;
-        private int _partialCount;
-        private long _skipIndex = -1;
-        private int _skip;
-
-        public long Complete { get; private set; } = after;
-
-        public void Reconnected()
-        {
-            (_skipIndex, _skip) = _partialIndex > Complete ? (_partialIndex, _partialCount) : (-1, 0);
-            _partialIndex = -1;
-            _partialCount = 0;
-        }
-
-        /// <summary>The server says every record up to <paramref name="index"/> was sent.</summary>
-        public void Sent(long index) => Complete = Math.Max(Complete, index);
-
-        /// <summary>Notes a record; false when it was delivered before (or is older than where the stream resumed).</summary>
-        public bool Take(WatchStreamRecord record)
-        {
-            if (record.Type == WatchStreamRecord.Progress)
-            {
-                Sent(record.Index);
-                return record.Index >= Complete;
-            }
-            if (record.Index <= Complete)
-                return false;
-            // A record of a later index: every record before it was sent.
-            Complete = Math.Max(Complete, record.Index - 1);
-            if (record.Index != _partialIndex)
-            {
-                _partialIndex = record.Index;
-                _partialCount = 0;
-            }
-            _partialCount++;
-            if (record.Index == _skipIndex && _skip > 0)
-            {
-                _skip--;
-                return false;
-            }
-            return true;
-        }
-    }
+    /// <summary>A registry from before <c>data=true</c> refuses the parameter by name.</summary>
+    internal static bool IsDataRefused(RegistryException e) =>
+        e.Code == RegistryErrorCodes.BadRequest && e.Message.Contains("unknown parameter 'data'", StringComparison.Ordinal);
 }

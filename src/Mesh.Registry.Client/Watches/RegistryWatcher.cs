@@ -2,7 +2,9 @@
 // policies and trust bundle): subscribers come and go, and the stream is reopened with the new
 // set of watches from where it was, so the registry holds one connection per client, not one
 // long poll per watched thing. Subscribers are told "something you watch changed at index N" and
-// read the state themselves, so a change told twice only costs a read.
+// read the state themselves, so a change told twice only costs a read; or, when the stream carries
+// the data of small nodes (data=true), they are handed the records of every index the stream has
+// completed, each once, and apply them to their snapshot without a read.
 using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client;
@@ -19,11 +21,15 @@ internal sealed class RegistryWatcher : IDisposable
     private Task? _loop;
     private long _resume = -1;
     private int _unsupported;
+    private int _dataUnsupported;
 
     public RegistryWatcher(RegistryClient client) => _client = client;
 
     /// <summary>The registry answered that it has no streaming watches (an older version): watch with long polls instead.</summary>
     public bool Unsupported => Volatile.Read(ref _unsupported) == 1;
+
+    /// <summary>The registry refused <c>data=true</c> (an older version): streams go without, and every change is read.</summary>
+    public bool DataUnsupported => Volatile.Read(ref _dataUnsupported) == 1;
 
     /// <summary>Called with every change record as it is read off the stream, before the subscribers hear of it (the scale bench times the stream apart from the reads that follow).</summary>
     internal Action<WatchStreamRecord>? RecordRead { get; set; }
@@ -88,13 +94,20 @@ internal sealed class RegistryWatcher : IDisposable
                 await setChanged.WaitAsync(stop).ConfigureAwait(false);
                 continue;
             }
+            var withData = _client.Options.StreamData && !DataUnsupported;
             foreach (var subscription in current)
+            {
                 subscription.Carried = true;
+                subscription.Reconnected(withData);
+            }
+            // Records and progress marks go to the subscribers this stream carries, not to those that
+            // joined since: it does not carry their watches, so it cannot tell them they are complete.
+            var carried = current;
             var watches = current.Select(s => s.Watch).Distinct().ToList();
             try
             {
                 Connections++;
-                await foreach (var record in _client.StreamWatchAsync(watches, Math.Max(0, after), connection.Token).ConfigureAwait(false))
+                await foreach (var record in _client.StreamWatchAsync(watches, Math.Max(0, after), withData, connection.Token).ConfigureAwait(false))
                 {
                     // Safe to reopen after: a change index means all before it were sent (its own may be half sent).
                     var resume = record.Type == WatchStreamRecord.Progress ? record.Index : record.Index - 1;
@@ -104,14 +117,32 @@ internal sealed class RegistryWatcher : IDisposable
                         current = [.. _subscriptions];
                     }
                     if (record.Type == WatchStreamRecord.Progress)
+                    {
+                        if (withData)
+                        {
+                            foreach (var subscription in carried)
+                                subscription.Complete(record.Index);
+                        }
                         continue;
+                    }
                     RecordRead?.Invoke(record);
+                    if (withData)
+                    {
+                        foreach (var subscription in carried)
+                            subscription.Deliver(record);
+                        continue;
+                    }
                     foreach (var subscription in current)
                     {
                         if (subscription.Watch.Covers(record))
                             subscription.Notify(record.Index);
                     }
                 }
+            }
+            catch (RegistryException e) when (withData && RegistryClient.IsDataRefused(e) && !stop.IsCancellationRequested)
+            {
+                // An older registry: stream without the data from now on (the subscribers read every change).
+                Volatile.Write(ref _dataUnsupported, 1);
             }
             catch (OperationCanceledException) when (!stop.IsCancellationRequested)
             {
@@ -180,13 +211,18 @@ internal sealed class RegistryWatcher : IDisposable
         }
     }
 
-    /// <summary>One subscriber's view: the latest index at which something it watches changed.</summary>
+    /// <summary>
+    /// One subscriber's view: the latest index at which something it watches changed that it must
+    /// read, and (on a <c>data=true</c> stream) the records it may apply instead, each once.
+    /// </summary>
     internal sealed class Subscription(RegistryWatcher owner, StreamWatch watch, long after) : IDisposable
     {
         /// <summary>Told to read again whatever the index (the history it needed is gone).</summary>
         public const long Reread = long.MaxValue;
 
         private readonly Lock _gate = new();
+        private readonly List<WatchStreamRecord> _records = [];
+        private readonly StreamResume _resume = new(after);
         private long _changedAt = after;
         private Exception? _failure;
         private TaskCompletionSource? _signal;
@@ -203,6 +239,60 @@ internal sealed class RegistryWatcher : IDisposable
         public void AskReread() => Signal(() => _changedAt = Reread);
 
         /// <summary>
+        /// A stream carrying this watch opens: on a <c>data=true</c> one, the records of the index
+        /// the last one left half-delivered come again and are skipped (the same order on every node).
+        /// </summary>
+        public void Reconnected(bool withData)
+        {
+            if (withData)
+            {
+                lock (_gate)
+                    _resume.Reconnected();
+            }
+        }
+
+        /// <summary>
+        /// A record of a <c>data=true</c> stream: kept until its index is complete when it says all
+        /// there is to the change (<see cref="WatchStreamRecord.IsWhole"/>), else a read at its index.
+        /// </summary>
+        public void Deliver(WatchStreamRecord record)
+        {
+            if (!record.IsChange && record.Type != WatchStreamRecord.TrustBundle)
+                return;
+            WakeIf(() =>
+            {
+                if (!Watch.Covers(record))
+                {
+                    // Not this watch's, but every record before its index was sent.
+                    _resume.Sent(record.Index - 1);
+                    return HasCompleteRecords;
+                }
+                // Counted per watch: a stream reopened with other watches sends this watch's records of
+                // a half-delivered index again in the same order, whatever else it carries.
+                if (!_resume.Take(record))
+                    return false;
+                if (!record.IsWhole)
+                {
+                    _changedAt = Math.Max(_changedAt, record.Index);
+                    return true;
+                }
+                _records.Add(record);
+                return HasCompleteRecords;
+            });
+        }
+
+        /// <summary>The stream sent every record up to <paramref name="index"/> (a progress mark of a <c>data=true</c> stream).</summary>
+        public void Complete(long index) => WakeIf(() =>
+        {
+            _resume.Sent(index);
+            return HasCompleteRecords;
+        });
+
+        // Under _gate. The consumer is woken only when it has something to do: every progress mark
+        // reaches every subscription of the stream, most of which have no record waiting.
+        private bool HasCompleteRecords => _records.Count > 0 && _records[0].Index <= _resume.Complete;
+
+        /// <summary>
         /// The read for a change <see cref="NextChangeAsync"/> handed out (<paramref name="at"/>)
         /// failed. A change index stays until a read reaches it; a re-read was handed out once and
         /// is asked again, or a re-read that failed (after a compacted history) would be forgotten
@@ -216,8 +306,12 @@ internal sealed class RegistryWatcher : IDisposable
 
         public void Fail(Exception failure) => Signal(() => _failure = failure);
 
-        /// <summary>The index of a change after <paramref name="after"/> (or <see cref="Reread"/>); throws what the registry refused.</summary>
-        public async Task<long> NextChangeAsync(long after, CancellationToken cancellationToken)
+        /// <summary>
+        /// The next change after <paramref name="after"/> (the index of the subscriber's snapshot):
+        /// a read at <see cref="StreamChange.At"/> (or <see cref="Reread"/>), or, when every change
+        /// since is in whole records of complete indexes, those records; throws what the registry refused.
+        /// </summary>
+        public async Task<StreamChange> NextChangeAsync(long after, CancellationToken cancellationToken)
         {
             while (true)
             {
@@ -226,12 +320,22 @@ internal sealed class RegistryWatcher : IDisposable
                 {
                     if (_failure is not null)
                         throw _failure;
+                    // What the snapshot already has (it was read at or after their index).
+                    _records.RemoveAll(r => r.Index <= after);
                     if (_changedAt > after)
                     {
                         var at = _changedAt;
                         if (at == Reread)
                             _changedAt = after;
-                        return at;
+                        return new StreamChange(at, null);
+                    }
+                    if (HasCompleteRecords)
+                    {
+                        var complete = _resume.Complete;
+                        var end = _records.FindIndex(r => r.Index > complete);
+                        var taken = _records.GetRange(0, end < 0 ? _records.Count : end);
+                        _records.RemoveRange(0, taken.Count);
+                        return new StreamChange(complete, taken);
                     }
                     _signal ??= new(TaskCreationOptions.RunContinuationsAsynchronously);
                     wait = _signal.Task;
@@ -243,12 +347,19 @@ internal sealed class RegistryWatcher : IDisposable
 
         public void Dispose() => owner.Remove(this);
 
-        private void Signal(Action change)
+        private void Signal(Action change) => WakeIf(() =>
+        {
+            change();
+            return true;
+        });
+
+        private void WakeIf(Func<bool> change)
         {
             TaskCompletionSource? signal;
             lock (_gate)
             {
-                change();
+                if (!change())
+                    return;
                 signal = _signal;
                 _signal = null;
             }
@@ -256,3 +367,9 @@ internal sealed class RegistryWatcher : IDisposable
         }
     }
 }
+
+/// <summary>
+/// What a subscriber does next: read the state at <see cref="At"/> (<see cref="Records"/> null),
+/// or apply <see cref="Records"/>, every change it watches up to <see cref="At"/>, in order.
+/// </summary>
+internal readonly record struct StreamChange(long At, IReadOnlyList<WatchStreamRecord>? Records);

@@ -19,7 +19,29 @@ public sealed record ServiceInstanceResponse(
     int? Weight = null,
     string? Version = null,
     string? Zone = null,
-    IReadOnlyDictionary<string, string>? Labels = null);
+    IReadOnlyDictionary<string, string>? Labels = null)
+{
+    /// <summary>
+    /// The instance as listed from its node's data, an <see cref="InstanceDocument"/>. Data that is
+    /// not such a document (not JSON, or a field of the wrong type) lists the id only. The server
+    /// lists instances with it, and a client applies a streamed instance change with it.
+    /// </summary>
+    public static ServiceInstanceResponse Of(string id, ReadOnlySpan<byte> data)
+    {
+        InstanceDocument? document;
+        try
+        {
+            document = System.Text.Json.JsonSerializer.Deserialize(data, RegistryJson.Default.InstanceDocument);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            document = null;
+        }
+        return document is null
+            ? new ServiceInstanceResponse(id)
+            : new ServiceInstanceResponse(id, document.Address, document.Port, document.Weight, document.Version, document.Zone, document.Labels);
+    }
+}
 
 /// <summary>
 /// The data of an instance node, <c>/services/{service}/instances/{id}</c>. A sidecar writes every

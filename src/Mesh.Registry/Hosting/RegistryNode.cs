@@ -95,6 +95,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 AliasOf = _options.CuratorBasePath == Api.Services.CuratorInstances.DefaultBasePath ? null
                     : path => Api.Services.CuratorInstances.ServicePathOf(_options.CuratorBasePath, path),
             }), metrics);
+            Store.Hub.Fanout.ValueOf = Store.ValueAt;
 
             var consensus = new RaftConsensus(new RaftConsensusOptions
             {

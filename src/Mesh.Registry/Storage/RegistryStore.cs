@@ -27,6 +27,20 @@ internal sealed class RegistryStore(WatchHub hub, RegistryMetrics metrics) : IRe
             return read(_state);
     }
 
+    /// <summary>
+    /// The data of the node at <paramref name="path"/> when its data last changed at
+    /// <paramref name="index"/>, else null: what a <c>data=true</c> watch record of that change
+    /// carries. Called by the fan-out right after the command at the index was applied.
+    /// </summary>
+    public WatchValue? ValueAt(string path, long index)
+    {
+        lock (_gate)
+        {
+            var node = _state.GetNode(path);
+            return node.IsOk && node.Stat.ModifiedIndex == index ? new WatchValue(node.Data, node.Stat.Version) : null;
+        }
+    }
+
     public object? Apply(long index, ReadOnlyMemory<byte> command)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();

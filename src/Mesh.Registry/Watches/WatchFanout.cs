@@ -73,6 +73,12 @@ internal sealed class WatchFanout : IDisposable
 
     public WatchFanoutOptions Options => _options;
 
+    /// <summary>
+    /// The data of a node whose data last changed at the given index (<c>RegistryStore.ValueAt</c>),
+    /// read when a <c>data=true</c> stream wants a change's record; null: records carry no data.
+    /// </summary>
+    public Func<string, long, WatchValue?>? ValueOf { get; set; }
+
     /// <summary>Every change up to this index has been queued to the streams that want it.</summary>
     public long DispatchedIndex => Volatile.Read(ref _dispatched);
 
@@ -92,7 +98,7 @@ internal sealed class WatchFanout : IDisposable
     /// cover. Throws <see cref="IndexCompactedException"/> when the history no longer reaches back
     /// to <paramref name="after"/>, <see cref="TooManyStreamsException"/> over the per-caller limit.
     /// </summary>
-    public WatchStream Subscribe(IReadOnlyList<WatchTarget> targets, string caller, long after)
+    public WatchStream Subscribe(IReadOnlyList<WatchTarget> targets, string caller, long after, bool withData = false)
     {
         lock (_gate)
         {
@@ -109,7 +115,7 @@ internal sealed class WatchFanout : IDisposable
         }
         try
         {
-            var stream = new WatchStream(targets, caller, after, _options.BufferRecords, AddBuffered);
+            var stream = new WatchStream(targets, caller, after, _options.BufferRecords, AddBuffered) { WithData = withData };
             // The history up to what was dispatched, read without holding up the apply loop...
             var upTo = DispatchedIndex;
             if (after < upTo)
@@ -179,14 +185,9 @@ internal sealed class WatchFanout : IDisposable
                     }
                     continue;
                 }
-                byte[]? line = null;
-                var alias = _options.AliasOf?.Invoke(change.Path);
+                var lines = new ChangeLines(change, _options.AliasOf?.Invoke(change.Path), ValueOf);
                 if (_exact.TryGetValue(change.Path, out var exact))
-                {
-                    line ??= WatchRecords.Change(change, alias);
-                    foreach (var stream in exact)
-                        Deliver(stream, sequence, index, line);
-                }
+                    DeliverAll(exact, sequence, index, ref lines);
                 if (_prefix.Count > 0)
                 {
                     var prefixes = _prefix.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -195,28 +196,27 @@ internal sealed class WatchFanout : IDisposable
                     for (var end = path.Length; end > 0; end = path[..end].LastIndexOf('/'))
                     {
                         if (prefixes.TryGetValue(path[..end], out var streams))
-                        {
-                            line ??= WatchRecords.Change(change, alias);
-                            foreach (var stream in streams)
-                                Deliver(stream, sequence, index, line);
-                        }
+                            DeliverAll(streams, sequence, index, ref lines);
                     }
                     if (path.Length > 1 && _prefix.TryGetValue("/", out var root))
-                    {
-                        line ??= WatchRecords.Change(change, alias);
-                        foreach (var stream in root)
-                            Deliver(stream, sequence, index, line);
-                    }
-                    if (alias is not null && _prefix.TryGetValue(alias, out var aliased))
-                    {
-                        line ??= WatchRecords.Change(change, alias);
-                        foreach (var stream in aliased)
-                            Deliver(stream, sequence, index, line);
-                    }
+                        DeliverAll(root, sequence, index, ref lines);
+                    if (lines.Alias is { } alias && _prefix.TryGetValue(alias, out var aliased))
+                        DeliverAll(aliased, sequence, index, ref lines);
                 }
             }
             if (index > _dispatched)
                 Volatile.Write(ref _dispatched, index);
+        }
+    }
+
+    /// <summary>
+    /// Returns once the command being dispatched (if any) is queued to every stream: a writer that
+    /// took some of an index's records before the rest were queued waits here, then takes the rest.
+    /// </summary>
+    public void WaitForDispatch()
+    {
+        lock (_gate)
+        {
         }
     }
 
@@ -302,6 +302,42 @@ internal sealed class WatchFanout : IDisposable
         change.Path == RegistryCertificateAuthority.MaterialPath && change.Type is ChangeEventType.Created or ChangeEventType.DataChanged;
 
     private static byte[] TrustLine(long index) => WatchRecords.Line(new WatchStreamRecord(WatchStreamRecord.TrustBundle, index));
+
+    private static void DeliverAll(HashSet<WatchStream> streams, long sequence, long index, ref ChangeLines lines)
+    {
+        foreach (var stream in streams)
+        {
+            if (stream.LastDeliveredSequence != sequence)
+                Deliver(stream, sequence, index, lines.For(stream));
+        }
+    }
+
+    /// <summary>
+    /// A change's record in the two forms a stream may ask for, each encoded at most once and
+    /// only when a stream wants it: the bare record, and the one that carries the node's data
+    /// (<c>data=true</c>), the same bytes as the bare one when there is no data to carry.
+    /// </summary>
+    private struct ChangeLines(ChangeEvent change, string? alias, Func<string, long, WatchValue?>? valueOf)
+    {
+        private byte[]? _bare;
+        private byte[]? _withData;
+
+        public readonly string? Alias => alias;
+
+        public byte[] For(WatchStream stream) => stream.WithData ? _withData ??= WithData() : Bare();
+
+        private byte[] Bare() => _bare ??= WatchRecords.Change(change, alias);
+
+        private byte[] WithData()
+        {
+            if (change.Type is ChangeEventType.Created or ChangeEventType.DataChanged
+                && valueOf?.Invoke(change.Path, change.Index) is { } value && value.Data.Length <= WatchRecords.MaxValueBytes)
+            {
+                return WatchRecords.Change(change, alias, value);
+            }
+            return Bare();
+        }
+    }
 
     private static void Deliver(WatchStream stream, long sequence, long index, byte[] line)
     {

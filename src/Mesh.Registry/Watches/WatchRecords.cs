@@ -8,10 +8,14 @@ namespace Mesh.Registry.Watches;
 /// <summary>The lines of a streaming watch: each a <see cref="WatchStreamRecord"/> in UTF-8 JSON and a newline.</summary>
 internal static class WatchRecords
 {
+    /// <summary>Data a record carries at most (<c>data=true</c> streams); a larger node's record goes without, and its readers read it.</summary>
+    public const int MaxValueBytes = 4096;
+
     private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
 
-    public static byte[] Change(Core.Events.ChangeEvent change, string? servicePath = null) =>
-        Line(new WatchStreamRecord(TypeName(change.Type), change.Index, change.Path, ServicePath: servicePath));
+    public static byte[] Change(Core.Events.ChangeEvent change, string? servicePath = null, WatchValue? value = null) =>
+        Line(new WatchStreamRecord(TypeName(change.Type), change.Index, change.Path, ServicePath: servicePath,
+            Data: value?.Data, Version: value?.Version));
 
     public static byte[] Line(WatchStreamRecord record)
     {
@@ -31,3 +35,6 @@ internal static class WatchRecords
         _ => Contracts.ChangeEvent.ChildrenChanged,
     };
 }
+
+/// <summary>A node's data and data version after the command a change record is for.</summary>
+internal readonly record struct WatchValue(ReadOnlyMemory<byte> Data, long Version);

@@ -41,6 +41,13 @@ internal sealed class WatchStream
     /// <summary>The index the stream is complete up to when it starts: <see cref="After"/>, or the node's index when that is later.</summary>
     public long StartIndex { get; set; }
 
+    /// <summary>
+    /// The reader asked for records with the data of small nodes (<c>data=true</c>). Its writer then
+    /// also ends every write that completes an index with a progress mark, so the reader knows at
+    /// once that it has all of that index's records and can apply them.
+    /// </summary>
+    public bool WithData { get; init; }
+
     /// <summary>The fan-out's mark of the event it last delivered here (so overlapping watches send an event once).</summary>
     internal long LastDeliveredSequence { get; set; } = -1;
 

@@ -1,13 +1,12 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Text;
 using Mesh.Registry.Contracts;
 
 namespace Mesh.Registry.Client.Tests.Discovery;
 
 /// <summary>
-/// What a config watch (routes, policies) costs the registry per change: the stream tells of the
-/// change, and the client reads the listing with every document in one request at the change's
+/// What a config watch (routes, policies) costs the registry per change on a stream without the
+/// data (an older registry, or a document over 4 KiB): the stream tells of the change, and the client reads the listing with every document in one request at the change's
 /// index, instead of a listing plus one linearizable read per document. Requests are counted as the
 /// registry nodes (in this process) record them in ASP.NET Core's <c>http.server.request.duration</c>.
 /// </summary>
@@ -17,7 +16,8 @@ public sealed class ConfigWatchReadTests
     public async Task WatchConfig_AChangeUnderAPrefixOfManyDocuments_IsReadWithOneRequest()
     {
         await using var cluster = await TestCluster.StartAsync(3);
-        using var client = ClusterClients.For(cluster);
+        // The stream without the documents' data (data=true applies a change without any read: StreamDataTests).
+        using var client = ClusterClients.For(cluster, streamData: false);
         for (var i = 0; i < 8; i++)
             await client.CreateAsync($"{ServicePaths.RoutesRoot}/r{i}", Encoding.UTF8.GetBytes($"doc {i}"), createParents: true);
         using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -32,38 +32,17 @@ public sealed class ConfigWatchReadTests
         Assert.Equal(8, first.Documents.Count);
         Assert.Equal("doc 3", Encoding.UTF8.GetString(first.Documents["r3"]));
 
-        var reads = new ConcurrentQueue<string>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == "Microsoft.AspNetCore.Hosting" && instrument.Name == "http.server.request.duration")
-                l.EnableMeasurementEvents(instrument);
-        };
-        listener.SetMeasurementEventCallback<double>((_, _, tags, _) =>
-        {
-            string? route = null, method = null;
-            foreach (var tag in tags)
-            {
-                if (tag.Key == "http.route")
-                    route = tag.Value as string;
-                else if (tag.Key == "http.request.method")
-                    method = tag.Value as string;
-            }
-            if (route?.Contains("nodes", StringComparison.Ordinal) == true)
-                reads.Enqueue($"{method} {route}");
-        });
-        listener.Start();
+        using var requests = new ServerRequests();
 
         await client.SetAsync($"{ServicePaths.RoutesRoot}/r5", "changed");
         await Eventually.TrueAsync(() => snapshots.Count == 2, "the change never reached the watch");
-        listener.RecordObservableInstruments();
 
         var second = snapshots.Last();
         Assert.Equal("changed", Encoding.UTF8.GetString(second.Documents["r5"]));
         Assert.Equal(8, second.Documents.Count);
         Assert.True(second.Index > first.Index);
         // One read of the eight documents (a linearizable read forwarded by a follower would count twice).
-        Assert.Single(reads, r => r.StartsWith("GET ", StringComparison.Ordinal));
+        Assert.Single(requests.To("nodes"), r => r.StartsWith("GET ", StringComparison.Ordinal));
         await Task.Delay(500);
         Assert.Equal(2, snapshots.Count);
         await stop.CancelAsync();

@@ -206,6 +206,57 @@ public sealed class WatchFanoutTests
         Assert.Equal(new WatchStreamRecord(WatchStreamRecord.Progress, 43), Parse(hub.Fanout.ProgressLine(43)));
     }
 
+    [Fact]
+    public void Dispatch_DataAndBareStreams_EachFormIsEncodedOnce_AndOnlyDataStreamsCarryTheData()
+    {
+        var hub = new WatchHub();
+        var reads = 0;
+        hub.Fanout.ValueOf = (path, index) =>
+        {
+            reads++;
+            return new WatchValue("v"u8.ToArray(), 3);
+        };
+        var data = Enumerable.Range(0, 10).Select(i => hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "d" + i, 0, withData: true)).ToList();
+        var bare = Enumerable.Range(0, 10).Select(i => hub.Fanout.Subscribe([new(WatchKind.Exact, "/a/b")], "b" + i, 0)).ToList();
+
+        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.DataChanged, "/a/b")]);
+
+        var dataLines = data.Select(s => Assert.Single(Drain(s)).Line).ToList();
+        var bareLines = bare.Select(s => Assert.Single(Drain(s)).Line).ToList();
+        Assert.All(dataLines, line => Assert.Same(dataLines[0], line));
+        Assert.All(bareLines, line => Assert.Same(bareLines[0], line));
+        Assert.Equal(1, reads);
+        var record = Parse(dataLines[0]);
+        Assert.Equal(("/a/b", "v", 3L), (record.Path, Encoding.UTF8.GetString(record.Data!.Value.Span), record.Version));
+        Assert.True(record.IsWhole);
+        Assert.Equal(new WatchStreamRecord(Contracts.ChangeEvent.DataChanged, 1, "/a/b"), Parse(bareLines[0]));
+    }
+
+    [Fact]
+    public void Dispatch_DataOverTheLimitAndDeletions_GoWithoutData_AsTheBareRecordsBytes()
+    {
+        var hub = new WatchHub();
+        var asked = new List<string>();
+        hub.Fanout.ValueOf = (path, index) =>
+        {
+            asked.Add(path);
+            return new WatchValue(new byte[WatchRecords.MaxValueBytes + 1], 0);
+        };
+        var data = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "d", 0, withData: true);
+        var bare = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "b", 0);
+
+        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.Created, "/a/big"), new ChangeEvent(1, ChangeEventType.Deleted, "/a/gone")]);
+
+        var withData = Drain(data);
+        var without = Drain(bare);
+        Assert.Equal(2, withData.Count);
+        Assert.Same(without[0].Line, withData[0].Line);
+        Assert.Same(without[1].Line, withData[1].Line);
+        Assert.Equal(["/a/big"], asked);
+        Assert.False(Parse(withData[0].Line).IsWhole);
+        Assert.True(Parse(withData[1].Line).IsWhole);
+    }
+
     private static List<(long Index, byte[] Line)> Drain(WatchStream stream)
     {
         var lines = new List<(long, byte[])>();

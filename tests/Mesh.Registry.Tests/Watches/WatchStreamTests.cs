@@ -51,6 +51,29 @@ public sealed class WatchStreamTests
     }
 
     [Fact]
+    public async Task WatchStream_WithData_CarriesTheNodesData_ThenAProgressMarkCompletingItsIndex_AndWithoutDataTheOldRecord()
+    {
+        await using var cluster = await TestCluster.StartAsync(1);
+        var node = cluster.Nodes[0]!;
+        var (path, _) = await cluster.CreateOnLeaderAsync("/config/routes/r", "doc");
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        await using var withData = await WatchStreamReader.OpenAsync(http, node.ClientUrl, "prefix=%2Fconfig%2Froutes&data=true");
+        await using var bare = await WatchStreamReader.OpenAsync(http, node.ClientUrl, "prefix=%2Fconfig%2Froutes");
+        Assert.Equal(WatchStreamRecord.Progress, (await withData.NextAsync())!.Type);
+        Assert.Equal(WatchStreamRecord.Progress, (await bare.NextAsync())!.Type);
+
+        using var set = await http.PutAsync(new Uri(node.ClientUrl, "/v1/nodes/config/routes/r"), new StringContent("changed"));
+        var index = (await cluster.JsonAsync(set, HttpStatusCode.OK)).GetProperty("index").GetInt64();
+
+        var record = (await withData.UntilAsync(r => r.Path == path))[^1];
+        Assert.Equal((ChangeEvent.DataChanged, index, "changed", 1L), (record.Type, record.Index, System.Text.Encoding.UTF8.GetString(record.Data!.Value.Span), record.Version));
+        var progress = (await withData.NextAsync())!;
+        Assert.Equal(WatchStreamRecord.Progress, progress.Type);
+        Assert.True(progress.Index >= index, $"progress {progress.Index} does not complete index {index}");
+        Assert.Equal(new WatchStreamRecord(ChangeEvent.DataChanged, index, path), (await bare.UntilAsync(r => r.Path == path))[^1]);
+    }
+
+    [Fact]
     public async Task WatchStream_OneChange_ReachesEveryStreamOnEveryNode()
     {
         await using var cluster = await TestCluster.StartAsync(3);

@@ -12,10 +12,13 @@ namespace Mesh.RegistryBench;
 
 /// <summary>
 /// The simulated-sidecar shape's parameters: <c>sidecars SECS [--sidecars N] [--services S]
-/// [--upstreams U] [--renew-every SECS] [--join-token NS=TOKEN] [--session-ttl SECS]</c>.
+/// [--upstreams U] [--renew-every SECS] [--join-token NS=TOKEN] [--session-ttl SECS] [--stream-data false]</c>
+/// (the last: the watch stream without <c>data=true</c>, so every change is read, as before it).
 /// </summary>
 internal sealed record SidecarShape(int Sidecars, double Seconds, int Services, int Upstreams, TimeSpan RenewEvery, string Namespace, string JoinToken, TimeSpan SessionTtl)
 {
+    public bool StreamData { get; init; } = true;
+
     /// <summary>Half the mesh CA's default 24 h certificate lifetime: when a sidecar's CertificateRotator renews.</summary>
     public static readonly TimeSpan RealRenewal = TimeSpan.FromHours(12);
 
@@ -34,7 +37,10 @@ internal sealed record SidecarShape(int Sidecars, double Seconds, int Services, 
             options.GetValueOrDefault("renew-every") is { } r ? TimeSpan.FromSeconds(double.Parse(r, CultureInfo.InvariantCulture)) : RealRenewal,
             token[..eq],
             token[(eq + 1)..],
-            TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("session-ttl") ?? "10", CultureInfo.InvariantCulture)));
+            TimeSpan.FromSeconds(double.Parse(options.GetValueOrDefault("session-ttl") ?? "10", CultureInfo.InvariantCulture)))
+        {
+            StreamData = bool.Parse(options.GetValueOrDefault("stream-data") ?? "true"),
+        };
     }
 }
 
@@ -314,7 +320,7 @@ public static partial class BenchRunner
             var eps = all.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(e => new Uri(e)).ToArray();
             // Sidecars spread over the nodes (one address list per sidecar, rotated), as an operator spreads them.
             var mine = eps.Skip(i % eps.Length).Concat(eps.Take(i % eps.Length)).ToArray();
-            var client = new MeshClient(new RegistryClientOptions { Endpoints = mine, Token = shape.JoinToken });
+            var client = new MeshClient(new RegistryClientOptions { Endpoints = mine, Token = shape.JoinToken, StreamData = shape.StreamData });
             var service = $"svc{i % shape.Services}";
             var upstreams = new List<string> { SharedService };
             for (var k = 1; k < shape.Upstreams; k++)

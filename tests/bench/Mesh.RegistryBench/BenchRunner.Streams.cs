@@ -19,7 +19,8 @@ public static partial class BenchRunner
         /// that breaks or is cut resumes after the last index it saw, as a client would; a record seen
         /// twice counts as repeated, a round's index not seen within 10 s as missed.
         /// </summary>
-        public async Task<TestResult> StreamFanOutAsync(int watchers, int rounds, CancellationToken ct)
+        /// <remarks>With <paramref name="withData"/> the streams ask for <c>data=true</c>: each record carries the node's data, and a progress mark follows it.</remarks>
+        public async Task<TestResult> StreamFanOutAsync(int watchers, int rounds, CancellationToken ct, bool withData = false)
         {
             using var writer = new RegistryClient(endpoints);
             var clients = endpoints.Select(_ => new RegistryClient(endpoints, TimeSpan.FromSeconds(30))).ToArray();
@@ -35,7 +36,7 @@ public static partial class BenchRunner
             long errors = 0, repeated = 0, reconnects = 0;
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             using var opening = new SemaphoreSlim(OpenConcurrency);
-            var query = "path=" + Uri.EscapeDataString(path);
+            var query = "path=" + Uri.EscapeDataString(path) + (withData ? "&data=true" : "");
 
             async Task Watcher(int w)
             {
@@ -152,7 +153,7 @@ public static partial class BenchRunner
 
             var elapsed = sw.Elapsed.TotalSeconds;
             var selfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - selfCpu0;
-            var r = lat.ToResult($"watch-stream watchers={watchers}", elapsed) with { Errors = errors + missed + notOpen };
+            var r = lat.ToResult($"watch-stream watchers={watchers}{(withData ? " data" : "")}", elapsed) with { Errors = errors + missed + notOpen };
             var s = fromSend.ToResult("x", elapsed);
             r.Extra["watchers"] = watchers;
             r.Extra["rounds"] = rounds;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Events;
@@ -77,7 +76,7 @@ internal sealed class ServiceEndpoints(RegistryStore store, string curatorBasePa
             {
                 var node = s.GetNode(instancesPath + "/" + child);
                 if (node.IsOk)
-                    list.Add(InstanceOf(child, node.Data));
+                    list.Add(ServiceInstanceResponse.Of(child, node.Data.Span));
             }
             list.AddRange(CuratorInstances.Read(s, curatorBasePath, name));
             return (list, owner, s.AppliedIndex);
@@ -86,25 +85,5 @@ internal sealed class ServiceEndpoints(RegistryStore store, string curatorBasePa
         // "after" neither repeats nor skips a change.
         context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
         await ApiJson.WriteAsync(context, 200, new ServiceResponse(name, index, owner?.Namespace, instances), RegistryJson.Default.ServiceResponse).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// An instance as listed: its id and the fields of its <see cref="InstanceDocument"/>. Data
-    /// that is not such a document (not JSON, or a field of the wrong type) lists the id only.
-    /// </summary>
-    private static ServiceInstanceResponse InstanceOf(string id, ReadOnlyMemory<byte> data)
-    {
-        InstanceDocument? document;
-        try
-        {
-            document = JsonSerializer.Deserialize(data.Span, RegistryJson.Default.InstanceDocument);
-        }
-        catch (JsonException)
-        {
-            document = null;
-        }
-        return document is null
-            ? new ServiceInstanceResponse(id)
-            : new ServiceInstanceResponse(id, document.Address, document.Port, document.Weight, document.Version, document.Zone, document.Labels);
     }
 }

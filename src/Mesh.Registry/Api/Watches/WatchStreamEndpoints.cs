@@ -17,7 +17,7 @@ using Microsoft.Net.Http.Headers;
 namespace Mesh.Registry.Api.Watches;
 
 /// <summary>
-/// <c>GET /v1/watch-stream?prefix=P&amp;path=Q&amp;trust=true&amp;after=N</c> (or <c>POST</c> with the
+/// <c>GET /v1/watch-stream?prefix=P&amp;path=Q&amp;trust=true&amp;data=true&amp;after=N</c> (or <c>POST</c> with the
 /// same parameters as a form body, for more watches than a URL holds): one long response of
 /// newline-delimited <see cref="WatchStreamRecord"/>s carrying every change after N under the
 /// watched paths, with progress marks while nothing changes, served from this node's applied
@@ -43,13 +43,14 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits l
         var parameters = await ParametersOfAsync(context).ConfigureAwait(false);
         var targets = TargetsOf(parameters, limits.MaxWatchesPerStream);
         var after = Query.Long("after", parameters.FirstOrDefault(p => p.Key == "after").Value.ToString()) ?? store.AppliedIndex;
+        var withData = parameters.FirstOrDefault(p => p.Key == "data") is { Key: not null } data && Query.Bool("data", data.Value.ToString(), present: true);
         if (after < 0)
             throw ApiException.BadRequest($"after={after} is not an index; indexes are 0 or more");
         var fanout = store.Hub.Fanout;
         WatchStream stream;
         try
         {
-            stream = fanout.Subscribe(targets, CallerOf(context), after);
+            stream = fanout.Subscribe(targets, CallerOf(context), after, withData);
         }
         catch (TooManyStreamsException e)
         {
@@ -112,9 +113,10 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits l
                         targets.Add(WatchTarget.Trust);
                     break;
                 case "after":
+                case "data":
                     break;
                 default:
-                    throw ApiException.BadRequest($"unknown parameter '{name}'; a watch stream takes prefix=PATH, path=PATH, trust=true and after=INDEX");
+                    throw ApiException.BadRequest($"unknown parameter '{name}'; a watch stream takes prefix=PATH, path=PATH, trust=true, data=true and after=INDEX");
             }
         }
         if (targets.Count == 0)
@@ -191,11 +193,13 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits l
                 var dispatched = fanout.DispatchedIndex;
                 _batch.Clear();
                 stream.Drain(_batch);
+                var last = 0L;
                 foreach (var (index, line) in _batch)
                 {
                     // Records of an index follow all records of lower indexes.
                     _complete = Math.Max(_complete, index - 1);
                     _body.Write(line);
+                    last = index;
                 }
                 var ended = stream.CutAt >= 0 || stream.EndReason is not null;
                 if (ended)
@@ -203,10 +207,17 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits l
                     await FinishAsync().ConfigureAwait(false);
                     return;
                 }
+                if (stream.WithData && last > dispatched)
+                {
+                    // Taken while the apply loop was still queueing this index: take the rest of it
+                    // now, so the progress mark that completes it goes out with them.
+                    fanout.WaitForDispatch();
+                    continue;
+                }
                 // Queue empty, not cut: everything dispatched before the drain is written.
                 _complete = Math.Max(_complete, dispatched);
                 var ticks = fanout.Ticks;
-                if ((first || ticks != tick) && _complete > _lastProgress)
+                if ((first || ticks != tick || (stream.WithData && last > 0)) && _complete > _lastProgress)
                 {
                     _body.Write(fanout.ProgressLine(_complete));
                     _lastProgress = _complete;
