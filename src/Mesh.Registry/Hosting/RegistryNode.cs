@@ -159,7 +159,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
             // Every keep-alive served here (HTTP, ZooKeeper) is renewed in this node's next batch.
             var keepAlives = new Sessions.KeepAliveBatcher(
                 new ZooKeeper.Forwarding.ZkLeaderClient(consensus, writer, addresses, peerClients, new ZooKeeper.Forwarding.ZkSessionKey(Store), _options.TimeProvider, _options.RequestTimeout),
-                Store, _options.TimeProvider, loggerFactory.CreateLogger<Sessions.KeepAliveBatcher>());
+                consensus, Store, _options.TimeProvider, loggerFactory.CreateLogger<Sessions.KeepAliveBatcher>());
             keepAlives.Start();
             Push(keepAlives.DisposeAsync);
             var peers = new Api.Status.PeerStatusClient(addresses, peerClients.Reads);

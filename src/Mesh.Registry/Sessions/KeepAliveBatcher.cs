@@ -18,7 +18,7 @@ namespace Mesh.Registry.Sessions;
 /// node and says whether the session is still alive there; a batch that fails fails its renewals
 /// with the write's own exception (nothing proposed, or outcome unknown), as a single write would.
 /// </summary>
-internal sealed partial class KeepAliveBatcher(ZkLeaderClient leader, RegistryStore store, TimeProvider time, ILogger logger) : IAsyncDisposable
+internal sealed partial class KeepAliveBatcher(ZkLeaderClient leader, IConsensus consensus, RegistryStore store, TimeProvider time, ILogger logger) : IAsyncDisposable
 {
     /// <summary>
     /// How long a batch gathers before it is proposed: a tenth of the shortest session TTL
@@ -37,6 +37,10 @@ internal sealed partial class KeepAliveBatcher(ZkLeaderClient leader, RegistrySt
     /// </summary>
     public static readonly TimeSpan BatchDeadline = TimeSpan.FromSeconds(2);
 
+    // Cancelled (and replaced) whenever the leader changes: a batch in flight to the old one is
+    // sent again to the new one at once, within its deadline (renewing twice is renewing).
+    private CancellationTokenSource _leaderTerm = new();
+
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _opened = new(0);
     private readonly CancellationTokenSource _stop = new();
@@ -45,7 +49,29 @@ internal sealed partial class KeepAliveBatcher(ZkLeaderClient leader, RegistrySt
     private Task? _loop;
     private int _disposed;
 
-    public void Start() => _loop = Task.Run(() => RunAsync(_stop.Token));
+    public void Start()
+    {
+        consensus.LeaderChanged += OnLeaderChanged;
+        _loop = Task.Run(() => RunAsync(_stop.Token));
+    }
+
+    private void OnLeaderChanged(int? leaderId)
+    {
+        CancellationTokenSource old;
+        lock (_gate)
+        {
+            old = _leaderTerm;
+            _leaderTerm = new CancellationTokenSource();
+        }
+        // Not disposed: a batch may be linking to its token right now (a leader change is rare).
+        old.Cancel();
+    }
+
+    private CancellationToken LeaderTerm()
+    {
+        lock (_gate)
+            return _leaderTerm.Token;
+    }
 
     /// <summary>
     /// Renews <paramref name="sessionId"/> with the next batch. The session as this node's applied
@@ -118,7 +144,24 @@ internal sealed partial class KeepAliveBatcher(ZkLeaderClient leader, RegistrySt
             for (var i = 0; i < ids.Length; i += KeepAliveMany.MaxSessions)
             {
                 var chunk = ids[i..Math.Min(ids.Length, i + KeepAliveMany.MaxSessions)];
-                await leader.WriteAsync(new KeepAliveMany(leader.Header(), chunk), deadline.Token).ConfigureAwait(false);
+                while (true)
+                {
+                    var term = LeaderTerm();
+                    using var attempt = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, term);
+                    try
+                    {
+                        await leader.WriteAsync(new KeepAliveMany(leader.Header(), chunk), attempt.Token).ConfigureAwait(false);
+                        break;
+                    }
+                    catch (OperationCanceledException) when (term.IsCancellationRequested && !deadline.IsCancellationRequested)
+                    {
+                        // The leader changed while this was in flight: to the new one.
+                    }
+                    catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException && term.IsCancellationRequested && !deadline.IsCancellationRequested)
+                    {
+                        // Refused or lost by the leader that was: the new one may take it.
+                    }
+                }
             }
             batch.Applied.TrySetResult();
         }
@@ -149,6 +192,7 @@ internal sealed partial class KeepAliveBatcher(ZkLeaderClient leader, RegistrySt
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
+        consensus.LeaderChanged -= OnLeaderChanged;
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_loop is not null)
             await _loop.ConfigureAwait(false);
