@@ -88,6 +88,7 @@ public sealed class MeshCommandLineTests
     [InlineData("--max-txn-bytes", "100", "--max-txn-bytes 100 must be at least 16384")]
     [InlineData("--anonymous-concurrency", "0", "--anonymous-concurrency 0 must be at least 1")]
     [InlineData("--quota-sessions", "0", "--quota-sessions 0 must be at least 1")]
+    [InlineData("--auth-failures", "0", "--auth-failures 0 must be at least 1")]
     public void Registry_BadSecurityFlags_FailWithOneLineSayingWhy(string flag, string value, string expected)
     {
         var data = Path.Combine(Path.GetTempPath(), "mesh-cli-" + Guid.NewGuid().ToString("N"));

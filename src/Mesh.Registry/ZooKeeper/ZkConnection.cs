@@ -30,6 +30,9 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan CatchUpWait = TimeSpan.FromSeconds(2);
 
+    /// <summary>Between two slices of a sliced read (getAllChildrenNumber): time for writes waiting on the store's lock to take it.</summary>
+    private static readonly TimeSpan SliceGap = TimeSpan.FromMilliseconds(1);
+
     /// <summary>Unflushed reply bytes, at most, before the connection waits for the client to take them.</summary>
     internal const int FlushThreshold = 64 * 1024;
 
@@ -333,11 +336,10 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             case ZkStep.Slices sliced:
                 ZkReply? done;
                 // The store's lock is let go between slices, so writes apply while a big count runs.
+                // A pause, not a yield: a lock is not fair, and this loop would take it again before
+                // the thread applying writes woke up to it.
                 while ((done = server.Store.Read(sliced.Next)) is null)
-                {
-                    await Task.Yield();
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
+                    await Task.Delay(SliceGap, server.Time, cancellationToken).ConfigureAwait(false);
                 await ReplyAsync(() => done, cancellationToken).ConfigureAwait(false);
                 return true;
             case ZkStep.Write write:
