@@ -63,8 +63,12 @@ public sealed class RapidResetTests : IDisposable
         var scrape = await Telemetry.Scrape.GetAsync(sidecar.AdminUrl);
         Assert.True(scrape.Sum("mesh_sidecar_connection_errors_total", ("direction", "inbound"), ("kind", "http2_abuse")) > 0, "no http2_abuse counted");
 
-        var disposed = logs.Entries.Where(e => e.Exception?.ToString().Contains(nameof(ObjectDisposedException), StringComparison.Ordinal) == true).ToArray();
-        Assert.True(disposed.Length == 0, $"{disposed.Length} log entries with an ObjectDisposedException, first: {disposed.FirstOrDefault().Exception}");
+        // A reset stream cancels the forwarding to the app; HttpClient may report that as a
+        // TaskCanceledException whose cause is the connection stream it disposed mid-write, which
+        // YARP logs below Warning. That is a cancellation, not the disposed-object bug looked for.
+        var disposed = logs.Entries.Where(e => e.Exception is not null and not OperationCanceledException
+            && e.Exception.ToString().Contains(nameof(ObjectDisposedException), StringComparison.Ordinal)).ToArray();
+        Assert.True(disposed.Length == 0, $"{disposed.Length} log entries with an ObjectDisposedException, first: {disposed.FirstOrDefault().Message}: {disposed.FirstOrDefault().Exception}");
         var traces = logs.Entries.Where(e => e.Exception is not null && e.Level >= LogLevel.Warning).ToArray();
         Assert.True(traces.Length == 0, $"{traces.Length} log entries with a stack trace at Warning or above:\n{string.Join("\n", traces.Select(t => t.Message).Distinct().Take(10))}");
     }
