@@ -320,8 +320,24 @@ internal sealed partial class RaftConsensus : IConsensus
             throw new NotLeaderException(LeaderId);
     }
 
-    public Task WaitForAppliedAsync(long index, CancellationToken cancellationToken) =>
-        WaitForApplyCoreAsync(index, cancellationToken).AsTask();
+    public async Task WaitForAppliedAsync(long index, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var reopens = Reopens;
+            try
+            {
+                await WaitForApplyCoreAsync(index, cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (Exception) when (!cancellationToken.IsCancellationRequested && _meshLog is null && (_wal?.Failure is not null || Reopens != reopens))
+            {
+                // DotNext's log failed under this wait and WatchLogAsync is reopening it from disk
+                // (or just did): wait on the reopened log, as a caller would after a restart.
+                await Task.Delay(TimeSpan.FromMilliseconds(50), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
 
     public IReadOnlyList<MemberState> Members
     {
