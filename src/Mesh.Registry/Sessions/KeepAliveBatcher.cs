@@ -174,8 +174,11 @@ internal sealed partial class KeepAliveBatcher(ZkLeaderClient leader, IConsensus
             Fail(batch, ids.Length, new OutcomeUnknownException(
                 $"the keep-alives of this node were not written within {BatchDeadline.TotalSeconds:0.#} s (no leader answered); retry"));
         }
-        catch (Exception e) when (e is NotLeaderException or OutcomeUnknownException or QuorumUnavailableException or InvalidOperationException)
+        catch (Exception e)
         {
+            // Whatever the write threw, its callers are answered with it: a batch nobody completes
+            // would leave every keep-alive in it waiting until its client gave up, and fault the
+            // node's stop (DisposeAsync awaits every batch).
             Fail(batch, ids.Length, e);
         }
     }
