@@ -1,5 +1,5 @@
-using Mesh.Registry.Api.Access;
 using System.Globalization;
+using Mesh.Registry.Api.Access;
 using Mesh.Registry.Api.Ca;
 using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Events;
