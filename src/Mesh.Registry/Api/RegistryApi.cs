@@ -57,12 +57,12 @@ internal sealed class RegistryApi(
         var api = app.MapGroup("").AddEndpointFilter(new ApiAccessFilter(auth)).AddEndpointFilter(new BodyLimitFilter(limits));
 
         new StatusEndpoints(consensus, addresses, peers).Map(api);
-        new NodeEndpoints(consensus, store, writes, requestTimeout).Map(api, leader);
+        new NodeEndpoints(consensus, store, writes, auth, requestTimeout).Map(api, leader);
         new TxnEndpoints(writes, limits).Map(api, leader);
         new SessionEndpoints(store, sessions, writes, keepAlives).Map(api, leader);
-        new WatchEndpoints(store).Map(api);
-        new WatchStreamEndpoints(store, limits).Map(api);
-        new ServiceEndpoints(store, curatorBasePath).Map(api, leader);
+        new WatchEndpoints(store, auth).Map(api);
+        new WatchStreamEndpoints(store, auth, limits).Map(api);
+        new ServiceEndpoints(store, auth, curatorBasePath).Map(api, leader);
         new CaEndpoints(ca, metrics, requestTimeout).Map(api, leader, new AnonymousGateFilter(anonymousGate));
         api.MapOthers("/{**path}", ApiRoutes.NotFoundAsync);
     }

@@ -96,6 +96,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
                     : path => Api.Services.CuratorInstances.ServicePathOf(_options.CuratorBasePath, path),
             }), metrics);
             Store.Hub.Fanout.ValueOf = Store.ValueAt;
+            Store.Hub.Fanout.IsOpenToAnyone = Store.IsOpenToAnyone;
 
             var consensus = new RaftConsensus(new RaftConsensusOptions
             {

@@ -32,12 +32,36 @@ internal sealed class RegistryStore(WatchHub hub, RegistryMetrics metrics) : IRe
     /// <paramref name="index"/>, else null: what a <c>data=true</c> watch record of that change
     /// carries. Called by the fan-out right after the command at the index was applied.
     /// </summary>
+    /// <summary>
+    /// Whether anyone may read the node at <paramref name="path"/>; for a node that is gone (a
+    /// deletion being reported), its deepest ancestor still there decides, as the ZooKeeper port
+    /// decides which session hears of it. Join tokens hear only of such nodes.
+    /// </summary>
+    public bool IsOpenToAnyone(string path)
+    {
+        lock (_gate)
+        {
+            for (var at = path; ; at = Core.Paths.NodePath.Parent(at))
+            {
+                var acl = _state.GetAcl(at);
+                if (acl.Error == Core.Results.ErrorCode.Ok)
+                    return Api.Access.NodeReadAccess.IsWorldReadable(acl.Acl);
+                if (at == Core.Paths.NodePath.Root)
+                    return true;
+            }
+        }
+    }
+
     public WatchValue? ValueAt(string path, long index)
     {
         lock (_gate)
         {
+            // One record goes to every stream that asked for data, whoever its reader: a node that
+            // not anyone may read goes without, and each reader's own read is checked.
             var node = _state.GetNode(path);
-            return node.IsOk && node.Stat.ModifiedIndex == index ? new WatchValue(node.Data, node.Stat.Version) : null;
+            return node.IsOk && node.Stat.ModifiedIndex == index && Api.Access.NodeReadAccess.IsWorldReadable(_state.GetAcl(path).Acl)
+                ? new WatchValue(node.Data, node.Stat.Version)
+                : null;
         }
     }
 

@@ -79,6 +79,12 @@ internal sealed class WatchFanout : IDisposable
     /// </summary>
     public Func<string, long, WatchValue?>? ValueOf { get; set; }
 
+    /// <summary>
+    /// Whether anyone may read a node (<c>RegistryStore.IsOpenToAnyone</c>): a stream that
+    /// <see cref="WatchStream.SeesOnlyOpenNodes"/> hears of no other. Null: every node is.
+    /// </summary>
+    public Func<string, bool>? IsOpenToAnyone { get; set; }
+
     /// <summary>Every change up to this index has been queued to the streams that want it.</summary>
     public long DispatchedIndex => Volatile.Read(ref _dispatched);
 
@@ -98,7 +104,7 @@ internal sealed class WatchFanout : IDisposable
     /// cover. Throws <see cref="IndexCompactedException"/> when the history no longer reaches back
     /// to <paramref name="after"/>, <see cref="TooManyStreamsException"/> over the per-caller limit.
     /// </summary>
-    public WatchStream Subscribe(IReadOnlyList<WatchTarget> targets, string caller, long after, bool withData = false)
+    public WatchStream Subscribe(IReadOnlyList<WatchTarget> targets, string caller, long after, bool withData = false, bool seesOnlyOpenNodes = false)
     {
         lock (_gate)
         {
@@ -115,7 +121,7 @@ internal sealed class WatchFanout : IDisposable
         }
         try
         {
-            var stream = new WatchStream(targets, caller, after, _options.BufferRecords, AddBuffered) { WithData = withData };
+            var stream = new WatchStream(targets, caller, after, _options.BufferRecords, AddBuffered) { WithData = withData, SeesOnlyOpenNodes = seesOnlyOpenNodes };
             // The history up to what was dispatched, read without holding up the apply loop...
             var upTo = DispatchedIndex;
             if (after < upTo)
@@ -185,7 +191,7 @@ internal sealed class WatchFanout : IDisposable
                     }
                     continue;
                 }
-                var lines = new ChangeLines(change, _options.AliasOf?.Invoke(change.Path), ValueOf);
+                var lines = new ChangeLines(change, _options.AliasOf?.Invoke(change.Path), ValueOf, IsOpenToAnyone);
                 if (_exact.TryGetValue(change.Path, out var exact))
                     DeliverAll(exact, sequence, index, ref lines);
                 if (_prefix.Count > 0)
@@ -269,7 +275,8 @@ internal sealed class WatchFanout : IDisposable
                 if (wantsTrust && IsTrustChange(change))
                     stream.TryEnqueue(change.Index, TrustLine(change.Index));
             }
-            else if (_options.AliasOf?.Invoke(change.Path) is var alias && (stream.Matches(change.Path) || alias is not null && stream.WatchesPrefix(alias)))
+            else if (_options.AliasOf?.Invoke(change.Path) is var alias && (stream.Matches(change.Path) || alias is not null && stream.WatchesPrefix(alias))
+                && !(stream.SeesOnlyOpenNodes && IsOpenToAnyone?.Invoke(change.Path) == false))
             {
                 stream.TryEnqueue(change.Index, WatchRecords.Change(change, alias));
             }
@@ -307,7 +314,7 @@ internal sealed class WatchFanout : IDisposable
     {
         foreach (var stream in streams)
         {
-            if (stream.LastDeliveredSequence != sequence)
+            if (stream.LastDeliveredSequence != sequence && !lines.IsHiddenFrom(stream))
                 Deliver(stream, sequence, index, lines.For(stream));
         }
     }
@@ -317,10 +324,14 @@ internal sealed class WatchFanout : IDisposable
     /// only when a stream wants it: the bare record, and the one that carries the node's data
     /// (<c>data=true</c>), the same bytes as the bare one when there is no data to carry.
     /// </summary>
-    private struct ChangeLines(ChangeEvent change, string? alias, Func<string, long, WatchValue?>? valueOf)
+    private struct ChangeLines(ChangeEvent change, string? alias, Func<string, long, WatchValue?>? valueOf, Func<string, bool>? isOpenToAnyone)
     {
         private byte[]? _bare;
         private byte[]? _withData;
+        private bool? _open;
+
+        /// <summary>A join token's stream does not hear of a node that not anyone may read (looked up once per change, and only for such a stream).</summary>
+        public bool IsHiddenFrom(WatchStream stream) => stream.SeesOnlyOpenNodes && !(_open ??= isOpenToAnyone?.Invoke(change.Path) ?? true);
 
         public readonly string? Alias => alias;
 

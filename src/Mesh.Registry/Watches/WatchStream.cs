@@ -48,6 +48,9 @@ internal sealed class WatchStream
     /// </summary>
     public bool WithData { get; init; }
 
+    /// <summary>The reader hears only of nodes anyone may read (a join token, with authentication on; see <c>NodeReadAccess</c>).</summary>
+    public bool SeesOnlyOpenNodes { get; init; }
+
     /// <summary>The fan-out's mark of the event it last delivered here (so overlapping watches send an event once).</summary>
     internal long LastDeliveredSequence { get; set; } = -1;
 

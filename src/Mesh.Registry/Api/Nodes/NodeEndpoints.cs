@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mesh.Registry.Api.Access;
 using Mesh.Registry.Api.Ca;
 using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Api.Writes;
@@ -16,7 +17,7 @@ namespace Mesh.Registry.Api.Nodes;
 /// <c>/v1/nodes/{path}</c>: read (linearizable unless stale or at a given index), create, set and
 /// delete a node; writes go through <see cref="ApiWriter"/>.
 /// </summary>
-internal sealed class NodeEndpoints(IConsensus consensus, RegistryStore store, ApiWriter writes, TimeSpan requestTimeout)
+internal sealed class NodeEndpoints(IConsensus consensus, RegistryStore store, ApiWriter writes, ApiAuthenticator auth, TimeSpan requestTimeout)
 {
     private const string Prefix = "/v1/nodes";
 
@@ -61,14 +62,31 @@ internal sealed class NodeEndpoints(IConsensus consensus, RegistryStore store, A
             CaGuard.Check(path, subtree: true); // the children's data of / or /mesh would include the CA's
         if (Query.Long(context, "minIndex") is { } minIndex)
             await WaitAppliedAsync(minIndex, context.RequestAborted).ConfigureAwait(false);
+        var caller = ApiAccessFilter.CallerOf(context);
         if (children)
         {
-            // The names and their data from one state, under the store's one lock.
-            var (result, data, index) = store.Read(s =>
+            // The names and their data from one state, under the store's one lock. Listing needs
+            // read rights on the node, and its children's data on each child (as in ZooKeeper).
+            var (result, data, denied, index) = store.Read<(Core.Results.ChildrenResult, ReadOnlyMemory<byte>[]?, string?, long)>(s =>
             {
                 var list = s.GetChildren(path);
-                var data = withData && list.IsOk ? list.Children.Select(name => s.GetNode(Core.Paths.NodePath.Combine(path, name)).Data).ToArray() : null;
-                return (list, data, s.AppliedIndex);
+                if (!list.IsOk)
+                    return (list, null, null, s.AppliedIndex);
+                if (!MayRead(s, caller, path))
+                    return (list, null, path, s.AppliedIndex);
+                ReadOnlyMemory<byte>[]? data = null;
+                if (withData)
+                {
+                    data = new ReadOnlyMemory<byte>[list.Children.Count];
+                    for (var i = 0; i < data.Length; i++)
+                    {
+                        var child = Core.Paths.NodePath.Combine(path, list.Children[i]);
+                        if (!MayRead(s, caller, child))
+                            return (list, null, child, s.AppliedIndex);
+                        data[i] = s.GetNode(child).Data;
+                    }
+                }
+                return (list, data, null, s.AppliedIndex);
             });
             // Also on errors: a client that read NoNode watches for the node's creation from here.
             context.Response.Headers["X-Mesh-Index"] = index.ToString(CultureInfo.InvariantCulture);
@@ -77,6 +95,8 @@ internal sealed class NodeEndpoints(IConsensus consensus, RegistryStore store, A
                 await ApiJson.ErrorAsync(context, result.Error, path).ConfigureAwait(false);
                 return;
             }
+            if (denied is not null)
+                throw new ApiException(StatusCodes.Status403Forbidden, ApiErrors.Forbidden, NodeReadAccess.Refusal(denied));
             if (data?.Sum(d => (long)d.Length) is > MaxChildrenDataBytes and var total)
                 throw ApiException.BadRequest($"the children of {path} hold {total} bytes of data, more than the {MaxChildrenDataBytes} one answer carries; read them one by one");
             await ApiJson.WriteAsync(context, 200, new ChildrenResponse(path, result.Children, ApiJson.Stat(result.Stat), data),
@@ -84,7 +104,7 @@ internal sealed class NodeEndpoints(IConsensus consensus, RegistryStore store, A
             return;
         }
 
-        var (node, applied) = store.Read(s => (s.GetNode(path), s.AppliedIndex));
+        var (node, readable, applied) = store.Read(s => (s.GetNode(path), MayRead(s, caller, path), s.AppliedIndex));
         var headers = context.Response.Headers;
         headers["X-Mesh-Index"] = applied.ToString(CultureInfo.InvariantCulture);
         if (!node.IsOk)
@@ -92,6 +112,8 @@ internal sealed class NodeEndpoints(IConsensus consensus, RegistryStore store, A
             await ApiJson.ErrorAsync(context, node.Error, path).ConfigureAwait(false);
             return;
         }
+        if (!readable)
+            throw new ApiException(StatusCodes.Status403Forbidden, ApiErrors.Forbidden, NodeReadAccess.Refusal(path));
         if (raw)
         {
             headers["X-Mesh-Version"] = node.Stat.Version.ToString(CultureInfo.InvariantCulture);
@@ -104,6 +126,9 @@ internal sealed class NodeEndpoints(IConsensus consensus, RegistryStore store, A
         await ApiJson.WriteAsync(context, 200, new NodeResponse(path, node.Data, ApiJson.Stat(node.Stat)),
             RegistryJson.Default.NodeResponse).ConfigureAwait(false);
     }
+
+    private bool MayRead(Core.RegistryStateMachine state, ApiCaller? caller, string path) =>
+        NodeReadAccess.Allows(auth.Enabled, caller, state.GetAcl(path).Acl);
 
     /// <summary>Waits (up to the request timeout) until this node has applied <paramref name="index"/>; 503 otherwise.</summary>
     private async Task WaitAppliedAsync(long index, CancellationToken cancellationToken)

@@ -22,16 +22,18 @@ internal static class CuratorInstances
     /// <summary>
     /// The Curator instances of <paramref name="service"/> under <paramref name="basePath"/> in
     /// <paramref name="state"/>. Children that are not a Curator ServiceInstance (the sidecars'
-    /// <c>instances</c> node when the base is /services, anything else) are skipped.
+    /// <c>instances</c> node when the base is /services, anything else) are skipped, and so are
+    /// those <paramref name="mayRead"/> refuses (by path).
     /// </summary>
-    public static List<ServiceInstanceResponse> Read(RegistryStateMachine state, string basePath, string service)
+    public static List<ServiceInstanceResponse> Read(RegistryStateMachine state, string basePath, string service, Func<string, bool> mayRead)
     {
         var found = new List<ServiceInstanceResponse>();
         var servicePath = NodePath.Combine(basePath, service);
         foreach (var id in state.GetChildren(servicePath).Children)
         {
-            var node = state.GetNode(NodePath.Combine(servicePath, id));
-            if (node.IsOk && Parse(id, node.Data.Span) is { } instance)
+            var path = NodePath.Combine(servicePath, id);
+            var node = state.GetNode(path);
+            if (node.IsOk && mayRead(path) && Parse(id, node.Data.Span) is { } instance)
                 found.Add(instance);
         }
         return found;

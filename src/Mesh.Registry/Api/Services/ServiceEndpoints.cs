@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mesh.Registry.Api.Access;
 using Mesh.Registry.Api.Forwarding;
 using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Events;
@@ -15,7 +16,7 @@ namespace Mesh.Registry.Api.Services;
 /// with <c>after</c>). Instances are the sidecars' and those registered the Curator way under
 /// <paramref name="curatorBasePath"/> (<see cref="CuratorInstances"/>).
 /// </summary>
-internal sealed class ServiceEndpoints(RegistryStore store, string curatorBasePath = CuratorInstances.DefaultBasePath)
+internal sealed class ServiceEndpoints(RegistryStore store, ApiAuthenticator auth, string curatorBasePath = CuratorInstances.DefaultBasePath)
 {
     private const string Prefix = "/v1/services";
     private const string ServicesRoot = "/services";
@@ -72,13 +73,17 @@ internal sealed class ServiceEndpoints(RegistryStore store, string curatorBasePa
             var service = s.GetNode(servicePath);
             var owner = service.IsOk ? ServiceOwner.Parse(service.Data.Span, out _) : null;
             var list = new List<ServiceInstanceResponse>();
+            // An instance node whose ZooKeeper ACL keeps the caller from reading it is left out.
+            var caller = ApiAccessFilter.CallerOf(context);
+            bool MayRead(string path) => NodeReadAccess.Allows(auth.Enabled, caller, s.GetAcl(path).Acl);
             foreach (var child in s.GetChildren(instancesPath).Children)
             {
-                var node = s.GetNode(instancesPath + "/" + child);
-                if (node.IsOk)
+                var path = instancesPath + "/" + child;
+                var node = s.GetNode(path);
+                if (node.IsOk && MayRead(path))
                     list.Add(ServiceInstanceResponse.Of(child, node.Data.Span));
             }
-            list.AddRange(CuratorInstances.Read(s, curatorBasePath, name));
+            list.AddRange(CuratorInstances.Read(s, curatorBasePath, name, MayRead));
             return (list, owner, s.AppliedIndex);
         });
         // The state may be ahead of the event that woke us; report what was read so the next

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mesh.Registry.Api.Access;
 using Mesh.Registry.Api.Ca;
 using Mesh.Registry.Contracts;
 using Mesh.Registry.Core.Events;
@@ -11,7 +12,7 @@ using Microsoft.AspNetCore.Routing;
 namespace Mesh.Registry.Api.Watches;
 
 /// <summary><c>GET /v1/watch/{path}</c>: the changes after an index, waiting for one when there is none yet; served from this node's applied state.</summary>
-internal sealed class WatchEndpoints(RegistryStore store)
+internal sealed class WatchEndpoints(RegistryStore store, ApiAuthenticator auth)
 {
     private const string Prefix = "/v1/watch";
 
@@ -33,10 +34,12 @@ internal sealed class WatchEndpoints(RegistryStore store)
         var result = await store.Hub.WaitAsync(path, recursive, after, wait, context.RequestAborted).ConfigureAwait(false);
         context.Response.Headers["X-Mesh-Index"] = result.Index.ToString(CultureInfo.InvariantCulture);
         var events = new List<Contracts.ChangeEvent>(result.Events.Count);
+        var onlyOpen = NodeReadAccess.SeesOnlyOpenNodes(auth.Enabled, ApiAccessFilter.CallerOf(context));
         foreach (var e in result.Events)
         {
-            // A recursive watch above /mesh/ca does not see the CA's nodes change.
-            if (!recursive || !CertificateAuthority.RegistryCertificateAuthority.IsCaPath(e.Path))
+            // A recursive watch above /mesh/ca does not see the CA's nodes change, and a join
+            // token does not hear of nodes that not anyone may read.
+            if ((!recursive || !CertificateAuthority.RegistryCertificateAuthority.IsCaPath(e.Path)) && (!onlyOpen || store.IsOpenToAnyone(e.Path)))
                 events.Add(new Contracts.ChangeEvent(e.Index, Registry.Watches.WatchRecords.TypeName(e.Type), e.Path));
         }
         await ApiJson.WriteAsync(context, 200, new WatchResponse(result.Index, events), RegistryJson.Default.WatchResponse).ConfigureAwait(false);

@@ -24,7 +24,7 @@ namespace Mesh.Registry.Api.Watches;
 /// state (docs/registry-api.md, "Streaming watches"). The records come ready-encoded from the
 /// node's <see cref="WatchFanout"/>; this endpoint only copies them to the socket.
 /// </summary>
-internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits limits)
+internal sealed class WatchStreamEndpoints(RegistryStore store, ApiAuthenticator auth, RegistryLimits limits)
 {
     public const string Path = "/v1/watch-stream";
 
@@ -50,7 +50,8 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, RegistryLimits l
         WatchStream stream;
         try
         {
-            stream = fanout.Subscribe(targets, CallerOf(context), after, withData);
+            stream = fanout.Subscribe(targets, CallerOf(context), after, withData,
+                seesOnlyOpenNodes: NodeReadAccess.SeesOnlyOpenNodes(auth.Enabled, ApiAccessFilter.CallerOf(context)));
         }
         catch (TooManyStreamsException e)
         {

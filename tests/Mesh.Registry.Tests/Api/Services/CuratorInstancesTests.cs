@@ -46,8 +46,8 @@ public sealed class CuratorInstancesTests
         state.Apply(1, new CreateNode(CommandHeader.At(1), "/services/legacy/instances/sidecar-1", Encoding.UTF8.GetBytes("{\"address\":\"a\",\"port\":1}"), CreateMode.Persistent, 0, true));
         state.Apply(2, new CreateNode(CommandHeader.At(1), "/services/legacy/6f1c", Encoding.UTF8.GetBytes(Curator)));
 
-        Assert.Equal(["6f1c"], CuratorInstances.Read(state, "/services", "legacy").Select(i => i.Id));
-        Assert.Empty(CuratorInstances.Read(state, "/curator", "legacy"));
+        Assert.Equal(["6f1c"], CuratorInstances.Read(state, "/services", "legacy", _ => true).Select(i => i.Id));
+        Assert.Empty(CuratorInstances.Read(state, "/curator", "legacy", _ => true));
     }
 
     [Theory]
