@@ -63,7 +63,7 @@ internal sealed class RegistryApi(
         new WatchEndpoints(store, auth).Map(api);
         new WatchStreamEndpoints(store, auth, limits).Map(api);
         new ServiceEndpoints(store, auth, curatorBasePath).Map(api, leader);
-        new CaEndpoints(ca, metrics, requestTimeout).Map(api, leader, new AnonymousGateFilter(anonymousGate));
+        new CaEndpoints(ca, metrics, requestTimeout, auth.Failures).Map(api, leader, new AnonymousGateFilter(anonymousGate));
         api.MapOthers("/{**path}", ApiRoutes.NotFoundAsync);
     }
 }

@@ -15,6 +15,9 @@ internal sealed class ApiAuthenticator(ApiTokens operators, Func<JoinTokenRegist
 {
     public bool Enabled => operators.Any;
 
+    /// <summary>This node's failed-authentication table, also for credentials that come in a body (<c>/v1/ca/sign</c>).</summary>
+    public AuthFailureLimiter? Failures => failures;
+
     public ApiCaller? Authenticate(HttpRequest request) => Authenticate(request, out _);
 
     /// <param name="refused">Set when the request carried a token that was not checked because its address failed too often.</param>

@@ -15,7 +15,7 @@ namespace Mesh.Registry.Api.Ca;
 /// The CA endpoints (docs/security.md, "mTLS and identity"): the public roots, signing a workload
 /// certificate for a join token, and revoking a join token (a write, on the leader).
 /// </summary>
-internal sealed class CaEndpoints(RegistryCertificateAuthority ca, RegistryMetrics metrics, TimeSpan requestTimeout)
+internal sealed class CaEndpoints(RegistryCertificateAuthority ca, RegistryMetrics metrics, TimeSpan requestTimeout, AuthFailureLimiter? failures = null)
 {
     public void Map(IEndpointRouteBuilder api, LeaderFilter leader, AnonymousGateFilter gate)
     {
@@ -47,6 +47,16 @@ internal sealed class CaEndpoints(RegistryCertificateAuthority ca, RegistryMetri
         // The join token may come as the bearer (checked before the body was read) instead of in the body.
         if (string.IsNullOrEmpty(request.Token) && ApiAccessFilter.CallerOf(context) is ApiCaller.Workload && BearerOf(context.Request) is { } bearer)
             request = request with { Token = bearer };
+        // A token in the body is a credential like a bearer: an address that failed too often has
+        // it refused unchecked, and an unknown one counts against its address.
+        var remote = context.Connection.RemoteIpAddress;
+        if (ApiAccessFilter.CallerOf(context) is null && failures?.Check(remote) is { } refusal)
+        {
+            metrics.CaSignRefused();
+            context.Response.Headers.RetryAfter = refusal.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await ApiJson.ErrorAsync(context, StatusCodes.Status429TooManyRequests, ApiErrors.TooManyRequests, refusal.Reason).ConfigureAwait(false);
+            return;
+        }
         var authority = CurrentCa();
         var (_, tokens) = ca.Current();
         CaSignResponse signed;
@@ -57,6 +67,8 @@ internal sealed class CaEndpoints(RegistryCertificateAuthority ca, RegistryMetri
         catch (CaRequestException e)
         {
             metrics.CaSignRefused();
+            if (e.StatusCode == StatusCodes.Status403Forbidden && !string.IsNullOrEmpty(request.Token) && tokens.ScopeOf(request.Token) is null)
+                failures?.Failed(remote);
             await ApiJson.ErrorAsync(context, e.StatusCode, e.Code, e.Message).ConfigureAwait(false);
             return;
         }

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using Mesh.Registry.Api.Access;
+using Mesh.Registry.CertificateAuthority;
+using Mesh.Registry.Contracts;
 using Mesh.Testing;
 
 namespace Mesh.Registry.Tests.Api.Access;
@@ -75,5 +78,46 @@ public sealed class AuthFailureLimitTests
             using var again = await GetAsync(guesser, url, AdminToken);
             return again.StatusCode == HttpStatusCode.OK;
         }, "the guesser's address is served again once its window ended");
+    }
+    [Fact]
+    public async Task CaSign_JoinTokensGuessedInTheBody_CountAgainstTheAddress_WhichIsThenCutOffUnchecked()
+    {
+        const string ShopToken = "limit-shop-join-token-0123456789";
+        await using var cluster = await TestCluster.StartAsync(1, o => o with
+        {
+            ApiTokens = [new ApiTokenGrant(ApiTokenRole.Admin, AdminToken)],
+            JoinTokens = [JoinTokenGrant.Parse("shop=" + ShopToken)],
+            Limits = o.Limits with { AuthFailuresPerAddress = 3, AuthFailureWindow = TimeSpan.FromMinutes(5) },
+        });
+        var node = await cluster.WaitForLeaderAsync();
+        var url = cluster.Url(node, "/v1/ca/sign");
+        using var guesser = From(IPAddress.Loopback);
+        using var neighbour = From(IPAddress.Parse("127.0.0.2"));
+        Task<HttpResponseMessage> SignAsync(HttpClient http, string token) =>
+            http.PostAsJsonAsync(url, new CaSignRequest(token, "shop", "catalog", "not a csr"), RegistryJson.Default.CaSignRequest);
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var wrong = await SignAsync(guesser, $"guess-{i}-0123456789abcdef");
+            Assert.Contains("unknown join token", (await ApiAnswers.ErrorAsync(wrong, HttpStatusCode.Forbidden)).Message, StringComparison.Ordinal);
+        }
+        // Past its allowance the address's next token is not even compared: 429, however right it is.
+        using var cut = await SignAsync(guesser, ShopToken);
+        var (code, message) = await ApiAnswers.ErrorAsync(cut, HttpStatusCode.TooManyRequests);
+        Assert.Equal("TooManyRequests", code);
+        Assert.Contains("too many failed authentications", message, StringComparison.Ordinal);
+        Assert.NotNull(cut.Headers.RetryAfter);
+
+        // A right token elsewhere is checked, and gets past the token to the CSR it sent.
+        using var other = await SignAsync(neighbour, ShopToken);
+        Assert.Contains("CSR", (await ApiAnswers.ErrorAsync(other, HttpStatusCode.BadRequest)).Message, StringComparison.OrdinalIgnoreCase);
+        // A known token for another scope is a mistake, not a guess: it does not count.
+        for (var i = 0; i < 4; i++)
+        {
+            using var misuse = await neighbour.PostAsJsonAsync(url, new CaSignRequest(ShopToken, "billing", "ledger", "not a csr"), RegistryJson.Default.CaSignRequest);
+            Assert.Equal(HttpStatusCode.Forbidden, misuse.StatusCode);
+        }
+        using var still = await SignAsync(neighbour, ShopToken);
+        Assert.Equal(HttpStatusCode.BadRequest, still.StatusCode);
     }
 }
