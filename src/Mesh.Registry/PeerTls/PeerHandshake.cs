@@ -7,6 +7,7 @@ using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 
 namespace Mesh.Registry.PeerTls;
@@ -46,41 +47,38 @@ internal sealed class PeerHandshake : IDisposable
     /// connection, or a <see cref="PeerRefusedException"/> saying why not. Only
     /// <paramref name="stopping"/> ends it otherwise (<see cref="OperationCanceledException"/>).
     /// </summary>
-    public async Task<TlsConnection> AcceptAsync(Socket socket, CancellationToken stopping)
-    {
-        var local = socket.LocalEndPoint;
-        var remote = socket.RemoteEndPoint;
-        var stream = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
-        string? refusal = null;
-        using var deadline = new CancellationTokenSource(Timeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, stopping);
-        try
-        {
-            await stream.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+    public Task<TlsConnection> AcceptAsync(Socket socket, CancellationToken stopping) =>
+        AuthenticateAsync(socket, peer: null, SslPolicyErrors.None, stopping, (stream, validate, token) =>
+            stream.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
             {
                 ServerCertificateContext = Credentials.Context,
                 ClientCertificateRequired = true,
                 EnabledSslProtocols = SslProtocols.Tls13,
-                CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
                 CertificateChainPolicy = Credentials.ChainPolicy(),
-                RemoteCertificateValidationCallback = (_, certificate, chain, errors) => (refusal = Credentials.Check(certificate, chain, errors)) is null,
-            }, linked.Token).ConfigureAwait(false);
-            return new TlsConnection(stream, local, remote);
-        }
-        catch (Exception e)
-        {
-            await stream.DisposeAsync().ConfigureAwait(false);
-            stopping.ThrowIfCancellationRequested();
-            throw new PeerRefusedException(refusal ?? (deadline.IsCancellationRequested ? $"no TLS handshake within {Seconds(Timeout)}" : Describe(e)));
-        }
-    }
+                RemoteCertificateValidationCallback = validate,
+            }, token));
 
     /// <summary>
     /// The client side on a connected socket (which the result, or the failure, owns). A refusal
     /// is logged here (once a minute per peer) and thrown as <see cref="PeerRefusedException"/>;
     /// <paramref name="cancellationToken"/> (DotNext's connect timeout) ends it as cancelled.
+    /// The server's name is not checked: the peer is reached by address, and the key is the identity.
     /// </summary>
-    public async Task<TlsConnection> ConnectAsync(Socket socket, EndPoint peer, CancellationToken cancellationToken)
+    public Task<TlsConnection> ConnectAsync(Socket socket, EndPoint peer, CancellationToken cancellationToken) =>
+        AuthenticateAsync(socket, peer, SslPolicyErrors.RemoteCertificateNameMismatch, cancellationToken, (stream, validate, token) =>
+            stream.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+            {
+                TargetHost = TargetHost,
+                ClientCertificateContext = Credentials.Context,
+                EnabledSslProtocols = SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                CertificateChainPolicy = Credentials.ChainPolicy(),
+                RemoteCertificateValidationCallback = validate,
+            }, token));
+
+    private async Task<TlsConnection> AuthenticateAsync(Socket socket, EndPoint? peer, SslPolicyErrors ignored, CancellationToken cancellationToken,
+        Func<SslStream, RemoteCertificateValidationCallback, CancellationToken, Task> authenticate)
     {
         var local = socket.LocalEndPoint;
         var remote = socket.RemoteEndPoint;
@@ -90,16 +88,8 @@ internal sealed class PeerHandshake : IDisposable
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
         try
         {
-            await stream.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-            {
-                TargetHost = TargetHost,
-                ClientCertificateContext = Credentials.Context,
-                EnabledSslProtocols = SslProtocols.Tls13,
-                CertificateRevocationCheckMode = System.Security.Cryptography.X509Certificates.X509RevocationMode.NoCheck,
-                CertificateChainPolicy = Credentials.ChainPolicy(),
-                RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-                    (refusal = Credentials.Check(certificate, chain, errors & ~SslPolicyErrors.RemoteCertificateNameMismatch)) is null,
-            }, linked.Token).ConfigureAwait(false);
+            await authenticate(stream, (_, certificate, chain, errors) => (refusal = Credentials.Check(certificate, chain, errors & ~ignored)) is null, linked.Token)
+                .ConfigureAwait(false);
             return new TlsConnection(stream, local, remote);
         }
         catch (Exception e)
@@ -107,7 +97,8 @@ internal sealed class PeerHandshake : IDisposable
             await stream.DisposeAsync().ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             var reason = refusal ?? (deadline.IsCancellationRequested ? $"no TLS handshake within {Seconds(Timeout)}" : Describe(e));
-            Refusals.Outbound(Hosting.ClusterMember.Format(peer), reason);
+            if (peer is not null)
+                Refusals.Outbound(Hosting.ClusterMember.Format(peer), reason);
             throw new PeerRefusedException(reason);
         }
     }

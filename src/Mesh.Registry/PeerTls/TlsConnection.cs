@@ -15,7 +15,7 @@ internal sealed class TlsConnection : ConnectionContext, IDisposable
     // One TLS record's worth of plaintext per read from the stream.
     private const int ReadBufferBytes = 16 * 1024;
 
-    private static long s_lastId;
+    private static long _lastId;
 
     private readonly SslStream _stream;
     private readonly CancellationTokenSource _closed = new();
@@ -30,7 +30,7 @@ internal sealed class TlsConnection : ConnectionContext, IDisposable
         Transport = new Pipe(
             PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ReadBufferBytes, leaveOpen: true)),
             PipeWriter.Create(stream, new StreamPipeWriterOptions(leaveOpen: true)));
-        ConnectionId = "peer-tls-" + Interlocked.Increment(ref s_lastId).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        ConnectionId = "peer-tls-" + Interlocked.Increment(ref _lastId).ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public override string ConnectionId { get; set; }

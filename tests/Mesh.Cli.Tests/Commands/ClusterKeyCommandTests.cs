@@ -21,6 +21,7 @@ public sealed class ClusterKeyCommandTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public void KeygenOut_WritesANewFileOnlyItsOwnerReads_AndNeverOverwritesOne()
     {
         var path = TempPath("cluster.key");

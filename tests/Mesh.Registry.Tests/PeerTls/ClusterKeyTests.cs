@@ -44,7 +44,7 @@ public sealed class ClusterKeyTests
         var key = ClusterKey.Generate();
 
         Assert.DoesNotContain(key.ToBase64(), key.ToString(), StringComparison.Ordinal);
-        Assert.DoesNotContain(key.ToBase64(), (new Hosting.RegistryNodeOptions
+        Assert.DoesNotContain(key.ToBase64(), (new Mesh.Registry.Hosting.RegistryNodeOptions
         {
             Id = 1,
             DataDirectory = "x",

@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Mesh.Registry.Hosting;
 using Mesh.Registry.PeerTls;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mesh.Registry.Tests.PeerTls;
 
@@ -15,8 +16,9 @@ public sealed class PeerTlsListenerTests
     public async Task Accept_KeyHolder_GetsAConnectionThatCarriesBytesBothWays()
     {
         var key = ClusterKey.Generate();
-        await using var server = Server(key, out _);
-        using var client = new PeerHandshake(PeerCredentials.Create(key, 2, TimeProvider.System), 2, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
+        using var handshake = Handshake(key, 1);
+        await using var server = await ServerAsync(handshake);
+        using var client = Handshake(key, 2);
         using var timeout = new CancellationTokenSource(Bound);
 
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
@@ -41,11 +43,12 @@ public sealed class PeerTlsListenerTests
         var key = ClusterKey.Generate();
         var logs = new CapturedLogs();
         using var factory = logs.Factory();
-        await using var server = Server(key, out _, factory.CreateLogger("test"));
+        using var handshake = Handshake(key, 1, factory.CreateLogger("test"));
+        await using var server = await ServerAsync(handshake);
         using var timeout = new CancellationTokenSource(Bound);
 
         var plain = await PeerPortClient.PlainAsync(server.EndPoint, [0x02, 0, 0, 0, 0, 0, 0, 0]);
-        using var client = new PeerHandshake(PeerCredentials.Create(key, 2, TimeProvider.System), 2, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System);
+        using var client = Handshake(key, 2);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(server.EndPoint, timeout.Token);
         await using var outbound = await client.ConnectAsync(socket, server.EndPoint, timeout.Token);
@@ -61,10 +64,11 @@ public sealed class PeerTlsListenerTests
     [Fact]
     public async Task Connect_ToANodeOnAnotherKey_IsRefusedByTheClientNamingBothKeys()
     {
-        await using var server = Server(ClusterKey.Generate(), out var serverHandshake);
+        using var serverHandshake = Handshake(ClusterKey.Generate(), 1);
+        await using var server = await ServerAsync(serverHandshake);
         var logs = new CapturedLogs();
         using var factory = logs.Factory();
-        using var client = new PeerHandshake(PeerCredentials.Create(ClusterKey.Generate(), 2, TimeProvider.System), 2, factory.CreateLogger("test"), TimeProvider.System);
+        using var client = Handshake(ClusterKey.Generate(), 2, factory.CreateLogger("test"));
         using var timeout = new CancellationTokenSource(Bound);
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync(server.EndPoint, timeout.Token);
@@ -82,7 +86,8 @@ public sealed class PeerTlsListenerTests
     {
         var logs = new CapturedLogs();
         using var factory = logs.Factory();
-        await using var server = Server(ClusterKey.Generate(), out _, factory.CreateLogger("test"), timeout: TimeSpan.FromMilliseconds(300));
+        using var handshake = Handshake(ClusterKey.Generate(), 1, factory.CreateLogger("test"), timeout: TimeSpan.FromMilliseconds(300));
+        await using var server = await ServerAsync(handshake);
 
         var received = await PeerPortClient.PlainAsync(server.EndPoint, []);
 
@@ -96,7 +101,8 @@ public sealed class PeerTlsListenerTests
     {
         var logs = new CapturedLogs();
         using var factory = logs.Factory();
-        var server = Server(ClusterKey.Generate(), out _, factory.CreateLogger("test"), timeout: TimeSpan.FromMinutes(5), maxPending: 2);
+        using var handshake = Handshake(ClusterKey.Generate(), 1, factory.CreateLogger("test"), timeout: TimeSpan.FromMinutes(5), maxPending: 2);
+        var server = await ServerAsync(handshake);
         using var timeout = new CancellationTokenSource(Bound);
         var held = new List<Socket>();
         try
@@ -132,13 +138,15 @@ public sealed class PeerTlsListenerTests
         }
     }
 
-    private static PeerTlsListener Server(ClusterKey key, out PeerHandshake handshake, ILogger? logger = null, TimeSpan? timeout = null, int? maxPending = null)
+    private static PeerHandshake Handshake(ClusterKey key, int id, ILogger? logger = null, TimeSpan? timeout = null, int? maxPending = null) =>
+        new(PeerCredentials.Create(key, id, TimeProvider.System), id, logger ?? NullLogger.Instance, TimeProvider.System, timeout, maxPending);
+
+    /// <summary>A listener on a loopback port, accepting.</summary>
+    private static async Task<PeerTlsListener> ServerAsync(PeerHandshake handshake)
     {
         using var bound = BoundListener.Loopback();
-        handshake = new PeerHandshake(PeerCredentials.Create(key, 1, TimeProvider.System), 1,
-            logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, TimeProvider.System, timeout, maxPending);
         var listener = new PeerTlsListener(bound.Take(), handshake);
-        _ = listener.BindAsync(listener.EndPoint);
+        await listener.BindAsync(listener.EndPoint);
         return listener;
     }
 }

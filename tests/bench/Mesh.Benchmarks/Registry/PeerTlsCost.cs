@@ -17,7 +17,7 @@ internal static class PeerTlsCost
 
     public static async Task RunAsync(int sequentialWrites, int concurrentWrites, int rounds)
     {
-        var results = new List<(string Transport, int Outstanding, double WritesPerSecond, double P50, double P99)>();
+        var results = new List<Row>();
         var key = ClusterKey.Generate();
         Console.WriteLine($"peer-tls-cost: {sequentialWrites} writes 1 outstanding, {concurrentWrites} writes 32 outstanding, {rounds} rounds, "
             + $"raft log {Mesh.Registry.Consensus.RaftLogKinds.Default}, {Environment.ProcessorCount} cores, started {DateTime.UtcNow:u}");
@@ -37,7 +37,7 @@ internal static class PeerTlsCost
                     var rate = writes / Stopwatch.GetElapsedTime(started).TotalSeconds;
                     var p50 = CommitBreakdown.Percentile(latencies, 50);
                     var p99 = CommitBreakdown.Percentile(latencies, 99);
-                    results.Add((transport, outstanding, rate, p50, p99));
+                    results.Add(new Row(transport, outstanding, rate, p50, p99));
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"round {round} {transport,-5} {outstanding,2} outstanding: {rate,7:0} writes/s, p50 {p50:0.000} ms, p99 {p99:0.000} ms (load average {LoadAverage()})"));
                 }
@@ -48,8 +48,7 @@ internal static class PeerTlsCost
         {
             var plain = results.Where(r => r.Transport == "plain" && r.Outstanding == outstanding).ToList();
             var tls = results.Where(r => r.Transport == "tls" && r.Outstanding == outstanding).ToList();
-            double Median(List<(string, int, double WritesPerSecond, double P50, double P99)> rows, Func<(string, int, double WritesPerSecond, double P50, double P99), double> pick) =>
-                CommitBreakdown.Percentile(rows.Select(pick).ToList(), 50);
+            double Median(List<Row> rows, Func<Row, double> pick) => CommitBreakdown.Percentile(rows.Select(pick).ToList(), 50);
             var (plainRate, tlsRate) = (Median(plain, r => r.WritesPerSecond), Median(tls, r => r.WritesPerSecond));
             var (plainP50, tlsP50) = (Median(plain, r => r.P50), Median(tls, r => r.P50));
             var (plainP99, tlsP99) = (Median(plain, r => r.P99), Median(tls, r => r.P99));
@@ -58,6 +57,8 @@ internal static class PeerTlsCost
                 + $"throughput ratio {tlsRate / plainRate:0.00}, p50 ratio {tlsP50 / plainP50:0.00}"));
         }
     }
+
+    private sealed record Row(string Transport, int Outstanding, double WritesPerSecond, double P50, double P99);
 
     private static string LoadAverage()
     {
