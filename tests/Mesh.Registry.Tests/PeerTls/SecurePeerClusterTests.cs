@@ -17,7 +17,7 @@ public sealed class SecurePeerClusterTests
         var logs = new CapturedLogs();
         using var factory = logs.Factory();
         var key = ClusterKey.Generate();
-        await using var cluster = await TestCluster.StartAsync(3, o => o with { ClusterKey = key, LoggerFactory = factory });
+        await using var cluster = await StartAsync(factory, key);
 
         var (_, first) = await cluster.CreateOnLeaderAsync("/before", "1");
         await cluster.WaitAppliedAsync(first);
@@ -39,10 +39,8 @@ public sealed class SecurePeerClusterTests
         using var factory = logs.Factory();
         var key = ClusterKey.Generate();
         // Long election timeouts: no election of the cluster's own during the test.
-        await using var cluster = await TestCluster.StartAsync(3, o => o with
+        await using var cluster = await StartAsync(factory, key, o => o with
         {
-            ClusterKey = key,
-            LoggerFactory = factory,
             PeerHandshakeTimeout = TimeSpan.FromSeconds(2),
             LowerElectionTimeout = TimeSpan.FromSeconds(2),
             UpperElectionTimeout = TimeSpan.FromSeconds(4),
@@ -84,12 +82,7 @@ public sealed class SecurePeerClusterTests
         var logs = new CapturedLogs();
         using var factory = logs.Factory();
         var key = ClusterKey.Generate();
-        await using var cluster = await TestCluster.StartAsync(3, o => o with
-        {
-            ClusterKey = key,
-            LoggerFactory = factory,
-            PeerHandshakeTimeout = TimeSpan.FromSeconds(2),
-        });
+        await using var cluster = await StartAsync(factory, key, o => o with { PeerHandshakeTimeout = TimeSpan.FromSeconds(2) });
 
         var received = await PeerPortClient.PlainAsync(cluster.Members[0].RaftEndPoint, []);
 
@@ -104,10 +97,8 @@ public sealed class SecurePeerClusterTests
         var logs = new CapturedLogs();
         using var factory = logs.Factory();
         var key = ClusterKey.Generate();
-        await using var cluster = await TestCluster.StartAsync(3, o => o with
+        await using var cluster = await StartAsync(factory, key, o => o with
         {
-            ClusterKey = key,
-            LoggerFactory = factory,
             LowerElectionTimeout = TimeSpan.FromSeconds(1),
             UpperElectionTimeout = TimeSpan.FromSeconds(2),
         });
@@ -143,6 +134,10 @@ public sealed class SecurePeerClusterTests
         await node.DisposeAsync();
         Directory.Delete(data, recursive: true);
     }
+
+    /// <summary>Three nodes holding <paramref name="key"/>, logging to <paramref name="logs"/>; <paramref name="tune"/> changes their options further.</summary>
+    private static Task<TestCluster> StartAsync(ILoggerFactory logs, ClusterKey key, Func<RegistryNodeOptions, RegistryNodeOptions>? tune = null) =>
+        TestCluster.StartAsync(3, o => (tune ?? (same => same))(o with { ClusterKey = key, LoggerFactory = logs }));
 
     private static string WrongFingerprint(CapturedLogs logs, int id)
     {
