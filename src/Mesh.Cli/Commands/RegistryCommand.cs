@@ -104,11 +104,23 @@ internal static class RegistryCommand
             DefaultValueFactory = _ => "/services",
         };
 
+        var clusterKeyFile = new Option<string?>(Mesh.Registry.PeerTls.ClusterKey.Flag)
+        {
+            Description = "A file holding the cluster key (base64 of 32+ random bytes; make one with `mesh registry keygen`), the same on every "
+                + "node: peer connections run mutual TLS 1.3 with credentials derived from it, and nothing without it gets past the handshake. "
+                + "Required when the peer port can be reached from other hosts (docs/security.md, \"The peer port\").",
+        };
+        var insecurePeers = new Option<bool>(Mesh.Registry.PeerTls.PeerExposure.InsecureFlag)
+        {
+            Description = "Run a peer port that other hosts can reach without a cluster key: no authentication, no encryption.",
+        };
+
         var command = new Command("registry", "Run one node of the replicated registry cluster.")
         {
             id, peers, listenPeer, data, client, advertiseClient, snapshotEvery, raftLog, trustDomain, certLifetime, joinToken, joinTokensFile,
-            tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile, serviceClaims, curatorBasePath,
+            tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile, serviceClaims, curatorBasePath, clusterKeyFile, insecurePeers,
         };
+        command.Subcommands.Add(KeygenCommand.Create());
         var limits = new RegistryLimitOptions();
         limits.AddTo(command);
         var zooKeeper = new ZooKeeperOptionSet();
@@ -145,6 +157,8 @@ internal static class RegistryCommand
                     ZooKeeper = zooKeeper.Read(parseResult),
                     Reaper = zooKeeper.ReadReaper(parseResult),
                     CuratorBasePath = Mesh.Registry.Api.Services.CuratorInstances.CheckBasePath(parseResult.GetValue(curatorBasePath)),
+                    ClusterKey = parseResult.GetValue(clusterKeyFile) is { } keyFile ? Mesh.Registry.PeerTls.ClusterKey.ReadFile(keyFile) : null,
+                    InsecurePeerTransport = parseResult.GetValue(insecurePeers),
                 });
                 await node.StartAsync(cancellationToken);
             }

@@ -15,13 +15,17 @@ namespace Mesh.Registry.Consensus;
 /// transport takes ASP.NET connection factories instead (the same Raft protocol over any
 /// stream); the server side here is Kestrel's socket transport serving a socket bound in advance
 /// (<see cref="BoundListener"/>), so a member can be named by the address its socket got.
+/// With the cluster key (<see cref="PeerTls.PeerHandshake"/>) both sides run mutual TLS 1.3
+/// first, and DotNext gets only connections that passed it (<see cref="PeerTls.PeerTlsListener"/>).
 /// </summary>
 internal static class PeerTransport
 {
-    /// <summary>Serves the Raft protocol on <paramref name="listener"/>'s socket (taken now; a reopen binds its address again).</summary>
-    public static IConnectionListenerFactory Server(BoundListener listener, ILoggerFactory loggerFactory)
+    /// <summary>Serves the Raft protocol on <paramref name="listener"/>'s socket (taken now; a reopen binds its address again), behind TLS with <paramref name="tls"/>.</summary>
+    public static IConnectionListenerFactory Server(BoundListener listener, ILoggerFactory loggerFactory, PeerTls.PeerHandshake? tls = null)
     {
         var socket = listener.Take();
+        if (tls is not null)
+            return new PeerTls.PeerTlsListener(socket, tls);
         var options = new SocketTransportOptions
         {
             NoDelay = true,
@@ -31,8 +35,8 @@ internal static class PeerTransport
         return new SocketTransportFactory(Options.Create(options), loggerFactory);
     }
 
-    /// <summary>Outbound connections to peers: a plain TCP connect (a host name is resolved on every connect), wrapped as a pipe.</summary>
-    public sealed class PeerConnectionFactory(ILoggerFactory loggerFactory) : IConnectionFactory, IDisposable
+    /// <summary>Outbound connections to peers: a TCP connect (a host name is resolved on every connect), then TLS with <paramref name="tls"/>, wrapped as a pipe.</summary>
+    public sealed class PeerConnectionFactory(ILoggerFactory loggerFactory, PeerTls.PeerHandshake? tls = null) : IConnectionFactory, IDisposable
     {
         private readonly SocketConnectionContextFactory _contexts = new(new SocketConnectionFactoryOptions(), loggerFactory.CreateLogger<PeerConnectionFactory>());
 
@@ -42,7 +46,7 @@ internal static class PeerTransport
             try
             {
                 await socket.ConnectAsync(endpoint, cancellationToken).ConfigureAwait(false);
-                return _contexts.Create(socket);
+                return tls is null ? _contexts.Create(socket) : await tls.ConnectAsync(socket, endpoint, cancellationToken).ConfigureAwait(false);
             }
             catch
             {

@@ -142,8 +142,8 @@ internal sealed partial class RaftConsensus : IConsensus
         IPersistentState auditTrail = _logKind == RaftLogKind.Mesh ? OpenMeshLog() : await OpenDotNextLogAsync(cancellationToken).ConfigureAwait(false);
 
         var self = _options.Members.Single(m => m.Id == _options.LocalId).RaftEndPoint;
-        _peerConnections = new PeerTransport.PeerConnectionFactory(_options.LoggerFactory);
-        var config = new RaftCluster.CustomTransportConfiguration(_options.Listener.EndPoint, PeerTransport.Server(_options.Listener, _options.LoggerFactory), _peerConnections)
+        _peerConnections = new PeerTransport.PeerConnectionFactory(_options.LoggerFactory, _options.PeerTls);
+        var config = new RaftCluster.CustomTransportConfiguration(_options.Listener.EndPoint, PeerTransport.Server(_options.Listener, _options.LoggerFactory, _options.PeerTls), _peerConnections)
         {
             // The members know this node by its --peers address, which may differ from where it
             // listens (a wildcard address, a relay or NAT in front of it).

@@ -12,6 +12,9 @@ internal sealed record RaftConsensusOptions
     /// <summary>Where the Raft transport listens, bound before the start (this node's address in <see cref="Members"/> unless it listens apart).</summary>
     public required BoundListener Listener { get; init; }
 
+    /// <summary>Mutual TLS on every peer connection, from the cluster key; null: plain TCP.</summary>
+    public PeerTls.PeerHandshake? PeerTls { get; init; }
+
     /// <summary>Published to the other members as metadata (<see cref="RaftConsensus.ClientMetadataKey"/>); null: none.</summary>
     public System.Net.IPEndPoint? AdvertisedClientEndPoint { get; init; }
 

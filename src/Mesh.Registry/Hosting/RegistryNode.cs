@@ -61,6 +61,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         ValidateMembers(_options);
+        if (PeerTls.PeerExposure.Check(_options.Members, _options.PeerListener?.EndPoint ?? _options.PeerListenEndPoint, _options.ClusterKey is not null, _options.InsecurePeerTransport) is { } exposure)
+            throw new StartupException(exposure);
         ValidateCaOptions(_options);
         if (_options.Limits.Validate() is { } limitError)
             throw new StartupException(limitError);
@@ -98,8 +100,10 @@ public sealed partial class RegistryNode : IAsyncDisposable
             Store.Hub.Fanout.ValueOf = Store.ValueAt;
             Store.Hub.Fanout.IsOpenToAnyone = Store.IsOpenToAnyone;
 
+            var peerTls = StartPeerTls(loggerFactory, logger);
             var consensus = new RaftConsensus(new RaftConsensusOptions
             {
+                PeerTls = peerTls,
                 LocalId = _options.Id,
                 Members = Members,
                 WalDirectory = directory.WalDirectory,
@@ -253,6 +257,22 @@ public sealed partial class RegistryNode : IAsyncDisposable
         return app;
     }
 
+    /// <summary>This node's peer credentials from the cluster key, or null without one.</summary>
+    private PeerTls.PeerHandshake? StartPeerTls(ILoggerFactory loggerFactory, ILogger logger)
+    {
+        if (_options.ClusterKey is not { } key)
+        {
+            if (_options.InsecurePeerTransport)
+                Log.PeersInClear(logger, _options.Id);
+            return null;
+        }
+        var handshake = new PeerTls.PeerHandshake(PeerTls.PeerCredentials.Create(key, _options.Id, _options.TimeProvider), _options.Id,
+            loggerFactory.CreateLogger<PeerTls.PeerHandshake>(), _options.TimeProvider, _options.PeerHandshakeTimeout, _options.MaxPendingPeerHandshakes);
+        Push(() => { handshake.Dispose(); return ValueTask.CompletedTask; });
+        Log.PeersOverTls(logger, _options.Id, handshake.Credentials.Fingerprint);
+        return handshake;
+    }
+
     private static void ValidateMembers(RegistryNodeOptions options)
     {
         if (options.Members.Count == 0)
@@ -355,5 +375,11 @@ public sealed partial class RegistryNode : IAsyncDisposable
     {
         [LoggerMessage(1, LogLevel.Information, "Registry node {Id} serving clients on {ClientUrl}, peers on {RaftEndPoint}")]
         public static partial void Started(ILogger logger, int id, Uri clientUrl, IPEndPoint raftEndPoint);
+
+        [LoggerMessage(2, LogLevel.Information, "Registry node {Id}: peers connect over mutual TLS 1.3 with cluster key {Fingerprint}")]
+        public static partial void PeersOverTls(ILogger logger, int id, string fingerprint);
+
+        [LoggerMessage(3, LogLevel.Warning, "Registry node {Id}: the peer port runs without authentication or encryption (--insecure-peer-transport)")]
+        public static partial void PeersInClear(ILogger logger, int id);
     }
 }

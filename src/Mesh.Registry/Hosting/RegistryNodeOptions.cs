@@ -39,6 +39,23 @@ public sealed record RegistryNodeOptions
     /// </summary>
     public BoundListener? PeerListener { get; init; }
 
+    /// <summary>
+    /// The cluster's shared secret (<c>--cluster-key-file</c>): every peer connection, both ways,
+    /// runs mutual TLS 1.3 with credentials derived from it, and a peer without it never gets past
+    /// the handshake. Null: plain TCP, which a cluster reachable from other hosts refuses unless
+    /// <see cref="InsecurePeerTransport"/> (docs/security.md, "The peer port").
+    /// </summary>
+    public PeerTls.ClusterKey? ClusterKey { get; init; }
+
+    /// <summary>Run a cluster reachable from other hosts without <see cref="ClusterKey"/> (<c>--insecure-peer-transport</c>).</summary>
+    public bool InsecurePeerTransport { get; init; }
+
+    /// <summary>How long a peer connection may take over its TLS handshake before it is closed (with <see cref="ClusterKey"/>).</summary>
+    internal TimeSpan PeerHandshakeTimeout { get; init; } = PeerTls.PeerHandshake.DefaultTimeout;
+
+    /// <summary>Peer connections in their TLS handshake at once; more are closed as they arrive (with <see cref="ClusterKey"/>).</summary>
+    internal int MaxPendingPeerHandshakes { get; init; } = PeerTls.PeerHandshake.DefaultMaxPending;
+
     /// <summary>The client API listener, bound by the launcher before the start (used instead of <see cref="ClientEndPoint"/>'s port).</summary>
     public BoundListener? ClientListener { get; init; }
 

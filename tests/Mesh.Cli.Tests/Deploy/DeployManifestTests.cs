@@ -208,12 +208,31 @@ public sealed class DeployManifestTests
         var files = Sequence(pod, "spec", "volumes").Where(v => Child(v, "secret") is YamlMappingNode)
             .SelectMany(v => Sequence(Child(v, "secret"), "items").Select(i => $"{mounts[Scalar(v, "name")!]}/{Scalar(i, "path")}"))
             .ToHashSet(StringComparer.Ordinal);
-        foreach (var flag in new[] { "--join-tokens-file", "--api-tokens-file" })
+        foreach (var flag in new[] { "--join-tokens-file", "--api-tokens-file", "--cluster-key-file" })
         {
             var at = Array.IndexOf(args, flag);
             Assert.True(at >= 0, $"registry.yaml does not pass {flag}");
             Assert.Contains(args[at + 1], files);
         }
+    }
+
+    [Fact]
+    public void Registry_ClusterKey_ComesFromASecretInSecretsYaml_WhosePlaceholderNoNodeAccepts()
+    {
+        var statefulSet = Load("registry.yaml").Single(d => Scalar(d, "kind") == "StatefulSet");
+        var pod = Child(Child(statefulSet, "spec"), "template");
+        var volume = Sequence(pod, "spec", "volumes").Single(v => Scalar(v, "name") == "cluster-key");
+        var secretName = Scalar(Child(volume, "secret"), "secretName");
+        var item = Scalar(Sequence(Child(volume, "secret"), "items").Single(), "key")!;
+
+        var secret = Load("secrets.yaml").Single(d => Scalar(d, "kind") == "Secret" && Scalar(d, "metadata", "name") == secretName);
+        Assert.Equal(Namespace(statefulSet), Namespace(secret));
+        var placeholder = Scalar(Child(secret, "stringData"), item);
+        Assert.NotNull(placeholder);
+        // Applied unchanged, the nodes refuse to start (naming the flag) rather than share a published key.
+        Assert.Throws<FormatException>(() => Mesh.Registry.PeerTls.ClusterKey.Parse(placeholder));
+        // The image's user (uid 1337) reads it through the pod's group.
+        Assert.Equal("1337", Scalar(Child(Child(pod, "spec"), "securityContext"), "fsGroup"));
     }
 
     [Theory]

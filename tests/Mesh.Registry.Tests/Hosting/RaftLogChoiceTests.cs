@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Hosting;
@@ -93,32 +92,5 @@ public sealed class RaftLogChoiceTests
     {
         using var http = new HttpClient();
         (await http.PostAsync(new Uri(node.ClientUrl, $"v1/nodes/{name}?mode=persistent"), new StringContent(value))).EnsureSuccessStatusCode();
-    }
-
-    private sealed class CapturedLogs : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<string> _messages = new();
-
-        public IReadOnlyCollection<string> Messages => _messages;
-
-        public ILogger CreateLogger(string categoryName) => new Logger(_messages);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(ConcurrentQueue<string> messages) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state)
-                where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            {
-                if (IsEnabled(logLevel))
-                    messages.Enqueue(formatter(state, exception));
-            }
-        }
     }
 }

@@ -24,7 +24,8 @@ internal sealed record TearOutcome(int Node, string File, string How, bool Recov
 /// it (<c>--listen-peer</c>) and publishes its client address itself (no <c>@client</c>). The
 /// relays hold bytes on the links <see cref="Links"/> says are cut: a minority or the leader
 /// isolated, a bridge, flapping, one-way loss. Every fault it applies is counted and logged, with
-/// the time it was applied (<see cref="Injections"/>).
+/// the time it was applied (<see cref="Injections"/>). The nodes hold a cluster key, so their
+/// peers speak TLS through the relays, which see only bytes.
 /// </summary>
 internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
 {
@@ -93,6 +94,10 @@ internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
             }
             var peers = string.Join(",", Enumerable.Range(0, lab.Nodes).Select(n => $"{n + 1}={cluster._relays[n].Endpoint}"));
             var mesh = Path.Combine(AppContext.BaseDirectory, "mesh.dll");
+            // The nodes listen beyond loopback, so they need the cluster key; the relays carry its TLS as any bytes.
+            Directory.CreateDirectory(root);
+            var keyFile = Path.Combine(root, "cluster.key");
+            await File.WriteAllTextAsync(keyFile, Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)));
             for (var node = 0; node < lab.Nodes; node++)
             {
                 Directory.CreateDirectory(cluster.DataDirectory(node));
@@ -105,6 +110,7 @@ internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
                     "--data", cluster.DataDirectory(node),
                     "--client", $"{lab.AddressOf(node)}:{ClientPort}",
                     "--snapshot-every", snapshotEvery.ToString(CultureInfo.InvariantCulture),
+                    "--cluster-key-file", keyFile,
                 ]);
             }
             log($"cluster: {lab.Nodes} nodes, --peers {peers}, data under {root}");

@@ -5,6 +5,7 @@ using System.Globalization;
 using Mesh.Registry.Consensus;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.Hosting;
+using Mesh.Registry.PeerTls;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Mesh.Benchmarks.Registry;
@@ -24,85 +25,114 @@ internal static class CommitBreakdown
         "entries-flush-count", "entries-append-count", "entries-commit-count",
     ];
 
-    public static async Task RunAsync(int writes, int outstanding, int warmUp)
+    public static async Task RunAsync(int writes, int outstanding, int warmUp, ClusterKey? key = null)
     {
-        var root = Path.Combine(Path.GetTempPath(), "mesh-commit-breakdown", Guid.NewGuid().ToString("N"));
-        var listeners = Enumerable.Range(0, 3).Select(_ => (Peer: BoundListener.Loopback(), Client: BoundListener.Loopback())).ToArray();
-        var members = listeners.Select((l, i) => new ClusterMember(i + 1, l.Peer.EndPoint, l.Client.EndPoint)).ToArray();
-        var nodes = members.Select(m => new RegistryNode(new RegistryNodeOptions
+        await using var cluster = await LoopbackCluster.StartAsync(key);
+        var (root, nodes, leader) = (cluster.Root, cluster.Nodes, cluster.Leader);
+        Console.WriteLine($"peer transport: {(key is null ? "plain TCP" : "mutual TLS 1.3 (cluster key)")}");
+        Console.WriteLine($"bare fsync of a 4 KiB write on {Path.GetTempPath()}: {BareFsyncMs(root, 200):0.000} ms median");
+        // Warm-up: JIT, connections, the first chunk files.
+        await WriteAsync(leader, "warm", warmUp, 8);
+
+        var recorded = new ConcurrentDictionary<string, List<double>>();
+        var events = new ConcurrentQueue<MeterEvent>();
+        using var meters = new MeterListener();
+        meters.InstrumentPublished = (instrument, listener) =>
         {
-            Id = m.Id,
-            Members = members,
-            DataDirectory = Path.Combine(root, $"node{m.Id}"),
-            ClientEndPoint = m.ClientEndPoint!,
-            PeerListener = listeners[m.Id - 1].Peer,
-            ClientListener = listeners[m.Id - 1].Client,
-            LoggerFactory = NullLoggerFactory.Instance,
-        })).ToArray();
-        try
+            if (Instruments.Contains(instrument.Name))
+                listener.EnableMeasurementEvents(instrument);
+        };
+        meters.SetMeasurementEventCallback<double>((i, v, _, _) =>
         {
-            await Task.WhenAll(nodes.Select(n => n.StartAsync()));
-            RegistryNode? leader = null;
-            for (var i = 0; i < 200 && (leader = nodes.FirstOrDefault(n => n.IsLeader)) is null; i++)
-                await Task.Delay(50);
-            if (leader is null)
-                throw new InvalidOperationException("no leader within 10 s");
+            Record(recorded, i.Name, v);
+            events.Enqueue(new MeterEvent(i.Name, Stopwatch.GetTimestamp(), v));
+        });
+        meters.SetMeasurementEventCallback<long>((i, v, _, _) => Record(recorded, i.Name, v));
+        meters.SetMeasurementEventCallback<int>((i, v, _, _) => Record(recorded, i.Name, v));
+        meters.Start();
 
-            Console.WriteLine($"bare fsync of a 4 KiB write on {Path.GetTempPath()}: {BareFsyncMs(root, 200):0.000} ms median");
-            // Warm-up: JIT, connections, the first chunk files.
-            await WriteAsync(leader, "warm", warmUp, 8);
+        var syncsBefore = nodes.Sum(n => ((RaftConsensus)n.Consensus).LogSyncs ?? 0);
+        var started = Stopwatch.GetTimestamp();
+        var spans = new List<(long Start, long End)>(writes);
+        var latencies = await WriteAsync(leader, "w", writes, outstanding, spans);
+        var elapsed = Stopwatch.GetElapsedTime(started);
+        meters.Dispose();
+        if (outstanding == 1)
+            PrintTimeline(spans, events.ToArray());
 
-            var recorded = new ConcurrentDictionary<string, List<double>>();
-            var events = new ConcurrentQueue<MeterEvent>();
-            using var meters = new MeterListener();
-            meters.InstrumentPublished = (instrument, listener) =>
+        Console.WriteLine($"raft log: {((RaftConsensus)leader.Consensus).LogKind} ({RaftLogKinds.EnvironmentVariable} selects it)");
+        Console.WriteLine($"{writes} writes, {outstanding} outstanding: {writes / elapsed.TotalSeconds:0} writes/s, latency p50 {Percentile(latencies, 50):0.000} ms, p99 {Percentile(latencies, 99):0.000} ms");
+        if (((RaftConsensus)leader.Consensus).LogKind == RaftLogKind.Mesh)
+        {
+            // The registry's own log counts its disk syncs (DotNext's flush meters below stay silent for it).
+            var syncs = nodes.Sum(n => ((RaftConsensus)n.Consensus).LogSyncs ?? 0) - syncsBefore;
+            Console.WriteLine($"  log syncs (fdatasync, 3 nodes): {syncs} total ({(double)syncs / writes:0.00} per write)");
+        }
+        foreach (var name in Instruments)
+        {
+            if (!recorded.TryGetValue(name, out var values))
+                continue;
+            lock (values)
             {
-                if (Instruments.Contains(instrument.Name))
-                    listener.EnableMeasurementEvents(instrument);
-            };
-            meters.SetMeasurementEventCallback<double>((i, v, _, _) =>
-            {
-                Record(recorded, i.Name, v);
-                events.Enqueue(new MeterEvent(i.Name, Stopwatch.GetTimestamp(), v));
-            });
-            meters.SetMeasurementEventCallback<long>((i, v, _, _) => Record(recorded, i.Name, v));
-            meters.SetMeasurementEventCallback<int>((i, v, _, _) => Record(recorded, i.Name, v));
-            meters.Start();
-
-            var syncsBefore = nodes.Sum(n => ((RaftConsensus)n.Consensus).LogSyncs ?? 0);
-            var started = Stopwatch.GetTimestamp();
-            var spans = new List<(long Start, long End)>(writes);
-            var latencies = await WriteAsync(leader, "w", writes, outstanding, spans);
-            var elapsed = Stopwatch.GetElapsedTime(started);
-            meters.Dispose();
-            if (outstanding == 1)
-                PrintTimeline(spans, events.ToArray());
-
-            Console.WriteLine($"raft log: {((RaftConsensus)leader.Consensus).LogKind} ({RaftLogKinds.EnvironmentVariable} selects it)");
-            Console.WriteLine($"{writes} writes, {outstanding} outstanding: {writes / elapsed.TotalSeconds:0} writes/s, latency p50 {Percentile(latencies, 50):0.000} ms, p99 {Percentile(latencies, 99):0.000} ms");
-            if (((RaftConsensus)leader.Consensus).LogKind == RaftLogKind.Mesh)
-            {
-                // The registry's own log counts its disk syncs (DotNext's flush meters below stay silent for it).
-                var syncs = nodes.Sum(n => ((RaftConsensus)n.Consensus).LogSyncs ?? 0) - syncsBefore;
-                Console.WriteLine($"  log syncs (fdatasync, 3 nodes): {syncs} total ({(double)syncs / writes:0.00} per write)");
-            }
-            foreach (var name in Instruments)
-            {
-                if (!recorded.TryGetValue(name, out var values))
-                    continue;
-                lock (values)
-                {
-                    Console.WriteLine(name.EndsWith("-count", StringComparison.Ordinal)
-                        ? $"  {name}: {values.Count} events, {values.Sum():0} total ({values.Sum() / writes:0.00} per write)"
-                        : $"  {name}: {values.Count} samples ({(double)values.Count / writes:0.00} per write), p50 {Percentile(values, 50):0.000} ms, p90 {Percentile(values, 90):0.000} ms");
-                }
+                Console.WriteLine(name.EndsWith("-count", StringComparison.Ordinal)
+                    ? $"  {name}: {values.Count} events, {values.Sum():0} total ({values.Sum() / writes:0.00} per write)"
+                    : $"  {name}: {values.Count} samples ({(double)values.Count / writes:0.00} per write), p50 {Percentile(values, 50):0.000} ms, p90 {Percentile(values, 90):0.000} ms");
             }
         }
-        finally
+    }
+
+    /// <summary>A 3-node registry in this process on loopback (with <c>key</c>: peers over mutual TLS), its leader elected.</summary>
+    internal sealed class LoopbackCluster : IAsyncDisposable
+    {
+        private LoopbackCluster(string root, RegistryNode[] nodes)
         {
-            foreach (var node in nodes)
+            Root = root;
+            Nodes = nodes;
+        }
+
+        public string Root { get; }
+
+        public RegistryNode[] Nodes { get; }
+
+        public RegistryNode Leader { get; private set; } = null!;
+
+        public static async Task<LoopbackCluster> StartAsync(ClusterKey? key)
+        {
+            var root = Path.Combine(Path.GetTempPath(), "mesh-commit-breakdown", Guid.NewGuid().ToString("N"));
+            var listeners = Enumerable.Range(0, 3).Select(_ => (Peer: BoundListener.Loopback(), Client: BoundListener.Loopback())).ToArray();
+            var members = listeners.Select((l, i) => new ClusterMember(i + 1, l.Peer.EndPoint, l.Client.EndPoint)).ToArray();
+            var cluster = new LoopbackCluster(root, [.. members.Select(m => new RegistryNode(new RegistryNodeOptions
+            {
+                Id = m.Id,
+                Members = members,
+                DataDirectory = Path.Combine(root, $"node{m.Id}"),
+                ClientEndPoint = m.ClientEndPoint!,
+                PeerListener = listeners[m.Id - 1].Peer,
+                ClientListener = listeners[m.Id - 1].Client,
+                LoggerFactory = NullLoggerFactory.Instance,
+                ClusterKey = key,
+            }))]);
+            try
+            {
+                await Task.WhenAll(cluster.Nodes.Select(n => n.StartAsync()));
+                RegistryNode? leader = null;
+                for (var i = 0; i < 200 && (leader = cluster.Nodes.FirstOrDefault(n => n.IsLeader)) is null; i++)
+                    await Task.Delay(50);
+                cluster.Leader = leader ?? throw new InvalidOperationException("no leader within 10 s");
+                return cluster;
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (var node in Nodes)
                 await node.DisposeAsync();
-            Directory.Delete(root, recursive: true);
+            Directory.Delete(Root, recursive: true);
         }
     }
 
@@ -149,7 +179,7 @@ internal static class CommitBreakdown
         Console.WriteLine($"    answered: {Percentile(spans.Select(s => Stopwatch.GetElapsedTime(s.Start, s.End).TotalMilliseconds).ToList(), 50):0.000}");
     }
 
-    private static async Task<List<double>> WriteAsync(RegistryNode leader, string prefix, int count, int outstanding, List<(long Start, long End)>? spans = null)
+    internal static async Task<List<double>> WriteAsync(RegistryNode leader, string prefix, int count, int outstanding, List<(long Start, long End)>? spans = null)
     {
         var latencies = new List<double>(count);
         var next = -1;
@@ -192,7 +222,7 @@ internal static class CommitBreakdown
         return Percentile(times, 50);
     }
 
-    private static double Percentile(List<double> values, int p)
+    internal static double Percentile(List<double> values, int p)
     {
         if (values.Count == 0)
             return double.NaN;
@@ -200,8 +230,14 @@ internal static class CommitBreakdown
         return sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p / 100.0 * sorted.Length) - 1)];
     }
 
-    public static (int Writes, int Outstanding, int WarmUp) Parse(string[] args) =>
-        (args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 2000,
-         args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 1,
-         args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 200);
+    /// <summary><c>commit-breakdown [WRITES] [OUTSTANDING] [WARMUP] [--cluster-key]</c>; the flag runs the peers over mutual TLS with a new key.</summary>
+    public static (int Writes, int Outstanding, int WarmUp, ClusterKey? Key) Parse(string[] args)
+    {
+        var key = args.Contains("--cluster-key") ? ClusterKey.Generate() : null;
+        var numbers = args.Skip(1).Where(a => a != "--cluster-key").ToArray();
+        return (numbers.Length > 0 ? int.Parse(numbers[0], CultureInfo.InvariantCulture) : 2000,
+            numbers.Length > 1 ? int.Parse(numbers[1], CultureInfo.InvariantCulture) : 1,
+            numbers.Length > 2 ? int.Parse(numbers[2], CultureInfo.InvariantCulture) : 200,
+            key);
+    }
 }
