@@ -166,7 +166,7 @@ public sealed class AccessLogWriterTests
     private static string PathOf(JsonElement line) => line.GetProperty("path").GetString()!;
 
     /// <summary>Keeps what each write call was given.</summary>
-    private sealed class RecordingStream : Stream
+    private sealed class RecordingStream : WriteOnlyStream
     {
         private readonly ConcurrentQueue<byte[]> _writes = new();
         private readonly Lock _lock = new();
@@ -209,18 +209,9 @@ public sealed class AccessLogWriterTests
         }
 
         public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => 0;
-        public override long Position { get => 0; set { } }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
-    private sealed class BlockingStream : Stream
+    private sealed class BlockingStream : WriteOnlyStream
     {
         private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource _entered = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -236,6 +227,16 @@ public sealed class AccessLogWriterTests
             await _released.Task;
         }
 
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            _entered.TrySetResult();
+            _released.Task.Wait();
+        }
+    }
+
+    /// <summary>What every output stream here leaves out: it is only written to.</summary>
+    private abstract class WriteOnlyStream : Stream
+    {
         public override bool CanRead => false;
         public override bool CanSeek => false;
         public override bool CanWrite => true;
@@ -245,10 +246,5 @@ public sealed class AccessLogWriterTests
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count)
-        {
-            _entered.TrySetResult();
-            _released.Task.Wait();
-        }
     }
 }

@@ -74,7 +74,7 @@ public sealed class CpuDiagnoser : IDiagnoser
         public string Id => "CpuPerOperation";
         public string DisplayName => "CPU/op";
         public string Legend => "CPU time of the whole process (all threads) per operation, over the measured iterations";
-        public string NumberFormat => "N0";
+        public string NumberFormat => "0.00";
         public UnitType UnitType => UnitType.Time;
         public string Unit => "ns";
         public bool TheGreaterTheBetter => false;
