@@ -1,5 +1,5 @@
 // The `telemetry:` section: metrics { enabled }, tracing { otlpEndpoint, sampleRatio },
-// accessLog { enabled, path | stdout, bufferSize }.
+// accessLog { enabled, path | stdout, bufferSize, flushInterval }.
 namespace Mesh.Sidecar.Configuration;
 
 internal sealed partial class BootstrapReader
@@ -64,6 +64,7 @@ internal sealed partial class BootstrapReader
             Enabled = map.Bool("enabled") ?? false,
             Path = stdout == true ? null : path,
             BufferSize = map.Int("bufferSize", min: 16, max: 1_000_000) ?? new AccessLogConfig().BufferSize,
+            FlushInterval = map.Duration("flushInterval") ?? new AccessLogConfig().FlushInterval,
         };
         map.ReportUnknownFields();
         return log;

@@ -35,4 +35,11 @@ public sealed record AccessLogConfig
 
     /// <summary>Lines waiting to be written; when full, lines are dropped and counted.</summary>
     public int BufferSize { get; init; } = 8192;
+
+    /// <summary>
+    /// How long a line may wait before the writer wakes to write it with every line that came
+    /// after it (sooner when half the buffer is full, and on stop): one wake-up and one write per
+    /// batch instead of per request.
+    /// </summary>
+    public TimeSpan FlushInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 }

@@ -61,6 +61,12 @@ internal sealed class OutboundRequest(RetryBudget budget, ISidecarTelemetry tele
     /// <summary>The last attempt's response was withheld because it will be retried.</summary>
     public bool Withheld { get; set; }
 
+    /// <summary>
+    /// The first attempt, made before the route's pipeline, asked for a retry; the pipeline's
+    /// first call answers that instead of attempting (OutboundHandler.RetryAsync).
+    /// </summary>
+    public bool FirstAttemptPending { get; set; }
+
     /// <summary>Asks the route's <see cref="RetryPolicy"/>, then the budget, whether this request goes again.</summary>
     public bool ShouldRetry(in RetryFacts facts) =>
         Route.Retry.ShouldRetry(facts, budget, Route, LastCluster);
@@ -104,6 +110,7 @@ internal sealed class OutboundRequest(RetryBudget budget, ISidecarTelemetry tele
             request._moreTried?.Clear();
             request.LastCluster = null;
             request.Withheld = false;
+            request.FirstAttemptPending = false;
             request.Destination = null;
             return true;
         }

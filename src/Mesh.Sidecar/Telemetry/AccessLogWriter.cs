@@ -1,35 +1,38 @@
-// Access logs off the request path: requests put entries into a bounded channel (never waiting);
-// one background task serializes them as JSON lines and writes them in batches. When the channel
-// is full the entry is dropped and counted (mesh.sidecar.access_log.dropped), so a slow disk or a
-// blocked stdout can never slow or block a request.
+// Access logs off the request path, in batches: a request only appends its entry to a bounded
+// queue (AccessLogQueue), never waiting and never waking anything; one background task is woken
+// every `flushInterval` when lines wait (sooner when the queue is half full, and on stop),
+// serializes every waiting line as JSON and writes them in one call. Waking the writer
+// for every line cost a thread-pool wake-up, a write and a flush per request (docs/benchmarks.md,
+// "Access log"). When the queue is full the line is dropped and counted
+// (mesh.sidecar.access_log.dropped), so a slow disk or a blocked stdout can never slow or block a
+// request. Stopping writes every line accepted before it.
 using System.Buffers;
 using System.Text.Json;
-using System.Threading.Channels;
 using Mesh.Sidecar.Configuration;
 
 namespace Mesh.Sidecar.Telemetry;
 
 internal sealed class AccessLogWriter : IAsyncDisposable
 {
-    private const int FlushThreshold = 64 * 1024;
+    // Lines are written whenever this much is serialized, and at the end of every batch.
+    private const int WriteThreshold = 256 * 1024;
 
-    private readonly Channel<AccessLogEntry> _channel;
+    private readonly AccessLogQueue _queue;
+    private readonly int _wakeAt;
+    private readonly ITimer _timer;
+    private readonly SemaphoreSlim _wake = new(0);
     private readonly Action _dropped;
     private readonly Stream _output;
     private readonly bool _ownsOutput;
     private readonly Task _writer;
+    private int _wakePending;
     private long _droppedCount;
 
-    public AccessLogWriter(AccessLogConfig config, Action dropped, Stream? output = null)
+    public AccessLogWriter(AccessLogConfig config, TimeProvider timeProvider, Action dropped, Stream? output = null)
     {
         _dropped = dropped;
-        _channel = Channel.CreateBounded<AccessLogEntry>(new BoundedChannelOptions(config.BufferSize)
-        {
-            // Wait mode makes TryWrite fail when full instead of silently discarding.
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-            SingleWriter = false,
-        });
+        _queue = new AccessLogQueue(config.BufferSize);
+        _wakeAt = Math.Max(1, config.BufferSize / 2);
         if (output is not null)
         {
             _output = output;
@@ -43,40 +46,67 @@ internal sealed class AccessLogWriter : IAsyncDisposable
         {
             _output = Console.OpenStandardOutput();
         }
+        // Periodic, so a request never touches the timer; an idle tick only reads a count.
+        _timer = timeProvider.CreateTimer(static writer => ((AccessLogWriter)writer!).Tick(), this, config.FlushInterval, config.FlushInterval);
         _writer = Task.Run(RunAsync);
     }
 
     public long Dropped => Interlocked.Read(ref _droppedCount);
 
-    public void Write(AccessLogEntry entry)
+    public void Write(in AccessLogEntry entry)
     {
-        if (_channel.Writer.TryWrite(entry))
-            return;
-        Interlocked.Increment(ref _droppedCount);
-        _dropped();
+        var waiting = _queue.TryAdd(entry);
+        if (waiting == 0)
+        {
+            Interlocked.Increment(ref _droppedCount);
+            _dropped();
+        }
+        else if (waiting == _wakeAt)
+        {
+            Wake();
+        }
+    }
+
+    private void Tick()
+    {
+        if (_queue.Count > 0)
+            Wake();
+    }
+
+    private void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+            _wake.Release();
     }
 
     private async Task RunAsync()
     {
-        var buffer = new ArrayBufferWriter<byte>(FlushThreshold * 2);
+        var buffer = new ArrayBufferWriter<byte>(WriteThreshold * 2);
         await using var json = new Utf8JsonWriter(buffer);
-        var reader = _channel.Reader;
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
+        while (true)
         {
-            while (reader.TryRead(out var entry))
+            await _wake.WaitAsync().ConfigureAwait(false);
+            // Cleared before taking the lines, so a line added after the swap wakes the writer again.
+            Volatile.Write(ref _wakePending, 0);
+            var batch = _queue.TakeAll(out var closed);
+            var entries = batch.Array!;
+            for (var i = batch.Offset; i < batch.Offset + batch.Count; i++)
             {
-                entry.WriteTo(json);
+                entries[i].WriteTo(json);
                 json.Flush();
                 json.Reset();
                 buffer.Write("\n"u8);
-                if (buffer.WrittenCount >= FlushThreshold)
-                    await FlushAsync(buffer).ConfigureAwait(false);
+                if (buffer.WrittenCount >= WriteThreshold)
+                    await WriteAsync(buffer).ConfigureAwait(false);
             }
-            await FlushAsync(buffer).ConfigureAwait(false);
+            await WriteAsync(buffer).ConfigureAwait(false);
+            _queue.Return(batch);
+            if (closed)
+                return;
         }
     }
 
-    private async Task FlushAsync(ArrayBufferWriter<byte> buffer)
+    private async Task WriteAsync(ArrayBufferWriter<byte> buffer)
     {
         if (buffer.WrittenCount == 0)
             return;
@@ -92,10 +122,14 @@ internal sealed class AccessLogWriter : IAsyncDisposable
         buffer.ResetWrittenCount();
     }
 
+    /// <summary>Refuses new lines (counted as dropped), writes every line accepted before, and closes a file it opened.</summary>
     public async ValueTask DisposeAsync()
     {
-        _channel.Writer.TryComplete();
+        _queue.Close();
+        Wake();
         await _writer.ConfigureAwait(false);
+        _timer.Dispose();
+        _wake.Dispose();
         if (_ownsOutput)
             await _output.DisposeAsync().ConfigureAwait(false);
     }

@@ -39,7 +39,7 @@ internal sealed class SidecarTelemetry : ISidecarTelemetry, IAsyncDisposable
         if (config.Telemetry.Metrics.Enabled)
             _metrics = new SidecarMetrics(meterFactory);
         if (config.Telemetry.AccessLog.Enabled)
-            _accessLog = new AccessLogWriter(config.Telemetry.AccessLog, () => _metrics?.AccessLogDropped.Add(1), accessLogOutput);
+            _accessLog = new AccessLogWriter(config.Telemetry.AccessLog, timeProvider, () => _metrics?.AccessLogDropped.Add(1), accessLogOutput);
     }
 
     /// <summary>

@@ -95,4 +95,43 @@ public sealed class OutboundClockTests
         Assert.Equal("second", await response.Content.ReadAsStringAsync());
         Assert.Equal(2, Volatile.Read(ref calls));
     }
+
+    [Fact]
+    public async Task Forward_EveryAttemptRetried_MakesTheRouteAttemptsThenAnswersTheLast()
+    {
+        // The first attempt runs outside Polly and the pipeline replays its answer: Polly must
+        // still count it, so a route of 3 attempts makes 3 calls, not 4, with a backoff before each retry.
+        var calls = 0;
+        await using var failing = await TestApp.StartAsync(context =>
+        {
+            context.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            return context.Response.WriteAsync($"attempt {Interlocked.Increment(ref calls)}");
+        });
+        var config = TestSidecar.Config($$"""
+            endpoints:
+              catalog:
+            {{TestSidecar.Endpoint("failing", failing)}}
+            routes:
+              - name: catalog
+                match: { hosts: [catalog] }
+                service: catalog
+                retries: { attempts: 3, retryOn: [503], baseDelay: 500ms }
+            defaults: { outlierDetection: { consecutiveFailures: 0 } }
+            """);
+        var time = new FakeTimeProvider();
+        await using var sidecar = await TestSidecar.StartAsync(config, new SidecarHostOptions { TimeProvider = time });
+        using var client = TestSidecar.Client(sidecar, "catalog");
+
+        var call = client.GetAsync("/");
+        for (var step = 0; step < 100 && !call.IsCompleted; step++)
+        {
+            time.Advance(TimeSpan.FromMilliseconds(100));
+            await Task.WhenAny(call, Task.Delay(50));
+        }
+        using var response = await call.WaitAsync(Bound);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Equal("attempt 3", await response.Content.ReadAsStringAsync());
+        Assert.Equal(3, Volatile.Read(ref calls));
+    }
 }

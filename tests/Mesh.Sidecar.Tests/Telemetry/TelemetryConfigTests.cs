@@ -12,6 +12,7 @@ public sealed class TelemetryConfigTests
         Assert.True(config.Telemetry.Metrics.Enabled);
         Assert.False(config.Telemetry.Tracing.Enabled);
         Assert.False(config.Telemetry.AccessLog.Enabled);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), config.Telemetry.AccessLog.FlushInterval);
     }
 
     [Fact]
@@ -22,7 +23,7 @@ public sealed class TelemetryConfigTests
             telemetry:
               metrics: { enabled: false }
               tracing: { otlpEndpoint: "http://127.0.0.1:4317", sampleRatio: 0.25 }
-              accessLog: { enabled: true, path: /var/log/mesh/access.log, bufferSize: 1024 }
+              accessLog: { enabled: true, path: /var/log/mesh/access.log, bufferSize: 1024, flushInterval: 1s }
             """);
 
         Assert.False(config.Telemetry.Metrics.Enabled);
@@ -31,6 +32,7 @@ public sealed class TelemetryConfigTests
         Assert.True(config.Telemetry.AccessLog.Enabled);
         Assert.Equal("/var/log/mesh/access.log", config.Telemetry.AccessLog.Path);
         Assert.Equal(1024, config.Telemetry.AccessLog.BufferSize);
+        Assert.Equal(TimeSpan.FromSeconds(1), config.Telemetry.AccessLog.FlushInterval);
     }
 
     [Fact]
@@ -52,7 +54,7 @@ public sealed class TelemetryConfigTests
               tracing:
                 otlpEndpoint: "collector:4317"
                 sampleRatio: 2
-              accessLog: { enabled: true, path: /tmp/x.log, stdout: true }
+              accessLog: { enabled: true, path: /tmp/x.log, stdout: true, flushInterval: 0s }
               traces: {}
             """;
 
@@ -63,7 +65,8 @@ public sealed class TelemetryConfigTests
         Assert.Contains(messages, m => m.StartsWith("5: telemetry.tracing.otlpEndpoint: must be an absolute http", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.StartsWith("6: telemetry.tracing.sampleRatio: must be a number between 0 and 1", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.StartsWith("7: telemetry.accessLog.stdout: give either path or stdout", StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.StartsWith("7: telemetry.accessLog.flushInterval: must be > 0", StringComparison.Ordinal));
         Assert.Contains(messages, m => m.StartsWith("8: telemetry.traces: unknown field", StringComparison.Ordinal));
-        Assert.Equal(5, messages.Count);
+        Assert.Equal(6, messages.Count);
     }
 }

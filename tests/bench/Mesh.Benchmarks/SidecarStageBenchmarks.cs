@@ -2,6 +2,7 @@
 // over a forwarder that answers 200 at once (StagedSidecar, shared with the allocation tests in
 // Mesh.Sidecar.Tests): each row adds one stage to the row above, like tests/bench/proxy/run.sh's
 // stage-* targets, so the difference between two rows is that stage's time and bytes per request.
+// CPU/op (with --inProcess) adds what the stages leave to other threads (the access log's writer).
 // Run: dotnet run -c Release --project tests/bench/Mesh.Benchmarks -- --filter '*boundStageBenchmarks*'
 using BenchmarkDotNet.Attributes;
 using Mesh.Sidecar.Core;
@@ -10,6 +11,7 @@ using Mesh.Sidecar.Tests.TestSupport;
 namespace Mesh.Benchmarks;
 
 [MemoryDiagnoser]
+[Config(typeof(CpuConfig))]
 public class OutboundStageBenchmarks
 {
     private StagedSidecar? _sidecar;
@@ -31,10 +33,15 @@ public class OutboundStageBenchmarks
     public void Cleanup() => _sidecar?.Dispose();
 
     [Benchmark]
-    public Task Request() => _sidecar!.SendAsync();
+    public Task Request()
+    {
+        CpuDiagnoser.Count();
+        return _sidecar!.SendAsync();
+    }
 }
 
 [MemoryDiagnoser]
+[Config(typeof(CpuConfig))]
 public class InboundStageBenchmarks
 {
     private StagedSidecar? _sidecar;
@@ -56,5 +63,9 @@ public class InboundStageBenchmarks
     public void Cleanup() => _sidecar?.Dispose();
 
     [Benchmark]
-    public Task Request() => _sidecar!.SendAsync();
+    public Task Request()
+    {
+        CpuDiagnoser.Count();
+        return _sidecar!.SendAsync();
+    }
 }
