@@ -142,7 +142,7 @@ public static partial class BenchRunner
                 {
                     await Task.Delay(200, ct).ConfigureAwait(false);
                     var sent = Stopwatch.GetTimestamp();
-                    var idx = await writer.SetAsync(path, s_value, ct).ConfigureAwait(false);
+                    var idx = await SetThroughLeaderChangesAsync(writer, path, ct).ConfigureAwait(false);
                     var acked = Stopwatch.GetTimestamp();
                     writeLat.Add(acked - sent);
 
@@ -184,6 +184,27 @@ public static partial class BenchRunner
             r.Extra["rss_per_stream_kib"] = watchers > 0 ? held * 1024 / watchers : double.NaN;
             Report(r);
             return r;
+        }
+
+        /// <summary>
+        /// The round's write, again when the leader moved under it (503, or 504 with the outcome
+        /// unknown: a second write then makes a later index, which the round waits for): on a
+        /// saturated machine an election during the rounds would otherwise end the whole shape.
+        /// </summary>
+        private static async Task<long> SetThroughLeaderChangesAsync(RegistryClient writer, string path, CancellationToken ct)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await writer.SetAsync(path, s_value, ct).ConfigureAwait(false);
+                }
+                catch (HttpRequestException e) when (attempt < 5 && e.StatusCode is System.Net.HttpStatusCode.ServiceUnavailable or System.Net.HttpStatusCode.GatewayTimeout)
+                {
+                    Log($"round write: {e.Message}; again");
+                    await Task.Delay(200, ct).ConfigureAwait(false);
+                }
+            }
         }
 
         /// <summary>
