@@ -191,7 +191,7 @@ public static partial class BenchRunner
         /// unknown: a second write then makes a later index, which the round waits for): on a
         /// saturated machine an election during the rounds would otherwise end the whole shape.
         /// </summary>
-        private static async Task<long> SetThroughLeaderChangesAsync(RegistryClient writer, string path, CancellationToken ct)
+        private async Task<long> SetThroughLeaderChangesAsync(RegistryClient writer, string path, CancellationToken ct)
         {
             for (var attempt = 1; ; attempt++)
             {

@@ -93,7 +93,7 @@ public class WatchRecordReaderBenchmarks
         {
             if (_write < writes.Length && Position == writes[_write])
                 _write++;
-            var end = _write < writes.Length ? writes[_write] : bytes.Length;
+            var end = _write < writes.Length ? writes[_write] : (int)Length;
             return base.ReadAsync(buffer[..Math.Min(buffer.Length, end - (int)Position)], cancellationToken);
         }
     }
