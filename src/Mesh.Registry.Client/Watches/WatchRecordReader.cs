@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using Mesh.Registry.Contracts;
 
@@ -21,6 +22,25 @@ internal sealed class WatchRecordReader(Stream stream)
 
     /// <summary>Paths up to this many bytes are looked up in the cache from a stack buffer; longer ones are new strings.</summary>
     private const int MaxCachedPathBytes = 512;
+
+    private static readonly (byte[] Utf8, string Text, Name Value)[] Names =
+    [
+        .. new (string Text, Name Value)[]
+        {
+            ("type", Name.Type), ("index", Name.Index), ("path", Name.Path), ("data", Name.Data),
+            ("version", Name.Version), ("servicePath", Name.ServicePath), ("message", Name.Message),
+        }.Select(n => (Encoding.UTF8.GetBytes(n.Text), n.Text, n.Value)),
+    ];
+
+    /// <summary>The contract's types, most frequent first, so a record's type is the constant string, not a new one.</summary>
+    private static readonly (byte[] Utf8, string Type)[] Types =
+    [
+        .. new[]
+        {
+            WatchStreamRecord.Progress, ChangeEvent.Created, ChangeEvent.DataChanged, ChangeEvent.Deleted,
+            ChangeEvent.ChildrenChanged, WatchStreamRecord.TrustBundle, WatchStreamRecord.Resume,
+        }.Select(t => (Encoding.UTF8.GetBytes(t), t)),
+    ];
 
     private readonly Dictionary<string, string> _paths = new(StringComparer.Ordinal);
     private byte[] _buffer = new byte[4096];
@@ -169,52 +189,28 @@ internal sealed class WatchRecordReader(Stream stream)
 
     private static Name NameOf(ref Utf8JsonReader json)
     {
-        if (json.ValueTextEquals("type"u8))
-            return Name.Type;
-        if (json.ValueTextEquals("index"u8))
-            return Name.Index;
-        if (json.ValueTextEquals("path"u8))
-            return Name.Path;
-        if (json.ValueTextEquals("data"u8))
-            return Name.Data;
-        if (json.ValueTextEquals("version"u8))
-            return Name.Version;
-        if (json.ValueTextEquals("servicePath"u8))
-            return Name.ServicePath;
-        if (json.ValueTextEquals("message"u8))
-            return Name.Message;
+        foreach (var (utf8, _, value) in Names)
+        {
+            if (json.ValueTextEquals(utf8))
+                return value;
+        }
         // Not as the server writes them: the serializer this replaces took names in any case.
         var name = json.GetString() ?? "";
-        foreach (var (known, value) in Names)
+        foreach (var (_, text, value) in Names)
         {
-            if (name.Equals(known, StringComparison.OrdinalIgnoreCase))
+            if (name.Equals(text, StringComparison.OrdinalIgnoreCase))
                 return value;
         }
         return Name.Other;
     }
 
-    private static readonly (string Name, Name Value)[] Names =
-    [
-        ("type", Name.Type), ("index", Name.Index), ("path", Name.Path), ("data", Name.Data),
-        ("version", Name.Version), ("servicePath", Name.ServicePath), ("message", Name.Message),
-    ];
-
     private static string TypeOf(ref Utf8JsonReader json)
     {
-        if (json.ValueTextEquals("progress"u8))
-            return WatchStreamRecord.Progress;
-        if (json.ValueTextEquals("created"u8))
-            return ChangeEvent.Created;
-        if (json.ValueTextEquals("dataChanged"u8))
-            return ChangeEvent.DataChanged;
-        if (json.ValueTextEquals("deleted"u8))
-            return ChangeEvent.Deleted;
-        if (json.ValueTextEquals("childrenChanged"u8))
-            return ChangeEvent.ChildrenChanged;
-        if (json.ValueTextEquals("trustBundle"u8))
-            return WatchStreamRecord.TrustBundle;
-        if (json.ValueTextEquals("resume"u8))
-            return WatchStreamRecord.Resume;
+        foreach (var (utf8, type) in Types)
+        {
+            if (json.ValueTextEquals(utf8))
+                return type;
+        }
         return json.GetString()!;
     }
 
