@@ -60,14 +60,15 @@ public sealed partial class RegistryClient
             using (response)
             {
                 resume.Reconnected();
-                var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
-                using var reader = new StreamReader(stream);
+                var reader = new WatchRecordReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+                // One idle deadline per connection, moved on before each read of the socket (not per record).
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 while (true)
                 {
                     WatchStreamRecord? record;
                     try
                     {
-                        record = await ReadRecordAsync(reader, cancellationToken).ConfigureAwait(false);
+                        record = reader.TryRead(out var buffered) ? buffered : await ReadRecordAsync(reader, idle, cancellationToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is IOException or HttpRequestException or JsonException or TimeoutException)
                     {
@@ -88,21 +89,24 @@ public sealed partial class RegistryClient
         }
     }
 
-    /// <summary>The next record, or null at the end; a connection silent for longer than <see cref="RegistryClientOptions.WatchStreamIdleTimeout"/> throws <see cref="TimeoutException"/>.</summary>
-    private async Task<WatchStreamRecord?> ReadRecordAsync(StreamReader reader, CancellationToken cancellationToken)
+    /// <summary>The next record read off the socket, or null at the end; a connection silent for longer than <see cref="RegistryClientOptions.WatchStreamIdleTimeout"/> throws <see cref="TimeoutException"/>.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<WatchStreamRecord?> ReadRecordAsync(WatchRecordReader reader, CancellationTokenSource idle, CancellationToken cancellationToken)
     {
-        using var idle = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         idle.CancelAfter(Options.WatchStreamIdleTimeout);
-        string? line;
         try
         {
-            line = await reader.ReadLineAsync(idle.Token).ConfigureAwait(false);
+            return await reader.ReadAsync(idle.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"the watch stream said nothing for {Options.WatchStreamIdleTimeout.TotalSeconds:0} s");
         }
-        return line is null ? null : JsonSerializer.Deserialize(line, RegistryJson.Default.WatchStreamRecord);
+        finally
+        {
+            // The consumer's time with the records is not the connection's silence.
+            idle.CancelAfter(Timeout.InfiniteTimeSpan);
+        }
     }
 
     /// <summary>A registry from before <c>data=true</c> refuses the parameter by name.</summary>

@@ -19,6 +19,7 @@ internal sealed class RegistryWatcher : IDisposable
     private CancellationTokenSource? _connection;
     private TaskCompletionSource _setChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
+    private int _version;
     private long _resume = -1;
     private int _unsupported;
     private int _dataUnsupported;
@@ -48,6 +49,7 @@ internal sealed class RegistryWatcher : IDisposable
         lock (_gate)
         {
             _subscriptions.Add(subscription);
+            _version++;
             _loop ??= Task.Run(() => RunAsync(_stop.Token));
             changed = _setChanged;
             _setChanged = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -62,7 +64,10 @@ internal sealed class RegistryWatcher : IDisposable
     {
         // The stream keeps carrying the watch until the next reopen; its records are just not told to anyone.
         lock (_gate)
+        {
             _subscriptions.Remove(subscription);
+            _version++;
+        }
     }
 
     private async Task RunAsync(CancellationToken stop)
@@ -70,12 +75,14 @@ internal sealed class RegistryWatcher : IDisposable
         while (!stop.IsCancellationRequested)
         {
             Subscription[] current;
+            int version;
             Task setChanged;
             long after;
             using var connection = CancellationTokenSource.CreateLinkedTokenSource(stop);
             lock (_gate)
             {
                 current = [.. _subscriptions];
+                version = _version;
                 setChanged = _setChanged.Task;
                 _connection = connection;
                 // From the oldest index someone still needs: subscribers that joined since the last
@@ -114,7 +121,12 @@ internal sealed class RegistryWatcher : IDisposable
                     lock (_gate)
                     {
                         _resume = Math.Max(_resume, resume);
-                        current = [.. _subscriptions];
+                        // Copied when it changed, not per record.
+                        if (version != _version)
+                        {
+                            current = [.. _subscriptions];
+                            version = _version;
+                        }
                     }
                     if (record.Type == WatchStreamRecord.Progress)
                     {
@@ -259,33 +271,34 @@ internal sealed class RegistryWatcher : IDisposable
         {
             if (!record.IsChange && record.Type != WatchStreamRecord.TrustBundle)
                 return;
-            WakeIf(() =>
+            // Static callbacks with their state: every record reaches every subscription of the stream.
+            WakeIf(record, static (self, record) =>
             {
-                if (!Watch.Covers(record))
+                if (!self.Watch.Covers(record))
                 {
                     // Not this watch's, but every record before its index was sent.
-                    _resume.Sent(record.Index - 1);
-                    return HasCompleteRecords;
+                    self._resume.Sent(record.Index - 1);
+                    return self.HasCompleteRecords;
                 }
                 // Counted per watch: a stream reopened with other watches sends this watch's records of
                 // a half-delivered index again in the same order, whatever else it carries.
-                if (!_resume.Take(record))
+                if (!self._resume.Take(record))
                     return false;
                 if (!record.IsWhole)
                 {
-                    _changedAt = Math.Max(_changedAt, record.Index);
+                    self._changedAt = Math.Max(self._changedAt, record.Index);
                     return true;
                 }
-                _records.Add(record);
-                return HasCompleteRecords;
+                self._records.Add(record);
+                return self.HasCompleteRecords;
             });
         }
 
         /// <summary>The stream sent every record up to <paramref name="index"/> (a progress mark of a <c>data=true</c> stream).</summary>
-        public void Complete(long index) => WakeIf(() =>
+        public void Complete(long index) => WakeIf(index, static (self, index) =>
         {
-            _resume.Sent(index);
-            return HasCompleteRecords;
+            self._resume.Sent(index);
+            return self.HasCompleteRecords;
         });
 
         // Under _gate. The consumer is woken only when it has something to do: every progress mark
@@ -347,18 +360,18 @@ internal sealed class RegistryWatcher : IDisposable
 
         public void Dispose() => owner.Remove(this);
 
-        private void Signal(Action change) => WakeIf(() =>
+        private void Signal(Action change) => WakeIf(change, static (_, change) =>
         {
             change();
             return true;
         });
 
-        private void WakeIf(Func<bool> change)
+        private void WakeIf<TState>(TState state, Func<Subscription, TState, bool> change)
         {
             TaskCompletionSource? signal;
             lock (_gate)
             {
-                if (!change())
+                if (!change(this, state))
                     return;
                 signal = _signal;
                 _signal = null;

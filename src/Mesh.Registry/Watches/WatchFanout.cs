@@ -96,7 +96,7 @@ internal sealed class WatchFanout : IDisposable
         get { lock (_gate) return _all.Count; }
     }
 
-    /// <summary>Progress ticks so far: a writer that sees it move sends a progress mark (every stream is woken at a tick).</summary>
+    /// <summary>Progress ticks so far: a writer that sees it move sends a progress mark (a tick wakes every stream whose last mark is behind the index).</summary>
     public long Ticks => Interlocked.Read(ref _ticks);
 
     /// <summary>
@@ -261,8 +261,13 @@ internal sealed class WatchFanout : IDisposable
             Interlocked.Increment(ref _ticks);
             streams = [.. _all];
         }
+        // Those whose last progress mark is behind the index: the others have nothing to say.
+        var dispatched = DispatchedIndex;
         foreach (var stream in streams)
-            stream.Wake();
+        {
+            if (stream.ReportedIndex < dispatched)
+                stream.Wake();
+        }
     }
 
     private void CatchUp(WatchStream stream, long after, long upTo)

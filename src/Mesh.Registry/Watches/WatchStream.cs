@@ -16,6 +16,7 @@ internal sealed class WatchStream
     private readonly Action<int> _pendingChanged;
     private long _lastEnqueued;
     private long _cutAt = -1;
+    private long _reportedIndex = -1;
     private string? _endReason;
     private bool _woken;
     private TaskCompletionSource? _signal;
@@ -50,6 +51,17 @@ internal sealed class WatchStream
 
     /// <summary>The reader hears only of nodes anyone may read (a join token, with authentication on; see <c>NodeReadAccess</c>).</summary>
     public bool SeesOnlyOpenNodes { get; init; }
+
+    /// <summary>
+    /// The index of the last progress mark its writer sent (-1: none yet). A progress tick wakes only
+    /// the streams behind the node's index: a stream whose last mark is already there would wake to
+    /// write nothing, and a node with thousands of quiet streams would do that for each every tick.
+    /// </summary>
+    public long ReportedIndex
+    {
+        get => Volatile.Read(ref _reportedIndex);
+        set => Volatile.Write(ref _reportedIndex, value);
+    }
 
     /// <summary>The fan-out's mark of the event it last delivered here (so overlapping watches send an event once).</summary>
     internal long LastDeliveredSequence { get; set; } = -1;

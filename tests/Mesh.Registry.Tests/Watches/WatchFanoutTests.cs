@@ -195,6 +195,26 @@ public sealed class WatchFanoutTests
     }
 
     [Fact]
+    public void ProgressTick_StreamsWhoseLastMarkIsAtTheIndex_AreNotWoken_TheOthersAre()
+    {
+        var time = new FakeTimeProvider();
+        var hub = new WatchHub(streams: new WatchFanoutOptions { TimeProvider = time, ProgressInterval = TimeSpan.FromSeconds(5) });
+        var current = hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "current", 0);
+        var behind = hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "behind", 0);
+        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.Created, "/elsewhere")]);
+        current.ReportedIndex = 1;
+        behind.ReportedIndex = 0;
+        var currentWait = current.WaitAsync();
+        var behindWait = behind.WaitAsync();
+
+        time.Advance(TimeSpan.FromSeconds(5));
+
+        Assert.Equal(1, hub.Fanout.Ticks);
+        Assert.True(behindWait.IsCompleted);
+        Assert.False(currentWait.IsCompleted);
+    }
+
+    [Fact]
     public void ProgressLine_OfOneIndex_IsEncodedOnceForEveryStream()
     {
         var hub = new WatchHub();

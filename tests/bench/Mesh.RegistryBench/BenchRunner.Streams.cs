@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using Mesh.Registry.Contracts;
 
 namespace Mesh.RegistryBench;
@@ -11,6 +10,9 @@ public static partial class BenchRunner
     {
         /// <summary>How many streams are being opened at once: a real fleet does not connect in one burst either, and a burst overflows the listen backlog.</summary>
         private const int OpenConcurrency = 64;
+
+        /// <summary>The quiet window before the rounds: one progress interval of the nodes' default.</summary>
+        private static readonly TimeSpan QuietWindow = TimeSpan.FromSeconds(5);
 
         /// <summary>
         /// <paramref name="watchers"/> streaming watches (<c>GET /v1/watch-stream?path=P</c>), each on its own
@@ -61,13 +63,11 @@ public static partial class BenchRunner
 
                         using (resp)
                         {
-                            using var reader = new StreamReader(await resp.Content.ReadAsStreamAsync(stop.Token).ConfigureAwait(false));
-                            while (await reader.ReadLineAsync(stop.Token).ConfigureAwait(false) is { } line)
+                            // The client library's reader, as a sidecar's stream reads its records.
+                            var reader = new Mesh.Registry.Client.WatchRecordReader(await resp.Content.ReadAsStreamAsync(stop.Token).ConfigureAwait(false));
+                            while ((reader.TryRead(out var buffered) ? buffered : await reader.ReadAsync(stop.Token).ConfigureAwait(false)) is { } record)
                             {
                                 var t = Stopwatch.GetTimestamp();
-                                var record = JsonSerializer.Deserialize(line, RegistryJson.Default.WatchStreamRecord);
-                                if (record is null)
-                                    continue;
                                 if (record.Type == WatchStreamRecord.Progress)
                                 {
                                     Volatile.Write(ref ready[w], 1);
@@ -122,6 +122,12 @@ public static partial class BenchRunner
             await Task.Delay(500, ct).ConfigureAwait(false);
             usage.Sample();
             var rssOpen = usage.Rss();
+            // What the nodes spend with every stream open and nothing changing (heartbeats, progress
+            // ticks), over one progress interval: taken off the rounds' CPU for the cost per delivery.
+            var quiet = new NodeUsage(pids);
+            var quietSw = Stopwatch.StartNew();
+            await Task.Delay(QuietWindow, ct).ConfigureAwait(false);
+            var quietCpuPerS = quiet.CpuSeconds() / quietSw.Elapsed.TotalSeconds;
 
             var cpuUsage = new NodeUsage(pids);
             var selfCpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
@@ -136,7 +142,7 @@ public static partial class BenchRunner
                 {
                     await Task.Delay(200, ct).ConfigureAwait(false);
                     var sent = Stopwatch.GetTimestamp();
-                    var idx = await writer.SetAsync(path, s_value, ct).ConfigureAwait(false);
+                    var idx = await SetThroughLeaderChangesAsync(writer, path, ct).ConfigureAwait(false);
                     var acked = Stopwatch.GetTimestamp();
                     writeLat.Add(acked - sent);
 
@@ -167,12 +173,38 @@ public static partial class BenchRunner
             r.Extra["write_p50_ms"] = writeLat.ToResult("x", elapsed).P50Ms;
             r.Extra["client_cpu_s"] = selfCpu;
             cpuUsage.Report(r.Extra, elapsed);
+            var deliveries = (double)watchers * rounds;
+            r.Extra["server_quiet_cpu_per_s"] = quietCpuPerS;
+            r.Extra["server_us_per_delivery"] = r.Extra["server_cpu_s"] * 1e6 / deliveries;
+            r.Extra["server_us_per_delivery_net"] = (r.Extra["server_cpu_s"] - (quietCpuPerS * elapsed)) * 1e6 / deliveries;
+            r.Extra["client_us_per_delivery"] = selfCpu * 1e6 / deliveries;
             foreach (var (id, idle) in rssIdle)
                 r.Extra[$"n{id}_rss_idle_mib"] = idle;
             var held = rssOpen.Sum(kv => kv.Value - rssIdle[kv.Key]);
             r.Extra["rss_per_stream_kib"] = watchers > 0 ? held * 1024 / watchers : double.NaN;
             Report(r);
             return r;
+        }
+
+        /// <summary>
+        /// The round's write, again when the leader moved under it (503, or 504 with the outcome
+        /// unknown: a second write then makes a later index, which the round waits for): on a
+        /// saturated machine an election during the rounds would otherwise end the whole shape.
+        /// </summary>
+        private async Task<long> SetThroughLeaderChangesAsync(RegistryClient writer, string path, CancellationToken ct)
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await writer.SetAsync(path, s_value, ct).ConfigureAwait(false);
+                }
+                catch (HttpRequestException e) when (attempt < 5 && e.StatusCode is System.Net.HttpStatusCode.ServiceUnavailable or System.Net.HttpStatusCode.GatewayTimeout)
+                {
+                    Log($"round write: {e.Message}; again");
+                    await Task.Delay(200, ct).ConfigureAwait(false);
+                }
+            }
         }
 
         /// <summary>

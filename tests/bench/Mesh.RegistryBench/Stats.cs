@@ -102,6 +102,9 @@ public sealed class NodeUsage(IReadOnlyDictionary<int, int> pids)
     private readonly Dictionary<int, double> _cpu0 = pids.ToDictionary(kv => kv.Key, kv => ProcStat.CpuSeconds(kv.Value));
     private readonly Dictionary<int, double> _maxRss = pids.ToDictionary(kv => kv.Key, _ => 0.0);
 
+    /// <summary>CPU seconds of all nodes together since this was made.</summary>
+    public double CpuSeconds() => pids.Sum(kv => ProcStat.CpuSeconds(kv.Value) - _cpu0[kv.Key]);
+
     /// <summary>Each node's RSS now (MiB).</summary>
     public Dictionary<int, double> Rss() => pids.ToDictionary(kv => kv.Key, kv => ProcStat.RssMiB(kv.Value));
 

@@ -229,8 +229,9 @@ shape() {    # shape <system> <test>: the client arguments, empty if the system 
     churn-1000) [ "$s" = mesh3 ] && echo "churn 1000 6";;          # instances register and leave
     swatch-1000) [ "$s" != zk3 ] && echo "swatch 1000 10";;         # streaming watches (etcd: gRPC watch streams)
     swatch-10000) [ "$s" != zk3 ] && echo "swatch 10000 10";;
-    swatch-data-1000) [ "$s" = mesh3 ] && echo "swatch 1000 10 data";;      # the same, records with the node's data (data=true)
-    swatch-data-10000) [ "$s" = mesh3 ] && echo "swatch 10000 10 data";;
+    # The same, records with the node's data (data=true); etcd's events always carry the value, so its shape is swatch.
+    swatch-data-1000) case $s in mesh3) echo "swatch 1000 10 data";; etcd3) echo "swatch 1000 10";; esac;;
+    swatch-data-10000) case $s in mesh3) echo "swatch 10000 10 data";; etcd3) echo "swatch 10000 10";; esac;;
     sidecars) [ "$s" = mesh3 ] && echo "sidecars 60 --sidecars $SIDECARS --join-token $SCALE_JOIN_TOKEN";;
     sidecars-reread) [ "$s" = mesh3 ] && echo "sidecars 60 --sidecars $SIDECARS --join-token $SCALE_JOIN_TOKEN --stream-data false";;  # every change read (no data=true)
   esac

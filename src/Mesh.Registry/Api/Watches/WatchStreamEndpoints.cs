@@ -218,18 +218,25 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, ApiAuthenticator
                 // Queue empty, not cut: everything dispatched before the drain is written.
                 _complete = Math.Max(_complete, dispatched);
                 var ticks = fanout.Ticks;
+                var wrote = last > 0;
                 if ((first || ticks != tick || (stream.WithData && last > 0)) && _complete > _lastProgress)
                 {
                     _body.Write(fanout.ProgressLine(_complete));
                     _lastProgress = _complete;
+                    stream.ReportedIndex = _complete;
+                    wrote = true;
                 }
                 tick = ticks;
                 first = false;
-                var flushed = await _body.FlushAsync(aborted).ConfigureAwait(false);
-                if (flushed.IsCompleted)
-                    return;
-                if (flushed.IsCanceled)
-                    continue;
+                // Nothing written (a wake with nothing to say): no flush, which would cost the socket's sender a turn.
+                if (wrote)
+                {
+                    var flushed = await _body.FlushAsync(aborted).ConfigureAwait(false);
+                    if (flushed.IsCompleted)
+                        return;
+                    if (flushed.IsCanceled)
+                        continue;
+                }
                 await stream.WaitAsync().ConfigureAwait(false);
                 aborted.ThrowIfCancellationRequested();
             }
