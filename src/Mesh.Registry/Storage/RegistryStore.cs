@@ -40,15 +40,19 @@ internal sealed class RegistryStore(WatchHub hub, RegistryMetrics metrics) : IRe
     public bool IsOpenToAnyone(string path)
     {
         lock (_gate)
+            return IsOpenToAnyone(_state, path);
+    }
+
+    /// <summary><see cref="IsOpenToAnyone(string)"/> in a state already read (under <see cref="Read{T}"/>).</summary>
+    public static bool IsOpenToAnyone(RegistryStateMachine state, string path)
+    {
+        for (var at = path; ; at = Core.Paths.NodePath.Parent(at))
         {
-            for (var at = path; ; at = Core.Paths.NodePath.Parent(at))
-            {
-                var acl = _state.GetAcl(at);
-                if (acl.Error == Core.Results.ErrorCode.Ok)
-                    return Api.Access.NodeReadAccess.IsWorldReadable(acl.Acl);
-                if (at == Core.Paths.NodePath.Root)
-                    return true;
-            }
+            var acl = state.GetAcl(at);
+            if (acl.Error == Core.Results.ErrorCode.Ok)
+                return Api.Access.NodeReadAccess.IsWorldReadable(acl.Acl);
+            if (at == Core.Paths.NodePath.Root)
+                return true;
         }
     }
 

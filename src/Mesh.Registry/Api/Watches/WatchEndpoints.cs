@@ -34,12 +34,15 @@ internal sealed class WatchEndpoints(RegistryStore store, ApiAuthenticator auth)
         var result = await store.Hub.WaitAsync(path, recursive, after, wait, context.RequestAborted).ConfigureAwait(false);
         context.Response.Headers["X-Mesh-Index"] = result.Index.ToString(CultureInfo.InvariantCulture);
         var events = new List<Contracts.ChangeEvent>(result.Events.Count);
-        var onlyOpen = NodeReadAccess.SeesOnlyOpenNodes(auth.Enabled, ApiAccessFilter.CallerOf(context));
-        foreach (var e in result.Events)
+        // A join token does not hear of nodes that not anyone may read: looked up in one read of the state.
+        var open = NodeReadAccess.SeesOnlyOpenNodes(auth.Enabled, ApiAccessFilter.CallerOf(context))
+            ? store.Read(s => result.Events.Select(e => RegistryStore.IsOpenToAnyone(s, e.Path)).ToArray())
+            : null;
+        for (var i = 0; i < result.Events.Count; i++)
         {
-            // A recursive watch above /mesh/ca does not see the CA's nodes change, and a join
-            // token does not hear of nodes that not anyone may read.
-            if ((!recursive || !CertificateAuthority.RegistryCertificateAuthority.IsCaPath(e.Path)) && (!onlyOpen || store.IsOpenToAnyone(e.Path)))
+            var e = result.Events[i];
+            // A recursive watch above /mesh/ca does not see the CA's nodes change.
+            if ((!recursive || !CertificateAuthority.RegistryCertificateAuthority.IsCaPath(e.Path)) && (open is null || open[i]))
                 events.Add(new Contracts.ChangeEvent(e.Index, Registry.Watches.WatchRecords.TypeName(e.Type), e.Path));
         }
         await ApiJson.WriteAsync(context, 200, new WatchResponse(result.Index, events), RegistryJson.Default.WatchResponse).ConfigureAwait(false);
