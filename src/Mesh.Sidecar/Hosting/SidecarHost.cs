@@ -122,6 +122,8 @@ public sealed partial class SidecarHost : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         var listeners = new Dictionary<ListenerKind, ListenOptions>();
         builder.WebHost.ConfigureKestrel(kestrel => ConfigureKestrel(kestrel, listeners));
+        if (SidecarProcessSettings.InlineScheduling)
+            builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o => o.UnsafePreferInlineScheduling = true);
 
         var app = builder.Build();
         _app = app;
