@@ -144,6 +144,9 @@ internal sealed class MeshProcess : IAsyncDisposable
     /// <summary>Starts <paramref name="dll"/> with <paramref name="args"/> and keeps what it prints.</summary>
     public static MeshProcess StartDll(string dll, params string[] args) => new(StartInfo(dll, args));
 
+    /// <summary>Starts <paramref name="dll"/> with <paramref name="args"/> through <paramref name="spawn"/> (which may change its environment first) and keeps what it prints.</summary>
+    public static MeshProcess StartDll(string dll, Func<ProcessStartInfo, Process> spawn, params string[] args) => new(StartInfo(dll, args), spawn: spawn);
+
     /// <summary>
     /// Starts <c>mesh ARGS</c> through <paramref name="spawn"/>, which starts the process it is given
     /// (e.g. <c>psi =&gt; InheritingSocket.Start(psi, socket)</c>, to hand it a listener bound at port 0).
