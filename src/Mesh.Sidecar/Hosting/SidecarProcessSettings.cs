@@ -5,14 +5,19 @@ namespace Mesh.Sidecar.Hosting;
 /// <summary>
 /// The .NET runtime settings a sidecar process runs with unless its environment says otherwise.
 /// Measured in the proxy bench against haproxy (docs/benchmarks.md "Runtime settings"): together
-/// they cut a sidecar's CPU per request by 15–25% and its p99 at 1,000 rps as well.
+/// they cut a sidecar's CPU per request by 15–30% and its p99 at 1,000 rps as well.
 /// <list type="bullet">
 /// <item>Thread-pool workers that find no work sleep at once instead of spinning first. A sidecar
 /// on a busy node gets requests in bursts, and the spinning took CPU from the work itself.</item>
-/// <item>Socket completions run on the socket engine's own threads (and Kestrel's continuations
+/// <item>Socket completions run on the socket engine's own thread (and Kestrel's continuations
 /// with them), one thread-pool hop fewer per read and write. Safe here because nothing on the
 /// sidecar's socket paths blocks: every stage is asynchronous and the access log is written by
 /// its own task.</item>
+/// <item>One socket engine thread. With completions inline the runtime starts one per core, and
+/// on a node whose cores are busy with other work a preempted engine thread stalls every
+/// connection it owns: p99 under full load went from 4 to 50–90 ms with two of them on two
+/// cores, for no less CPU. A sidecar that needs more than a core of socket work sets
+/// <c>DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT</c> itself.</item>
 /// </list>
 /// Both are read once, when the runtime first uses a socket or the thread pool, so
 /// <see cref="Apply"/> runs first thing in the entry points (<c>mesh sidecar</c> and
@@ -26,11 +31,15 @@ public static class SidecarProcessSettings
     /// <summary>How many times an idle thread-pool worker spins before it sleeps (the runtime's default: 70).</summary>
     public const string SpinLimitVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
 
+    /// <summary>How many socket engine (epoll) threads the runtime starts.</summary>
+    public const string SocketThreadsVariable = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
+
     /// <summary>What the sidecar sets, for each variable the environment leaves unset.</summary>
     public static readonly IReadOnlyList<KeyValuePair<string, string>> Defaults =
     [
         new(InlineCompletionsVariable, "1"),
         new(SpinLimitVariable, "0"),
+        new(SocketThreadsVariable, "1"),
     ];
 
     /// <summary>

@@ -66,15 +66,12 @@ public sealed class NativeSidecarBinaryTests : IAsyncLifetime
         Assert.False(ListeningSockets.IsListening(outbound), "the outbound listener is still open");
     }
 
-    [SkippableTheory]
+    [Theory]
     [InlineData(MeshProcess.Sidecar, "mesh-sidecar: listening:", null, true)]
     [InlineData(MeshProcess.Mesh, "mesh sidecar: listening:", null, true)]
     [InlineData(MeshProcess.Sidecar, "mesh-sidecar: listening:", "0", false)]
-    public async Task Run_SocketCompletionsRunInline_UnlessTheOperatorSetsTheVariable(string dll, string listeningLine, string? operatorValue, bool inline)
+    public async Task Run_SocketCompletionsRunInline_OnOneSocketThread_UnlessTheOperatorSetsTheVariables(string dll, string listeningLine, string? operatorValue, bool inline)
     {
-        // Inline completions show as the runtime's socket engine threads: one per core with them,
-        // one for every 30 cores without (docs/benchmarks.md "Runtime settings").
-        Skip.If(Environment.ProcessorCount < 2, "one core: the socket engine has one thread either way");
         await using var upstream = await TestApp.NamedAsync("inventory says hi");
         var config = Write("sidecar.yaml", $"""
             service: {"{"} name: shop {"}"}
@@ -86,35 +83,48 @@ public sealed class NativeSidecarBinaryTests : IAsyncLifetime
         string[] args = dll == MeshProcess.Mesh ? ["sidecar", "--config", config] : ["--config", config];
         await using var process = MeshProcess.StartDll(dll, start =>
         {
-            start.Environment.Remove(SidecarProcessSettings.SpinLimitVariable);
-            if (operatorValue is null)
-                start.Environment.Remove(SidecarProcessSettings.InlineCompletionsVariable);
-            else
+            foreach (var (name, _) in SidecarProcessSettings.Defaults)
+                start.Environment.Remove(name);
+            if (operatorValue is not null)
                 start.Environment[SidecarProcessSettings.InlineCompletionsVariable] = operatorValue;
             return Process.Start(start)!;
         }, args);
         var listening = await process.WaitForLineAsync(l => l.StartsWith(listeningLine, StringComparison.Ordinal), TimeSpan.FromSeconds(60));
-        var outbound = int.Parse(System.Text.RegularExpressions.Regex.Match(listening, @"http://127\.0\.0\.1:(\d+)/").Groups[1].Value);
+        var ports = System.Text.RegularExpressions.Regex.Matches(listening, @"http://127\.0\.0\.1:(\d+)/").Select(m => int.Parse(m.Groups[1].Value)).ToArray();
+        int outbound = ports[0], admin = ports[2];
 
-        // A few connections, so the engines that exist are the ones the runtime spreads sockets over.
-        using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 8 });
-        await Task.WhenAll(Enumerable.Range(0, 16).Select(async _ =>
+        // Inline completions show in the runtime's own count of thread-pool work items (exported on
+        // /metrics): without them every socket read is one, so a proxied request makes two or more.
+        using var http = new HttpClient();
+        var before = await ThreadPoolWorkItems(http, admin);
+        const int requests = 200;
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
         {
-            using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{outbound}/stock") { Headers = { Host = "inventory" } };
-            using var response = await http.SendAsync(request);
-            Assert.Equal("inventory says hi", await response.Content.ReadAsStringAsync());
+            for (var i = 0; i < requests / 4; i++)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, $"http://127.0.0.1:{outbound}/stock") { Headers = { Host = "inventory" } };
+                using var response = await http.SendAsync(request);
+                Assert.Equal("inventory says hi", await response.Content.ReadAsStringAsync());
+            }
         }));
+        // The exporter serves a scrape from its cache for 300 ms: read again only after that.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var perRequest = (await ThreadPoolWorkItems(http, admin) - before) / (double)requests;
 
-        var engines = SocketEngineThreads(process.Id);
         if (inline)
-            Assert.Equal(Environment.ProcessorCount, engines);
+            Assert.True(perRequest < 0.5, $"{perRequest:0.00} thread-pool work items per request: socket completions are not inline");
         else
-            Assert.Equal(Math.Max(1, (int)Math.Round(Environment.ProcessorCount / 30.0)), engines);
+            Assert.True(perRequest > 1, $"{perRequest:0.00} thread-pool work items per request: completions inline although the operator turned them off");
+        // One engine thread, which the runtime names ".NET Sockets" (with completions inline it would start one per core).
+        Assert.Equal(1, Directory.GetDirectories($"/proc/{process.Id}/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == ".NET Sockets"));
     }
 
-    // The runtime names each socket engine's epoll thread ".NET Sockets".
-    private static int SocketEngineThreads(int pid) =>
-        Directory.GetDirectories($"/proc/{pid}/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).Trim() == ".NET Sockets");
+    private static async Task<long> ThreadPoolWorkItems(HttpClient http, int admin)
+    {
+        var metrics = await http.GetStringAsync($"http://127.0.0.1:{admin}/metrics");
+        var line = metrics.Split('\n').Single(l => l.StartsWith("dotnet_thread_pool_work_item_count_total", StringComparison.Ordinal));
+        return long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     private string Write(string name, string text)
     {

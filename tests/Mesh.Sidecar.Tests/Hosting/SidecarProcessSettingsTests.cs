@@ -6,7 +6,7 @@ namespace Mesh.Sidecar.Tests.Hosting;
 public sealed class SidecarProcessSettingsTests
 {
     [Fact]
-    public void Apply_OnAnEnvironmentWithoutThem_SetsInlineSocketCompletions_AndNoThreadPoolSpinning()
+    public void Apply_OnAnEnvironmentWithoutThem_SetsInlineSocketCompletions_OneSocketThread_AndNoThreadPoolSpinning()
     {
         var environment = new Hashtable { ["PATH"] = "/usr/bin" };
 
@@ -14,17 +14,19 @@ public sealed class SidecarProcessSettingsTests
 
         Assert.Equal("1", environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"]);
         Assert.Equal("0", environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"]);
-        Assert.Equal(["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"], applied);
+        Assert.Equal("1", environment["DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"]);
+        Assert.Equal(["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit", "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"], applied);
     }
 
     [Fact]
     public void Apply_KeepsWhatTheOperatorSet_AndSetsOnlyTheRest()
     {
-        var environment = new Hashtable { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "0" };
+        var environment = new Hashtable { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "0", ["DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"] = "4" };
 
         var applied = SidecarProcessSettings.Apply(environment, (name, value) => environment[name] = value);
 
         Assert.Equal("0", environment["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"]);
+        Assert.Equal("4", environment["DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"]);
         Assert.Equal("0", environment["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"]);
         Assert.Equal(["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"], applied);
     }
@@ -33,7 +35,7 @@ public sealed class SidecarProcessSettingsTests
     public void Apply_AnEmptyValueCountsAsSet()
     {
         // `VAR= mesh sidecar` is an operator's choice too: the runtime reads it as "not 1", so off.
-        var environment = new Hashtable { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "", ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "70" };
+        var environment = new Hashtable { ["DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS"] = "", ["DOTNET_ThreadPool_UnfairSemaphoreSpinLimit"] = "70", ["DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT"] = "2" };
 
         var applied = SidecarProcessSettings.Apply(environment, (name, value) => environment[name] = value);
 
