@@ -65,6 +65,30 @@ public sealed class MeshCommandLineTests
     }
 
     [Fact]
+    public async Task Sidecar_ListenerPortTaken_FailsWithOneLineNamingIt_AndLogsNoStackTrace()
+    {
+        using var taken = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        taken.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+        taken.Listen();
+        var address = taken.LocalEndPoint!.ToString()!;
+        var config = Path.Combine(Path.GetTempPath(), "mesh-cli-sidecar-" + Guid.NewGuid().ToString("N") + ".yaml");
+        File.WriteAllText(config, $"service: {{ name: shop }}\nlisteners: {{ outbound: \"{address}\", inbound: 127.0.0.1:0, admin: 127.0.0.1:0 }}\n");
+        try
+        {
+            // Its own process: the sidecar's console log is what an operator reads.
+            var run = await MeshProcess.RunAsync(MeshProcess.Mesh, ["sidecar", "--config", config]);
+
+            Assert.Equal(2, run.ExitCode);
+            Assert.Equal($"mesh sidecar: cannot listen: Failed to bind to address http://{address}: address already in use.", run.Stderr.Trim());
+            Assert.Equal("", run.Stdout);
+        }
+        finally
+        {
+            File.Delete(config);
+        }
+    }
+
+    [Fact]
     public void Registry_ClientPortTaken_FailsWithOneLineNamingIt_AndCreatesNoDataDirectory()
     {
         using var taken = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);

@@ -50,6 +50,8 @@ public sealed partial class SidecarHost : IAsyncDisposable
     /// <summary>The log category of ASP.NET Core's per-request lines, filtered out (see <see cref="StartAsync"/>).</summary>
     internal const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
+    private const string GenericHostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
     private ILogger _logger = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     private RouteSnapshot? _lastRoutes;
     private Task _routeWatch = Task.CompletedTask;
@@ -114,6 +116,11 @@ public sealed partial class SidecarHost : IAsyncDisposable
         // provider could take them, hosting makes an Activity and a logging scope for every request
         // (about 10% of the bytes a proxied request allocates); the sidecar never logs them.
         builder.Logging.AddFilter(HostingDiagnosticsCategory, LogLevel.None);
+        // The generic host logs a failed start (a listener's address in use, say) with its stack
+        // trace before it rethrows; the exception reaches whoever started the sidecar, and `mesh
+        // sidecar` reports it in one line. The sidecar runs no hosted services of its own whose
+        // faults this category would otherwise be the only one to report.
+        builder.Logging.AddFilter(GenericHostCategory, LogLevel.Critical);
         builder.Services.AddHttpForwarder();
         var tracing = new SidecarTracing(_config.Telemetry.Tracing.Enabled);
         builder.Services.AddSidecarTelemetry(_config, tracing);
