@@ -8,7 +8,7 @@
 # wrk-compare.sh (CPU per request of each sidecar) and fixed-rate.sh (p99 at 1,000 rps).
 # Without variants it compares the sidecar's own settings (SidecarProcessSettings) with the
 # runtime's defaults, which an operator gets back by setting the variables:
-#   default=""  runtime-defaults="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=70"
+#   default=""  runtime-defaults="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=46"
 # and the same two over h2c. Needs the built artifacts (run.sh builds them) and the peers
 # (peers.sh start; started here when :5001 does not answer, and stopped again at the end).
 set -euo pipefail
@@ -21,7 +21,7 @@ while [ $# -gt 0 ]; do
     *) break ;;
   esac
 done
-OFF="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=70"
+OFF="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0 DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=46"
 VARIANTS=("$@")
 [ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=("default=" "runtime-defaults=$OFF" "h2c-default=" "h2c-runtime-defaults=$OFF")
 export PEERS_WORK=${PEERS_WORK:-/tmp/mesh-runtime-settings}
