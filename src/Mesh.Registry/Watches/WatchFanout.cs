@@ -46,9 +46,10 @@ internal sealed class TooManyStreamsException(string message) : Exception(messag
 /// prefix, trust bundle), so an applied change costs a few dictionary lookups (its path and its
 /// ancestors) plus one queue append per stream that wants it, not a scan of every stream; the
 /// change is encoded at most once and the same bytes are queued to every stream. Each stream's
-/// queue is bounded (<see cref="WatchStream"/>). The writers of the streams it reached then run in
-/// one pass of the <see cref="WatchWritePump"/>, not each on a wake-up of its own. A stream that subscribes with an older index is
-/// first given the kept history after it, so joining, resuming and failing over lose nothing.
+/// queue is bounded (<see cref="WatchStream"/>). The writers of the streams a change reached then
+/// run in one pass of the <see cref="WatchWritePump"/>, not each on a wake-up of its own. A stream
+/// that subscribes with an older index is first given the kept history after it, so joining,
+/// resuming and failing over lose nothing.
 /// </summary>
 internal sealed class WatchFanout : IDisposable
 {

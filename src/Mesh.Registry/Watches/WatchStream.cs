@@ -4,7 +4,8 @@ namespace Mesh.Registry.Watches;
 /// One subscriber of the <see cref="WatchFanout"/>: a streaming watch's queue of encoded records,
 /// filled by the fan-out (the same byte arrays for every stream) and drained by the one request
 /// that writes them. While that writer has nothing to do it is parked here (<see cref="Park"/>),
-/// and the first record, end, cut or wake hands it to the fan-out's <see cref="WatchWritePump"/>. The queue is bounded in records: a stream whose reader falls that far behind
+/// and the first record, end, cut or wake hands it to the fan-out's <see cref="WatchWritePump"/>.
+/// The queue is bounded in records: a stream whose reader falls that far behind
 /// is cut (<see cref="CutAt"/>), its queue dropped, and its writer ends it with a "resume" record,
 /// so a slow reader costs at most its bound, never a growing buffer. A bound is checked only
 /// when a new index starts, so one command's events are never split by a cut.

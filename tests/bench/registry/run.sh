@@ -237,6 +237,9 @@ shape() {    # shape <system> <test>: the client arguments, empty if the system 
     # The same, records with the node's data (data=true); etcd's events always carry the value, so its shape is swatch.
     swatch-data-1000) case $s in mesh3) echo "swatch 1000 10 data";; etcd3) echo "swatch 1000 10";; esac;;
     swatch-data-10000) case $s in mesh3) echo "swatch 10000 10 data";; etcd3) echo "swatch 10000 10";; esac;;
+    # The same for Mesh, each stream read off its socket by the bench's lean reader (RawWatchStream), not the client library.
+    swatch-data-raw-1000) [ "$s" = mesh3 ] && echo "swatch 1000 10 data raw";;
+    swatch-data-raw-10000) [ "$s" = mesh3 ] && echo "swatch 10000 10 data raw";;
     sidecars) [ "$s" = mesh3 ] && echo "sidecars 60 --sidecars $SIDECARS --join-token $SCALE_JOIN_TOKEN";;
     sidecars-reread) [ "$s" = mesh3 ] && echo "sidecars 60 --sidecars $SIDECARS --join-token $SCALE_JOIN_TOKEN --stream-data false";;  # every change read (no data=true)
   esac
