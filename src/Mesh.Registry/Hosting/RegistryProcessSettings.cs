@@ -4,25 +4,25 @@ namespace Mesh.Registry.Hosting;
 
 /// <summary>
 /// The .NET runtime settings a registry node's own process (<c>mesh registry</c>) runs with unless
-/// its environment says otherwise; measured in the registry's scale bench (docs/registry-scale.md,
-/// "Runtime settings").
+/// its environment says otherwise; measured in the registry's scale and write benchmarks
+/// (docs/registry-scale.md, "Runtime settings and the writers' pump").
 /// <list type="bullet">
-/// <item>Thread-pool workers that find no work sleep at once instead of spinning first: a node
-/// wakes a writer per watch stream per change, and on few cores the spinning of the idle workers
-/// took CPU from the writers still to run.</item>
-/// <item>Socket completions run on the socket engine's threads, and Kestrel's continuations with
-/// them (<see cref="InlineScheduling"/>): one thread-pool hop fewer per read and per flush. Safe
-/// because nothing on the node's socket paths waits synchronously: requests, watch streams, the
-/// Raft transport and the ZooKeeper port are asynchronous, and the locks they take (the state's,
-/// the fan-out's) are held for dictionary work, not I/O.</item>
+/// <item>Thread-pool workers that find no work sleep at once instead of spinning first (set by
+/// default): on few cores the spinning of idle workers took CPU from the work still to run, and
+/// without it the nodes spent less CPU per watch delivery and wrote faster.</item>
+/// <item>Socket completions on the socket engine's threads (<see cref="InlineCompletionsVariable"/>):
+/// not set by default. It saved watch-delivery CPU at 1,000 streams but made sequential writes
+/// slower and let followers fall behind under a write burst. An operator who sets it gets Kestrel's
+/// continuations inline too (<see cref="InlineScheduling"/>), and followers then sync their log off
+/// the socket's thread; nothing else on the node's socket paths waits synchronously.</item>
 /// </list>
-/// The runtime reads both once, when a socket or the thread pool is first used, so
+/// The runtime reads these once, when the thread pool or a socket is first used, so
 /// <see cref="Apply()"/> runs first thing in <c>mesh registry</c>'s action, before the node starts;
 /// never from a host that shares its process (tests, the demo), whose nodes keep the defaults.
 /// </summary>
 public static class RegistryProcessSettings
 {
-    /// <summary>"1": socket continuations run inline on the socket engine's threads.</summary>
+    /// <summary>"1": socket continuations run inline on the socket engine's threads (an operator's choice; not a default).</summary>
     public const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
 
     /// <summary>
@@ -34,7 +34,6 @@ public static class RegistryProcessSettings
     /// <summary>What a registry process sets, for each variable its environment leaves unset.</summary>
     public static readonly IReadOnlyList<KeyValuePair<string, string>> Defaults =
     [
-        new(InlineCompletionsVariable, "1"),
         new(SpinLimitVariable, "0"),
     ];
 
@@ -60,8 +59,8 @@ public static class RegistryProcessSettings
     public static IReadOnlyList<string> Apply() => Apply(Environment.GetEnvironmentVariables(), Environment.SetEnvironmentVariable);
 
     /// <summary>
-    /// Whether Kestrel runs its continuations inline too: only where socket completions are inline
-    /// (the process's environment says so), so in-process hosts keep Kestrel's defaults.
+    /// Whether Kestrel runs its continuations inline too: only where the process's environment makes
+    /// socket completions inline, so every other host keeps Kestrel's defaults.
     /// </summary>
     public static bool InlineScheduling => Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1";
 }

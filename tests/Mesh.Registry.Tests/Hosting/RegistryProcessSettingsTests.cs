@@ -6,26 +6,25 @@ namespace Mesh.Registry.Tests.Hosting;
 public sealed class RegistryProcessSettingsTests
 {
     [Fact]
-    public void Apply_EmptyEnvironment_SetsInlineSocketCompletionsAndNoSpinning()
+    public void Apply_EmptyEnvironment_StopsIdleThreadPoolSpinning_AndLeavesSocketCompletionsAlone()
     {
         var environment = new Hashtable();
 
         var applied = RegistryProcessSettings.Apply(environment, (name, value) => environment[name] = value);
 
-        Assert.Equal("1", environment[RegistryProcessSettings.InlineCompletionsVariable]);
         Assert.Equal("0", environment[RegistryProcessSettings.SpinLimitVariable]);
-        Assert.Equal([RegistryProcessSettings.InlineCompletionsVariable, RegistryProcessSettings.SpinLimitVariable], applied);
+        Assert.False(environment.Contains(RegistryProcessSettings.InlineCompletionsVariable));
+        Assert.Equal([RegistryProcessSettings.SpinLimitVariable], applied);
     }
 
     [Fact]
-    public void Apply_OperatorSetAVariable_KeepsTheOperatorsValue_AndSetsOnlyTheOther()
+    public void Apply_OperatorSetTheSpinLimit_KeepsTheOperatorsValue()
     {
-        var environment = new Hashtable { [RegistryProcessSettings.InlineCompletionsVariable] = "0" };
+        var environment = new Hashtable { [RegistryProcessSettings.SpinLimitVariable] = "46" };
 
         var applied = RegistryProcessSettings.Apply(environment, (name, value) => environment[name] = value);
 
-        Assert.Equal("0", environment[RegistryProcessSettings.InlineCompletionsVariable]);
-        Assert.Equal("0", environment[RegistryProcessSettings.SpinLimitVariable]);
-        Assert.Equal([RegistryProcessSettings.SpinLimitVariable], applied);
+        Assert.Equal("46", environment[RegistryProcessSettings.SpinLimitVariable]);
+        Assert.Empty(applied);
     }
 }
