@@ -230,7 +230,12 @@ public sealed partial class RegistryNode : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         // Kestrel serves the socket bound at the start instead of binding one itself.
-        builder.WebHost.UseSockets(sockets => sockets.CreateBoundListenSocket = _ => clientListener.Take());
+        builder.WebHost.UseSockets(sockets =>
+        {
+            sockets.CreateBoundListenSocket = _ => clientListener.Take();
+            // With the socket engine's completions inline, Kestrel's continuations run there too (RegistryProcessSettings).
+            sockets.UnsafePreferInlineScheduling = RegistryProcessSettings.InlineScheduling;
+        });
         builder.Services.AddSingleton<Microsoft.Extensions.Hosting.IHostLifetime, Mesh.Common.Hosting.EmbeddedHostLifetime>();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>

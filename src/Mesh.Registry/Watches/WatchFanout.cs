@@ -19,6 +19,9 @@ internal sealed record WatchFanoutOptions
 
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
+    /// <summary>How the writers' pump is started (<see cref="WatchWritePump"/>); null: on the thread pool. Tests run it inline.</summary>
+    public Action<WatchWritePump>? SchedulePump { get; init; }
+
     /// <summary>
     /// Another path a change counts as for prefix watches on exactly that path, or null: the
     /// service whose Curator instance changed (<see cref="Api.Services.CuratorInstances.ServicePathOf"/>),
@@ -43,14 +46,17 @@ internal sealed class TooManyStreamsException(string message) : Exception(messag
 /// prefix, trust bundle), so an applied change costs a few dictionary lookups (its path and its
 /// ancestors) plus one queue append per stream that wants it, not a scan of every stream; the
 /// change is encoded at most once and the same bytes are queued to every stream. Each stream's
-/// queue is bounded (<see cref="WatchStream"/>). A stream that subscribes with an older index is
-/// first given the kept history after it, so joining, resuming and failing over lose nothing.
+/// queue is bounded (<see cref="WatchStream"/>). The writers of the streams a change reached then
+/// run in one pass of the <see cref="WatchWritePump"/>, not each on a wake-up of its own. A stream
+/// that subscribes with an older index is first given the kept history after it, so joining,
+/// resuming and failing over lose nothing.
 /// </summary>
 internal sealed class WatchFanout : IDisposable
 {
     private readonly Lock _gate = new();
     private readonly WatchHub _hub;
     private readonly WatchFanoutOptions _options;
+    private readonly WatchWritePump _pump;
     private readonly Dictionary<string, HashSet<WatchStream>> _exact = new(StringComparer.Ordinal);
     private readonly Dictionary<string, HashSet<WatchStream>> _prefix = new(StringComparer.Ordinal);
     private readonly HashSet<WatchStream> _trust = [];
@@ -68,10 +74,14 @@ internal sealed class WatchFanout : IDisposable
     {
         _hub = hub;
         _options = options;
+        _pump = new WatchWritePump(options.SchedulePump);
         _dispatched = hub.AppliedIndex;
     }
 
     public WatchFanoutOptions Options => _options;
+
+    /// <summary>Runs the parked writers of the streams that got work.</summary>
+    public WatchWritePump Pump => _pump;
 
     /// <summary>
     /// The data of a node whose data last changed at the given index (<c>RegistryStore.ValueAt</c>),
@@ -121,7 +131,7 @@ internal sealed class WatchFanout : IDisposable
         }
         try
         {
-            var stream = new WatchStream(targets, caller, after, _options.BufferRecords, AddBuffered) { WithData = withData, SeesOnlyOpenNodes = seesOnlyOpenNodes };
+            var stream = new WatchStream(targets, caller, after, _options.BufferRecords, AddBuffered, _pump.Ready) { WithData = withData, SeesOnlyOpenNodes = seesOnlyOpenNodes };
             // The history up to what was dispatched, read without holding up the apply loop...
             var upTo = DispatchedIndex;
             if (after < upTo)
@@ -174,6 +184,20 @@ internal sealed class WatchFanout : IDisposable
 
     /// <summary>Queues the changes of the command applied at <paramref name="index"/> to the streams that want them (the apply loop's thread).</summary>
     public void Dispatch(long index, IReadOnlyList<ChangeEvent> events)
+    {
+        // The writers this change reaches run once all of them have it (and the index is dispatched).
+        _pump.Hold();
+        try
+        {
+            DispatchLocked(index, events);
+        }
+        finally
+        {
+            _pump.Release();
+        }
+    }
+
+    private void DispatchLocked(long index, IReadOnlyList<ChangeEvent> events)
     {
         lock (_gate)
         {
@@ -263,10 +287,18 @@ internal sealed class WatchFanout : IDisposable
         }
         // Those whose last progress mark is behind the index: the others have nothing to say.
         var dispatched = DispatchedIndex;
-        foreach (var stream in streams)
+        _pump.Hold();
+        try
         {
-            if (stream.ReportedIndex < dispatched)
-                stream.Wake();
+            foreach (var stream in streams)
+            {
+                if (stream.ReportedIndex < dispatched)
+                    stream.Wake();
+            }
+        }
+        finally
+        {
+            _pump.Release();
         }
     }
 

@@ -3,7 +3,9 @@ namespace Mesh.Registry.Watches;
 /// <summary>
 /// One subscriber of the <see cref="WatchFanout"/>: a streaming watch's queue of encoded records,
 /// filled by the fan-out (the same byte arrays for every stream) and drained by the one request
-/// that writes them. The queue is bounded in records: a stream whose reader falls that far behind
+/// that writes them. While that writer has nothing to do it is parked here (<see cref="Park"/>),
+/// and the first record, end, cut or wake hands it to the fan-out's <see cref="WatchWritePump"/>.
+/// The queue is bounded in records: a stream whose reader falls that far behind
 /// is cut (<see cref="CutAt"/>), its queue dropped, and its writer ends it with a "resume" record,
 /// so a slow reader costs at most its bound, never a growing buffer. A bound is checked only
 /// when a new index starts, so one command's events are never split by a cut.
@@ -14,15 +16,17 @@ internal sealed class WatchStream
     private readonly Queue<(long Index, byte[] Line)> _queue = new();
     private readonly int _capacity;
     private readonly Action<int> _pendingChanged;
+    private readonly Action<IParkedWriter> _ready;
     private long _lastEnqueued;
     private long _cutAt = -1;
     private long _reportedIndex = -1;
     private string? _endReason;
     private bool _woken;
-    private TaskCompletionSource? _signal;
+    private IParkedWriter? _parked;
 
-    public WatchStream(IReadOnlyList<WatchTarget> targets, string caller, long after, int capacity, Action<int> pendingChanged)
+    public WatchStream(IReadOnlyList<WatchTarget> targets, string caller, long after, int capacity, Action<int> pendingChanged, Action<IParkedWriter> ready)
     {
+        _ready = ready;
         Targets = targets;
         Caller = caller;
         After = after;
@@ -123,7 +127,7 @@ internal sealed class WatchStream
     /// <summary>Queues one record of <paramref name="index"/>; false when the stream is cut or ended (now or before).</summary>
     public bool TryEnqueue(long index, byte[] line)
     {
-        TaskCompletionSource? signal;
+        IParkedWriter? parked;
         Action? interrupted = null;
         var queued = false;
         lock (_gate)
@@ -144,10 +148,11 @@ internal sealed class WatchStream
                 _pendingChanged(1);
                 queued = true;
             }
-            signal = _signal;
-            _signal = null;
+            parked = _parked;
+            _parked = null;
         }
-        signal?.TrySetResult();
+        if (parked is not null)
+            _ready(parked);
         Interrupt(interrupted);
         return queued;
     }
@@ -155,18 +160,19 @@ internal sealed class WatchStream
     /// <summary>Ends the stream with <paramref name="reason"/>; its writer sends a resume record.</summary>
     public void End(string reason)
     {
-        TaskCompletionSource? signal;
+        IParkedWriter? parked;
         Action? interrupted;
         lock (_gate)
         {
             if (_endReason is not null)
                 return;
             _endReason = reason;
-            signal = _signal;
-            _signal = null;
+            parked = _parked;
+            _parked = null;
             interrupted = Interrupted;
         }
-        signal?.TrySetResult();
+        if (parked is not null)
+            _ready(parked);
         Interrupt(interrupted);
     }
 
@@ -213,37 +219,38 @@ internal sealed class WatchStream
     }
 
     /// <summary>
-    /// Wakes the writer without a record (a progress tick, or its request was aborted). Each stream
-    /// waits on its own signal only: a task shared by every writer (the tick's) would collect one
-    /// continuation per stream, and each writer woken by a record would search that list to leave it.
+    /// Wakes the writer without a record (a progress tick, or its request was aborted): a parked
+    /// writer goes to the pump; one that is not parked finds the wake when it next tries to park.
     /// </summary>
     public void Wake()
     {
-        TaskCompletionSource? signal;
+        IParkedWriter? parked;
         lock (_gate)
         {
-            // A writer waiting now takes the wake; one that is not yet waiting finds it on its next wait.
-            signal = _signal;
-            _signal = null;
-            _woken = signal is null;
+            parked = _parked;
+            _parked = null;
+            _woken = parked is null;
         }
-        signal?.TrySetResult();
+        if (parked is not null)
+            _ready(parked);
     }
 
-    /// <summary>Completes when a record is queued, the stream is cut or ended, or it is woken (at once if one already happened).</summary>
-    public Task WaitAsync()
+    /// <summary>
+    /// Parks <paramref name="writer"/> until the stream has work for it (a record, its end or cut,
+    /// a wake), which hands it to the pump once. False, and nothing parked, when there is work
+    /// already: the writer goes on writing.
+    /// </summary>
+    public bool Park(IParkedWriter writer)
     {
         lock (_gate)
         {
-            if (_woken)
+            if (_woken || _queue.Count > 0 || _cutAt >= 0 || _endReason is not null)
             {
                 _woken = false;
-                return Task.CompletedTask;
+                return false;
             }
-            if (_queue.Count > 0 || _cutAt >= 0 || _endReason is not null)
-                return Task.CompletedTask;
-            _signal ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return _signal.Task;
+            _parked = writer;
+            return true;
         }
     }
 }

@@ -174,107 +174,125 @@ public sealed class WatchFanoutTests
         hub.Reset(10);
 
         Assert.Contains("snapshot at index 10", stream.EndReason);
-        Assert.True(stream.WaitAsync().IsCompleted);
+        Assert.False(stream.Park(new CountingWriter(stream)));
     }
 
     [Fact]
-    public void ProgressTick_WakesEveryWaitingStreamOnce_AndCountsTheTick()
+    public void ProgressTick_WakesEveryParkedWriterOnce_InOnePass_AndCountsTheTick()
     {
         var time = new FakeTimeProvider();
-        var hub = new WatchHub(streams: new WatchFanoutOptions { TimeProvider = time, ProgressInterval = TimeSpan.FromSeconds(5) });
-        var streams = Enumerable.Range(0, 3).Select(i => hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "c" + i, 0)).ToList();
-        var waits = streams.Select(s => s.WaitAsync()).ToList();
-        Assert.All(waits, w => Assert.False(w.IsCompleted));
+        var hub = new WatchHub(streams: Inline(new WatchFanoutOptions { TimeProvider = time, ProgressInterval = TimeSpan.FromSeconds(5) }));
+        var writers = Enumerable.Range(0, 3).Select(i => new CountingWriter(hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "c" + i, 0))).ToList();
+        Assert.All(writers, w => Assert.True(w.Stream.Park(w)));
 
         time.Advance(TimeSpan.FromSeconds(5));
 
         Assert.Equal(1, hub.Fanout.Ticks);
-        Assert.All(waits, w => Assert.True(w.IsCompleted));
-        // The wake is taken once: the next wait is for the next record, end or tick.
-        Assert.All(streams, s => Assert.False(s.WaitAsync().IsCompleted));
+        Assert.All(writers, w => Assert.Equal(1, w.Runs));
+        Assert.Equal(1, hub.Fanout.Pump.Passes);
+        // The wake is taken once: parked again, a writer waits for the next record, end or tick.
+        Assert.All(writers, w => Assert.True(w.Stream.Park(w)));
     }
 
     [Fact]
     public void ProgressTick_StreamsWhoseLastMarkIsAtTheIndex_AreNotWoken_TheOthersAre()
     {
         var time = new FakeTimeProvider();
-        var hub = new WatchHub(streams: new WatchFanoutOptions { TimeProvider = time, ProgressInterval = TimeSpan.FromSeconds(5) });
-        var current = hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "current", 0);
-        var behind = hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "behind", 0);
+        var hub = new WatchHub(streams: Inline(new WatchFanoutOptions { TimeProvider = time, ProgressInterval = TimeSpan.FromSeconds(5) }));
+        var current = new CountingWriter(hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "current", 0));
+        var behind = new CountingWriter(hub.Fanout.Subscribe([new(WatchKind.Exact, "/a")], "behind", 0));
         hub.Publish(1, [new ChangeEvent(1, ChangeEventType.Created, "/elsewhere")]);
-        current.ReportedIndex = 1;
-        behind.ReportedIndex = 0;
-        var currentWait = current.WaitAsync();
-        var behindWait = behind.WaitAsync();
+        current.Stream.ReportedIndex = 1;
+        behind.Stream.ReportedIndex = 0;
+        Assert.True(current.Stream.Park(current));
+        Assert.True(behind.Stream.Park(behind));
 
         time.Advance(TimeSpan.FromSeconds(5));
 
         Assert.Equal(1, hub.Fanout.Ticks);
-        Assert.True(behindWait.IsCompleted);
-        Assert.False(currentWait.IsCompleted);
+        Assert.Equal(1, behind.Runs);
+        Assert.Equal(0, current.Runs);
     }
 
     [Fact]
-    public void ProgressLine_OfOneIndex_IsEncodedOnceForEveryStream()
+    public void Dispatch_ChangeForManyParkedWriters_RunsEachOnceInOnePass_WithAllOfTheChangesRecords()
     {
-        var hub = new WatchHub();
+        var hub = new WatchHub(streams: Inline(new WatchFanoutOptions()));
+        var writers = Enumerable.Range(0, 100).Select(i => new CountingWriter(hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "c" + i, 0))).ToList();
+        Assert.All(writers, w => Assert.True(w.Stream.Park(w)));
 
-        var first = hub.Fanout.ProgressLine(42);
+        // One command, two events: each writer is run once, after both are queued to every stream.
+        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.Created, "/a/b"), new ChangeEvent(1, ChangeEventType.ChildrenChanged, "/a")]);
 
-        Assert.Same(first, hub.Fanout.ProgressLine(42));
-        Assert.Equal(new WatchStreamRecord(WatchStreamRecord.Progress, 42), Parse(first));
-        Assert.Equal(new WatchStreamRecord(WatchStreamRecord.Progress, 43), Parse(hub.Fanout.ProgressLine(43)));
+        Assert.All(writers, w => Assert.Equal(1, w.Runs));
+        Assert.All(writers, w => Assert.Equal([2], w.RecordsPerRun));
+        Assert.Equal(1, hub.Fanout.Pump.Passes);
+        Assert.Equal(100, hub.Fanout.Pump.Runs);
     }
 
     [Fact]
-    public void Dispatch_DataAndBareStreams_EachFormIsEncodedOnce_AndOnlyDataStreamsCarryTheData()
+    public void Dispatch_StreamsNotReached_TheirParkedWritersAreNotRun()
     {
-        var hub = new WatchHub();
-        var reads = 0;
-        hub.Fanout.ValueOf = (path, index) =>
+        var hub = new WatchHub(streams: Inline(new WatchFanoutOptions()));
+        var reached = new CountingWriter(hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "a", 0));
+        var other = new CountingWriter(hub.Fanout.Subscribe([new(WatchKind.Prefix, "/b")], "b", 0));
+        Assert.True(reached.Stream.Park(reached));
+        Assert.True(other.Stream.Park(other));
+
+        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.Created, "/a/x")]);
+
+        Assert.Equal(1, reached.Runs);
+        Assert.Equal(0, other.Runs);
+    }
+
+    [Fact]
+    public void Park_WithARecordQueuedOrAWakePending_Refuses_SoTheWriterGoesOnWriting()
+    {
+        var hub = new WatchHub(streams: Inline(new WatchFanoutOptions()));
+        var queued = new CountingWriter(hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "q", 0));
+        var woken = new CountingWriter(hub.Fanout.Subscribe([new(WatchKind.Prefix, "/b")], "w", 0));
+
+        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.Created, "/a/x")]);
+        woken.Stream.Wake();
+
+        Assert.False(queued.Stream.Park(queued));
+        Assert.False(woken.Stream.Park(woken));
+        // The wake was taken by the refused park: the next park waits.
+        Assert.True(woken.Stream.Park(woken));
+        Assert.Equal(0, queued.Runs + woken.Runs);
+    }
+
+    [Fact]
+    public void Reset_ParkedWriters_AreRunToEndTheirStreams()
+    {
+        var hub = new WatchHub(streams: Inline(new WatchFanoutOptions()));
+        var writers = Enumerable.Range(0, 3).Select(i => new CountingWriter(hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "c" + i, 0))).ToList();
+        Assert.All(writers, w => Assert.True(w.Stream.Park(w)));
+
+        hub.Reset(10);
+
+        Assert.All(writers, w => Assert.Equal(1, w.Runs));
+        Assert.All(writers, w => Assert.NotNull(w.Stream.EndReason));
+    }
+
+    /// <summary>Runs the writers' pump on the thread that makes them ready, so a test sees its runs at once.</summary>
+    private static WatchFanoutOptions Inline(WatchFanoutOptions options) => options with { SchedulePump = static pump => pump.Run() };
+
+    /// <summary>A parked writer that counts its runs and the records it found, and parks again like the real one.</summary>
+    private sealed class CountingWriter(WatchStream stream) : IParkedWriter
+    {
+        public WatchStream Stream => stream;
+
+        public int Runs { get; private set; }
+
+        public List<int> RecordsPerRun { get; } = [];
+
+        public void RunParked()
         {
-            reads++;
-            return new WatchValue("v"u8.ToArray(), 3);
-        };
-        var data = Enumerable.Range(0, 10).Select(i => hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "d" + i, 0, withData: true)).ToList();
-        var bare = Enumerable.Range(0, 10).Select(i => hub.Fanout.Subscribe([new(WatchKind.Exact, "/a/b")], "b" + i, 0)).ToList();
-
-        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.DataChanged, "/a/b")]);
-
-        var dataLines = data.Select(s => Assert.Single(Drain(s)).Line).ToList();
-        var bareLines = bare.Select(s => Assert.Single(Drain(s)).Line).ToList();
-        Assert.All(dataLines, line => Assert.Same(dataLines[0], line));
-        Assert.All(bareLines, line => Assert.Same(bareLines[0], line));
-        Assert.Equal(1, reads);
-        var record = Parse(dataLines[0]);
-        Assert.Equal(("/a/b", "v", 3L), (record.Path, Encoding.UTF8.GetString(record.Data!.Value.Span), record.Version));
-        Assert.True(record.IsWhole);
-        Assert.Equal(new WatchStreamRecord(Contracts.ChangeEvent.DataChanged, 1, "/a/b"), Parse(bareLines[0]));
-    }
-
-    [Fact]
-    public void Dispatch_DataOverTheLimitAndDeletions_GoWithoutData_AsTheBareRecordsBytes()
-    {
-        var hub = new WatchHub();
-        var asked = new List<string>();
-        hub.Fanout.ValueOf = (path, index) =>
-        {
-            asked.Add(path);
-            return new WatchValue(new byte[WatchRecords.MaxValueBytes + 1], 0);
-        };
-        var data = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "d", 0, withData: true);
-        var bare = hub.Fanout.Subscribe([new(WatchKind.Prefix, "/a")], "b", 0);
-
-        hub.Publish(1, [new ChangeEvent(1, ChangeEventType.Created, "/a/big"), new ChangeEvent(1, ChangeEventType.Deleted, "/a/gone")]);
-
-        var withData = Drain(data);
-        var without = Drain(bare);
-        Assert.Equal(2, withData.Count);
-        Assert.Same(without[0].Line, withData[0].Line);
-        Assert.Same(without[1].Line, withData[1].Line);
-        Assert.Equal(["/a/big"], asked);
-        Assert.False(Parse(withData[0].Line).IsWhole);
-        Assert.True(Parse(withData[1].Line).IsWhole);
+            Runs++;
+            RecordsPerRun.Add(Drain(stream).Count);
+            stream.Park(this);
+        }
     }
 
     private static List<(long Index, byte[] Line)> Drain(WatchStream stream)

@@ -17,7 +17,8 @@ namespace Mesh.RegistryBench;
 ///   churn WATCHERS ROUNDS         the same, recursive on a service while instances register and leave
 ///   swatch WATCHERS ROUNDS [data] WATCHERS streaming watches (/v1/watch-stream, one connection each) spread over
 ///                                 the nodes; per round one set, ack -> each stream's record; per-node RSS and CPU
-///                                 (data: the streams ask for data=true, records with the node's data)
+///                                 (data: the streams ask for data=true, records with the node's data;
+///                                 raw: each stream read off its socket by RawWatchStream, not HttpClient and the client library)
 ///   sidecars SECS [--sidecars N]  N simulated sidecars (session, keep-alives, registration, one watch stream,
 ///                                 certificate renewals) for SECS; change -> every sidecar saw it (BenchRunner.Sidecars.cs)
 ///   suite [--quick]               all of the above in order (failover last, only with --pids)
@@ -73,7 +74,7 @@ public static partial class BenchRunner
             case "failover": results.Add(await run.FailoverAsync(p.Count > 1 ? Dbl(1) : 3, p.Count > 2 ? Dbl(2) : 8, ct).ConfigureAwait(false)); break;
             case "watch": results.Add(await run.WatchFanOutAsync(Int(1), Int(2), ct).ConfigureAwait(false)); break;
             case "churn": results.Add(await run.WatchFanOutAsync(Int(1), Int(2), ct, churn: true).ConfigureAwait(false)); break;
-            case "swatch": results.Add(await run.StreamFanOutAsync(Int(1), Int(2), ct, p.Count > 3 && p[3] == "data").ConfigureAwait(false)); break;
+            case "swatch": results.Add(await run.StreamFanOutAsync(Int(1), Int(2), ct, p.Skip(3).Contains("data"), p.Skip(3).Contains("raw")).ConfigureAwait(false)); break;
             case "sidecars": results.Add(await run.SidecarsAsync(SidecarShape.From(p, options), ct).ConfigureAwait(false)); break;
             case "suite": results.AddRange(await run.SuiteAsync(options.ContainsKey("quick"), ct).ConfigureAwait(false)); break;
             default:

@@ -11,6 +11,10 @@
 #                 mesh3w and meshzkw are the same on a second Mesh cluster running --raft-log $MESHW_LOG (default
 #                 dotnext) from $MESHW_DLL (default the same build) while mesh3/meshzk run the default log (a new
 #                 directory: the registry's own), so one interleaved run compares two logs or two builds
+#   MESH_ENV, MESHW_ENV (env): "VAR=VALUE ..." set for the nodes of the first / second Mesh cluster (runtime
+#                 settings compared in one interleaved run, e.g. MESHW_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1");
+#                 MESH_CLIENT_ENV, MESHW_CLIENT_ENV: the same for the load client of mesh3/meshzk... / mesh3w
+#   MESH_DLL, BENCH_DLL (env): the registry and the load client to run (default: this tree's Release build)
 #   PORT_BASE=27000 (env): Mesh client ports +1..3, Raft ports +101..103, ZooKeeper ports +201..203
 #                 (the mesh3w/meshzkw cluster: +51..53, +151..153, +251..253)
 #   --scale       only the mesh-scale shapes instead: streaming watch fan-out at 1,000 and 10,000 watchers (etcd's
@@ -63,10 +67,10 @@ if [ $BUILD = 1 ]; then
   dotnet build "$ROOT/src/Mesh.Cli/Mesh.Cli.csproj" -c Release -nologo -v q >/dev/null
   dotnet build "$ROOT/tests/bench/Mesh.RegistryBench/Mesh.RegistryBench.csproj" -c Release -nologo -v q >/dev/null
 fi
-MESH_DLL=$ROOT/artifacts/bin/Mesh.Cli/release/mesh.dll
+MESH_DLL=${MESH_DLL:-$ROOT/artifacts/bin/Mesh.Cli/release/mesh.dll}
 MESHW_DLL=${MESHW_DLL:-$MESH_DLL}
 MESHW_LOG=${MESHW_LOG:-dotnext}
-BENCH_DLL=$ROOT/artifacts/bin/Mesh.RegistryBench/release/Mesh.RegistryBench.dll
+BENCH_DLL=${BENCH_DLL:-$ROOT/artifacts/bin/Mesh.RegistryBench/release/Mesh.RegistryBench.dll}
 # Ports: client API $PORT_BASE+1..3, Raft $PORT_BASE+101..103, ZooKeeper +201..203 (not docs/registry.md's
 # 7001 nor ZooKeeper's 2181: the machine is shared, and the zk3 peer uses 2181-2183).
 PB=${PORT_BASE:-27000}
@@ -103,11 +107,12 @@ cat > "$RUN/mesh-start.sh" <<EOF
 # usage: mesh-start.sh N|nN|wN -- starts registry node N in the background, its PID in $PIDDIR/mesh/nN.pid
 # (wN: node N of the second cluster, on --raft-log $MESHW_LOG from $MESHW_DLL, its PID in $PIDDIR/meshw/nN.pid)
 case \$1 in
-  w*) c=w off=$WOFF log=$MESHW_LOG dll="$MESHW_DLL" peers="$MESHW_PEERS";;
-  *) c= off=0 log=auto dll="$MESH_DLL" peers="$MESH_PEERS";;
+  w*) c=w off=$WOFF log=$MESHW_LOG dll="$MESHW_DLL" peers="$MESHW_PEERS" vars="${MESHW_ENV:-}";;
+  *) c= off=0 log=auto dll="$MESH_DLL" peers="$MESH_PEERS" vars="${MESH_ENV:-}";;
 esac
 i=\${1#[nw]}
-nohup dotnet "\$dll" registry --id "\$i" --peers "\$peers" --data "$RUN/mesh\$c/n\$i" --client "127.0.0.1:\$(($PB + off + i))" \\
+# shellcheck disable=SC2086
+env \$vars nohup dotnet "\$dll" registry --id "\$i" --peers "\$peers" --data "$RUN/mesh\$c/n\$i" --client "127.0.0.1:\$(($PB + off + i))" \\
   --zk "127.0.0.1:\$(($PB + 200 + off + i))" --zk-open --zk-max-client-cnxns 5000 --zk-max-connections 5000 --zk-session-rate 5000 $MESH_EXTRA \\
   --raft-log \$log >> "$RUN/mesh\$c/n\$i.log" 2>&1 < /dev/null &
 echo \$! > "$PIDDIR/mesh\$c/n\$i.pid"
@@ -232,6 +237,9 @@ shape() {    # shape <system> <test>: the client arguments, empty if the system 
     # The same, records with the node's data (data=true); etcd's events always carry the value, so its shape is swatch.
     swatch-data-1000) case $s in mesh3) echo "swatch 1000 10 data";; etcd3) echo "swatch 1000 10";; esac;;
     swatch-data-10000) case $s in mesh3) echo "swatch 10000 10 data";; etcd3) echo "swatch 10000 10";; esac;;
+    # The same for Mesh, each stream read off its socket by the bench's lean reader (RawWatchStream), not the client library.
+    swatch-data-raw-1000) [ "$s" = mesh3 ] && echo "swatch 1000 10 data raw";;
+    swatch-data-raw-10000) [ "$s" = mesh3 ] && echo "swatch 10000 10 data raw";;
     sidecars) [ "$s" = mesh3 ] && echo "sidecars 60 --sidecars $SIDECARS --join-token $SCALE_JOIN_TOKEN";;
     sidecars-reread) [ "$s" = mesh3 ] && echo "sidecars 60 --sidecars $SIDECARS --join-token $SCALE_JOIN_TOKEN --stream-data false";;  # every change read (no data=true)
   esac

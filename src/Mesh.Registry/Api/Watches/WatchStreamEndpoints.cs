@@ -148,16 +148,30 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, ApiAuthenticator
         return $"{context.Connection.RemoteIpAddress} with {who}";
     }
 
-    /// <summary>Copies one stream's records to its response and keeps track of the index the reader can resume after.</summary>
-    private sealed class StreamWriter(HttpContext context, WatchStream stream, WatchFanout fanout)
+    /// <summary>
+    /// Copies one stream's records to its response and keeps track of the index the reader can
+    /// resume after. While it has nothing to write it is parked on its stream, and the fan-out's
+    /// pump runs it (<see cref="RunParked"/>) when there is: most deliveries are then a write and a
+    /// flush that completes at once, on the pump's thread, with no wake-up of this request's task.
+    /// Only a flush that has to wait for the socket, the stream's end or an abort hands the work
+    /// back to the request's task (<see cref="_resume"/>). One of the two runs the writer at a time.
+    /// </summary>
+    internal sealed class StreamWriter(HttpContext context, WatchStream stream, WatchFanout fanout) : IParkedWriter
     {
         private readonly PipeWriter _body = context.Response.BodyWriter;
         private readonly List<(long Index, byte[] Line)> _batch = [];
+        private readonly CancellationToken _aborted = context.RequestAborted;
 
         // Every matching change up to here has been written.
         private long _complete = stream.After;
         private long _lastProgress = -1;
+        private long _tick = fanout.Ticks;
+        private bool _first = true;
         private int _open = 1;
+
+        // Set while parked: completed by the pump with the flush the request's task must finish
+        // (null: nothing to finish, just look at the stream again).
+        private TaskCompletionSource<ValueTask<FlushResult>?>? _resume;
 
         public async Task RunAsync()
         {
@@ -184,11 +198,100 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, ApiAuthenticator
                 if (Volatile.Read(ref _open) == 1)
                     _body.CancelPendingFlush();
             };
-            var aborted = context.RequestAborted;
             // Registered once for the stream's life, not once per wait.
-            using var wakeOnAbort = aborted.UnsafeRegister(static s => ((WatchStream)s!).Wake(), stream);
-            var tick = fanout.Ticks;
-            var first = true;
+            using var wakeOnAbort = _aborted.UnsafeRegister(static s => ((WatchStream)s!).Wake(), stream);
+            while (true)
+            {
+                var step = Fill();
+                if (step == Step.Ended)
+                {
+                    await FinishAsync().ConfigureAwait(false);
+                    return;
+                }
+                if (step == Step.Flush)
+                {
+                    var flushed = await _body.FlushAsync(_aborted).ConfigureAwait(false);
+                    if (flushed.IsCompleted)
+                        return;
+                    if (flushed.IsCanceled)
+                        continue;
+                }
+                var resume = new TaskCompletionSource<ValueTask<FlushResult>?>(TaskCreationOptions.RunContinuationsAsynchronously);
+                _resume = resume;
+                if (!stream.Park(this))
+                {
+                    _resume = null;
+                    continue;
+                }
+                if (await resume.Task.ConfigureAwait(false) is { } pending)
+                {
+                    var flushed = await pending.ConfigureAwait(false);
+                    if (flushed.IsCompleted)
+                        return;
+                }
+                _aborted.ThrowIfCancellationRequested();
+            }
+        }
+
+        /// <summary>On the pump's thread: write and flush what there is; park again unless the flush must wait or the stream is done.</summary>
+        public void RunParked()
+        {
+            var resume = _resume!;
+            try
+            {
+                while (true)
+                {
+                    if (_aborted.IsCancellationRequested)
+                        break;
+                    var step = Fill();
+                    if (step == Step.Ended)
+                        break;
+                    if (step == Step.Flush)
+                    {
+                        var flush = _body.FlushAsync(_aborted);
+                        if (!flush.IsCompletedSuccessfully)
+                        {
+                            // The socket is behind: the request's task waits for it, not the pump.
+                            _resume = null;
+                            resume.TrySetResult(flush);
+                            return;
+                        }
+                        var flushed = flush.Result;
+                        if (flushed.IsCompleted || flushed.IsCanceled)
+                        {
+                            _resume = null;
+                            resume.TrySetResult(new ValueTask<FlushResult>(flushed));
+                            return;
+                        }
+                    }
+                    if (stream.Park(this))
+                        return;
+                }
+                _resume = null;
+                resume.TrySetResult(null);
+            }
+            catch (Exception e)
+            {
+                // The request's task rethrows it where its own flush would have thrown.
+                _resume = null;
+                resume.TrySetException(e);
+            }
+        }
+
+        private enum Step
+        {
+            Nothing,
+            Flush,
+            Ended,
+        }
+
+        /// <summary>
+        /// Writes the queued records, and the progress mark when one is due, into the response
+        /// (no I/O: the flush does that). Ended: the stream was cut or ended, its last record is next.
+        /// </summary>
+        private Step Fill()
+        {
+            var wrote = false;
             while (true)
             {
                 var dispatched = fanout.DispatchedIndex;
@@ -202,43 +305,31 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, ApiAuthenticator
                     _body.Write(line);
                     last = index;
                 }
-                var ended = stream.CutAt >= 0 || stream.EndReason is not null;
-                if (ended)
-                {
-                    await FinishAsync().ConfigureAwait(false);
-                    return;
-                }
+                wrote |= last > 0;
+                if (stream.CutAt >= 0 || stream.EndReason is not null)
+                    return Step.Ended;
                 if (stream.WithData && last > dispatched)
                 {
                     // Taken while the apply loop was still queueing this index: take the rest of it
-                    // now, so the progress mark that completes it goes out with them.
+                    // now (a wait of at most one change's fan-out), so the progress mark that
+                    // completes it goes out with them.
                     fanout.WaitForDispatch();
                     continue;
                 }
                 // Queue empty, not cut: everything dispatched before the drain is written.
                 _complete = Math.Max(_complete, dispatched);
                 var ticks = fanout.Ticks;
-                var wrote = last > 0;
-                if ((first || ticks != tick || (stream.WithData && last > 0)) && _complete > _lastProgress)
+                if ((_first || ticks != _tick || (stream.WithData && wrote)) && _complete > _lastProgress)
                 {
                     _body.Write(fanout.ProgressLine(_complete));
                     _lastProgress = _complete;
                     stream.ReportedIndex = _complete;
                     wrote = true;
                 }
-                tick = ticks;
-                first = false;
+                _tick = ticks;
+                _first = false;
                 // Nothing written (a wake with nothing to say): no flush, which would cost the socket's sender a turn.
-                if (wrote)
-                {
-                    var flushed = await _body.FlushAsync(aborted).ConfigureAwait(false);
-                    if (flushed.IsCompleted)
-                        return;
-                    if (flushed.IsCanceled)
-                        continue;
-                }
-                await stream.WaitAsync().ConfigureAwait(false);
-                aborted.ThrowIfCancellationRequested();
+                return wrote ? Step.Flush : Step.Nothing;
             }
         }
 
@@ -250,7 +341,7 @@ internal sealed class WatchStreamEndpoints(RegistryStore store, ApiAuthenticator
                 ? $"the reader fell more than {fanout.Options.BufferRecords} records behind (at index {cut}); reconnect with after={_complete}"
                 : $"{stream.EndReason}; reconnect with after={_complete}";
             _body.Write(WatchRecords.Line(new WatchStreamRecord(WatchStreamRecord.Resume, _complete, Message: reason)));
-            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_aborted);
             deadline.CancelAfter(FinalFlush);
             try
             {

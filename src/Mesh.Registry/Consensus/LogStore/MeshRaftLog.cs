@@ -227,6 +227,13 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
     }
 
     /// <summary>
+    /// A follower syncs the entries it appended on the thread that received them, saving a thread
+    /// hop per append, unless socket completions run inline (<see cref="Hosting.RegistryProcessSettings"/>):
+    /// then that thread is the socket engine's, and a disk sync there would hold up every socket it serves.
+    /// </summary>
+    private static readonly bool SyncOnCaller = !Hosting.RegistryProcessSettings.InlineScheduling;
+
+    /// <summary>
     /// A follower's append of entries from <paramref name="startIndex"/>: entries it already has
     /// (same index and term) are kept, the first that differs cuts the log there (Raft's rule, so
     /// a late, stale AppendEntries never removes entries a newer one added), and the call returns
@@ -265,7 +272,7 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
         lock (_gate)
             _verifiedIndex = index - 1;
         if (written > 0)
-            await _sync.WaitAsync(written, onThisThread: true).WaitAsync(token).ConfigureAwait(false);
+            await _sync.WaitAsync(written, onThisThread: SyncOnCaller).WaitAsync(token).ConfigureAwait(false);
         return index - 1;
     }
 

@@ -1,0 +1,66 @@
+using System.Collections;
+
+namespace Mesh.Registry.Hosting;
+
+/// <summary>
+/// The .NET runtime settings a registry node's own process (<c>mesh registry</c>) runs with unless
+/// its environment says otherwise; measured in the registry's scale and write benchmarks
+/// (docs/registry-scale.md, "Runtime settings and the writers' pump").
+/// <list type="bullet">
+/// <item>Thread-pool workers that find no work sleep at once instead of spinning first (set by
+/// default): on few cores the spinning of idle workers took CPU from the work still to run, and
+/// without it the nodes spent less CPU per watch delivery and wrote faster.</item>
+/// <item>Socket completions on the socket engine's threads (<see cref="InlineCompletionsVariable"/>):
+/// not set by default. It saved watch-delivery CPU at 1,000 streams but made sequential writes
+/// slower and let followers fall behind under a write burst. An operator who sets it gets Kestrel's
+/// continuations inline too (<see cref="InlineScheduling"/>), and followers then sync their log off
+/// the socket's thread; nothing else on the node's socket paths waits synchronously.</item>
+/// </list>
+/// The runtime reads these once, when the thread pool or a socket is first used, so
+/// <see cref="Apply()"/> runs first thing in <c>mesh registry</c>'s action, before the node starts;
+/// never from a host that shares its process (tests, the demo), whose nodes keep the defaults.
+/// </summary>
+public static class RegistryProcessSettings
+{
+    /// <summary>"1": socket continuations run inline on the socket engine's threads (an operator's choice; not a default).</summary>
+    public const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+
+    /// <summary>
+    /// How many times an idle thread-pool worker spins before it sleeps; the runtime reads the value
+    /// as hexadecimal (its default, 70, is 46 here).
+    /// </summary>
+    public const string SpinLimitVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
+
+    /// <summary>What a registry process sets, for each variable its environment leaves unset.</summary>
+    public static readonly IReadOnlyList<KeyValuePair<string, string>> Defaults =
+    [
+        new(SpinLimitVariable, "0"),
+    ];
+
+    /// <summary>
+    /// Sets every variable of <see cref="Defaults"/> that <paramref name="environment"/> does not
+    /// hold, so an operator's own value (say <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0</c>)
+    /// wins. Returns the variables it set.
+    /// </summary>
+    public static IReadOnlyList<string> Apply(IDictionary environment, Action<string, string> set)
+    {
+        var applied = new List<string>();
+        foreach (var (name, value) in Defaults)
+        {
+            if (environment.Contains(name))
+                continue;
+            set(name, value);
+            applied.Add(name);
+        }
+        return applied;
+    }
+
+    /// <summary>Applies <see cref="Defaults"/> to this process's environment.</summary>
+    public static IReadOnlyList<string> Apply() => Apply(Environment.GetEnvironmentVariables(), Environment.SetEnvironmentVariable);
+
+    /// <summary>
+    /// Whether Kestrel runs its continuations inline too: only where the process's environment makes
+    /// socket completions inline, so every other host keeps Kestrel's defaults.
+    /// </summary>
+    public static bool InlineScheduling => Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1";
+}
