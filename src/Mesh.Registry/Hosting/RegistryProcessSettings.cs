@@ -1,4 +1,5 @@
 using System.Collections;
+using Mesh.Common.Hosting;
 
 namespace Mesh.Registry.Hosting;
 
@@ -42,21 +43,10 @@ public static class RegistryProcessSettings
     /// hold, so an operator's own value (say <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0</c>)
     /// wins. Returns the variables it set.
     /// </summary>
-    public static IReadOnlyList<string> Apply(IDictionary environment, Action<string, string> set)
-    {
-        var applied = new List<string>();
-        foreach (var (name, value) in Defaults)
-        {
-            if (environment.Contains(name))
-                continue;
-            set(name, value);
-            applied.Add(name);
-        }
-        return applied;
-    }
+    public static IReadOnlyList<string> Apply(IDictionary environment, Action<string, string> set) => ProcessEnvironmentDefaults.Apply(Defaults, environment, set);
 
     /// <summary>Applies <see cref="Defaults"/> to this process's environment.</summary>
-    public static IReadOnlyList<string> Apply() => Apply(Environment.GetEnvironmentVariables(), Environment.SetEnvironmentVariable);
+    public static IReadOnlyList<string> Apply() => ProcessEnvironmentDefaults.Apply(Defaults);
 
     /// <summary>
     /// Whether Kestrel runs its continuations inline too: only where the process's environment makes

@@ -1,4 +1,5 @@
 using System.Collections;
+using Mesh.Common.Hosting;
 
 namespace Mesh.Sidecar.Hosting;
 
@@ -47,21 +48,10 @@ public static class SidecarProcessSettings
     /// already hold, so an operator's own value (say <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0</c>)
     /// always wins. Returns the variables it set.
     /// </summary>
-    public static IReadOnlyList<string> Apply(IDictionary environment, Action<string, string> set)
-    {
-        var applied = new List<string>();
-        foreach (var (name, value) in Defaults)
-        {
-            if (environment.Contains(name))
-                continue;
-            set(name, value);
-            applied.Add(name);
-        }
-        return applied;
-    }
+    public static IReadOnlyList<string> Apply(IDictionary environment, Action<string, string> set) => ProcessEnvironmentDefaults.Apply(Defaults, environment, set);
 
     /// <summary>Applies <see cref="Defaults"/> to this process's environment.</summary>
-    public static IReadOnlyList<string> Apply() => Apply(Environment.GetEnvironmentVariables(), Environment.SetEnvironmentVariable);
+    public static IReadOnlyList<string> Apply() => ProcessEnvironmentDefaults.Apply(Defaults);
 
     /// <summary>
     /// Whether Kestrel runs its continuations inline too: where socket completions are inline,
