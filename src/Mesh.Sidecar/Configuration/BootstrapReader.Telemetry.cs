@@ -1,4 +1,4 @@
-// The `telemetry:` section: metrics { enabled }, tracing { otlpEndpoint, sampleRatio },
+// The `telemetry:` section: metrics { enabled, cardinalityLimit }, tracing { otlpEndpoint, sampleRatio },
 // accessLog { enabled, path | stdout, bufferSize, flushInterval }.
 namespace Mesh.Sidecar.Configuration;
 
@@ -23,7 +23,11 @@ internal sealed partial class BootstrapReader
     {
         if (map is null)
             return null;
-        var metrics = new MetricsConfig { Enabled = map.Bool("enabled") ?? true };
+        var metrics = new MetricsConfig
+        {
+            Enabled = map.Bool("enabled") ?? true,
+            CardinalityLimit = map.Int("cardinalityLimit", min: 1, max: 100_000) ?? MetricsConfig.DefaultCardinalityLimit,
+        };
         map.ReportUnknownFields();
         return metrics;
     }

@@ -13,6 +13,16 @@ public sealed record MetricsConfig
 {
     /// <summary>Serve /metrics on the admin listener and record request metrics.</summary>
     public bool Enabled { get; init; } = true;
+
+    /// <summary>
+    /// Series (label combinations) each request duration histogram keeps; requests beyond go to
+    /// one series labeled otel_metric_overflow="true". Mesh's other route- and service-labeled
+    /// metrics keep a quarter of it (see Telemetry/MetricSeriesLimits).
+    /// </summary>
+    public int CardinalityLimit { get; init; } = DefaultCardinalityLimit;
+
+    /// <summary>OpenTelemetry's own default: room for a sidecar with hundreds of routes.</summary>
+    public const int DefaultCardinalityLimit = 2000;
 }
 
 public sealed record TracingConfig

@@ -32,6 +32,8 @@ internal interface IRateLimitTelemetry
 internal sealed class RateLimitMetrics : IRateLimitTelemetry, IDisposable
 {
     public const string MeterName = "Mesh.Sidecar.RateLimiting";
+    public const string RejectedName = "mesh.sidecar.ratelimit.rejected";
+    public const string QueuedName = "mesh.sidecar.ratelimit.queued";
 
     private readonly Meter _meter;
     private readonly Counter<long> _rejected;
@@ -41,8 +43,8 @@ internal sealed class RateLimitMetrics : IRateLimitTelemetry, IDisposable
     public RateLimitMetrics(IMeterFactory? meterFactory = null)
     {
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        _rejected = _meter.CreateCounter<long>("mesh.sidecar.ratelimit.rejected", "{request}", "Requests rejected by a rate limit (429), by direction, route/policy and reason.");
-        _queued = _meter.CreateCounter<long>("mesh.sidecar.ratelimit.queued", "{request}", "Requests that waited in a rate limit queue.");
+        _rejected = _meter.CreateCounter<long>(RejectedName, "{request}", "Requests rejected by a rate limit (429), by direction, route/policy and reason.");
+        _queued = _meter.CreateCounter<long>(QueuedName, "{request}", "Requests that waited in a rate limit queue.");
         _meter.CreateObservableGauge("mesh.sidecar.ratelimit.share", () => Volatile.Read(ref _share), "1", "This sidecar's share of mesh-wide limits.");
     }
 

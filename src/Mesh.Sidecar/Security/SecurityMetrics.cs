@@ -9,6 +9,8 @@ namespace Mesh.Sidecar.Security;
 internal sealed class SecurityMetrics : IDisposable
 {
     public const string MeterName = "Mesh.Sidecar.Security";
+    public const string DeniedName = "mesh.sidecar.authz.denied";
+    public const string IdentityMismatchName = "mesh.sidecar.tls.peer_identity_mismatch";
 
     private readonly Lock _lock = new();
     private Instruments _instruments;
@@ -64,8 +66,8 @@ internal sealed class SecurityMetrics : IDisposable
         {
             _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
             Plaintext = _meter.CreateCounter<long>("mesh.sidecar.inbound.plaintext_requests", "{request}", "Inbound requests that arrived without TLS (permissive mode).");
-            Denied = _meter.CreateCounter<long>("mesh.sidecar.authz.denied", "{request}", "Inbound requests refused by authorization policy.");
-            IdentityMismatch = _meter.CreateCounter<long>("mesh.sidecar.tls.peer_identity_mismatch", "{handshake}",
+            Denied = _meter.CreateCounter<long>(DeniedName, "{request}", "Inbound requests refused by authorization policy.");
+            IdentityMismatch = _meter.CreateCounter<long>(IdentityMismatchName, "{handshake}",
                 "Outbound TLS handshakes refused because the server's SPIFFE id is not the one the service's owner allows (secure naming).");
         }
 

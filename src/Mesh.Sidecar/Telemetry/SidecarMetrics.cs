@@ -13,6 +13,13 @@ namespace Mesh.Sidecar.Telemetry;
 internal sealed class SidecarMetrics : IDisposable
 {
     public const string MeterName = "Mesh.Sidecar";
+    public const string ServerDurationName = "http.server.request.duration";
+    public const string ClientDurationName = "http.client.request.duration";
+    public const string RetriesName = "mesh.sidecar.retries";
+    public const string BudgetExhaustedName = "mesh.sidecar.retry_budget.exhausted";
+    public const string EjectionsName = "mesh.sidecar.outlier.ejections";
+    public const string EndpointsName = "mesh.sidecar.endpoints";
+    public const string ActiveRequestsName = "mesh.sidecar.outbound.active_requests";
 
     // Sub-millisecond buckets: a hop costs tens of microseconds, a slow upstream seconds.
     private static readonly InstrumentAdvice<double> DurationAdvice = new()
@@ -27,12 +34,12 @@ internal sealed class SidecarMetrics : IDisposable
     {
         _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        ServerDuration = _meter.CreateHistogram("http.server.request.duration", "s", "Inbound requests: from arrival at the inbound listener to the end of the response.", null, DurationAdvice);
-        ClientDuration = _meter.CreateHistogram("http.client.request.duration", "s", "Outbound requests from the local app, over all attempts.", null, DurationAdvice);
+        ServerDuration = _meter.CreateHistogram(ServerDurationName, "s", "Inbound requests: from arrival at the inbound listener to the end of the response.", null, DurationAdvice);
+        ClientDuration = _meter.CreateHistogram(ClientDurationName, "s", "Outbound requests from the local app, over all attempts.", null, DurationAdvice);
         ProxyErrors = _meter.CreateCounter<long>("mesh.sidecar.proxy.errors", "{request}", "Requests the sidecar answered itself with x-mesh-error.");
-        Retries = _meter.CreateCounter<long>("mesh.sidecar.retries", "{retry}", "Retries sent (each beyond the first attempt).");
-        BudgetExhausted = _meter.CreateCounter<long>("mesh.sidecar.retry_budget.exhausted", "{retry}", "Retries refused because the retry budget was spent.");
-        Ejections = _meter.CreateCounter<long>("mesh.sidecar.outlier.ejections", "{ejection}", "Endpoints ejected by outlier detection.");
+        Retries = _meter.CreateCounter<long>(RetriesName, "{retry}", "Retries sent (each beyond the first attempt).");
+        BudgetExhausted = _meter.CreateCounter<long>(BudgetExhaustedName, "{retry}", "Retries refused because the retry budget was spent.");
+        Ejections = _meter.CreateCounter<long>(EjectionsName, "{ejection}", "Endpoints ejected by outlier detection.");
         ConnectionErrors = _meter.CreateCounter<long>("mesh.sidecar.connection.errors", "{connection}", "Connections that broke before or outside a request (reset before the first byte, failed TLS handshake, reset in a connection middleware), by listener and kind.");
         AccessLogDropped = _meter.CreateCounter<long>("mesh.sidecar.access_log.dropped", "{line}", "Access log lines dropped because the writer fell behind.");
     }
@@ -56,8 +63,8 @@ internal sealed class SidecarMetrics : IDisposable
     /// <summary>Observable gauges over the sidecar's state; each callback runs only on a scrape.</summary>
     public void Bind(SidecarState state, EndpointCatalog catalog, Func<DateTimeOffset?> certificateNotAfter, TimeProvider timeProvider)
     {
-        _meter.CreateObservableGauge("mesh.sidecar.endpoints", () => Endpoints(catalog), "{endpoint}", "Endpoints per destination service by health (healthy, ejected).");
-        _meter.CreateObservableGauge("mesh.sidecar.outbound.active_requests", () => ActiveRequests(catalog), "{request}", "Outbound requests in flight per destination service.");
+        _meter.CreateObservableGauge(EndpointsName, () => Endpoints(catalog), "{endpoint}", "Endpoints per destination service by health (healthy, ejected).");
+        _meter.CreateObservableGauge(ActiveRequestsName, () => ActiveRequests(catalog), "{request}", "Outbound requests in flight per destination service.");
         _meter.CreateObservableGauge("mesh.sidecar.config.routes_index", () => state.Routes.Index, null, "Registry index of the route set applied (0: static routes).");
         _meter.CreateObservableGauge("mesh.sidecar.config.routes_rejected", () => state.RouteRejections.Count, null, "Route documents (or whole route sets) refused and not in effect.");
         _meter.CreateObservableGauge("mesh.sidecar.ready", () => state.IsReady ? 1 : 0, null, "1 while /readyz answers 200.");

@@ -38,7 +38,10 @@ internal static class TelemetryServices
             // Not AddMeter: that listens to every meter of the name in the process. These rules take
             // only the meters this host's IMeterFactory created (MeterScope.Local), so several
             // sidecars in one process (tests, the demo) each export only their own numbers.
-            otel.WithMetrics(m => m.AddPrometheusExporter());
+            var requestSeries = telemetry.Metrics.CardinalityLimit;
+            otel.WithMetrics(m => m
+                .AddView(instrument => new MetricStreamConfiguration { CardinalityLimit = MetricSeriesLimits.For(instrument, requestSeries) })
+                .AddPrometheusExporter());
             services.AddMetrics(metrics =>
             {
                 foreach (var meter in ExportedMeters)
