@@ -11,7 +11,7 @@ namespace Mesh.Registry.Hosting;
 /// <item>Thread-pool workers that find no work sleep at once instead of spinning first (set by
 /// default): on few cores the spinning of idle workers took CPU from the work still to run, and
 /// without it the nodes spent less CPU per watch delivery and wrote faster.</item>
-/// <item>Socket completions on the socket engine's threads (<see cref="InlineCompletionsVariable"/>):
+/// <item>Socket completions on the socket engine's threads (<c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS</c>):
 /// not set by default. It saved watch-delivery CPU at 1,000 streams but made sequential writes
 /// slower and let followers fall behind under a write burst. An operator who sets it gets Kestrel's
 /// continuations inline too (<see cref="InlineScheduling"/>), and followers then sync their log off
@@ -23,19 +23,10 @@ namespace Mesh.Registry.Hosting;
 /// </summary>
 public static class RegistryProcessSettings
 {
-    /// <summary>"1": socket continuations run inline on the socket engine's threads (an operator's choice; not a default).</summary>
-    public const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
-
-    /// <summary>
-    /// How many times an idle thread-pool worker spins before it sleeps; the runtime reads the value
-    /// as hexadecimal (its default, 70, is 46 here).
-    /// </summary>
-    public const string SpinLimitVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
-
     /// <summary>What a registry process sets, for each variable its environment leaves unset.</summary>
     public static readonly IReadOnlyList<KeyValuePair<string, string>> Defaults =
     [
-        new(SpinLimitVariable, "0"),
+        new(RuntimeVariables.ThreadPoolSpinLimit, "0"),
     ];
 
     /// <summary>
@@ -52,5 +43,5 @@ public static class RegistryProcessSettings
     /// Whether Kestrel runs its continuations inline too: only where the process's environment makes
     /// socket completions inline, so every other host keeps Kestrel's defaults.
     /// </summary>
-    public static bool InlineScheduling => Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1";
+    public static bool InlineScheduling => RuntimeVariables.InlineSocketCompletionsOn;
 }

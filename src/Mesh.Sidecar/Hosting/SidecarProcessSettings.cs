@@ -26,21 +26,12 @@ namespace Mesh.Sidecar.Hosting;
 /// </summary>
 public static class SidecarProcessSettings
 {
-    /// <summary>"1": socket continuations run inline on the socket engine's threads.</summary>
-    public const string InlineCompletionsVariable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
-
-    /// <summary>How many times an idle thread-pool worker spins before it sleeps (the runtime's default: 70).</summary>
-    public const string SpinLimitVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
-
-    /// <summary>How many socket engine (epoll) threads the runtime starts.</summary>
-    public const string SocketThreadsVariable = "DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT";
-
     /// <summary>What the sidecar sets, for each variable the environment leaves unset.</summary>
     public static readonly IReadOnlyList<KeyValuePair<string, string>> Defaults =
     [
-        new(InlineCompletionsVariable, "1"),
-        new(SpinLimitVariable, "0"),
-        new(SocketThreadsVariable, "1"),
+        new(RuntimeVariables.InlineSocketCompletions, "1"),
+        new(RuntimeVariables.ThreadPoolSpinLimit, "0"),
+        new(RuntimeVariables.SocketThreads, "1"),
     ];
 
     /// <summary>
@@ -59,5 +50,5 @@ public static class SidecarProcessSettings
     /// hosts that share a process with other work, such as tests and the demo, keep Kestrel's
     /// defaults. An operator's <c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=0</c> turns both off.
     /// </summary>
-    public static bool InlineScheduling => Environment.GetEnvironmentVariable(InlineCompletionsVariable) == "1";
+    public static bool InlineScheduling => RuntimeVariables.InlineSocketCompletionsOn;
 }

@@ -30,6 +30,7 @@ internal sealed class FailurePaths : IAsyncDisposable
         {
             await paths.StartFailingUpstreamsAsync();
             await paths.StartPermissiveSidecarAsync();
+            await paths.StartOverflowingSidecarAsync();
             return paths;
         }
         catch
@@ -85,6 +86,30 @@ internal sealed class FailurePaths : IAsyncDisposable
                 using var request = new HttpRequestMessage(HttpMethod.Get, "/") { Headers = { Host = host } };
                 using var _ = await http.SendAsync(request);
             }
+        }
+    }
+
+    // More label combinations than its series limit: the rest land in the overflow series
+    // (docs/observability.md, "Series limits and otel_metric_overflow").
+    private async Task StartOverflowingSidecarAsync()
+    {
+        var app = await Own(TestApp.NamedAsync("ok"));
+        var config = SidecarConfigLoader.Parse($$"""
+            service: { name: crowded-caller }
+            listeners: { outbound: 127.0.0.1:0, inbound: 127.0.0.1:0, admin: 127.0.0.1:0 }
+            telemetry: { metrics: { cardinalityLimit: 1 } }
+            endpoints:
+              first: [ { id: app, address: 127.0.0.1, port: {{app.Port}} } ]
+              second: [ { id: app, address: 127.0.0.1, port: {{app.Port}} } ]
+              third: [ { id: app, address: 127.0.0.1, port: {{app.Port}} } ]
+            """);
+        var sidecar = await Own(Start(new SidecarHost(config, new SidecarHostOptions { ConfigureLogging = _ => { } })));
+        Sidecars.Add(sidecar.AdminUrl.Authority);
+        using var http = new HttpClient { BaseAddress = sidecar.OutboundUrl, Timeout = TimeSpan.FromSeconds(10) };
+        foreach (var host in new[] { "first", "second", "third" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/") { Headers = { Host = host } };
+            using var _ = await http.SendAsync(request);
         }
     }
 

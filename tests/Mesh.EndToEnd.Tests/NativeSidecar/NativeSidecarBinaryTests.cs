@@ -39,13 +39,7 @@ public sealed class NativeSidecarBinaryTests : IAsyncLifetime
     public async Task Run_ForwardsThroughItsRoute_AndStopsCleanlyOnSigterm()
     {
         await using var upstream = await TestApp.NamedAsync("inventory says hi");
-        var config = Write("sidecar.yaml", $"""
-            service: {"{"} name: shop {"}"}
-            listeners: {"{"} outbound: 127.0.0.1:0, inbound: 127.0.0.1:0, admin: 127.0.0.1:0 {"}"}
-            drainTime: 0s
-            endpoints:
-              inventory: [ {"{"} id: inv-1, address: 127.0.0.1, port: {upstream.Port} {"}"} ]
-            """);
+        var config = WriteShopSidecar(upstream.Port);
         await using var process = MeshProcess.StartDll(MeshProcess.Sidecar, "--config", config);
 
         // Bound at port 0: the sidecar says where it listens.
@@ -73,20 +67,14 @@ public sealed class NativeSidecarBinaryTests : IAsyncLifetime
     public async Task Run_SocketCompletionsRunInline_OnOneSocketThread_UnlessTheOperatorSetsTheVariables(string dll, string listeningLine, string? operatorValue, bool inline)
     {
         await using var upstream = await TestApp.NamedAsync("inventory says hi");
-        var config = Write("sidecar.yaml", $"""
-            service: {"{"} name: shop {"}"}
-            listeners: {"{"} outbound: 127.0.0.1:0, inbound: 127.0.0.1:0, admin: 127.0.0.1:0 {"}"}
-            drainTime: 0s
-            endpoints:
-              inventory: [ {"{"} id: inv-1, address: 127.0.0.1, port: {upstream.Port} {"}"} ]
-            """);
+        var config = WriteShopSidecar(upstream.Port);
         string[] args = dll == MeshProcess.Mesh ? ["sidecar", "--config", config] : ["--config", config];
         await using var process = MeshProcess.StartDll(dll, start =>
         {
             foreach (var (name, _) in SidecarProcessSettings.Defaults)
                 start.Environment.Remove(name);
             if (operatorValue is not null)
-                start.Environment[SidecarProcessSettings.InlineCompletionsVariable] = operatorValue;
+                start.Environment[global::Mesh.Common.Hosting.RuntimeVariables.InlineSocketCompletions] = operatorValue;
             return Process.Start(start)!;
         }, args);
         var listening = await process.WaitForLineAsync(l => l.StartsWith(listeningLine, StringComparison.Ordinal), TimeSpan.FromSeconds(60));
@@ -125,6 +113,15 @@ public sealed class NativeSidecarBinaryTests : IAsyncLifetime
         var line = metrics.Split('\n').Single(l => l.StartsWith("dotnet_thread_pool_work_item_count_total", StringComparison.Ordinal));
         return long.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    // A sidecar for "shop" on port 0 everywhere, routing "inventory" to the given port.
+    private string WriteShopSidecar(int inventoryPort) => Write("sidecar.yaml", $"""
+        service: {"{"} name: shop {"}"}
+        listeners: {"{"} outbound: 127.0.0.1:0, inbound: 127.0.0.1:0, admin: 127.0.0.1:0 {"}"}
+        drainTime: 0s
+        endpoints:
+          inventory: [ {"{"} id: inv-1, address: 127.0.0.1, port: {inventoryPort} {"}"} ]
+        """);
 
     private string Write(string name, string text)
     {

@@ -1,4 +1,5 @@
 using System.Collections;
+using Mesh.Common.Hosting;
 using Mesh.Registry.Hosting;
 
 namespace Mesh.Registry.Tests.Hosting;
@@ -12,19 +13,19 @@ public sealed class RegistryProcessSettingsTests
 
         var applied = RegistryProcessSettings.Apply(environment, (name, value) => environment[name] = value);
 
-        Assert.Equal("0", environment[RegistryProcessSettings.SpinLimitVariable]);
-        Assert.False(environment.Contains(RegistryProcessSettings.InlineCompletionsVariable));
-        Assert.Equal([RegistryProcessSettings.SpinLimitVariable], applied);
+        Assert.Equal("0", environment[RuntimeVariables.ThreadPoolSpinLimit]);
+        Assert.False(environment.Contains(RuntimeVariables.InlineSocketCompletions));
+        Assert.Equal([RuntimeVariables.ThreadPoolSpinLimit], applied);
     }
 
     [Fact]
     public void Apply_OperatorSetTheSpinLimit_KeepsTheOperatorsValue()
     {
-        var environment = new Hashtable { [RegistryProcessSettings.SpinLimitVariable] = "46" };
+        var environment = new Hashtable { [RuntimeVariables.ThreadPoolSpinLimit] = "46" };
 
         var applied = RegistryProcessSettings.Apply(environment, (name, value) => environment[name] = value);
 
-        Assert.Equal("46", environment[RegistryProcessSettings.SpinLimitVariable]);
+        Assert.Equal("46", environment[RuntimeVariables.ThreadPoolSpinLimit]);
         Assert.Empty(applied);
     }
 }
