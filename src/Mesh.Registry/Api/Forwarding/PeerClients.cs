@@ -5,7 +5,8 @@ namespace Mesh.Registry.Api.Forwarding;
 
 /// <summary>
 /// The two HTTP clients a node talks to its peers' client API with. Reads (forwarded linearizable
-/// reads, status polls) share pooled connections. Writes never reuse a connection: on a
+/// reads, status polls, and ZooKeeper writes forwarded in a <see cref="SendOnceContent"/>) share
+/// pooled connections. The HTTP API's forwarded writes never reuse a connection: on a
 /// connection that ends before the answer, the handler resends a request by itself when the
 /// connection was reused; were the resend's connection refused, a write the leader may have
 /// applied would look "never sent". With no reuse, a failed connect proves nothing was sent.

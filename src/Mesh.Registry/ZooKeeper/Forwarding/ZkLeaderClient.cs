@@ -156,26 +156,28 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
         lookup.CancelAfter(timeout);
         var url = await addresses.ResolveAsync(leader.Value, lookup.Token).ConfigureAwait(false)
             ?? throw new NotLeaderException(leader);
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(url, path)) { Content = new ByteArrayContent(body), Version = HttpVersion.Version11 };
+        // Kept-alive connections (one connect per leader, not per write); the body refuses a resend,
+        // and whether it left at all is what makes a failure definite (SendOnceContent).
+        var sent = new SendOnceContent(body);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(url, path)) { Content = sent, Version = HttpVersion.Version11 };
         request.Headers.TryAddWithoutValidation(ZkLeaderEndpoints.ProofHeader, key.Prove(body, writer.NowMs) ?? "");
-        if (write)
-            request.Headers.ConnectionClose = true;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout + TimeSpan.FromSeconds(1));
         HttpResponseMessage response;
         try
         {
-            response = await (write ? clients.Writes : clients.Reads).SendAsync(request, deadline.Token).ConfigureAwait(false);
-        }
-        catch (HttpRequestException e) when (e.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
-        {
-            // No connection was made (writes never reuse one): nothing was sent.
-            addresses.Forget(leader.Value);
-            throw new NotLeaderException(leader);
+            response = await clients.Reads.SendAsync(request, deadline.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var connectFailed = e is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError };
+            if (connectFailed)
+                addresses.Forget(leader.Value);
+            // A write is definitely not proposed when no byte of its body left this node (the leader
+            // acts only on a whole, proven body); a sync when no connection was made.
+            if (write ? !sent.Started : connectFailed)
+                throw new NotLeaderException(leader);
             throw new OutcomeUnknownException($"forwarded to the leader (node {leader}) but no answer came back: {e.Message}", e);
         }
         using (response)

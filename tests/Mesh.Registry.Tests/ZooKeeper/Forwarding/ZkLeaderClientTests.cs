@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using Mesh.Registry.Core.Commands;
 using Mesh.Registry.ZooKeeper;
@@ -46,5 +47,54 @@ public sealed class ZkLeaderClientTests
         var proposed = leader.ZooKeeperServer!.Leader.TryProposeHere(new CreateNode(header with { TimeMs = TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds() }, "/here", ReadOnlyMemory<byte>.Empty), CancellationToken.None);
         Assert.NotNull(proposed);
         Assert.True((await proposed).IsOk);
+    }
+
+    [Fact]
+    public async Task ForwardedWrites_FromAFollower_ShareAKeptAliveConnectionToTheLeader()
+    {
+        await using var cluster = await ZkNodes.StartClusterAsync();
+        var leader = await cluster.WaitForLeaderAsync();
+        var follower = cluster.Follower().ZooKeeperServer!.Leader;
+        using var accepted = new ConnectionsAccepted(leader.ClientUrl.Port);
+
+        for (var i = 0; i < 20; i++)
+        {
+            var header = new CommandHeader(Guid.Empty, 0, TimeProvider.System.GetUtcNow().ToUnixTimeMilliseconds());
+            Assert.True((await follower.WriteAsync(new CreateNode(header, $"/kept-{i}", ReadOnlyMemory<byte>.Empty), CancellationToken.None)).IsOk);
+        }
+
+        // One connection per write before; now the writes reuse one (the other follower's own
+        // calls to the leader may open one more in the meantime).
+        Assert.InRange(accepted.Count, 0, 2);
+        Assert.True(leader.Store.Read(s => s.Exists("/kept-19").IsOk));
+    }
+
+    /// <summary>Connections Kestrel accepted on one port since construction (its own meter).</summary>
+    private sealed class ConnectionsAccepted : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private int _count;
+
+        public ConnectionsAccepted(int port)
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == "Microsoft.AspNetCore.Server.Kestrel" && instrument.Name == "kestrel.active_connections")
+                    listener.EnableMeasurementEvents(instrument);
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+            {
+                foreach (var tag in tags)
+                {
+                    if (value > 0 && tag.Key == "server.port" && Convert.ToInt32(tag.Value, System.Globalization.CultureInfo.InvariantCulture) == port)
+                        Interlocked.Increment(ref _count);
+                }
+            });
+            _listener.Start();
+        }
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Dispose() => _listener.Dispose();
     }
 }
