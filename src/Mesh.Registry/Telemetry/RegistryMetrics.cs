@@ -53,6 +53,12 @@ internal sealed class RegistryMetrics : IDisposable
         _meter.CreateObservableGauge("mesh.registry.apply.lag", () => Math.Max(0, consensus.CommitIndex - consensus.AppliedIndex), description: "Committed entries not applied here yet");
         _meter.CreateObservableGauge("mesh.registry.member.available", () => Members(consensus), description: "1 when the last contact with the member succeeded (this node's view)");
         _meter.CreateObservableGauge("mesh.registry.snapshot.size", () => SnapshotSize(), "By", "Size of the last snapshot this node wrote");
+        if (consensus is RaftConsensus { SnapshotsInstalled: not null } raft)
+        {
+            // A follower sent the whole state lost its change history; entries would have kept it (--snapshot-keep).
+            _meter.CreateObservableCounter("mesh.registry.snapshot.installed", () => raft.SnapshotsInstalled ?? 0,
+                description: "Snapshots this node installed from a leader since it started (registry's own log only)");
+        }
     }
 
     /// <summary>Exports <paramref name="monitor"/>'s table (no I/O on a scrape: the monitor refreshes it in the background).</summary>

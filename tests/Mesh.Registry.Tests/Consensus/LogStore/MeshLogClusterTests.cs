@@ -1,5 +1,8 @@
 using System.Globalization;
 using Mesh.Registry.Consensus;
+using Mesh.Registry.Contracts;
+using Mesh.Registry.Hosting;
+using Mesh.Registry.Tests.Watches;
 
 namespace Mesh.Registry.Tests.Consensus.LogStore;
 
@@ -7,9 +10,9 @@ namespace Mesh.Registry.Tests.Consensus.LogStore;
 public sealed class MeshLogClusterTests
 {
     [Fact]
-    public async Task FollowerFarBehind_GetsTheLeadersSnapshotInstalled_AndReplicatesAfterIt()
+    public async Task FollowerFartherBehindThanTheKeptTail_GetsTheLeadersSnapshotInstalled_AndReplicatesAfterIt()
     {
-        await using var cluster = await TestCluster.StartAsync(configure: o => o with { SnapshotEvery = 50, RaftLog = RaftLogKind.Mesh });
+        await using var cluster = await TestCluster.StartAsync(configure: o => o with { SnapshotEvery = 50, SnapshotKeep = 20, RaftLog = RaftLogKind.Mesh });
         await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
         var last = 0L;
@@ -47,6 +50,100 @@ public sealed class MeshLogClusterTests
         var (after, afterIndex) = await cluster.CreateOnLeaderAsync("/far/after", "a");
         await cluster.WaitAppliedAsync(afterIndex);
         Assert.Equal("a", await cluster.Http.GetStringAsync(cluster.Url(restarted, $"/v1/nodes{after}?raw=true&stale=true")));
+    }
+
+    [Theory]
+    [InlineData(200, false)]
+    [InlineData(0, true)]
+    public async Task FollowerBehindWhenTheLeaderSnapshots_WithinTheKeptTail_GetsEntriesAndItsWatchStreamCarriesOn_OtherwiseTheSnapshot(int keep, bool snapshotSent)
+    {
+        await using var cluster = await TestCluster.StartAsync(configure: o => o with
+        {
+            SnapshotEvery = 50,
+            SnapshotKeep = keep,
+            RaftLog = RaftLogKind.Mesh,
+            Limits = o.Limits with { WatchProgressInterval = TimeSpan.FromMilliseconds(100) },
+        });
+        await cluster.WaitForLeaderAsync();
+        var follower = cluster.Follower();
+        var (_, start) = await cluster.CreateOnLeaderAsync("/tail", "");
+        await cluster.WaitAppliedAsync(start);
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        await using var stream = await WatchStreamReader.OpenAsync(http, follower.ClientUrl, $"prefix=/tail&after={start}");
+        Assert.Equal(WatchStreamRecord.Progress, (await stream.NextAsync())!.Type);
+
+        // The follower stays up and hears the leader, but takes neither entries nor a snapshot while the leader snapshots.
+        var raft = (RaftConsensus)follower.Consensus;
+        raft.RefuseReplication(true);
+        var paths = new List<string>();
+        var last = 0L;
+        for (var n = 0; n < 60; n++)
+        {
+            var (path, index) = await cluster.CreateOnLeaderAsync($"/tail/k{n}", "v");
+            paths.Add(path);
+            last = index;
+        }
+        var leaderLog = ((RaftConsensus)(await cluster.WaitForLeaderAsync()).Consensus).LogStart!.Value;
+        Assert.True(leaderLog.SnapshotIndex > follower.Consensus.AppliedIndex,
+            $"the leader's snapshot {leaderLog.SnapshotIndex} is not past the follower's applied index {follower.Consensus.AppliedIndex}");
+        raft.RefuseReplication(false);
+        await cluster.WaitAppliedAsync(last);
+
+        if (snapshotSent)
+        {
+            Assert.True(raft.SnapshotsInstalled >= 1, "the follower was not sent the leader's snapshot");
+            var ended = await stream.UntilAsync(r => r.Type == WatchStreamRecord.Resume);
+            Assert.Contains("installed a snapshot", ended[^1].Message, StringComparison.Ordinal);
+            return;
+        }
+        Assert.Equal(0, raft.SnapshotsInstalled);
+        var records = await stream.UntilAsync(r => r.Type == WatchStreamRecord.Progress && r.Index >= last);
+        Assert.DoesNotContain(records, r => r.Type == WatchStreamRecord.Resume);
+        Assert.Equal(paths, records.Where(r => r.Type == ChangeEvent.Created).Select(r => r.Path));
+    }
+
+    [Fact]
+    public async Task FullRestart_AfterSnapshotsWithATailKept_RecoversEveryAcknowledgedWrite()
+    {
+        await using var cluster = await TestCluster.StartAsync(configure: o => o with { SnapshotEvery = 40, SnapshotKeep = 25, RaftLog = RaftLogKind.Mesh });
+        await cluster.WaitForLeaderAsync();
+        var written = new List<(string Path, string Value)>();
+        var last = 0L;
+        for (var n = 0; n < 130; n++)
+        {
+            var value = "value" + n.ToString(CultureInfo.InvariantCulture);
+            var (path, index) = await cluster.CreateOnLeaderAsync($"/keep/k{n}", value);
+            written.Add((path, value));
+            last = index;
+        }
+        await cluster.WaitAppliedAsync(last);
+        foreach (var node in cluster.Nodes)
+            AssertTailKept(node!, 25);
+
+        for (var id = 1; id <= 3; id++)
+            await cluster.StopNodeAsync(id);
+        await Task.WhenAll(Enumerable.Range(1, 3).Select(cluster.StartNodeAsync));
+        await cluster.WaitForLeaderAsync();
+        await cluster.WaitAppliedAsync(last);
+
+        foreach (var node in cluster.Nodes)
+        {
+            AssertTailKept(node!, 25);
+            foreach (var (path, value) in written)
+                Assert.Equal(value, await cluster.Http.GetStringAsync(cluster.Url(node!, $"/v1/nodes{path}?raw=true&stale=true")));
+        }
+        // And the cluster takes writes again, on top of the recovered log.
+        var (after, afterIndex) = await cluster.CreateOnLeaderAsync("/keep/after", "a");
+        await cluster.WaitAppliedAsync(afterIndex);
+        foreach (var node in cluster.Nodes)
+            Assert.Equal("a", await cluster.Http.GetStringAsync(cluster.Url(node!, $"/v1/nodes{after}?raw=true&stale=true")));
+    }
+
+    private static void AssertTailKept(RegistryNode node, long keep)
+    {
+        var (snapshotIndex, firstEntryIndex) = ((RaftConsensus)node.Consensus).LogStart!.Value;
+        Assert.True(snapshotIndex >= 80, $"node {node.Id}: snapshot at {snapshotIndex}");
+        Assert.Equal(snapshotIndex - keep + 1, firstEntryIndex);
     }
 
     private static long[] SnapshotIndexes(string dataDirectory) =>
