@@ -19,5 +19,5 @@ public static class SnapshotTail
     public static string? Validate(long keep) =>
         keep is >= 0 and <= Max
             ? null
-            : $"--snapshot-keep {keep.ToString(CultureInfo.InvariantCulture)} is out of range: give 0 (compact right up to the snapshot) to {Max.ToString("N0", CultureInfo.InvariantCulture)} log entries";
+            : $"--snapshot-keep {keep.ToString(CultureInfo.InvariantCulture)} must be 0 to {Max.ToString("N0", CultureInfo.InvariantCulture)} (log entries kept behind each snapshot; 0 keeps none)";
 }
