@@ -113,6 +113,8 @@ public sealed class MeshCommandLineTests
     [InlineData("--anonymous-concurrency", "0", "--anonymous-concurrency 0 must be at least 1")]
     [InlineData("--quota-sessions", "0", "--quota-sessions 0 must be at least 1")]
     [InlineData("--auth-failures", "0", "--auth-failures 0 must be at least 1")]
+    [InlineData("--snapshot-keep", "-1", "--snapshot-keep -1 must be 0 to 1,000,000 (log entries kept behind each snapshot; 0 keeps none)")]
+    [InlineData("--snapshot-keep", "1000001", "--snapshot-keep 1000001 must be 0 to 1,000,000 (log entries kept behind each snapshot; 0 keeps none)")]
     public void Registry_BadSecurityFlags_FailWithOneLineSayingWhy(string flag, string value, string expected)
     {
         var data = Path.Combine(Path.GetTempPath(), "mesh-cli-" + Guid.NewGuid().ToString("N"));

@@ -46,6 +46,13 @@ internal static class RegistryCommand
             Description = "Log entries between automatic snapshots.",
             DefaultValueFactory = _ => 20_000,
         };
+        var snapshotKeep = new Option<long>("--snapshot-keep")
+        {
+            Description = "Log entries kept behind each snapshot when the log is compacted (registry's own log only): a follower at most "
+                + "this far behind is sent entries instead of the whole snapshot, and keeps its watch history and ZooKeeper sessions. "
+                + "0 to 1,000,000; docs/registry.md \"Snapshots\".",
+            DefaultValueFactory = _ => Mesh.Registry.Consensus.SnapshotTail.Default,
+        };
 
         var raftLog = new Option<string>("--raft-log")
         {
@@ -117,7 +124,7 @@ internal static class RegistryCommand
 
         var command = new Command("registry", "Run one node of the replicated registry cluster.")
         {
-            id, peers, listenPeer, data, client, advertiseClient, snapshotEvery, raftLog, trustDomain, certLifetime, joinToken, joinTokensFile,
+            id, peers, listenPeer, data, client, advertiseClient, snapshotEvery, snapshotKeep, raftLog, trustDomain, certLifetime, joinToken, joinTokensFile,
             tlsCert, tlsKey, tlsCa, apiToken, apiTokensFile, serviceClaims, curatorBasePath, clusterKeyFile, insecurePeers,
         };
         command.Subcommands.Add(KeygenCommand.Create());
@@ -147,6 +154,7 @@ internal static class RegistryCommand
                     PeerListenEndPoint = InheritedDescriptor(parseResult.GetValue(listenPeer)) is null ? EndPointOption("--listen-peer", parseResult.GetValue(listenPeer), allowAnyPort: true) : null,
                     PeerListener = InheritedDescriptor(parseResult.GetValue(listenPeer)) is { } descriptor ? InheritedListener(descriptor) : null,
                     SnapshotEvery = Math.Max(100, parseResult.GetValue(snapshotEvery)),
+                    SnapshotKeep = parseResult.GetValue(snapshotKeep),
                     RaftLog = Mesh.Registry.Consensus.RaftLogKinds.Parse(parseResult.GetValue(raftLog)) ?? Mesh.Registry.Consensus.RaftLogKinds.Default,
                     TrustDomain = parseResult.GetValue(trustDomain)!,
                     CertificateLifetime = ParseLifetime(parseResult.GetValue(certLifetime)!),

@@ -56,6 +56,13 @@ internal sealed partial class RaftConsensus : IConsensus
     /// <summary>Snapshots the registry's own log installed from a leader since this node started (null on DotNext's).</summary>
     internal long? SnapshotsInstalled => _meshLog?.SnapshotsInstalled;
 
+    /// <summary>The registry's own log: its snapshot index and the first entry it still sends as an entry (null on DotNext's).</summary>
+    internal (long SnapshotIndex, long FirstEntryIndex)? LogStart => _meshLog is { } log ? (log.SnapshotIndex, log.FirstEntryIndex) : null;
+
+    /// <summary>Test hook (registry's own log only): as a follower this node fails every AppendEntries carrying entries and every InstallSnapshot, and so falls behind.</summary>
+    internal void RefuseReplication(bool refuse) =>
+        (_meshLog ?? throw new InvalidOperationException("only the registry's own log has this hook")).RefusesReplication = refuse;
+
     public int LocalId => _options.LocalId;
 
     private bool IsStandalone => _options.Members.Count == 1;
@@ -216,7 +223,7 @@ internal sealed partial class RaftConsensus : IConsensus
                 $"{_options.WalDirectory} holds DotNext's write-ahead log, which --raft-log mesh does not read; start this node with --raft-log dotnext, "
                 + "or (with the other nodes healthy) move the data directory aside and restart it empty on --raft-log mesh to re-sync from the leader (docs/registry.md \"Upgrading\")");
         }
-        _meshLog = LogStore.MeshRaftLog.Open(directory, _options.SnapshotDirectory, _target, _options.SnapshotEvery, _options.SegmentSize, _logger);
+        _meshLog = LogStore.MeshRaftLog.Open(directory, _options.SnapshotDirectory, _target, _options.SnapshotEvery, _options.SnapshotKeep, _options.SegmentSize, _logger);
         return _meshState = new LogStore.MeshPersistentState(_meshLog, Path.Combine(directory, "dotnext-shell"));
     }
 

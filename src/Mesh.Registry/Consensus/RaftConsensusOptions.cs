@@ -37,6 +37,13 @@ internal sealed record RaftConsensusOptions
     /// </summary>
     public long SnapshotEvery { get; init; } = 20_000;
 
+    /// <summary>
+    /// Entries the log keeps before each snapshot's index when it compacts (<see cref="RaftLogKind.Mesh"/>
+    /// only): a follower at most this far behind the snapshot is sent entries, not the whole state
+    /// (which would cost it its change history). etcd keeps 5,000 (<c>--snapshot-catchup-entries</c>).
+    /// </summary>
+    public long SnapshotKeep { get; init; } = SnapshotTail.Default;
+
     public TimeSpan LowerElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(600);
 
     public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromMilliseconds(1200);

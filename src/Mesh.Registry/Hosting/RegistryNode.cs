@@ -70,6 +70,8 @@ public sealed partial class RegistryNode : IAsyncDisposable
             throw new StartupException(reaperError);
         if (_options.ZooKeeper?.Validate() is { } zkError)
             throw new StartupException(zkError);
+        if (SnapshotTail.Validate(_options.SnapshotKeep) is { } keepError)
+            throw new StartupException(keepError);
         var loggerFactory = _options.LoggerFactory ?? (_ownedLoggerFactory = DefaultLoggerFactory());
         var logger = loggerFactory.CreateLogger<RegistryNode>();
         try
@@ -111,6 +113,7 @@ public sealed partial class RegistryNode : IAsyncDisposable
                 MeshLogDirectory = directory.MeshLogDirectory,
                 RaftLog = _options.RaftLog,
                 SnapshotEvery = _options.SnapshotEvery,
+                SnapshotKeep = _options.SnapshotKeep,
                 Listener = peerListener,
                 AdvertisedClientEndPoint = Members.Single(m => m.Id == Id).ClientEndPoint,
                 LowerElectionTimeout = _options.LowerElectionTimeout,

@@ -70,6 +70,9 @@ public sealed record RegistryNodeOptions
     /// <summary>Log entries between automatic snapshots (each snapshot compacts the log).</summary>
     public long SnapshotEvery { get; init; } = 20_000;
 
+    /// <summary>Log entries kept behind each snapshot for followers a little behind (<c>--snapshot-keep</c>, <see cref="Consensus.SnapshotTail"/>).</summary>
+    public long SnapshotKeep { get; init; } = Consensus.SnapshotTail.Default;
+
     /// <summary>Change events kept in memory for watches; older <c>after</c> values get 410 IndexCompacted.</summary>
     public int WatchHistory { get; init; } = 100_000;
 

@@ -53,6 +53,12 @@ internal sealed class RegistryMetrics : IDisposable
         _meter.CreateObservableGauge("mesh.registry.apply.lag", () => Math.Max(0, consensus.CommitIndex - consensus.AppliedIndex), description: "Committed entries not applied here yet");
         _meter.CreateObservableGauge("mesh.registry.member.available", () => Members(consensus), description: "1 when the last contact with the member succeeded (this node's view)");
         _meter.CreateObservableGauge("mesh.registry.snapshot.size", () => SnapshotSize(), "By", "Size of the last snapshot this node wrote");
+        if (consensus is RaftConsensus raft)
+        {
+            // A follower sent the whole state lost its change history; entries would have kept it (--snapshot-keep).
+            _meter.CreateObservableCounter("mesh.registry.snapshot.installed", () => SnapshotsInstalled(raft),
+                description: "Snapshots this node installed from a leader since it started (registry's own log only)");
+        }
     }
 
     /// <summary>Exports <paramref name="monitor"/>'s table (no I/O on a scrape: the monitor refreshes it in the background).</summary>
@@ -64,6 +70,13 @@ internal sealed class RegistryMetrics : IDisposable
     {
         foreach (var (member, lag) in monitor.Lags)
             yield return new Measurement<long>(lag, new KeyValuePair<string, object?>("member", member.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>Nothing before the log is open (bound before the node starts) and on DotNext's log, which does not count them.</summary>
+    private static IEnumerable<Measurement<long>> SnapshotsInstalled(RaftConsensus raft)
+    {
+        if (raft.SnapshotsInstalled is { } count)
+            yield return new Measurement<long>(count);
     }
 
     private static IEnumerable<Measurement<int>> Roles(ConsensusRole role)

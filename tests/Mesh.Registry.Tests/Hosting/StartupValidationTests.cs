@@ -28,6 +28,18 @@ public sealed partial class StartupValidationTests
         Assert.Contains("does not list this node's id 4", e.Message);
     }
 
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(SnapshotTail.Max + 1)]
+    public async Task Start_SnapshotKeepOutOfRange_FailsWithOneLineNamingTheFlag(long keep)
+    {
+        var data = TempDir();
+        await using var node = new RegistryNode(Options(1, "", data) with { SnapshotKeep = keep });
+        var e = await Assert.ThrowsAsync<StartupException>(() => node.StartAsync());
+        Assert.StartsWith($"--snapshot-keep {keep} must be 0 to 1,000,000", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(data));
+    }
+
     [Fact]
     public void ParseList_Garbage_ListsEveryProblem()
     {

@@ -209,12 +209,12 @@ internal static class ZkNodes
     }
 
     /// <summary>A 3-node cluster serving ZooKeeper in open mode on every node, once every node has the CA material session passwords come from.</summary>
-    public static async Task<TestCluster> StartClusterAsync()
+    public static async Task<TestCluster> StartClusterAsync(Func<Mesh.Registry.Hosting.RegistryNodeOptions, Mesh.Registry.Hosting.RegistryNodeOptions>? nodeOptions = null)
     {
-        var cluster = await TestCluster.StartAsync(3, o => o with
+        var cluster = await TestCluster.StartAsync(3, o => (nodeOptions ?? (n => n))(o with
         {
             ZooKeeper = new Mesh.Registry.ZooKeeper.ZooKeeperOptions { EndPoint = new IPEndPoint(IPAddress.Loopback, 0), Open = true },
-        });
+        }));
         await Mesh.Testing.Eventually.TrueAsync(() => cluster.Nodes.All(n => n!.Store.Read(s => s.GetNode(Mesh.Registry.CertificateAuthority.RegistryCertificateAuthority.MaterialPath).IsOk)),
             "every node has the CA material");
         return cluster;

@@ -141,6 +141,55 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
         Assert.Equal(0, exists.Err);
     }
 
+    [Fact]
+    public async Task Follower_BehindWhenTheLeaderSnapshots_GetsEntriesFromTheKeptTail_AndItsSessionAndWatchCarryOn()
+    {
+        await using var cluster = await ZkNodes.StartClusterAsync(o => o with { SnapshotEvery = 50, SnapshotKeep = 200, RaftLog = Mesh.Registry.Consensus.RaftLogKind.Mesh });
+        await cluster.WaitForLeaderAsync();
+        var follower = cluster.Follower();
+        await using var client = await ZkTestClient.ConnectAsync(follower.ZooKeeperEndPoint!);
+        var (created, _, _) = await client.CallAsync(OpCode.Create, new CreateRequest("/watched", "1"u8.ToArray(), Acl.OpenUnsafe, 0));
+        Assert.Equal(0, created.Err);
+        var (read, _, _) = await client.CallAsync(OpCode.GetData, new PathWatchRequest("/watched", true));
+        Assert.Equal(0, read.Err);
+
+        // The follower stays up and hears the leader, but takes neither entries nor a snapshot while the leader snapshots
+        // and the watched node changes.
+        var raft = (Mesh.Registry.Consensus.RaftConsensus)follower.Consensus;
+        raft.RefuseReplication(true);
+        var fired = new List<WatcherEvent>();
+        for (var n = 0; n < 60; n++)
+        {
+            await cluster.CreateOnLeaderAsync($"/filler/k{n}", "v");
+            if (n % 10 == 0)
+                fired.AddRange((await client.CallAsync(OpCode.Ping, null)).Notifications);
+        }
+        await Eventually.TrueAsync(async () =>
+        {
+            using var response = await cluster.Http.PutAsync(cluster.Url(await cluster.WaitForLeaderAsync(), "/v1/nodes/watched"), new ByteArrayContent("2"u8.ToArray()));
+            return response.StatusCode == HttpStatusCode.OK;
+        }, "no leader took the change");
+        var (_, last) = await cluster.CreateOnLeaderAsync("/filler/last", "v");
+        var leaderLog = ((Mesh.Registry.Consensus.RaftConsensus)(await cluster.WaitForLeaderAsync()).Consensus).LogStart!.Value;
+        Assert.True(leaderLog.SnapshotIndex > follower.Consensus.AppliedIndex,
+            $"the leader's snapshot {leaderLog.SnapshotIndex} is not past the follower's applied index {follower.Consensus.AppliedIndex}");
+        Assert.Empty(fired);
+        raft.RefuseReplication(false);
+        await cluster.WaitAppliedAsync(last);
+
+        Assert.Equal(0, raft.SnapshotsInstalled);
+        // Same connection, same session: the watch set before the follower fell behind fires.
+        await Eventually.TrueAsync(async () =>
+        {
+            var (ping, _, events) = await client.CallAsync(OpCode.Ping, null);
+            Assert.Equal(0, ping.Err);
+            fired.AddRange(events);
+            return fired.Count > 0;
+        }, "the watch did not fire");
+        Assert.Equal([new WatcherEvent((int)WatcherEventType.NodeDataChanged, (int)KeeperState.SyncConnected, "/watched")], fired);
+        Assert.True(follower.Store.Read(s => s.TryGetSession(client.Session.SessionId, out _)), "the session is gone");
+    }
+
     [SkippableFact]
     public async Task Kazoo_WithAllThreeNodes_WritesEphemeralsMultiSyncAndWatches_ThroughAFollower()
     {

@@ -14,6 +14,8 @@
 #   MESH_ENV, MESHW_ENV (env): "VAR=VALUE ..." set for the nodes of the first / second Mesh cluster (runtime
 #                 settings compared in one interleaved run, e.g. MESHW_ENV="DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1");
 #                 MESH_CLIENT_ENV, MESHW_CLIENT_ENV: the same for the load client of mesh3/meshzk... / mesh3w
+#   MESH_FLAGS, MESHW_FLAGS (env): extra `mesh registry` flags for the nodes of the first / second Mesh
+#                 cluster (e.g. MESHW_FLAGS="--snapshot-keep 0" to compare a setting in one interleaved run)
 #   MESH_DLL, BENCH_DLL (env): the registry and the load client to run (default: this tree's Release build)
 #   PORT_BASE=27000 (env): Mesh client ports +1..3, Raft ports +101..103, ZooKeeper ports +201..203
 #                 (the mesh3w/meshzkw cluster: +51..53, +151..153, +251..253)
@@ -107,13 +109,13 @@ cat > "$RUN/mesh-start.sh" <<EOF
 # usage: mesh-start.sh N|nN|wN -- starts registry node N in the background, its PID in $PIDDIR/mesh/nN.pid
 # (wN: node N of the second cluster, on --raft-log $MESHW_LOG from $MESHW_DLL, its PID in $PIDDIR/meshw/nN.pid)
 case \$1 in
-  w*) c=w off=$WOFF log=$MESHW_LOG dll="$MESHW_DLL" peers="$MESHW_PEERS" vars="${MESHW_ENV:-}";;
-  *) c= off=0 log=auto dll="$MESH_DLL" peers="$MESH_PEERS" vars="${MESH_ENV:-}";;
+  w*) c=w off=$WOFF log=$MESHW_LOG dll="$MESHW_DLL" peers="$MESHW_PEERS" vars="${MESHW_ENV:-}" flags="${MESHW_FLAGS:-}";;
+  *) c= off=0 log=auto dll="$MESH_DLL" peers="$MESH_PEERS" vars="${MESH_ENV:-}" flags="${MESH_FLAGS:-}";;
 esac
 i=\${1#[nw]}
 # shellcheck disable=SC2086
 env \$vars nohup dotnet "\$dll" registry --id "\$i" --peers "\$peers" --data "$RUN/mesh\$c/n\$i" --client "127.0.0.1:\$(($PB + off + i))" \\
-  --zk "127.0.0.1:\$(($PB + 200 + off + i))" --zk-open --zk-max-client-cnxns 5000 --zk-max-connections 5000 --zk-session-rate 5000 $MESH_EXTRA \\
+  --zk "127.0.0.1:\$(($PB + 200 + off + i))" --zk-open --zk-max-client-cnxns 5000 --zk-max-connections 5000 --zk-session-rate 5000 $MESH_EXTRA \$flags \\
   --raft-log \$log >> "$RUN/mesh\$c/n\$i.log" 2>&1 < /dev/null &
 echo \$! > "$PIDDIR/mesh\$c/n\$i.pid"
 EOF

@@ -6,7 +6,8 @@ internal sealed partial class MeshRaftLog
 
     /// <summary>
     /// Applies committed entries in order, one batch read under the lock and applied outside it,
-    /// and takes a snapshot (then compacts the log) every <see cref="_snapshotEvery"/> entries.
+    /// and takes a snapshot (then compacts the log, less the tail of <see cref="_snapshotKeep"/> entries) every
+    /// <see cref="_snapshotEvery"/> entries.
     /// The proposer's <see cref="TaskCompletionSource{TResult}"/> (the entry's context, only on the
     /// node that proposed it and only before a restart) gets the result.
     /// </summary>
@@ -100,12 +101,15 @@ internal sealed partial class MeshRaftLog
         using var buffer = new MemoryStream();
         _target.WriteSnapshot(buffer);
         _snapshots.Write(index, term, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        long firstKept;
         lock (_gate)
         {
             _snapshotTerm = term;
             Volatile.Write(ref _snapshotIndex, index);
-            _log.Compact(index);
+            // The tail stays: a follower a few entries behind gets them, not the whole state.
+            _log.Compact(index - _snapshotKeep);
+            firstKept = _log.FirstIndex;
         }
-        Log.SnapshotTaken(_logger, index);
+        Log.SnapshotTaken(_logger, index, firstKept);
     }
 }

@@ -11,7 +11,9 @@ namespace Mesh.Registry.Consensus.LogStore;
 /// <see cref="MeshPersistentState"/>): entries in <see cref="SegmentedLog"/> with one fdatasync per
 /// group of appends (<see cref="GroupCommit"/>), term and vote in <see cref="NodeStateFile"/>,
 /// committed entries applied in order to the <see cref="IReplicatedStateMachine"/> on one
-/// background loop, a snapshot every <c>snapshotEvery</c> entries that compacts the log.
+/// background loop, a snapshot every <c>snapshotEvery</c> entries that compacts the log up to
+/// <c>snapshotKeep</c> entries before the snapshot (the tail a follower a little behind reads
+/// entries from, instead of being sent the whole snapshot).
 /// <para>
 /// Durability: a follower answers AppendEntries only after its new entries are synced; the
 /// leader's own append only starts a sync (replication runs beside it) and <see cref="CommitAsync"/>
@@ -34,6 +36,7 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
     private readonly SnapshotFiles _snapshots;
     private readonly IReplicatedStateMachine _target;
     private readonly long _snapshotEvery;
+    private readonly long _snapshotKeep;
     private readonly ILogger _logger;
     private readonly Dictionary<long, object> _contexts = [];
     private readonly SemaphoreSlim _applyLock = new(1, 1);
@@ -56,10 +59,12 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
     private Task _applier = Task.CompletedTask;
     private Exception? _applyFailure;
 
-    private MeshRaftLog(string directory, string snapshotDirectory, IReplicatedStateMachine target, long snapshotEvery, long segmentSize, ILogger logger)
+    private MeshRaftLog(string directory, string snapshotDirectory, IReplicatedStateMachine target, long snapshotEvery, long snapshotKeep, long segmentSize, ILogger logger)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(snapshotKeep);
         _target = target;
         _snapshotEvery = snapshotEvery;
+        _snapshotKeep = snapshotKeep;
         _logger = logger;
         Directory.CreateDirectory(directory);
         Directory.CreateDirectory(snapshotDirectory);
@@ -77,7 +82,7 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
         }
         var floor = _commitMarker.Read();
         _log = SegmentedLog.Open(Path.Combine(directory, "segments"), _snapshotIndex, _snapshotTerm, floor, segmentSize,
-            message => Log.Recovery(_logger, message));
+            snapshotKeep, message => Log.Recovery(_logger, message));
         _sync = new GroupCommit(_log.Sync, () => _log.DurableIndex);
         _appliedIndex = _snapshotIndex;
         // Entries this node applied before are committed: replay them now, not when a leader says so.
@@ -85,9 +90,10 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
         _verifiedIndex = _commitIndex;
     }
 
-    public static MeshRaftLog Open(string directory, string snapshotDirectory, IReplicatedStateMachine target, long snapshotEvery, long segmentSize, ILogger logger)
+    /// <param name="snapshotKeep">Entries kept before each snapshot's index when the log is compacted (0: none).</param>
+    public static MeshRaftLog Open(string directory, string snapshotDirectory, IReplicatedStateMachine target, long snapshotEvery, long snapshotKeep, long segmentSize, ILogger logger)
     {
-        var log = new MeshRaftLog(directory, snapshotDirectory, target, snapshotEvery, segmentSize, logger);
+        var log = new MeshRaftLog(directory, snapshotDirectory, target, snapshotEvery, snapshotKeep, segmentSize, logger);
         log._applier = Task.Run(() => log.ApplyLoopAsync(log._stopping.Token));
         return log;
     }
@@ -130,10 +136,27 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
 
     public long SnapshotIndex => Volatile.Read(ref _snapshotIndex);
 
+    /// <summary>The first entry this log can send as an entry; a follower that needs an older one gets the snapshot.</summary>
+    public long FirstEntryIndex
+    {
+        get
+        {
+            lock (_gate)
+                return _log.FirstIndex;
+        }
+    }
+
     /// <summary>Snapshots installed from a leader since this log opened.</summary>
     public long SnapshotsInstalled => Interlocked.Read(ref _snapshotsInstalled);
 
     private long _snapshotsInstalled;
+
+    /// <summary>
+    /// Test hook: while set, this node (as a follower) fails every AppendEntries that carries
+    /// entries and every InstallSnapshot, so it falls behind the leader while it stays up and
+    /// hears its heartbeats.
+    /// </summary>
+    internal bool RefusesReplication { get; set; }
 
     /// <summary>Disk syncs so far (the commit-path measurements count them).</summary>
     public long Syncs => _sync.Syncs;
@@ -244,6 +267,8 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
     {
         if (startIndex > LastEntryIndex + 1)
             throw new ArgumentOutOfRangeException(nameof(startIndex), $"entry {startIndex} would leave a gap after the last entry {LastEntryIndex}");
+        if (RefusesReplication && entries.RemainingCount > 0)
+            throw new IOException($"this node refuses entries from {startIndex} on (test hook)");
         if (!skipCommitted && startIndex <= LastCommittedEntryIndex && entries.RemainingCount > 0)
             throw new InvalidOperationException($"entry {startIndex} is already committed");
         var index = startIndex;
@@ -345,6 +370,8 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
     public async ValueTask InstallSnapshotAsync<TEntry>(TEntry snapshot, long snapshotIndex, CancellationToken token)
         where TEntry : IRaftLogEntry
     {
+        if (RefusesReplication)
+            throw new IOException($"this node refuses the snapshot at {snapshotIndex} (test hook)");
         var state = await PayloadOf(snapshot, token).ConfigureAwait(false);
         await _applyLock.WaitAsync(token).ConfigureAwait(false);
         try
@@ -390,6 +417,8 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
         long? snapshotIndex = null;
         lock (_gate)
         {
+            // Entries the log still holds go out as entries, those of the kept tail below the
+            // snapshot index too; only an older start gets the snapshot.
             if (endIndex > _log.LastIndex)
                 return ValueTask.FromException<TResult>(new ArgumentOutOfRangeException(nameof(endIndex), $"entry {endIndex} is past the last entry {_log.LastIndex}"));
             if (startIndex < _log.FirstIndex || (startIndex <= _snapshotIndex && _snapshotIndex > 0 && _log.Find(startIndex) is null))
@@ -533,7 +562,7 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
         [LoggerMessage(4, LogLevel.Critical, "Applying log entry {Index} failed; this node stops applying")]
         public static partial void ApplyFailed(ILogger logger, long index, Exception error);
 
-        [LoggerMessage(5, LogLevel.Information, "Snapshot taken at index {Index}; log compacted")]
-        public static partial void SnapshotTaken(ILogger logger, long index);
+        [LoggerMessage(5, LogLevel.Information, "Snapshot taken at index {Index}; log compacted, entries from {FirstKept} kept")]
+        public static partial void SnapshotTaken(ILogger logger, long index, long firstKept);
     }
 }

@@ -38,17 +38,20 @@ internal sealed class SegmentedLog : IDisposable
 
     /// <summary>
     /// Opens (or creates) the log in <paramref name="directory"/>, whose entries continue a snapshot
-    /// at <paramref name="snapshotIndex"/>. A torn tail is cut at its first damaged frame; damage
-    /// at or below <paramref name="committedFloor"/> (entries known committed, hence synced) is
-    /// not a torn tail and fails the open.
+    /// at <paramref name="snapshotIndex"/> (term <paramref name="snapshotTerm"/>); up to
+    /// <paramref name="keep"/> entries at or below the snapshot index that are still on disk stay
+    /// readable (the tail kept for followers a little behind). A torn tail is cut at its first
+    /// damaged frame; damage at or below <paramref name="committedFloor"/> (entries known
+    /// committed, hence synced) is not a torn tail and fails the open.
     /// </summary>
-    public static SegmentedLog Open(string directory, long snapshotIndex, long snapshotTerm, long committedFloor, long segmentSize, Action<string>? report = null)
+    public static SegmentedLog Open(string directory, long snapshotIndex, long snapshotTerm, long committedFloor, long segmentSize, long keep = 0, Action<string>? report = null)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(keep);
         Directory.CreateDirectory(directory);
         var log = new SegmentedLog(directory, segmentSize);
         try
         {
-            log.Recover(snapshotIndex, snapshotTerm, committedFloor, report);
+            log.Recover(snapshotIndex, snapshotTerm, committedFloor, keep, report);
             return log;
         }
         catch
@@ -58,20 +61,22 @@ internal sealed class SegmentedLog : IDisposable
         }
     }
 
-    private void Recover(long snapshotIndex, long snapshotTerm, long committedFloor, Action<string>? report)
+    private void Recover(long snapshotIndex, long snapshotTerm, long committedFloor, long keep, Action<string>? report)
     {
         var files = Directory.EnumerateFiles(_directory)
             .Select(path => Segment.TryParseName(Path.GetFileName(path), out var first) ? (Path: path, First: first) : default)
             .Where(f => f.Path is not null)
             .OrderBy(f => f.First)
             .ToList();
-        // Segments wholly inside the snapshot are garbage a crash left behind.
-        var start = files.FindLastIndex(f => f.First <= snapshotIndex + 1);
+        // Segments wholly before the kept tail are garbage a crash left behind (compaction deletes them).
+        var keepFrom = Math.Max(1, snapshotIndex + 1 - keep);
+        var start = files.FindLastIndex(f => f.First <= keepFrom);
         foreach (var stale in files.Take(Math.Max(0, start)))
             File.Delete(stale.Path);
         files = start < 0 ? files : files.Skip(start).ToList();
 
-        var expected = files.Count > 0 ? files[0].First : snapshotIndex + 1;
+        var firstOnDisk = files.Count > 0 ? files[0].First : snapshotIndex + 1;
+        var expected = firstOnDisk;
         if (expected > snapshotIndex + 1)
             throw new InvalidDataException($"the raft log in {_directory} starts at entry {expected} but the snapshot ends at {snapshotIndex}: entries in between are missing");
         var term = 0L;
@@ -109,11 +114,20 @@ internal sealed class SegmentedLog : IDisposable
         if (cut)
             Durable.SyncDirectory(_directory);
 
-        // Entries the snapshot already covers stay on disk until their segment goes, but are not indexed.
-        _entries.RemoveAll(e => e.Entry.Index <= snapshotIndex);
-        _firstIndex = snapshotIndex + 1;
-        _lastIndex = Math.Max(snapshotIndex, expected - 1);
-        if (_segments.Count == 0 || _lastIndex < snapshotIndex)
+        var lastOnDisk = expected - 1;
+        // The snapshot is committed state. A log that does not reach it, or holds another entry at
+        // its index (a crash while a leader's snapshot replaced a diverged log), is not a history
+        // that leads to it: nothing in it can be kept or served.
+        var leadsToSnapshot = lastOnDisk >= snapshotIndex
+            && (snapshotIndex < firstOnDisk || _entries[(int)(snapshotIndex - firstOnDisk)].Entry.Term == snapshotTerm);
+        if (!leadsToSnapshot && _segments.Count > 0)
+            report?.Invoke($"the log on disk (entries {firstOnDisk}-{lastOnDisk}) does not lead to the snapshot at {snapshotIndex} (term {snapshotTerm}); starting the log after the snapshot");
+        // Entries before the kept tail stay on disk until their segment goes, but are not indexed.
+        var firstKept = Math.Max(firstOnDisk, keepFrom);
+        _entries.RemoveAll(e => e.Entry.Index < firstKept);
+        _firstIndex = firstKept;
+        _lastIndex = lastOnDisk;
+        if (_segments.Count == 0 || !leadsToSnapshot)
             StartOver(snapshotIndex);
         // A process crash leaves written entries in the page cache, not on disk: make them durable
         // before anyone is told they are.
@@ -207,13 +221,17 @@ internal sealed class SegmentedLog : IDisposable
         }
     }
 
-    /// <summary>Deletes the segments whose entries are all at or below <paramref name="snapshotIndex"/> (never the one being written).</summary>
-    public void Compact(long snapshotIndex)
+    /// <summary>
+    /// Forgets the entries at or below <paramref name="throughIndex"/> and deletes the segments
+    /// that hold nothing else (never the one being written). After a snapshot the caller passes
+    /// the snapshot index less the tail it keeps.
+    /// </summary>
+    public void Compact(long throughIndex)
     {
         lock (_syncLock)
         {
             var drop = 0;
-            while (drop + 1 < _segments.Count && _segments[drop + 1].FirstIndex <= snapshotIndex + 1)
+            while (drop + 1 < _segments.Count && _segments[drop + 1].FirstIndex <= throughIndex + 1)
                 drop++;
             if (drop > 0)
             {
@@ -222,7 +240,7 @@ internal sealed class SegmentedLog : IDisposable
                 _segments.RemoveRange(0, drop);
                 Durable.SyncDirectory(_directory);
             }
-            var covered = (int)Math.Clamp(snapshotIndex + 1 - _firstIndex, 0, _entries.Count);
+            var covered = (int)Math.Clamp(throughIndex + 1 - _firstIndex, 0, _entries.Count);
             _entries.RemoveRange(0, covered);
             _firstIndex += covered;
         }

@@ -14,10 +14,10 @@ public sealed class MeshRaftLogTests : IAsyncLifetime
     private readonly string _root = Path.Combine(Path.GetTempPath(), "mesh-registry-tests", Guid.NewGuid().ToString("N"));
     private readonly List<IAsyncDisposable> _open = [];
 
-    private (MeshRaftLog Log, IPersistentState State, RecordingStateMachine Machine) Open(long snapshotEvery = 1_000, long segmentSize = 64 * 1024)
+    private (MeshRaftLog Log, IPersistentState State, RecordingStateMachine Machine) Open(long snapshotEvery = 1_000, long segmentSize = 64 * 1024, long snapshotKeep = 0)
     {
         var machine = new RecordingStateMachine();
-        var log = MeshRaftLog.Open(_root, Path.Combine(_root, "snapshots"), machine, snapshotEvery, segmentSize, NullLogger.Instance);
+        var log = MeshRaftLog.Open(_root, Path.Combine(_root, "snapshots"), machine, snapshotEvery, snapshotKeep, segmentSize, NullLogger.Instance);
         var state = new MeshPersistentState(log, Path.Combine(_root, "shell"));
         _open.Add(state);
         _open.Add(log);
@@ -240,6 +240,88 @@ public sealed class MeshRaftLogTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Snapshot_WithATailKept_ServesTheTailBelowTheSnapshotIndexAsEntries_AndTheSnapshotOnlyBeforeIt()
+    {
+        var (log, state, _) = Open(snapshotEvery: 100, segmentSize: 4096, snapshotKeep: 30);
+        await state.UpdateTermAsync(1, resetLastVote: true);
+        var texts = Enumerable.Range(0, 250).Select(i => "entry " + i).ToArray();
+        await state.AppendAsync(Entries(1, texts), 1, skipCommitted: true);
+        await state.CommitAsync(250);
+        await state.WaitForApplyAsync(250);
+
+        Assert.Equal(200, log.SnapshotIndex);
+        Assert.Equal(171, log.FirstEntryIndex);
+        Assert.True(Directory.GetFiles(Path.Combine(_root, "segments")).Length < 10, "compaction left the segments before the tail");
+        // A follower whose next entry is in the tail gets entries (the leader reads the preceding term the same way).
+        var tail = await state.ReadAsync(new Capture(), 171, 180);
+        Assert.Null(tail.SnapshotIndex);
+        Assert.Equal(texts[170..180], tail.Entries.Select(TextOf));
+        Assert.Equal(1, (await state.ReadAsync(new Capture(), 171, 171)).Entries[0].Term);
+        // One entry older: the snapshot.
+        var older = await state.ReadAsync(new Capture(), 170, 180);
+        Assert.Equal(200, older.SnapshotIndex);
+        Assert.True(older.Entries[0].IsSnapshot);
+        await CloseAsync();
+
+        // A restart keeps the tail: snapshot, then the kept entries (not applied again), then the rest.
+        var (reopenedLog, reopened, machine) = Open(snapshotEvery: 100, segmentSize: 4096, snapshotKeep: 30);
+        await reopened.InitializeAsync();
+        Assert.Equal(200, machine.RestoredFrom);
+        Assert.Equal(texts, machine.Applied);
+        Assert.Equal(171, reopenedLog.FirstEntryIndex);
+        Assert.Equal(texts[170..250], (await reopened.ReadAsync(new Capture(), 171, 250)).Entries.Select(TextOf));
+        await CloseAsync();
+
+        // Started again with no tail, it keeps none.
+        var (noTail, _, _) = Open(snapshotEvery: 100, segmentSize: 4096, snapshotKeep: 0);
+        Assert.Equal(201, noTail.FirstEntryIndex);
+    }
+
+    [Fact]
+    public async Task Reopen_LogEndingBeforeTheSnapshot_StartsTheLogAfterTheSnapshot()
+    {
+        // The machine stopped after a leader's snapshot at 10 was written and before the old log
+        // (entries 1-3) was dropped.
+        var (_, state, _) = Open();
+        await state.UpdateTermAsync(1, resetLastVote: true);
+        await state.AppendAsync(Entries(1, "a", "b", "c"), 1, skipCommitted: true);
+        await CloseAsync();
+        new SnapshotFiles(Path.Combine(_root, "snapshots")).Write(10, 5, Encoding.UTF8.GetBytes("x\ny"));
+
+        var (log, reopened, machine) = Open();
+        await reopened.InitializeAsync();
+        Assert.Equal((10, 11), (reopened.LastEntryIndex, log.FirstEntryIndex));
+        await reopened.UpdateTermAsync(5, resetLastVote: true);
+        await reopened.AppendAsync(Entries(5, "d"), 11, skipCommitted: true);
+        await reopened.CommitAsync(11);
+        await reopened.WaitForApplyAsync(11);
+        await CloseAsync();
+
+        // Entry 11 went where a later start finds it.
+        var (_, again, replayed) = Open();
+        await again.InitializeAsync();
+        Assert.Equal(11, again.LastEntryIndex);
+        Assert.Equal(["x", "y", "d"], replayed.Applied);
+    }
+
+    [Fact]
+    public async Task Reopen_LogWithAnotherEntryAtTheSnapshotIndex_KeepsNothingOfIt()
+    {
+        // Entries 1-3 from term 1 that the cluster replaced; the snapshot at 2 is from term 5.
+        var (_, state, _) = Open(snapshotKeep: 100);
+        await state.UpdateTermAsync(1, resetLastVote: true);
+        await state.AppendAsync(Entries(1, "a", "b", "c"), 1, skipCommitted: true);
+        await CloseAsync();
+        new SnapshotFiles(Path.Combine(_root, "snapshots")).Write(2, 5, Encoding.UTF8.GetBytes("x\ny"));
+
+        var (log, reopened, machine) = Open(snapshotKeep: 100);
+        await reopened.InitializeAsync();
+        Assert.Equal((2, 3), (reopened.LastEntryIndex, log.FirstEntryIndex));
+        Assert.Equal(["x", "y"], machine.Applied);
+        Assert.True((await reopened.ReadAsync(new Capture(), 1, 2)).Entries[0].IsSnapshot);
+    }
+
+    [Fact]
     public async Task InstallSnapshot_FromTheLeader_ReplacesStateAndLog()
     {
         var (log, state, machine) = Open();
@@ -318,6 +400,9 @@ public sealed class MeshRaftLogTests : IAsyncLifetime
         Assert.True(MeshLogMigration.HasDotNextData(wal, Path.Combine(_root, "raft")));
         Assert.False(MeshLogMigration.HasMeshData(Path.Combine(_root, "raft")));
     }
+
+    private static string TextOf(IRaftLogEntry entry) =>
+        CommandFrame.TryUnwrap(((StoredEntry)entry).Payload, out var command) ? Encoding.UTF8.GetString(command.Span) : "(not a command)";
 
     private sealed record Captured(IReadOnlyList<IRaftLogEntry> Entries, long? SnapshotIndex);
 
