@@ -130,6 +130,9 @@ public sealed class ZooKeeperClusterTests(ITestOutputHelper output)
             using var response = await cluster.Http.PutAsync(cluster.Url(await cluster.WaitForLeaderAsync(), "/v1/nodes/watched"), new ByteArrayContent("2"u8.ToArray()));
             return response.StatusCode == HttpStatusCode.OK;
         }, "no leader took the change");
+        // Another client's write reaches each node when the node applies it (ZooKeeper promises no
+        // more across clients): the session moves once the node it moves to has it.
+        await Eventually.TrueAsync(() => second.Store.Read(s => s.GetNode("/watched").Stat.Version) == 1, "the node the session moves to applied the change");
 
         await using var moved = await ZkTestClient.OpenAsync(second.ZooKeeperEndPoint!);
         var resumed = await moved.HandshakeAsync(new ConnectRequest(0, read.Zxid, session.TimeOut, session.SessionId, session.Passwd, false));
