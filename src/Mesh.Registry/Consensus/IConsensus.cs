@@ -44,17 +44,6 @@ internal interface IConsensus : IAsyncDisposable
 
     Task WaitForAppliedAsync(long index, CancellationToken cancellationToken);
 
-    /// <summary>The term of entry <paramref name="index"/> in this node's log; null when the log no longer (or does not yet) hold it.</summary>
-    long? TermOf(long index);
-
-    /// <summary>
-    /// The leader answered that its entry <paramref name="index"/>, of <paramref name="term"/>, is
-    /// committed: commit up to it here too when this node holds that very entry, instead of waiting
-    /// for the leader's next AppendEntries to say so (a follower that forwarded a write waits for it
-    /// to apply). Does nothing otherwise.
-    /// </summary>
-    void CommitKnown(long index, long term);
-
     IReadOnlyList<MemberState> Members { get; }
 
     /// <summary>

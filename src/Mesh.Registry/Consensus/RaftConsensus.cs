@@ -346,23 +346,6 @@ internal sealed partial class RaftConsensus : IConsensus
         }
     }
 
-    public long? TermOf(long index)
-    {
-        if (_meshLog is not { } log)
-            return null;
-        try
-        {
-            return log.TermOf(index);
-        }
-        catch (ArgumentOutOfRangeException)
-        {
-            return null;
-        }
-    }
-
-    // DotNext's own log cannot be told; it learns the commit from the next AppendEntries as before.
-    public void CommitKnown(long index, long term) => _meshLog?.CommitKnown(index, term);
-
     public IReadOnlyList<MemberState> Members
     {
         get

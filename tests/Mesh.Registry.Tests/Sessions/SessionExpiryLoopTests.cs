@@ -203,10 +203,6 @@ public sealed class SessionExpiryLoopTests : IAsyncLifetime
         public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
         public Task ReadBarrierAsync(CancellationToken cancellationToken) => Task.CompletedTask;
         public Task WaitForAppliedAsync(long index, CancellationToken cancellationToken) => Task.CompletedTask;
-        public long? TermOf(long index) => null;
-        public void CommitKnown(long index, long term)
-        {
-        }
         public ValueTask<System.Net.IPEndPoint?> PublishedClientEndPointAsync(int id, CancellationToken cancellationToken) => ValueTask.FromResult<System.Net.IPEndPoint?>(null);
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
 

@@ -334,20 +334,6 @@ internal sealed partial class MeshRaftLog : IAsyncDisposable
         return Commit(target);
     }
 
-    /// <summary>
-    /// Commits up to <paramref name="index"/> when the leader answered that its entry there, of
-    /// <paramref name="term"/>, is committed and this node holds that same entry: by Raft's log
-    /// matching the two logs are then the same up to it, so it is committed here too. Spares a
-    /// follower that forwarded a write the wait for the leader's next AppendEntries. Never past
-    /// what this node verified against its leader or made durable (<see cref="Commit"/>); a
-    /// committed entry is never cut, so a new leader's truncation cannot race it.
-    /// </summary>
-    public void CommitKnown(long index, long term)
-    {
-        if (index > 0 && Matches(index, term))
-            Commit(index);
-    }
-
     private long Commit(long index)
     {
         TaskCompletionSource signal;

@@ -54,7 +54,7 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
             }
         }
         var body = CommandCodec.Encode(ZkLeaderEndpoints.Restamp(command, writer.Header()));
-        var (answer, term) = await PostAsync(ZkLeaderEndpoints.WritePath, body, write: true, cancellationToken).ConfigureAwait(false);
+        var answer = await PostAsync(ZkLeaderEndpoints.WritePath, body, write: true, cancellationToken).ConfigureAwait(false);
         ApplyResult result;
         try
         {
@@ -64,8 +64,6 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
         {
             throw new OutcomeUnknownException("the leader's answer to a forwarded ZooKeeper write could not be read: " + e.Message, e);
         }
-        if (term is { } t)
-            consensus.CommitKnown(result.Index, t);
         await WaitAppliedAsync(result.Index, "the forwarded write", cancellationToken).ConfigureAwait(false);
         return result;
     }
@@ -82,7 +80,7 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
     public async Task<(IReadOnlyList<ApplyResult> Applied, Exception? Failure)> WriteBatchAsync(IReadOnlyList<byte[]> commands, CancellationToken cancellationToken)
     {
         var body = ZkBatchCodec.EncodeCommands(commands);
-        var (answer, term) = await PostAsync(ZkLeaderEndpoints.BatchWritePath, body, write: true, cancellationToken).ConfigureAwait(false);
+        var answer = await PostAsync(ZkLeaderEndpoints.BatchWritePath, body, write: true, cancellationToken).ConfigureAwait(false);
         IReadOnlyList<ApplyResult> applied;
         Exception? failure;
         try
@@ -94,12 +92,7 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
             throw new OutcomeUnknownException("the leader's answer to forwarded ZooKeeper writes could not be read: " + e.Message, e);
         }
         if (applied.Count > 0)
-        {
-            var last = applied.Max(a => a.Index);
-            if (term is { } t)
-                consensus.CommitKnown(last, t);
-            await WaitAppliedAsync(last, "the forwarded writes", cancellationToken).ConfigureAwait(false);
-        }
+            await WaitAppliedAsync(applied.Max(a => a.Index), "the forwarded writes", cancellationToken).ConfigureAwait(false);
         return (applied, failure);
     }
 
@@ -115,7 +108,7 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
         {
             var stamp = new byte[8];
             BinaryPrimitives.WriteInt64BigEndian(stamp, writer.NowMs);
-            var (answer, _) = await PostAsync(ZkLeaderEndpoints.SyncPath, stamp, write: false, cancellationToken).ConfigureAwait(false);
+            var answer = await PostAsync(ZkLeaderEndpoints.SyncPath, stamp, write: false, cancellationToken).ConfigureAwait(false);
             if (answer.Length != 8)
                 throw new NotLeaderException(null);
             index = BinaryPrimitives.ReadInt64BigEndian(answer);
@@ -146,8 +139,7 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
             throw new OutcomeUnknownException($"{what} is committed at {index} but this node did not apply it within {timeout.TotalSeconds:0.#} s");
     }
 
-    /// <summary>The leader's answer, and the term of the entry it names (<see cref="ZkLeaderEndpoints.TermHeader"/>) when it says.</summary>
-    private async Task<(byte[] Answer, long? Term)> PostAsync(string path, byte[] body, bool write, CancellationToken cancellationToken)
+    private async Task<byte[]> PostAsync(string path, byte[] body, bool write, CancellationToken cancellationToken)
     {
         if (addresses is null || clients is null)
             throw new NotLeaderException(consensus.LeaderId);
@@ -202,7 +194,7 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
             }
             return response.StatusCode switch
             {
-                HttpStatusCode.OK => (content, TermOf(response)),
+                HttpStatusCode.OK => content,
                 HttpStatusCode.ServiceUnavailable or HttpStatusCode.Forbidden or HttpStatusCode.BadRequest => throw new NotLeaderException(leader),
                 // Refused from its declared length, before a byte was read: nothing was proposed.
                 HttpStatusCode.RequestEntityTooLarge => throw new ForwardTooLargeException(body.Length, ZkLeaderEndpoints.MaxBody),
@@ -210,10 +202,4 @@ internal sealed class ZkLeaderClient(IConsensus consensus, RegistryWriter writer
             };
         }
     }
-
-    private static long? TermOf(HttpResponseMessage response) =>
-        response.Headers.TryGetValues(ZkLeaderEndpoints.TermHeader, out var values)
-        && long.TryParse(values.FirstOrDefault(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var term)
-            ? term
-            : null;
 }

@@ -45,19 +45,6 @@ internal static class ZkLeaderEndpoints
     public const string SyncPath = "/v1/internal/zookeeper/sync";
     public const string ProofHeader = "Mesh-Zk-Proof";
 
-    /// <summary>
-    /// On a write's answer: the term of the log entry at the (last) result's index, so the follower
-    /// can commit up to it at once (<see cref="IConsensus.CommitKnown"/>). A follower without it
-    /// (an older leader) waits for the leader's next AppendEntries, as before.
-    /// </summary>
-    public const string TermHeader = "Mesh-Zk-Term";
-
-    private static void SetTerm(HttpContext context, IConsensus consensus, long index)
-    {
-        if (consensus.TermOf(index) is { } term)
-            context.Response.Headers[TermHeader] = term.ToString(System.Globalization.CultureInfo.InvariantCulture);
-    }
-
     /// <summary>A forwarded body's bytes, at most; a longer one is answered 413 unread, so nothing of it is proposed.</summary>
     public const long MaxBody = 2 * 1024 * 1024;
 
@@ -74,7 +61,6 @@ internal static class ZkLeaderEndpoints
             {
                 // Stamped with the leader's clock, as every write is.
                 var result = await writer.WriteAsync(Restamp(command, writer.Header()), context.RequestAborted);
-                SetTerm(context, consensus, result.Index);
                 context.Response.ContentType = "application/octet-stream";
                 await context.Response.Body.WriteAsync(ZkResultCodec.Encode(result), context.RequestAborted);
             }
@@ -133,8 +119,6 @@ internal static class ZkLeaderEndpoints
             }
             while (outcomes.Count < commands.Count)
                 outcomes.Add((ZkBatchCodec.Outcome.NotProposed, []));
-            if (writes.Where(w => w.IsCompletedSuccessfully).Select(w => w.Result.Index).DefaultIfEmpty().Max() is var last and > 0)
-                SetTerm(context, consensus, last);
             context.Response.ContentType = "application/octet-stream";
             await context.Response.Body.WriteAsync(ZkBatchCodec.EncodeOutcomes(outcomes), context.RequestAborted);
         });

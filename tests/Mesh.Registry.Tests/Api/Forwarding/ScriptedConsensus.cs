@@ -47,12 +47,6 @@ internal sealed class ScriptedConsensus : IConsensus
 
     public Task WaitForAppliedAsync(long index, CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public long? TermOf(long index) => null;
-
-    public void CommitKnown(long index, long term)
-    {
-    }
-
     public IReadOnlyList<MemberState> Members => [];
 
     public ValueTask<IPEndPoint?> PublishedClientEndPointAsync(int id, CancellationToken cancellationToken) => ValueTask.FromResult<IPEndPoint?>(null);

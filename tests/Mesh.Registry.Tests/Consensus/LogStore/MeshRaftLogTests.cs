@@ -97,39 +97,6 @@ public sealed class MeshRaftLogTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task CommitKnown_TheLeaderSaysAnEntryThisFollowerHoldsIsCommitted_CommitsAndAppliesUpToIt()
-    {
-        var (log, state, machine) = Open();
-        await state.UpdateTermAsync(1, resetLastVote: true);
-        await state.AppendAsync(Entries(1, "a", "b", "c"), 1, skipCommitted: true);
-
-        // What a forwarded write's answer says: entry 2 of term 1 is committed (before any AppendEntries does).
-        log.CommitKnown(2, 1);
-        await state.WaitForApplyAsync(2);
-
-        Assert.Equal(2, log.LastCommittedEntryIndex);
-        Assert.Equal(["a", "b"], machine.Applied);
-        // The leader's next AppendEntries then says the same or more: nothing is applied twice.
-        await state.CommitAsync(3);
-        await state.WaitForApplyAsync(3);
-        Assert.Equal(["a", "b", "c"], machine.Applied);
-    }
-
-    [Fact]
-    public async Task CommitKnown_AnotherTermAtThatIndex_OrAnEntryNotHeld_CommitsNothing()
-    {
-        var (log, state, _) = Open();
-        await state.UpdateTermAsync(2, resetLastVote: true);
-        await state.AppendAsync(Entries(1, "a", "b", "stale"), 1, skipCommitted: true);
-
-        // A leader of term 2 committed its own entry 3, not this node's "stale" of term 1.
-        log.CommitKnown(3, 2);
-        log.CommitKnown(4, 1);
-
-        Assert.Equal(0, log.LastCommittedEntryIndex);
-    }
-
-    [Fact]
     public async Task FollowerAppend_ConflictingEntry_ReplacesTheTailAndTheOldTailNeverComesBack()
     {
         var (_, state, _) = Open();
