@@ -134,8 +134,6 @@ internal static class RegistryCommand
         zooKeeper.AddTo(command);
         command.SetAction(async (parseResult, cancellationToken) =>
         {
-            // Before the node opens a socket or queues work: the runtime reads its settings once.
-            RegistryProcessSettings.Apply();
             var error = parseResult.InvocationConfiguration.Error;
             RegistryNode node;
             try

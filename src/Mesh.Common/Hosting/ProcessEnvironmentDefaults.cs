@@ -6,7 +6,7 @@ namespace Mesh.Common.Hosting;
 /// Environment variables a process sets for itself before the runtime reads them, for each one
 /// its environment leaves unset, so an operator's own value always wins. The .NET runtime reads
 /// its socket and thread-pool settings once, at their first use, so this runs first thing in an
-/// entry point (see SidecarProcessSettings and RegistryProcessSettings for what each sets, and why).
+/// entry point (see SidecarProcessSettings for what the sidecar sets, and why).
 /// </summary>
 public static class ProcessEnvironmentDefaults
 {

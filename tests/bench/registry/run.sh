@@ -225,6 +225,9 @@ shape() {    # shape <system> <test>: the client arguments, empty if the system 
   case $s in zk3|meshzk) zkc=1;; esac   # the ZooKeeper client (zk3 and Mesh's --zk ports)
   case $t in
     seq-write-2000) echo "seq 2000";;
+    # The same from a session on each node in turn (ZooKeeper client only): which node a session picks
+    # (leader or follower) moves seq-write-2000 by up to 2x from round to round, for both servers.
+    seq-write-each-3x700) [ $zkc = 1 ] && echo "seqeach 700";;
     conc-write-1x32-10s) echo "cwrite 1 32 10";;
     conc-write-8x4-10s) echo "cwrite 8 4 10";;
     seq-read-2000) [ $zkc = 0 ] && echo "rseq 2000";;                 # ZooKeeper reads are local only
