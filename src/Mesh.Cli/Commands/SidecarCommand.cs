@@ -45,6 +45,8 @@ internal static class SidecarCommand
                 return 0;
             }
 
+            // Before the sidecar opens its first socket: the runtime reads these then.
+            SidecarProcessSettings.ApplyFor(loaded);
             try
             {
                 // One line with the bound addresses: with port 0 in the configuration it is the only way to learn them.

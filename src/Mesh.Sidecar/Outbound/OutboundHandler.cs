@@ -217,7 +217,7 @@ internal sealed class OutboundHandler(
             var destination = outbound.Destination = security is null ? endpoint.Destination : endpoint.TlsDestination;
             error = security is null
                 ? await forwarder.SendAsync(context, destination.Prefix, clients.Upstream, UpstreamVersion.For(context, clients.UpstreamRequest), outbound, cancellationToken).ConfigureAwait(false)
-                : await forwarder.SendAsync(context, destination.Prefix, security.UpstreamFor(cluster!.Service, endpoint.Endpoint), UpstreamVersion.For(context, security.UpstreamRequest), outbound, cancellationToken).ConfigureAwait(false);
+                : await forwarder.SendAsync(context, destination.Prefix, endpoint.MtlsInvoker(cluster!.Service, security), UpstreamVersion.For(context, security.UpstreamRequest), outbound, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -71,8 +71,10 @@ public sealed class NativeSidecarBinaryTests : IAsyncLifetime
         string[] args = dll == MeshProcess.Mesh ? ["sidecar", "--config", config] : ["--config", config];
         await using var process = MeshProcess.StartDll(dll, start =>
         {
+            // The inline-completions default follows the configuration (SidecarProcessSettings.ApplyFor): on for this plaintext sidecar.
             foreach (var (name, _) in SidecarProcessSettings.Defaults)
                 start.Environment.Remove(name);
+            start.Environment.Remove(global::Mesh.Common.Hosting.RuntimeVariables.InlineSocketCompletions);
             if (operatorValue is not null)
                 start.Environment[global::Mesh.Common.Hosting.RuntimeVariables.InlineSocketCompletions] = operatorValue;
             return Process.Start(start)!;

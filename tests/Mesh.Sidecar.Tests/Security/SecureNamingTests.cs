@@ -3,6 +3,7 @@ using Mesh.Registry.Client;
 using Mesh.Registry.Client.Identity;
 using Mesh.Registry.Contracts;
 using Mesh.Sidecar.Configuration;
+using Mesh.Sidecar.Core;
 using Mesh.Sidecar.Discovery;
 using Mesh.Sidecar.Security;
 
@@ -71,6 +72,31 @@ public sealed class SecureNamingTests : IDisposable
 
         Assert.Equal(HttpRequestError.SecureConnectionError, refused.HttpRequestError);
         Assert.Equal((MeshTestPki.Id("catalog", "shop"), MeshTestPki.Id("catalog", "bench")), mismatch);
+        Assert.Equal(1, security.Metrics.PeerIdentityMismatches);
+    }
+
+    [Fact]
+    public async Task EndpointsMtlsInvoker_FollowsTheEndpointsOwner_AndStillRefusesAnotherNamespaceAtTheHandshake()
+    {
+        // A real mesh listener holding a valid certificate for ns/bench/sa/catalog.
+        await using var server = await TlsTestServer.StartAsync(_pki.Source("catalog", ns: "bench"), new PeerCertificateValidator(_pki.Trust));
+        await using var security = new SidecarSecurity(MeshTlsMode.Strict, _pki.Trust, _pki.Source("frontend"), MeshTestPki.Id("frontend"));
+        var ownedByShop = new MeshEndpoint { Id = "catalog-1", Address = "127.0.0.1", Port = server.Url.Port, IdentityNamespace = "shop" };
+        var state = new Mesh.Sidecar.Outbound.LoadBalancing.EndpointState(ownedByShop);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+
+        // The invoker is resolved once for the endpoint, not per request, and it expects shop's catalog.
+        var invoker = state.MtlsInvoker("catalog", security);
+        Assert.Same(invoker, state.MtlsInvoker("catalog", security));
+        var refused = await Assert.ThrowsAnyAsync<HttpRequestException>(() => invoker.SendAsync(new HttpRequestMessage(HttpMethod.Get, server.Url), timeout.Token));
+        Assert.Equal(HttpRequestError.SecureConnectionError, refused.HttpRequestError);
+        Assert.Equal(1, security.Metrics.PeerIdentityMismatches);
+
+        // Discovery now says bench owns the name: the next request expects bench's catalog, and gets it.
+        state.Update(ownedByShop with { IdentityNamespace = "bench" });
+        using var response = await state.MtlsInvoker("catalog", security).SendAsync(new HttpRequestMessage(HttpMethod.Get, server.Url), timeout.Token);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("spiffe://mesh.test/ns/shop/sa/frontend|", await response.Content.ReadAsStringAsync(timeout.Token), StringComparison.Ordinal);
         Assert.Equal(1, security.Metrics.PeerIdentityMismatches);
     }
 }

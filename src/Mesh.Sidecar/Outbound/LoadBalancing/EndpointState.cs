@@ -23,6 +23,7 @@ internal sealed class EndpointState
     private MeshEndpoint _endpoint;
     private DestinationUris _destination;
     private DestinationUris _tlsDestination;
+    private CachedInvoker? _mtls;
 
     public EndpointState(MeshEndpoint endpoint)
     {
@@ -41,6 +42,25 @@ internal sealed class EndpointState
     public DestinationUris TlsDestination => Volatile.Read(ref _tlsDestination);
 
     public string DestinationPrefix => Destination.Prefix;
+
+    /// <summary>
+    /// The mTLS invoker for calls to this endpoint of <paramref name="service"/>: the one that
+    /// accepts only the SPIFFE id this endpoint must present. Looked up once per endpoint change
+    /// (the id depends on the endpoint's identity namespace), not per request: building the id
+    /// validates its parts and the lookup hashes all three.
+    /// </summary>
+    public HttpMessageInvoker MtlsInvoker(string service, Security.SidecarSecurity security)
+    {
+        var endpoint = Endpoint;
+        if (Volatile.Read(ref _mtls) is { } cached && ReferenceEquals(cached.Endpoint, endpoint)
+            && ReferenceEquals(cached.Service, service) && ReferenceEquals(cached.Security, security))
+            return cached.Invoker;
+        var invoker = security.UpstreamFor(service, endpoint);
+        Volatile.Write(ref _mtls, new CachedInvoker(endpoint, service, security, invoker));
+        return invoker;
+    }
+
+    private sealed record CachedInvoker(MeshEndpoint Endpoint, string Service, Security.SidecarSecurity Security, HttpMessageInvoker Invoker);
 
     public bool IsEjected => Volatile.Read(ref EjectedUntil) != 0;
 
