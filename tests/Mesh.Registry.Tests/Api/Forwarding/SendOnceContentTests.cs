@@ -44,6 +44,21 @@ public sealed class SendOnceContentTests
     }
 
     [Fact]
+    public async Task SentOnce_ASecondSend_FailsAndWritesNothing()
+    {
+        var content = new SendOnceContent("once"u8.ToArray());
+        using var first = new MemoryStream();
+        using var second = new MemoryStream();
+
+        await content.CopyToAsync(first);
+        var refused = await Assert.ThrowsAsync<HttpRequestException>(() => content.CopyToAsync(second));
+        Assert.IsType<IOException>(refused.InnerException);
+
+        Assert.Equal("once"u8.ToArray(), first.ToArray());
+        Assert.Empty(second.ToArray());
+    }
+
+    [Fact]
     public async Task NoConnection_SaysNoByteOfTheBodyLeft()
     {
         // Bound and never listening: every connect is refused.

@@ -65,7 +65,12 @@ public sealed class ZkLeaderClientTests
 
         // One connection per write before; now the writes reuse one (the other follower's own
         // calls to the leader may open one more in the meantime).
-        Assert.InRange(accepted.Count, 0, 2);
+        var byWrites = accepted.Count;
+        Assert.InRange(byWrites, 0, 2);
+        // And the count sees the leader's connections at all: a new client's is counted.
+        using (var probe = new HttpClient())
+            (await probe.GetAsync(new Uri(leader.ClientUrl, "/healthz"))).EnsureSuccessStatusCode();
+        Assert.True(accepted.Count > byWrites, "the leader's new connections are counted");
         Assert.True(leader.Store.Read(s => s.Exists("/kept-19").IsOk));
     }
 
