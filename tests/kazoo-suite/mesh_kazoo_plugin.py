@@ -2,7 +2,8 @@
 
 kazoo's tests reach their servers only through kazoo.testing.harness.get_global_cluster(); this
 plugin replaces that one function with a cluster of `mesh registry` processes serving ZooKeeper
-(--zk, --zk-open) instead of Java servers. Each server can be stopped and run again, as the
+(--zk, --zk-open, and --zk-read-only, as kazoo's harness runs ZooKeeper with
+readonlymode.enabled=true) instead of Java servers. Each server can be stopped and run again, as the
 suite's restart tests do; its Raft port is a socket bound here at port 0 and handed to every run
 of the process (--listen-peer fd:N), its ZooKeeper port is the one it got on its first run.
 """
@@ -51,7 +52,7 @@ class MeshServer(object):
         fd = self.raft_socket.fileno()
         args = ["dotnet", MESH, "registry", "--id", str(self.server_id), "--peers", self.cluster.peers(),
                 "--listen-peer", "fd:%d" % fd, "--data", self.data, "--client", "127.0.0.1:0",
-                "--zk", "127.0.0.1:%d" % self.zk_port, "--zk-open"] + self.cluster.extra_args
+                "--zk", "127.0.0.1:%d" % self.zk_port, "--zk-open", "--zk-read-only"] + self.cluster.extra_args
         self.log = open(self.log_path, "a")
         self.process = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, pass_fds=[fd])
 

@@ -32,9 +32,7 @@ EXCLUDED = {
 }
 
 # Tests that run and fail today, and why (docs/zookeeper.md, "Not yet"); reported, not hidden.
-KNOWN = {
-    "test_read_only": "needs server restarts and read-only mode: the server is never read-only",
-}
+KNOWN = {}
 
 # The CI subset: files that exercise the core protocol and recipes and run in about a minute.
 SUBSET = ["test_build.py", "test_paths.py", "test_exceptions.py", "test_counter.py", "test_party.py",
@@ -43,7 +41,7 @@ SUBSET = ["test_build.py", "test_paths.py", "test_exceptions.py", "test_counter.
           "test_queue.py", "test_lease.py"]
 
 # And single tests of larger files: kazoo's ACL and digest-user tests.
-SUBSET_TESTS = ["test_client.py::TestAuthentication", "test_client.py::TestClient::test_get_acls",
+SUBSET_TESTS = ["test_connection.py::TestReadOnlyMode", "test_client.py::TestAuthentication", "test_client.py::TestClient::test_get_acls",
                 "test_client.py::TestClient::test_set_acls", "test_client.py::TestClient::test_create_makepath_incompatible_acls",
                 "test_client.py::TestClientTransactions::test_default_acl"]
 

@@ -69,6 +69,11 @@ internal sealed class ZooKeeperOptionSet
         Description = "Serve createTTL and the TTL create modes (ZooKeeper's zookeeper.extendedTypesEnabled=true). Off: they answer Unimplemented, as ZooKeeper's default.",
     };
 
+    private readonly Option<bool> _readOnly = new("--zk-read-only")
+    {
+        Description = "Read-only mode (ZooKeeper's readonlymode.enabled=true): a node cut off from its quorum serves clients that allow it (canBeReadOnly) from its last state, answering writes NotReadOnly. Off: such a node serves nobody, as ZooKeeper's default.",
+    };
+
     private readonly Option<int> _containerCheck = new("--container-check-interval")
     {
         Description = "How often the leader reaps empty containers and expired TTL nodes, in ms (ZooKeeper's znode.container.checkIntervalMs, whose default is 60000).",
@@ -86,6 +91,7 @@ internal sealed class ZooKeeperOptionSet
     public void AddTo(Command command)
     {
         command.Options.Add(_ttlNodes);
+        command.Options.Add(_readOnly);
         command.Options.Add(_containerCheck);
         command.Options.Add(_containerNeverUsed);
         command.Options.Add(_perAddress);
@@ -120,6 +126,7 @@ internal sealed class ZooKeeperOptionSet
             SessionsPerSecondPerAddress = parseResult.GetValue(_sessionRate),
             MaxWatchesPerSession = parseResult.GetValue(_watches),
             TtlNodes = parseResult.GetValue(_ttlNodes),
+            ReadOnlyMode = parseResult.GetValue(_readOnly),
         };
     }
 

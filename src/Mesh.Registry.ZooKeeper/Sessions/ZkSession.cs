@@ -49,6 +49,13 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
     /// </summary>
     public bool TtlNodes { get; set; }
 
+    /// <summary>
+    /// A session served by a node cut off from its quorum (read-only mode): reads are served from
+    /// that node's last applied state; writes and syncs answer NotReadOnly (-119), as ZooKeeper's
+    /// read-only server does, since no leader can take them.
+    /// </summary>
+    public bool ReadOnly { get; init; }
+
     // Set once this session sends an ACL of its own: its later writes, pipelined behind that one,
     // must be checked even before this node has applied it.
     private bool _sentAcl;
@@ -151,6 +158,8 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
     public ZkStep Handle(ZkRequest request, long zxid)
     {
         var xid = request.Xid;
+        if (ReadOnly && NeedsALeader(request.Op))
+            return Fail(xid, zxid, ZkError.NotReadOnly);
         switch (request.Op)
         {
             case OpCode.Ping:
@@ -199,6 +208,9 @@ public sealed class ZkSession(long sessionId, int timeoutMs, IZkAccess access)
     /// </summary>
     public static bool IsWrite(OpCode op) =>
         op is OpCode.Create or OpCode.Create2 or OpCode.CreateContainer or OpCode.CreateTtl or OpCode.Delete or OpCode.SetData or OpCode.SetAcl or OpCode.Multi;
+
+    // ZooKeeper's ReadOnlyRequestProcessor refuses the same ops (reconfig is Unimplemented here anyway).
+    private static bool NeedsALeader(OpCode op) => IsWrite(op) || op is OpCode.Sync or OpCode.Check or OpCode.Reconfig;
 
     private ZkStep AddWatch(int xid, long zxid, AddWatchRequest add)
     {

@@ -6,7 +6,7 @@ namespace Mesh.Registry.ZooKeeper;
 /// <summary>What this node tells the four-letter-word commands, in ZooKeeper's formats.</summary>
 internal sealed record ZkServerFacts(
     string Mode, long Zxid, int Connections, long Outstanding, int NodeCount, int WatchCount, int EphemeralCount,
-    string ClientPort, ZooKeeperOptions Options, long ReceivedPackets, long SentPackets, bool Serving = true);
+    string ClientPort, ZooKeeperOptions Options, long ReceivedPackets, long SentPackets, bool Serving = true, bool ReadOnly = false);
 
 /// <summary>
 /// ZooKeeper's four-letter words: a client sends the four ASCII letters instead of a connect frame,
@@ -34,9 +34,9 @@ internal static class FourLetterWords
     public static string Answer(string word, ZkServerFacts f) => word switch
     {
         "ruok" => "imok",
-        // Never "ro": read-only mode is not offered (ZooKeeper's default); "null" without a quorum, as ZooKeeper answers.
-        "isro" => f.Serving ? "rw" : "null",
-        "srvr" or "stat" or "mntr" when !f.Serving => NotServing,
+        // "ro" only in read-only mode (--zk-read-only) while cut off; "null" without a quorum otherwise, as ZooKeeper answers.
+        "isro" => f.Serving ? "rw" : f.ReadOnly ? "ro" : "null",
+        "srvr" or "stat" or "mntr" when !f.Serving && !f.ReadOnly => NotServing,
         "srvr" => Server(f),
         "stat" => "Clients:\n\n" + Server(f),
         "mntr" => Monitor(f),

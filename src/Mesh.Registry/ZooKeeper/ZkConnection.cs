@@ -29,6 +29,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
 {
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan CatchUpWait = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan ReadOnlyLookEvery = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Between two slices of a sliced read (getAllChildrenNumber): time for writes waiting on the store's lock to take it.</summary>
     private static readonly TimeSpan SliceGap = TimeSpan.FromMilliseconds(1);
@@ -57,7 +58,8 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         {
             if (!await HandshakeAsync(closed.Token).ConfigureAwait(false))
                 return;
-            var background = Task.WhenAll(PumpAsync(closed.Token), KeepAliveAsync(closed.Token));
+            var background = Task.WhenAll(PumpAsync(closed.Token),
+                _session!.ReadOnly ? CloseWhenServingAsync(closed.Token) : KeepAliveAsync(closed.Token));
             try
             {
                 await ServeAsync(closed.Token).ConfigureAwait(false);
@@ -96,6 +98,19 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
             if (_session is { } ended)
                 server.Disown(ended.SessionId, this);
         }
+    }
+
+    /// <summary>
+    /// The node is cut off from its quorum (read-only mode): a read-write session's connection is
+    /// closed, so its client reconnects (read-only, if it allows that). False for any other.
+    /// </summary>
+    public bool CloseIfReadWrite()
+    {
+        if (_session is not { ReadOnly: false } session)
+            return false;
+        Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", $"session 0x{session.SessionId:x}: this node has no quorum (read-only mode)");
+        connection.Abort();
+        return true;
     }
 
     /// <summary>
@@ -165,11 +180,12 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         if (request.LastZxidSeen > server.Store.Hub.AppliedIndex)
             await server.Leader.TryWaitAppliedAsync(request.LastZxidSeen, CatchUpWait, deadline.Token).ConfigureAwait(false);
         // A node between leaders (an election) is given the same moment to find one before the
-        // connect is refused for want of a quorum.
-        for (var waited = 0; !server.Serving && waited < CatchUpWait.TotalMilliseconds; waited += 50)
+        // connect is refused for want of a quorum (or, read-only allowed, served read-only).
+        for (var waited = 0; !server.Serving && !(request.ReadOnly && server.ReadOnlyNow) && waited < CatchUpWait.TotalMilliseconds; waited += 50)
             await Task.Delay(TimeSpan.FromMilliseconds(50), server.Time, deadline.Token).ConfigureAwait(false);
+        var readOnly = server.ReadOnlyNow;
         var decision = server.Store.Read(s => ZkConnect.Decide(request, s.AppliedIndex, server.Options.SessionLimits,
-            id => s.TryGetSession(id, out var info) ? info : null, key, server.Serving));
+            id => s.TryGetSession(id, out var info) ? info : null, key, server.Serving, readOnly));
         switch (decision)
         {
             case ZkConnectDecision.Refuse refuse:
@@ -183,7 +199,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 // replicated write made before any token is checked (ZkAdmission).
                 if (!server.Admission.TryOpenSession(connection.RemoteEndPoint))
                     return false;
-                var opened = await server.Leader.WriteAsync(new OpenSession(server.Leader.Header(), open.TimeoutMs), cancellationToken).ConfigureAwait(false);
+                var opened = await OpenSessionAsync(open.TimeoutMs, deadline.Token).ConfigureAwait(false);
                 if (!opened.IsOk)
                 {
                     Log.Refused(logger, connection.RemoteEndPoint?.ToString() ?? "?", $"the session could not be opened: {opened.Error}");
@@ -192,19 +208,45 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                 Start(opened.SessionId, (int)opened.TtlMs);
                 _openedHere = true;
                 break;
+            case ZkConnectDecision.OpenReadOnly openReadOnly:
+                // Local to this node: nothing to replicate, nothing the session rate must bound.
+                Start(ZkConnect.LocalReadOnlySessionId(Random.Shared.NextInt64()), openReadOnly.TimeoutMs, readOnly: true);
+                break;
             case ZkConnectDecision.Resume resume:
-                Start(resume.SessionId, resume.TimeoutMs);
+                Start(resume.SessionId, resume.TimeoutMs, resume.ReadOnly);
                 break;
         }
-        await SendAsync(ZkConnect.Accepted(_session!.SessionId, _session.TimeoutMs, key), cancellationToken).ConfigureAwait(false);
+        await SendAsync(ZkConnect.Accepted(_session!.SessionId, _session.TimeoutMs, key, _session.ReadOnly), cancellationToken).ConfigureAwait(false);
         return true;
     }
 
-    private void Start(long sessionId, int timeoutMs)
+    /// <summary>
+    /// Opens the registry session. A leader that answers "not leader" proposed nothing, so during an
+    /// election the open is tried again on the next leader for up to <see cref="CatchUpWait"/>, as a
+    /// connect that finds no leader waits that long, rather than closing the client's connection.
+    /// </summary>
+    private async Task<Core.Results.ApplyResult> OpenSessionAsync(int timeoutMs, CancellationToken cancellationToken)
+    {
+        var started = server.Time.GetTimestamp();
+        while (true)
+        {
+            try
+            {
+                return await server.Leader.WriteAsync(new OpenSession(server.Leader.Header(), timeoutMs), cancellationToken).ConfigureAwait(false);
+            }
+            catch (NotLeaderException) when (server.Time.GetElapsedTime(started) < CatchUpWait)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(50), server.Time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void Start(long sessionId, int timeoutMs, bool readOnly = false)
     {
         var address = (connection.RemoteEndPoint as IPEndPoint)?.Address is { } ip ? (ip.IsIPv4MappedToIPv6 ? ip.MapToIPv4() : ip).ToString() : "";
         _session = new ZkSession(sessionId, timeoutMs, server.Options.Open ? ZkAccess.Open : ZkAccess.None)
         {
+            ReadOnly = readOnly,
             Identities = [new ClientInfo("ip", address)],
             AclIds = [new AclId("ip", address)],
             AclsInUse = () => server.Store.Read(static s => s.AclsInUse),
@@ -376,6 +418,13 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
                     return false;
                 }
                 _closedSession = true;
+                if (session.ReadOnly)
+                {
+                    // No leader to close it with: a local session ends here; a registry session
+                    // expires on the cluster after its timeout, with its ephemerals.
+                    await ReplyAsync(() => new ZkReply(close.Xid, server.Store.Hub.AppliedIndex, ZkError.Ok), cancellationToken, flush: true).ConfigureAwait(false);
+                    return false;
+                }
                 var ended = await server.Leader.WriteAsync(new CloseSession(server.Leader.Header(), session.SessionId), cancellationToken).ConfigureAwait(false);
                 await ReplyAsync(() => new ZkReply(close.Xid, ended.Index, ZkError.Ok), cancellationToken, flush: true).ConfigureAwait(false);
                 return false;
@@ -570,6 +619,24 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
     /// reconnect. One failed renewal is retried a period later; after two in a row the client is
     /// better off on another node.
     /// </summary>
+    /// <summary>
+    /// A read-only session's connection closes once this node has a leader again, so its client
+    /// reconnects read-write (a ZooKeeper read-only server shuts down when it rejoins a quorum).
+    /// </summary>
+    private async Task CloseWhenServingAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (!server.Serving)
+                await Task.Delay(ReadOnlyLookEvery, server.Time, cancellationToken).ConfigureAwait(false);
+            Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", $"read-only session 0x{_session!.SessionId:x}: this node has a leader again");
+            connection.Abort();
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
     private async Task KeepAliveAsync(CancellationToken cancellationToken)
     {
         var session = _session!;

@@ -55,6 +55,21 @@ public sealed record ZooKeeperOptions
     /// </summary>
     public bool TtlNodes { get; init; }
 
+    /// <summary>
+    /// Read-only mode (<c>--zk-read-only</c>, ZooKeeper's <c>readonlymode.enabled=true</c>): a node
+    /// cut off from its quorum for <see cref="ReadOnlyAfter"/> serves clients that allow read-only
+    /// sessions (<c>canBeReadOnly</c>) from its own last applied state, answers their writes and
+    /// syncs NotReadOnly, and closes them once it has a leader again. Off by default, as in
+    /// ZooKeeper: such a node serves nobody.
+    /// </summary>
+    public bool ReadOnlyMode { get; init; }
+
+    /// <summary>
+    /// How long a node must be without a leader before it counts as cut off (read-only mode): long
+    /// enough that an ordinary election (600–1,200 ms) does not turn clients read-only for a moment.
+    /// </summary>
+    public static TimeSpan ReadOnlyAfter { get; } = TimeSpan.FromSeconds(1);
+
     private readonly int? _sessionBurst;
 
     public string? Validate()

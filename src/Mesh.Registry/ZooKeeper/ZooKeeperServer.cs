@@ -20,7 +20,7 @@ namespace Mesh.Registry.ZooKeeper;
 /// the same <see cref="RegistryWriter"/> as the HTTP API's on the leader, and forwarded to the
 /// leader from a follower (<see cref="ZkLeaderClient"/>).
 /// </summary>
-internal sealed class ZooKeeperServer : IAsyncDisposable
+internal sealed partial class ZooKeeperServer : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<ZkConnection, byte> _connections = new();
 
@@ -32,6 +32,11 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
     private long _sent;
     private long _peakUnflushed;
     private readonly ZkSessionKey _sessionKey;
+    private readonly ZkCutOffClock _cutOff;
+    private ITimer? _readOnlyLook;
+
+    // How often a node in read-only mode looks whether it is cut off from its quorum.
+    private static readonly TimeSpan ReadOnlyLookEvery = TimeSpan.FromMilliseconds(100);
 
     public ZooKeeperServer(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, ZkLeaderClient leader, Mesh.Registry.Sessions.KeepAliveBatcher keepAlives, ZkSessionKey key,
         ZkCredentials credentials, TimeProvider time, ILoggerFactory loggerFactory, RegistryMetrics? metrics = null)
@@ -47,6 +52,7 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
         LoggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger<ZooKeeperServer>();
         Admission = new ZkAdmission(options, metrics, time, _logger);
+        _cutOff = new ZkCutOffClock(time, ZooKeeperOptions.ReadOnlyAfter);
     }
 
     /// <summary>The connection, session and watch limits applied before any token is checked.</summary>
@@ -100,6 +106,39 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
             throw new StartupException($"cannot listen for ZooKeeper clients on {Options.EndPoint} (--zk): {reason}", e);
         }
         EndPoint = listen?.IPEndPoint is { Port: > 0 } bound ? bound : Options.EndPoint;
+        if (Options.ReadOnlyMode)
+            _readOnlyLook = Time.CreateTimer(_ => LookForQuorum(), null, ReadOnlyLookEvery, ReadOnlyLookEvery);
+    }
+
+    /// <summary>
+    /// Read-only mode: whether this node serves read-only sessions now (cut off from its quorum for
+    /// <see cref="ZooKeeperOptions.ReadOnlyAfter"/>). Always false with the mode off.
+    /// </summary>
+    public bool ReadOnlyNow => Options.ReadOnlyMode && !Serving && _cutOff.CutOff;
+
+    // Cut off: the read-write sessions here can neither write nor be kept alive, so their
+    // connections are closed and the clients reconnect, read-only where they allow it (a ZooKeeper
+    // server that loses its quorum closes every connection too). A read-only session's connection
+    // closes itself once the node serves again (ZkConnection).
+    private void LookForQuorum()
+    {
+        ZkCutOffChange change;
+        lock (_cutOff)
+            change = _cutOff.Look(Serving);
+        if (change == ZkCutOffChange.CutOff)
+        {
+            var closed = 0;
+            foreach (var connection in _connections.Keys)
+            {
+                if (connection.CloseIfReadWrite())
+                    closed++;
+            }
+            Log.ReadOnly(_logger, ZooKeeperOptions.ReadOnlyAfter.TotalSeconds, closed);
+        }
+        else if (change == ZkCutOffChange.ServingAgain)
+        {
+            Log.ServingAgain(_logger);
+        }
     }
 
     public async Task ServeAsync(ConnectionContext connection)
@@ -175,8 +214,9 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
 
     public ZkServerFacts Facts()
     {
+        var readOnly = ReadOnlyNow;
         var (nodes, ephemerals, zxid) = Store.Read(s => (s.NodeCount, s.GetSessions().Sum(x => x.EphemeralCount), s.AppliedIndex));
-        var mode = Consensus.Role switch
+        var mode = readOnly ? "read-only" : Consensus.Role switch
         {
             ConsensusRole.Leader => "leader",
             ConsensusRole.Standalone => "standalone",
@@ -184,11 +224,13 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
         };
         return new ZkServerFacts(mode, zxid, _connections.Count, 0, nodes, _connections.Keys.Sum(c => c.WatchCount), ephemerals,
             (EndPoint ?? Options.EndPoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture), Options,
-            Interlocked.Read(ref _received), Interlocked.Read(ref _sent), Serving);
+            Interlocked.Read(ref _received), Interlocked.Read(ref _sent), Serving, readOnly);
     }
 
     public async ValueTask DisposeAsync()
     {
+        if (_readOnlyLook is not null)
+            await _readOnlyLook.DisposeAsync().ConfigureAwait(false);
         if (_app is null)
             return;
         using var grace = new CancellationTokenSource(TimeSpan.FromSeconds(1));
@@ -202,6 +244,15 @@ internal sealed class ZooKeeperServer : IAsyncDisposable
         await _app.DisposeAsync().ConfigureAwait(false);
         _app = null;
         Admission.Dispose();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(20, LogLevel.Warning, "No leader for {Seconds} s: serving ZooKeeper clients read-only (--zk-read-only); closed {Closed} read-write connection(s) so their clients reconnect")]
+        public static partial void ReadOnly(ILogger logger, double seconds, int closed);
+
+        [LoggerMessage(21, LogLevel.Information, "A leader again: ZooKeeper clients are served read-write; read-only sessions are closed so their clients reconnect")]
+        public static partial void ServingAgain(ILogger logger);
     }
 }
 

@@ -58,6 +58,42 @@ public sealed class ZkConnectTests
 
         Assert.Contains("no quorum", Assert.IsType<ZkConnectDecision.Refuse>(fresh).Reason);
         Assert.IsType<ZkConnectDecision.Refuse>(resumed);
+        if (canBeReadOnly)
+            Assert.Contains("--zk-read-only", Assert.IsType<ZkConnectDecision.Refuse>(fresh).Reason);
+    }
+
+    [Fact]
+    public void Decide_ReadOnlyMode_NoQuorum_ServesClientsThatAllowIt_ReadOnly()
+    {
+        var password = ZkConnect.Accepted(7, 12_000, Key).Passwd;
+
+        var fresh = ZkConnect.Decide(new ConnectRequest(0, 0, 10_000, 0, null, ReadOnly: true), 5, Limits, Live, Key, serving: false, readOnly: true);
+        var resumed = ZkConnect.Decide(new ConnectRequest(0, 5, 10_000, 7, password, ReadOnly: true), 5, Limits, Live, Key, serving: false, readOnly: true);
+        var wrongPassword = ZkConnect.Decide(new ConnectRequest(0, 5, 10_000, 7, new byte[16], ReadOnly: true), 5, Limits, Live, Key, serving: false, readOnly: true);
+        var notAllowed = ZkConnect.Decide(new ConnectRequest(0, 0, 10_000, 0, null, ReadOnly: false), 5, Limits, Live, Key, serving: false, readOnly: true);
+        var ahead = ZkConnect.Decide(new ConnectRequest(0, 6, 10_000, 0, null, ReadOnly: true), 5, Limits, Live, Key, serving: false, readOnly: true);
+
+        Assert.Equal(new ZkConnectDecision.OpenReadOnly(10_000), fresh);
+        Assert.Equal(new ZkConnectDecision.Resume(7, 12_000, ReadOnly: true), resumed);
+        Assert.IsType<ZkConnectDecision.Expired>(wrongPassword);
+        Assert.Contains("does not allow read-only", Assert.IsType<ZkConnectDecision.Refuse>(notAllowed).Reason);
+        Assert.Contains("seen zxid 6", Assert.IsType<ZkConnectDecision.Refuse>(ahead).Reason);
+        Assert.True(ZkConnect.Accepted(7, 12_000, Key, readOnly: true).ReadOnly);
+    }
+
+    [Fact]
+    public void LocalReadOnlySession_ResumesReadOnly_AndIsExpiredOnceTheNodeHasAQuorum()
+    {
+        var id = ZkConnect.LocalReadOnlySessionId(Random.Shared.NextInt64());
+        var password = ZkConnect.Accepted(id, 10_000, Key).Passwd;
+
+        var whileCutOff = ZkConnect.Decide(new ConnectRequest(0, 5, 10_000, id, password, ReadOnly: true), 5, Limits, Live, Key, serving: false, readOnly: true);
+        var withAQuorum = ZkConnect.Decide(new ConnectRequest(0, 5, 10_000, id, password, ReadOnly: true), 5, Limits, Live, Key, serving: true);
+
+        Assert.True(id > 0 && ZkConnect.IsLocalReadOnlySession(id));
+        Assert.False(ZkConnect.IsLocalReadOnlySession(7));
+        Assert.Equal(new ZkConnectDecision.Resume(id, 10_000, ReadOnly: true), whileCutOff);
+        Assert.Equal(new ZkConnectDecision.Expired(id), withAQuorum);
     }
 
     [Fact]

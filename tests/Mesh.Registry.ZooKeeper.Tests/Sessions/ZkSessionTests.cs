@@ -160,6 +160,31 @@ public sealed class ZkSessionTests
     }
 
     [Fact]
+    public void ReadOnlySession_ServesReads_AndAnswersEveryWriteAndSyncNotReadOnly()
+    {
+        var writer = _zk.Open();
+        _zk.Send(writer, OpCode.Create, Create("/app", "v1"));
+        _zk.Send(writer, OpCode.Create, Create("/app/child"));
+        var s = new ZkSession(ZkConnect.LocalReadOnlySessionId(42), 10_000, ZkAccess.Open) { ReadOnly = true };
+
+        var (_, children) = _zk.Send(s, OpCode.GetChildren, new PathWatchRequest("/app", true));
+        var (_, data) = _zk.Send(s, OpCode.GetData, new PathWatchRequest("/app", false));
+        Assert.Equal(["child"], ZkHarness.Body<StringListResponse>(children).Items);
+        Assert.Equal("v1"u8.ToArray(), ZkHarness.Body<GetDataResponse>(data).Data);
+        Assert.Equal(ZkError.Ok, _zk.Send(s, OpCode.Ping, null).Reply.Error);
+
+        var index = _zk.Index;
+        Assert.Equal(ZkError.NotReadOnly, _zk.Send(s, OpCode.Create, Create("/fred")).Reply.Error);
+        Assert.Equal(ZkError.NotReadOnly, _zk.Send(s, OpCode.Create2, Create("/fred")).Reply.Error);
+        Assert.Equal(ZkError.NotReadOnly, _zk.Send(s, OpCode.SetData, new SetDataRequest("/app", [1], -1)).Reply.Error);
+        Assert.Equal(ZkError.NotReadOnly, _zk.Send(s, OpCode.Delete, new DeleteRequest("/app", -1)).Reply.Error);
+        Assert.Equal(ZkError.NotReadOnly, _zk.Send(s, OpCode.Sync, new PathRequest("/app")).Reply.Error);
+        Assert.Equal(ZkError.NotReadOnly, _zk.Send(s, OpCode.Multi, new MultiBody([new MultiOp(OpCode.Create, Create("/m"))])).Reply.Error);
+        Assert.Equal(index, _zk.Index);
+        Assert.Equal(ZkError.NoNode, _zk.Send(writer, OpCode.Exists, new PathWatchRequest("/fred", false)).Reply.Error);
+    }
+
+    [Fact]
     public void Multi_AllSucceed_ReturnsEachOpsResult_AndOneFailure_RollsBackWithZooKeepersCodes()
     {
         var s = _zk.Open();
