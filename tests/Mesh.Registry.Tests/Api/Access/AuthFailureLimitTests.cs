@@ -90,6 +90,8 @@ public sealed class AuthFailureLimitTests
             Limits = o.Limits with { AuthFailuresPerAddress = 3, AuthFailureWindow = TimeSpan.FromMinutes(5) },
         });
         var node = await cluster.WaitForLeaderAsync();
+        // Until the leader has created the CA, a sign is answered 503 before any token is looked at.
+        (await TestCluster.WaitForCaRootAsync(cluster.Http, cluster.Url(node, "/"))).Dispose();
         var url = cluster.Url(node, "/v1/ca/sign");
         using var guesser = From(IPAddress.Loopback);
         using var neighbour = From(IPAddress.Parse("127.0.0.2"));
