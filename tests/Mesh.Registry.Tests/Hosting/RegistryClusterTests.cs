@@ -244,7 +244,9 @@ public sealed class RegistryClusterTests
         await using var cluster = await TestCluster.StartAsync();
         var leader = await cluster.WaitForLeaderAsync();
         var follower = cluster.Follower();
-        var session = await cluster.PostJsonAsync(follower, "/v1/sessions", new { ttlMs = 2000 }, HttpStatusCode.Created);
+        // A TTL with room for an election and the first renewals through the new leader on a loaded
+        // machine (ZooKeeper's shortest session timeout is 4 s too).
+        var session = await cluster.PostJsonAsync(follower, "/v1/sessions", new { ttlMs = 4000 }, HttpStatusCode.Created);
         var id = session.GetProperty("id").GetInt64();
         await cluster.JsonAsync(
             await cluster.Http.PostAsync(cluster.Url(follower, $"/v1/nodes/services/cat/instances/i1?mode=ephemeral&session={id}&parents=true"),
@@ -271,7 +273,7 @@ public sealed class RegistryClusterTests
         await Task.Delay(500);
         await cluster.StopNodeAsync(leader.Id);
         await cluster.WaitForLeaderAsync();
-        await Task.Delay(3000); // longer than the TTL
+        await Task.Delay(5000); // longer than the TTL
         var survivor = cluster.Nodes.First(n => n is not null)!;
         var service = await cluster.JsonAsync(await cluster.Http.GetAsync(cluster.Url(survivor, "/v1/services/cat")), HttpStatusCode.OK);
         Assert.Equal(1, service.GetProperty("instances").GetArrayLength());
