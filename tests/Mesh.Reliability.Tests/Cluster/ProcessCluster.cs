@@ -78,7 +78,8 @@ internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
 
     public string DataDirectory(int node) => Path.Combine(_root, $"n{node + 1}");
 
-    public static async Task<ProcessCluster> StartAsync(NetworkLab lab, string root, int snapshotEvery, Action<string> log)
+    /// <param name="snapshotKeep">The log tail each snapshot keeps (<c>--snapshot-keep</c>); the registry's default when null.</param>
+    public static async Task<ProcessCluster> StartAsync(NetworkLab lab, string root, int snapshotEvery, Action<string> log, int? snapshotKeep = null)
     {
         var cluster = new ProcessCluster(lab, root, log);
         try
@@ -111,6 +112,7 @@ internal sealed class ProcessCluster : INemesisCluster, IAsyncDisposable
                     "--client", $"{lab.AddressOf(node)}:{ClientPort}",
                     "--snapshot-every", snapshotEvery.ToString(CultureInfo.InvariantCulture),
                     "--cluster-key-file", keyFile,
+                    .. (snapshotKeep is { } keep ? ["--snapshot-keep", keep.ToString(CultureInfo.InvariantCulture)] : Array.Empty<string>()),
                 ]);
             }
             log($"cluster: {lab.Nodes} nodes, --peers {peers}, data under {root}");
