@@ -183,7 +183,10 @@ public sealed partial class RegistryClient : IDisposable
 
     /// <summary>
     /// Every change event on <paramref name="path"/> after <paramref name="after"/>, in index
-    /// order, each exactly once, across reconnects and failovers, until cancelled.
+    /// order, each exactly once, across reconnects and failovers, until cancelled. When no node
+    /// keeps the changes after the index reached any more (a node that installed a snapshot resets
+    /// its history), it throws <see cref="RegistryException"/> with code <c>IndexCompacted</c>
+    /// rather than skip them: read the state again and watch from its index.
     /// </summary>
     public async IAsyncEnumerable<ChangeEvent> WatchAsync(
         string path, long after, bool recursive = true, [EnumeratorCancellation] CancellationToken cancellationToken = default)
