@@ -29,7 +29,6 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
 {
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan CatchUpWait = TimeSpan.FromSeconds(2);
-    private static readonly TimeSpan ReadOnlyLookEvery = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Between two slices of a sliced read (getAllChildrenNumber): time for writes waiting on the store's lock to take it.</summary>
     private static readonly TimeSpan SliceGap = TimeSpan.FromMilliseconds(1);
@@ -612,14 +611,6 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
     }
 
     /// <summary>
-    /// Keeps the registry session alive while the connection is open: the client's pings are
-    /// answered here, the registry's TTL is renewed every third of it in this node's next batch of
-    /// keep-alives (<see cref="Mesh.Registry.Sessions.KeepAliveBatcher"/>: one replicated command per node and
-    /// interval for all its sessions), and at once when a session resumes here, as ZooKeeper touches a session on
-    /// reconnect. One failed renewal is retried a period later; after two in a row the client is
-    /// better off on another node.
-    /// </summary>
-    /// <summary>
     /// A read-only session's connection closes once this node has a leader again, so its client
     /// reconnects read-write (a ZooKeeper read-only server shuts down when it rejoins a quorum).
     /// </summary>
@@ -628,7 +619,7 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         try
         {
             while (!server.Serving)
-                await Task.Delay(ReadOnlyLookEvery, server.Time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(ZooKeeperServer.ReadOnlyLookEvery, server.Time, cancellationToken).ConfigureAwait(false);
             Log.Dropped(logger, connection.RemoteEndPoint?.ToString() ?? "?", $"read-only session 0x{_session!.SessionId:x}: this node has a leader again");
             connection.Abort();
         }
@@ -637,6 +628,14 @@ internal sealed partial class ZkConnection(ZooKeeperServer server, ConnectionCon
         }
     }
 
+    /// <summary>
+    /// Keeps the registry session alive while the connection is open: the client's pings are
+    /// answered here, the registry's TTL is renewed every third of it in this node's next batch of
+    /// keep-alives (<see cref="Mesh.Registry.Sessions.KeepAliveBatcher"/>: one replicated command per node and
+    /// interval for all its sessions), and at once when a session resumes here, as ZooKeeper touches a session on
+    /// reconnect. One failed renewal is retried a period later; after two in a row the client is
+    /// better off on another node.
+    /// </summary>
     private async Task KeepAliveAsync(CancellationToken cancellationToken)
     {
         var session = _session!;

@@ -35,8 +35,8 @@ internal sealed partial class ZooKeeperServer : IAsyncDisposable
     private readonly ZkCutOffClock _cutOff;
     private ITimer? _readOnlyLook;
 
-    // How often a node in read-only mode looks whether it is cut off from its quorum.
-    private static readonly TimeSpan ReadOnlyLookEvery = TimeSpan.FromMilliseconds(100);
+    /// <summary>How often a node in read-only mode looks whether it is cut off from its quorum (and a read-only session whether it has a leader again).</summary>
+    public static readonly TimeSpan ReadOnlyLookEvery = TimeSpan.FromMilliseconds(100);
 
     public ZooKeeperServer(ZooKeeperOptions options, IConsensus consensus, RegistryStore store, ZkLeaderClient leader, Mesh.Registry.Sessions.KeepAliveBatcher keepAlives, ZkSessionKey key,
         ZkCredentials credentials, TimeProvider time, ILoggerFactory loggerFactory, RegistryMetrics? metrics = null)
