@@ -18,8 +18,12 @@ internal static class SidecarCommand
     /// <summary>The <c>sidecar</c> sub-command of <c>mesh</c>.</summary>
     public static Command Create() => Configure(new Command("sidecar", Description));
 
-    /// <summary>Adds the sidecar's options and action to <paramref name="command"/> (a sub-command or a root).</summary>
-    public static TCommand Configure<TCommand>(TCommand command)
+    /// <summary>
+    /// Adds the sidecar's options and action to <paramref name="command"/> (a sub-command or a
+    /// root). <paramref name="started"/> runs once the sidecar listens (the native binary releases
+    /// its start-up pages then).
+    /// </summary>
+    public static TCommand Configure<TCommand>(TCommand command, Action? started = null)
         where TCommand : Command
     {
         var config = new Option<string>("--config", "-c") { Description = "The sidecar's bootstrap file (see docs/configuration.md).", Required = true };
@@ -50,8 +54,12 @@ internal static class SidecarCommand
             try
             {
                 // One line with the bound addresses: with port 0 in the configuration it is the only way to learn them.
-                await MeshSidecar.RunAsync(loaded, cancellationToken, started: s => result.InvocationConfiguration.Output.WriteLine(
-                    $"{Name(result)}: listening: outbound {s.Host.OutboundUrl} inbound {s.Host.InboundUrl} admin {s.Host.AdminUrl}"));
+                await MeshSidecar.RunAsync(loaded, cancellationToken, started: s =>
+                {
+                    result.InvocationConfiguration.Output.WriteLine(
+                        $"{Name(result)}: listening: outbound {s.Host.OutboundUrl} inbound {s.Host.InboundUrl} admin {s.Host.AdminUrl}");
+                    started?.Invoke();
+                });
                 return 0;
             }
             catch (SidecarStartupException ex)
