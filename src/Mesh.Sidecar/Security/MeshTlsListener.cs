@@ -2,6 +2,7 @@
 // Permissive: one port for both, chosen per connection by its first byte (0x16 is a TLS
 // handshake record; anything else is plaintext HTTP), by a connection middleware placed before
 // Kestrel's HTTPS middleware that hands plaintext connections straight to the HTTP layer.
+// Either way the HTTP layer's writes to TLS go out in batches (BatchedTlsOutput).
 using System.Security.Authentication;
 using Mesh.Registry.Client.Identity;
 using Mesh.Sidecar.Configuration;
@@ -22,13 +23,18 @@ internal static class MeshTlsListener
     {
         var https = CreateHttpsOptions(certificates, validator, mode);
         if (mode == MeshTlsMode.Strict)
-            return listen.UseHttps(https);
+        {
+            listen.UseHttps(https);
+            listen.Use(BatchedTlsOutput.Use);
+            return listen;
+        }
 
         // Middleware added first runs first. The last one only captures the HTTP layer (what comes
         // after TLS) so the first one can skip TLS for plaintext connections.
         ConnectionDelegate? http = null;
         listen.Use(tls => connection => DispatchAsync(connection, tls, http!));
         listen.UseHttps(https);
+        listen.Use(BatchedTlsOutput.Use);
         listen.Use(next => http = next);
         return listen;
     }

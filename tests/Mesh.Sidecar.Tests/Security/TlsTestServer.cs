@@ -16,7 +16,8 @@ namespace Mesh.Sidecar.Tests.Security;
 
 /// <summary>
 /// A Kestrel listener on 127.0.0.1:0 made a mesh inbound listener with the code under test. It
-/// answers "{caller id}|{protocol}|{tls}" (or the 403 from authorization).
+/// answers "{caller id}|{protocol}|{tls}" (or the 403 from authorization), and <c>/bytes/{size}</c>
+/// with <see cref="Pattern"/>.
 /// </summary>
 internal sealed class TlsTestServer : IAsyncDisposable
 {
@@ -57,6 +58,12 @@ internal sealed class TlsTestServer : IAsyncDisposable
                     server.ClientCertificates.Add(cert.Thumbprint);
             }
 
+            if (context.Request.Path.StartsWithSegments("/bytes", out var rest) && int.TryParse(rest.Value?.TrimStart('/'), out var size))
+            {
+                await context.Response.Body.WriteAsync(Pattern(size));
+                return;
+            }
+
             var tls = context.Features.Get<ITlsHandshakeFeature>()?.Protocol.ToString() ?? "plaintext";
             await context.Response.WriteAsync($"{context.GetCallerIdentity()}|{context.Request.Protocol}|{tls}");
         });
@@ -65,6 +72,15 @@ internal sealed class TlsTestServer : IAsyncDisposable
         var port = new Uri(address).Port;
         server = new TlsTestServer(app, new Uri($"https://127.0.0.1:{port}/"));
         return server;
+    }
+
+    /// <summary>What <c>/bytes/{size}</c> answers: <paramref name="size"/> bytes of a pattern that shows a lost, repeated or swapped block.</summary>
+    public static byte[] Pattern(int size)
+    {
+        var bytes = new byte[size];
+        for (var i = 0; i < size; i++)
+            bytes[i] = (byte)((i / 251) ^ i);
+        return bytes;
     }
 
     public async ValueTask DisposeAsync()
