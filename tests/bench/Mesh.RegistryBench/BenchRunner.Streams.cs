@@ -165,6 +165,7 @@ public static partial class BenchRunner
 
             var cpuUsage = new NodeUsage(pids);
             var selfCpu0 = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
+            var selfSys0 = Process.GetCurrentProcess().PrivilegedProcessorTime.TotalSeconds;
             var sw = Stopwatch.StartNew();
             var lat = new LatencyRecorder(watchers * rounds);
             var fromSend = new LatencyRecorder(watchers * rounds);
@@ -193,6 +194,7 @@ public static partial class BenchRunner
 
             var elapsed = sw.Elapsed.TotalSeconds;
             var selfCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - selfCpu0;
+            var selfSys = Process.GetCurrentProcess().PrivilegedProcessorTime.TotalSeconds - selfSys0;
             var r = lat.ToResult($"watch-stream watchers={watchers}{(withData ? " data" : "")}", elapsed) with { Errors = errors + missed + notOpen };
             var s = fromSend.ToResult("x", elapsed);
             r.Extra["watchers"] = watchers;
@@ -212,6 +214,10 @@ public static partial class BenchRunner
             r.Extra["server_us_per_delivery"] = r.Extra["server_cpu_s"] * 1e6 / deliveries;
             r.Extra["server_us_per_delivery_net"] = (r.Extra["server_cpu_s"] - (quietCpuPerS * elapsed)) * 1e6 / deliveries;
             r.Extra["client_us_per_delivery"] = selfCpu * 1e6 / deliveries;
+            // The kernel's share of each end (the rounds' CPU, quiet rate included): what no change
+            // above the socket can take off.
+            r.Extra["server_sys_us_per_delivery"] = r.Extra["server_sys_cpu_s"] * 1e6 / deliveries;
+            r.Extra["client_sys_us_per_delivery"] = selfSys * 1e6 / deliveries;
             foreach (var (id, idle) in rssIdle)
                 r.Extra[$"n{id}_rss_idle_mib"] = idle;
             var held = rssOpen.Sum(kv => kv.Value - rssIdle[kv.Key]);

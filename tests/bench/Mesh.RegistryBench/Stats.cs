@@ -55,14 +55,20 @@ public static class ProcStat
     private const double TicksPerSecond = 100.0; // USER_HZ on Linux
 
     /// <summary>utime + stime of a process in seconds, or NaN if it is gone.</summary>
-    public static double CpuSeconds(int pid)
+    public static double CpuSeconds(int pid) => Times(pid, user: true, system: true);
+
+    /// <summary>stime alone (the kernel's work on the process's behalf: syscalls, and the loopback receive they run).</summary>
+    public static double SystemSeconds(int pid) => Times(pid, user: false, system: true);
+
+    private static double Times(int pid, bool user, bool system)
     {
         try
         {
             var s = File.ReadAllText($"/proc/{pid}/stat");
             var f = s[(s.LastIndexOf(')') + 2)..].Split(' ');
             // fields after "pid (comm) ": state is f[0]; utime is field 14 of the full line = f[11], stime f[12]
-            return (long.Parse(f[11], CultureInfo.InvariantCulture) + long.Parse(f[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
+            var ticks = (user ? long.Parse(f[11], CultureInfo.InvariantCulture) : 0) + (system ? long.Parse(f[12], CultureInfo.InvariantCulture) : 0);
+            return ticks / TicksPerSecond;
         }
         catch (IOException)
         {
@@ -100,6 +106,7 @@ public static class ProcStat
 public sealed class NodeUsage(IReadOnlyDictionary<int, int> pids)
 {
     private readonly Dictionary<int, double> _cpu0 = pids.ToDictionary(kv => kv.Key, kv => ProcStat.CpuSeconds(kv.Value));
+    private readonly Dictionary<int, double> _sys0 = pids.ToDictionary(kv => kv.Key, kv => ProcStat.SystemSeconds(kv.Value));
     private readonly Dictionary<int, double> _maxRss = pids.ToDictionary(kv => kv.Key, _ => 0.0);
 
     /// <summary>CPU seconds of all nodes together since this was made.</summary>
@@ -132,6 +139,7 @@ public sealed class NodeUsage(IReadOnlyDictionary<int, int> pids)
         }
 
         extra["server_cpu_s"] = cpu;
+        extra["server_sys_cpu_s"] = pids.Sum(kv => ProcStat.SystemSeconds(kv.Value) - _sys0[kv.Key]);
         extra["server_cores"] = seconds > 0 ? cpu / seconds : double.NaN;
         extra["server_rss_mib"] = _maxRss.Values.Sum();
         extra["max_node_rss_mib"] = _maxRss.Values.DefaultIfEmpty(double.NaN).Max();
