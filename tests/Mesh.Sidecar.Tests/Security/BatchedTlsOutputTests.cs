@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using Mesh.Sidecar.Security;
+using Mesh.Testing;
 using Microsoft.AspNetCore.Connections;
 
 namespace Mesh.Sidecar.Tests.Security;
@@ -13,6 +14,9 @@ namespace Mesh.Sidecar.Tests.Security;
 /// </summary>
 public sealed class BatchedTlsOutputTests
 {
+    // A step that never comes fails the test instead of hanging the run.
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(30);
+
     [Fact]
     public async Task FlushesBeforeTheCopyRuns_ReachTlsAsOneWrite()
     {
@@ -33,7 +37,7 @@ public sealed class BatchedTlsOutputTests
             flushedThree.SetResult();
             await release.Task;
         }, scheduler)(connection);
-        await flushedThree.Task;
+        await flushedThree.Task.WaitAsync(Patience);
 
         Assert.Equal(1, scheduler.Pending);
         scheduler.RunAll();
@@ -42,7 +46,7 @@ public sealed class BatchedTlsOutputTests
         Assert.Equal("HEADERS 1;HEADERS 3;DATA 3;", await tls.ReadAllFlushedAsync());
         release.SetResult();
         scheduler.RunUntil(running);
-        await running;
+        await running.WaitAsync(Patience);
     }
 
     [Fact]
@@ -62,8 +66,9 @@ public sealed class BatchedTlsOutputTests
             }
             await c.Transport.Output.CompleteAsync();
         })(connection);
-        var received = await tls.ReadToEndAsync();
-        await running;
+        // Ends only if the HTTP layer's completion reaches TLS.
+        var received = await tls.ReadToEndAsync().WaitAsync(Patience);
+        await running.WaitAsync(Patience);
 
         Assert.Equal(sent, received);
     }
@@ -84,9 +89,10 @@ public sealed class BatchedTlsOutputTests
                 last = await c.Transport.Output.FlushAsync();
                 await Task.Delay(1);
             }
-        })(connection).WaitAsync(TimeSpan.FromSeconds(30));
+        })(connection).WaitAsync(Patience);
 
         Assert.True(last.IsCompleted, "the HTTP layer's flush never reported the connection gone");
+        await Eventually.TrueAsync(() => connection.ConnectionClosed.IsCancellationRequested, "the connection was aborted");
         Assert.Same(tls, connection.Transport.Output);
     }
 
