@@ -120,21 +120,22 @@ public sealed class WatchStreamTests
         long resumeAfter;
         await using (var stream = await WatchStreamReader.OpenAsync(http, first.ClientUrl, $"prefix=/a&after={start}"))
         {
-            var (_, one) = await cluster.CreateOnLeaderAsync("/a/1", "");
+            // Created under another name (path-rN) when an election made the first attempt fail.
+            var (onePath, one) = await cluster.CreateOnLeaderAsync("/a/1", "");
             var records = await stream.UntilAsync(r => r.Type == WatchStreamRecord.Progress && r.Index >= one);
-            Assert.Equal(["/a/1", "/a"], records.Where(r => r.IsChange).Select(r => r.Path));
+            Assert.Equal([onePath, "/a"], records.Where(r => r.IsChange).Select(r => r.Path));
             resumeAfter = records[^1].Index;
         }
 
-        var (_, two) = await cluster.CreateOnLeaderAsync("/a/2", "");
+        var (twoPath, two) = await cluster.CreateOnLeaderAsync("/a/2", "");
         await cluster.CreateOnLeaderAsync("/b", "");
-        var (_, three) = await cluster.CreateOnLeaderAsync("/a/3", "");
+        var (threePath, three) = await cluster.CreateOnLeaderAsync("/a/3", "");
         await cluster.WaitAppliedAsync(three);
 
         await using var resumed = await WatchStreamReader.OpenAsync(http, second.ClientUrl, $"prefix=/a&after={resumeAfter}");
         var missed = await resumed.UntilAsync(r => r.Type == WatchStreamRecord.Progress && r.Index >= three);
         Assert.Equal(
-            [(two, "/a/2"), (two, "/a"), (three, "/a/3"), (three, "/a")],
+            [(two, twoPath), (two, "/a"), (three, threePath), (three, "/a")],
             missed.Where(r => r.IsChange).Select(r => (r.Index, r.Path!)));
     }
 
